@@ -1,0 +1,12 @@
+# Every dependency comes from Debian packages (scripts/install-deps).
+# How each is found is measured in shared/DEPENDENCIES.md.
+find_package(Threads REQUIRED)
+find_package(PkgConfig REQUIRED)
+find_package(OpenSSL 3 REQUIRED)
+find_package(nlohmann_json 3.11 CONFIG REQUIRED)
+find_package(spdlog CONFIG REQUIRED)
+find_package(CLI11 CONFIG REQUIRED)
+pkg_check_modules(SODIUM REQUIRED IMPORTED_TARGET libsodium)
+if(SQLX_BUILD_TESTS)
+  find_package(GTest CONFIG REQUIRED)
+endif()
