@@ -1,0 +1,91 @@
+// sqlx: the command-line entry point. Parses the command line (CLI11) and
+// dispatches to the commands in commands.h.
+#include <cstdlib>
+#include <iostream>
+#include <string>
+#include <vector>
+
+#include <CLI/CLI.hpp>
+#include <spdlog/sinks/stdout_color_sinks.h>
+#include <spdlog/spdlog.h>
+
+#include "commands.h"
+#include "connect_args.h"
+
+namespace {
+
+void SetUpLogging(int verbosity) {
+  auto logger = spdlog::stderr_color_mt("sqlx");
+  spdlog::set_default_logger(logger);
+  spdlog::set_pattern("%^sqlx: %l:%$ %v");
+  spdlog::level::level_enum level = spdlog::level::warn;
+  if (const char* env = std::getenv("SQLX_LOG"); env != nullptr && *env != '\0')
+    level = spdlog::level::from_str(env);
+  if (verbosity == 1) level = spdlog::level::info;
+  if (verbosity >= 2) level = spdlog::level::debug;
+  spdlog::set_level(level);
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  using namespace sqlx::cli;
+  // Copy the arguments first: the URL password is then blanked in argv so
+  // that `ps` and /proc no longer show it.
+  std::vector<std::string> args(argv, argv + argc);
+  bool blanked = BlankUrlPasswords(argc, argv);
+  // CLI11 2.1 rejects ':' in subcommand names: accept plan:diff as plan-diff.
+  for (auto& a : args)
+    if (a == "plan:diff") a = "plan-diff";
+
+  CLI::App app{"sqlx: learn, version and change the schemas of a MySQL/MariaDB fleet"};
+  app.require_subcommand(1);
+  app.set_help_all_flag("--help-all", "Show help for every command");
+  GlobalOptions g;
+  int verbosity = 0;
+  app.add_option("--format", g.format, "Output format: text or json (query: also tsv)")
+      ->check(CLI::IsMember({"text", "json", "tsv"}))
+      ->default_val("text");
+  app.add_option("--pack-dir", g.pack_dir, "Directory holding registry.json and wire packs");
+  app.add_option("--max-packet", g.max_packet, "Largest packet accepted from the server, bytes")
+      ->default_val(uint64_t{1} << 30);
+  app.add_option("--connect-timeout", g.connect_timeout_s, "Seconds to wait for connect and handshake")
+      ->default_val(10);
+  app.add_flag("-v,--verbose", verbosity, "More logging on stderr (-vv: debug)");
+
+  ConnectArgs conn;
+  auto add_connection = [&](CLI::App* cmd) {
+    cmd->add_option("url", conn.url,
+                    "mysql://user[:password]@host[:port][/db][?ssl-mode=...&ssl-ca=FILE] "
+                    "(default $SQLX_URL; password also from $SQLX_PASSWORD)");
+    cmd->add_option("--db", conn.db, "Database (instead of the URL's path)");
+  };
+
+  CLI::App* ping = app.add_subcommand("ping", "Connect, authenticate and report the server and TLS");
+  add_connection(ping);
+
+  std::string sql;
+  CLI::App* query = app.add_subcommand("query", "Run one SQL statement and stream its rows");
+  add_connection(query);
+  query->add_option("sql", sql, "The SQL to run")->required();
+
+  try {
+    std::vector<std::string> reversed(args.rbegin(), args.rend() - 1);
+    app.parse(std::move(reversed));
+  } catch (const CLI::ParseError& e) {
+    int rc = app.exit(e);
+    return rc == 0 ? kExitOk : kExitUsage;
+  }
+  SetUpLogging(verbosity);
+  if (blanked) {
+    spdlog::warn("a password was given in the URL; it was blanked from the process arguments, but "
+                 "shell history may keep it: prefer SQLX_PASSWORD");
+  }
+  if (g.format == "tsv" && !query->parsed()) {
+    std::cerr << "sqlx: error: --format tsv is only for `sqlx query`\n";
+    return kExitUsage;
+  }
+  if (ping->parsed()) return RunPing(g, conn);
+  if (query->parsed()) return RunQuery(g, conn, sql);
+  return kExitUsage;
+}

@@ -1,0 +1,158 @@
+// `sqlx ping` and `sqlx query`: one session, no store.
+#include <chrono>
+#include <cstdio>
+#include <iostream>
+
+#include <nlohmann/json.hpp>
+#include <spdlog/spdlog.h>
+
+#include "commands.h"
+#include "output.h"
+#include "sqlx/transports/session.h"
+
+namespace sqlx::cli {
+
+namespace {
+
+using transports::Session;
+
+// "5.5.5-10.11.6-MariaDB-0+deb12u1" -> flavor MariaDB, version 10.11.6-...
+void SplitVersion(const std::string& raw, std::string* flavor, std::string* version) {
+  *version = raw;
+  // MariaDB prefixes "5.5.5-" for old replication clients.
+  if (raw.rfind("5.5.5-", 0) == 0) *version = raw.substr(6);
+  *flavor = raw.find("MariaDB") != std::string::npos ? "MariaDB" : "MySQL";
+}
+
+Result<std::unique_ptr<Session>> Connect(const GlobalOptions& g, const ConnectArgs& c,
+                                         transports::ConnectionUrl* url_out) {
+  auto url = ResolveConnection(c);
+  if (!url.ok()) return url.error();
+  spdlog::debug("connecting to {}", url->Redacted());
+  transports::SessionOptions options;
+  options.pack_dir = g.pack_dir;
+  options.max_packet = g.max_packet;
+  options.connect_timeout = std::chrono::seconds(g.connect_timeout_s);
+  auto session = Session::Open(*url, options);
+  if (session.ok()) *url_out = *url;
+  return session;
+}
+
+}  // namespace
+
+int ReportError(const GlobalOptions& g, const Error& error) {
+  std::cerr << "sqlx: error: " << error.ToString() << "\n";
+  if (g.format == "json") {
+    nlohmann::json j = {{"ok", false},
+                        {"error",
+                         {{"code", std::string(ErrorCodeName(error.code))},
+                          {"message", error.message}}}};
+    if (error.server_code != 0) {
+      j["error"]["server_code"] = error.server_code;
+      j["error"]["sqlstate"] = error.sqlstate;
+    }
+    std::cout << j.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace) << "\n";
+  }
+  return error.code == ErrorCode::kInvalidArgument ? kExitUsage : kExitError;
+}
+
+int RunPing(const GlobalOptions& g, const ConnectArgs& c) {
+  transports::ConnectionUrl url;
+  auto session = Connect(g, c, &url);
+  if (!session.ok()) return ReportError(g, session.error());
+  auto start = std::chrono::steady_clock::now();
+  Status st = (*session)->Ping();
+  auto rtt = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - start);
+  if (!st.ok()) return ReportError(g, st.error());
+  const transports::ServerInfo& info = (*session)->server();
+  std::string flavor, version;
+  SplitVersion(info.greeting.server_version, &flavor, &version);
+  double connect_ms = static_cast<double>(info.connect_time.count()) / 1000.0;
+  if (g.format == "json") {
+    nlohmann::json j = {
+        {"ok", true},
+        {"connection", url.ConnectionName()},
+        {"server_version", info.greeting.server_version},
+        {"version", version},
+        {"flavor", flavor},
+        {"connection_id", info.greeting.connection_id},
+        {"auth_plugin", info.auth_plugin},
+        {"tls", info.tls.active ? nlohmann::json{{"version", info.tls.version},
+                                                 {"cipher", info.tls.cipher},
+                                                 {"verified", info.tls.verified},
+                                                 {"trust", info.tls.trust}}
+                                : nlohmann::json(nullptr)},
+        {"connect_ms", connect_ms},
+        {"rtt_ms", rtt.count()},
+    };
+    std::cout << j.dump() << "\n";
+  } else {
+    std::printf("connected to %s\n", url.ConnectionName().c_str());
+    std::printf("server:      %s %s\n", flavor.c_str(), version.c_str());
+    if (info.tls.active) {
+      std::printf("tls:         %s %s (%s)\n", info.tls.version.c_str(), info.tls.cipher.c_str(),
+                  info.tls.verified ? ("verified, " + info.tls.trust + " trust").c_str()
+                                    : "not verified");
+    } else {
+      std::printf("tls:         off\n");
+    }
+    std::printf("auth plugin: %s\n", info.auth_plugin.c_str());
+    std::printf("connect:     %.3f ms\n", connect_ms);
+    std::printf("ping rtt:    %.3f ms\n", rtt.count());
+  }
+  return kExitOk;
+}
+
+int RunQuery(const GlobalOptions& g, const ConnectArgs& c, const std::string& sql) {
+  transports::ConnectionUrl url;
+  auto session = Connect(g, c, &url);
+  if (!session.ok()) return ReportError(g, session.error());
+  auto stream = (*session)->Query(sql);
+  if (!stream.ok()) return ReportError(g, stream.error());
+  OutputBuffer out;
+  uint64_t total_rows = 0;
+  for (;;) {
+    auto more = (*stream)->NextResult();
+    if (!more.ok()) {
+      out.Flush();
+      return ReportError(g, more.error());
+    }
+    if (!*more) break;
+    if (!(*stream)->has_rows()) {
+      const auto& done = (*stream)->completion();
+      if (g.format == "json") {
+        out.Append("{\"affected_rows\":" + std::to_string(done.affected_rows) +
+                   ",\"last_insert_id\":" + std::to_string(done.last_insert_id) +
+                   ",\"warnings\":" + std::to_string(done.warnings) + "}\n");
+      } else if (g.format == "text") {
+        out.Append("Query OK, " + std::to_string(done.affected_rows) + " rows affected\n");
+      }
+      continue;
+    }
+    std::vector<std::string> keys;
+    if (g.format == "json") keys = JsonKeys((*stream)->columns());
+    if (g.format == "text") AppendTsvHeader((*stream)->columns(), &out);
+    for (;;) {
+      auto batch = (*stream)->NextBatch();
+      if (!batch.ok()) {
+        out.Flush();
+        return ReportError(g, batch.error());
+      }
+      if (*batch == nullptr) break;
+      total_rows += (*batch)->rows();
+      if (g.format == "json") {
+        AppendNdjson(**batch, keys, &out);
+      } else {
+        AppendTsv(**batch, &out);
+      }
+    }
+  }
+  if (!out.Flush()) {
+    std::cerr << "sqlx: error: cannot write the result to stdout\n";
+    return kExitError;
+  }
+  spdlog::debug("{} rows", total_rows);
+  return kExitOk;
+}
+
+}  // namespace sqlx::cli

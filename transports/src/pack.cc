@@ -1,0 +1,555 @@
+// Compiles a wire pack's JSON into WirePack. Every error names the file and
+// the JSON pointer at fault, so a pack author can fix it without a debugger.
+#include "pack.h"
+
+#include <fstream>
+#include <sstream>
+
+#include <nlohmann/json.hpp>
+
+namespace sqlx::transports {
+
+using nlohmann::json;
+
+class PackCompiler {
+ public:
+  PackCompiler(WirePack& pack, std::string file) : pack_(pack), file_(std::move(file)) {}
+
+  Status Compile(const json& root);
+
+ private:
+  Error Fail(const std::string& path, const std::string& what) const {
+    return MakeError(ErrorCode::kPack,
+                     "wire pack " + file_ + " at " + (path.empty() ? "/" : path) + ": " + what);
+  }
+  Result<Expr> CompileExpr(const json& j, const std::string& path);
+  Result<Expr> CompileExprOrNumber(const json& j, const std::string& path);
+  Status CompileFraming(const json& j, const std::string& path);
+  Status CompileEncodings(const json& j, const std::string& path);
+  Status CompileLayout(const std::string& name, const json& j, const std::string& path);
+  Status CompileBlock(const json& j, const std::string& path, Block* out);
+  Status CompileStep(const json& j, const std::string& path, Step* out);
+  Status CompileCases(const json& j, const std::string& path, std::vector<RecvCase>* out);
+  Result<const Layout*> FindLayout(const json& j, const std::string& path) const;
+
+  WirePack& pack_;
+  std::string file_;
+};
+
+namespace {
+
+// Keys starting with '#' are comments, allowed in every object of a pack.
+bool IsComment(const std::string& key) { return !key.empty() && key[0] == '#'; }
+
+// {"#": "..."} alone: a comment line inside an array of fields or steps.
+bool IsCommentOnly(const json& j) {
+  if (!j.is_object() || j.empty()) return false;
+  for (const auto& [k, v] : j.items())
+    if (!IsComment(k)) return false;
+  return true;
+}
+
+std::string Child(const std::string& path, const std::string& key) {
+  std::string escaped;
+  for (char c : key) {
+    if (c == '~') {
+      escaped += "~0";
+    } else if (c == '/') {
+      escaped += "~1";
+    } else {
+      escaped += c;
+    }
+  }
+  return path + "/" + escaped;
+}
+std::string Child(const std::string& path, size_t index) {
+  return path + "/" + std::to_string(index);
+}
+
+Result<ErrorCode> ErrorCodeFromName(std::string_view name) {
+  for (int i = 1; i <= static_cast<int>(ErrorCode::kClosed); ++i) {
+    auto code = static_cast<ErrorCode>(i);
+    if (ErrorCodeName(code) == name) return code;
+  }
+  return MakeError(ErrorCode::kPack, "unknown error code '" + std::string(name) + "'");
+}
+
+struct UintType {
+  const char* name;
+  uint8_t width;
+};
+constexpr UintType kUintTypes[] = {{"u8", 1}, {"u16", 2}, {"u24", 3}, {"u32", 4},
+                                   {"u48", 6}, {"u64", 8}};
+
+struct NamedFieldType {
+  const char* name;
+  FieldType type;
+};
+constexpr NamedFieldType kFieldTypes[] = {
+    {"varint", FieldType::kVarint},     {"varbytes", FieldType::kVarBytes},
+    {"cstring", FieldType::kCString},   {"cstring_or_rest", FieldType::kCStringOrRest},
+    {"bytes", FieldType::kBytes},       {"rest", FieldType::kRest},
+    {"skip", FieldType::kSkip},         {"let", FieldType::kLet},
+};
+
+}  // namespace
+
+Result<Expr> PackCompiler::CompileExpr(const json& j, const std::string& path) {
+  std::string source;
+  if (j.is_string()) {
+    source = j.get<std::string>();
+  } else if (j.is_number_unsigned() || j.is_number_integer()) {
+    source = std::to_string(j.get<uint64_t>());
+  } else if (j.is_boolean()) {
+    source = j.get<bool>() ? "true" : "false";
+  } else {
+    return Fail(path, "expected an expression string, got " + std::string(j.type_name()));
+  }
+  auto e = Expr::Compile(source, pack_.constants_, pack_.symbols_);
+  if (!e.ok()) return Fail(path, e.error().message);
+  return e;
+}
+
+Result<Expr> PackCompiler::CompileExprOrNumber(const json& j, const std::string& path) {
+  return CompileExpr(j, path);
+}
+
+Status PackCompiler::CompileFraming(const json& j, const std::string& path) {
+  if (!j.is_object()) return Fail(path, "framing must be an object");
+  Framing& f = pack_.framing_;
+  const json& header = j.value("header", json());
+  if (!header.is_array() || header.empty())
+    return Fail(Child(path, "header"), "must be a non-empty array of {name, width}");
+  for (size_t i = 0; i < header.size(); ++i) {
+    const json& h = header[i];
+    std::string hp = Child(Child(path, "header"), i);
+    if (!h.is_object() || !h.contains("name") || !h.contains("width") ||
+        !h["width"].is_number_unsigned() || h["width"].get<uint64_t>() < 1 ||
+        h["width"].get<uint64_t>() > 8)
+      return Fail(hp, "each header field needs a name and a width of 1..8 bytes");
+    f.header.push_back({h["name"].get<std::string>(), static_cast<uint8_t>(h["width"].get<uint64_t>())});
+    f.header_size += f.header.back().width;
+  }
+  auto index_of = [&](const std::string& key, bool required) -> Result<int> {
+    if (!j.contains(key)) {
+      if (required) return Fail(Child(path, key), "missing");
+      return -1;
+    }
+    std::string want = j[key].get<std::string>();
+    for (size_t i = 0; i < f.header.size(); ++i)
+      if (f.header[i].name == want) return static_cast<int>(i);
+    return Fail(Child(path, key), "names no header field: '" + want + "'");
+  };
+  auto len = index_of("length", true);
+  if (!len.ok()) return len.error();
+  f.length_index = static_cast<size_t>(*len);
+  auto seq = index_of("sequence", false);
+  if (!seq.ok()) return seq.error();
+  f.sequence_index = *seq;
+  if (!j.contains("max_payload") || !j["max_payload"].is_number_unsigned())
+    return Fail(Child(path, "max_payload"), "must be an unsigned number");
+  f.max_payload = j["max_payload"].get<uint64_t>();
+  uint64_t len_width = f.header[f.length_index].width;
+  if (len_width < 8 && f.max_payload >= (uint64_t{1} << (8 * len_width)))
+    return Fail(Child(path, "max_payload"), "does not fit the length field");
+  f.check_sequence = j.value("check_sequence", true);
+  return Status::Ok();
+}
+
+Status PackCompiler::CompileEncodings(const json& j, const std::string& path) {
+  if (!j.is_object()) return Fail(path, "encodings must be an object");
+  for (const auto& [name, e] : j.items()) {
+    if (IsComment(name)) continue;
+    std::string ep = Child(path, name);
+    if (e.value("kind", "") != "prefix_varint")
+      return Fail(Child(ep, "kind"), "only \"prefix_varint\" is defined");
+    auto enc = std::make_unique<VarintEncoding>();
+    enc->name = name;
+    if (!e.contains("direct_max") || !e["direct_max"].is_number_unsigned() ||
+        e["direct_max"].get<uint64_t>() > 255)
+      return Fail(Child(ep, "direct_max"), "must be a number 0..255");
+    enc->direct_max = e["direct_max"].get<uint64_t>();
+    if (e.contains("null")) enc->null_marker = e["null"].get<int>();
+    const json& markers = e.value("markers", json::object());
+    for (const auto& [marker_text, width_j] : markers.items()) {
+      if (IsComment(marker_text)) continue;
+      int marker = std::atoi(marker_text.c_str());
+      if (marker <= static_cast<int>(enc->direct_max) || marker > 255 || !width_j.is_number_unsigned() ||
+          width_j.get<uint64_t>() < 1 || width_j.get<uint64_t>() > 8)
+        return Fail(Child(Child(ep, "markers"), marker_text),
+                    "a marker is a byte above direct_max mapping to a width of 1..8");
+      enc->width[marker] = static_cast<uint8_t>(width_j.get<uint64_t>());
+      enc->markers.emplace_back(static_cast<uint8_t>(width_j.get<uint64_t>()),
+                                static_cast<uint8_t>(marker));
+    }
+    std::sort(enc->markers.begin(), enc->markers.end());
+    if (enc->markers.empty()) return Fail(Child(ep, "markers"), "needs at least one marker");
+    pack_.encodings_[name] = std::move(enc);
+  }
+  return Status::Ok();
+}
+
+Status PackCompiler::CompileLayout(const std::string& name, const json& j, const std::string& path) {
+  if (!j.is_array()) return Fail(path, "a layout is an array of fields");
+  auto layout = std::make_unique<Layout>();
+  layout->name = name;
+  for (size_t i = 0; i < j.size(); ++i) {
+    const json& fj = j[i];
+    std::string fp = Child(path, i);
+    if (IsCommentOnly(fj)) continue;
+    if (!fj.is_object() || !fj.contains("type") || !fj["type"].is_string())
+      return Fail(fp, "a field is an object with a \"type\"");
+    Field f;
+    f.path = fp;
+    std::string type = fj["type"].get<std::string>();
+    bool known = false;
+    for (const auto& u : kUintTypes) {
+      if (type == u.name) {
+        f.type = FieldType::kUint;
+        f.width = u.width;
+        known = true;
+      }
+    }
+    for (const auto& t : kFieldTypes) {
+      if (type == t.name) {
+        f.type = t.type;
+        known = true;
+      }
+    }
+    if (!known) return Fail(Child(fp, "type"), "unknown field type '" + type + "'");
+    f.name = fj.value("name", "");
+    if (f.name.empty() && f.type != FieldType::kSkip && !fj.contains("value"))
+      return Fail(fp, "a " + type + " field needs a \"name\"");
+    if (!f.name.empty()) f.slot = pack_.symbols_.Intern(f.name);
+    if (f.type == FieldType::kVarint || f.type == FieldType::kVarBytes) {
+      std::string enc = fj.value("encoding", "");
+      auto it = pack_.encodings_.find(enc);
+      if (it == pack_.encodings_.end())
+        return Fail(Child(fp, "encoding"), "names no encoding: '" + enc + "'");
+      f.encoding = it->second.get();
+    }
+    if (f.type == FieldType::kBytes || f.type == FieldType::kSkip) {
+      if (!fj.contains("len")) return Fail(fp, "a " + type + " field needs \"len\"");
+      auto e = CompileExprOrNumber(fj["len"], Child(fp, "len"));
+      if (!e.ok()) return e.error();
+      f.len = std::move(e).value();
+    }
+    if (fj.contains("if")) {
+      auto e = CompileExpr(fj["if"], Child(fp, "if"));
+      if (!e.ok()) return e.error();
+      f.when = std::move(e).value();
+    }
+    if (fj.contains("value")) {
+      auto e = CompileExpr(fj["value"], Child(fp, "value"));
+      if (!e.ok()) return e.error();
+      f.value = std::move(e).value();
+    } else if (f.type == FieldType::kLet) {
+      return Fail(fp, "a let field needs a \"value\"");
+    }
+    if (fj.contains("repeat")) {
+      auto e = CompileExpr(fj["repeat"], Child(fp, "repeat"));
+      if (!e.ok()) return e.error();
+      f.repeat = std::move(e).value();
+    }
+    f.nullable = fj.value("nullable", false);
+    f.optional = fj.value("optional", false);
+    layout->fields.push_back(std::move(f));
+  }
+  pack_.layouts_[name] = std::move(layout);
+  return Status::Ok();
+}
+
+Result<const Layout*> PackCompiler::FindLayout(const json& j, const std::string& path) const {
+  if (!j.is_string()) return Fail(path, "expected a layout name");
+  auto it = pack_.layouts_.find(j.get<std::string>());
+  if (it == pack_.layouts_.end())
+    return Fail(path, "names no layout: '" + j.get<std::string>() + "'");
+  return it->second.get();
+}
+
+Status PackCompiler::CompileCases(const json& j, const std::string& path,
+                                  std::vector<RecvCase>* out) {
+  if (!j.is_array() || j.empty()) return Fail(path, "expected a non-empty array of cases");
+  for (size_t i = 0; i < j.size(); ++i) {
+    const json& cj = j[i];
+    std::string cp = Child(path, i);
+    if (!cj.is_object()) return Fail(cp, "a case is an object {when, decode, do}");
+    RecvCase c;
+    auto when = CompileExpr(cj.value("when", json("true")), Child(cp, "when"));
+    if (!when.ok()) return when.error();
+    c.when = std::move(when).value();
+    if (cj.contains("decode")) {
+      auto layout = FindLayout(cj["decode"], Child(cp, "decode"));
+      if (!layout.ok()) return layout.error();
+      c.decode = *layout;
+    }
+    if (cj.contains("do")) SQLX_RETURN_IF_ERROR(CompileBlock(cj["do"], Child(cp, "do"), &c.body));
+    out->push_back(std::move(c));
+  }
+  return Status::Ok();
+}
+
+Status PackCompiler::CompileBlock(const json& j, const std::string& path, Block* out) {
+  if (!j.is_array()) return Fail(path, "expected an array of steps");
+  for (size_t i = 0; i < j.size(); ++i) {
+    if (IsCommentOnly(j[i])) continue;
+    out->steps.emplace_back();
+    SQLX_RETURN_IF_ERROR(CompileStep(j[i], Child(path, i), &out->steps.back()));
+  }
+  return Status::Ok();
+}
+
+Status PackCompiler::CompileStep(const json& j, const std::string& path, Step* s) {
+  if (!j.is_object() || j.empty()) return Fail(path, "a step is a non-empty object");
+  s->path = path;
+  auto expr_into = [&](const char* key, Expr* e) -> Status {
+    auto r = CompileExpr(j[key], Child(path, key));
+    if (!r.ok()) return r.error();
+    *e = std::move(r).value();
+    return Status::Ok();
+  };
+  if (j.contains("send")) {
+    s->kind = StepKind::kSend;
+    auto layout = FindLayout(j["send"], Child(path, "send"));
+    if (!layout.ok()) return layout.error();
+    s->layout = *layout;
+  } else if (j.contains("send_raw")) {
+    s->kind = StepKind::kSendRaw;
+    SQLX_RETURN_IF_ERROR(expr_into("send_raw", &s->expr));
+  } else if (j.contains("recv")) {
+    s->kind = StepKind::kRecv;
+    SQLX_RETURN_IF_ERROR(CompileCases(j["recv"], Child(path, "recv"), &s->cases));
+  } else if (j.contains("set")) {
+    s->kind = StepKind::kSet;
+    if (!j["set"].is_object()) return Fail(Child(path, "set"), "expected {variable: expression}");
+    for (const auto& [var, ej] : j["set"].items()) {
+      if (IsComment(var)) continue;
+      auto e = CompileExpr(ej, Child(Child(path, "set"), var));
+      if (!e.ok()) return e.error();
+      s->sets.emplace_back(pack_.symbols_.Intern(var), std::move(e).value());
+    }
+  } else if (j.contains("if")) {
+    s->kind = StepKind::kIf;
+    SQLX_RETURN_IF_ERROR(expr_into("if", &s->expr));
+    if (!j.contains("then")) return Fail(path, "an if step needs \"then\"");
+    SQLX_RETURN_IF_ERROR(CompileBlock(j["then"], Child(path, "then"), &s->then_block));
+    if (j.contains("else"))
+      SQLX_RETURN_IF_ERROR(CompileBlock(j["else"], Child(path, "else"), &s->else_block));
+  } else if (j.contains("while") || j.contains("repeat")) {
+    bool is_while = j.contains("while");
+    s->kind = is_while ? StepKind::kWhile : StepKind::kRepeat;
+    SQLX_RETURN_IF_ERROR(expr_into(is_while ? "while" : "repeat", &s->expr));
+    if (!j.contains("do")) return Fail(path, "a loop step needs \"do\"");
+    SQLX_RETURN_IF_ERROR(CompileBlock(j["do"], Child(path, "do"), &s->then_block));
+  } else if (j.contains("break")) {
+    s->kind = StepKind::kBreak;
+  } else if (j.contains("return")) {
+    s->kind = StepKind::kReturn;
+  } else if (j.contains("fail")) {
+    s->kind = StepKind::kFail;
+    const json& f = j["fail"];
+    std::string fp = Child(path, "fail");
+    if (!f.is_object() || !f.contains("code")) return Fail(fp, "expected {code, message}");
+    auto code = ErrorCodeFromName(f["code"].get<std::string>());
+    if (!code.ok()) return Fail(Child(fp, "code"), code.error().message);
+    s->fail_code = *code;
+    s->fail_from_server = f.value("server_error", false);
+    if (f.contains("message")) {
+      auto e = CompileExpr(f["message"], Child(fp, "message"));
+      if (!e.ok()) return e.error();
+      s->fail_message = std::move(e).value();
+    } else if (!s->fail_from_server) {
+      return Fail(fp, "needs a \"message\" unless server_error is true");
+    }
+  } else if (j.contains("emit")) {
+    s->kind = StepKind::kEmit;
+    s->name = j["emit"].get<std::string>();
+  } else if (j.contains("start_tls")) {
+    s->kind = StepKind::kStartTls;
+  } else if (j.contains("reset_sequence")) {
+    s->kind = StepKind::kResetSequence;
+  } else if (j.contains("call")) {
+    s->kind = StepKind::kCall;
+    s->name = j["call"].get<std::string>();
+  } else if (j.contains("call_named")) {
+    s->kind = StepKind::kCallNamed;
+    const json& c = j["call_named"];
+    std::string cp = Child(path, "call_named");
+    if (!c.is_object() || !c.contains("table") || !c.contains("entry") || !c.contains("hook"))
+      return Fail(cp, "expected {table, entry, hook}");
+    s->name = c["table"].get<std::string>();
+    s->hook = c["hook"].get<std::string>();
+    auto e = CompileExpr(c["entry"], Child(cp, "entry"));
+    if (!e.ok()) return e.error();
+    s->name_expr = std::move(e).value();
+  } else if (j.contains("rows")) {
+    s->kind = StepKind::kRows;
+    const json& r = j["rows"];
+    std::string rp = Child(path, "rows");
+    if (!r.is_object() || !r.contains("layout") || !r.contains("end"))
+      return Fail(rp, "expected {layout, end}");
+    auto layout = FindLayout(r["layout"], Child(rp, "layout"));
+    if (!layout.ok()) return layout.error();
+    s->layout = *layout;
+    for (const Field& f : s->layout->fields) {
+      if (f.type != FieldType::kVarBytes && f.type != FieldType::kCString &&
+          f.type != FieldType::kRest)
+        return Fail(f.path, "a row layout may hold only byte-string fields (one cell each)");
+    }
+    SQLX_RETURN_IF_ERROR(CompileCases(r["end"], Child(rp, "end"), &s->cases));
+  } else {
+    return Fail(path, "unknown step; expected one of send, send_raw, recv, set, if, while, "
+                      "repeat, break, return, fail, emit, start_tls, reset_sequence, call, "
+                      "call_named, rows");
+  }
+  return Status::Ok();
+}
+
+Status PackCompiler::Compile(const json& root) {
+  if (!root.is_object()) return Fail("", "a pack is a JSON object");
+  if (!root.contains("name") || !root["name"].is_string()) return Fail("/name", "missing");
+  pack_.name_ = root["name"].get<std::string>();
+  if (root.value("format_version", 0) != 1)
+    return Fail("/format_version", "this build reads format_version 1");
+  std::string order = root.value("byte_order", "little");
+  if (order != "little" && order != "big") return Fail("/byte_order", "little or big");
+  pack_.little_endian_ = order == "little";
+
+  // Constants first: expressions everywhere else may name them.
+  if (root.contains("flags")) {
+    for (const auto& [set_name, set] : root["flags"].items()) {
+      if (IsComment(set_name)) continue;
+      for (const auto& [flag, bit] : set.items()) {
+        if (IsComment(flag)) continue;
+        if (!bit.is_number_unsigned())
+          return Fail(Child(Child("/flags", set_name), flag), "a flag value is an unsigned number");
+        pack_.flag_sets_[set_name][flag] = bit.get<uint64_t>();
+        pack_.constants_[flag] = bit.get<uint64_t>();
+      }
+    }
+  }
+  if (root.contains("constants")) {
+    for (const auto& [name, v] : root["constants"].items()) {
+      if (IsComment(name)) continue;
+      if (!v.is_number_unsigned())
+        return Fail(Child("/constants", name), "a constant is an unsigned number");
+      pack_.constants_[name] = v.get<uint64_t>();
+    }
+  }
+  if (root.contains("defaults")) {
+    for (const auto& [name, v] : root["defaults"].items()) {
+      if (IsComment(name)) continue;
+      if (v.is_number_unsigned()) {
+        pack_.defaults_[name] = Value::Int(v.get<uint64_t>());
+      } else if (v.is_string()) {
+        pack_.defaults_[name] = Value::Bytes(v.get<std::string>());
+      } else {
+        return Fail(Child("/defaults", name), "a default is an unsigned number or a string");
+      }
+      pack_.symbols_.Intern(name);
+    }
+  }
+  if (!root.contains("framing")) return Fail("/framing", "missing");
+  SQLX_RETURN_IF_ERROR(CompileFraming(root["framing"], "/framing"));
+  if (root.contains("encodings")) SQLX_RETURN_IF_ERROR(CompileEncodings(root["encodings"], "/encodings"));
+  if (root.contains("layouts")) {
+    for (const auto& [name, l] : root["layouts"].items())
+      if (!IsComment(name)) SQLX_RETURN_IF_ERROR(CompileLayout(name, l, Child("/layouts", name)));
+  }
+  if (root.contains("tables")) {
+    for (const auto& [table, entries] : root["tables"].items()) {
+      if (IsComment(table)) continue;
+      std::string tp = Child("/tables", table);
+      for (const auto& [entry, hooks] : entries.items()) {
+        if (IsComment(entry)) continue;
+        std::string ep = Child(tp, entry);
+        if (!hooks.is_object()) return Fail(ep, "an entry maps hook names to step arrays");
+        for (const auto& [hook, steps] : hooks.items())
+          if (!IsComment(hook)) SQLX_RETURN_IF_ERROR(CompileBlock(steps, Child(ep, hook), &pack_.tables_[table][entry][hook]));
+      }
+    }
+  }
+  if (!root.contains("procedures") || !root["procedures"].is_object())
+    return Fail("/procedures", "missing");
+  for (const auto& [name, steps] : root["procedures"].items())
+    if (!IsComment(name)) SQLX_RETURN_IF_ERROR(CompileBlock(steps, Child("/procedures", name), &pack_.procedures_[name]));
+  // Calls must name real procedures: check once all are known.
+  std::vector<std::pair<const Block*, std::string>> todo;
+  for (const auto& [name, block] : pack_.procedures_) todo.emplace_back(&block, "");
+  for (const auto& [t, entries] : pack_.tables_)
+    for (const auto& [e, hooks] : entries)
+      for (const auto& [h, block] : hooks) todo.emplace_back(&block, "");
+  while (!todo.empty()) {
+    const Block* b = todo.back().first;
+    todo.pop_back();
+    for (const Step& s : b->steps) {
+      if (s.kind == StepKind::kCall && pack_.procedures_.find(s.name) == pack_.procedures_.end())
+        return Fail(Child(s.path, "call"), "names no procedure: '" + s.name + "'");
+      if (s.kind == StepKind::kCallNamed && pack_.tables_.find(s.name) == pack_.tables_.end())
+        return Fail(Child(s.path, "call_named"), "names no table: '" + s.name + "'");
+      todo.emplace_back(&s.then_block, "");
+      todo.emplace_back(&s.else_block, "");
+      for (const RecvCase& c : s.cases) todo.emplace_back(&c.body, "");
+    }
+  }
+  return Status::Ok();
+}
+
+Result<std::shared_ptr<const WirePack>> WirePack::Parse(const std::string& json_text,
+                                                        const std::string& file_label) {
+  json root;
+  try {
+    root = json::parse(json_text);
+  } catch (const json::parse_error& e) {
+    return MakeError(ErrorCode::kPack, "wire pack " + file_label + " is not valid JSON (byte " +
+                                           std::to_string(e.byte) + "): " + e.what());
+  }
+  auto pack = std::make_shared<WirePack>();
+  pack->file_ = file_label;
+  PackCompiler compiler(*pack, file_label);
+  try {
+    SQLX_RETURN_IF_ERROR(compiler.Compile(root));
+  } catch (const json::exception& e) {
+    // A value of the wrong JSON type where a string/number was required.
+    return MakeError(ErrorCode::kPack, "wire pack " + file_label + ": " + e.what());
+  }
+  return std::shared_ptr<const WirePack>(std::move(pack));
+}
+
+Result<std::shared_ptr<const WirePack>> WirePack::Load(const std::string& file) {
+  std::ifstream in(file, std::ios::binary);
+  if (!in) {
+    return MakeError(ErrorCode::kNotFound,
+                     "cannot read wire pack " + file + ": check --pack-dir or SQLX_PACK_DIR");
+  }
+  std::stringstream ss;
+  ss << in.rdbuf();
+  return Parse(ss.str(), file);
+}
+
+const Block* WirePack::procedure(std::string_view name) const {
+  auto it = procedures_.find(name);
+  return it == procedures_.end() ? nullptr : &it->second;
+}
+
+const NamedEntry* WirePack::named_entry(std::string_view table, std::string_view entry) const {
+  auto t = tables_.find(table);
+  if (t == tables_.end()) return nullptr;
+  auto e = t->second.find(entry);
+  return e == t->second.end() ? nullptr : &e->second;
+}
+
+std::vector<std::string> WirePack::named_entries(std::string_view table) const {
+  std::vector<std::string> out;
+  auto t = tables_.find(table);
+  if (t != tables_.end())
+    for (const auto& [name, entry] : t->second) out.push_back(name);
+  return out;
+}
+
+const std::map<std::string, uint64_t, std::less<>>* WirePack::flag_set(std::string_view name) const {
+  auto it = flag_sets_.find(name);
+  return it == flag_sets_.end() ? nullptr : &it->second;
+}
+
+}  // namespace sqlx::transports

@@ -1,0 +1,123 @@
+#include "pack_registry.h"
+
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cstdlib>
+#include <fstream>
+#include <map>
+#include <mutex>
+#include <sstream>
+
+#include <nlohmann/json.hpp>
+
+namespace sqlx::transports {
+
+namespace {
+
+bool IsFile(const std::string& path) {
+  struct stat st {};
+  return ::stat(path.c_str(), &st) == 0 && S_ISREG(st.st_mode);
+}
+
+std::string ExecutableDir() {
+  char buf[4096];
+  ssize_t n = ::readlink("/proc/self/exe", buf, sizeof(buf) - 1);
+  if (n <= 0) return {};
+  std::string path(buf, static_cast<size_t>(n));
+  size_t slash = path.rfind('/');
+  return slash == std::string::npos ? std::string() : path.substr(0, slash);
+}
+
+std::mutex g_cache_mu;
+std::map<std::string, std::shared_ptr<const WirePack>> g_cache;  // guarded by g_cache_mu
+
+}  // namespace
+
+std::vector<std::string> PackSearchDirs(const std::string& pack_dir) {
+  std::vector<std::string> dirs;
+  if (!pack_dir.empty()) dirs.push_back(pack_dir);
+  if (const char* env = std::getenv("SQLX_PACK_DIR"); env != nullptr && *env != '\0')
+    dirs.emplace_back(env);
+  std::string exe = ExecutableDir();
+  if (!exe.empty()) dirs.push_back(exe + "/../share/sqlx/packs");
+#ifdef SQLX_INSTALL_PACK_DIR
+  dirs.emplace_back(SQLX_INSTALL_PACK_DIR);
+#endif
+#ifdef SQLX_SOURCE_PACK_DIR
+  dirs.emplace_back(SQLX_SOURCE_PACK_DIR);
+#endif
+  return dirs;
+}
+
+Result<PackChoice> LocatePack(const std::string& scheme, const std::string& pack_dir) {
+  std::vector<std::string> dirs = PackSearchDirs(pack_dir);
+  std::string dir;
+  // An explicit --pack-dir or $SQLX_PACK_DIR must hold a registry: falling
+  // back silently would run a pack the user did not choose.
+  for (size_t i = 0; i < dirs.size(); ++i) {
+    if (IsFile(dirs[i] + "/registry.json")) {
+      dir = dirs[i];
+      break;
+    }
+    bool explicit_dir = (!pack_dir.empty() && i == 0) ||
+                        (dirs[i] == (std::getenv("SQLX_PACK_DIR") ? std::getenv("SQLX_PACK_DIR") : ""));
+    if (explicit_dir) {
+      return MakeError(ErrorCode::kNotFound,
+                       "no registry.json in pack directory " + dirs[i] +
+                           " (given by --pack-dir or SQLX_PACK_DIR)");
+    }
+  }
+  if (dir.empty()) {
+    std::string tried;
+    for (const auto& d : dirs) tried += (tried.empty() ? "" : ", ") + d;
+    return MakeError(ErrorCode::kNotFound,
+                     "no wire pack registry found (looked in: " + tried + "); pass --pack-dir");
+  }
+  const std::string registry_file = dir + "/registry.json";
+  std::ifstream in(registry_file);
+  std::stringstream ss;
+  ss << in.rdbuf();
+  nlohmann::json registry;
+  try {
+    registry = nlohmann::json::parse(ss.str());
+  } catch (const nlohmann::json::parse_error& e) {
+    return MakeError(ErrorCode::kPack, registry_file + " is not valid JSON: " + e.what());
+  }
+  if (!registry.is_object() || !registry.contains("schemes") || !registry["schemes"].is_object())
+    return MakeError(ErrorCode::kPack, registry_file + " at /schemes: missing or not an object");
+  const auto& schemes = registry["schemes"];
+  if (!schemes.contains(scheme)) {
+    std::string known;
+    for (const auto& [k, v] : schemes.items())
+      if (k[0] != '#') known += (known.empty() ? "" : ", ") + k;
+    return MakeError(ErrorCode::kInvalidArgument,
+                     "unknown URL scheme '" + scheme + "://' (known: " + known + ")");
+  }
+  const auto& entry = schemes[scheme];
+  if (!entry.is_object() || !entry.contains("pack") || !entry["pack"].is_string())
+    return MakeError(ErrorCode::kPack, registry_file + " at /schemes/" + scheme +
+                                           ": expected {\"pack\": FILE, \"default_port\": N}");
+  PackChoice choice;
+  choice.directory = dir;
+  if (entry.contains("default_port")) {
+    if (!entry["default_port"].is_number_unsigned() || entry["default_port"].get<uint64_t>() > 65535)
+      return MakeError(ErrorCode::kPack, registry_file + " at /schemes/" + scheme +
+                                             "/default_port: expected a port number");
+    choice.default_port = static_cast<uint16_t>(entry["default_port"].get<uint64_t>());
+  }
+  const std::string file = dir + "/" + entry["pack"].get<std::string>();
+  std::lock_guard<std::mutex> lock(g_cache_mu);
+  auto it = g_cache.find(file);
+  if (it != g_cache.end()) {
+    choice.pack = it->second;
+    return choice;
+  }
+  auto pack = WirePack::Load(file);
+  if (!pack.ok()) return pack.error();
+  g_cache[file] = *pack;
+  choice.pack = *pack;
+  return choice;
+}
+
+}  // namespace sqlx::transports
