@@ -258,7 +258,7 @@ Status DecodeRow(const WirePack& pack, const Layout& layout, std::string_view pa
   };
   for (const Field& f : layout.fields) {
     uint64_t count = 1;
-    if (!f.repeat.empty()) {
+    if (!f.repeat.empty() && !f.repeat.TryEvalInt(ctx, &count)) {
       auto n = f.repeat.Eval(ctx);
       if (!n.ok()) return n.error();
       if (!n->is_int()) return fail("repeat count is not an integer");

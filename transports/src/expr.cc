@@ -657,6 +657,76 @@ Result<Value> EvalNode(const Expr::Node& n, const EvalContext& ctx) {
   }
 }
 
+// True when the tree holds only integer literals, variables and integer
+// operators: such trees can be evaluated without Values.
+bool IsIntOnly(const Expr::Node& n) {
+  switch (n.op) {
+    case Op::kLiteral: return n.literal.is_int();
+    case Op::kCall: return false;
+    default:
+      for (const auto& k : n.kids)
+        if (!IsIntOnly(*k)) return false;
+      return true;
+  }
+}
+
+bool EvalInt(const Expr::Node& n, const std::vector<Value>& vars, uint64_t* out) {
+  uint64_t a = 0, b = 0;
+  switch (n.op) {
+    case Op::kLiteral: *out = n.literal.i; return true;
+    case Op::kVar: {
+      const Value& v = vars[n.slot];
+      if (!v.is_int()) return false;
+      *out = v.i;
+      return true;
+    }
+    case Op::kNot:
+      if (!EvalInt(*n.kids[0], vars, &a)) return false;
+      *out = a == 0;
+      return true;
+    case Op::kBitNot:
+      if (!EvalInt(*n.kids[0], vars, &a)) return false;
+      *out = ~a;
+      return true;
+    case Op::kNeg:
+      if (!EvalInt(*n.kids[0], vars, &a)) return false;
+      *out = 0 - a;
+      return true;
+    case Op::kTernary:
+      if (!EvalInt(*n.kids[0], vars, &a)) return false;
+      return EvalInt(*n.kids[a != 0 ? 1 : 2], vars, out);
+    case Op::kAnd:
+    case Op::kOr:
+      if (!EvalInt(*n.kids[0], vars, &a)) return false;
+      if (n.op == Op::kAnd ? a == 0 : a != 0) {
+        *out = a != 0;
+        return true;
+      }
+      if (!EvalInt(*n.kids[1], vars, &b)) return false;
+      *out = b != 0;
+      return true;
+    case Op::kCall: return false;
+    default: break;
+  }
+  if (!EvalInt(*n.kids[0], vars, &a) || !EvalInt(*n.kids[1], vars, &b)) return false;
+  switch (n.op) {
+    case Op::kEq: *out = a == b; return true;
+    case Op::kNe: *out = a != b; return true;
+    case Op::kBitOr: *out = a | b; return true;
+    case Op::kBitXor: *out = a ^ b; return true;
+    case Op::kBitAnd: *out = a & b; return true;
+    case Op::kLt: *out = a < b; return true;
+    case Op::kLe: *out = a <= b; return true;
+    case Op::kGt: *out = a > b; return true;
+    case Op::kGe: *out = a >= b; return true;
+    case Op::kShl: *out = b >= 64 ? 0 : a << b; return true;
+    case Op::kShr: *out = b >= 64 ? 0 : a >> b; return true;
+    case Op::kAdd: *out = a + b; return true;
+    case Op::kSub: *out = a - b; return true;
+    default: return false;
+  }
+}
+
 }  // namespace
 
 Expr::Expr() = default;
@@ -673,6 +743,7 @@ Result<Expr> Expr::Compile(std::string_view source,
   Expr e;
   e.root_ = std::move(root).value();
   e.source_ = std::string(source);
+  e.int_only_ = IsIntOnly(*e.root_);
   return e;
 }
 
@@ -687,7 +758,13 @@ Result<Value> Expr::Eval(const EvalContext& ctx) const {
   return v;
 }
 
+bool Expr::TryEvalInt(const EvalContext& ctx, uint64_t* out) const {
+  return int_only_ && EvalInt(*root_, *ctx.vars, out);
+}
+
 Result<bool> Expr::EvalBool(const EvalContext& ctx) const {
+  uint64_t fast = 0;
+  if (TryEvalInt(ctx, &fast)) return fast != 0;
   auto v = Eval(ctx);
   if (!v.ok()) return v.error();
   return v->Truthy();

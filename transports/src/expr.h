@@ -66,6 +66,11 @@ class Expr {
   // Eval() then Truthy(); errors propagate.
   Result<bool> EvalBool(const EvalContext& ctx) const;
 
+  // Fast path for hot loops: evaluates an integer-only expression without
+  // building Values. Returns false when the expression is not integer-only
+  // or a variable it reads does not hold an integer; use Eval() then.
+  bool TryEvalInt(const EvalContext& ctx, uint64_t* out) const;
+
   bool empty() const { return root_ == nullptr; }
   const std::string& source() const { return source_; }
   // True when the expression is the literal `true` (lets hot loops skip it).
@@ -74,6 +79,7 @@ class Expr {
  private:
   std::unique_ptr<Node> root_;
   std::string source_;
+  bool int_only_ = false;
 };
 
 }  // namespace sqlx::transports

@@ -229,7 +229,6 @@ Result<std::unique_ptr<QueryStream>> Session::Query(std::string_view sql) {
     return MakeError(ErrorCode::kInvalidArgument, "a query's results are still open on this session");
   impl_->vm().Set("sql", Value::Bytes(sql));
   SQLX_RETURN_IF_ERROR(impl_->vm().Begin("query"));
-  impl_->vm().Set("sql", Value::Bytes(std::string_view()));
   std::unique_ptr<QueryStream> stream(new QueryStream(this));
   active_stream_ = stream.get();
   return stream;
@@ -278,6 +277,11 @@ Result<bool> QueryStream::RunUntilResult() {
   WireVm& vm = impl.vm();
   for (;;) {
     auto y = vm.Run();
+    if (!started_) {
+      // The statement is on the wire: don't keep it (it may hold secrets).
+      vm.Set("sql", Value::Bytes(std::string_view()));
+      started_ = true;
+    }
     if (!y.ok()) {
       finished_ = true;
       session_->active_stream_ = nullptr;
@@ -317,7 +321,6 @@ Result<bool> QueryStream::NextResult() {
     auto batch = NextBatch();
     if (!batch.ok()) return batch.error();
   }
-  started_ = true;
   return RunUntilResult();
 }
 
