@@ -64,10 +64,16 @@ int main(int argc, char** argv) {
   CLI::App* ping = app.add_subcommand("ping", "Connect, authenticate and report the server and TLS");
   add_connection(ping);
 
-  std::string sql;
+  // `sqlx query [URL] SQL`: with one positional it is the SQL and the URL
+  // comes from $SQLX_URL.
+  std::vector<std::string> query_args;
   CLI::App* query = app.add_subcommand("query", "Run one SQL statement and stream its rows");
-  add_connection(query);
-  query->add_option("sql", sql, "The SQL to run")->required();
+  query->add_option("url_and_sql", query_args,
+                    "[URL] SQL: the URL (default $SQLX_URL; password also from $SQLX_PASSWORD) and "
+                    "the SQL to run")
+      ->required()
+      ->expected(1, 2);
+  query->add_option("--db", conn.db, "Database (instead of the URL's path)");
 
   try {
     std::vector<std::string> reversed(args.rbegin(), args.rend() - 1);
@@ -86,6 +92,10 @@ int main(int argc, char** argv) {
     return kExitUsage;
   }
   if (ping->parsed()) return RunPing(g, conn);
-  if (query->parsed()) return RunQuery(g, conn, sql);
+  if (query->parsed()) {
+    std::string sql = query_args.back();
+    if (query_args.size() == 2) conn.url = query_args.front();
+    return RunQuery(g, conn, sql);
+  }
   return kExitUsage;
 }
