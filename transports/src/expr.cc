@@ -44,11 +44,8 @@ crypto::ByteView View(const std::string& s) {
 Value FromBytes(const crypto::Bytes& bytes) {
   return Value::Bytes(std::string_view(reinterpret_cast<const char*>(bytes.data()), bytes.size()));
 }
-Value FromResult(Result<crypto::Bytes> r, Error* err) {
-  if (!r.ok()) {
-    *err = r.error();
-    return {};
-  }
+Result<Value> ToValue(Result<crypto::Bytes> r) {
+  if (!r.ok()) return r.error();
   return FromBytes(*r);
 }
 
@@ -156,19 +153,13 @@ Result<Value> FnXor(Args& args, const EvalContext&) {
   static constexpr const char* kName = "xor";
   WANT(0, kBytes);
   WANT(1, kBytes);
-  Error err;
-  Value v = FromResult(crypto::XorRepeat(View(args[0].b), View(args[1].b)), &err);
-  if (v.is_null()) return err;
-  return v;
+  return ToValue(crypto::XorRepeat(View(args[0].b), View(args[1].b)));
 }
 template <const char* kAlgo>
 Result<Value> FnDigest(Args& args, const EvalContext&) {
   const char* kName = kAlgo;
   WANT(0, kBytes);
-  Error err;
-  Value v = FromResult(crypto::Digest(kAlgo, View(args[0].b)), &err);
-  if (v.is_null()) return err;
-  return v;
+  return ToValue(crypto::Digest(kAlgo, View(args[0].b)));
 }
 constexpr char kSha1[] = "sha1";
 constexpr char kSha256[] = "sha256";
@@ -179,38 +170,26 @@ Result<Value> FnHmac(Args& args, const EvalContext&) {
   const char* kName = "hmac";
   WANT(0, kBytes);
   WANT(1, kBytes);
-  Error err;
-  Value v = FromResult(crypto::Hmac(kAlgo, View(args[0].b), View(args[1].b)), &err);
-  if (v.is_null()) return err;
-  return v;
+  return ToValue(crypto::Hmac(kAlgo, View(args[0].b), View(args[1].b)));
 }
 template <const char* kAlgo>
 Result<Value> FnRsaOaep(Args& args, const EvalContext&) {
   const char* kName = "rsa_oaep";
   WANT(0, kBytes);
   WANT(1, kBytes);
-  Error err;
-  Value v = FromResult(crypto::RsaOaepEncrypt(View(args[0].b), View(args[1].b), kAlgo), &err);
-  if (v.is_null()) return err;
-  return v;
+  return ToValue(crypto::RsaOaepEncrypt(View(args[0].b), View(args[1].b), kAlgo));
 }
 Result<Value> FnEd25519Expanded(Args& args, const EvalContext&) {
   static constexpr const char* kName = "ed25519_sign_expanded";
   WANT(0, kBytes);
   WANT(1, kBytes);
-  Error err;
-  Value v = FromResult(crypto::Ed25519SignExpanded(View(args[0].b), View(args[1].b)), &err);
-  if (v.is_null()) return err;
-  return v;
+  return ToValue(crypto::Ed25519SignExpanded(View(args[0].b), View(args[1].b)));
 }
 Result<Value> FnEd25519(Args& args, const EvalContext&) {
   static constexpr const char* kName = "ed25519_sign";
   WANT(0, kBytes);
   WANT(1, kBytes);
-  Error err;
-  Value v = FromResult(crypto::Ed25519Sign(View(args[0].b), View(args[1].b)), &err);
-  if (v.is_null()) return err;
-  return v;
+  return ToValue(crypto::Ed25519Sign(View(args[0].b), View(args[1].b)));
 }
 Result<Value> FnPeek(Args& args, const EvalContext& ctx) {
   static constexpr const char* kName = "peek";

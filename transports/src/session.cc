@@ -254,6 +254,13 @@ Result<Completion> Session::Execute(std::string_view sql) {
 
 void Session::Close() {
   if (!impl_) return;
+  if (active_stream_ != nullptr) {
+    // Detach the open stream: it reports no more results from now on.
+    active_stream_->session_ = nullptr;
+    active_stream_->finished_ = true;
+    active_stream_->rows_open_ = false;
+    active_stream_ = nullptr;
+  }
   if (impl_->vm().in_sync() && !impl_->vm().busy()) {
     if (impl_->vm().Begin("quit").ok()) (void)impl_->RunCommand();  // best effort: we are leaving
   }
@@ -316,7 +323,7 @@ Result<bool> QueryStream::RunUntilResult() {
 }
 
 Result<bool> QueryStream::NextResult() {
-  if (finished_) return false;
+  if (finished_ || session_ == nullptr) return false;
   while (rows_open_) {
     auto batch = NextBatch();
     if (!batch.ok()) return batch.error();
@@ -325,7 +332,7 @@ Result<bool> QueryStream::NextResult() {
 }
 
 Result<const RowBatch*> QueryStream::NextBatch() {
-  if (!rows_open_) return static_cast<const RowBatch*>(nullptr);
+  if (!rows_open_ || session_ == nullptr) return static_cast<const RowBatch*>(nullptr);
   Session::Impl& impl = *session_->impl_;
   WireVm& vm = impl.vm();
   for (;;) {

@@ -84,6 +84,8 @@ class Session;
 // The results of one query. Results come one after another (multi-results);
 // each either carries rows (columns() non-empty) or is a plain completion.
 // Destroying the stream before the end drains the rest from the socket.
+// Closing the session first detaches the stream (it then reports no more
+// results); a stream must not outlive its Session object.
 class QueryStream {
  public:
   ~QueryStream();
