@@ -1,5 +1,6 @@
 // sqlx: the command-line entry point. Parses the command line (CLI11) and
 // dispatches to the commands in commands.h.
+#include <cctype>
 #include <cstdlib>
 #include <iostream>
 #include <string>
@@ -24,6 +25,15 @@ void SetUpLogging(int verbosity) {
   if (verbosity == 1) level = spdlog::level::info;
   if (verbosity >= 2) level = spdlog::level::debug;
   spdlog::set_level(level);
+}
+
+// True when `text` starts like a URL ("scheme://"), which no SQL does.
+bool LooksLikeUrl(const std::string& text) {
+  size_t i = 0;
+  while (i < text.size() && (std::isalnum(static_cast<unsigned char>(text[i])) != 0 || text[i] == '+' ||
+                             text[i] == '-' || text[i] == '.'))
+    ++i;
+  return i > 0 && text.compare(i, 3, "://") == 0;
 }
 
 }  // namespace
@@ -93,6 +103,12 @@ int main(int argc, char** argv) {
   }
   if (ping->parsed()) return RunPing(g, conn);
   if (query->parsed()) {
+    // `sqlx query URL` lacks the SQL: it must not send the URL (and its
+    // password) to $SQLX_URL's server as SQL.
+    if (query_args.size() == 1 && LooksLikeUrl(query_args.front())) {
+      std::cerr << "sqlx: error: missing the SQL to run: sqlx query URL \"SQL\"\n";
+      return kExitUsage;
+    }
     std::string sql = query_args.back();
     if (query_args.size() == 2) conn.url = query_args.front();
     return RunQuery(g, conn, sql);

@@ -4,6 +4,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <string>
+#include <string_view>
 
 #include "fuzz_support.h"
 
@@ -13,7 +14,7 @@ using sqlx::transports::fuzz::ScriptedVm;
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   ScriptedVm s(std::string(reinterpret_cast<const char*>(data), size));
   auto& vm = s.vm();
-  vm.Set("database", Value::Bytes("sqlx_test"));
+  vm.Set("database", Value::Bytes(std::string_view("sqlx_test")));
   (void)s.RunProcedure("ping");
   if (vm.in_sync()) (void)s.RunProcedure("init_db");
   return 0;

@@ -5,6 +5,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <string>
+#include <string_view>
 
 #include "fuzz_support.h"
 
@@ -40,7 +41,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   uint64_t caps = BaseClientCaps();
   if (mode & 1) caps |= Capability(RealPack(), "CLIENT_DEPRECATE_EOF");
   vm.Set("client_caps", Value::Int(caps));
-  vm.Set("sql", Value::Bytes("SELECT 1, NULL, 'x'"));
+  vm.Set("sql", Value::Bytes(std::string_view("SELECT 1, NULL, 'x'")));
   if (mode & 2) vm.SetBatchLimits(2, 64);
   (void)s.RunProcedure("query");
   return 0;

@@ -12,6 +12,7 @@
 #include <unistd.h>
 
 #include <chrono>
+#include <cstdio>
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
@@ -89,11 +90,9 @@ class FakeServerProcess {
   // waits for its port. On error the message includes the server's stderr.
   static Result<std::unique_ptr<FakeServerProcess>> Start(const std::string& scenario,
                                                           const std::string& workdir,
-                                                          const std::string& stderr_file,
-                                                          const std::vector<std::string>& extra) {
+                                                          const std::string& stderr_file) {
     std::vector<std::string> args = {"python3", kServerScript, "--scenario", scenario,
                                      "--workdir", workdir, "--timeout", "20"};
-    args.insert(args.end(), extra.begin(), extra.end());
     std::vector<char*> argv;
     for (auto& a : args) argv.push_back(a.data());
     argv.push_back(nullptr);
@@ -134,6 +133,7 @@ class FakeServerProcess {
   // Waits for the server to exit; its exit code, or an error on a signal or
   // when it is still running after `limit` (it is killed then).
   Result<int> Wait(std::chrono::milliseconds limit) {
+    if (pid_ < 0) return MakeError(ErrorCode::kInternal, "the fake server was already waited for");
     auto deadline = std::chrono::steady_clock::now() + limit;
     for (;;) {
       int status = 0;
@@ -246,11 +246,11 @@ class FakeServerTest : public ::testing::Test {
   void TearDown() override { server_.reset(); }
 
   // Starts `scenario`. Use as ASSERT_NO_FATAL_FAILURE(StartServer(...)).
-  void StartServer(const std::string& scenario, const std::vector<std::string>& extra = {}) {
+  void StartServer(const std::string& scenario) {
     ASSERT_FALSE(scratch_.path().empty()) << "mkdtemp failed";
     ASSERT_FALSE(KeyDirEnvironment::path().empty()) << "mkdtemp failed";
     auto server = FakeServerProcess::Start(scenario, KeyDirEnvironment::path(),
-                                           scratch_.path() + "/server.stderr", extra);
+                                           scratch_.path() + "/server.stderr");
     ASSERT_TRUE(server.ok()) << server.error().message;
     server_ = std::move(server).value();
   }
@@ -556,10 +556,11 @@ TEST_F(ServerErrorTest, ErrorMidResultSetComesAfterTheRowsBeforeItAndKeepsTheSes
 
 class WirePackEditTest : public FakeServerTest {
  protected:
-  // Copies registry.json and mysql.wire.json into a fresh pack directory and
-  // returns the parsed pack for editing; SavePack() writes it back.
+  // Copies registry.json into a fresh pack directory and returns the parsed
+  // mysql.wire.json for editing; SavePack() writes it there. Each call uses a
+  // new directory: packs are cached per file for the life of the process.
   Json CopyPack() {
-    pack_dir_ = scratch_.path() + "/packs";
+    pack_dir_ = scratch_.path() + "/packs" + std::to_string(++pack_dirs_);
     std::filesystem::create_directories(pack_dir_);
     std::filesystem::copy_file(kSourcePacks + "/registry.json", pack_dir_ + "/registry.json");
     return Json::parse(ReadFile(kSourcePacks + "/mysql.wire.json"));
@@ -567,27 +568,45 @@ class WirePackEditTest : public FakeServerTest {
   void SavePack(const Json& pack) { WriteFile(pack_dir_ + "/mysql.wire.json", pack.dump(2)); }
 
   // The three edits the `edited_protocol` scenario speaks.
-  static void EditForTheEditedProtocol(Json& pack) {
-    // (1) COM_PING is 0x3e.
-    pack["constants"]["COM_PING"] = 0x3e;
-    // (2) The u32 connection id comes right after the protocol version.
-    Json& greeting = pack["layouts"]["greeting"];
-    auto named = [&](const std::string& name) {
-      for (auto it = greeting.begin(); it != greeting.end(); ++it)
-        if (it->value("name", "") == name) return it;
-      return greeting.end();
-    };
-    auto conn_id = named("connection_id");
-    ASSERT_NE(conn_id, greeting.end());
-    Json field = *conn_id;
-    greeting.erase(conn_id);
-    auto version = named("protocol_version");
-    ASSERT_NE(version, greeting.end());
-    greeting.insert(version + 1, field);
-    // (3) A new auth plugin: HMAC-SHA256(key = scramble, message = SHA-256(password)).
-    pack["tables"]["auth_plugins"]["sqlx_hmac_password"] = Json::parse(R"({
-      "initial": [{"set": {"auth_response": "hmac_sha256(slice(auth_data, 0, 20), sha256(password))"}}]
-    })");
+  enum class Edit { kPingOpcode, kGreetingOrder, kHmacPlugin };
+  static constexpr Edit kAllEdits[] = {Edit::kPingOpcode, Edit::kGreetingOrder, Edit::kHmacPlugin};
+
+  static void Apply(Edit edit, Json& pack) {
+    switch (edit) {
+      case Edit::kPingOpcode:
+        pack["constants"]["COM_PING"] = 0x3e;
+        return;
+      case Edit::kGreetingOrder: {
+        // The u32 connection id comes right after the protocol version.
+        Json& greeting = pack["layouts"]["greeting"];
+        auto named = [&](const std::string& name) {
+          for (auto it = greeting.begin(); it != greeting.end(); ++it)
+            if (it->value("name", "") == name) return it;
+          return greeting.end();
+        };
+        auto conn_id = named("connection_id");
+        ASSERT_NE(conn_id, greeting.end());
+        Json field = *conn_id;
+        greeting.erase(conn_id);
+        auto version = named("protocol_version");
+        ASSERT_NE(version, greeting.end());
+        greeting.insert(version + 1, field);
+        return;
+      }
+      case Edit::kHmacPlugin:
+        // HMAC-SHA256(key = the 20-byte scramble, message = SHA-256(password)).
+        pack["tables"]["auth_plugins"]["sqlx_hmac_password"] = Json::parse(R"json({
+          "initial": [{"set": {"auth_response": "hmac_sha256(slice(auth_data, 0, 20), sha256(password))"}}]
+        })json");
+        return;
+    }
+  }
+
+  // Writes a pack dir holding the source pack with `edits` applied.
+  void WriteEditedPack(const std::vector<Edit>& edits) {
+    Json pack = CopyPack();
+    for (Edit e : edits) ASSERT_NO_FATAL_FAILURE(Apply(e, pack));
+    SavePack(pack);
   }
 
   Result<std::unique_ptr<Session>> OpenWithPackDir(const std::string& dir) {
@@ -595,12 +614,11 @@ class WirePackEditTest : public FakeServerTest {
   }
 
   std::string pack_dir_;
+  int pack_dirs_ = 0;
 };
 
 TEST_F(WirePackEditTest, SessionFollowsAnEditedPackWithoutRebuild) {
-  Json pack = CopyPack();
-  ASSERT_NO_FATAL_FAILURE(EditForTheEditedProtocol(pack));
-  SavePack(pack);
+  ASSERT_NO_FATAL_FAILURE(WriteEditedPack({std::begin(kAllEdits), std::end(kAllEdits)}));
   ASSERT_NO_FATAL_FAILURE(StartServer("edited_protocol"));
 
   auto session = OpenWithPackDir(pack_dir_);
@@ -616,16 +634,45 @@ TEST_F(WirePackEditTest, SessionFollowsAnEditedPackWithoutRebuild) {
   EXPECT_THAT(server_->Stderr(), AllOf(HasSubstr("PING"), Not(HasSubstr("unknown 0x0e"))));
 }
 
-TEST_F(WirePackEditTest, UneditedPackCannotSpeakTheEditedProtocol) {
-  ASSERT_NO_FATAL_FAILURE(StartServer("edited_protocol"));
-  auto session = OpenWithPackDir(kSourcePacks);
-  if (session.ok()) {
-    EXPECT_FALSE((*session)->Ping().ok()) << "a 0x0e ping must be refused by the edited server";
-    (*session)->Close();
+// Proves each edit mattered: a pack missing any one of them (or all of them)
+// cannot talk to the edited server.
+TEST_F(WirePackEditTest, PackMissingAnyEditCannotSpeakTheEditedProtocol) {
+  struct Case {
+    const char* name;
+    std::optional<Edit> left_out;  // nullopt: the unedited source pack
+    const char* client_error;      // in the Open or Ping error
+    const char* server_fail;       // in the server's FAIL line
+  };
+  const Case cases[] = {
+      {"unedited pack", std::nullopt, "does not speak protocol 4.1", "waited for handshake response"},
+      {"standard ping opcode", Edit::kPingOpcode, "Unknown command", "standard opcode 0x0e"},
+      {"standard greeting order", Edit::kGreetingOrder, "protocol 4.1", "waited for handshake response"},
+      {"no hmac plugin", Edit::kHmacPlugin, "sqlx_hmac_password", "waited for handshake response"},
+  };
+  for (const Case& c : cases) {
+    SCOPED_TRACE(c.name);
+    std::string dir = kSourcePacks;
+    if (c.left_out) {
+      std::vector<Edit> edits;
+      for (Edit e : kAllEdits)
+        if (e != *c.left_out) edits.push_back(e);
+      ASSERT_NO_FATAL_FAILURE(WriteEditedPack(edits));
+      dir = pack_dir_;
+    }
+    ASSERT_NO_FATAL_FAILURE(StartServer("edited_protocol"));
+    auto session = OpenWithPackDir(dir);
+    std::string client_error;
+    if (!session.ok()) {
+      client_error = session.error().ToString();
+    } else {
+      Status ping = (*session)->Ping();
+      ASSERT_FALSE(ping.ok()) << "the edited server refuses opcode 0x0e";
+      client_error = ping.error().ToString();
+      (*session)->Close();
+    }
+    EXPECT_THAT(client_error, HasSubstr(c.client_error));
+    ExpectServerFail(c.server_fail);
   }
-  auto code = server_->Wait(std::chrono::seconds(15));
-  ASSERT_TRUE(code.ok()) << code.error().message;
-  EXPECT_NE(*code, 0) << "the server accepted the unedited pack: " << server_->Stderr();
 }
 
 TEST_F(WirePackEditTest, MissingPackFileIsNotFoundNamingTheFile) {

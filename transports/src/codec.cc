@@ -198,6 +198,11 @@ Result<std::string> EncodeLayout(const WirePack& pack, const Layout& layout,
     switch (f.type) {
       case FieldType::kUint:
         SQLX_RETURN_IF_ERROR(want(Value::Kind::kInt));
+        if (f.width < 8 && v.i >= (uint64_t{1} << (8 * f.width))) {
+          return MakeError(ErrorCode::kInvalidArgument,
+                           f.path + ": value " + std::to_string(v.i) + " does not fit " +
+                               std::to_string(f.width) + " bytes");
+        }
         AppendUint(out, f.width, v.i, little);
         break;
       case FieldType::kVarint:
@@ -260,7 +265,10 @@ Status DecodeRow(const WirePack& pack, const Layout& layout, std::string_view pa
     uint64_t count = 1;
     if (!f.repeat.empty() && !f.repeat.TryEvalInt(ctx, &count)) {
       auto n = f.repeat.Eval(ctx);
-      if (!n.ok()) return n.error();
+      if (!n.ok()) {
+        batch->DropPartialRow(base);
+        return n.error();
+      }
       if (!n->is_int()) return fail("repeat count is not an integer");
       count = n->i;
     }

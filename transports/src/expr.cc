@@ -267,6 +267,11 @@ class Parser {
       : src_(src), constants_(constants), symbols_(symbols) {}
 
   Result<std::unique_ptr<Expr::Node>> ParseAll() {
+    if (src_.size() > kMaxSource) {
+      return MakeError(ErrorCode::kPack, "expression of " + std::to_string(src_.size()) +
+                                             " characters is over the limit of " +
+                                             std::to_string(kMaxSource) + ": split it");
+    }
     auto node = ParseTernary();
     if (!node.ok()) return node;
     SkipSpace();
@@ -276,6 +281,18 @@ class Parser {
 
  private:
   using NodeP = std::unique_ptr<Expr::Node>;
+
+  // The parser, the evaluator and the node destructors recurse: a pack must
+  // not be able to overflow the stack. The length bounds the depth of
+  // operator chains, kMaxNesting the depth of (), calls, ?: and unary
+  // operators (each ( counts twice). Real packs stay far below both.
+  static constexpr size_t kMaxSource = 4096;
+  static constexpr int kMaxNesting = 128;
+  struct Nest {
+    explicit Nest(int* depth) : depth_(depth) { ++*depth_; }
+    ~Nest() { --*depth_; }
+    int* depth_;
+  };
 
   Error Fail(const std::string& what) const {
     return MakeError(ErrorCode::kPack, "expression \"" + std::string(src_) + "\" at column " +
@@ -310,6 +327,8 @@ class Parser {
   }
 
   Result<NodeP> ParseTernary() {
+    Nest nest(&depth_);
+    if (depth_ > kMaxNesting) return Fail("nested too deeply");
     auto cond = ParseBinary(0);
     if (!cond.ok()) return cond;
     if (!Eat("?")) return cond;
@@ -368,6 +387,8 @@ class Parser {
   }
 
   Result<NodeP> ParseUnary() {
+    Nest nest(&depth_);
+    if (depth_ > kMaxNesting) return Fail("nested too deeply");
     Op op;
     if (Eat("!")) {
       op = Op::kNot;
@@ -538,6 +559,7 @@ class Parser {
 
   std::string_view src_;
   size_t pos_ = 0;
+  int depth_ = 0;
   const std::map<std::string, uint64_t, std::less<>>& constants_;
   SymbolTable& symbols_;
 };

@@ -1,6 +1,6 @@
 // Expressions in wire packs: a small, side-effect-free language over Values.
 //
-//   literals    10  0xff  'text'  x'00ff'  true  false  null
+//   literals    10  0x1f  'text'  x'00ff'  true  false  null
 //   names       a VM variable, or a pack constant (capability bit, opcode)
 //   operators   ?:  ||  &&  |  ^  &  == !=  < <= > >=  << >>  + -  ! ~ (unary -)
 //               `+` on two byte strings concatenates them.

@@ -503,6 +503,9 @@ Result<std::shared_ptr<const WirePack>> WirePack::Parse(const std::string& json_
   } catch (const json::parse_error& e) {
     return MakeError(ErrorCode::kPack, "wire pack " + file_label + " is not valid JSON (byte " +
                                            std::to_string(e.byte) + "): " + e.what());
+  } catch (const json::exception& e) {
+    // The parser also throws out_of_range, e.g. for a number beyond a double (1e999).
+    return MakeError(ErrorCode::kPack, "wire pack " + file_label + " is not valid JSON: " + e.what());
   }
   auto pack = std::make_shared<WirePack>();
   pack->file_ = file_label;

@@ -81,7 +81,7 @@ Result<PackChoice> LocatePack(const std::string& scheme, const std::string& pack
   nlohmann::json registry;
   try {
     registry = nlohmann::json::parse(ss.str());
-  } catch (const nlohmann::json::parse_error& e) {
+  } catch (const nlohmann::json::exception& e) {  // parse_error, or out_of_range for 1e999
     return MakeError(ErrorCode::kPack, registry_file + " is not valid JSON: " + e.what());
   }
   if (!registry.is_object() || !registry.contains("schemes") || !registry["schemes"].is_object())

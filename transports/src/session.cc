@@ -118,6 +118,7 @@ Error Explain(Error e, const ConnectionUrl& url) {
     e.message = "the server at " + url.Endpoint() + " closed the connection during the handshake (" +
                 e.message + "); check the server's error log and that it speaks this protocol";
   }
+  if (e.message.find(url.Endpoint()) == std::string::npos) e.message += " (server " + url.Endpoint() + ")";
   return e;
 }
 

@@ -20,7 +20,7 @@ constexpr std::array<TlsModeEntry, 5> kTlsModes = {{
     {TlsMode::kVerifyIdentity, "verify-identity"},
 }};
 
-// "VERIFY_CA" (MySQL's --ssl-mode spelling) → "verify-ca".
+// "VERIFY_CA" (the upper-case spelling some clients use) → "verify-ca".
 std::string Normalize(std::string_view text) {
   std::string out(text);
   for (char& c : out) {

@@ -12,7 +12,7 @@ namespace {
 Error Bad(std::string_view redacted, const std::string& what) {
   return MakeError(ErrorCode::kInvalidArgument,
                    "invalid connection URL '" + std::string(redacted) + "': " + what +
-                       " (expected mysql://user[:password]@host[:port][/db][?ssl-mode=...])");
+                       " (expected scheme://user[:password]@host[:port][/db][?ssl-mode=...])");
 }
 
 int HexValue(char c) {
@@ -39,23 +39,21 @@ bool PercentDecode(std::string_view in, std::string* out) {
 }
 
 // The URL with the password part replaced, computed before full parsing so
-// that even an error message never shows a password.
+// that even an error message never shows a password. It errs towards hiding:
+// the user info ends at the last '@' before the query (as in the parser), or
+// at any later '@' (a password may hold '?'); with no '@' at all, everything
+// after the first ':' may be a password. No scheme: the user info starts at 0.
 std::string RedactRaw(std::string_view url) {
   size_t scheme_end = url.find("://");
-  if (scheme_end == std::string_view::npos) return std::string(url);
-  size_t auth_start = scheme_end + 3;
-  size_t at = url.find('@', auth_start);
-  size_t slash = url.find('/', auth_start);
-  if (at == std::string_view::npos || (slash != std::string_view::npos && slash < at))
-    return std::string(url);
-  // The last '@' before the path separates userinfo (passwords may hold '@').
-  size_t last_at = at;
-  for (size_t p = at; p != std::string_view::npos && (slash == std::string_view::npos || p < slash);
-       p = url.find('@', p + 1))
-    last_at = p;
-  size_t colon = url.find(':', auth_start);
-  if (colon == std::string_view::npos || colon > last_at) return std::string(url);
-  return std::string(url.substr(0, colon + 1)) + "***" + std::string(url.substr(last_at));
+  size_t start = scheme_end == std::string_view::npos ? 0 : scheme_end + 3;
+  size_t colon = url.find(':', start);
+  if (colon == std::string_view::npos) return std::string(url);
+  size_t query = url.find('?', start);
+  size_t at = url.rfind('@', query);
+  if (at == std::string_view::npos || at < start) at = url.rfind('@');
+  if (at == std::string_view::npos || at < start) return std::string(url.substr(0, colon + 1)) + "***";
+  if (colon > at) return std::string(url);  // the user info holds no ':'
+  return std::string(url.substr(0, colon + 1)) + "***" + std::string(url.substr(at));
 }
 
 }  // namespace

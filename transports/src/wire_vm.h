@@ -1,6 +1,6 @@
 // WireVm: runs a wire pack's procedures (connect, ping, query, ...) over a
 // Framer. It knows steps, layouts and expressions, never a protocol: what a
-// greeting or an OK packet is lives in the pack.
+// greeting or an OK packet is, lives in the pack.
 //
 // The VM is resumable. Run() returns when the procedure ends, when it emits
 // an event (the host may read and set variables, then calls Run() again), or

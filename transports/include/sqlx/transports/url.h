@@ -1,4 +1,5 @@
-// Connection URLs: mysql://user[:password]@host[:port][/db][?ssl-mode=...&ssl-ca=FILE]
+// Connection URLs: scheme://user[:password]@host[:port][/db][?ssl-mode=...&ssl-ca=FILE];
+// the scheme selects the wire pack (registry.json).
 #pragma once
 
 #include <cstdint>
@@ -11,7 +12,7 @@
 namespace sqlx::transports {
 
 struct ConnectionUrl {
-  std::string scheme;    // "mysql", "mariadb": selects the wire pack
+  std::string scheme;    // selects the wire pack through registry.json
   std::string user;
   std::string password;  // percent-decoded; never print it (see Redacted())
   bool password_in_url = false;
@@ -20,10 +21,10 @@ struct ConnectionUrl {
   std::string database;  // empty: none
   TlsOptions tls;        // mode, ssl-ca; server_name = host
   bool tls_mode_explicit = false;
-  bool get_server_public_key = false;  // caching_sha2 full auth without TLS
+  bool get_server_public_key = false;  // pack may fetch the server's RSA key in clear
   std::string server_public_key_file;
 
-  // host:port ("[::1]:3306" for IPv6), port shown only when known.
+  // host:port ("[::1]:5000" for IPv6), port shown only when known.
   std::string Endpoint() const;
   // user@host:port: the connection name used by the store and the audit log.
   std::string ConnectionName() const;
