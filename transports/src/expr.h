@@ -4,7 +4,7 @@
 //   names       a VM variable, or a pack constant (capability bit, opcode)
 //   operators   ?:  ||  &&  |  ^  &  == !=  < <= > >=  << >>  + -  ! ~ (unary -)
 //               `+` on two byte strings concatenates them.
-//   functions   see kFunctions in expr.cc (len, concat, slice, byte, xor,
+//   functions   see kFunctions in expr_functions.cc (len, concat, slice, byte, xor,
 //               sha1, sha256, sha512, hmac_sha256, rsa_oaep_sha1, ...)
 //
 // Expressions are compiled once when a pack loads (names resolved to constant

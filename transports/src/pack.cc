@@ -32,8 +32,13 @@ class PackCompiler {
   Status CompileCases(const json& j, const std::string& path, std::vector<RecvCase>* out);
   Result<const Layout*> FindLayout(const json& j, const std::string& path) const;
 
+  // Blocks nest (if/then, loops, recv cases) and compiling, checking and
+  // destroying them recurses: a pack may not nest them deeper than this.
+  static constexpr int kMaxBlockDepth = 32;
+
   WirePack& pack_;
   std::string file_;
+  int block_depth_ = 0;
 };
 
 namespace {
@@ -291,12 +296,17 @@ Status PackCompiler::CompileCases(const json& j, const std::string& path,
 
 Status PackCompiler::CompileBlock(const json& j, const std::string& path, Block* out) {
   if (!j.is_array()) return Fail(path, "expected an array of steps");
-  for (size_t i = 0; i < j.size(); ++i) {
+  if (block_depth_ >= kMaxBlockDepth)
+    return Fail(path, "steps nested more than " + std::to_string(kMaxBlockDepth) + " levels deep");
+  ++block_depth_;
+  Status st;
+  for (size_t i = 0; i < j.size() && st.ok(); ++i) {
     if (IsCommentOnly(j[i])) continue;
     out->steps.emplace_back();
-    SQLX_RETURN_IF_ERROR(CompileStep(j[i], Child(path, i), &out->steps.back()));
+    st = CompileStep(j[i], Child(path, i), &out->steps.back());
   }
-  return Status::Ok();
+  --block_depth_;
+  return st;
 }
 
 Status PackCompiler::CompileStep(const json& j, const std::string& path, Step* s) {

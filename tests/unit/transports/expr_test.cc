@@ -1,5 +1,5 @@
 // Wire-pack expressions: literals, C precedence, short-circuiting, every
-// function in kFunctions with one known vector, compile errors that point at
+// function in kFunctions (expr_functions.cc) with one known vector, compile errors that point at
 // a column, runtime type errors, and the integer fast path.
 #include "expr.h"
 
@@ -511,6 +511,43 @@ TEST(ExprCompileTest, ErrorsAreKPackAndNameTheColumn) {
     EXPECT_NE(m.find(std::string("\"") + c.source + "\""), std::string::npos)
         << "the message quotes the expression: " << m;
   }
+}
+
+std::string Repeat(const std::string& s, int n) {
+  std::string out;
+  for (int i = 0; i < n; ++i) out += s;
+  return out;
+}
+
+TEST(ExprCompileTest, HostileNestingAndLengthAreErrorsNotStackOverflows) {
+  // Found by tests/fuzz (fuzz_expr): the recursive descent overflowed the stack.
+  // Under the 4096-character limit, so that the nesting limit is what trips.
+  const std::string deep_parens = std::string(2000, '(') + "1" + std::string(2000, ')');
+  struct Case {
+    std::string source;
+    const char* message_part;
+  };
+  const std::vector<Case> cases = {
+      {deep_parens, "nested too deeply"},
+      {std::string(4000, '!') + "1", "nested too deeply"},
+      {std::string(4000, '-') + "1", "nested too deeply"},
+      {Repeat("1 ? 1 : ", 400) + "1", "nested too deeply"},
+      {Repeat("len(", 500) + "'a'" + std::string(500, ')'), "nested too deeply"},
+      {"1" + Repeat("+1", 10000), "over the limit of 4096"},
+  };
+  for (const Case& c : cases) {
+    ExprEnv env;
+    auto e = env.Compile(c.source);
+    ASSERT_FALSE(e.ok()) << c.source.substr(0, 40) << "... should not compile";
+    EXPECT_EQ(e.error().code, ErrorCode::kPack);
+    EXPECT_NE(e.error().message.find(c.message_part), std::string::npos)
+        << e.error().message.substr(0, 200);
+  }
+  // Nesting a real pack might use still compiles.
+  ExprEnv env;
+  auto v = env.Eval(std::string(50, '(') + "1 + 2" + std::string(50, ')'));
+  ASSERT_TRUE(v.ok());
+  EXPECT_EQ(v->i, 3u);
 }
 
 // --------------------------------------------------------- runtime type errors

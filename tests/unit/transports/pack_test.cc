@@ -245,7 +245,8 @@ TEST(WirePackTest, WrongJsonTypesAreErrorsNotExceptions) {
 }
 
 TEST(WirePackTest, InvalidJsonNamesTheFile) {
-  for (const char* text : {"", "{", "{\"name\": }", "not json"}) {
+  // 1e999 overflows a double: nlohmann throws out_of_range, not parse_error (found by fuzz_pack).
+  for (const char* text : {"", "{", "{\"name\": }", "not json", "{\"name\": 1e999}"}) {
     auto pack = WirePack::Parse(text, kLabel);
     ASSERT_FALSE(pack.ok()) << text;
     EXPECT_EQ(pack.error().code, ErrorCode::kPack);
@@ -253,6 +254,19 @@ TEST(WirePackTest, InvalidJsonNamesTheFile) {
               std::string::npos)
         << pack.error().message;
   }
+}
+
+TEST(WirePackTest, DeeplyNestedStepsAreAnErrorNotAStackOverflow) {
+  // Found by tests/fuzz (fuzz_pack): compiling nested blocks recursed without bound.
+  json steps = json::array({json{{"return", true}}});
+  for (int i = 0; i < 5000; ++i) steps = json::array({json{{"if", "1"}, {"then", steps}}});
+  json j = MinimalPack();
+  j["procedures"]["p"] = steps;
+  auto pack = ParseJson(j);
+  ASSERT_FALSE(pack.ok());
+  EXPECT_EQ(pack.error().code, ErrorCode::kPack);
+  EXPECT_NE(pack.error().message.find("nested more than 32 levels deep"), std::string::npos)
+      << pack.error().message.substr(0, 200);
 }
 
 TEST(WirePackTest, AMissingFileIsNotFoundAndNamesThePath) {
