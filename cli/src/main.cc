@@ -64,6 +64,8 @@ int main(int argc, char** argv) {
   app.add_flag("-v,--verbose", verbosity, "More logging on stderr (-vv: debug)");
 
   ConnectArgs conn;
+  // Global options may also follow the subcommand (`sqlx query URL SQL --format tsv`).
+  app.fallthrough();
   auto add_connection = [&](CLI::App* cmd) {
     cmd->add_option("url", conn.url,
                     "mysql://user[:password]@host[:port][/db][?ssl-mode=...&ssl-ca=FILE] "
@@ -72,12 +74,14 @@ int main(int argc, char** argv) {
   };
 
   CLI::App* ping = app.add_subcommand("ping", "Connect, authenticate and report the server and TLS");
+  ping->fallthrough();
   add_connection(ping);
 
   // `sqlx query [URL] SQL`: with one positional it is the SQL and the URL
   // comes from $SQLX_URL.
   std::vector<std::string> query_args;
   CLI::App* query = app.add_subcommand("query", "Run one SQL statement and stream its rows");
+  query->fallthrough();
   query->add_option("url_and_sql", query_args,
                     "[URL] SQL: the URL (default $SQLX_URL; password also from $SQLX_PASSWORD) and "
                     "the SQL to run")

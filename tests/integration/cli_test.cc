@@ -2,18 +2,13 @@
 // output formats (text, JSON, TSV byte-identical to `mariadb --batch`),
 // exit codes, where the URL and password come from, password hygiene, and
 // pack errors. Each run gets an explicit environment.
-#include <fcntl.h>
-#include <poll.h>
-#include <signal.h>
-#include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <chrono>
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
-#include <functional>
-#include <map>
 #include <sstream>
 #include <string>
 #include <vector>
@@ -21,114 +16,29 @@
 #include <gtest/gtest.h>
 #include <nlohmann/json.hpp>
 
+#include "subprocess.h"
+#include "temp_dir.h"
 #include "test_env.h"
 
 namespace sqlx {
 namespace {
 
 namespace fs = std::filesystem;
+using sqlx::testing::Deadline;
+using sqlx::testing::DeadlineIn;
+using sqlx::testing::Env;
 using sqlx::testing::MariaDbPort;
 using sqlx::testing::MariaDbUrl;
+using sqlx::testing::RunResult;
 using sqlx::testing::SqlxBinary;
+using sqlx::testing::Subprocess;
+using sqlx::testing::TempDir;
 
 constexpr const char* kPassword = "native-pw";
 constexpr int kChildTimeoutMs = 30000;  // bounds every child run
 
-struct RunResult {
-  int exit_code = -1;  // -1: killed by a signal or timed out
-  std::string out;
-  std::string err;
-};
-
-using Env = std::map<std::string, std::string>;
-
-// A child process with its stdout and stderr captured through pipes.
-class Child {
- public:
-  Child(const std::vector<std::string>& argv, const Env& env) {
-    int out_pipe[2], err_pipe[2];
-    if (::pipe2(out_pipe, O_CLOEXEC) != 0 || ::pipe2(err_pipe, O_CLOEXEC) != 0) {
-      ADD_FAILURE() << "pipe2 failed";
-      return;
-    }
-    std::vector<std::string> env_strings;
-    for (const auto& [k, v] : env) env_strings.push_back(k + "=" + v);
-    std::vector<char*> args, envp;
-    for (const auto& a : argv) args.push_back(const_cast<char*>(a.c_str()));
-    args.push_back(nullptr);
-    for (auto& e : env_strings) envp.push_back(e.data());
-    envp.push_back(nullptr);
-    pid_ = ::fork();
-    if (pid_ == 0) {
-      ::dup2(out_pipe[1], 1);
-      ::dup2(err_pipe[1], 2);
-      int null_fd = ::open("/dev/null", O_RDONLY);
-      ::dup2(null_fd, 0);
-      ::execve(args[0], args.data(), envp.data());
-      ::_exit(127);
-    }
-    ::close(out_pipe[1]);
-    ::close(err_pipe[1]);
-    out_fd_ = out_pipe[0];
-    err_fd_ = err_pipe[0];
-    deadline_ = std::chrono::steady_clock::now() + std::chrono::milliseconds(kChildTimeoutMs);
-  }
-  ~Child() {
-    if (pid_ > 0 && !reaped_) {
-      ::kill(pid_, SIGKILL);
-      ::waitpid(pid_, nullptr, 0);
-    }
-    if (out_fd_ >= 0) ::close(out_fd_);
-    if (err_fd_ >= 0) ::close(err_fd_);
-  }
-
-  pid_t pid() const { return pid_; }
-  const RunResult& result() const { return result_; }
-
-  // Reads output until `done` holds or both pipes close; false on timeout.
-  bool ReadUntil(const std::function<bool(const RunResult&)>& done) {
-    char buf[65536];
-    while (!done(result_) && (out_fd_ >= 0 || err_fd_ >= 0)) {
-      auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline_ - std::chrono::steady_clock::now());
-      if (left.count() <= 0) return false;
-      pollfd fds[2] = {{out_fd_, POLLIN, 0}, {err_fd_, POLLIN, 0}};
-      if (::poll(fds, 2, static_cast<int>(left.count())) < 0) continue;
-      for (int i = 0; i < 2; ++i) {
-        if (fds[i].fd < 0 || fds[i].revents == 0) continue;
-        ssize_t n = ::read(fds[i].fd, buf, sizeof(buf));
-        if (n > 0) {
-          (i == 0 ? result_.out : result_.err).append(buf, static_cast<size_t>(n));
-        } else {
-          ::close(fds[i].fd);
-          (i == 0 ? out_fd_ : err_fd_) = -1;
-        }
-      }
-    }
-    return done(result_) || (out_fd_ < 0 && err_fd_ < 0);
-  }
-
-  // Reads all output and waits for the exit.
-  RunResult Wait() {
-    if (pid_ <= 0) return result_;
-    if (!ReadUntil([](const RunResult&) { return false; })) {
-      ADD_FAILURE() << "child " << pid_ << " did not finish within " << kChildTimeoutMs << " ms";
-      ::kill(pid_, SIGKILL);
-    }
-    int status = 0;
-    ::waitpid(pid_, &status, 0);
-    reaped_ = true;
-    result_.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
-    return result_;
-  }
-
- private:
-  pid_t pid_ = -1;
-  int out_fd_ = -1;
-  int err_fd_ = -1;
-  bool reaped_ = false;
-  std::chrono::steady_clock::time_point deadline_;
-  RunResult result_;
-};
+// Every child run is bounded: killed, and the test failed, after this.
+Deadline ChildDeadline() { return DeadlineIn(std::chrono::milliseconds(kChildTimeoutMs)); }
 
 // The environment every sqlx run gets: nothing from ours but a locale.
 Env BaseEnv() { return {{"LANG", "C.UTF-8"}, {"HOME", ::testing::TempDir()}}; }
@@ -143,7 +53,7 @@ void ExpectNoPassword(const RunResult& r, const std::string& password = kPasswor
 RunResult RunSqlx(const std::vector<std::string>& args, const Env& env = BaseEnv()) {
   std::vector<std::string> argv = {SqlxBinary()};
   argv.insert(argv.end(), args.begin(), args.end());
-  RunResult r = Child(argv, env).Wait();
+  RunResult r = Subprocess(argv, env).Wait(ChildDeadline());
   ExpectNoPassword(r);
   return r;
 }
@@ -178,14 +88,6 @@ std::string FindOnPath(const std::string& name) {
     if (::access(candidate.c_str(), X_OK) == 0) return candidate;
   }
   return {};
-}
-
-// A fresh empty directory under the test temp dir.
-fs::path FreshDir(const std::string& name) {
-  fs::path dir = fs::path(::testing::TempDir()) / ("sqlx_cli_test_" + std::to_string(::getpid()) + "_" + name);
-  fs::remove_all(dir);
-  fs::create_directories(dir);
-  return dir;
 }
 
 // --- ping ---------------------------------------------------------------------------------
@@ -260,11 +162,11 @@ TEST(CliTest, QueryTsvIsByteIdenticalToTheMariadbClient) {
   Env env = BaseEnv();
   env["MYSQL_PWD"] = kPassword;  // keeps the password out of the client's argv
   // utf8mb4 like sqlx, whatever the locale says.
-  RunResult peer = Child({mariadb, "--no-defaults", "-h127.0.0.1", "-P" + MariaDbPort(), "-usqlx_native",
-                          "--default-character-set=utf8mb4", "--batch", "--skip-column-names", "sqlx_test",
-                          "-e", kTrickySql},
-                         env)
-                       .Wait();
+  RunResult peer = Subprocess({mariadb, "--no-defaults", "-h127.0.0.1", "-P" + MariaDbPort(), "-usqlx_native",
+                               "--default-character-set=utf8mb4", "--batch", "--skip-column-names",
+                               "sqlx_test", "-e", kTrickySql},
+                              env)
+                       .Wait(ChildDeadline());
   ASSERT_EQ(peer.exit_code, 0) << Describe(peer);
   ASSERT_EQ(CountNewlines(peer.out), 2u) << peer.out;
   RunResult ours = RunSqlx({"--format", "tsv", "query", NativeUrlNoPassword(), kTrickySql}, EnvWithPassword());
@@ -389,14 +291,16 @@ TEST(CliTest, ServerErrorExitsOne) {
 // --- password hygiene ---------------------------------------------------------------------
 
 TEST(CliTest, UrlPasswordIsBlankedFromTheProcessArguments) {
-  Child child({SqlxBinary(), "query", NativeUrl(), "SELECT SLEEP(2)"}, BaseEnv());
+  const Deadline deadline = ChildDeadline();
+  Subprocess child({SqlxBinary(), "query", NativeUrl(), "SELECT SLEEP(2)"}, BaseEnv());
   ASSERT_GT(child.pid(), 0);
   // The warning is printed after argv was blanked: read cmdline then.
-  ASSERT_TRUE(child.ReadUntil([](const RunResult& r) { return r.err.find("blanked") != std::string::npos; }))
+  ASSERT_TRUE(child.ReadUntil([](const RunResult& r) { return r.err.find("blanked") != std::string::npos; },
+                              deadline))
       << child.result().err;
   std::ifstream in("/proc/" + std::to_string(child.pid()) + "/cmdline", std::ios::binary);
   std::string cmdline((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
-  RunResult r = child.Wait();
+  RunResult r = child.Wait(deadline);
   ASSERT_EQ(r.exit_code, 0) << Describe(r);
   ASSERT_FALSE(cmdline.empty());
   EXPECT_EQ(cmdline.find(kPassword), std::string::npos) << cmdline;
@@ -431,15 +335,16 @@ TEST(CliTest, PasswordNeverAppearsInOutputEvenWhenVerbose) {
 // --- packs --------------------------------------------------------------------------------
 
 TEST(CliTest, EmptyPackDirFailsNamingTheDirectory) {
-  fs::path dir = FreshDir("empty_packs");
+  const TempDir temp("sqlx_cli_test_empty_packs_");
+  const fs::path dir = temp.path();
   RunResult r = RunSqlx({"--pack-dir", dir.string(), "ping", NativeUrlNoPassword()}, EnvWithPassword());
   EXPECT_EQ(r.exit_code, 1) << Describe(r);
   EXPECT_NE(r.err.find(dir.string()), std::string::npos) << r.err;
-  fs::remove_all(dir);
 }
 
 TEST(CliTest, MalformedPackFailsNamingTheFileAndJsonPointer) {
-  fs::path dir = FreshDir("bad_pack");
+  const TempDir temp("sqlx_cli_test_bad_pack_");
+  const fs::path dir = temp.path();
   const fs::path source = fs::path(testing::SourceDir()) / "transports" / "packs";
   fs::copy_file(source / "registry.json", dir / "registry.json");
   nlohmann::json pack;
@@ -454,7 +359,6 @@ TEST(CliTest, MalformedPackFailsNamingTheFileAndJsonPointer) {
   EXPECT_EQ(r.exit_code, 1) << Describe(r);
   EXPECT_NE(r.err.find((dir / "mysql.wire.json").string()), std::string::npos) << r.err;
   EXPECT_NE(r.err.find("/layouts/greeting/3"), std::string::npos) << r.err;
-  fs::remove_all(dir);
 }
 
 }  // namespace

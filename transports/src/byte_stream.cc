@@ -2,9 +2,10 @@
 // TLS records travel through a small BIO of our own, so every socket call goes
 // through TcpStream::Receive/Send: reads honour the read timeout (only when
 // OpenSSL actually needs bytes from the socket) and writes never raise SIGPIPE.
+// The client context, peer-name checks and their error texts are in
+// tls_context.cc.
 #include "byte_stream.h"
 
-#include <arpa/inet.h>
 #include <fcntl.h>
 #include <netdb.h>
 #include <netinet/in.h>
@@ -12,7 +13,6 @@
 #include <openssl/bio.h>
 #include <openssl/err.h>
 #include <openssl/ssl.h>
-#include <openssl/x509v3.h>
 #include <poll.h>
 #include <sys/socket.h>
 #include <unistd.h>
@@ -21,33 +21,14 @@
 #include <cerrno>
 #include <climits>
 #include <string>
-#include <system_error>
 #include <utility>
+
+#include "tls_context.h"
 
 namespace sqlx::transports {
 namespace {
 
 using Clock = std::chrono::steady_clock;
-
-struct SslCtxFree {
-  void operator()(SSL_CTX* ctx) const { SSL_CTX_free(ctx); }
-};
-struct SslFree {
-  void operator()(SSL* ssl) const { SSL_free(ssl); }
-};
-using SslCtxPtr = std::unique_ptr<SSL_CTX, SslCtxFree>;
-using SslPtr = std::unique_ptr<SSL, SslFree>;
-
-std::string ErrnoText(int err) { return std::system_category().message(err); }
-
-// The newest error on OpenSSL's queue as "error:0A000086:SSL routines::...".
-std::string OpenSslErrorText() {
-  const unsigned long err = ERR_peek_last_error();
-  if (err == 0) return "no detail from OpenSSL";
-  char text[256];
-  ERR_error_string_n(err, text, sizeof(text));
-  return text;
-}
 
 // "[::1]" → "::1"; anything else unchanged.
 std::string BareHost(const std::string& host) {
@@ -61,12 +42,6 @@ std::string HostPort(const std::string& host, uint16_t port) {
   const std::string bare = BareHost(host);
   if (bare.find(':') != std::string::npos) return "[" + bare + "]:" + std::to_string(port);
   return bare + ":" + std::to_string(port);
-}
-
-bool IsIpLiteral(const std::string& name) {
-  unsigned char address[sizeof(in6_addr)];
-  return inet_pton(AF_INET, name.c_str(), address) == 1 ||
-         inet_pton(AF_INET6, name.c_str(), address) == 1;
 }
 
 // Waits for `events` on `fd` until `deadline` (time_point::max() = forever),
@@ -175,7 +150,6 @@ class TcpStream final : public ByteStream {
   Error SocketError(bool reading) const;
   Error TlsIoError(int ssl_error, bool reading);
   Error HandshakeError(SSL* ssl, int rc, const TlsOptions& options, const std::string& name) const;
-  Error VerificationError(long result, const TlsOptions& options, const std::string& name) const;
   Error PeerClosed() const {
     return MakeError(ErrorCode::kClosed, "server closed the connection (" + peer_ + ")");
   }
@@ -250,77 +224,6 @@ const BIO_METHOD* SocketBioMethod() {
     return m;
   }();
   return method;
-}
-
-// --- TLS context --------------------------------------------------------------
-
-Error TlsSetupError(const std::string& what) {
-  return MakeError(ErrorCode::kTls, what + ": " + OpenSslErrorText());
-}
-
-// One context per stream: TLS 1.2+, verification as `options.mode` asks.
-Result<SslCtxPtr> NewClientContext(const TlsOptions& options, bool verify) {
-  SslCtxPtr ctx(SSL_CTX_new(TLS_client_method()));
-  if (!ctx) return TlsSetupError("cannot create a TLS context");
-  if (SSL_CTX_set_min_proto_version(ctx.get(), TLS1_2_VERSION) != 1) {
-    return TlsSetupError("cannot require TLS 1.2 or newer");
-  }
-  // Fetch whole socket buffers instead of one record header at a time.
-  SSL_CTX_set_read_ahead(ctx.get(), 1);
-  if (!verify) {
-    SSL_CTX_set_verify(ctx.get(), SSL_VERIFY_NONE, nullptr);
-    return ctx;
-  }
-  SSL_CTX_set_verify(ctx.get(), SSL_VERIFY_PEER, nullptr);
-  if (options.ca_file.empty()) {
-    if (SSL_CTX_set_default_verify_paths(ctx.get()) != 1) {
-      return TlsSetupError("cannot load the system trust store (pass a CA file with ssl-ca)");
-    }
-    return ctx;
-  }
-  const std::string& file = options.ca_file;
-  if (access(file.c_str(), R_OK) != 0) {
-    return MakeError(ErrorCode::kTls,
-                     "cannot read CA file '" + file + "': " + ErrnoText(errno) + "; check ssl-ca");
-  }
-  if (SSL_CTX_load_verify_locations(ctx.get(), file.c_str(), nullptr) != 1) {
-    return MakeError(ErrorCode::kTls, "cannot load CA file '" + file + "': " + OpenSslErrorText() +
-                                          "; ssl-ca must name a file of PEM certificates");
-  }
-  return ctx;
-}
-
-// SNI for host names, plus the identity check for kVerifyIdentity.
-Status SetPeerName(SSL* ssl, const std::string& name, TlsMode mode) {
-  const bool ip = IsIpLiteral(name);
-  if (!name.empty() && !ip && SSL_set_tlsext_host_name(ssl, name.c_str()) != 1) {
-    return TlsSetupError("cannot set the TLS server name '" + name + "'");
-  }
-  if (mode != TlsMode::kVerifyIdentity) return Status::Ok();
-  if (name.empty()) {
-    return MakeError(ErrorCode::kInvalidArgument,
-                     "ssl-mode=verify-identity needs a server name to check the certificate against");
-  }
-  if (ip) {
-    if (X509_VERIFY_PARAM_set1_ip_asc(SSL_get0_param(ssl), name.c_str()) != 1) {
-      return TlsSetupError("cannot check the certificate against IP address '" + name + "'");
-    }
-    return Status::Ok();
-  }
-  SSL_set_hostflags(ssl, X509_CHECK_FLAG_NO_PARTIAL_WILDCARDS);
-  if (SSL_set1_host(ssl, name.c_str()) != 1) {
-    return TlsSetupError("cannot check the certificate against host name '" + name + "'");
-  }
-  return Status::Ok();
-}
-
-bool IsUnexpectedEof(unsigned long err) {
-#ifdef SSL_R_UNEXPECTED_EOF_WHILE_READING
-  return ERR_GET_LIB(err) == ERR_LIB_SSL && ERR_GET_REASON(err) == SSL_R_UNEXPECTED_EOF_WHILE_READING;
-#else
-  (void)err;
-  return false;
-#endif
 }
 
 // --- TcpStream ------------------------------------------------------------------
@@ -484,7 +387,9 @@ Error TcpStream::HandshakeError(SSL* ssl, int rc, const TlsOptions& options,
   }
   const bool verify = options.mode == TlsMode::kVerifyCa || options.mode == TlsMode::kVerifyIdentity;
   const long verify_result = SSL_get_verify_result(ssl);
-  if (verify && verify_result != X509_V_OK) return VerificationError(verify_result, options, name);
+  if (verify && verify_result != X509_V_OK) {
+    return VerificationError(verify_result, options, name, peer_);
+  }
 
   const unsigned long err = ERR_peek_last_error();
   const bool eof = (err == 0 && SSL_get_error(ssl, rc) == SSL_ERROR_SYSCALL && io_errno_ == 0) ||
@@ -497,23 +402,6 @@ Error TcpStream::HandshakeError(SSL* ssl, int rc, const TlsOptions& options,
   return MakeError(ErrorCode::kTls, prefix + OpenSslErrorText() +
                                         "; check that the server has TLS enabled and accepts "
                                         "TLS 1.2 or newer");
-}
-
-Error TcpStream::VerificationError(long result, const TlsOptions& options,
-                                   const std::string& name) const {
-  std::string message = "TLS certificate verification failed for " + peer_ + ": " +
-                        X509_verify_cert_error_string(result) + " (X509 error " +
-                        std::to_string(result) + "); ";
-  if (result == X509_V_ERR_HOSTNAME_MISMATCH || result == X509_V_ERR_IP_ADDRESS_MISMATCH) {
-    message += "the certificate does not name '" + name +
-               "': connect with a name it lists, or use ssl-mode=verify-ca";
-  } else if (!options.ca_file.empty()) {
-    message += "check ssl-ca ('" + options.ca_file +
-               "' must hold the CA that signed the server certificate)";
-  } else {
-    message += "the system trust store does not trust this server: pass its CA with ssl-ca";
-  }
-  return MakeError(ErrorCode::kTls, std::move(message));
 }
 
 TlsInfo TcpStream::tls_info() const {

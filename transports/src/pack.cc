@@ -1,60 +1,40 @@
 // Compiles a wire pack's JSON into WirePack. Every error names the file and
 // the JSON pointer at fault, so a pack author can fix it without a debugger.
+// This file: the whole pack, its constants, steps, procedures and tables;
+// pack_layouts.cc: framing, encodings and layouts.
 #include "pack.h"
 
 #include <fstream>
 #include <sstream>
 
-#include <nlohmann/json.hpp>
+#include "pack_compiler.h"
 
 namespace sqlx::transports {
 
 using nlohmann::json;
 
-class PackCompiler {
- public:
-  PackCompiler(WirePack& pack, std::string file) : pack_(pack), file_(std::move(file)) {}
-
-  Status Compile(const json& root);
-
- private:
-  Error Fail(const std::string& path, const std::string& what) const {
-    return MakeError(ErrorCode::kPack,
-                     "wire pack " + file_ + " at " + (path.empty() ? "/" : path) + ": " + what);
-  }
-  Result<Expr> CompileExpr(const json& j, const std::string& path);
-  Result<Expr> CompileExprOrNumber(const json& j, const std::string& path);
-  Status CompileFraming(const json& j, const std::string& path);
-  Status CompileEncodings(const json& j, const std::string& path);
-  Status CompileLayout(const std::string& name, const json& j, const std::string& path);
-  Status CompileBlock(const json& j, const std::string& path, Block* out);
-  Status CompileStep(const json& j, const std::string& path, Step* out);
-  Status CompileCases(const json& j, const std::string& path, std::vector<RecvCase>* out);
-  Result<const Layout*> FindLayout(const json& j, const std::string& path) const;
-
-  // Blocks nest (if/then, loops, recv cases) and compiling, checking and
-  // destroying them recurses: a pack may not nest them deeper than this.
-  static constexpr int kMaxBlockDepth = 32;
-
-  WirePack& pack_;
-  std::string file_;
-  int block_depth_ = 0;
-};
-
 namespace {
 
-// Keys starting with '#' are comments, allowed in every object of a pack.
-bool IsComment(const std::string& key) { return !key.empty() && key[0] == '#'; }
+Result<ErrorCode> ErrorCodeFromName(std::string_view name) {
+  for (int i = 1; i <= static_cast<int>(ErrorCode::kClosed); ++i) {
+    auto code = static_cast<ErrorCode>(i);
+    if (ErrorCodeName(code) == name) return code;
+  }
+  return MakeError(ErrorCode::kPack, "unknown error code '" + std::string(name) + "'");
+}
 
-// {"#": "..."} alone: a comment line inside an array of fields or steps.
-bool IsCommentOnly(const json& j) {
+}  // namespace
+
+bool PackCompiler::IsComment(const std::string& key) { return !key.empty() && key[0] == '#'; }
+
+bool PackCompiler::IsCommentOnly(const json& j) {
   if (!j.is_object() || j.empty()) return false;
   for (const auto& [k, v] : j.items())
     if (!IsComment(k)) return false;
   return true;
 }
 
-std::string Child(const std::string& path, const std::string& key) {
+std::string PackCompiler::Child(const std::string& path, const std::string& key) {
   std::string escaped;
   for (char c : key) {
     if (c == '~') {
@@ -67,37 +47,9 @@ std::string Child(const std::string& path, const std::string& key) {
   }
   return path + "/" + escaped;
 }
-std::string Child(const std::string& path, size_t index) {
+std::string PackCompiler::Child(const std::string& path, size_t index) {
   return path + "/" + std::to_string(index);
 }
-
-Result<ErrorCode> ErrorCodeFromName(std::string_view name) {
-  for (int i = 1; i <= static_cast<int>(ErrorCode::kClosed); ++i) {
-    auto code = static_cast<ErrorCode>(i);
-    if (ErrorCodeName(code) == name) return code;
-  }
-  return MakeError(ErrorCode::kPack, "unknown error code '" + std::string(name) + "'");
-}
-
-struct UintType {
-  const char* name;
-  uint8_t width;
-};
-constexpr UintType kUintTypes[] = {{"u8", 1}, {"u16", 2}, {"u24", 3}, {"u32", 4},
-                                   {"u48", 6}, {"u64", 8}};
-
-struct NamedFieldType {
-  const char* name;
-  FieldType type;
-};
-constexpr NamedFieldType kFieldTypes[] = {
-    {"varint", FieldType::kVarint},     {"varbytes", FieldType::kVarBytes},
-    {"cstring", FieldType::kCString},   {"cstring_or_rest", FieldType::kCStringOrRest},
-    {"bytes", FieldType::kBytes},       {"rest", FieldType::kRest},
-    {"skip", FieldType::kSkip},         {"let", FieldType::kLet},
-};
-
-}  // namespace
 
 Result<Expr> PackCompiler::CompileExpr(const json& j, const std::string& path) {
   std::string source;
@@ -117,159 +69,6 @@ Result<Expr> PackCompiler::CompileExpr(const json& j, const std::string& path) {
 
 Result<Expr> PackCompiler::CompileExprOrNumber(const json& j, const std::string& path) {
   return CompileExpr(j, path);
-}
-
-Status PackCompiler::CompileFraming(const json& j, const std::string& path) {
-  if (!j.is_object()) return Fail(path, "framing must be an object");
-  Framing& f = pack_.framing_;
-  const json& header = j.value("header", json());
-  if (!header.is_array() || header.empty())
-    return Fail(Child(path, "header"), "must be a non-empty array of {name, width}");
-  for (size_t i = 0; i < header.size(); ++i) {
-    const json& h = header[i];
-    std::string hp = Child(Child(path, "header"), i);
-    if (!h.is_object() || !h.contains("name") || !h.contains("width") ||
-        !h["width"].is_number_unsigned() || h["width"].get<uint64_t>() < 1 ||
-        h["width"].get<uint64_t>() > 8)
-      return Fail(hp, "each header field needs a name and a width of 1..8 bytes");
-    f.header.push_back({h["name"].get<std::string>(), static_cast<uint8_t>(h["width"].get<uint64_t>())});
-    f.header_size += f.header.back().width;
-  }
-  auto index_of = [&](const std::string& key, bool required) -> Result<int> {
-    if (!j.contains(key)) {
-      if (required) return Fail(Child(path, key), "missing");
-      return -1;
-    }
-    std::string want = j[key].get<std::string>();
-    for (size_t i = 0; i < f.header.size(); ++i)
-      if (f.header[i].name == want) return static_cast<int>(i);
-    return Fail(Child(path, key), "names no header field: '" + want + "'");
-  };
-  auto len = index_of("length", true);
-  if (!len.ok()) return len.error();
-  f.length_index = static_cast<size_t>(*len);
-  auto seq = index_of("sequence", false);
-  if (!seq.ok()) return seq.error();
-  f.sequence_index = *seq;
-  if (!j.contains("max_payload") || !j["max_payload"].is_number_unsigned())
-    return Fail(Child(path, "max_payload"), "must be an unsigned number");
-  f.max_payload = j["max_payload"].get<uint64_t>();
-  uint64_t len_width = f.header[f.length_index].width;
-  if (len_width < 8 && f.max_payload >= (uint64_t{1} << (8 * len_width)))
-    return Fail(Child(path, "max_payload"), "does not fit the length field");
-  f.check_sequence = j.value("check_sequence", true);
-  return Status::Ok();
-}
-
-Status PackCompiler::CompileEncodings(const json& j, const std::string& path) {
-  if (!j.is_object()) return Fail(path, "encodings must be an object");
-  for (const auto& [name, e] : j.items()) {
-    if (IsComment(name)) continue;
-    std::string ep = Child(path, name);
-    if (e.value("kind", "") != "prefix_varint")
-      return Fail(Child(ep, "kind"), "only \"prefix_varint\" is defined");
-    auto enc = std::make_unique<VarintEncoding>();
-    enc->name = name;
-    if (!e.contains("direct_max") || !e["direct_max"].is_number_unsigned() ||
-        e["direct_max"].get<uint64_t>() > 255)
-      return Fail(Child(ep, "direct_max"), "must be a number 0..255");
-    enc->direct_max = e["direct_max"].get<uint64_t>();
-    if (e.contains("null")) enc->null_marker = e["null"].get<int>();
-    const json& markers = e.value("markers", json::object());
-    for (const auto& [marker_text, width_j] : markers.items()) {
-      if (IsComment(marker_text)) continue;
-      int marker = std::atoi(marker_text.c_str());
-      if (marker <= static_cast<int>(enc->direct_max) || marker > 255 || !width_j.is_number_unsigned() ||
-          width_j.get<uint64_t>() < 1 || width_j.get<uint64_t>() > 8)
-        return Fail(Child(Child(ep, "markers"), marker_text),
-                    "a marker is a byte above direct_max mapping to a width of 1..8");
-      enc->width[marker] = static_cast<uint8_t>(width_j.get<uint64_t>());
-      enc->markers.emplace_back(static_cast<uint8_t>(width_j.get<uint64_t>()),
-                                static_cast<uint8_t>(marker));
-    }
-    std::sort(enc->markers.begin(), enc->markers.end());
-    if (enc->markers.empty()) return Fail(Child(ep, "markers"), "needs at least one marker");
-    pack_.encodings_[name] = std::move(enc);
-  }
-  return Status::Ok();
-}
-
-Status PackCompiler::CompileLayout(const std::string& name, const json& j, const std::string& path) {
-  if (!j.is_array()) return Fail(path, "a layout is an array of fields");
-  auto layout = std::make_unique<Layout>();
-  layout->name = name;
-  for (size_t i = 0; i < j.size(); ++i) {
-    const json& fj = j[i];
-    std::string fp = Child(path, i);
-    if (IsCommentOnly(fj)) continue;
-    if (!fj.is_object() || !fj.contains("type") || !fj["type"].is_string())
-      return Fail(fp, "a field is an object with a \"type\"");
-    Field f;
-    f.path = fp;
-    std::string type = fj["type"].get<std::string>();
-    bool known = false;
-    for (const auto& u : kUintTypes) {
-      if (type == u.name) {
-        f.type = FieldType::kUint;
-        f.width = u.width;
-        known = true;
-      }
-    }
-    for (const auto& t : kFieldTypes) {
-      if (type == t.name) {
-        f.type = t.type;
-        known = true;
-      }
-    }
-    if (!known) return Fail(Child(fp, "type"), "unknown field type '" + type + "'");
-    f.name = fj.value("name", "");
-    if (f.name.empty() && f.type != FieldType::kSkip && !fj.contains("value"))
-      return Fail(fp, "a " + type + " field needs a \"name\"");
-    if (!f.name.empty()) f.slot = pack_.symbols_.Intern(f.name);
-    if (f.type == FieldType::kVarint || f.type == FieldType::kVarBytes) {
-      std::string enc = fj.value("encoding", "");
-      auto it = pack_.encodings_.find(enc);
-      if (it == pack_.encodings_.end())
-        return Fail(Child(fp, "encoding"), "names no encoding: '" + enc + "'");
-      f.encoding = it->second.get();
-    }
-    if (f.type == FieldType::kBytes || f.type == FieldType::kSkip) {
-      if (!fj.contains("len")) return Fail(fp, "a " + type + " field needs \"len\"");
-      auto e = CompileExprOrNumber(fj["len"], Child(fp, "len"));
-      if (!e.ok()) return e.error();
-      f.len = std::move(e).value();
-    }
-    if (fj.contains("if")) {
-      auto e = CompileExpr(fj["if"], Child(fp, "if"));
-      if (!e.ok()) return e.error();
-      f.when = std::move(e).value();
-    }
-    if (fj.contains("value")) {
-      auto e = CompileExpr(fj["value"], Child(fp, "value"));
-      if (!e.ok()) return e.error();
-      f.value = std::move(e).value();
-    } else if (f.type == FieldType::kLet) {
-      return Fail(fp, "a let field needs a \"value\"");
-    }
-    if (fj.contains("repeat")) {
-      auto e = CompileExpr(fj["repeat"], Child(fp, "repeat"));
-      if (!e.ok()) return e.error();
-      f.repeat = std::move(e).value();
-    }
-    f.nullable = fj.value("nullable", false);
-    f.optional = fj.value("optional", false);
-    layout->fields.push_back(std::move(f));
-  }
-  pack_.layouts_[name] = std::move(layout);
-  return Status::Ok();
-}
-
-Result<const Layout*> PackCompiler::FindLayout(const json& j, const std::string& path) const {
-  if (!j.is_string()) return Fail(path, "expected a layout name");
-  auto it = pack_.layouts_.find(j.get<std::string>());
-  if (it == pack_.layouts_.end())
-    return Fail(path, "names no layout: '" + j.get<std::string>() + "'");
-  return it->second.get();
 }
 
 Status PackCompiler::CompileCases(const json& j, const std::string& path,
@@ -330,14 +129,7 @@ Status PackCompiler::CompileStep(const json& j, const std::string& path, Step* s
     s->kind = StepKind::kRecv;
     SQLX_RETURN_IF_ERROR(CompileCases(j["recv"], Child(path, "recv"), &s->cases));
   } else if (j.contains("set")) {
-    s->kind = StepKind::kSet;
-    if (!j["set"].is_object()) return Fail(Child(path, "set"), "expected {variable: expression}");
-    for (const auto& [var, ej] : j["set"].items()) {
-      if (IsComment(var)) continue;
-      auto e = CompileExpr(ej, Child(Child(path, "set"), var));
-      if (!e.ok()) return e.error();
-      s->sets.emplace_back(pack_.symbols_.Intern(var), std::move(e).value());
-    }
+    SQLX_RETURN_IF_ERROR(CompileSetStep(j["set"], Child(path, "set"), s));
   } else if (j.contains("if")) {
     s->kind = StepKind::kIf;
     SQLX_RETURN_IF_ERROR(expr_into("if", &s->expr));
@@ -356,21 +148,7 @@ Status PackCompiler::CompileStep(const json& j, const std::string& path, Step* s
   } else if (j.contains("return")) {
     s->kind = StepKind::kReturn;
   } else if (j.contains("fail")) {
-    s->kind = StepKind::kFail;
-    const json& f = j["fail"];
-    std::string fp = Child(path, "fail");
-    if (!f.is_object() || !f.contains("code")) return Fail(fp, "expected {code, message}");
-    auto code = ErrorCodeFromName(f["code"].get<std::string>());
-    if (!code.ok()) return Fail(Child(fp, "code"), code.error().message);
-    s->fail_code = *code;
-    s->fail_from_server = f.value("server_error", false);
-    if (f.contains("message")) {
-      auto e = CompileExpr(f["message"], Child(fp, "message"));
-      if (!e.ok()) return e.error();
-      s->fail_message = std::move(e).value();
-    } else if (!s->fail_from_server) {
-      return Fail(fp, "needs a \"message\" unless server_error is true");
-    }
+    SQLX_RETURN_IF_ERROR(CompileFailStep(j["fail"], Child(path, "fail"), s));
   } else if (j.contains("emit")) {
     s->kind = StepKind::kEmit;
     s->name = j["emit"].get<std::string>();
@@ -382,37 +160,76 @@ Status PackCompiler::CompileStep(const json& j, const std::string& path, Step* s
     s->kind = StepKind::kCall;
     s->name = j["call"].get<std::string>();
   } else if (j.contains("call_named")) {
-    s->kind = StepKind::kCallNamed;
-    const json& c = j["call_named"];
-    std::string cp = Child(path, "call_named");
-    if (!c.is_object() || !c.contains("table") || !c.contains("entry") || !c.contains("hook"))
-      return Fail(cp, "expected {table, entry, hook}");
-    s->name = c["table"].get<std::string>();
-    s->hook = c["hook"].get<std::string>();
-    auto e = CompileExpr(c["entry"], Child(cp, "entry"));
-    if (!e.ok()) return e.error();
-    s->name_expr = std::move(e).value();
+    SQLX_RETURN_IF_ERROR(CompileCallNamedStep(j["call_named"], Child(path, "call_named"), s));
   } else if (j.contains("rows")) {
-    s->kind = StepKind::kRows;
-    const json& r = j["rows"];
-    std::string rp = Child(path, "rows");
-    if (!r.is_object() || !r.contains("layout") || !r.contains("end"))
-      return Fail(rp, "expected {layout, end}");
-    auto layout = FindLayout(r["layout"], Child(rp, "layout"));
-    if (!layout.ok()) return layout.error();
-    s->layout = *layout;
-    for (const Field& f : s->layout->fields) {
-      if (f.type != FieldType::kVarBytes && f.type != FieldType::kCString &&
-          f.type != FieldType::kRest)
-        return Fail(f.path, "a row layout may hold only byte-string fields (one cell each)");
-    }
-    SQLX_RETURN_IF_ERROR(CompileCases(r["end"], Child(rp, "end"), &s->cases));
+    SQLX_RETURN_IF_ERROR(CompileRowsStep(j["rows"], Child(path, "rows"), s));
   } else {
     return Fail(path, "unknown step; expected one of send, send_raw, recv, set, if, while, "
                       "repeat, break, return, fail, emit, start_tls, reset_sequence, call, "
                       "call_named, rows");
   }
   return Status::Ok();
+}
+
+// {"set": {variable: expression, ...}}: `j` is the object, `sp` its pointer.
+Status PackCompiler::CompileSetStep(const json& j, const std::string& sp, Step* s) {
+  s->kind = StepKind::kSet;
+  if (!j.is_object()) return Fail(sp, "expected {variable: expression}");
+  for (const auto& [var, ej] : j.items()) {
+    if (IsComment(var)) continue;
+    auto e = CompileExpr(ej, Child(sp, var));
+    if (!e.ok()) return e.error();
+    s->sets.emplace_back(pack_.symbols_.Intern(var), std::move(e).value());
+  }
+  return Status::Ok();
+}
+
+// {"fail": {code, message, server_error}}: `f` is the object, `fp` its pointer.
+Status PackCompiler::CompileFailStep(const json& f, const std::string& fp, Step* s) {
+  s->kind = StepKind::kFail;
+  if (!f.is_object() || !f.contains("code")) return Fail(fp, "expected {code, message}");
+  auto code = ErrorCodeFromName(f["code"].get<std::string>());
+  if (!code.ok()) return Fail(Child(fp, "code"), code.error().message);
+  s->fail_code = *code;
+  s->fail_from_server = f.value("server_error", false);
+  if (f.contains("message")) {
+    auto e = CompileExpr(f["message"], Child(fp, "message"));
+    if (!e.ok()) return e.error();
+    s->fail_message = std::move(e).value();
+  } else if (!s->fail_from_server) {
+    return Fail(fp, "needs a \"message\" unless server_error is true");
+  }
+  return Status::Ok();
+}
+
+// {"call_named": {table, entry, hook}}: `c` is the object, `cp` its pointer.
+Status PackCompiler::CompileCallNamedStep(const json& c, const std::string& cp, Step* s) {
+  s->kind = StepKind::kCallNamed;
+  if (!c.is_object() || !c.contains("table") || !c.contains("entry") || !c.contains("hook"))
+    return Fail(cp, "expected {table, entry, hook}");
+  s->name = c["table"].get<std::string>();
+  s->hook = c["hook"].get<std::string>();
+  auto e = CompileExpr(c["entry"], Child(cp, "entry"));
+  if (!e.ok()) return e.error();
+  s->name_expr = std::move(e).value();
+  return Status::Ok();
+}
+
+// {"rows": {layout, end}}: `r` is the object, `rp` its pointer. A row layout
+// holds byte-string fields only: each is one cell.
+Status PackCompiler::CompileRowsStep(const json& r, const std::string& rp, Step* s) {
+  s->kind = StepKind::kRows;
+  if (!r.is_object() || !r.contains("layout") || !r.contains("end"))
+    return Fail(rp, "expected {layout, end}");
+  auto layout = FindLayout(r["layout"], Child(rp, "layout"));
+  if (!layout.ok()) return layout.error();
+  s->layout = *layout;
+  for (const Field& f : s->layout->fields) {
+    if (f.type != FieldType::kVarBytes && f.type != FieldType::kCString &&
+        f.type != FieldType::kRest)
+      return Fail(f.path, "a row layout may hold only byte-string fields (one cell each)");
+  }
+  return CompileCases(r["end"], Child(rp, "end"), &s->cases);
 }
 
 Status PackCompiler::Compile(const json& root) {
@@ -426,6 +243,24 @@ Status PackCompiler::Compile(const json& root) {
   pack_.little_endian_ = order == "little";
 
   // Constants first: expressions everywhere else may name them.
+  SQLX_RETURN_IF_ERROR(CompileConstants(root));
+  if (!root.contains("framing")) return Fail("/framing", "missing");
+  SQLX_RETURN_IF_ERROR(CompileFraming(root["framing"], "/framing"));
+  if (root.contains("encodings")) SQLX_RETURN_IF_ERROR(CompileEncodings(root["encodings"], "/encodings"));
+  if (root.contains("layouts")) {
+    for (const auto& [name, l] : root["layouts"].items())
+      if (!IsComment(name)) SQLX_RETURN_IF_ERROR(CompileLayout(name, l, Child("/layouts", name)));
+  }
+  if (root.contains("tables")) SQLX_RETURN_IF_ERROR(CompileTables(root["tables"]));
+  if (!root.contains("procedures") || !root["procedures"].is_object())
+    return Fail("/procedures", "missing");
+  for (const auto& [name, steps] : root["procedures"].items())
+    if (!IsComment(name)) SQLX_RETURN_IF_ERROR(CompileBlock(steps, Child("/procedures", name), &pack_.procedures_[name]));
+  return CheckCalls();
+}
+
+// "flags" (each flag is also a constant), "constants" and "defaults".
+Status PackCompiler::CompileConstants(const json& root) {
   if (root.contains("flags")) {
     for (const auto& [set_name, set] : root["flags"].items()) {
       if (IsComment(set_name)) continue;
@@ -459,31 +294,27 @@ Status PackCompiler::Compile(const json& root) {
       pack_.symbols_.Intern(name);
     }
   }
-  if (!root.contains("framing")) return Fail("/framing", "missing");
-  SQLX_RETURN_IF_ERROR(CompileFraming(root["framing"], "/framing"));
-  if (root.contains("encodings")) SQLX_RETURN_IF_ERROR(CompileEncodings(root["encodings"], "/encodings"));
-  if (root.contains("layouts")) {
-    for (const auto& [name, l] : root["layouts"].items())
-      if (!IsComment(name)) SQLX_RETURN_IF_ERROR(CompileLayout(name, l, Child("/layouts", name)));
-  }
-  if (root.contains("tables")) {
-    for (const auto& [table, entries] : root["tables"].items()) {
-      if (IsComment(table)) continue;
-      std::string tp = Child("/tables", table);
-      for (const auto& [entry, hooks] : entries.items()) {
-        if (IsComment(entry)) continue;
-        std::string ep = Child(tp, entry);
-        if (!hooks.is_object()) return Fail(ep, "an entry maps hook names to step arrays");
-        for (const auto& [hook, steps] : hooks.items())
-          if (!IsComment(hook)) SQLX_RETURN_IF_ERROR(CompileBlock(steps, Child(ep, hook), &pack_.tables_[table][entry][hook]));
-      }
+  return Status::Ok();
+}
+
+// "tables": table -> entry -> hook -> steps.
+Status PackCompiler::CompileTables(const json& j) {
+  for (const auto& [table, entries] : j.items()) {
+    if (IsComment(table)) continue;
+    std::string tp = Child("/tables", table);
+    for (const auto& [entry, hooks] : entries.items()) {
+      if (IsComment(entry)) continue;
+      std::string ep = Child(tp, entry);
+      if (!hooks.is_object()) return Fail(ep, "an entry maps hook names to step arrays");
+      for (const auto& [hook, steps] : hooks.items())
+        if (!IsComment(hook)) SQLX_RETURN_IF_ERROR(CompileBlock(steps, Child(ep, hook), &pack_.tables_[table][entry][hook]));
     }
   }
-  if (!root.contains("procedures") || !root["procedures"].is_object())
-    return Fail("/procedures", "missing");
-  for (const auto& [name, steps] : root["procedures"].items())
-    if (!IsComment(name)) SQLX_RETURN_IF_ERROR(CompileBlock(steps, Child("/procedures", name), &pack_.procedures_[name]));
-  // Calls must name real procedures: check once all are known.
+  return Status::Ok();
+}
+
+// Calls must name real procedures and tables: checked once all are known.
+Status PackCompiler::CheckCalls() const {
   std::vector<std::pair<const Block*, std::string>> todo;
   for (const auto& [name, block] : pack_.procedures_) todo.emplace_back(&block, "");
   for (const auto& [t, entries] : pack_.tables_)

@@ -1,42 +1,40 @@
-// ByteStream against in-process plain and TLS servers on 127.0.0.1 (port 0).
-// The TLS tests issue their certificates at start-up: a CA, a server
-// certificate for 127.0.0.1 and localhost signed by it, and an unrelated CA.
+// ByteStream against in-process plain and TLS servers on 127.0.0.1 (port 0,
+// tests/support/loopback_server.h).
+// The TLS tests issue their certificates at start-up (tests/support/
+// test_pki.h): a CA, a server certificate for 127.0.0.1 and localhost signed
+// by it, and an unrelated CA.
 #include "byte_stream.h"
 
 #include <arpa/inet.h>
 #include <gtest/gtest.h>
 #include <netinet/in.h>
 #include <openssl/err.h>
-#include <openssl/evp.h>
-#include <openssl/pem.h>
 #include <openssl/ssl.h>
-#include <openssl/x509v3.h>
-#include <poll.h>
-#include <signal.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
 #include <chrono>
-#include <cstdio>
 #include <cstdlib>
-#include <filesystem>
-#include <fstream>
 #include <functional>
 #include <memory>
 #include <optional>
 #include <random>
 #include <string>
-#include <thread>
 #include <vector>
+
+#include "loopback_server.h"
+#include "test_pki.h"
 
 namespace sqlx::transports {
 namespace {
 
 using namespace std::chrono_literals;
-using Bytes = std::vector<uint8_t>;
+using sqlx::testing::Bytes;
+using sqlx::testing::ServerSide;
+using sqlx::testing::TestPki;
+using sqlx::testing::TestServer;
 
 constexpr auto kConnectTimeout = 5000ms;
-constexpr int kServerWaitMs = 10000;  // bounds every server-side wait
 
 Bytes ToBytes(const std::string& text) { return Bytes(text.begin(), text.end()); }
 
@@ -50,195 +48,6 @@ Result<Bytes> ReadExactly(ByteStream& stream, size_t size) {
   }
   return out;
 }
-
-// --- Certificates -------------------------------------------------------------
-
-struct Identity {
-  std::unique_ptr<EVP_PKEY, decltype(&EVP_PKEY_free)> key{nullptr, EVP_PKEY_free};
-  std::unique_ptr<X509, decltype(&X509_free)> cert{nullptr, X509_free};
-};
-
-void AddExtension(X509* cert, X509* issuer, int nid, const char* value) {
-  X509V3_CTX ctx;
-  X509V3_set_ctx_nodb(&ctx);
-  X509V3_set_ctx(&ctx, issuer, cert, nullptr, nullptr, 0);
-  X509_EXTENSION* extension = X509V3_EXT_conf_nid(nullptr, &ctx, nid, value);
-  ASSERT_NE(extension, nullptr) << value;
-  X509_add_ext(cert, extension, -1);
-  X509_EXTENSION_free(extension);
-}
-
-// A P-256 certificate for `common_name`: a CA when `alt_names` is empty
-// (self-signed unless `issuer` is given), else a server certificate with
-// those subjectAltNames ("IP:127.0.0.1,DNS:localhost") signed by `issuer`.
-Identity Issue(const std::string& common_name, const Identity* issuer, const char* alt_names) {
-  static long serial = 1;
-  Identity id;
-  id.key.reset(EVP_EC_gen("P-256"));
-  id.cert.reset(X509_new());
-  X509* cert = id.cert.get();
-  X509_set_version(cert, 2);
-  ASN1_INTEGER_set(X509_get_serialNumber(cert), serial++);
-  X509_gmtime_adj(X509_getm_notBefore(cert), -3600);
-  X509_gmtime_adj(X509_getm_notAfter(cert), 24L * 3600);
-  X509_set_pubkey(cert, id.key.get());
-  X509_NAME_add_entry_by_txt(X509_get_subject_name(cert), "CN", MBSTRING_ASC,
-                             reinterpret_cast<const unsigned char*>(common_name.c_str()), -1, -1, 0);
-  X509* issuer_cert = issuer != nullptr ? issuer->cert.get() : cert;
-  X509_set_issuer_name(cert, X509_get_subject_name(issuer_cert));
-  AddExtension(cert, issuer_cert, NID_subject_key_identifier, "hash");
-  if (*alt_names == '\0') {
-    AddExtension(cert, issuer_cert, NID_basic_constraints, "critical,CA:TRUE");
-    AddExtension(cert, issuer_cert, NID_key_usage, "critical,keyCertSign,cRLSign");
-  } else {
-    AddExtension(cert, issuer_cert, NID_basic_constraints, "CA:FALSE");
-    AddExtension(cert, issuer_cert, NID_ext_key_usage, "serverAuth");
-    AddExtension(cert, issuer_cert, NID_subject_alt_name, alt_names);
-    AddExtension(cert, issuer_cert, NID_authority_key_identifier, "keyid");
-  }
-  X509_sign(cert, issuer != nullptr ? issuer->key.get() : id.key.get(), EVP_sha256());
-  return id;
-}
-
-void WritePem(const std::string& path, X509* cert) {
-  FILE* file = std::fopen(path.c_str(), "w");
-  ASSERT_NE(file, nullptr) << path;
-  PEM_write_X509(file, cert);
-  std::fclose(file);
-}
-
-// Certificates and CA files for one test run, in a fresh temporary folder.
-struct TestPki {
-  TestPki() {
-    std::string pattern = (std::filesystem::temp_directory_path() / "sqlx-tls-XXXXXX").string();
-    dir = mkdtemp(pattern.data());
-    ca = Issue("sqlx test CA", nullptr, "");
-    server = Issue("sqlx test server", &ca, "IP:127.0.0.1,DNS:localhost");
-    rogue_ca = Issue("sqlx rogue CA", nullptr, "");
-    ca_file = (dir / "ca.pem").string();
-    rogue_ca_file = (dir / "rogue-ca.pem").string();
-    not_pem_file = (dir / "not-pem.txt").string();
-    missing_ca_file = (dir / "no-such-ca.pem").string();
-    WritePem(ca_file, ca.cert.get());
-    WritePem(rogue_ca_file, rogue_ca.cert.get());
-    std::ofstream(not_pem_file) << "this is not a certificate\n";
-  }
-  ~TestPki() { std::filesystem::remove_all(dir); }
-
-  std::filesystem::path dir;
-  Identity ca, server, rogue_ca;
-  std::string ca_file, rogue_ca_file, not_pem_file, missing_ca_file;
-};
-
-// --- In-process server --------------------------------------------------------
-
-// The accepted end of a TestServer connection, plain or TLS.
-class ServerSide {
- public:
-  ServerSide(int fd, SSL* ssl) : fd_(fd), ssl_(ssl) {}
-
-  bool ReadExactly(Bytes& out, size_t size) {
-    out.resize(size);
-    for (size_t filled = 0; filled < size;) {
-      const int got = ssl_ != nullptr
-                          ? SSL_read(ssl_, out.data() + filled, static_cast<int>(size - filled))
-                          : static_cast<int>(recv(fd_, out.data() + filled, size - filled, 0));
-      if (got <= 0) return false;
-      filled += static_cast<size_t>(got);
-    }
-    return true;
-  }
-
-  bool Write(const Bytes& data) {
-    for (size_t done = 0; done < data.size();) {
-      const int sent =
-          ssl_ != nullptr
-              ? SSL_write(ssl_, data.data() + done, static_cast<int>(data.size() - done))
-              : static_cast<int>(send(fd_, data.data() + done, data.size() - done, MSG_NOSIGNAL));
-      if (sent <= 0) return false;
-      done += static_cast<size_t>(sent);
-    }
-    return true;
-  }
-
-  // Blocks until the client closes (or kServerWaitMs passes).
-  void WaitForClientClose() {
-    Bytes ignored;
-    while (ReadExactly(ignored, 1)) {
-    }
-  }
-
-  // Sends close_notify first when `tls_goodbye` and TLS is on.
-  void CloseNow(bool tls_goodbye) {
-    if (ssl_ != nullptr && tls_goodbye) SSL_shutdown(ssl_);
-    shutdown(fd_, SHUT_RDWR);
-  }
-
- private:
-  int fd_;
-  SSL* ssl_;
-};
-
-// Accepts one connection on 127.0.0.1:0 and runs `session` on it in a thread;
-// with a `tls` context it runs SSL_accept first (no session if that fails).
-class TestServer {
- public:
-  explicit TestServer(std::function<void(ServerSide&)> session, SSL_CTX* tls = nullptr)
-      : tls_(tls) {
-    listen_fd_ = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-    sockaddr_in address{};
-    address.sin_family = AF_INET;
-    address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    EXPECT_EQ(bind(listen_fd_, reinterpret_cast<sockaddr*>(&address), sizeof(address)), 0);
-    EXPECT_EQ(listen(listen_fd_, 4), 0);
-    socklen_t length = sizeof(address);
-    getsockname(listen_fd_, reinterpret_cast<sockaddr*>(&address), &length);
-    port_ = ntohs(address.sin_port);
-    thread_ = std::thread([this, session = std::move(session)] { Serve(session); });
-  }
-  ~TestServer() {
-    thread_.join();
-    close(listen_fd_);
-  }
-
-  uint16_t port() const { return port_; }
-
- private:
-  void Serve(const std::function<void(ServerSide&)>& session) {
-    sigset_t pipe;  // a client that hangs up must not kill the test binary
-    sigemptyset(&pipe);
-    sigaddset(&pipe, SIGPIPE);
-    pthread_sigmask(SIG_BLOCK, &pipe, nullptr);
-    pollfd entry{listen_fd_, POLLIN, 0};
-    if (poll(&entry, 1, kServerWaitMs) != 1) return;
-    const int fd = accept4(listen_fd_, nullptr, nullptr, SOCK_CLOEXEC);
-    if (fd < 0) return;
-    const timeval wait{kServerWaitMs / 1000, 0};
-    setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &wait, sizeof(wait));
-    setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &wait, sizeof(wait));
-    SSL* ssl = nullptr;
-    if (tls_ != nullptr) {
-      ssl = SSL_new(tls_);
-      SSL_set_fd(ssl, fd);
-      if (SSL_accept(ssl) != 1) {
-        SSL_free(ssl);
-        close(fd);
-        ERR_clear_error();
-        return;
-      }
-    }
-    ServerSide side(fd, ssl);
-    session(side);
-    SSL_free(ssl);
-    close(fd);
-    ERR_clear_error();
-  }
-
-  SSL_CTX* tls_;
-  int listen_fd_ = -1;
-  uint16_t port_ = 0;
-  std::thread thread_;
-};
 
 std::unique_ptr<ByteStream> ConnectOrDie(uint16_t port) {
   auto stream = ByteStream::Connect("127.0.0.1", port, kConnectTimeout);

@@ -11,6 +11,7 @@
 
 #include "memory_stream.h"
 #include "pack.h"
+#include "shipped_pack.h"
 
 namespace sqlx::transports {
 namespace {
@@ -21,14 +22,7 @@ using testing::MemoryStream;
 constexpr size_t kMaxPayload = 0xffffff;
 constexpr uint64_t kBigLimit = uint64_t{1} << 30;
 
-const WirePack& Pack() {
-  static const std::shared_ptr<const WirePack> pack = [] {
-    auto loaded = WirePack::Load(SQLX_SOURCE_DIR "/transports/packs/mysql.wire.json");
-    EXPECT_TRUE(loaded.ok()) << loaded.error().message;
-    return loaded.ok() ? std::move(loaded).value() : nullptr;
-  }();
-  return *pack;
-}
+const WirePack& Pack() { return testing::MysqlWirePack(); }
 
 // A payload whose bytes depend on their position, so a misplaced join shows.
 std::string Pattern(size_t n, char salt = 0) {
@@ -37,22 +31,13 @@ std::string Pattern(size_t n, char salt = 0) {
   return s;
 }
 
-struct FrameHeader {
-  size_t length;
-  int sequence;
-};
+using FrameHeader = testing::Frame3Packet;
 
-// Splits written bytes back into frame headers (and checks they tile).
+// Splits written bytes back into frames (and checks they tile).
 std::vector<FrameHeader> Frames(const std::string& bytes) {
-  std::vector<FrameHeader> out;
-  size_t pos = 0;
-  while (pos + 4 <= bytes.size()) {
-    const auto* p = reinterpret_cast<const uint8_t*>(bytes.data() + pos);
-    size_t len = p[0] | (p[1] << 8) | (p[2] << 16);
-    out.push_back({len, p[3]});
-    pos += 4 + len;
-  }
-  EXPECT_EQ(pos, bytes.size()) << "frames do not tile the written bytes";
+  bool tiles = false;
+  std::vector<FrameHeader> out = testing::Unframe3(bytes, &tiles);
+  EXPECT_TRUE(tiles) << "frames do not tile the written bytes";
   return out;
 }
 

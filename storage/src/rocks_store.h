@@ -1,0 +1,77 @@
+// RocksStore: Store over one RocksDB database with one column family per
+// record kind (docs/formats/store.md). Open, lock wait and the format check
+// are in rocks_store.cc; each record kind's methods in its own file.
+#pragma once
+
+#include <array>
+#include <functional>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include <rocksdb/db.h>
+#include <rocksdb/write_batch.h>
+
+#include "sqlx/storage/store.h"
+
+namespace sqlx::storage {
+
+// The store's format; a store with a larger format_version is refused.
+inline constexpr int64_t kFormatVersion = 1;
+
+class RocksStore final : public Store {
+ public:
+  enum Family : size_t { kMeta, kConnections, kSchemas, kSchemaVersions, kFamilyCount };
+  // Column family names, indexed by Family.
+  static constexpr std::array<const char*, kFamilyCount> kFamilyNames = {
+      "meta", "connections", "schemas", "schema_versions"};
+
+  static Result<std::unique_ptr<Store>> Open(const StoreOptions& options);
+  ~RocksStore() override;
+
+  Status PutConnection(const ConnectionRecord& record) override;
+  Result<std::optional<ConnectionRecord>> GetConnection(std::string_view name) override;
+  Result<std::vector<ConnectionRecord>> ListConnections() override;
+
+  Result<PutSchemaOutcome> PutSchema(const SchemaRecord& record) override;
+  Result<std::optional<SchemaRecord>> GetSchema(std::string_view connection,
+                                                std::string_view database) override;
+  Result<std::optional<SchemaRecord>> GetSchemaVersion(std::string_view connection,
+                                                       std::string_view database,
+                                                       uint64_t version) override;
+  Result<std::vector<SchemaRecord>> ListSchemaVersions(std::string_view connection,
+                                                       std::string_view database) override;
+  Result<std::vector<std::string>> ListDatabases(std::string_view connection) override;
+
+  Result<std::string> FingerprintSalt() override;
+
+ private:
+  using Visit = std::function<Status(std::string_view key, std::string_view value)>;
+
+  // Takes ownership of `db` and of every handle in `handles`.
+  RocksStore(std::string dir, rocksdb::DB* db, std::vector<rocksdb::ColumnFamilyHandle*> handles);
+
+  // Writes format_version on a new store; refuses a newer one.
+  Status CheckFormatVersion();
+
+  // The value under `key`, or nullopt when absent.
+  Result<std::optional<std::string>> Get(Family family, std::string_view key);
+  // Applies `batch` atomically and synced to disk.
+  Status Write(rocksdb::WriteBatch& batch, std::string_view what);
+  // Calls `visit` for every key starting with `prefix`, in key order; stops at
+  // the first error it returns.
+  Status Scan(Family family, std::string_view prefix, const Visit& visit);
+  // kIo: "store DIR: WHAT: rocksdb message".
+  Error ToError(const rocksdb::Status& status, std::string_view what) const;
+
+  std::unique_ptr<rocksdb::DB> db_;
+  std::vector<rocksdb::ColumnFamilyHandle*> handles_;  // every opened family
+  std::array<rocksdb::ColumnFamilyHandle*, kFamilyCount> family_{};
+  std::mutex schema_mu_;  // held across PutSchema's read-modify-write
+  std::mutex salt_mu_;    // held while the salt is read or created
+};
+
+}  // namespace sqlx::storage

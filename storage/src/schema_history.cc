@@ -1,0 +1,116 @@
+// Learned schemas and their history: `schemas` holds the current record of
+// each database, `schema_versions` every version ever current.
+#include <utility>
+
+#include "records.h"
+#include "rocks_store.h"
+#include "store_keys.h"
+
+namespace sqlx::storage {
+namespace {
+
+Status ValidateSchemaNames(std::string_view connection, std::string_view database) {
+  SQLX_RETURN_IF_ERROR(ValidateName("connection name", connection));
+  return ValidateName("database name", database);
+}
+
+std::string Describe(std::string_view connection, std::string_view database) {
+  return "schema of " + std::string(database) + " under " + std::string(connection);
+}
+
+}  // namespace
+
+Result<PutSchemaOutcome> RocksStore::PutSchema(const SchemaRecord& record) {
+  SQLX_RETURN_IF_ERROR(ValidateSchemaNames(record.connection, record.database));
+  const std::string current_key = SchemaKey(record.connection, record.database);
+  const std::string what = Describe(record.connection, record.database);
+
+  // One writer per store process (the RocksDB lock); this mutex makes the
+  // read of the current version and the write of the next one indivisible.
+  std::lock_guard<std::mutex> lock(schema_mu_);
+  SQLX_ASSIGN_OR_RETURN(std::optional<SchemaRecord> current,
+                        GetSchema(record.connection, record.database));
+  PutSchemaOutcome outcome;
+  SchemaRecord next = record;
+  rocksdb::WriteBatch batch;
+  if (current && current->profile_hash == record.profile_hash) {
+    // Same schema: the current record is relearned; its version record keeps
+    // the learned_at and status of the learn that created it.
+    next = *current;
+    next.learned_at_ns = record.learned_at_ns;
+    next.status = record.status;
+    outcome.change = PutSchemaOutcome::Change::kUnchanged;
+    outcome.previous_hash = current->profile_hash;
+  } else {
+    next.version = current ? current->version + 1 : 1;
+    outcome.change =
+        current ? PutSchemaOutcome::Change::kChanged : PutSchemaOutcome::Change::kNew;
+    if (current) outcome.previous_hash = current->profile_hash;
+    SQLX_ASSIGN_OR_RETURN(std::string version_value, EncodeSchema(next));
+    batch.Put(family_[kSchemaVersions],
+              SchemaVersionKey(record.connection, record.database, next.version), version_value);
+  }
+  outcome.version = next.version;
+  SQLX_ASSIGN_OR_RETURN(std::string current_value, EncodeSchema(next));
+  batch.Put(family_[kSchemas], current_key, current_value);
+  SQLX_RETURN_IF_ERROR(Write(batch, "writing " + what));
+  return outcome;
+}
+
+Result<std::optional<SchemaRecord>> RocksStore::GetSchema(std::string_view connection,
+                                                          std::string_view database) {
+  SQLX_RETURN_IF_ERROR(ValidateSchemaNames(connection, database));
+  SQLX_ASSIGN_OR_RETURN(std::optional<std::string> value,
+                        Get(kSchemas, SchemaKey(connection, database)));
+  if (!value) return std::optional<SchemaRecord>();
+  SQLX_ASSIGN_OR_RETURN(SchemaRecord record,
+                        DecodeSchema(*value, "store " + dir_ + " " + Describe(connection, database)));
+  return std::optional<SchemaRecord>(std::move(record));
+}
+
+Result<std::optional<SchemaRecord>> RocksStore::GetSchemaVersion(std::string_view connection,
+                                                                 std::string_view database,
+                                                                 uint64_t version) {
+  SQLX_RETURN_IF_ERROR(ValidateSchemaNames(connection, database));
+  SQLX_ASSIGN_OR_RETURN(std::optional<std::string> value,
+                        Get(kSchemaVersions, SchemaVersionKey(connection, database, version)));
+  if (!value) return std::optional<SchemaRecord>();
+  SQLX_ASSIGN_OR_RETURN(SchemaRecord record,
+                        DecodeSchema(*value, "store " + dir_ + " " + Describe(connection, database) +
+                                                 " version " + std::to_string(version)));
+  return std::optional<SchemaRecord>(std::move(record));
+}
+
+Result<std::vector<SchemaRecord>> RocksStore::ListSchemaVersions(std::string_view connection,
+                                                                 std::string_view database) {
+  SQLX_RETURN_IF_ERROR(ValidateSchemaNames(connection, database));
+  const std::string prefix = SchemaVersionPrefix(connection, database);
+  const std::string where = "store " + dir_ + " " + Describe(connection, database);
+  std::vector<SchemaRecord> records;
+  SQLX_RETURN_IF_ERROR(Scan(kSchemaVersions, prefix, [&](std::string_view key,
+                                                         std::string_view value) {
+    std::optional<uint64_t> version = VersionFromKey(key, prefix);
+    if (!version) {
+      return Status(MakeError(ErrorCode::kIo, where + " has a malformed version key; restore "
+                                                      "the store from a backup"));
+    }
+    Result<SchemaRecord> record = DecodeSchema(value, where + " version " + std::to_string(*version));
+    if (!record.ok()) return Status(std::move(record).error());
+    records.push_back(std::move(record).value());
+    return Status::Ok();
+  }));
+  return records;
+}
+
+Result<std::vector<std::string>> RocksStore::ListDatabases(std::string_view connection) {
+  SQLX_RETURN_IF_ERROR(ValidateName("connection name", connection));
+  const std::string prefix = SchemaPrefix(connection);
+  std::vector<std::string> databases;
+  SQLX_RETURN_IF_ERROR(Scan(kSchemas, prefix, [&](std::string_view key, std::string_view) {
+    databases.emplace_back(key.substr(prefix.size()));
+    return Status::Ok();
+  }));
+  return databases;
+}
+
+}  // namespace sqlx::storage
