@@ -15,6 +15,7 @@ enum ExitCode : int { kExitOk = 0, kExitError = 1, kExitUsage = 2, kExitDrift = 
 struct GlobalOptions {
   std::string format = "text";  // text | json (query also: tsv)
   std::string pack_dir;         // --pack-dir
+  std::string store_dir;        // --store; empty: $SQLX_HOME, else ~/.sqlx
   uint64_t max_packet = uint64_t{1} << 30;
   int connect_timeout_s = 10;
 };
@@ -25,5 +26,9 @@ int ReportError(const GlobalOptions& g, const Error& error);
 
 int RunPing(const GlobalOptions& g, const ConnectArgs& c);
 int RunQuery(const GlobalOptions& g, const ConnectArgs& c, const std::string& sql);
+// `connection` ("user@host:port") reads the store only; a URL learns when the
+// store has nothing (or `refresh`).
+int RunCapabilities(const GlobalOptions& g, const ConnectArgs& c, const std::string& connection,
+                    bool refresh);
 
 }  // namespace sqlx::cli

@@ -57,6 +57,8 @@ int main(int argc, char** argv) {
       ->check(CLI::IsMember({"text", "json", "tsv"}))
       ->default_val("text");
   app.add_option("--pack-dir", g.pack_dir, "Directory holding registry.json and wire packs");
+  app.add_option("--store", g.store_dir,
+                 "Store directory for commands that keep state (default $SQLX_HOME, else ~/.sqlx)");
   app.add_option("--max-packet", g.max_packet, "Largest packet accepted from the server, bytes")
       ->default_val(uint64_t{1} << 30);
   app.add_option("--connect-timeout", g.connect_timeout_s, "Seconds to wait for connect and handshake")
@@ -89,6 +91,15 @@ int main(int argc, char** argv) {
       ->expected(1, 2);
   query->add_option("--db", conn.db, "Database (instead of the URL's path)");
 
+  std::string connection_name;
+  bool refresh = false;
+  CLI::App* capabilities =
+      app.add_subcommand("capabilities", "Show a server's capability matrix (learned once, then from the store)");
+  capabilities->fallthrough();
+  add_connection(capabilities);
+  capabilities->add_option("--connection", connection_name, "A stored connection (user@host:port) instead of a URL");
+  capabilities->add_flag("--refresh", refresh, "Learn again even when the store has the server");
+
   try {
     std::vector<std::string> reversed(args.rbegin(), args.rend() - 1);
     app.parse(std::move(reversed));
@@ -106,6 +117,7 @@ int main(int argc, char** argv) {
     return kExitUsage;
   }
   if (ping->parsed()) return RunPing(g, conn);
+  if (capabilities->parsed()) return RunCapabilities(g, conn, connection_name, refresh);
   if (query->parsed()) {
     // `sqlx query URL` lacks the SQL: it must not send the URL (and its
     // password) to $SQLX_URL's server as SQL.

@@ -16,6 +16,7 @@
 #include <gtest/gtest.h>
 #include <nlohmann/json.hpp>
 
+#include "sqlx_cli.h"
 #include "subprocess.h"
 #include "temp_dir.h"
 #include "test_env.h"
@@ -34,37 +35,15 @@ using sqlx::testing::SqlxBinary;
 using sqlx::testing::Subprocess;
 using sqlx::testing::TempDir;
 
-constexpr const char* kPassword = "native-pw";
-constexpr int kChildTimeoutMs = 30000;  // bounds every child run
-
-// Every child run is bounded: killed, and the test failed, after this.
-Deadline ChildDeadline() { return DeadlineIn(std::chrono::milliseconds(kChildTimeoutMs)); }
-
-// The environment every sqlx run gets: nothing from ours but a locale.
-Env BaseEnv() { return {{"LANG", "C.UTF-8"}, {"HOME", ::testing::TempDir()}}; }
-
-// Never in any output: checked after every run that had the password.
-void ExpectNoPassword(const RunResult& r, const std::string& password = kPassword) {
-  EXPECT_EQ(r.out.find(password), std::string::npos) << "password on stdout: " << r.out;
-  EXPECT_EQ(r.err.find(password), std::string::npos) << "password on stderr: " << r.err;
-}
-
-// Runs sqlx to its exit; no run may print the test password.
-RunResult RunSqlx(const std::vector<std::string>& args, const Env& env = BaseEnv()) {
-  std::vector<std::string> argv = {SqlxBinary()};
-  argv.insert(argv.end(), args.begin(), args.end());
-  RunResult r = Subprocess(argv, env).Wait(ChildDeadline());
-  ExpectNoPassword(r);
-  return r;
-}
+constexpr const char* kPassword = sqlx::testing::kNativePassword;
+using sqlx::testing::ExpectNoPassword;
+using sqlx::testing::RunSqlx;
+Env BaseEnv() { return sqlx::testing::SqlxBaseEnv(); }
+Deadline ChildDeadline() { return sqlx::testing::SqlxDeadline(); }
 
 std::string NativeUrl() { return MariaDbUrl("sqlx_native", kPassword); }
 std::string NativeUrlNoPassword() { return MariaDbUrl("sqlx_native", ""); }
-Env EnvWithPassword() {
-  Env env = BaseEnv();
-  env["SQLX_PASSWORD"] = kPassword;
-  return env;
-}
+Env EnvWithPassword() { return sqlx::testing::SqlxEnvWithPassword(); }
 
 std::vector<std::string> Lines(const std::string& text) {
   std::vector<std::string> lines;
@@ -75,9 +54,7 @@ std::vector<std::string> Lines(const std::string& text) {
 
 size_t CountNewlines(const std::string& s) { return static_cast<size_t>(std::count(s.begin(), s.end(), '\n')); }
 
-std::string Describe(const RunResult& r) {
-  return "exit " + std::to_string(r.exit_code) + "\nstdout:\n" + r.out + "\nstderr:\n" + r.err;
-}
+std::string Describe(const RunResult& r) { return sqlx::testing::DescribeRun(r); }
 
 // Where a program is on $PATH, or empty.
 std::string FindOnPath(const std::string& name) {

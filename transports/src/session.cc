@@ -364,4 +364,16 @@ Result<const RowBatch*> QueryStream::NextBatch() {
 
 std::vector<std::string> PackSearchPath(const std::string& pack_dir) { return PackSearchDirs(pack_dir); }
 
+Status ResolveDefaultPort(ConnectionUrl* url, const std::string& pack_dir) {
+  if (url->port != 0) return Status::Ok();
+  auto choice = LocatePack(url->scheme, pack_dir);
+  if (!choice.ok()) return choice.error();
+  if (choice->default_port == 0) {
+    return MakeError(ErrorCode::kInvalidArgument,
+                     "no port in the URL and no default port for scheme " + url->scheme);
+  }
+  url->port = choice->default_port;
+  return Status::Ok();
+}
+
 }  // namespace sqlx::transports

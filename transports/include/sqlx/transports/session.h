@@ -147,6 +147,11 @@ class Session {
   QueryStream* active_stream_ = nullptr;
 };
 
+// Fills url->port from the scheme's default (registry.json) when the URL
+// names none, so that connection names ("user@host:port") are complete
+// without connecting.
+Status ResolveDefaultPort(ConnectionUrl* url, const std::string& pack_dir);
+
 // Where packs are searched, in order, for diagnostics (`sqlx ping -v`).
 std::vector<std::string> PackSearchPath(const std::string& pack_dir);
 
