@@ -3,9 +3,6 @@
 // rule off silently); keys starting with '#' are comments.
 #include "learn_pack.h"
 
-#include <sys/stat.h>
-#include <unistd.h>
-
 #include <cctype>
 #include <cstdlib>
 #include <fstream>
@@ -13,6 +10,8 @@
 #include <sstream>
 
 #include <nlohmann/json.hpp>
+
+#include "sqlx/transports/pack_search.h"
 
 namespace sqlx::flo {
 
@@ -44,25 +43,6 @@ class LearnPackChecker {
 
   std::string file_;
 };
-
-bool IsFile(const std::string& path) {
-  struct stat st {};
-  return ::stat(path.c_str(), &st) == 0 && S_ISREG(st.st_mode);
-}
-
-std::string ExecutableDir() {
-  char buf[4096];
-  ssize_t n = ::readlink("/proc/self/exe", buf, sizeof(buf) - 1);
-  if (n <= 0) return {};
-  std::string path(buf, static_cast<size_t>(n));
-  size_t slash = path.rfind('/');
-  return slash == std::string::npos ? std::string() : path.substr(0, slash);
-}
-
-std::string EnvDir() {
-  const char* env = std::getenv("SQLX_LEARN_PACK_DIR");
-  return env == nullptr ? std::string() : std::string(env);
-}
 
 bool IsComment(const std::string& key) { return !key.empty() && key[0] == '#'; }
 
@@ -321,35 +301,31 @@ Result<LearnPack> LearnPack::Load(const std::string& file) {
   return Parse(ss.str(), file);
 }
 
-std::vector<std::string> LearnPackSearchDirs(const std::string& dir) {
-  std::vector<std::string> dirs;
-  if (!dir.empty()) dirs.push_back(dir);
-  if (std::string env = EnvDir(); !env.empty()) dirs.push_back(env);
-  std::string exe = ExecutableDir();
-  if (!exe.empty()) dirs.push_back(exe + "/../share/sqlx/packs");
+std::vector<transports::PackDir> LearnPackSearchDirs(const std::string& dir) {
+  transports::PackSearch search;
+  search.explicit_dir = dir;
+  search.env_var = "SQLX_LEARN_PACK_DIR";
 #ifdef SQLX_INSTALL_LEARN_PACK_DIR
-  dirs.emplace_back(SQLX_INSTALL_LEARN_PACK_DIR);
+  search.install_dir = SQLX_INSTALL_LEARN_PACK_DIR;
 #endif
 #ifdef SQLX_SOURCE_LEARN_PACK_DIR
-  dirs.emplace_back(SQLX_SOURCE_LEARN_PACK_DIR);
+  search.source_dir = SQLX_SOURCE_LEARN_PACK_DIR;
 #endif
-  return dirs;
+  return transports::PackSearchDirs(search);
 }
 
 Result<LearnPack> LocateLearnPack(const std::string& name, const std::string& dir) {
   const std::string file_name = name + ".learn.json";
-  std::vector<std::string> dirs = LearnPackSearchDirs(dir);
-  for (size_t i = 0; i < dirs.size(); ++i) {
-    if (IsFile(dirs[i] + "/" + file_name)) return LearnPack::Load(dirs[i] + "/" + file_name);
-    // An explicit directory must hold the pack: falling back silently would
-    // run probes the user did not choose.
-    if ((!dir.empty() && i == 0) || dirs[i] == EnvDir()) {
-      return MakeError(ErrorCode::kNotFound, "no " + file_name + " in learn pack directory " + dirs[i] +
+  std::vector<transports::PackDir> dirs = LearnPackSearchDirs(dir);
+  for (const transports::PackDir& d : dirs) {
+    if (transports::IsRegularFile(d.path + "/" + file_name)) return LearnPack::Load(d.path + "/" + file_name);
+    if (d.chosen) {
+      return MakeError(ErrorCode::kNotFound, "no " + file_name + " in learn pack directory " + d.path +
                                                  " (given by the learn pack dir option or SQLX_LEARN_PACK_DIR)");
     }
   }
   std::string tried;
-  for (const auto& d : dirs) tried += (tried.empty() ? "" : ", ") + d;
+  for (const auto& d : dirs) tried += (tried.empty() ? "" : ", ") + d.path;
   return MakeError(ErrorCode::kNotFound,
                    "no learn pack " + file_name + " found (looked in: " + tried + "); set SQLX_LEARN_PACK_DIR");
 }

@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "sqlx/messages/result.h"
+#include "sqlx/transports/pack_search.h"
 
 namespace sqlx::flo {
 
@@ -89,7 +90,7 @@ struct LearnPack {
 
 // Where learn packs are searched, in order: `dir`, $SQLX_LEARN_PACK_DIR,
 // <exe>/../share/sqlx/packs, the install dir, the source tree (flo/packs).
-std::vector<std::string> LearnPackSearchDirs(const std::string& dir);
+std::vector<transports::PackDir> LearnPackSearchDirs(const std::string& dir);
 
 // Loads "<name>.learn.json" (name = the wire pack's name) from the first
 // search directory that has it. An explicit `dir` or $SQLX_LEARN_PACK_DIR

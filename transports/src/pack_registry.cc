@@ -1,8 +1,5 @@
 #include "pack_registry.h"
 
-#include <sys/stat.h>
-#include <unistd.h>
-
 #include <cstdlib>
 #include <fstream>
 #include <map>
@@ -11,66 +8,52 @@
 
 #include <nlohmann/json.hpp>
 
+#include "sqlx/transports/pack_search.h"
+
 namespace sqlx::transports {
 
 namespace {
-
-bool IsFile(const std::string& path) {
-  struct stat st {};
-  return ::stat(path.c_str(), &st) == 0 && S_ISREG(st.st_mode);
-}
-
-std::string ExecutableDir() {
-  char buf[4096];
-  ssize_t n = ::readlink("/proc/self/exe", buf, sizeof(buf) - 1);
-  if (n <= 0) return {};
-  std::string path(buf, static_cast<size_t>(n));
-  size_t slash = path.rfind('/');
-  return slash == std::string::npos ? std::string() : path.substr(0, slash);
-}
 
 std::mutex g_cache_mu;
 std::map<std::string, std::shared_ptr<const WirePack>> g_cache;  // guarded by g_cache_mu
 
 }  // namespace
 
-std::vector<std::string> PackSearchDirs(const std::string& pack_dir) {
-  std::vector<std::string> dirs;
-  if (!pack_dir.empty()) dirs.push_back(pack_dir);
-  if (const char* env = std::getenv("SQLX_PACK_DIR"); env != nullptr && *env != '\0')
-    dirs.emplace_back(env);
-  std::string exe = ExecutableDir();
-  if (!exe.empty()) dirs.push_back(exe + "/../share/sqlx/packs");
+std::vector<PackDir> WirePackSearchDirs(const std::string& pack_dir) {
+  PackSearch search;
+  search.explicit_dir = pack_dir;
+  search.env_var = "SQLX_PACK_DIR";
 #ifdef SQLX_INSTALL_PACK_DIR
-  dirs.emplace_back(SQLX_INSTALL_PACK_DIR);
+  search.install_dir = SQLX_INSTALL_PACK_DIR;
 #endif
 #ifdef SQLX_SOURCE_PACK_DIR
-  dirs.emplace_back(SQLX_SOURCE_PACK_DIR);
+  search.source_dir = SQLX_SOURCE_PACK_DIR;
 #endif
-  return dirs;
+  return PackSearchDirs(search);
+}
+
+std::vector<std::string> PackSearchDirs(const std::string& pack_dir) {
+  std::vector<std::string> out;
+  for (const PackDir& d : WirePackSearchDirs(pack_dir)) out.push_back(d.path);
+  return out;
 }
 
 Result<PackChoice> LocatePack(const std::string& scheme, const std::string& pack_dir) {
-  std::vector<std::string> dirs = PackSearchDirs(pack_dir);
+  std::vector<PackDir> dirs = WirePackSearchDirs(pack_dir);
   std::string dir;
-  // An explicit --pack-dir or $SQLX_PACK_DIR must hold a registry: falling
-  // back silently would run a pack the user did not choose.
-  for (size_t i = 0; i < dirs.size(); ++i) {
-    if (IsFile(dirs[i] + "/registry.json")) {
-      dir = dirs[i];
+  for (const PackDir& d : dirs) {
+    if (IsRegularFile(d.path + "/registry.json")) {
+      dir = d.path;
       break;
     }
-    bool explicit_dir = (!pack_dir.empty() && i == 0) ||
-                        (dirs[i] == (std::getenv("SQLX_PACK_DIR") ? std::getenv("SQLX_PACK_DIR") : ""));
-    if (explicit_dir) {
+    if (d.chosen) {
       return MakeError(ErrorCode::kNotFound,
-                       "no registry.json in pack directory " + dirs[i] +
-                           " (given by --pack-dir or SQLX_PACK_DIR)");
+                       "no registry.json in pack directory " + d.path + " (given by --pack-dir or SQLX_PACK_DIR)");
     }
   }
   if (dir.empty()) {
     std::string tried;
-    for (const auto& d : dirs) tried += (tried.empty() ? "" : ", ") + d;
+    for (const auto& d : dirs) tried += (tried.empty() ? "" : ", ") + d.path;
     return MakeError(ErrorCode::kNotFound,
                      "no wire pack registry found (looked in: " + tried + "); pass --pack-dir");
   }

@@ -182,7 +182,8 @@ TEST(LearnPackTest, TheEnvironmentDirectoryIsSearchedAndItsErrorsNameTheFile) {
   ASSERT_EQ(::setenv("SQLX_LEARN_PACK_DIR", dir.path.c_str(), 1), 0);
   auto dirs = LearnPackSearchDirs("");
   ASSERT_FALSE(dirs.empty());
-  EXPECT_EQ(dirs[0], dir.path);
+  EXPECT_EQ(dirs[0].path, dir.path);
+  EXPECT_TRUE(dirs[0].chosen);
   auto pack = LocateLearnPack("t", "");
   auto missing = LocateLearnPack("mysql", "");
   ::unsetenv("SQLX_LEARN_PACK_DIR");
@@ -197,7 +198,8 @@ TEST(LearnPackTest, TheEnvironmentDirectoryIsSearchedAndItsErrorsNameTheFile) {
 TEST(LearnPackTest, WithoutOptionsTheSourceTreePackIsFound) {
   auto dirs = LearnPackSearchDirs("");
   ASSERT_FALSE(dirs.empty());
-  EXPECT_EQ(dirs.back(), ShippedPackDir());
+  EXPECT_EQ(dirs.back().path, ShippedPackDir());
+  EXPECT_FALSE(dirs.back().chosen);
 }
 
 struct VersionCase {
