@@ -72,7 +72,7 @@ void PrintText(const storage::ConnectionRecord& record, bool learned_now) {
   std::printf("learned at:  %s%s\n", Rfc3339(record.learned_at_ns).c_str(),
               learned_now ? " (just now)" : " (from the store; --refresh to learn again)");
   if (!caps.is_object()) return;
-  std::printf("\n%-34s %-26s %-9s %s\n", "CAPABILITY", "VALUE", "EVIDENCE", "SOURCE");
+  std::printf("\n%-36s %-26s %-9s %s\n", "CAPABILITY", "VALUE", "EVIDENCE", "SOURCE");
   const nlohmann::json empty = nlohmann::json::object();
   auto found = caps.find("capabilities");
   const nlohmann::json& matrix = found != caps.end() && found->is_object() ? *found : empty;
