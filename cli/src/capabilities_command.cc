@@ -1,66 +1,17 @@
 // `sqlx capabilities`: the capability matrix of a server, from the store, or
 // learned (and stored) when absent or when --refresh asks for it.
-#include <chrono>
 #include <cstdio>
-#include <ctime>
 #include <iostream>
 
 #include <nlohmann/json.hpp>
 #include <spdlog/spdlog.h>
 
 #include "commands.h"
-#include "sqlx/flo/learn_server.h"
-#include "sqlx/storage/store.h"
-#include "sqlx/transports/session.h"
+#include "connection_learning.h"
 
 namespace sqlx::cli {
 
 namespace {
-
-int64_t NowNs() {
-  return std::chrono::duration_cast<std::chrono::nanoseconds>(
-             std::chrono::system_clock::now().time_since_epoch())
-      .count();
-}
-
-std::string Rfc3339(int64_t ns) {
-  std::time_t secs = static_cast<std::time_t>(ns / 1000000000);
-  std::tm tm{};
-  gmtime_r(&secs, &tm);
-  char buf[32];
-  std::strftime(buf, sizeof(buf), "%Y-%m-%dT%H:%M:%SZ", &tm);
-  return buf;
-}
-
-// Learns the server at `url` and stores the result under its connection name.
-Result<storage::ConnectionRecord> LearnAndStore(const GlobalOptions& g, const transports::ConnectionUrl& url,
-                                                storage::Store& store) {
-  transports::SessionOptions options;
-  options.pack_dir = g.pack_dir;
-  options.max_packet = g.max_packet;
-  options.connect_timeout = std::chrono::seconds(g.connect_timeout_s);
-  auto session = transports::Session::Open(url, options);
-  if (!session.ok()) return session.error();
-  auto salt = store.FingerprintSalt();
-  if (!salt.ok()) return salt.error();
-  flo::LearnServerOptions learn;
-  learn.fingerprint_salt = *salt;
-  auto learned = flo::LearnServer(**session, url, learn);
-  if (!learned.ok()) return learned.error();
-
-  storage::ConnectionRecord record;
-  auto existing = store.GetConnection(url.ConnectionName());
-  if (!existing.ok()) return existing.error();
-  const int64_t now = NowNs();
-  record.name = url.ConnectionName();
-  record.created_at_ns = existing->has_value() ? (*existing)->created_at_ns : now;
-  record.updated_at_ns = now;
-  record.learned_at_ns = now;
-  record.capability_json = learned->ToCapabilityJson();
-  record.server_fingerprint = learned->fingerprint;
-  SQLX_RETURN_IF_ERROR(store.PutConnection(record));
-  return record;
-}
 
 void PrintText(const storage::ConnectionRecord& record, bool learned_now) {
   nlohmann::json caps = nlohmann::json::parse(record.capability_json, nullptr, false);
@@ -114,9 +65,7 @@ int RunCapabilities(const GlobalOptions& g, const ConnectArgs& c, const std::str
     name = url.ConnectionName();
     have_url = true;
   }
-  storage::StoreOptions so;
-  so.dir = g.store_dir.empty() ? storage::Store::DefaultDir() : g.store_dir;
-  auto store = storage::Store::Open(so);
+  auto store = OpenStore(g);
   if (!store.ok()) return ReportError(g, store.error());
 
   auto record = (*store)->GetConnection(name);
@@ -127,10 +76,12 @@ int RunCapabilities(const GlobalOptions& g, const ConnectArgs& c, const std::str
     current = **record;
   } else if (!have_url) {
     return ReportError(g, MakeError(ErrorCode::kNotFound,
-                                    "no learned connection '" + name + "' in store " + so.dir +
+                                    "no learned connection '" + name + "' in store " + (*store)->dir() +
                                         ": run `sqlx capabilities URL` to learn it"));
   } else {
-    auto learned = LearnAndStore(g, url, **store);
+    auto session = OpenSession(g, url);
+    if (!session.ok()) return ReportError(g, session.error());
+    auto learned = LearnAndStoreConnection(**session, url, **store);
     if (!learned.ok()) return ReportError(g, learned.error());
     current = std::move(learned).value();
     learned_now = true;

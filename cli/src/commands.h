@@ -4,6 +4,7 @@
 
 #include <cstdint>
 #include <string>
+#include <vector>
 
 #include "connect_args.h"
 #include "sqlx/messages/result.h"
@@ -30,5 +31,24 @@ int RunQuery(const GlobalOptions& g, const ConnectArgs& c, const std::string& sq
 // store has nothing (or `refresh`).
 int RunCapabilities(const GlobalOptions& g, const ConnectArgs& c, const std::string& connection,
                     bool refresh);
+
+struct LearnArgs {
+  std::vector<std::string> databases;  // --databases a,b
+  bool all_databases = false;          // --all-databases
+  bool include_system = false;         // --include-system
+};
+
+// Learns the server (stored as `capabilities` does) and the chosen
+// databases in one batch, storing each as a schema snapshot: the URL's path
+// or --databases names them; none (or --all-databases) means every
+// non-system database. Exit 1 when any database could not be learned (the
+// others are still stored).
+int RunLearn(const GlobalOptions& g, const ConnectArgs& c, const LearnArgs& args);
+
+// Learns the one database (URL path or --db) live and writes its canonical
+// IR JSON with "profile_hash" at the top level to `output` (written
+// atomically) or stdout. The store is not touched. --format sql: exit 2
+// (comes with the DDL renderer).
+int RunSnapshot(const GlobalOptions& g, const ConnectArgs& c, const std::string& output);
 
 }  // namespace sqlx::cli

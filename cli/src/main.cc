@@ -53,8 +53,8 @@ int main(int argc, char** argv) {
   app.set_help_all_flag("--help-all", "Show help for every command");
   GlobalOptions g;
   int verbosity = 0;
-  app.add_option("--format", g.format, "Output format: text or json (query: also tsv)")
-      ->check(CLI::IsMember({"text", "json", "tsv"}))
+  app.add_option("--format", g.format, "Output format: text or json (query: also tsv; snapshot: json or sql)")
+      ->check(CLI::IsMember({"text", "json", "tsv", "sql"}))
       ->default_val("text");
   app.add_option("--pack-dir", g.pack_dir, "Directory holding registry.json and wire packs");
   app.add_option("--store", g.store_dir,
@@ -100,6 +100,24 @@ int main(int argc, char** argv) {
   capabilities->add_option("--connection", connection_name, "A stored connection (user@host:port) instead of a URL");
   capabilities->add_flag("--refresh", refresh, "Learn again even when the store has the server");
 
+  LearnArgs learn_args;
+  CLI::App* learn = app.add_subcommand(
+      "learn", "Learn a server and its database schemas into the store (a new snapshot version when one changed)");
+  learn->fallthrough();
+  add_connection(learn);
+  learn->add_option("--databases", learn_args.databases, "Databases to learn, comma-separated (instead of the URL's path)")
+      ->delimiter(',');
+  learn->add_flag("--all-databases", learn_args.all_databases, "Every database (the default when none is named)");
+  learn->add_flag("--include-system", learn_args.include_system,
+                  "With all databases: also information_schema, mysql, performance_schema and sys");
+
+  std::string snapshot_output;
+  CLI::App* snapshot =
+      app.add_subcommand("snapshot", "Learn one database live and print its IR as canonical JSON with its profile hash");
+  snapshot->fallthrough();
+  add_connection(snapshot);
+  snapshot->add_option("-o,--output", snapshot_output, "Write to FILE (atomically) instead of stdout");
+
   try {
     std::vector<std::string> reversed(args.rbegin(), args.rend() - 1);
     app.parse(std::move(reversed));
@@ -116,8 +134,14 @@ int main(int argc, char** argv) {
     std::cerr << "sqlx: error: --format tsv is only for `sqlx query`\n";
     return kExitUsage;
   }
+  if (g.format == "sql" && !snapshot->parsed()) {
+    std::cerr << "sqlx: error: --format sql is only for `sqlx snapshot`\n";
+    return kExitUsage;
+  }
   if (ping->parsed()) return RunPing(g, conn);
   if (capabilities->parsed()) return RunCapabilities(g, conn, connection_name, refresh);
+  if (learn->parsed()) return RunLearn(g, conn, learn_args);
+  if (snapshot->parsed()) return RunSnapshot(g, conn, snapshot_output);
   if (query->parsed()) {
     // `sqlx query URL` lacks the SQL: it must not send the URL (and its
     // password) to $SQLX_URL's server as SQL.

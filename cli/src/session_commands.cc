@@ -7,6 +7,7 @@
 #include <spdlog/spdlog.h>
 
 #include "commands.h"
+#include "connection_learning.h"
 #include "output.h"
 #include "sqlx/transports/session.h"
 
@@ -29,11 +30,7 @@ Result<std::unique_ptr<Session>> Connect(const GlobalOptions& g, const ConnectAr
   auto url = ResolveConnection(c);
   if (!url.ok()) return url.error();
   spdlog::debug("connecting to {}", url->Redacted());
-  transports::SessionOptions options;
-  options.pack_dir = g.pack_dir;
-  options.max_packet = g.max_packet;
-  options.connect_timeout = std::chrono::seconds(g.connect_timeout_s);
-  auto session = Session::Open(*url, options);
+  auto session = OpenSession(g, *url);
   if (session.ok()) *url_out = *url;
   return session;
 }

@@ -11,46 +11,20 @@
 
 #include <nlohmann/json.hpp>
 
+#include "learn_pack_checker.h"
 #include "sqlx/transports/pack_search.h"
 
 namespace sqlx::flo {
 
 using nlohmann::json;
 
-namespace {
-
-class LearnPackChecker {
- public:
-  explicit LearnPackChecker(const std::string& file) : file_(file) {}
-
-  Status Check(const json& root, LearnPack* pack);
-
- private:
-  Error Fail(const std::string& path, const std::string& what) const {
-    return MakeError(ErrorCode::kPack,
-                     "learn pack " + file_ + " at " + (path.empty() ? "/" : path) + ": " + what);
-  }
-  Status Keys(const json& j, const std::string& path, std::initializer_list<const char*> allowed) const;
-  Result<const json*> Object(const json& parent, const char* key, const std::string& path) const;
-  Result<std::string> String(const json& parent, const char* key, const std::string& path) const;
-  Status Strings(const json& parent, const char* key, const std::string& path,
-                 std::vector<std::string>* out) const;
-  Status Ints(const json& parent, const char* key, const std::string& path, std::vector<int>* out) const;
-  Status Version(const json& j, const std::string& path, VersionRules* out) const;
-  Status Variables(const json& j, const std::string& path, LearnPack* pack) const;
-  Status Capability(const json& j, const std::string& path, CapabilityProbe* out) const;
-  Status Rules(const json& j, const std::string& path, std::vector<LearnRule>* out) const;
-
-  std::string file_;
-};
-
-bool IsComment(const std::string& key) { return !key.empty() && key[0] == '#'; }
+bool IsPackComment(const std::string& key) { return !key.empty() && key[0] == '#'; }
 
 Status LearnPackChecker::Keys(const json& j, const std::string& path,
                               std::initializer_list<const char*> allowed) const {
   if (!j.is_object()) return Fail(path, "expected an object");
   for (const auto& [key, value] : j.items()) {
-    if (IsComment(key)) continue;
+    if (IsPackComment(key)) continue;
     bool known = false;
     for (const char* a : allowed) known = known || key == a;
     if (!known) return Fail(path + "/" + key, "unknown key");
@@ -143,31 +117,42 @@ Status LearnPackChecker::Variables(const json& j, const std::string& path, Learn
   return Status::Ok();
 }
 
+Status LearnPackChecker::Rule(const json& r, const std::string& p, bool needs_value, LearnRule* out) const {
+  if (needs_value) {
+    SQLX_RETURN_IF_ERROR(Keys(r, p, {"flavor", "min_version", "max_version", "variable", "in", "value"}));
+  } else {
+    SQLX_RETURN_IF_ERROR(Keys(r, p, {"flavor", "min_version", "max_version"}));
+  }
+  LearnRule rule;
+  if (r.contains("flavor")) {
+    SQLX_ASSIGN_OR_RETURN(rule.flavor, String(r, "flavor", p));
+  }
+  for (const char* bound : {"min_version", "max_version"}) {
+    if (!r.contains(bound)) continue;
+    if (!r[bound].is_number_unsigned() || r[bound].get<uint64_t>() > UINT32_MAX)
+      return Fail(p + "/" + bound, "expected a version number (10.3.2 is 100302)");
+    uint32_t& field = std::string_view(bound) == "min_version" ? rule.min_version : rule.max_version;
+    field = static_cast<uint32_t>(r[bound].get<uint64_t>());
+  }
+  if (r.contains("variable") != r.contains("in"))
+    return Fail(p, "\"variable\" and \"in\" go together");
+  if (r.contains("variable")) {
+    SQLX_ASSIGN_OR_RETURN(rule.variable, String(r, "variable", p));
+    SQLX_RETURN_IF_ERROR(Strings(r, "in", p, &rule.variable_in));
+  }
+  if (needs_value) {
+    if (!r.contains("value") || r["value"].is_structured()) return Fail(p + "/value", "missing or not a scalar");
+    rule.value = r["value"].dump();
+  }
+  *out = std::move(rule);
+  return Status::Ok();
+}
+
 Status LearnPackChecker::Rules(const json& j, const std::string& path, std::vector<LearnRule>* out) const {
   if (!j.is_array()) return Fail(path, "expected an array of rules");
   for (size_t i = 0; i < j.size(); ++i) {
-    const std::string p = path + "/" + std::to_string(i);
-    const json& r = j[i];
-    SQLX_RETURN_IF_ERROR(Keys(r, p, {"flavor", "min_version", "max_version", "variable", "in", "value"}));
     LearnRule rule;
-    if (r.contains("flavor")) {
-      SQLX_ASSIGN_OR_RETURN(rule.flavor, String(r, "flavor", p));
-    }
-    for (const char* bound : {"min_version", "max_version"}) {
-      if (!r.contains(bound)) continue;
-      if (!r[bound].is_number_unsigned() || r[bound].get<uint64_t>() > UINT32_MAX)
-        return Fail(p + "/" + bound, "expected a version number (10.3.2 is 100302)");
-      uint32_t& field = std::string_view(bound) == "min_version" ? rule.min_version : rule.max_version;
-      field = static_cast<uint32_t>(r[bound].get<uint64_t>());
-    }
-    if (r.contains("variable") != r.contains("in"))
-      return Fail(p, "\"variable\" and \"in\" go together");
-    if (r.contains("variable")) {
-      SQLX_ASSIGN_OR_RETURN(rule.variable, String(r, "variable", p));
-      SQLX_RETURN_IF_ERROR(Strings(r, "in", p, &rule.variable_in));
-    }
-    if (!r.contains("value") || r["value"].is_structured()) return Fail(p + "/value", "missing or not a scalar");
-    rule.value = r["value"].dump();
+    SQLX_RETURN_IF_ERROR(Rule(j[i], path + "/" + std::to_string(i), /*needs_value=*/true, &rule));
     out->push_back(std::move(rule));
   }
   return Status::Ok();
@@ -224,7 +209,7 @@ Status LearnPackChecker::Capability(const json& j, const std::string& path, Capa
 
 Status LearnPackChecker::Check(const json& root, LearnPack* pack) {
   SQLX_RETURN_IF_ERROR(Keys(root, "", {"name", "format_version", "version", "errors", "variables",
-                                       "parse_probe", "capabilities", "security"}));
+                                       "parse_probe", "capabilities", "security", "catalog"}));
   SQLX_ASSIGN_OR_RETURN(pack->name, String(root, "name", ""));
   if (!root.contains("format_version") || root["format_version"] != 1)
     return Fail("/format_version", "expected 1 (this build reads learn pack format 1)");
@@ -267,10 +252,11 @@ Status LearnPackChecker::Check(const json& root, LearnPack* pack) {
   SQLX_RETURN_IF_ERROR(Keys(*security, "/security", {"auth_plugins", "grants", "redact_quoted_after"}));
   SQLX_ASSIGN_OR_RETURN(pack->auth_plugins_query, String(*security, "auth_plugins", "/security"));
   SQLX_ASSIGN_OR_RETURN(pack->grants_query, String(*security, "grants", "/security"));
-  return Strings(*security, "redact_quoted_after", "/security", &pack->redact_quoted_after);
-}
+  SQLX_RETURN_IF_ERROR(Strings(*security, "redact_quoted_after", "/security", &pack->redact_quoted_after));
 
-}  // namespace
+  SQLX_ASSIGN_OR_RETURN(const json* catalog, Object(root, "catalog", ""));
+  return Catalog(*catalog, "/catalog", &pack->catalog);
+}
 
 Result<LearnPack> LearnPack::Parse(const std::string& json_text, const std::string& file_label) {
   json root;
@@ -372,6 +358,41 @@ ServerVersion ParseServerVersion(const VersionRules& rules, std::string_view ser
   if (!overflow && parts[1] < 100 && parts[2] < 100 && parts[0] < 400000)
     out.version_number = static_cast<uint32_t>(parts[0] * 10000 + parts[1] * 100 + parts[2]);
   return out;
+}
+
+bool RuleMatchesServer(const LearnRule& rule, const std::string& flavor, uint32_t version_number,
+                       std::string* description) {
+  std::string parts;
+  auto add = [&](const std::string& part) { parts += (parts.empty() ? "" : ", ") + part; };
+  if (!rule.flavor.empty()) {
+    if (flavor != rule.flavor) return false;
+    add("flavor " + rule.flavor);
+  }
+  if (rule.min_version != 0) {
+    if (version_number == 0 || version_number < rule.min_version) return false;
+    add("version >= " + FormatVersionNumber(rule.min_version));
+  }
+  if (rule.max_version != 0) {
+    if (version_number == 0 || version_number >= rule.max_version) return false;
+    add("version < " + FormatVersionNumber(rule.max_version));
+  }
+  *description = parts.empty() ? "always" : parts;
+  return true;
+}
+
+const CatalogQuery& CatalogPack::Find(std::string_view name, const std::string& flavor,
+                                      uint32_t version_number) const {
+  const CatalogQuery* last = nullptr;
+  for (const CatalogQuery& q : queries) {
+    if (q.name != name) continue;
+    std::string ignored;
+    if (RuleMatchesServer(q.when, flavor, version_number, &ignored)) return q;
+    last = &q;
+  }
+  // The checker guarantees an unconditional entry per name; should a caller
+  // pass an unknown name, the last entry (or an unsupported stub) answers.
+  static const CatalogQuery kMissing{"", {}, "", "no query in the learn pack"};
+  return last != nullptr ? *last : kMissing;
 }
 
 std::string FormatVersionNumber(uint32_t number) {

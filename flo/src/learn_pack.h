@@ -68,6 +68,55 @@ struct ErrorClasses {
   std::vector<int> parsed;     // a PREPARE got past parsing: true for parse probes
 };
 
+// The catalog queries a pack may hold (LearnDatabases runs them; the
+// columns each must return are in docs/formats/learn-pack.md). Every name
+// but "databases", "sql_mode" and "privileges" reads per schema and must
+// contain {schemas}.
+inline constexpr const char* kCatalogQueryNames[] = {
+    "databases", "sql_mode", "privileges", "schemata", "tables",   "columns",
+    "statistics", "foreign_key_columns", "foreign_keys", "checks", "views", "routines",
+    "parameters", "triggers", "events",   "partitions"};
+
+// One catalog query, or why this server's catalog cannot answer it.
+struct CatalogQuery {
+  std::string name;         // one of kCatalogQueryNames
+  LearnRule when;           // flavor and version bounds (value unused); empty: every server
+  std::string sql;          // empty when `unsupported` is set
+  std::string unsupported;  // the reason, listed in not_visible
+};
+
+// A privilege that makes some objects visible: held on the database (global
+// or database-level grant), or on `table` ("mysql.proc") when set.
+struct PrivilegeNeed {
+  std::string privilege;  // as information_schema names it: "TRIGGER", "SHOW VIEW"
+  std::string table;      // "schema.table"; empty: the learned database
+};
+
+// Objects the catalog shows only to holders of one of `any_of`.
+struct VisibilityRule {
+  std::string objects;                // "triggers", "events" or "routines"
+  std::vector<PrivilegeNeed> any_of;
+  std::string missing;                // the not_visible text when none is held
+};
+
+struct CatalogPack {
+  std::vector<std::string> system_schemas;  // left out of "all databases"
+  // Per engine, the index algorithm it uses when none is declared; an
+  // index of that algorithm is stored with algorithm "" (the default).
+  std::vector<std::pair<std::string, std::string>> default_index_algorithms;
+  // Whether COLUMNS.COLUMN_DEFAULT is already an SQL expression (MariaDB
+  // >= 10.2.7) or the bare value (MySQL): rules with value true / false.
+  std::vector<LearnRule> column_default_is_expression;
+  std::string column_default_is_expression_default = "false";
+  std::vector<CatalogQuery> queries;  // per name: conditional entries first, the unconditional one last
+  std::vector<VisibilityRule> visibility;
+
+  // The first query named `name` whose condition holds for the server.
+  // REQUIRES: `name` is in kCatalogQueryNames (a loaded pack has one for
+  // every name and server).
+  const CatalogQuery& Find(std::string_view name, const std::string& flavor, uint32_t version_number) const;
+};
+
 struct LearnPack {
   std::string file;  // where it was loaded from (for messages)
   std::string name;
@@ -81,6 +130,7 @@ struct LearnPack {
   std::string auth_plugins_query;
   std::string grants_query;
   std::vector<std::string> redact_quoted_after;
+  CatalogPack catalog;
 
   // Parses and checks a pack; `file_label` names it in errors
   // ("learn pack F at /capabilities/3/kind: ...").
@@ -106,6 +156,12 @@ struct ServerVersion {
 // Reads a greeting's version string with the pack's rules. Never fails: the
 // string comes from the network, and what cannot be read stays empty / 0.
 ServerVersion ParseServerVersion(const VersionRules& rules, std::string_view server_version);
+
+// Whether the rule's flavor and version bounds hold for the server (its
+// variable condition, if any, is the caller's to check); `description` gets
+// the conditions that held ("flavor MariaDB, version >= 10.6.0", "always").
+bool RuleMatchesServer(const LearnRule& rule, const std::string& flavor, uint32_t version_number,
+                       std::string* description);
 
 // "10.3.2" for 100302: how rules print versions.
 std::string FormatVersionNumber(uint32_t number);

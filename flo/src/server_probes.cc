@@ -8,25 +8,14 @@
 
 #include <nlohmann/json.hpp>
 
+#include "catalog.h"
+
 namespace sqlx::flo {
 
 namespace {
 
-std::string Lower(std::string_view s) {
-  std::string out(s);
-  for (char& c : out) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-  return out;
-}
-
 bool Contains(const std::vector<int>& codes, int code) {
   return std::find(codes.begin(), codes.end(), code) != codes.end();
-}
-
-std::string ReplaceAll(std::string text, std::string_view placeholder, std::string_view with) {
-  for (size_t pos = text.find(placeholder); pos != std::string::npos;
-       pos = text.find(placeholder, pos + with.size()))
-    text.replace(pos, placeholder.size(), with);
-  return text;
 }
 
 // JSON text of a string; bytes that are not UTF-8 become U+FFFD.
@@ -41,7 +30,7 @@ std::string TypedValue(const std::string& value, VariableType type) {
       std::all_of(value.begin(), value.end(), [](char c) { return std::isdigit(static_cast<unsigned char>(c)); }))
     return std::to_string(std::stoull(value));
   if (type == VariableType::kBool) {
-    std::string v = Lower(value);
+    std::string v = AsciiLower(value);
     if (v == "on" || v == "yes" || v == "true" || v == "1") return "true";
     if (v == "off" || v == "no" || v == "false" || v == "0") return "false";
   }
@@ -59,6 +48,13 @@ Result<StatementOutcome> Outcome(const Error& error) {
 
 }  // namespace
 
+std::string ReplaceAll(std::string text, std::string_view placeholder, std::string_view with) {
+  for (size_t pos = text.find(placeholder); pos != std::string::npos;
+       pos = text.find(placeholder, pos + with.size()))
+    text.replace(pos, placeholder.size(), with);
+  return text;
+}
+
 Result<StatementOutcome> RunStatement(transports::Session& session, std::string_view sql) {
   auto stream = session.Query(sql);
   if (!stream.ok()) return Outcome(stream.error());
@@ -66,6 +62,7 @@ Result<StatementOutcome> RunStatement(transports::Session& session, std::string_
   auto more = (*stream)->NextResult();
   if (!more.ok()) return Outcome(more.error());
   if (!*more || !(*stream)->has_rows()) return out;
+  for (const auto& column : (*stream)->columns()) out.columns.push_back(column.name);
   for (;;) {
     auto batch = (*stream)->NextBatch();
     if (!batch.ok()) return Outcome(batch.error());
@@ -82,14 +79,14 @@ Result<StatementOutcome> RunStatement(transports::Session& session, std::string_
   return out;
 }
 
-std::string QuoteSqlString(std::string_view sql) { return "'" + ReplaceAll(std::string(sql), "'", "''") + "'"; }
+std::string QuoteSqlString(std::string_view sql) { return QuoteSqlLiteral(sql, SqlQuoting::kNoBackslashEscapes); }
 
 std::string RedactGrant(std::string_view grant, const std::vector<std::string>& markers) {
   std::string out(grant);
   for (const auto& marker : markers) {
-    const std::string lower_marker = Lower(marker);
+    const std::string lower_marker = AsciiLower(marker);
     size_t pos = 0;
-    while ((pos = Lower(out).find(lower_marker, pos)) != std::string::npos) {
+    while ((pos = AsciiLower(out).find(lower_marker, pos)) != std::string::npos) {
       size_t open = pos + marker.size();
       if (open >= out.size() || out[open] != '\'') {
         pos = open;
@@ -131,7 +128,7 @@ Status ServerProbes::ReadVariables() {
   if (!outcome.ok && Contains(pack_.errors.privilege, outcome.error.server_code))
     NotVisible("variables", outcome.error);
   for (const auto& row : outcome.rows)
-    if (row.size() >= 2 && row[0] && row[1]) variables_[Lower(*row[0])] = *row[1];
+    if (row.size() >= 2 && row[0] && row[1]) variables_[AsciiLower(*row[0])] = *row[1];
 
   for (const auto& read : pack_.variables) {
     Capability cap;
@@ -144,7 +141,7 @@ Status ServerProbes::ReadVariables() {
     } else {
       cap.result = "absent on this server";
       for (const auto& v : read.variables) {
-        auto it = variables_.find(Lower(v));
+        auto it = variables_.find(AsciiLower(v));
         if (it == variables_.end()) continue;
         cap.value = TypedValue(it->second, read.type);
         cap.source = "@@" + v;
@@ -158,30 +155,16 @@ Status ServerProbes::ReadVariables() {
 }
 
 bool ServerProbes::RuleMatches(const LearnRule& rule, std::string* description) const {
-  std::vector<std::string> parts;
-  if (!rule.flavor.empty()) {
-    if (out_->flavor != rule.flavor) return false;
-    parts.push_back("flavor " + rule.flavor);
-  }
-  if (rule.min_version != 0) {
-    if (out_->version_number == 0 || out_->version_number < rule.min_version) return false;
-    parts.push_back("version >= " + FormatVersionNumber(rule.min_version));
-  }
-  if (rule.max_version != 0) {
-    if (out_->version_number == 0 || out_->version_number >= rule.max_version) return false;
-    parts.push_back("version < " + FormatVersionNumber(rule.max_version));
-  }
+  if (!RuleMatchesServer(rule, out_->flavor, out_->version_number, description)) return false;
   if (!rule.variable.empty()) {
-    auto it = variables_.find(Lower(rule.variable));
+    auto it = variables_.find(AsciiLower(rule.variable));
     if (it == variables_.end()) return false;
     bool in = std::any_of(rule.variable_in.begin(), rule.variable_in.end(),
-                          [&](const std::string& v) { return Lower(v) == Lower(it->second); });
+                          [&](const std::string& v) { return AsciiLower(v) == AsciiLower(it->second); });
     if (!in) return false;
-    parts.push_back("@@" + rule.variable + " = " + it->second);
+    const std::string held = "@@" + rule.variable + " = " + it->second;
+    *description = *description == "always" ? held : *description + ", " + held;
   }
-  description->clear();
-  for (const auto& p : parts) *description += (description->empty() ? "" : ", ") + p;
-  if (description->empty()) *description = "always";
   return true;
 }
 

@@ -17,16 +17,20 @@
 
 namespace sqlx::flo {
 
-// One statement's outcome: its rows (text cells, nullopt for NULL), or the
-// server's error.
+// One statement's outcome: its column names and rows (text cells, nullopt
+// for NULL), or the server's error.
 struct StatementOutcome {
   bool ok = true;
   Error error;  // when !ok: a kServer error
+  std::vector<std::string> columns;
   std::vector<std::vector<std::optional<std::string>>> rows;
 };
 
 // Runs `sql` and reads every row of its first result.
 Result<StatementOutcome> RunStatement(transports::Session& session, std::string_view sql);
+
+// `text` with every `placeholder` replaced by `with`.
+std::string ReplaceAll(std::string text, std::string_view placeholder, std::string_view with);
 
 // `sql` as a single-quoted SQL string literal ('' for a quote).
 std::string QuoteSqlString(std::string_view sql);

@@ -14,40 +14,18 @@
 
 #include <nlohmann/json.hpp>
 
+#include "learn_pack_fixture.h"
 #include "test_env.h"
 
 namespace sqlx::flo {
 namespace {
 
 using nlohmann::json;
+using testing::MinimalPack;
 
 constexpr const char* kLabel = "test.learn.json";
 
 std::string ShippedPackDir() { return sqlx::testing::SourceDir() + "/flo/packs"; }
-
-// The smallest pack that loads; each error case breaks one thing in it.
-json MinimalPack() {
-  return json::parse(R"pack({
-    "name": "t",
-    "format_version": 1,
-    "version": {"strip_prefixes": ["5.5.5-"], "flavors": [{"marker": "MariaDB", "flavor": "MariaDB"}],
-                "default_flavor": "MySQL"},
-    "errors": {"privilege": [1142], "syntax": [1064], "parsed": [1142]},
-    "variables": {"query": "SHOW VARIABLES WHERE Variable_name IN ({names})",
-                  "read": [{"name": "max_allowed_packet", "type": "number"}]},
-    "parse_probe": {"prepare": "PREPARE p FROM {statement}", "deallocate": "DEALLOCATE PREPARE p"},
-    "capabilities": [
-      {"#": "a comment line"},
-      {"name": "cte", "kind": "query", "sql": "WITH p AS (SELECT 1) SELECT 1 FROM p"},
-      {"name": "seq", "kind": "parse", "sql": "CREATE SEQUENCE x.s",
-       "fallback": [{"flavor": "MariaDB", "min_version": 100300, "value": true}], "default": false},
-      {"name": "sp", "kind": "script", "sql": ["START TRANSACTION", "SAVEPOINT s"], "cleanup": ["ROLLBACK"]},
-      {"name": "instant", "kind": "infer",
-       "rules": [{"variable": "v", "in": ["on"], "value": true}], "default": false}
-    ],
-    "security": {"auth_plugins": "SELECT 1", "grants": "SHOW GRANTS", "redact_quoted_after": ["USING "]}
-  })pack");
-}
 
 Result<LearnPack> ParseJson(const json& j) { return LearnPack::Parse(j.dump(), kLabel); }
 

@@ -1,0 +1,62 @@
+// Sessions, the store and server learning as the commands share them.
+#include "connection_learning.h"
+
+#include <chrono>
+#include <ctime>
+
+#include "sqlx/flo/learn_server.h"
+
+namespace sqlx::cli {
+
+int64_t NowNs() {
+  return std::chrono::duration_cast<std::chrono::nanoseconds>(
+             std::chrono::system_clock::now().time_since_epoch())
+      .count();
+}
+
+std::string Rfc3339(int64_t ns) {
+  std::time_t secs = static_cast<std::time_t>(ns / 1000000000);
+  std::tm tm{};
+  gmtime_r(&secs, &tm);
+  char buf[32];
+  std::strftime(buf, sizeof(buf), "%Y-%m-%dT%H:%M:%SZ", &tm);
+  return buf;
+}
+
+Result<std::unique_ptr<transports::Session>> OpenSession(const GlobalOptions& g,
+                                                         const transports::ConnectionUrl& url) {
+  transports::SessionOptions options;
+  options.pack_dir = g.pack_dir;
+  options.max_packet = g.max_packet;
+  options.connect_timeout = std::chrono::seconds(g.connect_timeout_s);
+  return transports::Session::Open(url, options);
+}
+
+Result<std::unique_ptr<storage::Store>> OpenStore(const GlobalOptions& g) {
+  storage::StoreOptions options;
+  options.dir = g.store_dir.empty() ? storage::Store::DefaultDir() : g.store_dir;
+  return storage::Store::Open(options);
+}
+
+Result<storage::ConnectionRecord> LearnAndStoreConnection(transports::Session& session,
+                                                          const transports::ConnectionUrl& url,
+                                                          storage::Store& store) {
+  SQLX_ASSIGN_OR_RETURN(std::string salt, store.FingerprintSalt());
+  flo::LearnServerOptions learn;
+  learn.fingerprint_salt = salt;
+  SQLX_ASSIGN_OR_RETURN(flo::LearnedServer learned, flo::LearnServer(session, url, learn));
+
+  SQLX_ASSIGN_OR_RETURN(std::optional<storage::ConnectionRecord> existing, store.GetConnection(url.ConnectionName()));
+  storage::ConnectionRecord record;
+  const int64_t now = NowNs();
+  record.name = url.ConnectionName();
+  record.created_at_ns = existing ? existing->created_at_ns : now;
+  record.updated_at_ns = now;
+  record.learned_at_ns = now;
+  record.capability_json = learned.ToCapabilityJson();
+  record.server_fingerprint = learned.fingerprint;
+  SQLX_RETURN_IF_ERROR(store.PutConnection(record));
+  return record;
+}
+
+}  // namespace sqlx::cli

@@ -1,0 +1,35 @@
+// What several commands share: opening a session and the store with the
+// global options, and learning a server's capabilities into the store
+// (`sqlx capabilities`, `sqlx learn`).
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <string>
+
+#include "commands.h"
+#include "sqlx/messages/result.h"
+#include "sqlx/storage/store.h"
+#include "sqlx/transports/session.h"
+
+namespace sqlx::cli {
+
+// UTC nanoseconds since the epoch, and as RFC 3339 ("2024-05-01T12:00:00Z").
+int64_t NowNs();
+std::string Rfc3339(int64_t ns);
+
+// A session to `url` with --pack-dir, --max-packet and --connect-timeout.
+Result<std::unique_ptr<transports::Session>> OpenSession(const GlobalOptions& g, const transports::ConnectionUrl& url);
+
+// The store in --store, else the default directory (waits for a store in
+// use by another process, then fails saying so).
+Result<std::unique_ptr<storage::Store>> OpenStore(const GlobalOptions& g);
+
+// Learns the server behind `session` (flo::LearnServer, with the store's
+// fingerprint salt) and stores it under url.ConnectionName(), keeping the
+// record's creation time. REQUIRES: no stream open on `session`.
+Result<storage::ConnectionRecord> LearnAndStoreConnection(transports::Session& session,
+                                                          const transports::ConnectionUrl& url,
+                                                          storage::Store& store);
+
+}  // namespace sqlx::cli

@@ -1,0 +1,205 @@
+// `sqlx learn`: the server's capabilities and the schemas of its databases,
+// learned over one session (the databases in one batch of catalog queries)
+// and stored as snapshots with history; per database: object counts,
+// profile hash, new / changed / unchanged, time.
+#include <unistd.h>
+
+#include <algorithm>
+#include <cstdio>
+#include <iostream>
+
+#include <nlohmann/json.hpp>
+
+#include "commands.h"
+#include "connection_learning.h"
+#include "sqlx/flo/ir.h"
+#include "sqlx/flo/learn_database.h"
+
+namespace sqlx::cli {
+
+namespace {
+
+using storage::PutSchemaOutcome;
+
+const char* ChangeName(PutSchemaOutcome::Change change) {
+  switch (change) {
+    case PutSchemaOutcome::Change::kNew: return "new";
+    case PutSchemaOutcome::Change::kChanged: return "changed";
+    case PutSchemaOutcome::Change::kUnchanged: return "unchanged";
+  }
+  return "unknown";
+}
+
+// The databases the command line names; empty means "every database".
+// Contradictions are kInvalidArgument (exit 2).
+Result<std::vector<std::string>> NamedDatabases(const transports::ConnectionUrl& url, const LearnArgs& args) {
+  if (args.all_databases && (!url.database.empty() || !args.databases.empty())) {
+    return MakeError(ErrorCode::kInvalidArgument,
+                     "--all-databases learns every database: do not also name one (URL path, --db or --databases)");
+  }
+  std::vector<std::string> names;
+  for (const std::string& name : args.databases) {
+    if (name.empty()) return MakeError(ErrorCode::kInvalidArgument, "--databases holds an empty name");
+    if (std::find(names.begin(), names.end(), name) == names.end()) names.push_back(name);
+  }
+  if (!url.database.empty()) {
+    if (!names.empty() && names != std::vector<std::string>{url.database}) {
+      return MakeError(ErrorCode::kInvalidArgument, "the URL names database '" + url.database +
+                                                        "' and --databases names others: give one of them");
+    }
+    names = {url.database};
+  }
+  return names;
+}
+
+// One learned database and what storing it did.
+struct Stored {
+  const flo::LearnedDatabase* learned;
+  PutSchemaOutcome outcome;
+};
+
+struct Failure {
+  std::string database;
+  Error error;
+};
+
+double Ms(std::chrono::microseconds us) { return static_cast<double>(us.count()) / 1000.0; }
+
+nlohmann::json CountsJson(const flo::ObjectCounts& c) {
+  return {{"tables", c.tables}, {"views", c.views}, {"routines", c.routines}, {"triggers", c.triggers},
+          {"events", c.events}};
+}
+
+void PrintJson(const std::string& connection, const std::vector<Stored>& stored, const std::vector<Failure>& failures) {
+  nlohmann::json databases = nlohmann::json::array();
+  for (const Stored& s : stored) {
+    databases.push_back({{"name", s.learned->name},
+                         {"profile_hash", s.learned->profile_hash},
+                         {"change", ChangeName(s.outcome.change)},
+                         {"version", s.outcome.version},
+                         {"status", s.learned->not_visible.empty() ? "learned" : "partial"},
+                         {"counts", CountsJson(s.learned->counts)},
+                         {"not_visible", s.learned->not_visible},
+                         {"catalog_statements", s.learned->catalog_statements},
+                         {"ms", Ms(s.learned->elapsed)}});
+  }
+  nlohmann::json errors = nlohmann::json::array();
+  for (const Failure& f : failures) {
+    errors.push_back({{"database", f.database},
+                      {"code", std::string(ErrorCodeName(f.error.code))},
+                      {"message", f.error.message}});
+  }
+  nlohmann::json doc = {
+      {"ok", failures.empty()}, {"connection", connection}, {"databases", databases}, {"errors", errors}};
+  std::cout << doc.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace) << "\n";
+}
+
+void PrintText(const std::string& connection, const std::vector<Stored>& stored, const std::vector<Failure>& failures) {
+  std::printf("connection %s: server capabilities stored (sqlx capabilities --connection %s)\n", connection.c_str(),
+              connection.c_str());
+  int width = 24;
+  for (const Stored& s : stored) width = std::max(width, static_cast<int>(s.learned->name.size()));
+  if (!stored.empty()) {
+    std::printf("\n%-*s %6s %5s %8s %8s %6s  %-12s  %-22s %9s\n", width, "DATABASE", "TABLES", "VIEWS", "ROUTINES",
+                "TRIGGERS", "EVENTS", "PROFILE HASH", "CHANGE", "TIME");
+  }
+  for (const Stored& s : stored) {
+    const flo::ObjectCounts& c = s.learned->counts;
+    std::string change = std::string(ChangeName(s.outcome.change)) + " (v" + std::to_string(s.outcome.version) + ")";
+    if (!s.learned->not_visible.empty()) change += ", partial";
+    std::printf("%-*s %6u %5u %8u %8u %6u  %-12s  %-22s %6.1f ms\n", width, s.learned->name.c_str(), c.tables, c.views,
+                c.routines, c.triggers, c.events, s.learned->profile_hash.substr(0, 12).c_str(), change.c_str(),
+                Ms(s.learned->elapsed));
+  }
+  for (const Stored& s : stored) {
+    if (s.learned->not_visible.empty()) continue;
+    std::printf("\n%s: not learned (the snapshot is partial):\n", s.learned->name.c_str());
+    for (const std::string& line : s.learned->not_visible) std::printf("  %s\n", line.c_str());
+  }
+  if (!stored.empty()) {
+    std::printf("\n%zu database%s learned in one batch of %d catalog statements, %.1f ms\n", stored.size(),
+                stored.size() == 1 ? "" : "s", stored.front().learned->catalog_statements,
+                Ms(stored.front().learned->elapsed));
+  }
+  if (!failures.empty()) {
+    std::printf("%zu database%s could not be learned (errors on stderr)\n", failures.size(),
+                failures.size() == 1 ? "" : "s");
+  }
+}
+
+// A progress line per database on stderr when it is a terminal.
+void Progress(const std::string& text) {
+  if (::isatty(STDERR_FILENO) == 1) std::cerr << "sqlx: " << text << "\n";
+}
+
+}  // namespace
+
+int RunLearn(const GlobalOptions& g, const ConnectArgs& c, const LearnArgs& args) {
+  auto resolved = ResolveConnection(c);
+  if (!resolved.ok()) return ReportError(g, resolved.error());
+  transports::ConnectionUrl url = *resolved;
+  Status port = transports::ResolveDefaultPort(&url, g.pack_dir);
+  if (!port.ok()) return ReportError(g, port.error());
+  auto named = NamedDatabases(url, args);
+  if (!named.ok()) return ReportError(g, named.error());
+
+  auto store = OpenStore(g);
+  if (!store.ok()) return ReportError(g, store.error());
+  // The session names no database: an unknown one is then reported by the
+  // learn, beside the others, instead of failing the connect.
+  transports::ConnectionUrl session_url = url;
+  session_url.database.clear();
+  auto session = OpenSession(g, session_url);
+  if (!session.ok()) return ReportError(g, session.error());
+  const std::string connection = url.ConnectionName();
+  Progress("learning the server " + connection);
+  auto record = LearnAndStoreConnection(**session, url, **store);
+  if (!record.ok()) return ReportError(g, record.error());
+
+  std::vector<std::string> names = *named;
+  if (names.empty()) {
+    auto all = flo::ListDatabases(**session, args.include_system);
+    if (!all.ok()) return ReportError(g, all.error());
+    names = std::move(all).value();
+  }
+  Progress("learning " + std::to_string(names.size()) + " database" + (names.size() == 1 ? "" : "s"));
+  auto learned = flo::LearnDatabases(**session, names);
+  // Nothing is stored when the learn failed as a whole (e.g. the connection
+  // was lost): every database keeps its previous snapshot.
+  if (!learned.ok()) return ReportError(g, learned.error());
+
+  std::vector<Stored> stored;
+  std::vector<Failure> failures;
+  for (size_t i = 0; i < learned->size(); ++i) {
+    const flo::LearnedDatabase& db = (*learned)[i];
+    if (db.error) {
+      std::cerr << "sqlx: error: " << db.error->ToString() << "\n";
+      failures.push_back({db.name, *db.error});
+      continue;
+    }
+    storage::SchemaRecord schema;
+    schema.connection = connection;
+    schema.database = db.name;
+    schema.profile_hash = db.profile_hash;
+    schema.profile_json = flo::ir::ToCanonicalJson(db.schema, /*for_hash=*/false);
+    schema.status = db.not_visible.empty() ? "learned" : "partial";
+    schema.learned_at_ns = NowNs();
+    auto outcome = (*store)->PutSchema(schema);
+    if (!outcome.ok()) {
+      std::cerr << "sqlx: error: storing " << db.name << ": " << outcome.error().ToString() << "\n";
+      failures.push_back({db.name, outcome.error()});
+      continue;
+    }
+    stored.push_back({&db, *outcome});
+    Progress("[" + std::to_string(i + 1) + "/" + std::to_string(learned->size()) + "] " + db.name + ": " +
+             ChangeName(outcome->change));
+  }
+  if (g.format == "json") {
+    PrintJson(connection, stored, failures);
+  } else {
+    PrintText(connection, stored, failures);
+  }
+  return failures.empty() ? kExitOk : kExitError;
+}
+
+}  // namespace sqlx::cli

@@ -1,0 +1,136 @@
+// `sqlx snapshot`: one database learned live, written as its canonical IR
+// JSON with the profile hash beside it (docs/cli.md). The store is not
+// touched. --format sql is the DDL renderer's, which does not exist yet.
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+#include <string_view>
+#include <iostream>
+
+#include <nlohmann/json.hpp>
+
+#include "commands.h"
+#include "connection_learning.h"
+#include "sqlx/flo/ir.h"
+#include "sqlx/flo/learn_database.h"
+
+namespace sqlx::cli {
+
+namespace {
+
+// The canonical IR JSON with "profile_hash" added as a top-level key, in
+// its sorted place: the IR's bytes are kept exactly (re-serializing would
+// turn its per-byte \u00xx escapes of non-UTF-8 bytes into characters).
+std::string SnapshotJson(const flo::LearnedDatabase& db) {
+  static constexpr std::string_view kKey = "profile_hash";
+  const std::string ir = flo::ir::ToCanonicalJson(db.schema, /*for_hash=*/false);
+  const std::string member = "\"" + std::string(kKey) + "\":\"" + db.profile_hash + "\"";
+  // Scan the top-level keys; insert before the first that sorts after kKey.
+  int depth = 0;
+  bool in_string = false;
+  size_t string_start = 0;
+  for (size_t i = 0; i < ir.size(); ++i) {
+    const char c = ir[i];
+    if (in_string) {
+      if (c == '\\') {
+        ++i;
+      } else if (c == '"') {
+        in_string = false;
+        const bool is_key = depth == 1 && i + 1 < ir.size() && ir[i + 1] == ':';
+        if (is_key && std::string_view(ir).substr(string_start + 1, i - string_start - 1) > kKey)
+          return ir.substr(0, string_start) + member + "," + ir.substr(string_start) + "\n";
+      }
+    } else if (c == '"') {
+      in_string = true;
+      string_start = i;
+    } else if (c == '{' || c == '[') {
+      ++depth;
+    } else if (c == '}' || c == ']') {
+      --depth;
+    }
+  }
+  // No later key: append before the closing brace.
+  const size_t close = ir.rfind('}');
+  return ir.substr(0, close) + (ir.size() > 2 ? "," : "") + member + "}\n";
+}
+
+Status WriteAll(int fd, const std::string& text, const std::string& path) {
+  size_t off = 0;
+  while (off < text.size()) {
+    ssize_t n = ::write(fd, text.data() + off, text.size() - off);
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0) return MakeError(ErrorCode::kIo, "cannot write " + path + ": " + std::strerror(errno));
+    off += static_cast<size_t>(n);
+  }
+  return Status::Ok();
+}
+
+// Writes `text` to `path` atomically: a temporary file beside it, synced,
+// then renamed over it. A failure leaves `path` as it was.
+Status WriteFileAtomically(const std::string& path, const std::string& text) {
+  std::string tmp = path + ".tmp-XXXXXX";
+  int fd = ::mkstemp(tmp.data());
+  if (fd < 0) {
+    return MakeError(ErrorCode::kIo, "cannot create a temporary file beside " + path + ": " + std::strerror(errno) +
+                                         " (is the directory writable?)");
+  }
+  Status st = WriteAll(fd, text, tmp);
+  if (st.ok() && ::fchmod(fd, 0644) != 0) st = MakeError(ErrorCode::kIo, "cannot chmod " + tmp);
+  if (st.ok() && ::fsync(fd) != 0) st = MakeError(ErrorCode::kIo, "cannot sync " + tmp + ": " + std::strerror(errno));
+  if (::close(fd) != 0 && st.ok()) st = MakeError(ErrorCode::kIo, "cannot close " + tmp + ": " + std::strerror(errno));
+  if (st.ok() && ::rename(tmp.c_str(), path.c_str()) != 0)
+    st = MakeError(ErrorCode::kIo, "cannot rename " + tmp + " to " + path + ": " + std::strerror(errno));
+  if (!st.ok()) ::unlink(tmp.c_str());  // best effort: the temporary file is ours
+  return st;
+}
+
+}  // namespace
+
+int RunSnapshot(const GlobalOptions& g, const ConnectArgs& c, const std::string& output) {
+  if (g.format == "sql") {
+    return ReportError(g, MakeError(ErrorCode::kInvalidArgument,
+                                    "--format sql is not implemented yet: it comes with the DDL renderer; "
+                                    "use --format json (the IR) for now"));
+  }
+  auto resolved = ResolveConnection(c);
+  if (!resolved.ok()) return ReportError(g, resolved.error());
+  transports::ConnectionUrl url = *resolved;
+  if (url.database.empty()) {
+    return ReportError(g, MakeError(ErrorCode::kInvalidArgument,
+                                    "name the database to snapshot: the URL's path or --db NAME"));
+  }
+  const std::string database = url.database;
+  url.database.clear();  // an unknown database is reported by the learn, not the connect
+  auto session = OpenSession(g, url);
+  if (!session.ok()) return ReportError(g, session.error());
+  auto learned = flo::LearnDatabases(**session, {database});
+  if (!learned.ok()) return ReportError(g, learned.error());
+  const flo::LearnedDatabase& db = learned->front();
+  if (db.error) return ReportError(g, *db.error);
+  for (const std::string& line : db.not_visible) std::cerr << "sqlx: warning: not learned: " << line << "\n";
+
+  const std::string text = SnapshotJson(db);
+  if (output.empty() || output == "-") {
+    std::cout << text << std::flush;
+    if (!std::cout) {
+      std::cerr << "sqlx: error: cannot write the snapshot to stdout\n";
+      return kExitError;
+    }
+    return kExitOk;
+  }
+  Status st = WriteFileAtomically(output, text);
+  if (!st.ok()) return ReportError(g, st.error());
+  if (g.format == "json") {
+    nlohmann::json done = {{"ok", true}, {"database", database}, {"file", output}, {"profile_hash", db.profile_hash}};
+    std::cout << done.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace) << "\n";
+  } else {
+    std::cout << "snapshot of " << database << " written to " << output << " (profile hash " << db.profile_hash
+              << ")\n";
+  }
+  return kExitOk;
+}
+
+}  // namespace sqlx::cli

@@ -1,0 +1,188 @@
+// The IR: one database's schema as structured data. Tables, columns, indexes,
+// keys, checks, partitions and options are fields (rendered to DDL by code);
+// only view, routine, trigger and event bodies are text. Canonical JSON form
+// and profile hash: docs/formats/ir.md.
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "sqlx/messages/result.h"
+
+namespace sqlx::flo::ir {
+
+struct Column {
+  std::string name;
+  uint32_t position = 0;                     // 1-based ORDINAL_POSITION
+  std::string column_type;                   // full type: "int(10) unsigned", "enum('a','b')"
+  bool nullable = true;
+  std::optional<std::string> default_value;  // normalized: NULL/literal/expression (docs/formats/ir.md)
+  bool auto_increment = false;
+  std::string on_update;                     // "current_timestamp()" or empty
+  std::string generation_kind;               // "VIRTUAL", "STORED" or empty
+  std::string generation_expression;
+  bool invisible = false;
+  std::string charset;                       // empty for non-string types
+  std::string collation;
+  std::string comment;
+};
+
+struct IndexPart {
+  std::string column;                        // empty for an expression part
+  std::optional<uint32_t> prefix_length;     // SUB_PART
+  bool descending = false;
+  std::string expression;                    // functional index part (MySQL 8)
+};
+
+struct Index {
+  std::string name;
+  std::string kind;     // "PRIMARY", "UNIQUE", "INDEX", "FULLTEXT", "SPATIAL"
+  std::string algorithm;  // "BTREE", "HASH", or empty (the engine default)
+  std::vector<IndexPart> parts;
+  std::string comment;
+  bool ignored = false;   // MariaDB IGNORED / MySQL INVISIBLE index
+};
+
+struct ForeignKey {
+  std::string name;
+  std::vector<std::string> columns;
+  std::string referenced_schema;  // empty when it is the database itself
+  std::string referenced_table;
+  std::vector<std::string> referenced_columns;
+  std::string on_update;          // "RESTRICT", "CASCADE", "SET NULL", "NO ACTION", "SET DEFAULT"
+  std::string on_delete;
+};
+
+struct Check {
+  std::string name;
+  std::string clause;
+  bool column_level = false;  // MariaDB: written on a column
+};
+
+struct Partition {
+  std::string name;
+  std::string description;  // VALUES LESS THAN / IN text
+  std::string comment;
+  std::vector<std::string> subpartitions;
+};
+
+struct Partitioning {
+  std::string method;          // "RANGE", "LIST", "HASH", "KEY", "RANGE COLUMNS", ...
+  std::string expression;
+  std::string subpartition_method;
+  std::string subpartition_expression;
+  std::vector<Partition> partitions;
+};
+
+// Volatile: never part of the profile hash.
+struct TableStats {
+  uint64_t rows_estimate = 0;
+  uint64_t data_length = 0;
+  uint64_t index_length = 0;
+  uint64_t auto_increment = 0;
+};
+
+struct Table {
+  std::string name;
+  std::string engine;
+  std::string row_format;     // as declared (CREATE_OPTIONS), empty when default
+  std::string charset;
+  std::string collation;
+  std::string comment;
+  std::string create_options; // remaining CREATE_OPTIONS, normalized (no row_format, no partitioned)
+  std::vector<Column> columns;        // by position
+  std::vector<Index> indexes;         // PRIMARY first, then by name
+  std::vector<ForeignKey> foreign_keys;  // by name
+  std::vector<Check> checks;          // by name
+  std::optional<Partitioning> partitioning;
+  TableStats stats;
+};
+
+struct View {
+  std::string name;
+  std::string definition;     // body; self-references normalized (docs/formats/ir.md)
+  std::string algorithm;      // "UNDEFINED", "MERGE", "TEMPTABLE"
+  std::string security;       // "DEFINER", "INVOKER"
+  std::string check_option;   // "NONE", "CASCADED", "LOCAL"
+  std::string definer;
+  std::string charset;        // client charset/collation recorded with the view
+  std::string collation;
+};
+
+struct RoutineParameter {
+  std::string mode;  // "IN", "OUT", "INOUT" (empty for functions)
+  std::string name;
+  std::string type;  // DTD_IDENTIFIER
+};
+
+struct Routine {
+  std::string name;
+  std::string kind;  // "PROCEDURE" or "FUNCTION"
+  std::vector<RoutineParameter> parameters;
+  std::string returns;        // functions
+  std::string body;
+  bool deterministic = false;
+  std::string data_access;    // "CONTAINS SQL", "NO SQL", "READS SQL DATA", "MODIFIES SQL DATA"
+  std::string security;
+  std::string definer;
+  std::string comment;
+  std::string sql_mode;
+};
+
+struct Trigger {
+  std::string name;
+  std::string table;
+  std::string timing;   // "BEFORE", "AFTER"
+  std::string event;    // "INSERT", "UPDATE", "DELETE"
+  uint32_t order = 0;   // ACTION_ORDER
+  std::string body;
+  std::string definer;
+  std::string sql_mode;
+};
+
+struct Event {
+  std::string name;
+  std::string definer;
+  std::string body;
+  std::string schedule;       // "AT ..." or "EVERY n unit [STARTS ...] [ENDS ...]"
+  std::string on_completion;  // "PRESERVE", "NOT PRESERVE"
+  std::string status;         // "ENABLED", "DISABLED", "SLAVESIDE_DISABLED"
+  std::string comment;
+  std::string sql_mode;
+};
+
+struct Database {
+  std::string name;       // not part of the hash
+  std::string charset;
+  std::string collation;
+  std::vector<Table> tables;    // by name
+  std::vector<View> views;
+  std::vector<Routine> routines;  // by kind, then name
+  std::vector<Trigger> triggers;  // by table, timing, event, order
+  std::vector<Event> events;
+  // What the learning user could not see ("triggers: needs the TRIGGER
+  // privilege"), so that absence is never mistaken for "none".
+  std::vector<std::string> not_visible;
+};
+
+// Sorts every list into its canonical order (the comments above), so that
+// catalog row order never matters.
+void Canonicalize(Database* db);
+
+// The canonical JSON (RFC 8785 key order and string form; docs/formats/ir.md).
+// With `for_hash`, the database's own name and volatile values (stats,
+// AUTO_INCREMENT counters) are left out and self-references inside bodies
+// are already normalized.
+std::string ToCanonicalJson(const Database& db, bool for_hash = false);
+
+// Parses ToCanonicalJson(db, false) output back. kInvalidArgument names the
+// JSON pointer at fault. A top-level "profile_hash" key (snapshot files) is
+// accepted and must equal ProfileHash of the content.
+Result<Database> FromJson(const std::string& json_text);
+
+// Lowercase hex SHA-256 of ToCanonicalJson(Canonicalize(db), true).
+std::string ProfileHash(const Database& db);
+
+}  // namespace sqlx::flo::ir

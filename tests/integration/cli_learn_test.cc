@@ -1,0 +1,266 @@
+// `sqlx learn` and `sqlx snapshot` as a user runs them against the real
+// MariaDB: snapshots new → unchanged → changed with their versions in the
+// store, an unknown database among others, usage errors, a snapshot file
+// whose profile_hash is the learn's, and a learn killed half-way that leaves
+// the previous snapshot current.
+#include <gtest/gtest.h>
+
+#include <filesystem>
+#include <nlohmann/json.hpp>
+#include <string>
+#include <vector>
+
+#include "learn_pack_edit.h"
+#include "schema_fixtures.h"
+#include "sqlx/flo/ir.h"
+#include "sqlx/storage/store.h"
+#include "sqlx_cli.h"
+#include "temp_dir.h"
+#include "test_env.h"
+
+namespace sqlx {
+namespace {
+
+namespace fs = std::filesystem;
+using testing::DescribeRun;
+using testing::FixtureDatabases;
+using testing::RootSql;
+using testing::RunResult;
+using testing::TempDir;
+
+std::string RootUrl(const std::string& db = "") {
+  return "mysql://root@127.0.0.1:" + testing::MariaDbPort() + (db.empty() ? "" : "/" + db);
+}
+std::string RootConnection() { return "root@127.0.0.1:" + testing::MariaDbPort(); }
+
+testing::Env RootEnv() {
+  testing::Env env = testing::SqlxBaseEnv();
+  env["SQLX_PASSWORD"] = testing::MariaDbRootPassword();
+  return env;
+}
+
+RunResult Sqlx(const std::vector<std::string>& args, const testing::Env& env = RootEnv()) {
+  RunResult r = testing::RunSqlx(args, env);
+  EXPECT_EQ(r.out.find(testing::MariaDbRootPassword()), std::string::npos) << r.out;
+  EXPECT_EQ(r.err.find(testing::MariaDbRootPassword()), std::string::npos) << r.err;
+  return r;
+}
+
+nlohmann::json Json(const RunResult& r) {
+  nlohmann::json j = nlohmann::json::parse(r.out, nullptr, false);
+  EXPECT_FALSE(j.is_discarded()) << DescribeRun(r);
+  return j;
+}
+
+// The learn's JSON entry for `db`, or null.
+nlohmann::json Entry(const nlohmann::json& doc, const std::string& db) {
+  for (const auto& d : doc.value("databases", nlohmann::json::array()))
+    if (d.value("name", "") == db) return d;
+  return nullptr;
+}
+
+// Learns `db` as root into `store`; its profile hash ("" and a test failure
+// when the learn failed).
+std::string LearnOnce(const std::string& store, const std::string& db) {
+  RunResult r = Sqlx({"--store", store, "--format", "json", "learn", RootUrl(db)});
+  EXPECT_EQ(r.exit_code, 0) << DescribeRun(r);
+  nlohmann::json entry = Entry(Json(r), db);
+  return entry.is_object() ? entry.value("profile_hash", "") : "";
+}
+
+std::vector<storage::SchemaRecord> Versions(const std::string& store_dir, const std::string& db) {
+  storage::StoreOptions options;
+  options.dir = store_dir;
+  auto store = storage::Store::Open(options);
+  EXPECT_TRUE(store.ok()) << store.error().ToString();
+  if (!store.ok()) return {};
+  auto versions = (*store)->ListSchemaVersions(RootConnection(), db);
+  EXPECT_TRUE(versions.ok()) << versions.error().ToString();
+  return versions.ok() ? *versions : std::vector<storage::SchemaRecord>{};
+}
+
+TEST(CliLearnTest, ALearnIsNewThenUnchangedThenChangedWithVersionsInTheStore) {
+  FixtureDatabases fx;
+  const std::string db = fx.Load("sakila", "sakila/v1.5.sql");
+  TempDir store("sqlx-learn-store.");
+  RunResult first = Sqlx({"--store", store.path(), "--format", "json", "learn", RootUrl(db)});
+  ASSERT_EQ(first.exit_code, 0) << DescribeRun(first);
+  nlohmann::json a = Entry(Json(first), db);
+  ASSERT_TRUE(a.is_object()) << first.out;
+  EXPECT_EQ(Json(first)["ok"], true);
+  EXPECT_EQ(Json(first)["connection"], RootConnection());
+  EXPECT_EQ(a["change"], "new");
+  EXPECT_EQ(a["version"], 1);
+  EXPECT_EQ(a["status"], "learned");
+  EXPECT_EQ(a["counts"],
+            nlohmann::json({{"tables", 16}, {"views", 7}, {"routines", 6}, {"triggers", 3}, {"events", 0}}));
+  EXPECT_EQ(a["profile_hash"].get<std::string>().size(), 64u);
+
+  RunResult second = Sqlx({"--store", store.path(), "--format", "json", "learn", RootUrl(db)});
+  ASSERT_EQ(second.exit_code, 0) << DescribeRun(second);
+  nlohmann::json b = Entry(Json(second), db);
+  EXPECT_EQ(b["change"], "unchanged");
+  EXPECT_EQ(b["version"], 1);
+  EXPECT_EQ(b["profile_hash"], a["profile_hash"]);
+
+  RootSql("ALTER TABLE actor ADD COLUMN nickname VARCHAR(20)", db);
+  RunResult third = Sqlx({"--store", store.path(), "learn", RootUrl(), "--databases", db});
+  ASSERT_EQ(third.exit_code, 0) << DescribeRun(third);
+  EXPECT_NE(third.out.find("changed (v2)"), std::string::npos) << third.out;
+  EXPECT_NE(third.out.find("DATABASE"), std::string::npos) << third.out;
+
+  std::vector<storage::SchemaRecord> versions = Versions(store.path(), db);
+  ASSERT_EQ(versions.size(), 2u);
+  EXPECT_EQ(versions[0].version, 1u);
+  EXPECT_EQ(versions[0].profile_hash, a["profile_hash"].get<std::string>());
+  EXPECT_NE(versions[1].profile_hash, versions[0].profile_hash);
+  EXPECT_EQ(versions[1].status, "learned");
+  auto ir = flo::ir::FromJson(versions[1].profile_json);
+  ASSERT_TRUE(ir.ok()) << ir.error().ToString();
+  EXPECT_EQ(flo::ir::ProfileHash(*ir), versions[1].profile_hash);
+
+  // The server was learned too, as `sqlx capabilities` stores it.
+  RunResult caps =
+      Sqlx({"--store", store.path(), "--format", "json", "capabilities", "--connection", RootConnection()});
+  ASSERT_EQ(caps.exit_code, 0) << DescribeRun(caps);
+  EXPECT_EQ(Json(caps)["capabilities"]["flavor"], "MariaDB");
+}
+
+TEST(CliLearnTest, AnUnknownDatabaseIsAnErrorAndTheOthersAreStillLearned) {
+  FixtureDatabases fx;
+  const std::string a = fx.Load("employees", "employees/employees.sql");
+  const std::string b = fx.Load("nacos", "nacos/v2.3.0.sql");
+  TempDir store("sqlx-learn-store.");
+  RunResult r = Sqlx(
+      {"--store", store.path(), "--format", "json", "learn", RootUrl(), "--databases", a + ",sqlx_no_such_db," + b});
+  EXPECT_EQ(r.exit_code, 1) << DescribeRun(r);
+  nlohmann::json doc = Json(r);
+  EXPECT_EQ(doc["ok"], false);
+  EXPECT_EQ(Entry(doc, a)["change"], "new");
+  EXPECT_EQ(Entry(doc, b)["change"], "new");
+  ASSERT_EQ(doc["errors"].size(), 1u);
+  EXPECT_EQ(doc["errors"][0]["database"], "sqlx_no_such_db");
+  EXPECT_EQ(doc["errors"][0]["code"], "not_found");
+  EXPECT_NE(r.err.find("unknown database 'sqlx_no_such_db'"), std::string::npos) << r.err;
+  EXPECT_EQ(Versions(store.path(), a).size(), 1u);
+  EXPECT_EQ(Versions(store.path(), b).size(), 1u);
+}
+
+TEST(CliLearnTest, ContradictoryDatabaseChoicesAreUsageErrors) {
+  TempDir store("sqlx-learn-store.");
+  const std::vector<std::vector<std::string>> cases = {
+      {"learn", RootUrl("sqlx_test"), "--all-databases"},
+      {"learn", RootUrl(), "--databases", "sqlx_test", "--all-databases"},
+      {"learn", RootUrl("sqlx_test"), "--databases", "mysql"},
+      {"learn", RootUrl(), "--format", "sql"},
+      {"learn", "mysql://root@127.0.0.1:" + testing::MariaDbPort() + "?ssl-mode=sometimes"},
+  };
+  for (const auto& args : cases) {
+    std::vector<std::string> argv = {"--store", store.path()};
+    argv.insert(argv.end(), args.begin(), args.end());
+    RunResult r = Sqlx(argv);
+    EXPECT_EQ(r.exit_code, 2) << DescribeRun(r);
+  }
+}
+
+TEST(CliLearnTest, WithoutANameEveryDatabaseTheUserSeesIsLearnedAndHiddenObjectsAreListed) {
+  FixtureDatabases fx;
+  const std::string db = fx.Load("sakila", "sakila/v1.5.sql");
+  testing::TemporaryUser user("sqlx_cli_ro", "ro-pw", {"SELECT ON `" + db + "`.*"});
+  testing::Env env = testing::SqlxBaseEnv();
+  env["SQLX_PASSWORD"] = "ro-pw";
+  TempDir store("sqlx-learn-store.");
+  const std::string url = "mysql://" + user.name() + "@127.0.0.1:" + testing::MariaDbPort();
+
+  RunResult r = Sqlx({"--store", store.path(), "--format", "json", "learn", url}, env);
+  ASSERT_EQ(r.exit_code, 0) << DescribeRun(r);
+  nlohmann::json doc = Json(r);
+  ASSERT_EQ(doc["databases"].size(), 1u) << r.out;  // information_schema is a system schema
+  nlohmann::json entry = Entry(doc, db);
+  EXPECT_EQ(entry["status"], "partial");
+  EXPECT_EQ(entry["counts"]["triggers"], 0);
+  std::string hidden = entry["not_visible"].dump();
+  EXPECT_NE(hidden.find("triggers: not visible"), std::string::npos) << hidden;
+  EXPECT_NE(hidden.find("routines: only those"), std::string::npos) << hidden;
+
+  RunResult all =
+      Sqlx({"--store", store.path(), "--format", "json", "learn", url, "--all-databases", "--include-system"}, env);
+  ASSERT_EQ(all.exit_code, 0) << DescribeRun(all);
+  EXPECT_TRUE(Entry(Json(all), "information_schema").is_object()) << all.out;
+  EXPECT_EQ(Entry(Json(all), db)["change"], "unchanged");
+
+  RunResult text = Sqlx({"--store", store.path(), "learn", url + "/" + db}, env);
+  ASSERT_EQ(text.exit_code, 0) << DescribeRun(text);
+  EXPECT_NE(text.out.find("not learned (the snapshot is partial)"), std::string::npos) << text.out;
+}
+
+TEST(CliLearnTest, ASnapshotFileCarriesTheProfileHashTheLearnStored) {
+  FixtureDatabases fx;
+  const std::string db = fx.Load("sakila", "sakila/v1.5.sql");
+  TempDir store("sqlx-learn-store.");
+  const std::string hash = LearnOnce(store.path(), db);
+  ASSERT_FALSE(hash.empty());
+
+  TempDir out("sqlx-snapshot.");
+  const std::string file = out.path() + "/sakila.json";
+  RunResult snap = Sqlx({"snapshot", RootUrl(), "--db", db, "-o", file});
+  ASSERT_EQ(snap.exit_code, 0) << DescribeRun(snap);
+  EXPECT_NE(snap.out.find(hash), std::string::npos) << snap.out;
+  const std::string text = testing::ReadFile(file);
+  nlohmann::json doc = nlohmann::json::parse(text, nullptr, false);
+  ASSERT_FALSE(doc.is_discarded()) << text.substr(0, 200);
+  EXPECT_EQ(doc["profile_hash"], hash);
+  EXPECT_EQ(doc["name"], db);
+  EXPECT_EQ(doc["tables"].size(), 16u);
+  // Without "profile_hash" it is the IR: it reads back to the same hash.
+  doc.erase("profile_hash");
+  auto ir = flo::ir::FromJson(doc.dump());
+  ASSERT_TRUE(ir.ok()) << ir.error().ToString();
+  EXPECT_EQ(flo::ir::ProfileHash(*ir), hash);
+  // Written atomically: nothing else is left in the directory.
+  size_t files = 0;
+  for ([[maybe_unused]] const auto& e : fs::directory_iterator(out.path())) ++files;
+  EXPECT_EQ(files, 1u);
+
+  RunResult to_stdout = Sqlx({"snapshot", RootUrl(db), "--format", "json"});
+  ASSERT_EQ(to_stdout.exit_code, 0) << DescribeRun(to_stdout);
+  EXPECT_EQ(to_stdout.out, text);
+}
+
+TEST(CliLearnTest, SnapshotAsSqlIsNotImplementedYetAndSaysSo) {
+  RunResult r = Sqlx({"snapshot", RootUrl("sqlx_test"), "--format", "sql"});
+  EXPECT_EQ(r.exit_code, 2) << DescribeRun(r);
+  EXPECT_NE(r.err.find("comes with the DDL renderer"), std::string::npos) << r.err;
+  EXPECT_TRUE(r.out.empty()) << r.out;
+  RunResult no_db = Sqlx({"snapshot", RootUrl()});
+  EXPECT_EQ(no_db.exit_code, 2) << DescribeRun(no_db);
+  RunResult unknown = Sqlx({"snapshot", RootUrl("sqlx_no_such_db")});
+  EXPECT_EQ(unknown.exit_code, 1) << DescribeRun(unknown);
+  EXPECT_NE(unknown.err.find("unknown database 'sqlx_no_such_db'"), std::string::npos) << unknown.err;
+}
+
+TEST(CliLearnTest, ALearnKilledHalfWayLeavesThePreviousSnapshotCurrent) {
+  FixtureDatabases fx;
+  const std::string db = fx.Load("employees", "employees/employees.sql");
+  TempDir store("sqlx-learn-store.");
+  const std::string hash = LearnOnce(store.path(), db);
+  ASSERT_FALSE(hash.empty());
+  RootSql("ALTER TABLE employees ADD COLUMN nickname VARCHAR(20)", db);
+
+  // A learn pack whose events query kills the session after the tables,
+  // columns, indexes, ... were read.
+  TempDir packs("sqlx-killing-pack.");
+  testing::WriteKillingLearnPack(packs.path());
+  testing::Env env = RootEnv();
+  env["SQLX_LEARN_PACK_DIR"] = packs.path();
+  RunResult killed = Sqlx({"--store", store.path(), "learn", RootUrl(db)}, env);
+  EXPECT_EQ(killed.exit_code, 1) << DescribeRun(killed);
+  EXPECT_NE(killed.err.find("catalog query 'events' failed"), std::string::npos) << killed.err;
+
+  std::vector<storage::SchemaRecord> versions = Versions(store.path(), db);
+  ASSERT_EQ(versions.size(), 1u);
+  EXPECT_EQ(versions[0].profile_hash, hash);
+}
+
+}  // namespace
+}  // namespace sqlx
