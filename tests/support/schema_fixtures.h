@@ -1,4 +1,4 @@
-// Real application schemas (../shared/fixtures/schemas, see its SOURCES.md)
+// Real application schemas (tests/fixtures/schemas, see its SOURCES.md)
 // loaded into throwaway databases on the test MariaDB, as root, with the
 // stock `mariadb` client (several files use DELIMITER). Every database a
 // FixtureDatabases creates is dropped when it is destroyed.
@@ -18,10 +18,10 @@
 
 namespace sqlx::testing {
 
-// $SQLX_FIXTURE_SCHEMAS, else ../shared/fixtures/schemas beside the source tree.
+// $SQLX_FIXTURE_SCHEMAS, else tests/fixtures/schemas in the source tree.
 inline std::string FixtureSchemaDir() {
   if (const char* dir = std::getenv("SQLX_FIXTURE_SCHEMAS"); dir != nullptr && *dir != '\0') return dir;
-  return SourceDir() + "/../shared/fixtures/schemas";
+  return SourceDir() + "/tests/fixtures/schemas";
 }
 
 // The mariadb client as root over TCP (password through MYSQL_PWD, not argv).
