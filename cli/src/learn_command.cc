@@ -170,8 +170,9 @@ int RunLearn(const GlobalOptions& g, const ConnectArgs& c, const LearnArgs& args
 
   std::vector<Stored> stored;
   std::vector<Failure> failures;
-  for (size_t i = 0; i < learned->size(); ++i) {
-    const flo::LearnedDatabase& db = (*learned)[i];
+  std::vector<storage::SchemaRecord> records;
+  std::vector<const flo::LearnedDatabase*> learned_ok;
+  for (const flo::LearnedDatabase& db : *learned) {
     if (db.error) {
       std::cerr << "sqlx: error: " << db.error->ToString() << "\n";
       failures.push_back({db.name, *db.error});
@@ -184,15 +185,22 @@ int RunLearn(const GlobalOptions& g, const ConnectArgs& c, const LearnArgs& args
     schema.profile_json = flo::ir::ToCanonicalJson(db.schema, /*for_hash=*/false);
     schema.status = db.not_visible.empty() ? "learned" : "partial";
     schema.learned_at_ns = NowNs();
-    auto outcome = (*store)->PutSchema(schema);
-    if (!outcome.ok()) {
-      std::cerr << "sqlx: error: storing " << db.name << ": " << outcome.error().ToString() << "\n";
-      failures.push_back({db.name, outcome.error()});
-      continue;
+    records.push_back(std::move(schema));
+    learned_ok.push_back(&db);
+  }
+  // One atomic, synced write for every database of this learn.
+  if (!records.empty()) {
+    auto outcomes = (*store)->PutSchemas(records);
+    if (!outcomes.ok()) {
+      std::cerr << "sqlx: error: storing the learned schemas: " << outcomes.error().ToString() << "\n";
+      for (const flo::LearnedDatabase* db : learned_ok) failures.push_back({db->name, outcomes.error()});
+    } else {
+      for (size_t i = 0; i < learned_ok.size(); ++i) {
+        stored.push_back({learned_ok[i], (*outcomes)[i]});
+        Progress("[" + std::to_string(i + 1) + "/" + std::to_string(learned_ok.size()) + "] " +
+                 learned_ok[i]->name + ": " + ChangeName((*outcomes)[i].change));
+      }
     }
-    stored.push_back({&db, *outcome});
-    Progress("[" + std::to_string(i + 1) + "/" + std::to_string(learned->size()) + "] " + db.name + ": " +
-             ChangeName(outcome->change));
   }
   if (g.format == "json") {
     PrintJson(connection, stored, failures);

@@ -37,6 +37,7 @@ class RocksStore final : public Store {
   Result<std::vector<ConnectionRecord>> ListConnections() override;
 
   Result<PutSchemaOutcome> PutSchema(const SchemaRecord& record) override;
+  Result<std::vector<PutSchemaOutcome>> PutSchemas(const std::vector<SchemaRecord>& records) override;
   Result<std::optional<SchemaRecord>> GetSchema(std::string_view connection,
                                                 std::string_view database) override;
   Result<std::optional<SchemaRecord>> GetSchemaVersion(std::string_view connection,
@@ -70,6 +71,8 @@ class RocksStore final : public Store {
   std::unique_ptr<rocksdb::DB> db_;
   std::vector<rocksdb::ColumnFamilyHandle*> handles_;  // every opened family
   std::array<rocksdb::ColumnFamilyHandle*, kFamilyCount> family_{};
+  // Adds `record`'s writes to `batch`. REQUIRES: schema_mu_ held.
+  Result<PutSchemaOutcome> StageSchema(const SchemaRecord& record, rocksdb::WriteBatch* batch);
   std::mutex schema_mu_;  // held across PutSchema's read-modify-write
   std::mutex salt_mu_;    // held while the salt is read or created
 };

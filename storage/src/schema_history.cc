@@ -1,5 +1,6 @@
 // Learned schemas and their history: `schemas` holds the current record of
 // each database, `schema_versions` every version ever current.
+#include <set>
 #include <utility>
 
 #include "records.h"
@@ -20,19 +21,12 @@ std::string Describe(std::string_view connection, std::string_view database) {
 
 }  // namespace
 
-Result<PutSchemaOutcome> RocksStore::PutSchema(const SchemaRecord& record) {
+Result<PutSchemaOutcome> RocksStore::StageSchema(const SchemaRecord& record, rocksdb::WriteBatch* batch) {
   SQLX_RETURN_IF_ERROR(ValidateSchemaNames(record.connection, record.database));
-  const std::string current_key = SchemaKey(record.connection, record.database);
-  const std::string what = Describe(record.connection, record.database);
-
-  // One writer per store process (the RocksDB lock); this mutex makes the
-  // read of the current version and the write of the next one indivisible.
-  std::lock_guard<std::mutex> lock(schema_mu_);
   SQLX_ASSIGN_OR_RETURN(std::optional<SchemaRecord> current,
                         GetSchema(record.connection, record.database));
   PutSchemaOutcome outcome;
   SchemaRecord next = record;
-  rocksdb::WriteBatch batch;
   if (current && current->profile_hash == record.profile_hash) {
     // Same schema: the current record is relearned; its version record keeps
     // the learned_at and status of the learn that created it.
@@ -47,14 +41,43 @@ Result<PutSchemaOutcome> RocksStore::PutSchema(const SchemaRecord& record) {
         current ? PutSchemaOutcome::Change::kChanged : PutSchemaOutcome::Change::kNew;
     if (current) outcome.previous_hash = current->profile_hash;
     SQLX_ASSIGN_OR_RETURN(std::string version_value, EncodeSchema(next));
-    batch.Put(family_[kSchemaVersions],
-              SchemaVersionKey(record.connection, record.database, next.version), version_value);
+    batch->Put(family_[kSchemaVersions],
+               SchemaVersionKey(record.connection, record.database, next.version), version_value);
   }
   outcome.version = next.version;
   SQLX_ASSIGN_OR_RETURN(std::string current_value, EncodeSchema(next));
-  batch.Put(family_[kSchemas], current_key, current_value);
-  SQLX_RETURN_IF_ERROR(Write(batch, "writing " + what));
+  batch->Put(family_[kSchemas], SchemaKey(record.connection, record.database), current_value);
   return outcome;
+}
+
+Result<PutSchemaOutcome> RocksStore::PutSchema(const SchemaRecord& record) {
+  SQLX_ASSIGN_OR_RETURN(std::vector<PutSchemaOutcome> outcomes, PutSchemas({record}));
+  return outcomes.front();
+}
+
+Result<std::vector<PutSchemaOutcome>> RocksStore::PutSchemas(const std::vector<SchemaRecord>& records) {
+  std::set<std::string> keys;
+  for (const SchemaRecord& r : records) {
+    SQLX_RETURN_IF_ERROR(ValidateSchemaNames(r.connection, r.database));
+    if (!keys.insert(SchemaKey(r.connection, r.database)).second) {
+      return MakeError(ErrorCode::kInvalidArgument,
+                       Describe(r.connection, r.database) + " appears twice in one write");
+    }
+  }
+  // One writer per store process (the RocksDB lock); this mutex makes the
+  // reads of the current versions and the write of the next ones indivisible.
+  std::lock_guard<std::mutex> lock(schema_mu_);
+  rocksdb::WriteBatch batch;
+  std::vector<PutSchemaOutcome> outcomes;
+  outcomes.reserve(records.size());
+  for (const SchemaRecord& r : records) {
+    SQLX_ASSIGN_OR_RETURN(PutSchemaOutcome outcome, StageSchema(r, &batch));
+    outcomes.push_back(std::move(outcome));
+  }
+  const std::string what = records.size() == 1 ? Describe(records[0].connection, records[0].database)
+                                               : std::to_string(records.size()) + " schemas";
+  SQLX_RETURN_IF_ERROR(Write(batch, "writing " + what));
+  return outcomes;
 }
 
 Result<std::optional<SchemaRecord>> RocksStore::GetSchema(std::string_view connection,

@@ -117,6 +117,33 @@ TEST_F(StoreTest, SchemaVersionsGoNewChangedUnchangedChanged) {
   }
 }
 
+TEST_F(StoreTest, PutSchemasWritesManyDatabasesInOneBatch) {
+  auto store = OpenStore(dir_.path());
+  ASSERT_NE(store, nullptr);
+  MustPut(*store, Schema("shop", "h1", 10));
+  auto outcomes = store->PutSchemas({Schema("shop", "h1", 20), Schema("billing", "b1", 20), Schema("crm", "c1", 20)});
+  ASSERT_TRUE(outcomes.ok()) << outcomes.error().message;
+  ASSERT_EQ(outcomes->size(), 3u);
+  EXPECT_EQ((*outcomes)[0].change, Change::kUnchanged);
+  EXPECT_EQ((*outcomes)[1].change, Change::kNew);
+  EXPECT_EQ((*outcomes)[2].change, Change::kNew);
+  auto dbs = store->ListDatabases(Schema("x", "y", 0).connection);
+  ASSERT_TRUE(dbs.ok());
+  EXPECT_EQ(*dbs, (std::vector<std::string>{"billing", "crm", "shop"}));
+}
+
+TEST_F(StoreTest, PutSchemasRejectsADatabaseTwiceAndWritesNothing) {
+  auto store = OpenStore(dir_.path());
+  ASSERT_NE(store, nullptr);
+  auto outcomes = store->PutSchemas({Schema("shop", "h1", 1), Schema("billing", "b1", 1), Schema("shop", "h2", 1)});
+  ASSERT_FALSE(outcomes.ok());
+  EXPECT_EQ(outcomes.error().code, ErrorCode::kInvalidArgument);
+  EXPECT_NE(outcomes.error().message.find("twice"), std::string::npos) << outcomes.error().message;
+  auto shop = store->GetSchema(Schema("x", "y", 0).connection, "shop");
+  ASSERT_TRUE(shop.ok());
+  EXPECT_FALSE(shop->has_value());
+}
+
 TEST_F(StoreTest, VersionsBeyond255SortNumerically) {
   auto store = OpenStore(dir_.path());
   ASSERT_NE(store, nullptr);

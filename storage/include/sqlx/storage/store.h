@@ -72,6 +72,11 @@ class Store {
   // The version record and the "current" pointer change in one atomic batch:
   // a crash never leaves a half-written snapshot current.
   virtual Result<PutSchemaOutcome> PutSchema(const SchemaRecord& record) = 0;
+  // PutSchema for several databases in one atomic, synced write (one learn
+  // of many databases costs one disk sync, not one per database). Outcomes
+  // in the order of `records`. kInvalidArgument when a (connection,
+  // database) pair appears twice.
+  virtual Result<std::vector<PutSchemaOutcome>> PutSchemas(const std::vector<SchemaRecord>& records) = 0;
   virtual Result<std::optional<SchemaRecord>> GetSchema(std::string_view connection,
                                                         std::string_view database) = 0;
   virtual Result<std::optional<SchemaRecord>> GetSchemaVersion(std::string_view connection,
