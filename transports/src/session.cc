@@ -257,10 +257,9 @@ void Session::Close() {
   if (!impl_) return;
   if (active_stream_ != nullptr) {
     // Detach the open stream: it reports no more results from now on.
-    active_stream_->session_ = nullptr;
-    active_stream_->finished_ = true;
-    active_stream_->rows_open_ = false;
-    active_stream_ = nullptr;
+    QueryStream* stream = active_stream_;
+    stream->End();
+    stream->session_ = nullptr;
   }
   if (impl_->vm().in_sync() && !impl_->vm().busy()) {
     if (impl_->vm().Begin("quit").ok()) (void)impl_->RunCommand();  // best effort: we are leaving
@@ -276,7 +275,13 @@ QueryStream::~QueryStream() {
     auto more = NextResult();
     if (!more.ok() || !*more) break;
   }
-  if (session_->active_stream_ == this) session_->active_stream_ = nullptr;
+  End();
+}
+
+void QueryStream::End() {
+  rows_open_ = false;
+  finished_ = true;
+  if (session_ != nullptr && session_->active_stream_ == this) session_->active_stream_ = nullptr;
 }
 
 // Runs the VM until a result starts (true) or the query ends (false).
@@ -291,14 +296,12 @@ Result<bool> QueryStream::RunUntilResult() {
       started_ = true;
     }
     if (!y.ok()) {
-      finished_ = true;
-      session_->active_stream_ = nullptr;
+      End();
       return y.error();
     }
     switch (*y) {
       case WireVm::Yield::kDone:
-        finished_ = true;
-        session_->active_stream_ = nullptr;
+        End();
         return false;
       case WireVm::Yield::kRows:
         return MakeError(ErrorCode::kInternal, "rows arrived before their columns");
@@ -339,17 +342,13 @@ Result<const RowBatch*> QueryStream::NextBatch() {
   for (;;) {
     auto y = vm.Run();
     if (!y.ok()) {
-      rows_open_ = false;
-      finished_ = true;
-      session_->active_stream_ = nullptr;
+      End();
       return y.error();
     }
     switch (*y) {
       case WireVm::Yield::kRows: return &vm.rows();
       case WireVm::Yield::kDone:
-        rows_open_ = false;
-        finished_ = true;
-        session_->active_stream_ = nullptr;
+        End();
         return static_cast<const RowBatch*>(nullptr);
       case WireVm::Yield::kEvent:
         if (vm.event() == "result_end") {

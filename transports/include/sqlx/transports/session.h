@@ -107,6 +107,8 @@ class QueryStream {
   friend class Session;
   explicit QueryStream(Session* session) : session_(session) {}
   Result<bool> RunUntilResult();
+  // No more results: closes the rows and frees the session for the next command.
+  void End();
 
   Session* session_;
   std::vector<Column> columns_;
