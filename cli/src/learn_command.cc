@@ -12,7 +12,7 @@
 
 #include "commands.h"
 #include "connection_learning.h"
-#include "sqlx/flo/ir.h"
+#include "sqlx/messages/ir.h"
 #include "sqlx/flo/learn_database.h"
 
 namespace sqlx::cli {
@@ -182,7 +182,7 @@ int RunLearn(const GlobalOptions& g, const ConnectArgs& c, const LearnArgs& args
     schema.connection = connection;
     schema.database = db.name;
     schema.profile_hash = db.profile_hash;
-    schema.profile_json = flo::ir::ToCanonicalJson(db.schema, /*for_hash=*/false);
+    schema.profile_json = ir::ToCanonicalJson(db.schema, /*for_hash=*/false);
     schema.status = db.not_visible.empty() ? "learned" : "partial";
     schema.learned_at_ns = NowNs();
     records.push_back(std::move(schema));

@@ -14,7 +14,7 @@
 
 #include "commands.h"
 #include "connection_learning.h"
-#include "sqlx/flo/ir.h"
+#include "sqlx/messages/ir.h"
 #include "sqlx/flo/learn_database.h"
 
 namespace sqlx::cli {
@@ -26,7 +26,7 @@ namespace {
 // turn its per-byte \u00xx escapes of non-UTF-8 bytes into characters).
 std::string SnapshotJson(const flo::LearnedDatabase& db) {
   static constexpr std::string_view kKey = "profile_hash";
-  const std::string ir = flo::ir::ToCanonicalJson(db.schema, /*for_hash=*/false);
+  const std::string ir = ir::ToCanonicalJson(db.schema, /*for_hash=*/false);
   const std::string member = "\"" + std::string(kKey) + "\":\"" + db.profile_hash + "\"";
   // Scan the top-level keys; insert before the first that sorts after kKey.
   int depth = 0;

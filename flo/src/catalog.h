@@ -13,7 +13,7 @@
 #include <vector>
 
 #include "learn_pack.h"
-#include "sqlx/flo/ir.h"
+#include "sqlx/messages/ir.h"
 #include "sqlx/flo/learn_database.h"
 #include "sqlx/messages/result.h"
 #include "sqlx/transports/session.h"

@@ -12,7 +12,7 @@
 
 #include "learn_pack_edit.h"
 #include "schema_fixtures.h"
-#include "sqlx/flo/ir.h"
+#include "sqlx/messages/ir.h"
 #include "sqlx/storage/store.h"
 #include "sqlx_cli.h"
 #include "temp_dir.h"
@@ -115,9 +115,9 @@ TEST(CliLearnTest, ALearnIsNewThenUnchangedThenChangedWithVersionsInTheStore) {
   EXPECT_EQ(versions[0].profile_hash, a["profile_hash"].get<std::string>());
   EXPECT_NE(versions[1].profile_hash, versions[0].profile_hash);
   EXPECT_EQ(versions[1].status, "learned");
-  auto ir = flo::ir::FromJson(versions[1].profile_json);
+  auto ir = ir::FromJson(versions[1].profile_json);
   ASSERT_TRUE(ir.ok()) << ir.error().ToString();
-  EXPECT_EQ(flo::ir::ProfileHash(*ir), versions[1].profile_hash);
+  EXPECT_EQ(ir::ProfileHash(*ir), versions[1].profile_hash);
 
   // The server was learned too, as `sqlx capabilities` stores it.
   RunResult caps =
@@ -214,9 +214,9 @@ TEST(CliLearnTest, ASnapshotFileCarriesTheProfileHashTheLearnStored) {
   EXPECT_EQ(doc["tables"].size(), 16u);
   // Without "profile_hash" it is the IR: it reads back to the same hash.
   doc.erase("profile_hash");
-  auto ir = flo::ir::FromJson(doc.dump());
+  auto ir = ir::FromJson(doc.dump());
   ASSERT_TRUE(ir.ok()) << ir.error().ToString();
-  EXPECT_EQ(flo::ir::ProfileHash(*ir), hash);
+  EXPECT_EQ(ir::ProfileHash(*ir), hash);
   // Written atomically: nothing else is left in the directory.
   size_t files = 0;
   for ([[maybe_unused]] const auto& e : fs::directory_iterator(out.path())) ++files;

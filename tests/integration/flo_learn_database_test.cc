@@ -55,7 +55,7 @@ std::map<std::string, uint64_t> SessionStatus(transports::Session& session, cons
   return out;
 }
 
-const flo::ir::Table* FindTable(const flo::ir::Database& db, const std::string& name) {
+const ir::Table* FindTable(const ir::Database& db, const std::string& name) {
   for (const auto& t : db.tables)
     if (t.name == name) return &t;
   ADD_FAILURE() << "no table " << name << " in " << db.name;
@@ -125,7 +125,7 @@ TEST(FloLearnDatabaseTest, CountsAgreeWithAnIndependentCountOfTheCatalog) {
                                  in))
         << db.name;
     EXPECT_TRUE(db.not_visible.empty()) << db.name << ": " << db.not_visible.front();
-    EXPECT_EQ(db.profile_hash, flo::ir::ProfileHash(db.schema));
+    EXPECT_EQ(db.profile_hash, ir::ProfileHash(db.schema));
     EXPECT_EQ(db.profile_hash.size(), 64u);
     EXPECT_EQ(db.schema.name, db.name);
   }
@@ -147,10 +147,10 @@ TEST(FloLearnDatabaseTest, SakilaComesOutFieldByField) {
   ASSERT_NE(session, nullptr);
   std::vector<LearnedDatabase> learned = MustLearn(*session, {name});
   ASSERT_EQ(learned.size(), 1u);
-  const flo::ir::Database& db = learned[0].schema;
+  const ir::Database& db = learned[0].schema;
   EXPECT_EQ(db.charset, "latin1");  // the test server's default; sakila sets charsets per table
 
-  const flo::ir::Table* film = FindTable(db, "film");
+  const ir::Table* film = FindTable(db, "film");
   ASSERT_NE(film, nullptr);
   EXPECT_EQ(film->engine, "InnoDB");
   EXPECT_EQ(film->charset, "utf8mb4");
@@ -181,7 +181,7 @@ TEST(FloLearnDatabaseTest, SakilaComesOutFieldByField) {
   EXPECT_EQ(language->referenced_schema, "");  // the database itself
   EXPECT_EQ(language->referenced_table, "language");
 
-  const flo::ir::Table* film_text = FindTable(db, "film_text");
+  const ir::Table* film_text = FindTable(db, "film_text");
   ASSERT_NE(film_text, nullptr);
   const auto* fulltext = Named(film_text->indexes, "idx_title_description");
   ASSERT_NE(fulltext, nullptr);
@@ -190,7 +190,7 @@ TEST(FloLearnDatabaseTest, SakilaComesOutFieldByField) {
   EXPECT_EQ(fulltext->parts[0].column, "title");
   EXPECT_EQ(fulltext->parts[1].column, "description");
 
-  const flo::ir::Table* payment = FindTable(db, "payment");
+  const ir::Table* payment = FindTable(db, "payment");
   ASSERT_NE(payment, nullptr);
   ASSERT_EQ(payment->foreign_keys.size(), 3u);
   const auto* rental = Named(payment->foreign_keys, "fk_payment_rental");
@@ -277,11 +277,11 @@ TEST(FloLearnDatabaseTest, TheSameSchemaUnderAnotherNameHashesTheSameAndAChangeD
   ASSERT_EQ(learned.size(), 4u);
   EXPECT_EQ(learned[0].profile_hash, learned[1].profile_hash);
   EXPECT_EQ(learned[2].profile_hash, learned[3].profile_hash);
-  EXPECT_EQ(flo::ir::ToCanonicalJson(learned[2].schema, true), flo::ir::ToCanonicalJson(learned[3].schema, true));
+  EXPECT_EQ(ir::ToCanonicalJson(learned[2].schema, true), ir::ToCanonicalJson(learned[3].schema, true));
 
-  const flo::ir::Database& feat = learned[2].schema;
+  const ir::Database& feat = learned[2].schema;
   EXPECT_TRUE(feat.not_visible.empty());
-  const flo::ir::Table* t = FindTable(feat, "t");
+  const ir::Table* t = FindTable(feat, "t");
   ASSERT_NE(t, nullptr);
   EXPECT_EQ(t->row_format, "COMPACT");
   EXPECT_EQ(t->create_options, "stats_persistent=1");

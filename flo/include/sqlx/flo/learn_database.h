@@ -10,7 +10,7 @@
 #include <string>
 #include <vector>
 
-#include "sqlx/flo/ir.h"
+#include "sqlx/messages/ir.h"
 #include "sqlx/messages/result.h"
 #include "sqlx/transports/session.h"
 

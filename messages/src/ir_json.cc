@@ -9,9 +9,9 @@
 
 #include "canonical_json.h"
 #include "ir_fields.h"
-#include "sqlx/flo/ir.h"
+#include "sqlx/messages/ir.h"
 
-namespace sqlx::flo::ir {
+namespace sqlx::ir {
 
 namespace {
 
@@ -194,4 +194,4 @@ Result<Database> FromJson(const std::string& json_text) {
   return db;
 }
 
-}  // namespace sqlx::flo::ir
+}  // namespace sqlx::ir

@@ -7,9 +7,9 @@
 #include <concepts>
 #include <type_traits>
 
-#include "sqlx/flo/ir.h"
+#include "sqlx/messages/ir.h"
 
-namespace sqlx::flo::ir {
+namespace sqlx::ir {
 
 // Hashed::kNo: written by ToCanonicalJson(db, false), left out when for_hash.
 enum class Hashed { kYes, kNo };
@@ -187,4 +187,4 @@ void Fields(C& d, V& visit) {
   visit("views", d.views);
 }
 
-}  // namespace sqlx::flo::ir
+}  // namespace sqlx::ir

@@ -11,9 +11,9 @@
 
 #include "ir_fields.h"
 #include "ir_sample.h"
-#include "sqlx/flo/ir.h"
+#include "sqlx/messages/ir.h"
 
-namespace sqlx::flo::ir {
+namespace sqlx::ir {
 namespace {
 
 using testing::SampleDatabase;
@@ -270,4 +270,4 @@ TEST(IrEveryFieldTest, EachUnhashedFieldLeavesTheHashAlone) {
 }
 
 }  // namespace
-}  // namespace sqlx::flo::ir
+}  // namespace sqlx::ir

@@ -1,6 +1,6 @@
 // The IR's canonical JSON and profile hash: round trips, canonical order,
 // what the hash ignores, reader errors, and one golden document.
-#include "sqlx/flo/ir.h"
+#include "sqlx/messages/ir.h"
 
 #include <gtest/gtest.h>
 
@@ -11,7 +11,7 @@
 #include "canonical_json.h"
 #include "ir_sample.h"
 
-namespace sqlx::flo::ir {
+namespace sqlx::ir {
 namespace {
 
 using testing::SampleDatabase;
@@ -350,4 +350,4 @@ TEST(IrFromJsonTest, MissingKeysTakeTheirDefaultsAndWhitespaceIsAllowed) {
 }
 
 }  // namespace
-}  // namespace sqlx::flo::ir
+}  // namespace sqlx::ir

@@ -11,7 +11,7 @@
 
 #include "sqlx/messages/result.h"
 
-namespace sqlx::flo::ir {
+namespace sqlx::ir {
 
 struct Column {
   std::string name;
@@ -185,4 +185,4 @@ Result<Database> FromJson(const std::string& json_text);
 // Lowercase hex SHA-256 of ToCanonicalJson(Canonicalize(db), true).
 std::string ProfileHash(const Database& db);
 
-}  // namespace sqlx::flo::ir
+}  // namespace sqlx::ir

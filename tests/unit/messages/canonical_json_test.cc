@@ -6,7 +6,7 @@
 
 #include <string>
 
-namespace sqlx::flo::json {
+namespace sqlx::json {
 namespace {
 
 struct StringCase {
@@ -108,4 +108,4 @@ TEST(CanonicalJsonTest, PointerTokensEscapeTildeAndSlash) {
 }
 
 }  // namespace
-}  // namespace sqlx::flo::json
+}  // namespace sqlx::json

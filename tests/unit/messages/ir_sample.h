@@ -5,9 +5,9 @@
 
 #include <string>
 
-#include "sqlx/flo/ir.h"
+#include "sqlx/messages/ir.h"
 
-namespace sqlx::flo::ir::testing {
+namespace sqlx::ir::testing {
 
 inline Column MakeColumn(std::string name, uint32_t position, std::string type) {
   Column c;
@@ -126,4 +126,4 @@ inline Table& TableNamed(Database& d, const std::string& name) {
   return d.tables.front();
 }
 
-}  // namespace sqlx::flo::ir::testing
+}  // namespace sqlx::ir::testing

@@ -1,5 +1,5 @@
 // Canonical list order and the profile hash; the JSON form is in ir_json.cc.
-#include "sqlx/flo/ir.h"
+#include "sqlx/messages/ir.h"
 
 #include <openssl/evp.h>
 
@@ -9,7 +9,7 @@
 #include <string_view>
 #include <tuple>
 
-namespace sqlx::flo::ir {
+namespace sqlx::ir {
 
 namespace {
 
@@ -86,4 +86,4 @@ std::string ProfileHash(const Database& db) {
   return hex;
 }
 
-}  // namespace sqlx::flo::ir
+}  // namespace sqlx::ir

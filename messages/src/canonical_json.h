@@ -10,7 +10,7 @@
 
 #include "sqlx/messages/result.h"
 
-namespace sqlx::flo::json {
+namespace sqlx::json {
 
 // Length (1..4) of the well-formed UTF-8 sequence (RFC 3629: no overlongs, no
 // surrogates, nothing above U+10FFFF) that starts at s[i], or 0 when s[i]
@@ -50,4 +50,4 @@ const char* KindName(Value::Kind kind);
 // themselves.
 Result<Value> ReadJson(std::string_view text);
 
-}  // namespace sqlx::flo::json
+}  // namespace sqlx::json

@@ -4,7 +4,7 @@
 #include <algorithm>
 #include <cstdint>
 
-namespace sqlx::flo::json {
+namespace sqlx::json {
 
 size_t Utf8SequenceLength(std::string_view s, size_t i) {
   auto byte = [&](size_t k) { return static_cast<uint8_t>(s[k]); };
@@ -368,4 +368,4 @@ class Reader {
 
 Result<Value> ReadJson(std::string_view text) { return Reader(text).Document(); }
 
-}  // namespace sqlx::flo::json
+}  // namespace sqlx::json
