@@ -79,7 +79,7 @@ int RunCapabilities(const GlobalOptions& g, const ConnectArgs& c, const std::str
                                     "no learned connection '" + name + "' in store " + (*store)->dir() +
                                         ": run `sqlx capabilities URL` to learn it"));
   } else {
-    auto session = OpenSession(g, url);
+    auto session = OpenSession(g, url, /*learning=*/true);
     if (!session.ok()) return ReportError(g, session.error());
     auto learned = LearnAndStoreConnection(**session, url, **store);
     if (!learned.ok()) return ReportError(g, learned.error());

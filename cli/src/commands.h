@@ -47,8 +47,8 @@ int RunLearn(const GlobalOptions& g, const ConnectArgs& c, const LearnArgs& args
 
 // Learns the one database (URL path or --db) live and writes its canonical
 // IR JSON with "profile_hash" at the top level to `output` (written
-// atomically) or stdout. The store is not touched. --format sql: exit 2
-// (comes with the DDL renderer).
+// atomically) or stdout. The store is not touched. --format sql: the IR
+// rendered as a DDL script (planner/render_sql.h) instead.
 int RunSnapshot(const GlobalOptions& g, const ConnectArgs& c, const std::string& output);
 
 }  // namespace sqlx::cli

@@ -4,6 +4,7 @@
 #include <chrono>
 #include <ctime>
 
+#include "sqlx/flo/learn_database.h"
 #include "sqlx/flo/learn_server.h"
 
 namespace sqlx::cli {
@@ -24,8 +25,9 @@ std::string Rfc3339(int64_t ns) {
 }
 
 Result<std::unique_ptr<transports::Session>> OpenSession(const GlobalOptions& g,
-                                                         const transports::ConnectionUrl& url) {
+                                                         const transports::ConnectionUrl& url, bool learning) {
   transports::SessionOptions options;
+  if (learning) options.on_greeting = flo::LearnSessionGreeting();
   options.pack_dir = g.pack_dir;
   options.max_packet = g.max_packet;
   options.connect_timeout = std::chrono::seconds(g.connect_timeout_s);

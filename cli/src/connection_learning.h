@@ -18,8 +18,11 @@ namespace sqlx::cli {
 int64_t NowNs();
 std::string Rfc3339(int64_t ns);
 
-// A session to `url` with --pack-dir, --max-packet and --connect-timeout.
-Result<std::unique_ptr<transports::Session>> OpenSession(const GlobalOptions& g, const transports::ConnectionUrl& url);
+// A session to `url` with --pack-dir, --max-packet and --connect-timeout;
+// `learning`: also what learning proposes at the greeting
+// (flo::LearnSessionGreeting: several catalog statements per round trip).
+Result<std::unique_ptr<transports::Session>> OpenSession(const GlobalOptions& g, const transports::ConnectionUrl& url,
+                                                         bool learning = false);
 
 // The store in --store, else the default directory (waits for a store in
 // use by another process, then fails saying so).

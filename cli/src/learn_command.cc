@@ -149,7 +149,7 @@ int RunLearn(const GlobalOptions& g, const ConnectArgs& c, const LearnArgs& args
   // learn, beside the others, instead of failing the connect.
   transports::ConnectionUrl session_url = url;
   session_url.database.clear();
-  auto session = OpenSession(g, session_url);
+  auto session = OpenSession(g, session_url, /*learning=*/true);
   if (!session.ok()) return ReportError(g, session.error());
   const std::string connection = url.ConnectionName();
   Progress("learning the server " + connection);

@@ -1,6 +1,6 @@
 // `sqlx snapshot`: one database learned live, written as its canonical IR
 // JSON with the profile hash beside it (docs/cli.md). The store is not
-// touched. --format sql is the DDL renderer's, which does not exist yet.
+// touched. --format sql renders the same IR as a DDL script instead.
 #include <fcntl.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -16,6 +16,7 @@
 #include "connection_learning.h"
 #include "sqlx/messages/ir.h"
 #include "sqlx/flo/learn_database.h"
+#include "sqlx/planner/render_sql.h"
 
 namespace sqlx::cli {
 
@@ -90,11 +91,6 @@ Status WriteFileAtomically(const std::string& path, const std::string& text) {
 }  // namespace
 
 int RunSnapshot(const GlobalOptions& g, const ConnectArgs& c, const std::string& output) {
-  if (g.format == "sql") {
-    return ReportError(g, MakeError(ErrorCode::kInvalidArgument,
-                                    "--format sql is not implemented yet: it comes with the DDL renderer; "
-                                    "use --format json (the IR) for now"));
-  }
   auto resolved = ResolveConnection(c);
   if (!resolved.ok()) return ReportError(g, resolved.error());
   transports::ConnectionUrl url = *resolved;
@@ -104,7 +100,7 @@ int RunSnapshot(const GlobalOptions& g, const ConnectArgs& c, const std::string&
   }
   const std::string database = url.database;
   url.database.clear();  // an unknown database is reported by the learn, not the connect
-  auto session = OpenSession(g, url);
+  auto session = OpenSession(g, url, /*learning=*/true);
   if (!session.ok()) return ReportError(g, session.error());
   auto learned = flo::LearnDatabases(**session, {database});
   if (!learned.ok()) return ReportError(g, learned.error());
@@ -112,7 +108,15 @@ int RunSnapshot(const GlobalOptions& g, const ConnectArgs& c, const std::string&
   if (db.error) return ReportError(g, *db.error);
   for (const std::string& line : db.not_visible) std::cerr << "sqlx: warning: not learned: " << line << "\n";
 
-  const std::string text = SnapshotJson(db);
+  std::string text;
+  if (g.format == "sql") {
+    planner::ScriptOptions options;
+    options.header = "SQLx OS snapshot of database " + database + " (rendered from its IR)\nprofile_hash " +
+                     db.profile_hash + "\nLoad into an empty database: mariadb NEWDB < this-file";
+    text = planner::RenderScript(db.schema, options);
+  } else {
+    text = SnapshotJson(db);
+  }
   if (output.empty() || output == "-") {
     std::cout << text << std::flush;
     if (!std::cout) {

@@ -81,6 +81,20 @@ class CatalogReader {
   // connection lost, a server error of another kind) fails.
   Result<CatalogOutcome> Run(std::string_view name, const std::string& schemas, CatalogRows* rows,
                              std::string* reason);
+  // One object's outcome of a per-object query.
+  struct ObjectOutcome {
+    CatalogOutcome outcome = CatalogOutcome::kRan;
+    CatalogRows rows;    // when kRan
+    std::string reason;  // otherwise: the server's error or the pack's reason
+  };
+  // Runs per-object query `name` for each (database, object) of `objects`,
+  // in order: the pack's multi_statement_max statements per round trip when
+  // the session negotiated its multi_statement capability, else one. A
+  // server error answers only its own object (the rest are sent again);
+  // losing the connection fails.
+  Result<std::vector<ObjectOutcome>> RunEach(std::string_view name,
+                                             const std::vector<std::pair<std::string, std::string>>& objects);
+  // Round trips so far (a batch of per-object statements counts once).
   int statements() const { return statements_; }
   const std::string& flavor() const { return flavor_; }
   uint32_t version() const { return version_; }
@@ -126,6 +140,16 @@ class CatalogBuilder {
   Status AddViews(const CatalogRows& rows);
   Status AddRoutines(const CatalogRows& rows);
   Status AddParameters(const CatalogRows& rows);
+  Status AddRoutineSources(const CatalogRows& rows);
+  // Views learned so far as (database, view), for view_sources.
+  std::vector<std::pair<std::string, std::string>> ViewNames() const;
+  // A view's SHOW CREATE VIEW row: its definition replaces VIEW_DEFINITION's.
+  Status AddViewSource(const std::string& database, const std::string& view, const CatalogRows& rows);
+  // Triggers learned so far as (database, trigger), for trigger_sources.
+  std::vector<std::pair<std::string, std::string>> TriggerNames() const;
+  // A trigger's SHOW CREATE TRIGGER row: keeps the white space the
+  // statement has between FOR EACH ROW and the body.
+  Status AddTriggerSource(const std::string& database, const std::string& trigger, const CatalogRows& rows);
   Status AddTriggers(const CatalogRows& rows);
   Status AddEvents(const CatalogRows& rows);
 

@@ -56,6 +56,8 @@ Status CatalogBuilder::AddIndexes(const CatalogRows& rows) {
       if (index.kind != "FULLTEXT" && index.kind != "SPATIAL") index.algorithm = IndexAlgorithm(*db, table->name, type);
       index.comment = CellText(row, comment);
       index.ignored = CellText(row, ignored) == "YES" || CellText(row, visible) == "NO";
+      // The catalog lists a table's keys in the server's own key order.
+      index.position = static_cast<uint32_t>(table->indexes.size() + 1);
       table->indexes.push_back(std::move(index));
       parts[key];
     }

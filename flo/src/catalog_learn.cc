@@ -32,6 +32,7 @@ constexpr CatalogStep kSteps[] = {
     {"views", &CatalogBuilder::AddViews, "views"},
     {"routines", &CatalogBuilder::AddRoutines, "routines"},
     {"parameters", &CatalogBuilder::AddParameters, "routine parameters"},
+    {"routine_sources", &CatalogBuilder::AddRoutineSources, "routine parameter lists as declared"},
     {"triggers", &CatalogBuilder::AddTriggers, "triggers"},
     {"events", &CatalogBuilder::AddEvents, "events"},
 };
@@ -114,6 +115,18 @@ bool HoldsPrivilege(const std::vector<Grant>& grants, const PrivilegeNeed& need,
   });
 }
 
+std::function<void(const transports::Greeting&, transports::CapabilityProposal&)> LearnSessionGreeting(
+    const LearnDatabaseOptions& options) {
+  return [dir = options.learn_pack_dir](const transports::Greeting& greeting, transports::CapabilityProposal& proposal) {
+    auto pack = LocateLearnPack(greeting.pack, dir);
+    if (!pack.ok()) return;  // the learn reports a missing pack itself
+    const std::string& capability = pack->catalog.multi_statement_capability;
+    const auto& offered = greeting.server_capabilities;
+    if (!capability.empty() && std::find(offered.begin(), offered.end(), capability) != offered.end())
+      proposal.add.push_back(capability);
+  };
+}
+
 Result<std::vector<std::string>> ListDatabases(transports::Session& session, bool include_system,
                                                const LearnDatabaseOptions& options) {
   SQLX_ASSIGN_OR_RETURN(Server server, ServerOf(session, options));
@@ -155,6 +168,31 @@ Result<std::vector<LearnedDatabase>> LearnDatabases(transports::Session& session
       SQLX_RETURN_IF_ERROR((builder.*step.add)(rows));
     } else {
       builder.NotVisibleEverywhere(std::string(step.what) + ": " + reason);
+    }
+  }
+  // What information_schema rewrites, read as the server keeps it: a view's
+  // text (VIEWS drops charset introducers) and a trigger's statement (the
+  // white space before its body), in batches of statements.
+  struct PerObject {
+    const char* query;
+    std::vector<std::pair<std::string, std::string>> (CatalogBuilder::*names)() const;
+    Status (CatalogBuilder::*add)(const std::string&, const std::string&, const CatalogRows&);
+    const char* what;
+  };
+  for (const PerObject& step : {PerObject{"view_sources", &CatalogBuilder::ViewNames, &CatalogBuilder::AddViewSource,
+                                          "view"},
+                                PerObject{"trigger_sources", &CatalogBuilder::TriggerNames,
+                                          &CatalogBuilder::AddTriggerSource, "trigger"}}) {
+    const std::vector<std::pair<std::string, std::string>> objects = (builder.*step.names)();
+    SQLX_ASSIGN_OR_RETURN(std::vector<CatalogReader::ObjectOutcome> sources, reader.RunEach(step.query, objects));
+    for (size_t i = 0; i < objects.size(); ++i) {
+      if (sources[i].outcome == CatalogOutcome::kRan) {
+        SQLX_RETURN_IF_ERROR((builder.*step.add)(objects[i].first, objects[i].second, sources[i].rows));
+      } else {
+        builder.NotVisible(objects[i].first, std::string(step.what) + " `" + objects[i].second +
+                                                 "` as the server keeps it (" + sources[i].reason +
+                                                 "); learned from information_schema");
+      }
     }
   }
   SQLX_RETURN_IF_ERROR(CheckVisibility(server.pack, reader, names, &builder));

@@ -150,6 +150,109 @@ Status CatalogBuilder::AddParameters(const CatalogRows& rows) {
   return Status::Ok();
 }
 
+Status CatalogBuilder::AddRoutineSources(const CatalogRows& rows) {
+  int schema, name, type, param_list;
+  SQLX_RETURN_IF_ERROR(Require(rows, {{"ROUTINE_SCHEMA", &schema},
+                                      {"ROUTINE_NAME", &name},
+                                      {"ROUTINE_TYPE", &type},
+                                      {"PARAM_LIST", &param_list}}));
+  for (const CatalogRow& row : rows.rows) {
+    DbState* db = Db(Cell(row, schema));
+    if (db == nullptr) continue;
+    auto it = db->routines.find({CellText(row, type), CellText(row, name)});
+    if (it == db->routines.end()) continue;  // not shown by ROUTINES (kind not in the IR)
+    db->db.routines[it->second].parameter_list = CellText(row, param_list);
+  }
+  return Status::Ok();
+}
+
+std::vector<std::pair<std::string, std::string>> CatalogBuilder::ViewNames() const {
+  std::vector<std::pair<std::string, std::string>> out;
+  for (const auto& [name, state] : dbs_) {
+    for (const ir::View& view : state.db.views) out.emplace_back(name, view.name);
+  }
+  return out;
+}
+
+Status CatalogBuilder::AddViewSource(const std::string& database, const std::string& view_name,
+                                     const CatalogRows& rows) {
+  auto state = dbs_.find(database);
+  if (state == dbs_.end()) return Status::Ok();
+  ir::Database& db = state->second.db;
+  auto view = std::find_if(db.views.begin(), db.views.end(), [&](const ir::View& v) { return v.name == view_name; });
+  if (view == db.views.end()) return Status::Ok();
+  SQLX_ASSIGN_OR_RETURN(int create, RequireColumn(rows, "Create View", pack_.file));
+  if (rows.rows.size() != 1) {
+    db.not_visible.push_back("view `" + view_name + "`: SHOW CREATE VIEW returned " +
+                             std::to_string(rows.rows.size()) + " rows; definition from information_schema");
+    return Status::Ok();
+  }
+  // "CREATE ... VIEW `db`.`v` AS <body>[ WITH ... CHECK OPTION]": the view
+  // is named qualified (the session has no current database) or not.
+  const std::string text = CellText(rows.rows[0], create);
+  auto quote = [](const std::string& name) {
+    std::string out = "`";
+    for (char c : name) out += c == '`' ? std::string("``") : std::string(1, c);
+    return out + "`";
+  };
+  size_t start = std::string::npos;
+  for (const std::string& head : {" VIEW " + quote(database) + "." + quote(view_name) + " AS ",
+                                  " VIEW " + quote(view_name) + " AS "}) {
+    const size_t at = text.find(head);
+    if (at != std::string::npos) {
+      start = at + head.size();
+      break;
+    }
+  }
+  if (start == std::string::npos) {
+    db.not_visible.push_back("view `" + view_name +
+                             "`: SHOW CREATE VIEW is not in the expected form; definition from information_schema");
+    return Status::Ok();
+  }
+  std::string body = text.substr(start);
+  if (view->check_option == "CASCADED" || view->check_option == "LOCAL") {
+    const std::string suffix = " WITH " + view->check_option + " CHECK OPTION";
+    if (body.size() >= suffix.size() && body.compare(body.size() - suffix.size(), suffix.size(), suffix) == 0)
+      body.resize(body.size() - suffix.size());
+  }
+  view->definition = StripSelfQualifiers(body, database);
+  return Status::Ok();
+}
+
+std::vector<std::pair<std::string, std::string>> CatalogBuilder::TriggerNames() const {
+  std::vector<std::pair<std::string, std::string>> out;
+  for (const auto& [name, state] : dbs_) {
+    for (const ir::Trigger& trigger : state.db.triggers) out.emplace_back(name, trigger.name);
+  }
+  return out;
+}
+
+Status CatalogBuilder::AddTriggerSource(const std::string& database, const std::string& trigger_name,
+                                        const CatalogRows& rows) {
+  auto state = dbs_.find(database);
+  if (state == dbs_.end()) return Status::Ok();
+  ir::Database& db = state->second.db;
+  auto trigger = std::find_if(db.triggers.begin(), db.triggers.end(),
+                              [&](const ir::Trigger& t) { return t.name == trigger_name; });
+  if (trigger == db.triggers.end()) return Status::Ok();
+  SQLX_ASSIGN_OR_RETURN(int original, RequireColumn(rows, "SQL Original Statement", pack_.file));
+  if (rows.rows.size() != 1) return Status::Ok();
+  // "CREATE ... TRIGGER `t` AFTER UPDATE ON `tbl` FOR EACH ROW<ws><body>"
+  std::string head = " ON `";
+  for (char c : trigger->table) head += c == '`' ? std::string("``") : std::string(1, c);
+  head += "` FOR EACH ROW";
+  const std::string text = CellText(rows.rows[0], original);
+  const size_t at = text.find(head);
+  if (at == std::string::npos) return Status::Ok();  // another form: ACTION_STATEMENT stands
+  const std::string rest = text.substr(at + head.size());
+  size_t ws = 0;
+  while (ws < rest.size() && std::isspace(static_cast<unsigned char>(rest[ws]))) ++ws;
+  // Only when the rest is the body itself (not FOLLOWS/PRECEDES ...).
+  if (StripSelfQualifiers(std::string_view(rest).substr(ws), database) != trigger->body) return Status::Ok();
+  if (rest.compare(0, ws, " ") != 0) trigger->body = rest.substr(0, ws) + trigger->body;
+  return Status::Ok();
+}
+
 Status CatalogBuilder::AddTriggers(const CatalogRows& rows) {
   int schema, name, table, timing, event, order, statement, definer, sql_mode;
   SQLX_RETURN_IF_ERROR(Require(rows, {{"TRIGGER_SCHEMA", &schema},

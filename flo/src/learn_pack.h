@@ -75,7 +75,14 @@ struct ErrorClasses {
 inline constexpr const char* kCatalogQueryNames[] = {
     "databases", "sql_mode", "privileges", "schemata", "tables",   "columns",
     "statistics", "foreign_key_columns", "foreign_keys", "checks", "views", "routines",
-    "parameters", "triggers", "events",   "partitions"};
+    "parameters", "triggers", "events",   "partitions", "routine_sources", "view_sources", "trigger_sources"};
+
+// Catalog queries run once per object ({object} becomes `db`.`name`), for
+// what information_schema cannot show: several per round trip when the
+// session negotiated the pack's multi_statement capability.
+inline bool IsPerObjectQuery(std::string_view name) {
+  return name == "view_sources" || name == "trigger_sources";
+}
 
 // One catalog query, or why this server's catalog cannot answer it.
 struct CatalogQuery {
@@ -110,6 +117,11 @@ struct CatalogPack {
   std::string column_default_is_expression_default = "false";
   std::vector<CatalogQuery> queries;  // per name: conditional entries first, the unconditional one last
   std::vector<VisibilityRule> visibility;
+  // The capability (a wire pack flag name) that lets one query carry many
+  // statements, and how many per-object statements to send together; empty
+  // capability: one statement per round trip.
+  std::string multi_statement_capability;
+  uint32_t multi_statement_max = 1;
 
   // The first query named `name` whose condition holds for the server.
   // REQUIRES: `name` is in kCatalogQueryNames (a loaded pack has one for

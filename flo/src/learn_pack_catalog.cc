@@ -32,7 +32,17 @@ bool Unconditional(const LearnRule& when) {
 
 Status LearnPackChecker::Catalog(const json& j, const std::string& path, CatalogPack* out) const {
   SQLX_RETURN_IF_ERROR(Keys(j, path, {"system_schemas", "default_index_algorithms", "column_default_is_expression",
-                                      "queries", "visibility"}));
+                                      "queries", "visibility", "multi_statement"}));
+  if (j.contains("multi_statement")) {
+    const std::string mp = path + "/multi_statement";
+    SQLX_ASSIGN_OR_RETURN(const json* multi, Object(j, "multi_statement", path));
+    SQLX_RETURN_IF_ERROR(Keys(*multi, mp, {"capability", "max_statements"}));
+    SQLX_ASSIGN_OR_RETURN(out->multi_statement_capability, String(*multi, "capability", mp));
+    if (!multi->contains("max_statements") || !(*multi)["max_statements"].is_number_unsigned() ||
+        (*multi)["max_statements"].get<uint64_t>() < 1 || (*multi)["max_statements"].get<uint64_t>() > 10000)
+      return Fail(mp + "/max_statements", "expected an integer 1..10000");
+    out->multi_statement_max = (*multi)["max_statements"].get<uint32_t>();
+  }
   SQLX_RETURN_IF_ERROR(Strings(j, "system_schemas", path, &out->system_schemas));
 
   SQLX_ASSIGN_OR_RETURN(const json* algorithms, Object(j, "default_index_algorithms", path));
@@ -88,7 +98,14 @@ Status LearnPackChecker::CatalogQueries(const json& j, const std::string& path, 
     if (q.contains("sql")) {
       SQLX_ASSIGN_OR_RETURN(query.sql, String(q, "sql", p));
       const bool has_placeholder = query.sql.find("{schemas}") != std::string::npos;
-      if (!IsServerWide(query.name) && !has_placeholder)
+      const bool has_object = query.sql.find("{object}") != std::string::npos;
+      if (IsPerObjectQuery(query.name) != has_object)
+        return Fail(p + "/sql", IsPerObjectQuery(query.name)
+                                    ? "'" + query.name + "' runs once per object: it must contain {object}"
+                                    : "{object} is only for per-object queries (view_sources, trigger_sources)");
+      if (IsPerObjectQuery(query.name) && has_placeholder)
+        return Fail(p + "/sql", "'" + query.name + "' runs once per object: no {schemas}");
+      if (!IsServerWide(query.name) && !IsPerObjectQuery(query.name) && !has_placeholder)
         return Fail(p + "/sql", "must contain {schemas} (a query per schema would not batch)");
       if (IsServerWide(query.name) && has_placeholder)
         return Fail(p + "/sql", "'" + query.name + "' is read once per server: no {schemas}");

@@ -54,6 +54,7 @@ void Fields(C& i, V& visit) {
   visit("kind", i.kind);
   visit("name", i.name);
   visit("parts", i.parts);
+  visit("position", i.position, Hashed::kNo);
 }
 
 template <class C, class V> requires Is<C, ForeignKey>
@@ -144,6 +145,7 @@ void Fields(C& r, V& visit) {
   visit("deterministic", r.deterministic);
   visit("kind", r.kind);
   visit("name", r.name);
+  visit("parameter_list", r.parameter_list);
   visit("parameters", r.parameters);
   visit("returns", r.returns);
   visit("security", r.security);

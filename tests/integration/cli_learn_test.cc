@@ -227,16 +227,41 @@ TEST(CliLearnTest, ASnapshotFileCarriesTheProfileHashTheLearnStored) {
   EXPECT_EQ(to_stdout.out, text);
 }
 
-TEST(CliLearnTest, SnapshotAsSqlIsNotImplementedYetAndSaysSo) {
-  RunResult r = Sqlx({"snapshot", RootUrl("sqlx_test"), "--format", "sql"});
-  EXPECT_EQ(r.exit_code, 2) << DescribeRun(r);
-  EXPECT_NE(r.err.find("comes with the DDL renderer"), std::string::npos) << r.err;
-  EXPECT_TRUE(r.out.empty()) << r.out;
-  RunResult no_db = Sqlx({"snapshot", RootUrl()});
+TEST(CliLearnTest, SnapshotAsSqlLoadsWithTheStockClientAndLearnsTheSameHash) {
+  FixtureDatabases fx;
+  const std::string a = fx.Load("sakila", "sakila/v1.5.sql");
+  TempDir dir("sqlx-snapshot-sql.");
+  const std::string file = dir.path() + "/sakila.sql";
+  RunResult sql = Sqlx({"snapshot", RootUrl(a), "--format", "sql", "-o", file});
+  ASSERT_EQ(sql.exit_code, 0) << DescribeRun(sql);
+  RunResult json = Sqlx({"snapshot", RootUrl(a), "--format", "json"});
+  ASSERT_EQ(json.exit_code, 0) << DescribeRun(json);
+  const std::string hash = nlohmann::json::parse(json.out)["profile_hash"];
+  EXPECT_NE(sql.out.find(hash), std::string::npos) << "the confirmation names the profile hash: " << sql.out;
+
+  // The script goes into an empty database with the stock client; the copy
+  // learns to the same profile hash.
+  const std::string b = fx.Create("sakila_copy");
+  testing::RunResult load = testing::RootClient({b, "-e", "source " + file});
+  ASSERT_EQ(load.exit_code, 0) << load.err;
+  RunResult copy = Sqlx({"snapshot", RootUrl(b), "--format", "json"});
+  ASSERT_EQ(copy.exit_code, 0) << DescribeRun(copy);
+  EXPECT_EQ(nlohmann::json::parse(copy.out)["profile_hash"], hash);
+
+  // To stdout: the script itself, tables before the views that read them.
+  RunResult out = Sqlx({"snapshot", RootUrl(a), "--format", "sql"});
+  ASSERT_EQ(out.exit_code, 0) << DescribeRun(out);
+  EXPECT_NE(out.out.find("-- profile_hash " + hash), std::string::npos);
+  EXPECT_LT(out.out.find("CREATE TABLE `actor`"), out.out.find("VIEW `actor_info`"));
+
+  RunResult no_db = Sqlx({"snapshot", RootUrl(), "--format", "sql"});
   EXPECT_EQ(no_db.exit_code, 2) << DescribeRun(no_db);
-  RunResult unknown = Sqlx({"snapshot", RootUrl("sqlx_no_such_db")});
+  RunResult unknown = Sqlx({"snapshot", RootUrl("sqlx_no_such_db"), "--format", "sql"});
   EXPECT_EQ(unknown.exit_code, 1) << DescribeRun(unknown);
   EXPECT_NE(unknown.err.find("unknown database 'sqlx_no_such_db'"), std::string::npos) << unknown.err;
+  EXPECT_TRUE(unknown.out.empty()) << unknown.out;
+  RunResult wrong = Sqlx({"learn", RootUrl(a), "--format", "sql"});
+  EXPECT_EQ(wrong.exit_code, 2) << DescribeRun(wrong);
 }
 
 TEST(CliLearnTest, ALearnKilledHalfWayLeavesThePreviousSnapshotCurrent) {

@@ -67,6 +67,9 @@ class FixtureDatabases {
     return db;
   }
 
+  // Drops `db` with the others when this is destroyed.
+  void Adopt(const std::string& db) { created_.push_back(db); }
+
   // A fresh database holding fixture `file` ("sakila/v1.5.sql"), loaded with
   // foreign key checks off (files create tables in any order).
   std::string Load(const std::string& tag, const std::string& file) {

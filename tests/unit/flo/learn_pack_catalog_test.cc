@@ -53,6 +53,12 @@ TEST(LearnPackCatalogTest, TheFirstVariantThatHoldsForTheServerIsChosen) {
   EXPECT_NE(pack.catalog.Find("checks", "MariaDB", 101119).sql.find("LEVEL"), std::string::npos);
   EXPECT_FALSE(pack.catalog.Find("checks", "MySQL", 50744).unsupported.empty());
   EXPECT_NE(pack.catalog.Find("views", "MariaDB", 101119).sql.find("ALGORITHM"), std::string::npos);
+  // What information_schema rewrites is read as the server keeps it.
+  EXPECT_EQ(pack.catalog.Find("view_sources", "MariaDB", 101119).sql, "SHOW CREATE VIEW {object}");
+  EXPECT_NE(pack.catalog.Find("routine_sources", "MariaDB", 101119).sql.find("mysql.proc"), std::string::npos);
+  EXPECT_FALSE(pack.catalog.Find("routine_sources", "MySQL", 80036).unsupported.empty());
+  EXPECT_EQ(pack.catalog.multi_statement_capability, "CLIENT_MULTI_STATEMENTS");
+  EXPECT_GT(pack.catalog.multi_statement_max, 1u);
 }
 
 TEST(LearnPackCatalogTest, TheMinimalCatalogLoads) {
@@ -112,7 +118,16 @@ TEST(LearnPackCatalogTest, MalformedCatalogsNameTheFileAndPointer) {
        "no entry without \"when\" for 'events'"},
       {"an entry after the unconditional one",
        [](json& c) { c["queries"].push_back({{"name", "events"}, {"sql", "SELECT 2 WHERE x IN ({schemas})"}}); },
-       "/catalog/queries/18", "unreachable"},
+       "/catalog/queries/21", "unreachable"},
+      {"a per-object query without {object}",
+       [&](json& c) { query("view_sources")(c)["sql"] = "SHOW CREATE VIEW v"; }, "/catalog/queries/19/sql",
+       "must contain {object}"},
+      {"{object} in a batched query",
+       [&](json& c) { query("views")(c)["sql"] = "SELECT {object} WHERE x IN ({schemas})"; },
+       "/catalog/queries/12/sql", "only for per-object queries"},
+      {"multi_statement without max_statements",
+       [](json& c) { c["multi_statement"] = {{"capability", "MULTI"}}; }, "/catalog/multi_statement/max_statements",
+       "1..10000"},
       {"a condition reading a variable",
        [](json& c) { c["queries"][1]["when"]["variable"] = "v"; }, "/catalog/queries/1/when/variable", "unknown key"},
       {"a condition with a value", [](json& c) { c["queries"][1]["when"]["value"] = true; },

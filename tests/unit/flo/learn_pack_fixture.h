@@ -22,6 +22,10 @@ inline nlohmann::json MinimalCatalog() {
   for (const char* name : kCatalogQueryNames) {
     const std::string n = name;
     const bool server_wide = n == "databases" || n == "sql_mode" || n == "privileges";
+    if (IsPerObjectQuery(n)) {
+      queries.push_back({{"name", n}, {"sql", "SHOW CREATE VIEW {object}"}});
+      continue;
+    }
     queries.push_back({{"name", n}, {"sql", "SELECT 1 FROM " + n + (server_wide ? "" : " WHERE x IN ({schemas})")}});
   }
   return {{"system_schemas", {"mysql"}},

@@ -101,9 +101,9 @@ inline Database SampleDatabase() {
        "root@localhost", "latin1", "latin1_swedish_ci"},
   };
   d.routines = {
-      {"f_total", "FUNCTION", {{"", "n", "int(11)"}}, "int(11)", "RETURN n * 2", true, "NO SQL", "INVOKER",
+      {"f_total", "FUNCTION", {{"", "n", "int(11)"}}, "n INT", "int(11)", "RETURN n * 2", true, "NO SQL", "INVOKER",
        "root@localhost", "doubles", "STRICT_TRANS_TABLES"},
-      {"p_touch", "PROCEDURE", {{"IN", "a", "int(11)"}, {"OUT", "b", "varchar(10)"}}, "", "BEGIN SELECT a; END",
+      {"p_touch", "PROCEDURE", {{"IN", "a", "int(11)"}, {"OUT", "b", "varchar(10)"}}, "IN a INT, OUT b VARCHAR(10)", "", "BEGIN SELECT a; END",
        false, "READS SQL DATA", "DEFINER", "root@localhost", "", "ANSI_QUOTES"},
   };
   d.triggers = {

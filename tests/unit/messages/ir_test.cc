@@ -222,7 +222,7 @@ constexpr const char* kGoldenFull =
     R"j("generation_expression":"","generation_kind":"","invisible":false,"name":"note","nullable":true,)j"
     R"j("on_update":"","position":2}],"comment":"café \"q\"\n","create_options":"","engine":"InnoDB",)j"
     R"j("foreign_keys":[],"indexes":[{"algorithm":"BTREE","comment":"","ignored":false,"kind":"PRIMARY",)j"
-    R"j("name":"PRIMARY","parts":[{"column":"id","descending":false,"expression":""}]}],"name":"t",)j"
+    R"j("name":"PRIMARY","parts":[{"column":"id","descending":false,"expression":""}],"position":1}],"name":"t",)j"
     R"j("row_format":"","stats":{"auto_increment":6,"data_length":16384,"index_length":0,"rows_estimate":5}}],)j"
     R"j("triggers":[],"views":[{"algorithm":"UNDEFINED","charset":"utf8mb4","check_option":"NONE",)j"
     R"j("collation":"utf8mb4_general_ci","definer":"root@localhost","definition":"select `t`.`id` AS `id` from `t`",)j"
@@ -265,7 +265,7 @@ Database GoldenDatabase() {
   id.nullable = false;
   id.auto_increment = true;
   t.columns = {note, id};  // catalog order does not matter
-  t.indexes = {{"PRIMARY", "PRIMARY", "BTREE", {{"id", std::nullopt, false, ""}}, "", false}};
+  t.indexes = {{"PRIMARY", "PRIMARY", "BTREE", {{"id", std::nullopt, false, ""}}, "", false, 1}};
   t.stats = {5, 16384, 0, 6};
   d.tables = {t};
   d.views = {{"v", "select `t`.`id` AS `id` from `t`", "UNDEFINED", "DEFINER", "NONE", "root@localhost", "utf8mb4",

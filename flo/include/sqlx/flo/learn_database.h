@@ -6,6 +6,7 @@
 
 #include <chrono>
 #include <cstdint>
+#include <functional>
 #include <optional>
 #include <string>
 #include <vector>
@@ -51,6 +52,14 @@ struct LearnDatabaseOptions {
   // the install dir, the source tree. Default: empty (search).
   std::string learn_pack_dir;
 };
+
+// What a learning session proposes at the greeting: the learn pack's
+// multi_statement capability when the server offers it, so that per-object
+// catalog statements (SHOW CREATE VIEW) share round trips. Set it as
+// transports::SessionOptions::on_greeting; without it learning still works,
+// one such statement per round trip.
+std::function<void(const transports::Greeting&, transports::CapabilityProposal&)> LearnSessionGreeting(
+    const LearnDatabaseOptions& options = {});
 
 // Names of the databases on the server visible to the session's user,
 // sorted; the learn pack's system schemas (information_schema, mysql,

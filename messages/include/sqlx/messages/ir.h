@@ -43,6 +43,10 @@ struct Index {
   std::vector<IndexPart> parts;
   std::string comment;
   bool ignored = false;   // MariaDB IGNORED / MySQL INVISIBLE index
+  // 1-based place in the server's own key order (what SHOW CREATE TABLE
+  // lists), 0 when unknown. Not hashed: the same keys in another order are
+  // the same schema; the DDL renderer keeps the order.
+  uint32_t position = 0;
 };
 
 struct ForeignKey {
@@ -121,7 +125,11 @@ struct Routine {
   std::string name;
   std::string kind;  // "PROCEDURE" or "FUNCTION"
   std::vector<RoutineParameter> parameters;
-  std::string returns;        // functions
+  // The parameter list exactly as declared (what SHOW CREATE shows between
+  // the parentheses); empty when the catalog cannot show it (then rendered
+  // from `parameters`).
+  std::string parameter_list;
+  std::string returns;        // functions: as SHOW CREATE shows it (with CHARSET/COLLATE where known)
   std::string body;
   bool deterministic = false;
   std::string data_access;    // "CONTAINS SQL", "NO SQL", "READS SQL DATA", "MODIFIES SQL DATA"
