@@ -274,7 +274,9 @@ class Reader {
   void ReadTable(const flatbuffers::Table& table, T* out) {
     const Binding& binding = BindingOf<T>();
     size_t i = 0;
-    auto read_field = [&](const char*, auto& member, Hashed = Hashed::kYes) { Read(table, binding.slots[i++], &member); };
+    auto read_field = [&](const char*, auto& member, Hashed = Hashed::kYes) {
+      Read(table, binding.slots[i++], &member);
+    };
     Fields(*out, read_field);
   }
 
