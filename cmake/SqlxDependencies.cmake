@@ -7,6 +7,8 @@ find_package(nlohmann_json 3.11 CONFIG REQUIRED)
 find_package(spdlog CONFIG REQUIRED)
 find_package(CLI11 CONFIG REQUIRED)
 find_package(RocksDB CONFIG REQUIRED)
+# Exact: flatc-generated headers static_assert the runtime version.
+find_package(FlatBuffers 2.0.8 EXACT CONFIG REQUIRED)
 pkg_check_modules(SODIUM REQUIRED IMPORTED_TARGET libsodium)
 if(SQLX_BUILD_TESTS)
   find_package(GTest CONFIG REQUIRED)

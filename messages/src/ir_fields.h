@@ -5,7 +5,9 @@
 #pragma once
 
 #include <concepts>
+#include <optional>
 #include <type_traits>
+#include <vector>
 
 #include "sqlx/messages/ir.h"
 
@@ -16,6 +18,17 @@ enum class Hashed { kYes, kNo };
 
 template <class C, class T>
 concept Is = std::same_as<std::remove_const_t<C>, T>;
+
+// The shapes a member takes besides strings, bools and unsigned integers
+// (every other class member is an IR struct with a Fields() below).
+template <class T>
+struct IsVector : std::false_type {};
+template <class T>
+struct IsVector<std::vector<T>> : std::true_type {};
+template <class T>
+struct IsOptional : std::false_type {};
+template <class T>
+struct IsOptional<std::optional<T>> : std::true_type {};
 
 // Each Fields(obj, visit) calls visit(key, member[, Hashed::kNo]) once per
 // field, keys in strictly increasing byte order (RFC 8785 member order).

@@ -15,15 +15,6 @@ namespace sqlx::ir {
 
 namespace {
 
-template <class T>
-struct IsVector : std::false_type {};
-template <class T>
-struct IsVector<std::vector<T>> : std::true_type {};
-template <class T>
-struct IsOptional : std::false_type {};
-template <class T>
-struct IsOptional<std::optional<T>> : std::true_type {};
-
 // Appends JCS text. Keys come from ir_fields.h already in byte order; an
 // absent optional is left out; with for_hash, Hashed::kNo fields are too.
 class Writer {
