@@ -7,6 +7,7 @@
 #include <cctype>
 #include <functional>
 #include <map>
+#include <queue>
 #include <set>
 
 namespace sqlx::planner {
@@ -119,36 +120,41 @@ bool Mentions(const std::string& body, const std::string& name) {
   return body.find(QuoteIdentifier(name)) != std::string::npos;
 }
 
-// Orders `names` so that each comes after the names `deps` gives it (those
-// among `names`); what is left in a cycle follows in name order. Stable:
-// otherwise the input (name) order is kept.
+// Orders 0..count-1 so that each comes after the ones `deps` gives it:
+// among those ready, the lowest index first (so name order where nothing
+// depends); when only a cycle is left, its lowest index goes next. Kahn's
+// algorithm with a min-heap: O((n + edges) log n).
 std::vector<size_t> DependencyOrder(size_t count, const std::function<std::set<size_t>(size_t)>& deps) {
-  std::vector<size_t> order;
-  std::vector<bool> placed(count, false);
-  std::vector<std::set<size_t>> need(count);
+  std::vector<size_t> waiting(count, 0);
+  std::vector<std::vector<size_t>> dependents(count);
   for (size_t i = 0; i < count; ++i) {
-    need[i] = deps(i);
-    need[i].erase(i);
-  }
-  while (order.size() < count) {
-    bool progress = false;
-    for (size_t i = 0; i < count; ++i) {
-      if (placed[i]) continue;
-      bool ready = std::all_of(need[i].begin(), need[i].end(), [&](size_t d) { return placed[d]; });
-      if (!ready) continue;
-      placed[i] = true;
-      order.push_back(i);
-      progress = true;
+    for (size_t d : deps(i)) {
+      if (d == i || d >= count) continue;
+      ++waiting[i];
+      dependents[d].push_back(i);
     }
-    if (!progress) {
-      // A cycle: place the first unplaced one; the rest follow.
-      for (size_t i = 0; i < count; ++i) {
-        if (!placed[i]) {
-          placed[i] = true;
-          order.push_back(i);
-          break;
-        }
-      }
+  }
+  std::priority_queue<size_t, std::vector<size_t>, std::greater<size_t>> ready;
+  for (size_t i = 0; i < count; ++i) {
+    if (waiting[i] == 0) ready.push(i);
+  }
+  std::vector<bool> placed(count, false);
+  std::vector<size_t> order;
+  size_t lowest_unplaced = 0;
+  while (order.size() < count) {
+    size_t next;
+    if (!ready.empty()) {
+      next = ready.top();
+      ready.pop();
+      if (placed[next]) continue;
+    } else {
+      while (placed[lowest_unplaced]) ++lowest_unplaced;
+      next = lowest_unplaced;  // a cycle: break it here
+    }
+    placed[next] = true;
+    order.push_back(next);
+    for (size_t dependent : dependents[next]) {
+      if (!placed[dependent] && --waiting[dependent] == 0) ready.push(dependent);
     }
   }
   return order;
