@@ -27,6 +27,8 @@ struct Column {
   std::string charset;                       // empty for non-string types
   std::string collation;
   std::string comment;
+
+  bool operator==(const Column&) const = default;
 };
 
 struct IndexPart {
@@ -34,6 +36,8 @@ struct IndexPart {
   std::optional<uint32_t> prefix_length;     // SUB_PART
   bool descending = false;
   std::string expression;                    // functional index part (MySQL 8)
+
+  bool operator==(const IndexPart&) const = default;
 };
 
 struct Index {
@@ -47,6 +51,8 @@ struct Index {
   // lists), 0 when unknown. Not hashed: the same keys in another order are
   // the same schema; the DDL renderer keeps the order.
   uint32_t position = 0;
+
+  bool operator==(const Index&) const = default;
 };
 
 struct ForeignKey {
@@ -57,12 +63,16 @@ struct ForeignKey {
   std::vector<std::string> referenced_columns;
   std::string on_update;          // "RESTRICT", "CASCADE", "SET NULL", "NO ACTION", "SET DEFAULT"
   std::string on_delete;
+
+  bool operator==(const ForeignKey&) const = default;
 };
 
 struct Check {
   std::string name;
   std::string clause;
   bool column_level = false;  // MariaDB: written on a column
+
+  bool operator==(const Check&) const = default;
 };
 
 struct Partition {
@@ -70,6 +80,8 @@ struct Partition {
   std::string description;  // VALUES LESS THAN / IN text
   std::string comment;
   std::vector<std::string> subpartitions;
+
+  bool operator==(const Partition&) const = default;
 };
 
 struct Partitioning {
@@ -78,6 +90,8 @@ struct Partitioning {
   std::string subpartition_method;
   std::string subpartition_expression;
   std::vector<Partition> partitions;
+
+  bool operator==(const Partitioning&) const = default;
 };
 
 // Volatile: never part of the profile hash.
@@ -86,6 +100,8 @@ struct TableStats {
   uint64_t data_length = 0;
   uint64_t index_length = 0;
   uint64_t auto_increment = 0;
+
+  bool operator==(const TableStats&) const = default;
 };
 
 struct Table {
@@ -102,6 +118,8 @@ struct Table {
   std::vector<Check> checks;          // by name
   std::optional<Partitioning> partitioning;
   TableStats stats;
+
+  bool operator==(const Table&) const = default;
 };
 
 struct View {
@@ -113,12 +131,16 @@ struct View {
   std::string definer;
   std::string charset;        // client charset/collation recorded with the view
   std::string collation;
+
+  bool operator==(const View&) const = default;
 };
 
 struct RoutineParameter {
   std::string mode;  // "IN", "OUT", "INOUT" (empty for functions)
   std::string name;
   std::string type;  // DTD_IDENTIFIER
+
+  bool operator==(const RoutineParameter&) const = default;
 };
 
 struct Routine {
@@ -137,6 +159,8 @@ struct Routine {
   std::string definer;
   std::string comment;
   std::string sql_mode;
+
+  bool operator==(const Routine&) const = default;
 };
 
 struct Trigger {
@@ -148,6 +172,8 @@ struct Trigger {
   std::string body;
   std::string definer;
   std::string sql_mode;
+
+  bool operator==(const Trigger&) const = default;
 };
 
 struct Event {
@@ -159,6 +185,8 @@ struct Event {
   std::string status;         // "ENABLED", "DISABLED", "SLAVESIDE_DISABLED"
   std::string comment;
   std::string sql_mode;
+
+  bool operator==(const Event&) const = default;
 };
 
 struct Database {
@@ -173,6 +201,8 @@ struct Database {
   // What the learning user could not see ("triggers: needs the TRIGGER
   // privilege"), so that absence is never mistaken for "none".
   std::vector<std::string> not_visible;
+
+  bool operator==(const Database&) const = default;
 };
 
 // Sorts every list into its canonical order (the comments above), so that

@@ -1,0 +1,647 @@
+// IR diff → Plan. Tables are compared by name (after explicit rename hints),
+// columns by name in the target order, keys, foreign keys and checks by name.
+// Each table's changes become one ALTER TABLE; foreign keys are dropped
+// before anything else changes and added after every table exists; bodies
+// (views, routines, triggers, events) are dropped first and created last.
+// docs/formats/plan.md.
+#include <algorithm>
+#include <cctype>
+#include <functional>
+#include <set>
+
+#include "sqlx/planner/plan.h"
+#include "sqlx/planner/render_sql.h"
+
+namespace sqlx::planner {
+
+namespace {
+
+int Severity(OpClass c) {
+  switch (c) {
+    case OpClass::kSafe: return 0;
+    case OpClass::kBackwardIncompatible: return 1;
+    case OpClass::kDataDependent: return 2;
+    case OpClass::kDestructive: return 3;
+  }
+  return 0;
+}
+
+void Raise(Operation* op, OpClass c, const std::string& note) {
+  if (Severity(c) > Severity(op->op_class)) op->op_class = c;
+  if (!note.empty()) op->notes.push_back(note);
+}
+
+template <class T>
+const T* Named(const std::vector<T>& list, const std::string& name) {
+  for (const T& item : list)
+    if (item.name == name) return &item;
+  return nullptr;
+}
+
+std::string Lower(std::string s) {
+  for (char& c : s) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  return s;
+}
+
+// ---- Type changes ------------------------------------------------------------
+
+struct TypeShape {
+  std::string base;                 // "int", "varchar", "decimal", "enum", ...
+  std::vector<std::string> args;    // inside the parentheses, split on top-level commas
+  bool is_unsigned = false;
+};
+
+TypeShape ShapeOf(const std::string& column_type) {
+  TypeShape t;
+  const std::string lower = Lower(column_type);
+  const size_t open = lower.find('(');
+  t.base = lower.substr(0, std::min(open, lower.find(' ')));
+  t.is_unsigned = lower.find(" unsigned") != std::string::npos;
+  if (open == std::string::npos) return t;
+  std::string current;
+  bool quoted = false;
+  for (size_t i = open + 1; i < column_type.size(); ++i) {
+    const char c = column_type[i];
+    if (quoted) {
+      current += c;
+      if (c == '\'' && i + 1 < column_type.size() && column_type[i + 1] == '\'') {
+        current += column_type[++i];
+      } else if (c == '\'') {
+        quoted = false;
+      }
+    } else if (c == '\'') {
+      quoted = true;
+      current += c;
+    } else if (c == ',') {
+      t.args.push_back(current);
+      current.clear();
+    } else if (c == ')') {
+      t.args.push_back(current);
+      break;
+    } else {
+      current += c;
+    }
+  }
+  return t;
+}
+
+int Rank(const std::string& base, const std::vector<std::string>& family) {
+  auto it = std::find(family.begin(), family.end(), base);
+  return it == family.end() ? -1 : static_cast<int>(it - family.begin());
+}
+
+uint64_t Number(const std::string& s) {
+  uint64_t v = 0;
+  for (char c : s) {
+    if (!std::isdigit(static_cast<unsigned char>(c))) break;
+    v = v * 10 + static_cast<uint64_t>(c - '0');
+  }
+  return v;
+}
+
+// Classifies a column type change; returns the class and a note.
+std::pair<OpClass, std::string> TypeChange(const std::string& column, const std::string& from, const std::string& to) {
+  const TypeShape a = ShapeOf(from), b = ShapeOf(to);
+  const std::string what = "column `" + column + "` type " + from + " -> " + to;
+  static const std::vector<std::string> kInts = {"tinyint", "smallint", "mediumint", "int", "bigint"};
+  static const std::vector<std::string> kTexts = {"tinytext", "text", "mediumtext", "longtext"};
+  static const std::vector<std::string> kBlobs = {"tinyblob", "blob", "mediumblob", "longblob"};
+  for (const auto* family : {&kInts, &kTexts, &kBlobs}) {
+    const int ra = Rank(a.base, *family), rb = Rank(b.base, *family);
+    if (ra >= 0 && rb >= 0) {
+      if (rb < ra || (family == &kInts && a.is_unsigned != b.is_unsigned))
+        return {OpClass::kDestructive, what + ": narrowed (values out of range are lost)"};
+      return {OpClass::kSafe, ""};
+    }
+  }
+  const bool a_chars = a.base == "varchar" || a.base == "char", b_chars = b.base == "varchar" || b.base == "char";
+  if (a_chars && b_chars) {
+    if (!a.args.empty() && !b.args.empty() && Number(b.args[0]) < Number(a.args[0]))
+      return {OpClass::kDestructive, what + ": narrowed (longer values are cut)"};
+    return {OpClass::kSafe, ""};
+  }
+  if (a_chars && Rank(b.base, kTexts) >= 0) return {OpClass::kSafe, ""};
+  if (a.base == b.base && (a.base == "decimal" || a.base == "numeric")) {
+    const uint64_t ap = a.args.empty() ? 10 : Number(a.args[0]), bp = b.args.empty() ? 10 : Number(b.args[0]);
+    const uint64_t as = a.args.size() > 1 ? Number(a.args[1]) : 0, bs = b.args.size() > 1 ? Number(b.args[1]) : 0;
+    if (bs < as || bp - bs < ap - as) return {OpClass::kDestructive, what + ": narrowed (digits are lost)"};
+    return {OpClass::kSafe, ""};
+  }
+  if (a.base == b.base && (a.base == "enum" || a.base == "set")) {
+    for (const std::string& value : a.args) {
+      if (std::find(b.args.begin(), b.args.end(), value) == b.args.end())
+        return {OpClass::kDestructive, what + ": value " + value + " removed"};
+    }
+    for (size_t i = 0; i < a.args.size(); ++i) {
+      if (b.args[i] != a.args[i]) return {OpClass::kDataDependent, what + ": values reordered (stored numbers change)"};
+    }
+    return {OpClass::kSafe, ""};
+  }
+  return {OpClass::kDataDependent, what + ": a conversion the live data must allow"};
+}
+
+// Character sets by the characters they hold: a change to one that holds
+// fewer may lose characters.
+int CharsetBreadth(const std::string& charset) {
+  const std::string c = Lower(charset);
+  if (c == "utf8mb4" || c == "utf16" || c == "utf16le" || c == "utf32") return 3;
+  if (c == "utf8mb3" || c == "utf8" || c == "ucs2") return 2;
+  if (c == "binary") return 4;
+  return 1;
+}
+
+// ---- Tables ------------------------------------------------------------------
+
+struct TableDiff {
+  std::vector<std::string> clauses;      // one ALTER TABLE (without foreign keys)
+  std::vector<std::string> partitioning; // separate ALTER statements
+  std::vector<std::string> fk_drops;     // DROP FOREIGN KEY clauses
+  std::vector<std::string> fk_adds;      // ADD CONSTRAINT ... FOREIGN KEY clauses
+  Operation op;                          // changes, notes, class
+  Operation fk_drop_op, fk_add_op;
+};
+
+std::map<std::string, std::string> CreateOptions(const std::string& text) {
+  std::map<std::string, std::string> out;
+  size_t start = 0;
+  while (start < text.size()) {
+    size_t end = text.find(' ', start);
+    if (end == std::string::npos) end = text.size();
+    const std::string token = text.substr(start, end - start);
+    const size_t eq = token.find('=');
+    if (!token.empty()) out[Lower(token.substr(0, eq))] = token;
+    start = end + 1;
+  }
+  return out;
+}
+
+// `renames`: new column name → old column name.
+TableDiff DiffTable(const ir::Table& from, const ir::Table& to, const std::map<std::string, std::string>& renames) {
+  TableDiff d;
+  Operation& op = d.op;
+  auto old_name = [&](const std::string& name) {
+    auto it = renames.find(name);
+    return it == renames.end() ? name : it->second;
+  };
+  std::set<std::string> kept_old;
+  for (const ir::Column& c : to.columns) kept_old.insert(old_name(c.name));
+
+  // Foreign keys: dropped when gone or changed, added when new or changed.
+  for (const ir::ForeignKey& fk : from.foreign_keys) {
+    const ir::ForeignKey* now = Named(to.foreign_keys, fk.name);
+    if (now == nullptr || !(*now == fk)) {
+      d.fk_drops.push_back("DROP FOREIGN KEY " + QuoteIdentifier(fk.name));
+      d.fk_drop_op.changes.push_back("drop foreign key " + QuoteIdentifier(fk.name));
+    }
+  }
+  for (const ir::ForeignKey& fk : to.foreign_keys) {
+    const ir::ForeignKey* was = Named(from.foreign_keys, fk.name);
+    if (was == nullptr || !(*was == fk)) {
+      d.fk_adds.push_back("ADD " + RenderForeignKey(fk));
+      d.fk_add_op.changes.push_back("add foreign key " + QuoteIdentifier(fk.name) + " -> " +
+                                    QuoteIdentifier(fk.referenced_table));
+      Raise(&d.fk_add_op, OpClass::kDataDependent,
+            "foreign key " + QuoteIdentifier(fk.name) + ": every existing row must have its parent");
+    }
+  }
+
+  // Keys and checks that go or change are dropped first.
+  for (const ir::Index& index : from.indexes) {
+    const ir::Index* now = Named(to.indexes, index.name);
+    ir::Index a = index, b = now ? *now : ir::Index{};
+    a.position = b.position = 0;
+    if (now != nullptr && a == b) continue;
+    d.clauses.push_back(index.kind == "PRIMARY" ? "DROP PRIMARY KEY" : "DROP INDEX " + QuoteIdentifier(index.name));
+    op.changes.push_back((now ? "change " : "drop ") + std::string(index.kind == "PRIMARY" ? "primary key" : "index ") +
+                         (index.kind == "PRIMARY" ? "" : QuoteIdentifier(index.name)));
+    if (now == nullptr) Raise(&op, OpClass::kDestructive, "index " + QuoteIdentifier(index.name) + " dropped");
+  }
+  for (const ir::Check& check : from.checks) {
+    const ir::Check* now = Named(to.checks, check.name);
+    if (now != nullptr && *now == check) continue;
+    d.clauses.push_back("DROP CONSTRAINT " + QuoteIdentifier(check.name));
+    op.changes.push_back((now ? "change check " : "drop check ") + QuoteIdentifier(check.name));
+  }
+  // Columns that go.
+  for (const ir::Column& c : from.columns) {
+    if (kept_old.count(c.name)) continue;
+    d.clauses.push_back("DROP COLUMN " + QuoteIdentifier(c.name));
+    op.changes.push_back("drop column " + QuoteIdentifier(c.name));
+    Raise(&op, OpClass::kDestructive, "column " + QuoteIdentifier(c.name) + " dropped: its data is lost");
+  }
+  // Columns in the target order: added, changed, renamed or moved.
+  std::vector<std::string> current;
+  for (const ir::Column& c : from.columns)
+    if (kept_old.count(c.name)) current.push_back(c.name);
+  for (size_t i = 0; i < to.columns.size(); ++i) {
+    const ir::Column& c = to.columns[i];
+    const std::string place = i == 0 ? " FIRST" : " AFTER " + QuoteIdentifier(to.columns[i - 1].name);
+    const std::string was_name = old_name(c.name);
+    const ir::Column* was = Named(from.columns, was_name);
+    if (was == nullptr) {
+      d.clauses.push_back("ADD COLUMN " + RenderColumn(c, to.checks) + place);
+      op.changes.push_back("add column " + QuoteIdentifier(c.name) + " " + c.column_type);
+      current.insert(current.begin() + static_cast<std::ptrdiff_t>(std::min(i, current.size())), c.name);
+      continue;
+    }
+    const auto at = std::find(current.begin(), current.end(), was_name);
+    const bool moved = at - current.begin() != static_cast<std::ptrdiff_t>(i);
+    ir::Column a = *was, b = c;
+    a.position = b.position = 0;
+    a.name = b.name;
+    const bool renamed = was_name != c.name;
+    const bool changed = !(a == b);
+    // A column-level CHECK is written on the column: compare it too.
+    const ir::Check* check_was = Named(from.checks, was_name);
+    const ir::Check* check_now = Named(to.checks, c.name);
+    const bool check_changed = (check_was && check_was->column_level) != (check_now && check_now->column_level) ||
+                               (check_was && check_now && check_was->clause != check_now->clause);
+    if (!changed && !moved && !renamed && !check_changed) continue;
+    std::string clause = renamed ? "CHANGE COLUMN " + QuoteIdentifier(was_name) + " " : "MODIFY COLUMN ";
+    clause += RenderColumn(c, to.checks);
+    if (moved) clause += place;
+    d.clauses.push_back(clause);
+    std::string change = renamed ? "rename column " + QuoteIdentifier(was_name) + " to " + QuoteIdentifier(c.name)
+                                 : "modify column " + QuoteIdentifier(c.name);
+    if (moved) change += ", moved" + place;
+    op.changes.push_back(change);
+    if (renamed) Raise(&op, OpClass::kBackwardIncompatible, "column " + QuoteIdentifier(was_name) + " renamed");
+    if (a.column_type != b.column_type) {
+      auto [cls, note] = TypeChange(c.name, a.column_type, b.column_type);
+      Raise(&op, cls, note);
+    }
+    if (a.nullable && !b.nullable)
+      Raise(&op, OpClass::kDataDependent, "column " + QuoteIdentifier(c.name) + " becomes NOT NULL: no row may hold NULL");
+    if (!a.charset.empty() && !b.charset.empty() && CharsetBreadth(b.charset) < CharsetBreadth(a.charset))
+      Raise(&op, OpClass::kDestructive,
+            "column " + QuoteIdentifier(c.name) + " charset " + a.charset + " -> " + b.charset + " can lose characters");
+    current.erase(at);
+    current.insert(current.begin() + static_cast<std::ptrdiff_t>(std::min(i, current.size())), c.name);
+  }
+  // Keys and checks that are new or changed, keys in the target's key order.
+  std::vector<const ir::Index*> indexes;
+  for (const ir::Index& index : to.indexes) indexes.push_back(&index);
+  std::stable_sort(indexes.begin(), indexes.end(),
+                   [](const ir::Index* a, const ir::Index* b) { return a->position < b->position; });
+  for (const ir::Index* index : indexes) {
+    const ir::Index* was = Named(from.indexes, index->name);
+    ir::Index a = was ? *was : ir::Index{}, b = *index;
+    a.position = b.position = 0;
+    if (was != nullptr && a == b) continue;
+    d.clauses.push_back("ADD " + RenderIndex(*index));
+    if (!was) op.changes.push_back("add " + (index->kind == "PRIMARY" ? std::string("primary key") : "index " + QuoteIdentifier(index->name)));
+    if (index->kind == "PRIMARY" || index->kind == "UNIQUE")
+      Raise(&op, OpClass::kDataDependent,
+            (index->kind == "PRIMARY" ? std::string("primary key") : "unique key " + QuoteIdentifier(index->name)) +
+                ": no two rows may share a key");
+  }
+  for (const ir::Check& check : to.checks) {
+    const ir::Check* was = Named(from.checks, check.name);
+    if (was != nullptr && *was == check) continue;
+    if (check.column_level) continue;  // written on its column above
+    d.clauses.push_back("ADD " + RenderCheck(check));
+    if (!was) op.changes.push_back("add check " + QuoteIdentifier(check.name));
+    Raise(&op, OpClass::kDataDependent, "check " + QuoteIdentifier(check.name) + ": every row must pass it");
+  }
+  // Table options.
+  std::string options;
+  if (from.engine != to.engine && !to.engine.empty()) {
+    options += " ENGINE=" + to.engine;
+    op.changes.push_back("engine " + from.engine + " -> " + to.engine);
+  }
+  if (from.charset != to.charset || from.collation != to.collation) {
+    if (!to.charset.empty()) options += " DEFAULT CHARSET=" + to.charset;
+    if (!to.collation.empty()) options += " COLLATE=" + to.collation;
+    op.changes.push_back("default collation " + from.collation + " -> " + to.collation);
+  }
+  if (from.row_format != to.row_format) {
+    options += " ROW_FORMAT=" + (to.row_format.empty() ? std::string("DEFAULT") : to.row_format);
+    op.changes.push_back("row format " + (from.row_format.empty() ? "default" : from.row_format) + " -> " +
+                         (to.row_format.empty() ? "default" : to.row_format));
+  }
+  if (from.create_options != to.create_options) {
+    const auto a = CreateOptions(from.create_options), b = CreateOptions(to.create_options);
+    for (const auto& [key, token] : b) {
+      auto it = a.find(key);
+      if (it == a.end() || it->second != token) options += " " + token;
+    }
+    for (const auto& [key, token] : a) {
+      if (!b.count(key)) options += " " + token.substr(0, token.find('=')) + "=DEFAULT";
+    }
+    op.changes.push_back("options '" + from.create_options + "' -> '" + to.create_options + "'");
+  }
+  if (from.comment != to.comment) {
+    options += " COMMENT=" + QuoteString(to.comment);
+    op.changes.push_back("comment changed");
+  }
+  if (!options.empty()) d.clauses.push_back(options.substr(1));
+  if (!(from.partitioning == to.partitioning)) {
+    if (!to.partitioning) {
+      d.partitioning.push_back("REMOVE PARTITIONING");
+      op.changes.push_back("remove partitioning");
+    } else {
+      d.partitioning.push_back(RenderPartitioning(*to.partitioning, to.engine));
+      op.changes.push_back((from.partitioning ? "repartition " : "partition ") + std::string("by ") +
+                           to.partitioning->method);
+    }
+  }
+  return d;
+}
+
+std::string AlterTable(const std::string& table, const std::vector<std::string>& clauses) {
+  std::string sql = "ALTER TABLE " + QuoteIdentifier(table);
+  for (size_t i = 0; i < clauses.size(); ++i) sql += (i ? ",\n  " : "\n  ") + clauses[i];
+  return sql;
+}
+
+std::string Statements(const std::vector<std::string>& statements) {
+  std::string out;
+  for (const std::string& s : statements) out += (out.empty() ? "" : ";\n") + s;
+  return out;
+}
+
+// The table's ALTER statements (main clauses, then partitioning).
+std::string TableSql(const std::string& name, const TableDiff& d) {
+  std::vector<std::string> statements;
+  if (!d.clauses.empty()) statements.push_back(AlterTable(name, d.clauses));
+  for (const std::string& p : d.partitioning) statements.push_back(AlterTable(name, {p}));
+  return Statements(statements);
+}
+
+ir::Table WithoutForeignKeys(ir::Table t) {
+  t.foreign_keys.clear();
+  return t;
+}
+
+std::map<std::string, std::string> Inverse(const std::map<std::string, std::string>& m) {
+  std::map<std::string, std::string> out;
+  for (const auto& [k, v] : m) out[v] = k;
+  return out;
+}
+
+}  // namespace
+
+const char* OpClassName(OpClass c) {
+  switch (c) {
+    case OpClass::kSafe: return "safe";
+    case OpClass::kDataDependent: return "data-dependent";
+    case OpClass::kDestructive: return "destructive";
+    case OpClass::kBackwardIncompatible: return "backward-incompatible";
+  }
+  return "safe";
+}
+
+Result<Plan> Diff(const ir::Database& from_in, const ir::Database& to_in, const DiffOptions& options) {
+  ir::Database from = from_in, to = to_in;
+  ir::Canonicalize(&from);
+  ir::Canonicalize(&to);
+  Plan plan;
+  plan.database = to.name.empty() ? from.name : to.name;
+  plan.from_hash = ir::ProfileHash(from);
+  plan.to_hash = ir::ProfileHash(to);
+
+  // Rename hints: checked, then applied to a copy of `from` by name mapping.
+  std::map<std::string, std::string> table_old;  // new → old
+  for (const auto& [old_name, new_name] : options.table_renames) {
+    if (!Named(from.tables, old_name))
+      return MakeError(ErrorCode::kInvalidArgument, "--rename-table " + old_name + "=" + new_name + ": there is no table `" +
+                                                        old_name + "` in the starting schema");
+    if (!Named(to.tables, new_name))
+      return MakeError(ErrorCode::kInvalidArgument, "--rename-table " + old_name + "=" + new_name + ": there is no table `" +
+                                                        new_name + "` in the desired schema");
+    table_old[new_name] = old_name;
+  }
+  auto old_table_name = [&](const std::string& name) {
+    auto it = table_old.find(name);
+    return it == table_old.end() ? name : it->second;
+  };
+  std::map<std::string, std::map<std::string, std::string>> column_old;  // table (new) → new col → old col
+  for (const auto& [table, columns] : options.column_renames) {
+    const ir::Table* t_to = Named(to.tables, table);
+    const ir::Table* t_from = Named(from.tables, old_table_name(table));
+    if (!t_to || !t_from)
+      return MakeError(ErrorCode::kInvalidArgument, "--rename " + table + ".…: table `" + table +
+                                                        "` must exist on both sides (rename tables with --rename-table)");
+    for (const auto& [old_col, new_col] : columns) {
+      if (!Named(t_from->columns, old_col) || !Named(t_to->columns, new_col))
+        return MakeError(ErrorCode::kInvalidArgument, "--rename " + table + "." + old_col + "=" + new_col +
+                                                          ": needs column `" + old_col + "` before and `" + new_col +
+                                                          "` after");
+      column_old[table][new_col] = old_col;
+    }
+  }
+
+  std::vector<Operation> drops_bodies, drop_fks, renames, tables, drops_tables, add_fks, creates;
+  auto body_changed = [](const auto* was, const auto& now) { return was == nullptr || !(*was == now); };
+
+  // Database defaults.
+  if (from.charset != to.charset || from.collation != to.collation) {
+    Operation op;
+    op.kind = "alter_database";
+    op.sql = "ALTER DATABASE CHARACTER SET " + to.charset + " COLLATE " + to.collation;
+    op.reverse_sql = "ALTER DATABASE CHARACTER SET " + from.charset + " COLLATE " + from.collation;
+    op.changes.push_back("default collation " + from.collation + " -> " + to.collation);
+    tables.push_back(op);
+  }
+
+  // Triggers and events that go or change are dropped first; created last.
+  for (const ir::Trigger& t : from.triggers) {
+    if (!body_changed(Named(to.triggers, t.name), t)) continue;
+    Operation op{0, "drop_trigger", t.name};
+    op.sql = "DROP TRIGGER " + QuoteIdentifier(t.name);
+    op.reverse_sql = RenderCreateTrigger(t);
+    op.changes.push_back("drop trigger " + QuoteIdentifier(t.name));
+    if (!Named(to.triggers, t.name)) Raise(&op, OpClass::kBackwardIncompatible, "trigger dropped");
+    drops_bodies.push_back(op);
+  }
+  for (const ir::Event& e : from.events) {
+    if (!body_changed(Named(to.events, e.name), e)) continue;
+    Operation op{0, "drop_event", e.name};
+    op.sql = "DROP EVENT " + QuoteIdentifier(e.name);
+    op.reverse_sql = RenderCreateEvent(e);
+    op.changes.push_back("drop event " + QuoteIdentifier(e.name));
+    drops_bodies.push_back(op);
+  }
+  for (const ir::View& v : from.views) {
+    if (Named(to.views, v.name)) continue;  // changed views are replaced later
+    Operation op{0, "drop_view", v.name};
+    op.sql = "DROP VIEW " + QuoteIdentifier(v.name);
+    op.reverse_sql = RenderCreateView(v);
+    op.changes.push_back("drop view " + QuoteIdentifier(v.name));
+    Raise(&op, OpClass::kBackwardIncompatible, "view dropped");
+    drops_bodies.push_back(op);
+  }
+  for (const ir::Routine& r : from.routines) {
+    const ir::Routine* now = nullptr;
+    for (const ir::Routine& x : to.routines)
+      if (x.name == r.name && x.kind == r.kind) now = &x;
+    if (!body_changed(now, r)) continue;
+    Operation op{0, "drop_routine", r.name};
+    op.sql = "DROP " + r.kind + " " + QuoteIdentifier(r.name);
+    op.reverse_sql = RenderCreateRoutine(r);
+    op.sql_mode = r.sql_mode;
+    op.changes.push_back("drop " + Lower(r.kind) + " " + QuoteIdentifier(r.name));
+    if (!now) Raise(&op, OpClass::kBackwardIncompatible, Lower(r.kind) + " dropped");
+    drops_bodies.push_back(op);
+  }
+
+  // Tables.
+  for (const ir::Table& t : to.tables) {
+    const std::string was_name = old_table_name(t.name);
+    const ir::Table* was = Named(from.tables, was_name);
+    if (was == nullptr) {
+      Operation op{0, "create_table", t.name};
+      op.sql = RenderCreateTable(WithoutForeignKeys(t));
+      op.reverse_sql = "DROP TABLE " + QuoteIdentifier(t.name);
+      op.reverse_loses_data = true;
+      op.changes.push_back("create table " + QuoteIdentifier(t.name));
+      tables.push_back(op);
+      TableDiff fks = DiffTable(WithoutForeignKeys(t), t, {});
+      if (!fks.fk_adds.empty()) {
+        Operation add = fks.fk_add_op;
+        add.kind = "add_foreign_keys";
+        add.object = t.name;
+        add.sql = AlterTable(t.name, fks.fk_adds);
+        add.reverse_sql = AlterTable(t.name, DiffTable(t, WithoutForeignKeys(t), {}).fk_drops);
+        add_fks.push_back(add);
+      }
+      continue;
+    }
+    if (was_name != t.name) {
+      Operation op{0, "rename_table", t.name};
+      op.sql = "RENAME TABLE " + QuoteIdentifier(was_name) + " TO " + QuoteIdentifier(t.name);
+      op.reverse_sql = "RENAME TABLE " + QuoteIdentifier(t.name) + " TO " + QuoteIdentifier(was_name);
+      op.changes.push_back("rename table " + QuoteIdentifier(was_name) + " to " + QuoteIdentifier(t.name));
+      Raise(&op, OpClass::kBackwardIncompatible, "table " + QuoteIdentifier(was_name) + " renamed");
+      renames.push_back(op);
+    }
+    const auto col_renames = column_old.count(t.name) ? column_old[t.name] : std::map<std::string, std::string>{};
+    TableDiff d = DiffTable(*was, t, col_renames);
+    const TableDiff back = DiffTable(t, *was, Inverse(col_renames));
+    if (!d.fk_drops.empty()) {
+      Operation op = d.fk_drop_op;
+      op.kind = "drop_foreign_keys";
+      op.object = was_name != t.name ? was_name : t.name;
+      op.sql = AlterTable(op.object, d.fk_drops);
+      op.reverse_sql = AlterTable(op.object, back.fk_adds);
+      drop_fks.push_back(op);
+    }
+    const std::string sql = TableSql(t.name, d);
+    if (!sql.empty()) {
+      Operation op = d.op;
+      op.kind = "alter_table";
+      op.object = t.name;
+      op.sql = sql;
+      op.reverse_sql = TableSql(t.name, back);
+      op.reverse_loses_data = std::any_of(d.clauses.begin(), d.clauses.end(), [](const std::string& c) {
+        return c.rfind("DROP COLUMN", 0) == 0;
+      }) || op.op_class == OpClass::kDestructive;
+      op.rows_estimate = was->stats.rows_estimate;
+      tables.push_back(op);
+    }
+    if (!d.fk_adds.empty()) {
+      Operation op = d.fk_add_op;
+      op.kind = "add_foreign_keys";
+      op.object = t.name;
+      op.sql = AlterTable(t.name, d.fk_adds);
+      op.reverse_sql = AlterTable(t.name, back.fk_drops);
+      op.rows_estimate = was->stats.rows_estimate;
+      add_fks.push_back(op);
+    }
+  }
+  std::set<std::string> renamed_away;
+  for (const auto& [new_name, old_name] : table_old) renamed_away.insert(old_name);
+  for (const ir::Table& t : from.tables) {
+    if (Named(to.tables, t.name) || renamed_away.count(t.name)) continue;
+    // Its own foreign keys go with it; others' keys to it were dropped above.
+    Operation op{0, "drop_table", t.name};
+    op.sql = "DROP TABLE " + QuoteIdentifier(t.name);
+    op.reverse_sql = RenderCreateTable(t);
+    op.reverse_loses_data = true;
+    op.rows_estimate = t.stats.rows_estimate;
+    op.changes.push_back("drop table " + QuoteIdentifier(t.name));
+    Raise(&op, OpClass::kDestructive,
+          "table " + QuoteIdentifier(t.name) + " dropped with its data (about " + std::to_string(t.stats.rows_estimate) +
+              " rows when learned)");
+    drops_tables.push_back(op);
+  }
+
+  // Bodies: routines, then views (replaced or created, in dependency order),
+  // then triggers and events.
+  std::vector<Statement> rendered = RenderStatements(to);
+  for (const Statement& s : rendered) {
+    Operation op;
+    op.object = s.name;
+    op.sql_mode = s.sql_mode;
+    if (s.kind == "routine") {
+      const ir::Routine* now = nullptr;
+      for (const ir::Routine& x : to.routines)
+        if (x.name == s.name && RenderCreateRoutine(x) == s.sql) now = &x;
+      const ir::Routine* was = nullptr;
+      for (const ir::Routine& x : from.routines)
+        if (now && x.name == now->name && x.kind == now->kind) was = &x;
+      if (now == nullptr || !body_changed(was, *now)) continue;
+      op.kind = "create_routine";
+      op.sql = s.sql;
+      op.reverse_sql = "DROP " + now->kind + " " + QuoteIdentifier(now->name);
+      op.changes.push_back((was ? "replace " : "create ") + Lower(now->kind) + " " + QuoteIdentifier(now->name));
+    } else if (s.kind == "view") {
+      const ir::View* now = Named(to.views, s.name);
+      const ir::View* was = Named(from.views, s.name);
+      if (now == nullptr || !body_changed(was, *now)) continue;
+      op.kind = was ? "replace_view" : "create_view";
+      op.sql = "CREATE OR REPLACE" + s.sql.substr(std::string("CREATE").size());
+      op.reverse_sql = was ? "CREATE OR REPLACE" + RenderCreateView(*was).substr(6) : "DROP VIEW " + QuoteIdentifier(s.name);
+      op.changes.push_back((was ? "replace view " : "create view ") + QuoteIdentifier(s.name));
+      if (!now->charset.empty()) {
+        op.sql = "SET character_set_client = " + now->charset + ";\nSET collation_connection = " + now->collation +
+                 ";\n" + op.sql + ";\nSET NAMES utf8mb4";
+      }
+    } else if (s.kind == "trigger") {
+      const ir::Trigger* now = Named(to.triggers, s.name);
+      if (now == nullptr || !body_changed(Named(from.triggers, s.name), *now)) continue;
+      op.kind = "create_trigger";
+      op.sql = s.sql;
+      op.reverse_sql = "DROP TRIGGER " + QuoteIdentifier(s.name);
+      op.changes.push_back("create trigger " + QuoteIdentifier(s.name));
+    } else if (s.kind == "event") {
+      const ir::Event* now = Named(to.events, s.name);
+      if (now == nullptr || !body_changed(Named(from.events, s.name), *now)) continue;
+      op.kind = "create_event";
+      op.sql = s.sql;
+      op.reverse_sql = "DROP EVENT " + QuoteIdentifier(s.name);
+      op.changes.push_back("create event " + QuoteIdentifier(s.name));
+    } else {
+      continue;
+    }
+    creates.push_back(op);
+  }
+
+  for (auto* group : {&drops_bodies, &drop_fks, &renames, &tables, &drops_tables, &add_fks, &creates}) {
+    for (Operation& op : *group) {
+      op.id = static_cast<int>(plan.operations.size()) + 1;
+      plan.operations.push_back(std::move(op));
+    }
+  }
+  return plan;
+}
+
+std::string PlanScript(const Plan& plan) {
+  std::string out = "-- SQLx OS plan for " + plan.database + "\n-- from " + plan.from_hash + "\n-- to   " +
+                    plan.to_hash + "\n";
+  for (const Operation& op : plan.operations) {
+    out += "\n-- " + std::to_string(op.id) + ". " + op.kind + " " + op.object + " (" + OpClassName(op.op_class) + ")\n";
+    const bool body = op.kind == "create_routine" || op.kind == "create_trigger" || op.kind == "create_event";
+    if (body) {
+      std::string delimiter = ";;";
+      while (op.sql.find(delimiter) != std::string::npos) delimiter += ";";
+      out += "SET @sqlx_old_sql_mode = @@sql_mode;\nSET sql_mode = " + QuoteString(op.sql_mode) + ";\nDELIMITER " +
+             delimiter + "\n" + op.sql + delimiter + "\nDELIMITER ;\nSET sql_mode = @sqlx_old_sql_mode;\n";
+    } else {
+      out += op.sql + ";\n";
+    }
+  }
+  return out;
+}
+
+}  // namespace sqlx::planner
