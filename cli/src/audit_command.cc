@@ -202,11 +202,18 @@ Result<storage::AuditVerifyOptions> TrustAnchors(const GlobalOptions& g, const A
 
 // --format json: one document; csv: a header and one row per event; text:
 // one line per event.
-void PrintEvents(const GlobalOptions& g, const std::vector<storage::AuditEvent>& events) {
+void PrintEvents(const GlobalOptions& g, const storage::AuditQueryResult& result) {
+  const std::vector<storage::AuditEvent>& events = result.events;
+  if (result.unreadable > 0) {
+    std::cerr << "sqlx: warning: " << result.unreadable
+              << " indexed audit event(s) are missing or damaged and were skipped: run `sqlx audit verify`\n";
+  }
   if (g.format == "json") {
     json list = json::array();
     for (const storage::AuditEvent& e : events) list.push_back(EventJson(e));
-    std::cout << json{{"ok", true}, {"events", list}}.dump(-1, ' ', false, json::error_handler_t::replace) << "\n";
+    std::cout << json{{"ok", true}, {"events", list}, {"unreadable", result.unreadable}}.dump(
+                     -1, ' ', false, json::error_handler_t::replace)
+              << "\n";
   } else if (g.format == "csv") {
     std::cout << "seq,time,os_user,service,token_subject,host,pid,program,action,connection,database,table,"
                  "outcome,error,details,hash\n";
@@ -418,7 +425,7 @@ int RunAuditQuery(const GlobalOptions& g, const AuditArgs& args) {
                   {"actor", args.actor}, {"action", args.action}, {"outcome", args.outcome}, {"limit", args.limit}};
   auto events = log.Query(q);
   if (!events.ok()) return Fail(g, log, "audit.query", events.error(), filters);
-  filters["matched"] = events->size();
+  filters["matched"] = events->events.size();
   return Finish(g, log, "audit.query", nullptr, filters, [&] {
     PrintEvents(g, *events);
     return kExitOk;

@@ -42,7 +42,7 @@ class RocksAuditLog final : public AuditLog {
   Result<AuditVerifyReport> Verify(const AuditVerifyOptions& options) override;
   Result<InclusionProofDoc> ProveInclusion(uint64_t seq, uint64_t tree_size) override;
   Result<ConsistencyProofDoc> ProveConsistency(uint64_t first, uint64_t second) override;
-  Result<std::vector<AuditEvent>> Query(const AuditQuery& query) override;
+  Result<AuditQueryResult> Query(const AuditQuery& query) override;
 
   static Result<AuditHead> LoadHead(RocksStore& store);
 
@@ -57,8 +57,6 @@ class RocksAuditLog final : public AuditLog {
   // The event's canonical bytes (without the stored hash).
   Result<std::string> EventBytes(uint64_t seq);
   Result<std::map<uint64_t, Checkpoint>> AllCheckpoints();
-  // Index candidates (seqs, newest first) for the most selective filter.
-  Result<std::vector<uint64_t>> Candidates(const AuditQuery& query, size_t max);
 
   RocksStore& store_;
   AuditLogOptions options_;

@@ -3,6 +3,7 @@
 // connection, actor, action, else time); its entries are walked newest first
 // and each candidate event is read and checked against every filter.
 #include <algorithm>
+#include <optional>
 
 #include <rocksdb/iterator.h>
 
@@ -47,9 +48,10 @@ std::optional<std::string> IndexPrefixFor(const AuditQuery& q) {
 
 }  // namespace
 
-Result<std::vector<AuditEvent>> RocksAuditLog::Query(const AuditQuery& query) {
-  std::vector<AuditEvent> out;
-  if (query.limit == 0) return out;
+Result<AuditQueryResult> RocksAuditLog::Query(const AuditQuery& query) {
+  AuditQueryResult result;
+  std::vector<AuditEvent>& out = result.events;
+  if (query.limit == 0) return result;
   std::unique_ptr<rocksdb::Iterator> it(
       store_.db_->NewIterator(rocksdb::ReadOptions(), family(RocksStore::kAuditIndex)));
   const std::optional<std::string> prefix = IndexPrefixFor(query);
@@ -70,17 +72,18 @@ Result<std::vector<AuditEvent>> RocksAuditLog::Query(const AuditQuery& query) {
     if (key.substr(0, scope.size()) != scope || key.size() != scope.size() + (prefix ? 8 : 16)) break;
     if (!prefix && query.since_ns && keys::GetU64(key.substr(1, 8)) < keys::TimeOrder(*query.since_ns)) break;
     const uint64_t seq = keys::GetU64(key.substr(key.size() - 8));
-    SQLX_ASSIGN_OR_RETURN(std::string bytes, EventBytes(seq));
-    auto event = DecodeCanonicalBytes(bytes);
+    SQLX_ASSIGN_OR_RETURN(std::optional<std::string> value, store_.Get(RocksStore::kAuditEvents, keys::SeqKey(seq)));
+    auto event = value && value->size() >= 32 ? DecodeCanonicalBytes(std::string_view(*value).substr(0, value->size() - 32))
+                                              : Result<AuditEvent>(MakeError(ErrorCode::kIo, "missing"));
     if (!event.ok()) {
-      return MakeError(ErrorCode::kIo, "store " + store_.dir() + ": audit event " + std::to_string(seq) +
-                                           " is damaged; run `sqlx audit verify`");
+      ++result.unreadable;
+      continue;
     }
     if (Matches(*event, query)) out.push_back(std::move(event).value());
   }
   if (!it->status().ok()) return store_.ToError(it->status(), "reading the audit index");
   std::reverse(out.begin(), out.end());
-  return out;
+  return result;
 }
 
 }  // namespace sqlx::storage

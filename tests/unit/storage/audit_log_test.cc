@@ -121,7 +121,7 @@ TEST_F(AuditLogTest, SignsCheckpointsEveryNEventsAndOnDemand) {
   auto now = log_->CheckpointNow();
   ASSERT_TRUE(now.ok()) << now.error().message;
   EXPECT_EQ(now->tree_size, 25u);
-  EXPECT_EQ(now->head_hash, log_->Query({}).value().back().hash);
+  EXPECT_EQ(now->head_hash, log_->Query({}).value().events.back().hash);
   auto again = log_->CheckpointNow();
   ASSERT_TRUE(again.ok());
   EXPECT_EQ(again->signature, now->signature);  // nothing new: the same checkpoint
@@ -261,9 +261,9 @@ TEST_F(AuditLogTest, QueryUsesFiltersAndReturnsTheNewestOldestFirst) {
     batch.push_back(e);
   }
   ASSERT_TRUE(log_->Append(batch).ok());
-  auto seqs = [](const std::vector<AuditEvent>& events) {
+  auto seqs = [](const AuditQueryResult& result) {
     std::vector<uint64_t> out;
-    for (const AuditEvent& e : events) out.push_back(e.seq);
+    for (const AuditEvent& e : result.events) out.push_back(e.seq);
     return out;
   };
   AuditQuery q;

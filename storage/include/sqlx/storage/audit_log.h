@@ -71,6 +71,13 @@ struct AuditQuery {
   size_t limit = 100;               // the newest `limit` matches
 };
 
+struct AuditQueryResult {
+  std::vector<AuditEvent> events;  // oldest first
+  // Indexed events that were missing or did not decode (skipped: the
+  // timeline stays readable on a damaged log; `sqlx audit verify` says why).
+  uint64_t unreadable = 0;
+};
+
 class AuditLog {
  public:
   // The audit log of `store`, which must outlive it. Loads the signing key
@@ -99,7 +106,7 @@ class AuditLog {
   virtual Result<ConsistencyProofDoc> ProveConsistency(uint64_t first, uint64_t second) = 0;
   // Events matching every filter, oldest first, served from the secondary
   // indexes (never a scan of all events).
-  virtual Result<std::vector<AuditEvent>> Query(const AuditQuery& query) = 0;
+  virtual Result<AuditQueryResult> Query(const AuditQuery& query) = 0;
 };
 
 }  // namespace sqlx::storage
