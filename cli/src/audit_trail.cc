@@ -31,6 +31,13 @@ Status RecordAudit(storage::AuditLog& log, const std::string& action, const stor
   return Status::Ok();
 }
 
+Status RecordAuditEvents(const GlobalOptions& g, storage::Store& store, std::vector<storage::AuditEvent> events) {
+  SQLX_ASSIGN_OR_RETURN(std::unique_ptr<storage::AuditLog> log, OpenAuditLog(g, store));
+  SQLX_ASSIGN_OR_RETURN(auto appended, log->Append(std::move(events)));
+  (void)appended;
+  return Status::Ok();
+}
+
 Status RecordAudit(const GlobalOptions& g, storage::Store& store, const std::string& action,
                    const storage::AuditObject& object, const Error* error, const std::string& details_json) {
   SQLX_ASSIGN_OR_RETURN(std::unique_ptr<storage::AuditLog> log, OpenAuditLog(g, store));

@@ -4,6 +4,7 @@
 
 #include <memory>
 #include <string>
+#include <vector>
 
 #include "commands.h"
 #include "sqlx/messages/result.h"
@@ -23,6 +24,8 @@ Result<std::unique_ptr<storage::AuditLog>> OpenAuditLog(const GlobalOptions& g, 
 // JSON object; secrets in it are redacted before hashing. Synced on return.
 Status RecordAudit(storage::AuditLog& log, const std::string& action, const storage::AuditObject& object,
                    const Error* error, const std::string& details_json = "{}");
+// Appends `events` (from storage::NewAuditEvent) as one durable group.
+Status RecordAuditEvents(const GlobalOptions& g, storage::Store& store, std::vector<storage::AuditEvent> events);
 // The same through OpenAuditLog(g, store).
 Status RecordAudit(const GlobalOptions& g, storage::Store& store, const std::string& action,
                    const storage::AuditObject& object, const Error* error, const std::string& details_json = "{}");

@@ -1,7 +1,8 @@
 // `sqlx audit` as a user runs it: keygen, verify, head, prove and
 // check-proof offline, consistency between two exported checkpoints, the
 // timeline in text/json/csv, reading audited, exit codes, and a store edited
-// with RocksDB directly failing verification with exit 3. No MariaDB needed.
+// with RocksDB directly failing verification with exit 3; and the events of
+// `learn` and `capabilities` against the real MariaDB, without the password.
 #include <memory>
 #include <string>
 #include <vector>
@@ -12,6 +13,7 @@
 
 #include "sqlx_cli.h"
 #include "temp_dir.h"
+#include "test_env.h"
 
 namespace sqlx {
 namespace {
@@ -24,6 +26,26 @@ using sqlx::testing::RunSqlx;
 using sqlx::testing::SqlxBaseEnv;
 using sqlx::testing::TempDir;
 using sqlx::testing::WriteFile;
+
+// Every value in every column family of the store at `dir`.
+std::vector<std::string> AllStoredValues(const std::string& dir) {
+  std::vector<std::string> out;
+  std::vector<std::string> names;
+  EXPECT_TRUE(rocksdb::DB::ListColumnFamilies(rocksdb::DBOptions(), dir, &names).ok());
+  std::vector<rocksdb::ColumnFamilyDescriptor> descriptors;
+  for (const std::string& n : names) descriptors.emplace_back(n, rocksdb::ColumnFamilyOptions());
+  std::vector<rocksdb::ColumnFamilyHandle*> handles;
+  rocksdb::DB* raw = nullptr;
+  EXPECT_TRUE(rocksdb::DB::OpenForReadOnly(rocksdb::Options(), dir, descriptors, &handles, &raw).ok());
+  if (raw == nullptr) return out;
+  std::unique_ptr<rocksdb::DB> db(raw);
+  for (rocksdb::ColumnFamilyHandle* h : handles) {
+    std::unique_ptr<rocksdb::Iterator> it(db->NewIterator(rocksdb::ReadOptions(), h));
+    for (it->SeekToFirst(); it->Valid(); it->Next()) out.push_back(it->key().ToString() + it->value().ToString());
+    EXPECT_TRUE(db->DestroyColumnFamilyHandle(h).ok());
+  }
+  return out;
+}
 
 class CliAuditTest : public ::testing::Test {
  protected:
@@ -172,6 +194,43 @@ TEST_F(CliAuditTest, EditedStoreFailsVerificationWithExitThree) {
   EXPECT_EQ(Json(failed)["events"][0]["action"], "audit.verify");
   EXPECT_EQ(Json(failed)["unreadable"], 1);  // event 2, skipped with a warning
   EXPECT_NE(failed.err.find("run `sqlx audit verify`"), std::string::npos) << failed.err;
+}
+
+TEST_F(CliAuditTest, LearnAndCapabilitiesAreAuditedWithoutThePassword) {
+  using sqlx::testing::kNativePassword;
+  // The password is in the URL: it must reach no event, output or store value.
+  const std::string url = sqlx::testing::MariaDbUrl("sqlx_native", kNativePassword, "sqlx_test");
+  RunResult learn = Sqlx({"learn", url});
+  ASSERT_EQ(learn.exit_code, 0) << DescribeRun(learn);
+  RunResult caps = Sqlx({"capabilities", url, "--refresh"});
+  ASSERT_EQ(caps.exit_code, 0) << DescribeRun(caps);
+  RunResult bad = Sqlx({"learn", sqlx::testing::MariaDbUrl("sqlx_native", kNativePassword, ""), "--databases",
+                        "sqlx_test,no_such_db"});
+  ASSERT_EQ(bad.exit_code, 1) << DescribeRun(bad);
+
+  RunResult query = Sqlx({"--format", "json", "audit", "query", "--db", "sqlx_test"});
+  ASSERT_EQ(query.exit_code, 0) << DescribeRun(query);
+  nlohmann::json events = Json(query)["events"];
+  ASSERT_EQ(events.size(), 2u) << query.out;
+  EXPECT_EQ(events[0]["action"], "learn.database");
+  EXPECT_EQ(events[0]["object"]["connection"], "sqlx_native@127.0.0.1:" + sqlx::testing::MariaDbPort());
+  EXPECT_EQ(events[0]["details"]["change"], "new");
+  EXPECT_EQ(events[0]["details"]["profile_hash"].get<std::string>().size(), 64u);
+  EXPECT_EQ(events[1]["details"]["change"], "unchanged");
+
+  RunResult failed = Sqlx({"--format", "json", "audit", "query", "--object", "no_such_db"});
+  ASSERT_EQ(failed.exit_code, 0) << DescribeRun(failed);
+  ASSERT_EQ(Json(failed)["events"].size(), 1u);
+  EXPECT_EQ(Json(failed)["events"][0]["outcome"], "failed");
+
+  RunResult conn = Sqlx({"--format", "json", "audit", "query", "--action", "connection.learned"});
+  ASSERT_EQ(conn.exit_code, 0) << DescribeRun(conn);
+  EXPECT_EQ(Json(conn)["events"].size(), 1u);
+  ASSERT_EQ(Sqlx({"audit", "verify"}).exit_code, 0);
+
+  for (const std::string& value : AllStoredValues(store_.path() + "/s")) {
+    ASSERT_EQ(value.find(kNativePassword), std::string::npos) << "a password reached the store";
+  }
 }
 
 }  // namespace
