@@ -28,15 +28,13 @@
 
 #include <nlohmann/json.hpp>
 
+#include "byte_codec.h"
+
 namespace sqlx::storage {
 namespace {
 
 constexpr uint8_t kCanonicalVersion = 1;
 constexpr size_t kFixedSize = 58;
-
-void PutU64(std::string* out, uint64_t v) {
-  for (int shift = 56; shift >= 0; shift -= 8) out->push_back(static_cast<char>((v >> shift) & 0xff));
-}
 
 void PutString(std::string* out, std::string_view s) {
   const uint32_t n = static_cast<uint32_t>(s.size());
@@ -151,9 +149,9 @@ std::string CanonicalBytes(const AuditEvent& event) {
   std::string out;
   out.reserve(kFixedSize + 11 * 4 + event.details_json.size() + 128);
   out.push_back(static_cast<char>(kCanonicalVersion));
-  PutU64(&out, event.seq);
-  PutU64(&out, static_cast<uint64_t>(event.time_ns));
-  PutU64(&out, static_cast<uint64_t>(event.pid));
+  codec::PutU64(&out, event.seq);
+  codec::PutU64(&out, static_cast<uint64_t>(event.time_ns));
+  codec::PutU64(&out, static_cast<uint64_t>(event.pid));
   out.push_back(static_cast<char>(event.outcome));
   out.append(reinterpret_cast<const char*>(event.prev_hash.data()), event.prev_hash.size());
   for (const std::string* s : StringFields(event)) PutString(&out, *s);

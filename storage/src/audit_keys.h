@@ -7,6 +7,8 @@
 #include <string>
 #include <string_view>
 
+#include "byte_codec.h"
+
 namespace sqlx::storage::audit_keys {
 
 // meta: the appender's head (size, head hash, Merkle frontier, last checkpoint).
@@ -21,15 +23,8 @@ inline constexpr char kTableIndex = 'o';  // VALUE is "db.table"
 inline constexpr char kActionIndex = 'x';
 inline constexpr char kTimeIndex = 't';
 
-inline void PutU64(std::string* out, uint64_t v) {
-  for (int shift = 56; shift >= 0; shift -= 8) out->push_back(static_cast<char>((v >> shift) & 0xff));
-}
-
-inline uint64_t GetU64(std::string_view bytes) {
-  uint64_t v = 0;
-  for (size_t i = 0; i < 8; ++i) v = (v << 8) | static_cast<uint8_t>(bytes[i]);
-  return v;
-}
+using codec::GetU64;
+using codec::PutU64;
 
 // audit_events and audit_checkpoints: u64be(seq or tree_size).
 inline std::string SeqKey(uint64_t seq) {

@@ -6,6 +6,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "byte_codec.h"
 #include "sqlx/storage/audit_event.h"
 
 namespace sqlx::storage {
@@ -20,47 +21,6 @@ constexpr size_t kMaxPath = 128;  // a proof over 2^64 leaves has at most 2 * 64
 
 Error Bad(std::string_view doc, std::string_view what) {
   return MakeError(ErrorCode::kInvalidArgument, "invalid " + std::string(doc) + ": " + std::string(what));
-}
-
-template <size_t N>
-std::string HexOf(const std::array<uint8_t, N>& bytes) {
-  static constexpr char kDigits[] = "0123456789abcdef";
-  std::string out;
-  for (uint8_t b : bytes) {
-    out.push_back(kDigits[b >> 4]);
-    out.push_back(kDigits[b & 15]);
-  }
-  return out;
-}
-
-std::string HexOf(std::string_view bytes) {
-  static constexpr char kDigits[] = "0123456789abcdef";
-  std::string out;
-  for (char c : bytes) {
-    const auto b = static_cast<uint8_t>(c);
-    out.push_back(kDigits[b >> 4]);
-    out.push_back(kDigits[b & 15]);
-  }
-  return out;
-}
-
-std::optional<std::string> BytesFromHex(std::string_view hex) {
-  if (hex.size() % 2 != 0) return std::nullopt;
-  auto digit = [](char c) -> int {
-    if (c >= '0' && c <= '9') return c - '0';
-    if (c >= 'a' && c <= 'f') return c - 'a' + 10;
-    if (c >= 'A' && c <= 'F') return c - 'A' + 10;
-    return -1;
-  };
-  std::string out;
-  out.reserve(hex.size() / 2);
-  for (size_t i = 0; i < hex.size(); i += 2) {
-    const int hi = digit(hex[i]);
-    const int lo = digit(hex[i + 1]);
-    if (hi < 0 || lo < 0) return std::nullopt;
-    out.push_back(static_cast<char>(hi * 16 + lo));
-  }
-  return out;
 }
 
 std::string Rfc3339Nanos(int64_t ns) {
@@ -100,7 +60,7 @@ Result<std::string> StringField(const json& obj, const char* name, std::string_v
 template <size_t N>
 Result<std::array<uint8_t, N>> HexField(const json& obj, const char* name, std::string_view doc) {
   SQLX_ASSIGN_OR_RETURN(std::string text, StringField(obj, name, doc));
-  std::optional<std::string> bytes = BytesFromHex(text);
+  std::optional<std::string> bytes = codec::HexDecode(text);
   if (!bytes || bytes->size() != N) {
     return Bad(doc, std::string("\"") + name + "\" must be " + std::to_string(2 * N) + " hex digits");
   }
@@ -131,7 +91,7 @@ json CheckpointObject(const Checkpoint& c) {
   return json{{"format", kCheckpointFormat},  {"tree_size", c.tree_size},
               {"time", Rfc3339Nanos(c.time_ns)}, {"time_ns", c.time_ns},
               {"head_hash", ToHex(c.head_hash)}, {"root", ToHex(c.root)},
-              {"public_key", HexOf(c.public_key)}, {"signature", HexOf(c.signature)}};
+              {"public_key", codec::HexEncodeArray(c.public_key)}, {"signature", codec::HexEncodeArray(c.signature)}};
 }
 
 Result<Checkpoint> CheckpointFromObject(const json& obj) {
@@ -162,7 +122,7 @@ Result<InclusionProofDoc> InclusionFromObject(const json& obj) {
   SQLX_ASSIGN_OR_RETURN(p.seq, U64Field(obj, "seq", kDoc));
   SQLX_ASSIGN_OR_RETURN(p.tree_size, U64Field(obj, "tree_size", kDoc));
   SQLX_ASSIGN_OR_RETURN(std::string event_hex, StringField(obj, "event", kDoc));
-  std::optional<std::string> bytes = BytesFromHex(event_hex);
+  std::optional<std::string> bytes = codec::HexDecode(event_hex);
   if (!bytes) return Bad(kDoc, "\"event\" must be hex");
   p.event_bytes = std::move(*bytes);
   SQLX_ASSIGN_OR_RETURN(p.path, PathField(obj, kDoc));
@@ -195,7 +155,7 @@ std::string InclusionProofToJson(const InclusionProofDoc& proof) {
   json path = json::array();
   for (const Hash& h : proof.path) path.push_back(ToHex(h));
   json out = {{"format", kInclusionFormat},         {"seq", proof.seq},
-              {"tree_size", proof.tree_size},       {"event", HexOf(proof.event_bytes)},
+              {"tree_size", proof.tree_size},       {"event", codec::HexEncode(proof.event_bytes)},
               {"leaf_hash", ToHex(LeafHash(proof.event_bytes))}, {"path", path}};
   return out.dump(2) + "\n";
 }

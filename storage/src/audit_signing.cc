@@ -11,16 +11,13 @@
 #include <openssl/evp.h>
 #include <openssl/pem.h>
 
+#include "byte_codec.h"
 #include "sqlx/storage/audit_checkpoint.h"
 
 namespace sqlx::storage {
 namespace {
 
 constexpr std::string_view kCheckpointDomain = "SQLX-AUDIT-CHECKPOINT-V1";
-
-void PutU64(std::string* out, uint64_t v) {
-  for (int shift = 56; shift >= 0; shift -= 8) out->push_back(static_cast<char>((v >> shift) & 0xff));
-}
 
 struct PkeyDeleter {
   void operator()(EVP_PKEY* k) const { EVP_PKEY_free(k); }
@@ -105,8 +102,8 @@ std::string BioText(BIO* bio) {
 std::string CheckpointSignedBytes(const Checkpoint& c) {
   std::string out(kCheckpointDomain);
   out.push_back('\0');
-  PutU64(&out, c.tree_size);
-  PutU64(&out, static_cast<uint64_t>(c.time_ns));
+  codec::PutU64(&out, c.tree_size);
+  codec::PutU64(&out, static_cast<uint64_t>(c.time_ns));
   out.append(reinterpret_cast<const char*>(c.head_hash.data()), c.head_hash.size());
   out.append(reinterpret_cast<const char*>(c.root.data()), c.root.size());
   return out;
@@ -176,14 +173,6 @@ Result<PublicKey> LoadPublicKey(const std::string& pem_path) {
   return RawPublicKey(key.get(), pem_path);
 }
 
-std::string PublicKeyHex(const PublicKey& key) {
-  static constexpr char kDigits[] = "0123456789abcdef";
-  std::string out;
-  for (uint8_t b : key) {
-    out.push_back(kDigits[b >> 4]);
-    out.push_back(kDigits[b & 15]);
-  }
-  return out;
-}
+std::string PublicKeyHex(const PublicKey& key) { return codec::HexEncodeArray(key); }
 
 }  // namespace sqlx::storage

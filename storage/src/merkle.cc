@@ -2,9 +2,12 @@
 // (section 2.1) and the verifiers RFC 9162's algorithms literally.
 #include "sqlx/storage/merkle.h"
 
+#include <algorithm>
 #include <bit>
 
 #include <openssl/sha.h>
+
+#include "byte_codec.h"
 
 namespace sqlx::storage {
 namespace {
@@ -89,32 +92,13 @@ Hash NodeHash(const Hash& left, const Hash& right) {
 
 Hash EmptyRoot() { return Sha256(""); }
 
-std::string ToHex(const Hash& hash) {
-  static constexpr char kDigits[] = "0123456789abcdef";
-  std::string out;
-  out.reserve(64);
-  for (uint8_t b : hash) {
-    out.push_back(kDigits[b >> 4]);
-    out.push_back(kDigits[b & 15]);
-  }
-  return out;
-}
+std::string ToHex(const Hash& hash) { return codec::HexEncodeArray(hash); }
 
 std::optional<Hash> HashFromHex(std::string_view hex) {
-  if (hex.size() != 64) return std::nullopt;
-  auto digit = [](char c) -> int {
-    if (c >= '0' && c <= '9') return c - '0';
-    if (c >= 'a' && c <= 'f') return c - 'a' + 10;
-    if (c >= 'A' && c <= 'F') return c - 'A' + 10;
-    return -1;
-  };
+  std::optional<std::string> bytes = codec::HexDecode(hex);
+  if (!bytes || bytes->size() != 32) return std::nullopt;
   Hash out;
-  for (size_t i = 0; i < 32; ++i) {
-    const int hi = digit(hex[2 * i]);
-    const int lo = digit(hex[2 * i + 1]);
-    if (hi < 0 || lo < 0) return std::nullopt;
-    out[i] = static_cast<uint8_t>(hi * 16 + lo);
-  }
+  std::copy(bytes->begin(), bytes->end(), out.begin());
   return out;
 }
 
