@@ -170,11 +170,16 @@ Result<OpenedLog> Open(const GlobalOptions& g) {
 }
 
 // Records `action` durably, then reports the command's result with
-// `report` (which returns the exit code); a failure to record is the error.
+// `report` (which returns the exit code); a failure to record is the error
+// of a command that succeeded, and a warning beside one that failed.
 int Finish(const GlobalOptions& g, AuditLog& log, const std::string& action, const Error* error, const json& details,
            const std::function<int()>& report) {
   Status st = RecordAudit(log, action, {}, error, details.dump());
-  if (!st.ok()) return ReportError(g, st.error());
+  if (!st.ok()) {
+    // A failed command (a damaged log, above all) still reports what it found.
+    if (error == nullptr) return ReportError(g, st.error());
+    std::cerr << "sqlx: warning: this " << action << " could not be recorded: " << st.error().ToString() << "\n";
+  }
   return report();
 }
 

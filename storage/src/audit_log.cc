@@ -2,10 +2,12 @@
 // and any checkpoint due go into one synced WriteBatch. Also checkpoints on
 // demand and the inclusion and consistency proofs.
 #include <algorithm>
+#include <cstring>
 #include <filesystem>
 #include <system_error>
 
 #include <nlohmann/json.hpp>
+#include <rocksdb/iterator.h>
 #include <rocksdb/write_batch.h>
 
 #include "audit_keys.h"
@@ -74,6 +76,7 @@ std::string_view AuditFaultName(AuditFault fault) {
     case AuditFault::kBadSignature: return "bad-signature";
     case AuditFault::kRootMismatch: return "root-mismatch";
     case AuditFault::kInserted: return "inserted";
+    case AuditFault::kHeadDamaged: return "head-damaged";
   }
   return "unknown";
 }
@@ -137,13 +140,37 @@ Result<std::unique_ptr<AuditLog>> AuditLog::Open(Store& store, const AuditLogOpt
     }
     SQLX_ASSIGN_OR_RETURN(key, AuditSigningKey::Load(options.signing_key_file));
   }
-  SQLX_ASSIGN_OR_RETURN(AuditHead head, RocksAuditLog::LoadHead(*rocks));
-  return std::unique_ptr<AuditLog>(new RocksAuditLog(*rocks, options, std::move(key), std::move(head)));
+  Result<AuditHead> head = RocksAuditLog::LoadHead(*rocks);
+  std::optional<Error> head_error;
+  if (!head.ok()) head_error = head.error();
+  return std::unique_ptr<AuditLog>(new RocksAuditLog(*rocks, options, std::move(key),
+                                                     head.ok() ? *head : AuditHead{}, std::move(head_error)));
 }
 
 RocksAuditLog::RocksAuditLog(RocksStore& store, AuditLogOptions options, std::optional<AuditSigningKey> key,
-                             AuditHead head)
-    : store_(store), options_(std::move(options)), key_(std::move(key)), head_(std::move(head)) {}
+                             AuditHead head, std::optional<Error> head_error)
+    : store_(store),
+      options_(std::move(options)),
+      key_(std::move(key)),
+      head_(std::move(head)),
+      head_error_(std::move(head_error)) {}
+
+Status RocksAuditLog::CheckHeadMatchesTail() {
+  if (head_error_) return *head_error_;
+  std::unique_ptr<rocksdb::Iterator> it(store_.db_->NewIterator(rocksdb::ReadOptions(), family(RocksStore::kAuditEvents)));
+  it->SeekToLast();
+  if (!it->status().ok()) return store_.ToError(it->status(), "reading the newest audit event");
+  const std::optional<uint64_t> last = it->Valid() ? keys::SeqFromKey(it->key().ToStringView()) : uint64_t{0};
+  const std::string_view value = it->Valid() ? it->value().ToStringView() : std::string_view();
+  const bool matches =
+      last == head_.size &&
+      (head_.size == 0 ||
+       (value.size() >= 32 && std::memcmp(head_.head_hash.data(), value.data() + value.size() - 32, 32) == 0));
+  if (matches) return Status::Ok();
+  return MakeError(ErrorCode::kIo, "store " + store_.dir() + ": the audit log's head (" + std::to_string(head_.size) +
+                                       " events) does not match its newest stored event: the log was changed "
+                                       "outside sqlx; run `sqlx audit verify` and keep the store as evidence");
+}
 
 Result<AuditHead> RocksAuditLog::LoadHead(RocksStore& store) {
   SQLX_ASSIGN_OR_RETURN(std::optional<std::string> value, store.Get(RocksStore::kMeta, keys::kHeadKey));
@@ -176,6 +203,7 @@ void RocksAuditLog::StageCheckpoint(const Checkpoint& checkpoint, AuditHead* hea
 
 Result<std::vector<AuditEvent>> RocksAuditLog::Append(std::vector<AuditEvent> events) {
   std::lock_guard<std::mutex> lock(mu_);
+  SQLX_RETURN_IF_ERROR(CheckHeadMatchesTail());
   AuditHead head = head_;
   SQLX_ASSIGN_OR_RETURN(MerkleFrontier frontier, MerkleFrontier::FromNodes(head.size, head.frontier));
   rocksdb::WriteBatch batch;
@@ -222,6 +250,7 @@ Result<Checkpoint> RocksAuditLog::CheckpointNow() {
   }
   {
     std::lock_guard<std::mutex> lock(mu_);
+    SQLX_RETURN_IF_ERROR(CheckHeadMatchesTail());
     if (!head_.has_checkpoint || head_.checkpoint_size != head_.size) {
       AuditHead head = head_;
       SQLX_ASSIGN_OR_RETURN(Checkpoint c, SignHead(head));

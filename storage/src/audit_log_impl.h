@@ -32,7 +32,10 @@ std::string EncodeStoredEvent(const std::string& canonical, const Hash& hash);
 
 class RocksAuditLog final : public AuditLog {
  public:
-  RocksAuditLog(RocksStore& store, AuditLogOptions options, std::optional<AuditSigningKey> key, AuditHead head);
+  // `head_error`: why the head record could not be read (the log then
+  // verifies but refuses appends).
+  RocksAuditLog(RocksStore& store, AuditLogOptions options, std::optional<AuditSigningKey> key, AuditHead head,
+                std::optional<Error> head_error);
 
   Result<std::vector<AuditEvent>> Append(std::vector<AuditEvent> events) override;
   Result<Checkpoint> CheckpointNow() override;
@@ -52,6 +55,8 @@ class RocksAuditLog final : public AuditLog {
   Result<Checkpoint> SignHead(const AuditHead& head);
   // Stages the checkpoint and records it in `head`.
   void StageCheckpoint(const Checkpoint& checkpoint, AuditHead* head, rocksdb::WriteBatch* batch);
+  // kIo unless the head record matches the newest stored event. REQUIRES: mu_ held.
+  Status CheckHeadMatchesTail();
   // Hash of the perfect subtree (level, index) from audit_nodes.
   Result<Hash> Subtree(int level, uint64_t index);
   // The event's canonical bytes (without the stored hash).
@@ -63,6 +68,7 @@ class RocksAuditLog final : public AuditLog {
   std::optional<AuditSigningKey> key_;
   std::mutex mu_;  // one writer: held across an append's read-modify-write
   AuditHead head_;
+  std::optional<Error> head_error_;
 };
 
 }  // namespace sqlx::storage

@@ -72,11 +72,10 @@ Result<std::map<uint64_t, Checkpoint>> RocksAuditLog::AllCheckpoints() {
 Result<AuditVerifyReport> RocksAuditLog::Verify(const AuditVerifyOptions& options) {
   AuditVerifyReport report;
   Verification v(&report);
-  AuditHead head;
-  {
-    std::lock_guard<std::mutex> lock(mu_);
-    SQLX_ASSIGN_OR_RETURN(head, LoadHead(store_));
-  }
+  // A damaged head is reported after the events (a fault there comes first).
+  Result<AuditHead> loaded = LoadHead(store_);
+  AuditHead head = loaded.ok() ? *loaded : AuditHead{};
+  if (!loaded.ok()) head.size = UINT64_MAX;
   SQLX_ASSIGN_OR_RETURN(auto checkpoints, AllCheckpoints());
   report.checkpoints = checkpoints.size();
   std::optional<PublicKey> key = options.trusted_key;
@@ -146,6 +145,7 @@ Result<AuditVerifyReport> RocksAuditLog::Verify(const AuditVerifyOptions& option
   }
   if (!it->status().ok()) return store_.ToError(it->status(), "reading audit events");
   const uint64_t last = expected - 1;
+  if (going && !loaded.ok()) going = v.Fail(AuditFault::kHeadDamaged, 0, loaded.error().message);
   if (going) {
     uint64_t covered = head.size;
     std::string by = "the head record";

@@ -47,6 +47,27 @@ std::vector<std::string> AllStoredValues(const std::string& dir) {
   return out;
 }
 
+// Deletes audit events as someone with write access to the store could.
+void DeleteEvents(const std::string& dir, const std::vector<uint64_t>& seqs) {
+  std::vector<std::string> names;
+  ASSERT_TRUE(rocksdb::DB::ListColumnFamilies(rocksdb::DBOptions(), dir, &names).ok());
+  std::vector<rocksdb::ColumnFamilyDescriptor> descriptors;
+  for (const std::string& n : names) descriptors.emplace_back(n, rocksdb::ColumnFamilyOptions());
+  std::vector<rocksdb::ColumnFamilyHandle*> handles;
+  rocksdb::DB* raw = nullptr;
+  ASSERT_TRUE(rocksdb::DB::Open(rocksdb::Options(), dir, descriptors, &handles, &raw).ok());
+  std::unique_ptr<rocksdb::DB> db(raw);
+  for (rocksdb::ColumnFamilyHandle* h : handles) {
+    if (h->GetName() != "audit_events") continue;
+    for (uint64_t seq : seqs) {
+      std::string key;
+      for (int shift = 56; shift >= 0; shift -= 8) key.push_back(static_cast<char>((seq >> shift) & 0xff));
+      ASSERT_TRUE(db->Delete(rocksdb::WriteOptions(), h, key).ok());
+    }
+  }
+  for (rocksdb::ColumnFamilyHandle* h : handles) ASSERT_TRUE(db->DestroyColumnFamilyHandle(h).ok());
+}
+
 class CliAuditTest : public ::testing::Test {
  protected:
   void SetUp() override {
@@ -163,24 +184,7 @@ TEST_F(CliAuditTest, UsageErrorsExitTwo) {
 
 TEST_F(CliAuditTest, EditedStoreFailsVerificationWithExitThree) {
   for (int i = 0; i < 4; ++i) ASSERT_EQ(Sqlx({"audit", "verify"}).exit_code, 0);
-  {
-    // Delete event 2 as someone with write access to the store could.
-    const std::string dir = store_.path() + "/s";
-    std::vector<std::string> names;
-    ASSERT_TRUE(rocksdb::DB::ListColumnFamilies(rocksdb::DBOptions(), dir, &names).ok());
-    std::vector<rocksdb::ColumnFamilyDescriptor> descriptors;
-    for (const std::string& n : names) descriptors.emplace_back(n, rocksdb::ColumnFamilyOptions());
-    std::vector<rocksdb::ColumnFamilyHandle*> handles;
-    rocksdb::DB* raw = nullptr;
-    ASSERT_TRUE(rocksdb::DB::Open(rocksdb::Options(), dir, descriptors, &handles, &raw).ok());
-    std::unique_ptr<rocksdb::DB> db(raw);
-    for (rocksdb::ColumnFamilyHandle* h : handles) {
-      if (h->GetName() == "audit_events") {
-        ASSERT_TRUE(db->Delete(rocksdb::WriteOptions(), h, std::string("\0\0\0\0\0\0\0\2", 8)).ok());
-      }
-    }
-    for (rocksdb::ColumnFamilyHandle* h : handles) ASSERT_TRUE(db->DestroyColumnFamilyHandle(h).ok());
-  }
+  DeleteEvents(store_.path() + "/s", {2});
   RunResult verify = Sqlx({"--format", "json", "audit", "verify"});
   ASSERT_EQ(verify.exit_code, 3) << DescribeRun(verify);
   nlohmann::json v = Json(verify);
@@ -194,6 +198,18 @@ TEST_F(CliAuditTest, EditedStoreFailsVerificationWithExitThree) {
   EXPECT_EQ(Json(failed)["events"][0]["action"], "audit.verify");
   EXPECT_EQ(Json(failed)["unreadable"], 1);  // event 2, skipped with a warning
   EXPECT_NE(failed.err.find("run `sqlx audit verify`"), std::string::npos) << failed.err;
+}
+
+TEST_F(CliAuditTest, TruncatedTailIsCaughtByTheExportedCheckpoint) {
+  for (int i = 0; i < 3; ++i) ASSERT_EQ(Sqlx({"audit", "verify"}).exit_code, 0);
+  ASSERT_EQ(Sqlx({"audit", "head", "-o", File("cp.json")}).exit_code, 0);  // covers 1..3
+  DeleteEvents(store_.path() + "/s", {3, 4});
+  RunResult verify = Sqlx({"--format", "json", "audit", "verify", "--checkpoint", File("cp.json")});
+  ASSERT_EQ(verify.exit_code, 3) << DescribeRun(verify);
+  EXPECT_EQ(Json(verify)["fault"]["kind"], "truncated");
+  EXPECT_EQ(Json(verify)["fault"]["seq"], 3);
+  // The log refuses to grow on top of it; the verdict is still reported.
+  EXPECT_NE(verify.err.find("could not be recorded"), std::string::npos) << verify.err;
 }
 
 TEST_F(CliAuditTest, LearnAndCapabilitiesAreAuditedWithoutThePassword) {

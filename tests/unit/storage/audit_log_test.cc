@@ -443,6 +443,18 @@ TEST_F(AuditTamperTest, TruncationWithCheckpointsLeftBehindIsTruncated) {
   }
   Reopen();
   ExpectFault(Verify(), AuditFault::kTruncated, 28);
+  // Nothing is appended (or signed) on top of a tail that changed under the head.
+  auto appended = log_->Append({Ev("after")});
+  ASSERT_FALSE(appended.ok());
+  EXPECT_NE(appended.error().message.find("run `sqlx audit verify`"), std::string::npos) << appended.error().message;
+  EXPECT_FALSE(log_->CheckpointNow().ok());
+}
+
+TEST_F(AuditTamperTest, DamagedHeadRecordIsReportedAndStopsAppends) {
+  AuditTamper(dir_.path()).Put("meta", std::string(audit_keys::kHeadKey), "{not json");
+  Reopen();
+  ExpectFault(Verify(exported_), AuditFault::kHeadDamaged, 0);
+  EXPECT_FALSE(log_->Append({Ev("after")}).ok());
 }
 
 TEST_F(AuditTamperTest, ReHashedChainWithoutTheKeyIsARootMismatch) {

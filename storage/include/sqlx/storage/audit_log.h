@@ -41,6 +41,7 @@ enum class AuditFault {
   kBadSignature = 6,      // a checkpoint is not signed by the trusted key
   kRootMismatch = 7,      // validly signed checkpoint, but the events no longer hash to its root
   kInserted = 8,          // an event or key the log never wrote (beyond the head, or a malformed key)
+  kHeadDamaged = 9,       // the appender's head record does not decode (bad_seq is 0)
 };
 std::string_view AuditFaultName(AuditFault fault);  // "payload-modified", ...
 
@@ -89,6 +90,9 @@ class AuditLog {
   // Appends `events` in order as one synced RocksDB batch (with their index
   // entries and any checkpoint due), then returns them with seq, prev_hash
   // and hash set. details_json and error are redacted first. Thread-safe.
+  // Refuses (kIo) to append to a log whose head record does not match its
+  // newest event: it was changed outside sqlx, and signing on top of it
+  // would vouch for the change.
   virtual Result<std::vector<AuditEvent>> Append(std::vector<AuditEvent> events) = 0;
   // Signs a checkpoint at the current head now (or returns the latest when it
   // already covers the head). kInvalidArgument without a signing key.
