@@ -64,13 +64,16 @@ class Reader {
     pos_ += n;
     return true;
   }
-  bool String(std::string* v) {
+  bool String(std::string_view* v) {
     std::string_view len;
     if (!Bytes(4, &len)) return false;
     uint32_t n = 0;
     for (char c : len) n = (n << 8) | static_cast<uint8_t>(c);
+    return Bytes(n, v);
+  }
+  bool String(std::string* v) {
     std::string_view s;
-    if (!Bytes(n, &s)) return false;
+    if (!String(&s)) return false;
     v->assign(s);
     return true;
   }
@@ -158,33 +161,56 @@ std::string CanonicalBytes(const AuditEvent& event) {
   return out;
 }
 
-Result<AuditEvent> DecodeCanonicalBytes(std::string_view bytes) {
-  auto bad = [](std::string_view what) {
-    return MakeError(ErrorCode::kInvalidArgument, "malformed audit event bytes: " + std::string(what));
-  };
-  Reader r(bytes);
-  AuditEvent e;
+namespace {
+
+Error Malformed(std::string_view what) {
+  return MakeError(ErrorCode::kInvalidArgument, "malformed audit event bytes: " + std::string(what));
+}
+
+// Reads the fixed header into `e` (seq, time, pid, outcome, prev_hash).
+Status ReadHeader(Reader& r, AuditEvent* e) {
   uint8_t version = 0;
-  if (!r.U8(&version)) return bad("empty");
-  if (version != kCanonicalVersion) return bad("unknown version " + std::to_string(version));
+  if (!r.U8(&version)) return Malformed("empty");
+  if (version != kCanonicalVersion) return Malformed("unknown version " + std::to_string(version));
   uint64_t time = 0;
   uint64_t pid = 0;
   uint8_t outcome = 0;
   std::string_view prev;
-  if (!r.U64(&e.seq) || !r.U64(&time) || !r.U64(&pid) || !r.U8(&outcome) || !r.Bytes(32, &prev)) {
-    return bad("truncated header");
+  if (!r.U64(&e->seq) || !r.U64(&time) || !r.U64(&pid) || !r.U8(&outcome) || !r.Bytes(32, &prev)) {
+    return Malformed("truncated header");
   }
-  if (outcome > 1) return bad("outcome byte " + std::to_string(outcome));
-  e.time_ns = static_cast<int64_t>(time);
-  e.pid = static_cast<int64_t>(pid);
-  e.outcome = static_cast<AuditOutcome>(outcome);
-  std::copy(prev.begin(), prev.end(), e.prev_hash.begin());
+  if (outcome > 1) return Malformed("outcome byte " + std::to_string(outcome));
+  e->time_ns = static_cast<int64_t>(time);
+  e->pid = static_cast<int64_t>(pid);
+  e->outcome = static_cast<AuditOutcome>(outcome);
+  std::copy(prev.begin(), prev.end(), e->prev_hash.begin());
+  return Status::Ok();
+}
+
+}  // namespace
+
+Result<AuditEvent> DecodeCanonicalBytes(std::string_view bytes) {
+  Reader r(bytes);
+  AuditEvent e;
+  SQLX_RETURN_IF_ERROR(ReadHeader(r, &e));
   for (std::string* s : StringFields(e)) {
-    if (!r.String(s)) return bad("truncated string field");
+    if (!r.String(s)) return Malformed("truncated string field");
   }
-  if (!r.AtEnd()) return bad("trailing bytes");
+  if (!r.AtEnd()) return Malformed("trailing bytes");
   e.hash = LeafHash(bytes);
   return e;
+}
+
+Result<AuditEventLink> DecodeEventLink(std::string_view bytes) {
+  Reader r(bytes);
+  AuditEvent header;  // strings stay empty: no allocation
+  SQLX_RETURN_IF_ERROR(ReadHeader(r, &header));
+  std::string_view skipped;
+  for (int i = 0; i < 11; ++i) {
+    if (!r.String(&skipped)) return Malformed("truncated string field");
+  }
+  if (!r.AtEnd()) return Malformed("trailing bytes");
+  return AuditEventLink{header.seq, header.prev_hash};
 }
 
 AuditEvent NewAuditEvent(std::string action) {

@@ -14,8 +14,9 @@ namespace sqlx::storage::audit_keys {
 // meta: the appender's head (size, head hash, Merkle frontier, last checkpoint).
 inline constexpr std::string_view kHeadKey = "audit_head";
 
-// Prefix bytes of the audit_index entries: KIND VALUE 00 u64be(seq); the
-// time entries are 't' u64be(time_ns + 2^63) u64be(seq).
+// Prefix bytes of the audit_index entries: KIND VALUE 00 u64be(last seq),
+// whose value lists the seqs of one append (u64be each, ascending); the
+// time entries are 't' u64be(time_ns + 2^63) u64be(seq) with empty values.
 inline constexpr char kActorIndex = 'u';
 inline constexpr char kConnectionIndex = 'c';
 inline constexpr char kDatabaseIndex = 'd';
@@ -38,6 +39,10 @@ inline std::optional<uint64_t> SeqFromKey(std::string_view key) {
   return GetU64(key);
 }
 
+// Merkle nodes below this level (subtrees of fewer than 16 leaves) are not
+// stored: proofs hash them from the events' stored leaf hashes.
+inline constexpr int kLowestStoredLevel = 4;
+
 // audit_nodes: u8 level, u64be index.
 inline std::string NodeKey(int level, uint64_t index) {
   std::string k(1, static_cast<char>(level));
@@ -50,12 +55,6 @@ inline std::string IndexPrefix(char kind, std::string_view value) {
   std::string k(1, kind);
   k.append(value);
   k.push_back('\0');
-  return k;
-}
-
-inline std::string IndexKey(char kind, std::string_view value, uint64_t seq) {
-  std::string k = IndexPrefix(kind, value);
-  PutU64(&k, seq);
   return k;
 }
 

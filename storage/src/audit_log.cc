@@ -4,6 +4,9 @@
 #include <algorithm>
 #include <cstring>
 #include <filesystem>
+#include <map>
+#include <utility>
+#include <vector>
 #include <system_error>
 
 #include <nlohmann/json.hpp>
@@ -39,21 +42,42 @@ Status ValidateEvent(const AuditEvent& e) {
   return Status::Ok();
 }
 
-void StageIndexes(const AuditEvent& e, rocksdb::ColumnFamilyHandle* cf, rocksdb::WriteBatch* batch) {
-  auto put = [&](char kind, const std::string& value) {
-    if (!value.empty()) batch->Put(cf, keys::IndexKey(kind, value, e.seq), rocksdb::Slice());
-  };
-  put(keys::kActorIndex, e.actor.os_user);
-  if (e.actor.service != e.actor.os_user) put(keys::kActorIndex, e.actor.service);
-  if (e.actor.token_subject != e.actor.os_user && e.actor.token_subject != e.actor.service) {
-    put(keys::kActorIndex, e.actor.token_subject);
+// The index entries of one append: every (kind, value) becomes one posting
+// key whose value lists its seqs (so an append of many events with the same
+// actor, connection or action writes one key, not one per event); the time
+// index keeps one key per event.
+class IndexPostings {
+ public:
+  void Add(const AuditEvent& e) {
+    std::string actors[3] = {e.actor.os_user, e.actor.service, e.actor.token_subject};
+    for (int i = 0; i < 3; ++i) {
+      if (std::find(actors, actors + i, actors[i]) == actors + i) Add(keys::kActorIndex, actors[i], e.seq);
+    }
+    Add(keys::kConnectionIndex, e.object.connection, e.seq);
+    Add(keys::kDatabaseIndex, e.object.database, e.seq);
+    if (!e.object.table.empty()) Add(keys::kTableIndex, e.object.database + "." + e.object.table, e.seq);
+    Add(keys::kActionIndex, e.action, e.seq);
+    times_.emplace_back(e.time_ns, e.seq);
   }
-  put(keys::kConnectionIndex, e.object.connection);
-  put(keys::kDatabaseIndex, e.object.database);
-  if (!e.object.table.empty()) put(keys::kTableIndex, e.object.database + "." + e.object.table);
-  put(keys::kActionIndex, e.action);
-  batch->Put(cf, keys::TimeKey(e.time_ns, e.seq), rocksdb::Slice());
-}
+
+  void Stage(rocksdb::ColumnFamilyHandle* cf, rocksdb::WriteBatch* batch) const {
+    for (const auto& [prefix, seqs] : postings_) {
+      std::string key = prefix;
+      keys::PutU64(&key, keys::GetU64(std::string_view(seqs).substr(seqs.size() - 8)));
+      batch->Put(cf, key, seqs);
+    }
+    for (const auto& [time_ns, seq] : times_) batch->Put(cf, keys::TimeKey(time_ns, seq), rocksdb::Slice());
+  }
+
+ private:
+  void Add(char kind, const std::string& value, uint64_t seq) {
+    if (value.empty()) return;
+    keys::PutU64(&postings_[keys::IndexPrefix(kind, value)], seq);
+  }
+
+  std::map<std::string, std::string> postings_;  // prefix -> u64be seqs, ascending
+  std::vector<std::pair<int64_t, uint64_t>> times_;
+};
 
 bool Inside(const std::string& file, const std::string& dir) {
   std::error_code ec;
@@ -208,6 +232,7 @@ Result<std::vector<AuditEvent>> RocksAuditLog::Append(std::vector<AuditEvent> ev
   SQLX_ASSIGN_OR_RETURN(MerkleFrontier frontier, MerkleFrontier::FromNodes(head.size, head.frontier));
   rocksdb::WriteBatch batch;
   rocksdb::ColumnFamilyHandle* nodes = family(RocksStore::kAuditNodes);
+  IndexPostings postings;
   for (AuditEvent& e : events) {
     SQLX_RETURN_IF_ERROR(ValidateEvent(e));
     SQLX_ASSIGN_OR_RETURN(e.details_json, RedactDetails(e.details_json.empty() ? "{}" : e.details_json));
@@ -222,12 +247,13 @@ Result<std::vector<AuditEvent>> RocksAuditLog::Append(std::vector<AuditEvent> ev
     e.hash = LeafHash(bytes);
     batch.Put(family(RocksStore::kAuditEvents), keys::SeqKey(e.seq), EncodeStoredEvent(bytes, e.hash));
     frontier.Append(e.hash, [&](int level, uint64_t index, const Hash& h) {
-      batch.Put(nodes, keys::NodeKey(level, index), HashSlice(h));
+      if (level >= keys::kLowestStoredLevel) batch.Put(nodes, keys::NodeKey(level, index), HashSlice(h));
     });
-    StageIndexes(e, family(RocksStore::kAuditIndex), &batch);
+    postings.Add(e);
     head.size = e.seq;
     head.head_hash = e.hash;
   }
+  postings.Stage(family(RocksStore::kAuditIndex), &batch);
   head.frontier = frontier.nodes();
   const bool due = !head.has_checkpoint || head.size - head.checkpoint_size >= options_.checkpoint_every_events ||
                    NowNs() - head.checkpoint_time_ns >=
@@ -292,6 +318,28 @@ Result<std::optional<Checkpoint>> RocksAuditLog::LatestCheckpoint() {
 }
 
 Result<Hash> RocksAuditLog::Subtree(int level, uint64_t index) {
+  if (level < keys::kLowestStoredLevel) {
+    // Not stored: hashed from the (at most 2^(kLowestStoredLevel-1)) leaves.
+    const uint64_t begin = index << level;
+    std::vector<Hash> leaves;
+    std::unique_ptr<rocksdb::Iterator> it(
+        store_.db_->NewIterator(rocksdb::ReadOptions(), family(RocksStore::kAuditEvents)));
+    it->Seek(keys::SeqKey(begin + 1));
+    for (uint64_t seq = begin + 1; seq <= begin + (uint64_t{1} << level); ++seq, it->Next()) {
+      if (!it->Valid() || keys::SeqFromKey(it->key().ToStringView()) != seq || it->value().size() < 32) {
+        return MakeError(ErrorCode::kIo, "store " + store_.dir() + ": audit event " + std::to_string(seq) +
+                                             " is missing or damaged; run `sqlx audit verify`");
+      }
+      Hash h;
+      std::memcpy(h.data(), it->value().data() + it->value().size() - 32, 32);
+      leaves.push_back(h);
+    }
+    while (leaves.size() > 1) {
+      for (size_t i = 0; i < leaves.size() / 2; ++i) leaves[i] = NodeHash(leaves[2 * i], leaves[2 * i + 1]);
+      leaves.resize(leaves.size() / 2);
+    }
+    return leaves.front();
+  }
   SQLX_ASSIGN_OR_RETURN(std::optional<std::string> value,
                         store_.Get(RocksStore::kAuditNodes, keys::NodeKey(level, index)));
   if (!value || value->size() != 32) {

@@ -67,19 +67,37 @@ Result<AuditQueryResult> RocksAuditLog::Query(const AuditQuery& query) {
     }
   }
   const std::string scope = prefix ? *prefix : std::string(1, keys::kTimeIndex);
-  for (it->SeekForPrev(start); it->Valid() && out.size() < query.limit; it->Prev()) {
+  // Reads event `seq` and keeps it when it matches; false once `limit` is reached.
+  auto take = [&](uint64_t seq) -> Result<bool> {
+    SQLX_ASSIGN_OR_RETURN(std::optional<std::string> value, store_.Get(RocksStore::kAuditEvents, keys::SeqKey(seq)));
+    auto event = value && value->size() >= 32
+                     ? DecodeCanonicalBytes(std::string_view(*value).substr(0, value->size() - 32))
+                     : Result<AuditEvent>(MakeError(ErrorCode::kIo, "missing"));
+    if (!event.ok()) {
+      ++result.unreadable;
+    } else if (Matches(*event, query)) {
+      out.push_back(std::move(event).value());
+    }
+    return out.size() < query.limit;
+  };
+  bool more = true;
+  for (it->SeekForPrev(start); more && it->Valid(); it->Prev()) {
     const std::string_view key = it->key().ToStringView();
     if (key.substr(0, scope.size()) != scope || key.size() != scope.size() + (prefix ? 8 : 16)) break;
-    if (!prefix && query.since_ns && keys::GetU64(key.substr(1, 8)) < keys::TimeOrder(*query.since_ns)) break;
-    const uint64_t seq = keys::GetU64(key.substr(key.size() - 8));
-    SQLX_ASSIGN_OR_RETURN(std::optional<std::string> value, store_.Get(RocksStore::kAuditEvents, keys::SeqKey(seq)));
-    auto event = value && value->size() >= 32 ? DecodeCanonicalBytes(std::string_view(*value).substr(0, value->size() - 32))
-                                              : Result<AuditEvent>(MakeError(ErrorCode::kIo, "missing"));
-    if (!event.ok()) {
+    if (!prefix) {
+      if (query.since_ns && keys::GetU64(key.substr(1, 8)) < keys::TimeOrder(*query.since_ns)) break;
+      SQLX_ASSIGN_OR_RETURN(more, take(keys::GetU64(key.substr(9, 8))));
+      continue;
+    }
+    // A posting: the seqs of one append, ascending; walked newest first.
+    const std::string_view seqs = it->value().ToStringView();
+    if (seqs.empty() || seqs.size() % 8 != 0) {
       ++result.unreadable;
       continue;
     }
-    if (Matches(*event, query)) out.push_back(std::move(event).value());
+    for (size_t end = seqs.size(); more && end > 0; end -= 8) {
+      SQLX_ASSIGN_OR_RETURN(more, take(keys::GetU64(seqs.substr(end - 8, 8))));
+    }
   }
   if (!it->status().ok()) return store_.ToError(it->status(), "reading the audit index");
   std::reverse(out.begin(), out.end());

@@ -86,11 +86,16 @@ Result<AuditVerifyReport> RocksAuditLog::Verify(const AuditVerifyOptions& option
   Hash prev{};
   // Checkpoints at size 0 commit to the empty tree.
   auto check_at = [&](uint64_t size) -> bool {
+    auto stored = checkpoints.find(size);
+    const bool given = options.trusted_checkpoint && options.trusted_checkpoint->tree_size == size;
+    if (stored == checkpoints.end() && !given) return true;
     const Hash root = frontier.Root();
-    if (auto it = checkpoints.find(size); it != checkpoints.end()) {
-      if (!CheckCheckpoint(it->second, prev, root, key, "stored checkpoint " + std::to_string(size), &v)) return false;
+    if (stored != checkpoints.end()) {
+      if (!CheckCheckpoint(stored->second, prev, root, key, "stored checkpoint " + std::to_string(size), &v)) {
+        return false;
+      }
     }
-    if (options.trusted_checkpoint && options.trusted_checkpoint->tree_size == size) {
+    if (given) {
       if (!CheckCheckpoint(*options.trusted_checkpoint, prev, root, key, "the exported checkpoint", &v)) return false;
     }
     return true;
@@ -119,7 +124,8 @@ Result<AuditVerifyReport> RocksAuditLog::Verify(const AuditVerifyOptions& option
       going = v.Fail(AuditFault::kPayloadModified, *seq, "the stored value is too short");
       break;
     }
-    auto event = DecodeCanonicalBytes(value.substr(0, value.size() - 32));
+    const std::string_view bytes = value.substr(0, value.size() - 32);
+    auto event = DecodeEventLink(bytes);
     if (!event.ok()) {
       going = v.Fail(AuditFault::kPayloadModified, *seq, event.error().message);
       break;
@@ -128,7 +134,8 @@ Result<AuditVerifyReport> RocksAuditLog::Verify(const AuditVerifyOptions& option
       going = v.Fail(AuditFault::kReordered, *seq, "the event stored here is event " + std::to_string(event->seq));
       break;
     }
-    if (std::memcmp(event->hash.data(), value.data() + value.size() - 32, 32) != 0) {
+    const Hash hash = LeafHash(bytes);
+    if (std::memcmp(hash.data(), value.data() + value.size() - 32, 32) != 0) {
       going = v.Fail(AuditFault::kPayloadModified, *seq, "the event's bytes do not hash to its stored hash");
       break;
     }
@@ -137,8 +144,8 @@ Result<AuditVerifyReport> RocksAuditLog::Verify(const AuditVerifyOptions& option
                                                               std::to_string(*seq - 1));
       break;
     }
-    frontier.Append(event->hash);
-    prev = event->hash;
+    frontier.Append(hash);
+    prev = hash;
     ++report.events;
     ++expected;
     going = check_at(*seq);

@@ -4,7 +4,10 @@
 
 #include <algorithm>
 #include <bit>
+#include <cstdlib>
+#include <memory>
 
+#include <openssl/evp.h>
 #include <openssl/sha.h>
 
 #include "byte_codec.h"
@@ -14,6 +17,24 @@ namespace {
 
 constexpr uint8_t kLeafPrefix = 0x00;
 constexpr uint8_t kNodePrefix = 0x01;
+
+struct MdCtxDeleter {
+  void operator()(EVP_MD_CTX* ctx) const { EVP_MD_CTX_free(ctx); }
+};
+
+// SHA-256(prefix || a || b) with one EVP context per thread (no copy of the
+// input, no allocation per hash). OpenSSL failing here is out of memory.
+Hash PrefixedSha256(uint8_t prefix, std::string_view a, std::string_view b) {
+  thread_local std::unique_ptr<EVP_MD_CTX, MdCtxDeleter> ctx(EVP_MD_CTX_new());
+  Hash out;
+  unsigned int len = 0;
+  if (!ctx || EVP_DigestInit_ex(ctx.get(), EVP_sha256(), nullptr) != 1 ||
+      EVP_DigestUpdate(ctx.get(), &prefix, 1) != 1 || EVP_DigestUpdate(ctx.get(), a.data(), a.size()) != 1 ||
+      EVP_DigestUpdate(ctx.get(), b.data(), b.size()) != 1 || EVP_DigestFinal_ex(ctx.get(), out.data(), &len) != 1) {
+    std::abort();
+  }
+  return out;
+}
 
 // Largest power of two strictly below n. REQUIRES: n > 1.
 uint64_t SplitPoint(uint64_t n) { return std::bit_floor(n - 1); }
@@ -73,21 +94,12 @@ Hash Sha256(std::string_view bytes) {
 }
 
 Hash LeafHash(std::string_view bytes) {
-  std::string buf;
-  buf.reserve(1 + bytes.size());
-  buf.push_back(static_cast<char>(kLeafPrefix));
-  buf.append(bytes);
-  return Sha256(buf);
+  return PrefixedSha256(kLeafPrefix, bytes, std::string_view());
 }
 
 Hash NodeHash(const Hash& left, const Hash& right) {
-  uint8_t buf[1 + 2 * 32];
-  buf[0] = kNodePrefix;
-  std::copy(left.begin(), left.end(), buf + 1);
-  std::copy(right.begin(), right.end(), buf + 33);
-  Hash out;
-  SHA256(buf, sizeof(buf), out.data());
-  return out;
+  return PrefixedSha256(kNodePrefix, std::string_view(reinterpret_cast<const char*>(left.data()), left.size()),
+                        std::string_view(reinterpret_cast<const char*>(right.data()), right.size()));
 }
 
 Hash EmptyRoot() { return Sha256(""); }

@@ -53,6 +53,14 @@ std::string CanonicalBytes(const AuditEvent& event);
 // included.
 Result<AuditEvent> DecodeCanonicalBytes(std::string_view bytes);
 
+// What verification needs of an event: its seq and link. Checks the whole
+// layout as DecodeCanonicalBytes does, without copying any field.
+struct AuditEventLink {
+  uint64_t seq = 0;
+  Hash prev_hash{};
+};
+Result<AuditEventLink> DecodeEventLink(std::string_view bytes);
+
 // An event for `action` stamped with now and this process: OS user, host,
 // pid and program.
 AuditEvent NewAuditEvent(std::string action);
