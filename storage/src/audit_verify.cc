@@ -4,6 +4,9 @@
 // the cost is one SHA-256 per event plus O(log n) per checkpoint.
 #include <algorithm>
 #include <cstring>
+#include <map>
+#include <optional>
+#include <string>
 
 #include <rocksdb/iterator.h>
 
@@ -48,6 +51,116 @@ bool CheckCheckpoint(const Checkpoint& c, const Hash& head, const Hash& root,
   return true;
 }
 
+// One pass over the events in key order: each event's bytes, hash, seq and
+// link, the Merkle frontier, and the checkpoints at their sizes.
+class ChainCheck {
+ public:
+  ChainCheck(const AuditVerifyOptions& options, const std::map<uint64_t, Checkpoint>& checkpoints, uint64_t head_size,
+             AuditVerifyReport* report)
+      : options_(options), checkpoints_(checkpoints), head_size_(head_size), report_(report), v_(report) {
+    key_ = options.trusted_key;
+    if (!key_ && options.trusted_checkpoint) key_ = options.trusted_checkpoint->public_key;
+    report->anchored = key_.has_value();
+    report->checkpoints = checkpoints.size();
+  }
+
+  bool Fail(AuditFault fault, uint64_t seq, std::string message) { return v_.Fail(fault, seq, std::move(message)); }
+
+  // Checks the stored and the given checkpoint of `size`, if any.
+  bool CheckAt(uint64_t size) {
+    auto stored = checkpoints_.find(size);
+    const bool given = options_.trusted_checkpoint && options_.trusted_checkpoint->tree_size == size;
+    if (stored == checkpoints_.end() && !given) return true;
+    const Hash root = frontier_.Root();
+    if (stored != checkpoints_.end() &&
+        !CheckCheckpoint(stored->second, prev_, root, key_, "stored checkpoint " + std::to_string(size), &v_)) {
+      return false;
+    }
+    return !given || CheckCheckpoint(*options_.trusted_checkpoint, prev_, root, key_, "the exported checkpoint", &v_);
+  }
+
+  // One stored event; false at the first fault.
+  bool Step(std::string_view key, std::string_view value) {
+    const std::optional<uint64_t> seq = keys::SeqFromKey(key);
+    if (!seq) return Fail(AuditFault::kInserted, expected_, "a key that is not an 8-byte seq was added to audit_events");
+    if (*seq != expected_) {
+      return Fail(AuditFault::kMissing, expected_, "no event, while event " + std::to_string(*seq) + " exists");
+    }
+    if (*seq > head_size_) {
+      return Fail(AuditFault::kInserted, *seq,
+                  "event beyond the head (" + std::to_string(head_size_) + " events were appended)");
+    }
+    if (value.size() < 32) return Fail(AuditFault::kPayloadModified, *seq, "the stored value is too short");
+    const std::string_view bytes = value.substr(0, value.size() - 32);
+    auto event = DecodeEventLink(bytes);
+    if (!event.ok()) return Fail(AuditFault::kPayloadModified, *seq, event.error().message);
+    if (event->seq != *seq) {
+      return Fail(AuditFault::kReordered, *seq, "the event stored here is event " + std::to_string(event->seq));
+    }
+    const Hash hash = LeafHash(bytes);
+    if (std::memcmp(hash.data(), value.data() + bytes.size(), 32) != 0) {
+      return Fail(AuditFault::kPayloadModified, *seq, "the event's bytes do not hash to its stored hash");
+    }
+    if (event->prev_hash != prev_) {
+      return Fail(AuditFault::kPrevHashMismatch, *seq, "prev_hash is not the hash of event " + std::to_string(*seq - 1));
+    }
+    frontier_.Append(hash);
+    prev_ = hash;
+    ++report_->events;
+    ++expected_;
+    return CheckAt(*seq);
+  }
+
+  // After the last event: nothing the head or a checkpoint covers is gone.
+  void CheckCoverage() {
+    const uint64_t last = expected_ - 1;
+    uint64_t covered = head_size_;
+    std::string by = "the head record";
+    if (!checkpoints_.empty() && checkpoints_.rbegin()->first > covered) {
+      covered = checkpoints_.rbegin()->first;
+      by = "stored checkpoint " + std::to_string(covered);
+    }
+    if (options_.trusted_checkpoint && options_.trusted_checkpoint->tree_size > covered) {
+      covered = options_.trusted_checkpoint->tree_size;
+      by = "the exported checkpoint";
+    }
+    if (covered > last) {
+      Fail(AuditFault::kTruncated, last + 1,
+           std::to_string(covered - last) + " event(s) that " + by + " covers (up to seq " + std::to_string(covered) +
+               ") are gone");
+    }
+  }
+
+  void Summarize() {
+    const uint64_t last = expected_ - 1;
+    const uint64_t last_checkpoint = checkpoints_.empty() ? 0 : checkpoints_.rbegin()->first;
+    report_->unsigned_tail = last > last_checkpoint ? last - last_checkpoint : 0;
+    report_->ok = !report_->fault.has_value();
+    if (!report_->ok) return;
+    report_->message = std::to_string(report_->events) + " events and " + std::to_string(report_->checkpoints) +
+                       " checkpoints verified";
+    if (!report_->anchored) {
+      report_->message += "; signatures were checked only against the keys the store names: pass --pubkey or "
+                          "--checkpoint to detect a re-signed log";
+    }
+    if (report_->unsigned_tail > 0) {
+      report_->message += "; the newest " + std::to_string(report_->unsigned_tail) +
+                          " event(s) are not yet covered by a signed checkpoint";
+    }
+  }
+
+ private:
+  const AuditVerifyOptions& options_;
+  const std::map<uint64_t, Checkpoint>& checkpoints_;
+  const uint64_t head_size_;  // UINT64_MAX when the head record is damaged
+  AuditVerifyReport* report_;
+  Verification v_;
+  std::optional<PublicKey> key_;
+  MerkleFrontier frontier_;
+  Hash prev_{};
+  uint64_t expected_ = 1;
+};
+
 }  // namespace
 
 Result<std::map<uint64_t, Checkpoint>> RocksAuditLog::AllCheckpoints() {
@@ -71,120 +184,20 @@ Result<std::map<uint64_t, Checkpoint>> RocksAuditLog::AllCheckpoints() {
 
 Result<AuditVerifyReport> RocksAuditLog::Verify(const AuditVerifyOptions& options) {
   AuditVerifyReport report;
-  Verification v(&report);
   // A damaged head is reported after the events (a fault there comes first).
   Result<AuditHead> loaded = LoadHead(store_);
-  AuditHead head = loaded.ok() ? *loaded : AuditHead{};
-  if (!loaded.ok()) head.size = UINT64_MAX;
   SQLX_ASSIGN_OR_RETURN(auto checkpoints, AllCheckpoints());
-  report.checkpoints = checkpoints.size();
-  std::optional<PublicKey> key = options.trusted_key;
-  if (!key && options.trusted_checkpoint) key = options.trusted_checkpoint->public_key;
-  report.anchored = key.has_value();
-
-  MerkleFrontier frontier;
-  Hash prev{};
-  // Checkpoints at size 0 commit to the empty tree.
-  auto check_at = [&](uint64_t size) -> bool {
-    auto stored = checkpoints.find(size);
-    const bool given = options.trusted_checkpoint && options.trusted_checkpoint->tree_size == size;
-    if (stored == checkpoints.end() && !given) return true;
-    const Hash root = frontier.Root();
-    if (stored != checkpoints.end()) {
-      if (!CheckCheckpoint(stored->second, prev, root, key, "stored checkpoint " + std::to_string(size), &v)) {
-        return false;
-      }
-    }
-    if (given) {
-      if (!CheckCheckpoint(*options.trusted_checkpoint, prev, root, key, "the exported checkpoint", &v)) return false;
-    }
-    return true;
-  };
-  bool going = check_at(0);
+  ChainCheck check(options, checkpoints, loaded.ok() ? loaded->size : UINT64_MAX, &report);
+  bool going = check.CheckAt(0);  // a checkpoint of size 0 commits to the empty tree
   std::unique_ptr<rocksdb::Iterator> it(
       store_.db_->NewIterator(rocksdb::ReadOptions(), family(RocksStore::kAuditEvents)));
-  uint64_t expected = 1;
   for (it->SeekToFirst(); going && it->Valid(); it->Next()) {
-    const std::optional<uint64_t> seq = keys::SeqFromKey(it->key().ToStringView());
-    if (!seq) {
-      going = v.Fail(AuditFault::kInserted, expected, "a key that is not an 8-byte seq was added to audit_events");
-      break;
-    }
-    if (*seq != expected) {
-      going = v.Fail(AuditFault::kMissing, expected, "no event, while event " + std::to_string(*seq) + " exists");
-      break;
-    }
-    if (*seq > head.size) {
-      going = v.Fail(AuditFault::kInserted, *seq,
-                     "event beyond the head (" + std::to_string(head.size) + " events were appended)");
-      break;
-    }
-    const std::string_view value = it->value().ToStringView();
-    if (value.size() < 32) {
-      going = v.Fail(AuditFault::kPayloadModified, *seq, "the stored value is too short");
-      break;
-    }
-    const std::string_view bytes = value.substr(0, value.size() - 32);
-    auto event = DecodeEventLink(bytes);
-    if (!event.ok()) {
-      going = v.Fail(AuditFault::kPayloadModified, *seq, event.error().message);
-      break;
-    }
-    if (event->seq != *seq) {
-      going = v.Fail(AuditFault::kReordered, *seq, "the event stored here is event " + std::to_string(event->seq));
-      break;
-    }
-    const Hash hash = LeafHash(bytes);
-    if (std::memcmp(hash.data(), value.data() + value.size() - 32, 32) != 0) {
-      going = v.Fail(AuditFault::kPayloadModified, *seq, "the event's bytes do not hash to its stored hash");
-      break;
-    }
-    if (event->prev_hash != prev) {
-      going = v.Fail(AuditFault::kPrevHashMismatch, *seq, "prev_hash is not the hash of event " +
-                                                              std::to_string(*seq - 1));
-      break;
-    }
-    frontier.Append(hash);
-    prev = hash;
-    ++report.events;
-    ++expected;
-    going = check_at(*seq);
+    going = check.Step(it->key().ToStringView(), it->value().ToStringView());
   }
   if (!it->status().ok()) return store_.ToError(it->status(), "reading audit events");
-  const uint64_t last = expected - 1;
-  if (going && !loaded.ok()) going = v.Fail(AuditFault::kHeadDamaged, 0, loaded.error().message);
-  if (going) {
-    uint64_t covered = head.size;
-    std::string by = "the head record";
-    if (!checkpoints.empty() && checkpoints.rbegin()->first > covered) {
-      covered = checkpoints.rbegin()->first;
-      by = "stored checkpoint " + std::to_string(covered);
-    }
-    if (options.trusted_checkpoint && options.trusted_checkpoint->tree_size > covered) {
-      covered = options.trusted_checkpoint->tree_size;
-      by = "the exported checkpoint";
-    }
-    if (covered > last) {
-      v.Fail(AuditFault::kTruncated, last + 1,
-             std::to_string(covered - last) + " event(s) that " + by + " covers (up to seq " +
-                 std::to_string(covered) + ") are gone");
-    }
-  }
-  const uint64_t last_checkpoint = checkpoints.empty() ? 0 : checkpoints.rbegin()->first;
-  report.unsigned_tail = last > last_checkpoint ? last - last_checkpoint : 0;
-  report.ok = !report.fault.has_value();
-  if (report.ok) {
-    report.message = std::to_string(report.events) + " events and " + std::to_string(report.checkpoints) +
-                     " checkpoints verified";
-    if (!report.anchored) {
-      report.message += "; signatures were checked only against the keys the store names: pass --pubkey or "
-                        "--checkpoint to detect a re-signed log";
-    }
-    if (report.unsigned_tail > 0) {
-      report.message += "; the newest " + std::to_string(report.unsigned_tail) +
-                        " event(s) are not yet covered by a signed checkpoint";
-    }
-  }
+  if (going && !loaded.ok()) going = check.Fail(AuditFault::kHeadDamaged, 0, loaded.error().message);
+  if (going) check.CheckCoverage();
+  check.Summarize();
   return report;
 }
 

@@ -46,6 +46,10 @@ TEST(AuditEventTest, CanonicalBytesRoundTrip) {
   EXPECT_EQ(back->prev_hash, e.prev_hash);
   EXPECT_EQ(back->hash, LeafHash(bytes));
   EXPECT_EQ(CanonicalBytes(*back), bytes);
+  auto link = DecodeEventLink(bytes);
+  ASSERT_TRUE(link.ok());
+  EXPECT_EQ(link->seq, 42u);
+  EXPECT_EQ(link->prev_hash, e.prev_hash);
 }
 
 TEST(AuditEventTest, MalformedBytesAreRejected) {
@@ -54,7 +58,9 @@ TEST(AuditEventTest, MalformedBytesAreRejected) {
   EXPECT_FALSE(DecodeCanonicalBytes(bytes + "x").ok());  // trailing
   for (size_t cut = 0; cut < bytes.size(); cut += 7) {
     EXPECT_FALSE(DecodeCanonicalBytes(bytes.substr(0, cut)).ok()) << cut;
+    EXPECT_FALSE(DecodeEventLink(bytes.substr(0, cut)).ok()) << cut;
   }
+  EXPECT_FALSE(DecodeEventLink(bytes + "x").ok());
   std::string version = bytes;
   version[0] = 2;
   EXPECT_FALSE(DecodeCanonicalBytes(version).ok());
