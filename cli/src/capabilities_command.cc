@@ -7,6 +7,7 @@
 #include <spdlog/spdlog.h>
 
 #include "commands.h"
+#include "audit_trail.h"
 #include "connection_learning.h"
 
 namespace sqlx::cli {
@@ -85,6 +86,9 @@ int RunCapabilities(const GlobalOptions& g, const ConnectArgs& c, const std::str
     if (!learned.ok()) return ReportError(g, learned.error());
     current = std::move(learned).value();
     learned_now = true;
+    Status audited = RecordAudit(g, **store, "connection.learned", {current.name, "", ""}, nullptr,
+                                 nlohmann::json{{"server_fingerprint", current.server_fingerprint}}.dump());
+    if (!audited.ok()) return ReportError(g, audited.error());
   }
   if (g.format == "json") {
     nlohmann::json out = {{"ok", true},

@@ -17,6 +17,7 @@ struct GlobalOptions {
   std::string format = "text";  // text | json (query also: tsv)
   std::string pack_dir;         // --pack-dir
   std::string store_dir;        // --store; empty: $SQLX_HOME, else ~/.sqlx
+  std::string audit_key;        // --audit-key; empty: $SQLX_AUDIT_KEY, else no checkpoints are signed
   uint64_t max_packet = uint64_t{1} << 30;
   int connect_timeout_s = 10;
 };
@@ -50,5 +51,29 @@ int RunLearn(const GlobalOptions& g, const ConnectArgs& c, const LearnArgs& args
 // atomically) or stdout. The store is not touched. --format sql: the IR
 // rendered as a DDL script (planner/render_sql.h) instead.
 int RunSnapshot(const GlobalOptions& g, const ConnectArgs& c, const std::string& output);
+
+// `sqlx audit ...` (audit_command.cc; formats in docs/formats/audit.md).
+struct AuditArgs {
+  std::string pubkey_file;                    // --pubkey: the trusted public key (PEM)
+  std::vector<std::string> checkpoint_files;  // --checkpoint: trusted exported checkpoints
+  std::string output;                         // -o: write here instead of stdout
+  uint64_t seq = 0;                           // prove SEQ
+  std::vector<uint64_t> consistency;          // prove --consistency A B
+  std::string proof_file;                     // check-proof FILE
+  std::string since, until;                   // RFC 3339 or relative (-15m, -7d)
+  std::string db, object, actor, action, outcome;
+  size_t limit = 100;
+};
+
+// Writes a new Ed25519 key to `out` (0600) and its public key to `out`.pub.
+int RunAuditKeygen(const GlobalOptions& g, const std::string& out);
+// Exit 3 when any event or checkpoint fails verification.
+int RunAuditVerify(const GlobalOptions& g, const AuditArgs& args);
+// Signs a checkpoint at the head (with a key) and exports the latest one.
+int RunAuditHead(const GlobalOptions& g, const AuditArgs& args);
+int RunAuditProve(const GlobalOptions& g, const AuditArgs& args);
+// Offline: reads no store. Exit 3 when the proof does not hold.
+int RunAuditCheckProof(const GlobalOptions& g, const AuditArgs& args);
+int RunAuditQuery(const GlobalOptions& g, const AuditArgs& args);
 
 }  // namespace sqlx::cli

@@ -11,6 +11,7 @@
 #include <nlohmann/json.hpp>
 
 #include "commands.h"
+#include "audit_trail.h"
 #include "connection_learning.h"
 #include "sqlx/messages/ir.h"
 #include "sqlx/flo/learn_database.h"
@@ -127,6 +128,29 @@ void PrintText(const std::string& connection, const std::vector<Stored>& stored,
   }
 }
 
+// One audit event per database of this learn (learn.database), in one
+// durable group, before the result is printed.
+Status AuditLearn(const GlobalOptions& g, storage::Store& store, const std::string& connection,
+                  const std::vector<Stored>& stored, const std::vector<Failure>& failures) {
+  std::vector<storage::AuditEvent> events;
+  for (const Stored& s : stored) {
+    storage::AuditEvent& e = events.emplace_back(storage::NewAuditEvent("learn.database"));
+    e.object = {connection, s.learned->name, ""};
+    e.details_json = nlohmann::json{{"profile_hash", s.learned->profile_hash},
+                                    {"change", ChangeName(s.outcome.change)},
+                                    {"version", s.outcome.version},
+                                    {"partial", !s.learned->not_visible.empty()}}
+                         .dump();
+  }
+  for (const Failure& f : failures) {
+    storage::AuditEvent& e = events.emplace_back(storage::NewAuditEvent("learn.database"));
+    e.object = {connection, f.database, ""};
+    e.outcome = storage::AuditOutcome::kFailed;
+    e.error = f.error.ToString();
+  }
+  return RecordAuditEvents(g, store, std::move(events));
+}
+
 // A progress line per database on stderr when it is a terminal.
 void Progress(const std::string& text) {
   if (::isatty(STDERR_FILENO) == 1) std::cerr << "sqlx: " << text << "\n";
@@ -201,6 +225,9 @@ int RunLearn(const GlobalOptions& g, const ConnectArgs& c, const LearnArgs& args
                  learned_ok[i]->name + ": " + ChangeName((*outcomes)[i].change));
       }
     }
+  }
+  if (Status audited = AuditLearn(g, **store, connection, stored, failures); !audited.ok()) {
+    return ReportError(g, audited.error());
   }
   if (g.format == "json") {
     PrintJson(connection, stored, failures);

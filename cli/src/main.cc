@@ -53,12 +53,15 @@ int main(int argc, char** argv) {
   app.set_help_all_flag("--help-all", "Show help for every command");
   GlobalOptions g;
   int verbosity = 0;
-  app.add_option("--format", g.format, "Output format: text or json (query: also tsv; snapshot: json or sql)")
-      ->check(CLI::IsMember({"text", "json", "tsv", "sql"}))
+  app.add_option("--format", g.format,
+                 "Output format: text or json (query: also tsv; snapshot: json or sql; audit query: also csv)")
+      ->check(CLI::IsMember({"text", "json", "tsv", "sql", "csv"}))
       ->default_val("text");
   app.add_option("--pack-dir", g.pack_dir, "Directory holding registry.json and wire packs");
   app.add_option("--store", g.store_dir,
                  "Store directory for commands that keep state (default $SQLX_HOME, else ~/.sqlx)");
+  app.add_option("--audit-key", g.audit_key,
+                 "Ed25519 PEM key that signs audit checkpoints, outside the store (default $SQLX_AUDIT_KEY)");
   app.add_option("--max-packet", g.max_packet, "Largest packet accepted from the server, bytes")
       ->default_val(uint64_t{1} << 30);
   app.add_option("--connect-timeout", g.connect_timeout_s, "Seconds to wait for connect and handshake")
@@ -118,6 +121,46 @@ int main(int argc, char** argv) {
   add_connection(snapshot);
   snapshot->add_option("-o,--output", snapshot_output, "Write to FILE (atomically) instead of stdout");
 
+  AuditArgs audit_args;
+  std::string keygen_out;
+  CLI::App* audit = app.add_subcommand("audit", "Verify, export, prove and query the hash-chained audit log");
+  audit->fallthrough();
+  audit->require_subcommand(1);
+  CLI::App* audit_keygen = audit->add_subcommand("keygen", "Create an Ed25519 signing key (FILE) and its public key (FILE.pub)");
+  audit_keygen->fallthrough();
+  audit_keygen->add_option("--out", keygen_out, "Where to write the private key (never overwritten)")->required();
+  CLI::App* audit_verify = audit->add_subcommand("verify", "Recompute every link and root; exit 3 on any damage");
+  audit_verify->fallthrough();
+  audit_verify->add_option("--pubkey", audit_args.pubkey_file, "Trusted public key (PEM), kept outside the store");
+  audit_verify->add_option("--checkpoint", audit_args.checkpoint_files, "Trusted checkpoint exported by `audit head`")
+      ->expected(0, 1);
+  CLI::App* audit_head = audit->add_subcommand("head", "Sign a checkpoint at the head and export it as JSON");
+  audit_head->fallthrough();
+  audit_head->add_option("-o,--output", audit_args.output, "Write to FILE (atomically) instead of stdout");
+  CLI::App* audit_prove = audit->add_subcommand("prove", "Print an inclusion proof of SEQ, or a consistency proof");
+  audit_prove->fallthrough();
+  audit_prove->add_option("seq", audit_args.seq, "The event to prove");
+  audit_prove->add_option("--consistency", audit_args.consistency, "Prove the log of A events is a prefix of B")
+      ->expected(2);
+  audit_prove->add_option("--checkpoint", audit_args.checkpoint_files, "Prove against this exported checkpoint's tree")
+      ->expected(0, 1);
+  audit_prove->add_option("-o,--output", audit_args.output, "Write to FILE (atomically) instead of stdout");
+  CLI::App* audit_check = audit->add_subcommand("check-proof", "Check a proof offline against exported checkpoints");
+  audit_check->fallthrough();
+  audit_check->add_option("proof", audit_args.proof_file, "Proof file from `audit prove`")->required();
+  audit_check->add_option("--checkpoint", audit_args.checkpoint_files, "Trusted checkpoint file (twice for consistency)");
+  audit_check->add_option("--pubkey", audit_args.pubkey_file, "Trusted public key (PEM)");
+  CLI::App* audit_query = audit->add_subcommand("query", "The forensic timeline: events matching every filter");
+  audit_query->fallthrough();
+  audit_query->add_option("--since", audit_args.since, "From this time (RFC 3339, or -15m, -7d)");
+  audit_query->add_option("--until", audit_args.until, "Before this time (RFC 3339, or relative)");
+  audit_query->add_option("--db", audit_args.db, "Events on this database");
+  audit_query->add_option("--object", audit_args.object, "Events on db[.table] or a connection user@host:port");
+  audit_query->add_option("--actor", audit_args.actor, "OS user, service or token subject");
+  audit_query->add_option("--action", audit_args.action, "Action name (ping, learn.finished, audit.verify, ...)");
+  audit_query->add_option("--outcome", audit_args.outcome, "ok or failed")->check(CLI::IsMember({"ok", "failed"}));
+  audit_query->add_option("--limit", audit_args.limit, "At most N events, the newest")->default_val(100);
+
   try {
     std::vector<std::string> reversed(args.rbegin(), args.rend() - 1);
     app.parse(std::move(reversed));
@@ -134,10 +177,26 @@ int main(int argc, char** argv) {
     std::cerr << "sqlx: error: --format tsv is only for `sqlx query`\n";
     return kExitUsage;
   }
+  if (g.format == "csv" && !audit_query->parsed()) {
+    std::cerr << "sqlx: error: --format csv is only for `sqlx audit query`\n";
+    return kExitUsage;
+  }
   if (g.format == "sql" && !snapshot->parsed()) {
     std::cerr << "sqlx: error: --format sql is only for `sqlx snapshot`\n";
     return kExitUsage;
   }
+  if (audit_keygen->parsed()) return RunAuditKeygen(g, keygen_out);
+  if (audit_verify->parsed()) return RunAuditVerify(g, audit_args);
+  if (audit_head->parsed()) return RunAuditHead(g, audit_args);
+  if (audit_prove->parsed()) {
+    if ((audit_args.seq == 0) == audit_args.consistency.empty()) {
+      std::cerr << "sqlx: error: give SEQ (1 or more) or --consistency A B\n";
+      return kExitUsage;
+    }
+    return RunAuditProve(g, audit_args);
+  }
+  if (audit_check->parsed()) return RunAuditCheckProof(g, audit_args);
+  if (audit_query->parsed()) return RunAuditQuery(g, audit_args);
   if (ping->parsed()) return RunPing(g, conn);
   if (capabilities->parsed()) return RunCapabilities(g, conn, connection_name, refresh);
   if (learn->parsed()) return RunLearn(g, conn, learn_args);

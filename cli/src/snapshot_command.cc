@@ -14,6 +14,7 @@
 
 #include "commands.h"
 #include "connection_learning.h"
+#include "files.h"
 #include "sqlx/messages/ir.h"
 #include "sqlx/flo/learn_database.h"
 #include "sqlx/planner/render_sql.h"
@@ -56,36 +57,6 @@ std::string SnapshotJson(const flo::LearnedDatabase& db) {
   // No later key: append before the closing brace.
   const size_t close = ir.rfind('}');
   return ir.substr(0, close) + (ir.size() > 2 ? "," : "") + member + "}\n";
-}
-
-Status WriteAll(int fd, const std::string& text, const std::string& path) {
-  size_t off = 0;
-  while (off < text.size()) {
-    ssize_t n = ::write(fd, text.data() + off, text.size() - off);
-    if (n < 0 && errno == EINTR) continue;
-    if (n < 0) return MakeError(ErrorCode::kIo, "cannot write " + path + ": " + std::strerror(errno));
-    off += static_cast<size_t>(n);
-  }
-  return Status::Ok();
-}
-
-// Writes `text` to `path` atomically: a temporary file beside it, synced,
-// then renamed over it. A failure leaves `path` as it was.
-Status WriteFileAtomically(const std::string& path, const std::string& text) {
-  std::string tmp = path + ".tmp-XXXXXX";
-  int fd = ::mkstemp(tmp.data());
-  if (fd < 0) {
-    return MakeError(ErrorCode::kIo, "cannot create a temporary file beside " + path + ": " + std::strerror(errno) +
-                                         " (is the directory writable?)");
-  }
-  Status st = WriteAll(fd, text, tmp);
-  if (st.ok() && ::fchmod(fd, 0644) != 0) st = MakeError(ErrorCode::kIo, "cannot chmod " + tmp);
-  if (st.ok() && ::fsync(fd) != 0) st = MakeError(ErrorCode::kIo, "cannot sync " + tmp + ": " + std::strerror(errno));
-  if (::close(fd) != 0 && st.ok()) st = MakeError(ErrorCode::kIo, "cannot close " + tmp + ": " + std::strerror(errno));
-  if (st.ok() && ::rename(tmp.c_str(), path.c_str()) != 0)
-    st = MakeError(ErrorCode::kIo, "cannot rename " + tmp + " to " + path + ": " + std::strerror(errno));
-  if (!st.ok()) ::unlink(tmp.c_str());  // best effort: the temporary file is ours
-  return st;
 }
 
 }  // namespace

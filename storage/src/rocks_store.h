@@ -24,10 +24,22 @@ inline constexpr int64_t kFormatVersion = 1;
 
 class RocksStore final : public Store {
  public:
-  enum Family : size_t { kMeta, kConnections, kSchemas, kSchemaVersions, kFamilyCount };
-  // Column family names, indexed by Family.
+  enum Family : size_t {
+    kMeta,
+    kConnections,
+    kSchemas,
+    kSchemaVersions,
+    kAuditEvents,
+    kAuditNodes,
+    kAuditIndex,
+    kAuditCheckpoints,
+    kFamilyCount
+  };
+  // Column family names, indexed by Family. A store made before a family
+  // existed gets it (empty) on the next Open.
   static constexpr std::array<const char*, kFamilyCount> kFamilyNames = {
-      "meta", "connections", "schemas", "schema_versions"};
+      "meta", "connections", "schemas", "schema_versions",
+      "audit_events", "audit_nodes", "audit_index", "audit_checkpoints"};
 
   static Result<std::unique_ptr<Store>> Open(const StoreOptions& options);
   ~RocksStore() override;
@@ -50,6 +62,7 @@ class RocksStore final : public Store {
   Result<std::string> FingerprintSalt() override;
 
  private:
+  friend class RocksAuditLog;  // the audit log shares the database and its helpers
   using Visit = std::function<Status(std::string_view key, std::string_view value)>;
 
   // Takes ownership of `db` and of every handle in `handles`.

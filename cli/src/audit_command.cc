@@ -1,0 +1,440 @@
+// `sqlx audit`: keygen, verify, head, prove, check-proof and query over the
+// store's audit log (docs/cli.md; formats in docs/formats/audit.md). Every
+// command that reads the store records itself in the log after its outcome
+// is known; check-proof and keygen touch no store.
+#include <ctime>
+#include <functional>
+#include <iostream>
+
+#include <nlohmann/json.hpp>
+
+#include "audit_trail.h"
+#include "commands.h"
+#include "connection_learning.h"
+#include "files.h"
+#include "sqlx/storage/audit_log.h"
+
+namespace sqlx::cli {
+namespace {
+
+using nlohmann::json;
+using storage::AuditLog;
+
+std::string Rfc3339Millis(int64_t ns) {
+  std::time_t secs = static_cast<std::time_t>(ns / 1000000000);
+  long millis = static_cast<long>((ns % 1000000000) / 1000000);
+  if (millis < 0) {
+    millis += 1000;
+    --secs;
+  }
+  std::tm tm{};
+  gmtime_r(&secs, &tm);
+  char buf[40];
+  const size_t n = std::strftime(buf, sizeof(buf), "%Y-%m-%dT%H:%M:%S", &tm);
+  std::snprintf(buf + n, sizeof(buf) - n, ".%03ldZ", millis);
+  return buf;
+}
+
+// RFC 3339 ("2024-05-01T12:00:00Z", "...T12:00:00.5+02:00", "2024-05-01")
+// or relative to now ("-15m", "-7d"; units s m h d w).
+Result<int64_t> ParseTime(const std::string& text, int64_t now_ns) {
+  auto bad = [&] {
+    return MakeError(ErrorCode::kInvalidArgument, "cannot read the time '" + text +
+                                                      "': use RFC 3339 (2024-05-01T12:00:00Z) or -15m, -2h, -7d");
+  };
+  if (!text.empty() && text[0] == '-') {
+    size_t used = 0;
+    long long n = 0;
+    try {
+      n = std::stoll(text.substr(1), &used);
+    } catch (const std::exception&) {
+      return bad();
+    }
+    if (n < 0 || used + 2 != text.size()) return bad();
+    static const std::string kUnits = "smhdw";
+    static const int64_t kSeconds[] = {1, 60, 3600, 86400, 604800};
+    const size_t unit = kUnits.find(text.back());
+    if (unit == std::string::npos || n > 1000LL * 365 * 86400 / kSeconds[unit]) return bad();
+    return now_ns - static_cast<int64_t>(n) * kSeconds[unit] * 1000000000LL;
+  }
+  std::tm tm{};
+  int consumed = 0;
+  if (std::sscanf(text.c_str(), "%4d-%2d-%2d%n", &tm.tm_year, &tm.tm_mon, &tm.tm_mday, &consumed) != 3 || consumed != 10) {
+    return bad();
+  }
+  tm.tm_year -= 1900;
+  tm.tm_mon -= 1;
+  int64_t frac_ns = 0;
+  int64_t offset_s = 0;
+  size_t pos = 10;
+  if (pos < text.size()) {
+    if ((text[pos] != 'T' && text[pos] != 't' && text[pos] != ' ') ||
+        std::sscanf(text.c_str() + pos + 1, "%2d:%2d:%2d%n", &tm.tm_hour, &tm.tm_min, &tm.tm_sec, &consumed) != 3 ||
+        consumed != 8) {
+      return bad();
+    }
+    pos += 9;
+    if (pos < text.size() && text[pos] == '.') {
+      int64_t scale = 100000000;
+      for (++pos; pos < text.size() && std::isdigit(static_cast<unsigned char>(text[pos])) != 0; ++pos) {
+        frac_ns += (text[pos] - '0') * scale;
+        scale /= 10;
+      }
+    }
+    if (pos < text.size() && (text[pos] == 'Z' || text[pos] == 'z') && pos + 1 == text.size()) {
+      // UTC
+    } else {
+      int oh = 0;
+      int om = 0;
+      if (pos + 6 != text.size() || (text[pos] != '+' && text[pos] != '-') ||
+          std::sscanf(text.c_str() + pos + 1, "%2d:%2d", &oh, &om) != 2) {
+        return bad();
+      }
+      offset_s = (text[pos] == '-' ? -1 : 1) * (oh * 3600 + om * 60);
+    }
+  }
+  const std::time_t secs = timegm(&tm);
+  return (static_cast<int64_t>(secs) - offset_s) * 1000000000LL + frac_ns;
+}
+
+json EventJson(const storage::AuditEvent& e) {
+  json details = json::parse(e.details_json, nullptr, false);
+  return json{{"seq", e.seq},
+              {"time", Rfc3339Millis(e.time_ns)},
+              {"time_ns", e.time_ns},
+              {"actor", {{"os_user", e.actor.os_user}, {"service", e.actor.service},
+                         {"token_subject", e.actor.token_subject}}},
+              {"host", e.host},
+              {"pid", e.pid},
+              {"program", e.program},
+              {"action", e.action},
+              {"object", {{"connection", e.object.connection}, {"database", e.object.database},
+                          {"table", e.object.table}}},
+              {"outcome", std::string(storage::AuditOutcomeName(e.outcome))},
+              {"error", e.error},
+              {"details", details.is_discarded() ? json(e.details_json) : details},
+              {"prev_hash", storage::ToHex(e.prev_hash)},
+              {"hash", storage::ToHex(e.hash)}};
+}
+
+std::string CsvField(const std::string& s) {
+  if (s.find_first_of(",\"\r\n") == std::string::npos) return s;
+  std::string out = "\"";
+  for (char c : s) {
+    if (c == '"') out += '"';
+    out += c;
+  }
+  return out + "\"";
+}
+
+std::string Actor(const storage::AuditEvent& e) {
+  if (!e.actor.token_subject.empty()) return "token:" + e.actor.token_subject;
+  if (!e.actor.service.empty()) return "service:" + e.actor.service;
+  return e.actor.os_user;
+}
+
+std::string ObjectName(const storage::AuditObject& o) {
+  std::string name = o.connection;
+  if (!o.database.empty()) name += (name.empty() ? "" : "/") + o.database;
+  if (!o.table.empty()) name += "." + o.table;
+  return name.empty() ? "-" : name;
+}
+
+// Writes `text` to --output (atomically), else stdout.
+Status Emit(const AuditArgs& args, const std::string& text) {
+  if (args.output.empty()) {
+    std::cout << text << std::flush;
+    return Status::Ok();
+  }
+  return WriteFileAtomically(args.output, text);
+}
+
+Result<storage::Checkpoint> ReadCheckpoint(const std::string& path) {
+  SQLX_ASSIGN_OR_RETURN(std::string text, ReadTextFile(path, 1 << 20));
+  auto c = storage::ParseCheckpointJson(text);
+  if (!c.ok()) return MakeError(ErrorCode::kInvalidArgument, path + ": " + c.error().message);
+  return c;
+}
+
+// The store and its audit log, opened together (the log borrows the store).
+struct OpenedLog {
+  std::unique_ptr<storage::Store> store;
+  std::unique_ptr<AuditLog> log;
+};
+
+Result<OpenedLog> Open(const GlobalOptions& g) {
+  OpenedLog out;
+  SQLX_ASSIGN_OR_RETURN(out.store, OpenStore(g));
+  SQLX_ASSIGN_OR_RETURN(out.log, OpenAuditLog(g, *out.store));
+  return out;
+}
+
+// Records `action` durably, then reports the command's result with
+// `report` (which returns the exit code); a failure to record is the error
+// of a command that succeeded, and a warning beside one that failed.
+int Finish(const GlobalOptions& g, AuditLog& log, const std::string& action, const Error* error, const json& details,
+           const std::function<int()>& report) {
+  Status st = RecordAudit(log, action, {}, error, details.dump());
+  if (!st.ok()) {
+    // A failed command (a damaged log, above all) still reports what it found.
+    if (error == nullptr) return ReportError(g, st.error());
+    std::cerr << "sqlx: warning: this " << action << " could not be recorded: " << st.error().ToString() << "\n";
+  }
+  return report();
+}
+
+// Finish for a command that failed with `error`.
+int Fail(const GlobalOptions& g, AuditLog& log, const std::string& action, const Error& error, const json& details) {
+  return Finish(g, log, action, &error, details, [&] { return ReportError(g, error); });
+}
+
+// Verify's trust anchor: --pubkey, else the first --checkpoint's key, else
+// the public half of the signing key (a file outside the store).
+Result<storage::AuditVerifyOptions> TrustAnchors(const GlobalOptions& g, const AuditArgs& args) {
+  storage::AuditVerifyOptions options;
+  if (!args.pubkey_file.empty()) {
+    SQLX_ASSIGN_OR_RETURN(options.trusted_key, storage::LoadPublicKey(args.pubkey_file));
+  }
+  if (!args.checkpoint_files.empty()) {
+    SQLX_ASSIGN_OR_RETURN(options.trusted_checkpoint, ReadCheckpoint(args.checkpoint_files.front()));
+  }
+  if (!options.trusted_key && !options.trusted_checkpoint && !AuditKeyFile(g).empty()) {
+    SQLX_ASSIGN_OR_RETURN(storage::AuditSigningKey key, storage::AuditSigningKey::Load(AuditKeyFile(g)));
+    options.trusted_key = key.public_key();
+  }
+  return options;
+}
+
+// --format json: one document; csv: a header and one row per event; text:
+// one line per event.
+void PrintEvents(const GlobalOptions& g, const storage::AuditQueryResult& result) {
+  const std::vector<storage::AuditEvent>& events = result.events;
+  if (result.unreadable > 0) {
+    std::cerr << "sqlx: warning: " << result.unreadable
+              << " indexed audit event(s) are missing or damaged and were skipped: run `sqlx audit verify`\n";
+  }
+  if (g.format == "json") {
+    json list = json::array();
+    for (const storage::AuditEvent& e : events) list.push_back(EventJson(e));
+    std::cout << json{{"ok", true}, {"events", list}, {"unreadable", result.unreadable}}.dump(
+                     -1, ' ', false, json::error_handler_t::replace)
+              << "\n";
+  } else if (g.format == "csv") {
+    std::cout << "seq,time,os_user,service,token_subject,host,pid,program,action,connection,database,table,"
+                 "outcome,error,details,hash\n";
+    for (const storage::AuditEvent& e : events) {
+      std::cout << e.seq << "," << Rfc3339Millis(e.time_ns) << "," << CsvField(e.actor.os_user) << ","
+                << CsvField(e.actor.service) << "," << CsvField(e.actor.token_subject) << "," << CsvField(e.host)
+                << "," << e.pid << "," << CsvField(e.program) << "," << CsvField(e.action) << ","
+                << CsvField(e.object.connection) << "," << CsvField(e.object.database) << ","
+                << CsvField(e.object.table) << "," << storage::AuditOutcomeName(e.outcome) << ","
+                << CsvField(e.error) << "," << CsvField(e.details_json) << "," << storage::ToHex(e.hash) << "\n";
+    }
+  } else {
+    for (const storage::AuditEvent& e : events) {
+      std::cout << e.seq << "  " << Rfc3339Millis(e.time_ns) << "  " << Actor(e) << "  " << e.action << "  "
+                << ObjectName(e.object) << "  " << storage::AuditOutcomeName(e.outcome)
+                << (e.error.empty() ? "" : ": " + e.error) << "\n";
+    }
+  }
+}
+
+}  // namespace
+
+int RunAuditKeygen(const GlobalOptions& g, const std::string& out) {
+  auto pub = storage::AuditSigningKey::Generate(out);
+  if (!pub.ok()) return ReportError(g, pub.error());
+  if (g.format == "json") {
+    std::cout << json{{"ok", true}, {"key_file", out}, {"public_key_file", out + ".pub"},
+                      {"public_key", storage::PublicKeyHex(*pub)}}.dump()
+              << "\n";
+  } else {
+    std::cout << "signing key:  " << out << " (keep it outside the store; set SQLX_AUDIT_KEY=" << out << ")\n"
+              << "public key:   " << out << ".pub (" << storage::PublicKeyHex(*pub) << ")\n";
+  }
+  return kExitOk;
+}
+
+int RunAuditVerify(const GlobalOptions& g, const AuditArgs& args) {
+  auto anchors = TrustAnchors(g, args);
+  if (!anchors.ok()) return ReportError(g, anchors.error());
+  auto opened = Open(g);
+  if (!opened.ok()) return ReportError(g, opened.error());
+  AuditLog& log = *opened->log;
+  auto report = log.Verify(*anchors);
+  if (!report.ok()) {
+    return Fail(g, log, "audit.verify", report.error(), json::object());
+  }
+  json out = {{"ok", report->ok},
+              {"events", report->events},
+              {"checkpoints", report->checkpoints},
+              {"anchored", report->anchored},
+              {"unsigned_tail", report->unsigned_tail},
+              {"message", report->message}};
+  if (report->fault) {
+    out["fault"] = {{"kind", std::string(storage::AuditFaultName(*report->fault))}, {"seq", report->bad_seq}};
+  }
+  json details = out;
+  details.erase("message");
+  const Error failure = MakeError(ErrorCode::kInvalidArgument, report->message);
+  return Finish(g, log, "audit.verify", report->ok ? nullptr : &failure, details, [&] {
+    if (g.format == "json") {
+      std::cout << out.dump() << "\n";
+    } else {
+      std::cout << (report->ok ? "ok: " : "FAILED: ") << report->message << "\n";
+    }
+    return report->ok ? kExitOk : kExitDrift;
+  });
+}
+
+int RunAuditHead(const GlobalOptions& g, const AuditArgs& args) {
+  auto opened = Open(g);
+  if (!opened.ok()) return ReportError(g, opened.error());
+  AuditLog& log = *opened->log;
+  Result<storage::Checkpoint> checkpoint = MakeError(ErrorCode::kInternal, "unset");
+  if (!AuditKeyFile(g).empty()) {
+    checkpoint = log.CheckpointNow();
+  } else {
+    auto latest = log.LatestCheckpoint();
+    if (!latest.ok()) {
+      checkpoint = latest.error();
+    } else if (!latest->has_value()) {
+      checkpoint = MakeError(ErrorCode::kNotFound,
+                             "the audit log has no signed checkpoint: set SQLX_AUDIT_KEY (or --audit-key) to a key "
+                             "made by `sqlx audit keygen --out FILE`");
+    } else {
+      checkpoint = **latest;
+    }
+  }
+  if (!checkpoint.ok()) return Fail(g, log, "audit.export", checkpoint.error(), json::object());
+  json details = {{"tree_size", checkpoint->tree_size}, {"output", args.output.empty() ? "-" : args.output}};
+  // A file is written before the export is recorded; stdout after.
+  if (!args.output.empty()) {
+    Status st = Emit(args, storage::CheckpointToJson(*checkpoint));
+    if (!st.ok()) return Fail(g, log, "audit.export", st.error(), details);
+  }
+  return Finish(g, log, "audit.export", nullptr, details, [&] {
+    if (args.output.empty()) {
+      std::cout << storage::CheckpointToJson(*checkpoint) << std::flush;
+    } else if (g.format != "json") {
+      std::cerr << "checkpoint of " << checkpoint->tree_size << " events written to " << args.output << "\n";
+    }
+    return kExitOk;
+  });
+}
+
+int RunAuditProve(const GlobalOptions& g, const AuditArgs& args) {
+  auto opened = Open(g);
+  if (!opened.ok()) return ReportError(g, opened.error());
+  AuditLog& log = *opened->log;
+  std::string text;
+  json details;
+  Status st;
+  if (!args.consistency.empty()) {
+    details = {{"first", args.consistency[0]}, {"second", args.consistency[1]}};
+    auto proof = log.ProveConsistency(args.consistency[0], args.consistency[1]);
+    if (proof.ok()) text = storage::ConsistencyProofToJson(*proof);
+    st = proof.ok() ? Status::Ok() : Status(proof.error());
+  } else {
+    // The tree the proof is for: the given checkpoint's, else the newest.
+    Result<storage::Checkpoint> at = MakeError(ErrorCode::kNotFound,
+                                               "the audit log has no signed checkpoint to prove against: pass "
+                                               "--checkpoint FILE or set SQLX_AUDIT_KEY");
+    if (!args.checkpoint_files.empty()) {
+      at = ReadCheckpoint(args.checkpoint_files.front());
+    } else if (!AuditKeyFile(g).empty()) {
+      at = log.CheckpointNow();
+    } else if (auto latest = log.LatestCheckpoint(); latest.ok() && latest->has_value()) {
+      at = **latest;
+    }
+    details = {{"seq", args.seq}};
+    if (at.ok()) {
+      details["tree_size"] = at->tree_size;
+      auto proof = log.ProveInclusion(args.seq, at->tree_size);
+      if (proof.ok()) text = storage::InclusionProofToJson(*proof);
+      st = proof.ok() ? Status::Ok() : Status(proof.error());
+    } else {
+      st = at.error();
+    }
+  }
+  if (st.ok() && !args.output.empty()) st = Emit(args, text);
+  if (!st.ok()) return Fail(g, log, "audit.prove", st.error(), details);
+  return Finish(g, log, "audit.prove", nullptr, details, [&] {
+    if (args.output.empty()) std::cout << text << std::flush;
+    return kExitOk;
+  });
+}
+
+int RunAuditCheckProof(const GlobalOptions& g, const AuditArgs& args) {
+  auto text = ReadTextFile(args.proof_file, 1 << 20);
+  if (!text.ok()) return ReportError(g, text.error());
+  auto proof = storage::ParseProofJson(*text);
+  if (!proof.ok()) {
+    return ReportError(g, MakeError(ErrorCode::kInvalidArgument, args.proof_file + ": " + proof.error().message));
+  }
+  std::optional<storage::PublicKey> key;
+  if (!args.pubkey_file.empty()) {
+    auto loaded = storage::LoadPublicKey(args.pubkey_file);
+    if (!loaded.ok()) return ReportError(g, loaded.error());
+    key = *loaded;
+  }
+  std::vector<storage::Checkpoint> trusted;
+  for (const std::string& file : args.checkpoint_files) {
+    auto c = ReadCheckpoint(file);
+    if (!c.ok()) return ReportError(g, c.error());
+    trusted.push_back(*c);
+  }
+  storage::ProofVerdict verdict;
+  if (proof->inclusion) {
+    if (trusted.empty()) {
+      return ReportError(g, MakeError(ErrorCode::kInvalidArgument,
+                                      "an inclusion proof is checked against a checkpoint: pass --checkpoint FILE"));
+    }
+    const storage::Checkpoint* match = &trusted.front();
+    for (const storage::Checkpoint& c : trusted) {
+      if (c.tree_size == proof->inclusion->tree_size) match = &c;
+    }
+    verdict = storage::CheckInclusion(*proof->inclusion, *match, key);
+  } else {
+    verdict = storage::CheckConsistency(*proof->consistency, trusted, key);
+  }
+  if (g.format == "json") {
+    std::cout << json{{"ok", verdict.valid}, {"valid", verdict.valid}, {"reason", verdict.reason}}.dump() << "\n";
+  } else {
+    std::cout << (verdict.valid ? "valid: " : "INVALID: ") << verdict.reason << "\n";
+  }
+  return verdict.valid ? kExitOk : kExitDrift;
+}
+
+int RunAuditQuery(const GlobalOptions& g, const AuditArgs& args) {
+  storage::AuditQuery q;
+  const int64_t now = NowNs();
+  for (auto [text, out] : {std::pair{&args.since, &q.since_ns}, std::pair{&args.until, &q.until_ns}}) {
+    if (text->empty()) continue;
+    auto t = ParseTime(*text, now);
+    if (!t.ok()) return ReportError(g, t.error());
+    *out = *t;
+  }
+  if (!args.outcome.empty()) {
+    q.outcome = args.outcome == "ok" ? storage::AuditOutcome::kOk : storage::AuditOutcome::kFailed;
+  }
+  q.database = args.db;
+  q.object = args.object;
+  q.actor = args.actor;
+  q.action = args.action;
+  q.limit = args.limit;
+  auto opened = Open(g);
+  if (!opened.ok()) return ReportError(g, opened.error());
+  AuditLog& log = *opened->log;
+  json filters = {{"since", args.since}, {"until", args.until}, {"db", args.db}, {"object", args.object},
+                  {"actor", args.actor}, {"action", args.action}, {"outcome", args.outcome}, {"limit", args.limit}};
+  auto events = log.Query(q);
+  if (!events.ok()) return Fail(g, log, "audit.query", events.error(), filters);
+  filters["matched"] = events->events.size();
+  return Finish(g, log, "audit.query", nullptr, filters, [&] {
+    PrintEvents(g, *events);
+    return kExitOk;
+  });
+}
+
+}  // namespace sqlx::cli

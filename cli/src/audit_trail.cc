@@ -1,0 +1,47 @@
+// Appending the events of one-shot commands to the store's audit log.
+#include "audit_trail.h"
+
+#include <cstdlib>
+
+namespace sqlx::cli {
+
+std::string AuditKeyFile(const GlobalOptions& g) {
+  if (!g.audit_key.empty()) return g.audit_key;
+  const char* env = std::getenv("SQLX_AUDIT_KEY");
+  return env != nullptr ? env : "";
+}
+
+Result<std::unique_ptr<storage::AuditLog>> OpenAuditLog(const GlobalOptions& g, storage::Store& store) {
+  storage::AuditLogOptions options;
+  options.signing_key_file = AuditKeyFile(g);
+  return storage::AuditLog::Open(store, options);
+}
+
+Status RecordAudit(storage::AuditLog& log, const std::string& action, const storage::AuditObject& object,
+                   const Error* error, const std::string& details_json) {
+  storage::AuditEvent event = storage::NewAuditEvent(action);
+  event.object = object;
+  event.details_json = details_json;
+  if (error != nullptr) {
+    event.outcome = storage::AuditOutcome::kFailed;
+    event.error = error->ToString();
+  }
+  SQLX_ASSIGN_OR_RETURN(auto appended, log.Append({std::move(event)}));
+  (void)appended;
+  return Status::Ok();
+}
+
+Status RecordAuditEvents(const GlobalOptions& g, storage::Store& store, std::vector<storage::AuditEvent> events) {
+  SQLX_ASSIGN_OR_RETURN(std::unique_ptr<storage::AuditLog> log, OpenAuditLog(g, store));
+  SQLX_ASSIGN_OR_RETURN(auto appended, log->Append(std::move(events)));
+  (void)appended;
+  return Status::Ok();
+}
+
+Status RecordAudit(const GlobalOptions& g, storage::Store& store, const std::string& action,
+                   const storage::AuditObject& object, const Error* error, const std::string& details_json) {
+  SQLX_ASSIGN_OR_RETURN(std::unique_ptr<storage::AuditLog> log, OpenAuditLog(g, store));
+  return RecordAudit(*log, action, object, error, details_json);
+}
+
+}  // namespace sqlx::cli

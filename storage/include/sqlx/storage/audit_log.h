@@ -1,0 +1,116 @@
+// AuditLog: the hash-chained, Merkle-checkpointed audit log kept in the
+// store's column families (docs/formats/audit.md). One writer appends events
+// in durable groups; checkpoints are signed with a key kept outside the
+// store; verification trusts only a key or checkpoint given from outside.
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "sqlx/messages/result.h"
+#include "sqlx/storage/audit_checkpoint.h"
+#include "sqlx/storage/audit_event.h"
+#include "sqlx/storage/audit_proof.h"
+#include "sqlx/storage/store.h"
+
+namespace sqlx::storage {
+
+struct AuditLogOptions {
+  // Ed25519 PEM private key; must not lie inside the store directory. Empty:
+  // no checkpoints are signed (events are still chained). Default empty.
+  std::string signing_key_file;
+  // A checkpoint is signed with the append that reaches this many events
+  // since the last one. Default 1000.
+  uint64_t checkpoint_every_events = 1000;
+  // ... or the first append this long after the last one. Default 60 s.
+  std::chrono::seconds checkpoint_every{60};
+};
+
+// The kinds of damage verification reports. Fixed names in JSON output.
+enum class AuditFault {
+  kPayloadModified = 1,   // an event's bytes do not hash to its stored hash, or do not decode
+  kPrevHashMismatch = 2,  // an event's prev_hash is not the previous event's hash
+  kMissing = 3,           // a seq has no event while later ones exist
+  kReordered = 4,         // the event stored under seq N says it is another seq
+  kTruncated = 5,         // events a checkpoint (or the head) covers are gone
+  kBadSignature = 6,      // a checkpoint is not signed by the trusted key
+  kRootMismatch = 7,      // validly signed checkpoint, but the events no longer hash to its root
+  kInserted = 8,          // an event or key the log never wrote (beyond the head, or a malformed key)
+  kHeadDamaged = 9,       // the appender's head record does not decode (bad_seq is 0)
+};
+std::string_view AuditFaultName(AuditFault fault);  // "payload-modified", ...
+
+struct AuditVerifyOptions {
+  std::optional<PublicKey> trusted_key;          // --pubkey
+  std::optional<Checkpoint> trusted_checkpoint;  // --checkpoint (its key is trusted when no --pubkey)
+};
+
+struct AuditVerifyReport {
+  bool ok = false;
+  uint64_t events = 0;       // events read
+  uint64_t checkpoints = 0;  // stored checkpoints checked
+  bool anchored = false;     // signatures were checked against a key from outside the store
+  uint64_t unsigned_tail = 0;  // events after the last stored checkpoint
+  std::optional<AuditFault> fault;
+  uint64_t bad_seq = 0;      // first bad seq when fault is set
+  std::string message;       // what was found, for a person
+};
+
+struct AuditQuery {
+  std::optional<int64_t> since_ns;  // inclusive
+  std::optional<int64_t> until_ns;  // exclusive
+  std::string database;             // --db
+  std::string object;               // "db" or "db.table"
+  std::string actor;                // any of os_user, service, token_subject
+  std::string action;
+  std::optional<AuditOutcome> outcome;
+  size_t limit = 100;               // the newest `limit` matches
+};
+
+struct AuditQueryResult {
+  std::vector<AuditEvent> events;  // oldest first
+  // Indexed events that were missing or did not decode (skipped: the
+  // timeline stays readable on a damaged log; `sqlx audit verify` says why).
+  uint64_t unreadable = 0;
+};
+
+class AuditLog {
+ public:
+  // The audit log of `store`, which must outlive it. Loads the signing key
+  // when options name one (errors as AuditSigningKey::Load; kInvalidArgument
+  // when the key file is inside the store directory).
+  static Result<std::unique_ptr<AuditLog>> Open(Store& store, const AuditLogOptions& options);
+  virtual ~AuditLog() = default;
+
+  // Appends `events` in order as one synced RocksDB batch (with their index
+  // entries and any checkpoint due), then returns them with seq, prev_hash
+  // and hash set. details_json and error are redacted first. Thread-safe.
+  // Refuses (kIo) to append to a log whose head record does not match its
+  // newest event: it was changed outside sqlx, and signing on top of it
+  // would vouch for the change.
+  virtual Result<std::vector<AuditEvent>> Append(std::vector<AuditEvent> events) = 0;
+  // Signs a checkpoint at the current head now (or returns the latest when it
+  // already covers the head). kInvalidArgument without a signing key.
+  virtual Result<Checkpoint> CheckpointNow() = 0;
+  virtual Result<std::optional<Checkpoint>> LatestCheckpoint() = 0;
+  virtual Result<std::optional<Checkpoint>> CheckpointAt(uint64_t tree_size) = 0;
+  // Number of events (the head's seq).
+  virtual uint64_t Size() = 0;
+
+  // Reads every event and checkpoint; stops at the first fault. Errors are
+  // only for failures to read; damage is reported in the report.
+  virtual Result<AuditVerifyReport> Verify(const AuditVerifyOptions& options) = 0;
+  // Inclusion of event `seq` in the tree of `tree_size` events.
+  virtual Result<InclusionProofDoc> ProveInclusion(uint64_t seq, uint64_t tree_size) = 0;
+  virtual Result<ConsistencyProofDoc> ProveConsistency(uint64_t first, uint64_t second) = 0;
+  // Events matching every filter, oldest first, served from the secondary
+  // indexes (never a scan of all events).
+  virtual Result<AuditQueryResult> Query(const AuditQuery& query) = 0;
+};
+
+}  // namespace sqlx::storage

@@ -1,0 +1,267 @@
+// Canonical bytes of an audit event, the process stamp of new events, and
+// the redaction every event passes before it is hashed.
+//
+// Canonical bytes, version 1 (all integers big-endian):
+//   offset size
+//   0      1    version = 0x01
+//   1      8    seq (u64)
+//   9      8    time_ns (i64, two's complement)
+//   17     8    pid (i64)
+//   25     1    outcome: 0x00 ok, 0x01 failed
+//   26     32   prev_hash
+//   58     ...  eleven strings, each u32 length + bytes, in this order:
+//               actor.os_user, actor.service, actor.token_subject, host,
+//               program, action, object.connection, object.database,
+//               object.table, error, details_json
+#include "sqlx/storage/audit_event.h"
+
+#include <pwd.h>
+#include <unistd.h>
+
+#include <array>
+#include <cctype>
+#include <chrono>
+#include <cstdlib>
+#include <filesystem>
+#include <system_error>
+#include <utility>
+
+#include <nlohmann/json.hpp>
+
+#include "byte_codec.h"
+
+namespace sqlx::storage {
+namespace {
+
+constexpr uint8_t kCanonicalVersion = 1;
+constexpr size_t kFixedSize = 58;
+
+void PutString(std::string* out, std::string_view s) {
+  const uint32_t n = static_cast<uint32_t>(s.size());
+  for (int shift = 24; shift >= 0; shift -= 8) out->push_back(static_cast<char>((n >> shift) & 0xff));
+  out->append(s);
+}
+
+// Reads big-endian fields from untrusted bytes; every read is bounds-checked.
+class Reader {
+ public:
+  explicit Reader(std::string_view bytes) : bytes_(bytes) {}
+  bool U64(uint64_t* v) {
+    if (bytes_.size() - pos_ < 8) return false;
+    *v = 0;
+    for (int i = 0; i < 8; ++i) *v = (*v << 8) | static_cast<uint8_t>(bytes_[pos_ + i]);
+    pos_ += 8;
+    return true;
+  }
+  bool U8(uint8_t* v) {
+    if (pos_ >= bytes_.size()) return false;
+    *v = static_cast<uint8_t>(bytes_[pos_++]);
+    return true;
+  }
+  bool Bytes(size_t n, std::string_view* v) {
+    if (bytes_.size() - pos_ < n) return false;
+    *v = bytes_.substr(pos_, n);
+    pos_ += n;
+    return true;
+  }
+  bool String(std::string_view* v) {
+    std::string_view len;
+    if (!Bytes(4, &len)) return false;
+    uint32_t n = 0;
+    for (char c : len) n = (n << 8) | static_cast<uint8_t>(c);
+    return Bytes(n, v);
+  }
+  bool String(std::string* v) {
+    std::string_view s;
+    if (!String(&s)) return false;
+    v->assign(s);
+    return true;
+  }
+  bool AtEnd() const { return pos_ == bytes_.size(); }
+
+ private:
+  std::string_view bytes_;
+  size_t pos_ = 0;
+};
+
+// The string fields in canonical order; E is AuditEvent or const AuditEvent.
+template <class E>
+std::array<decltype(&std::declval<E&>().host), 11> StringFields(E& e) {
+  return {&e.actor.os_user, &e.actor.service, &e.actor.token_subject, &e.host, &e.program, &e.action,
+          &e.object.connection, &e.object.database, &e.object.table, &e.error, &e.details_json};
+}
+
+bool IsSecretKey(const std::string& key) {
+  static constexpr std::array<std::string_view, 10> kSecretWords = {
+      "password", "passwd", "pwd", "secret", "token", "api_key", "apikey", "private_key", "credential",
+      "authorization"};
+  std::string lower;
+  for (char c : key) lower.push_back(static_cast<char>(std::tolower(static_cast<unsigned char>(c))));
+  for (std::string_view word : kSecretWords) {
+    if (lower.find(word) != std::string::npos) return true;
+  }
+  return false;
+}
+
+void RedactValue(nlohmann::json& value) {
+  if (value.is_object()) {
+    for (auto it = value.begin(); it != value.end(); ++it) {
+      if (IsSecretKey(it.key())) {
+        *it = "[REDACTED]";
+      } else {
+        RedactValue(*it);
+      }
+    }
+  } else if (value.is_array()) {
+    for (nlohmann::json& item : value) RedactValue(item);
+  } else if (value.is_string()) {
+    value = RedactUrlPasswords(value.get<std::string>());
+  }
+}
+
+std::string CurrentOsUser() {
+  std::array<char, 4096> buf{};
+  passwd pw{};
+  passwd* found = nullptr;
+  if (getpwuid_r(geteuid(), &pw, buf.data(), buf.size(), &found) == 0 && found != nullptr) {
+    return found->pw_name;
+  }
+  if (const char* user = std::getenv("USER"); user != nullptr && *user != '\0') return user;
+  return "uid:" + std::to_string(geteuid());
+}
+
+std::string CurrentHost() {
+  std::array<char, 256> buf{};
+  if (gethostname(buf.data(), buf.size() - 1) != 0) return "unknown";
+  return buf.data();
+}
+
+std::string CurrentProgram() {
+  std::error_code ec;
+  std::filesystem::path exe = std::filesystem::read_symlink("/proc/self/exe", ec);
+  return ec ? std::string("unknown") : exe.string();
+}
+
+}  // namespace
+
+std::string_view AuditOutcomeName(AuditOutcome outcome) {
+  return outcome == AuditOutcome::kOk ? "ok" : "failed";
+}
+
+std::string CanonicalBytes(const AuditEvent& event) {
+  std::string out;
+  out.reserve(kFixedSize + 11 * 4 + event.details_json.size() + 128);
+  out.push_back(static_cast<char>(kCanonicalVersion));
+  codec::PutU64(&out, event.seq);
+  codec::PutU64(&out, static_cast<uint64_t>(event.time_ns));
+  codec::PutU64(&out, static_cast<uint64_t>(event.pid));
+  out.push_back(static_cast<char>(event.outcome));
+  out.append(reinterpret_cast<const char*>(event.prev_hash.data()), event.prev_hash.size());
+  for (const std::string* s : StringFields(event)) PutString(&out, *s);
+  return out;
+}
+
+namespace {
+
+Error Malformed(std::string_view what) {
+  return MakeError(ErrorCode::kInvalidArgument, "malformed audit event bytes: " + std::string(what));
+}
+
+// Reads the fixed header into `e` (seq, time, pid, outcome, prev_hash).
+Status ReadHeader(Reader& r, AuditEvent* e) {
+  uint8_t version = 0;
+  if (!r.U8(&version)) return Malformed("empty");
+  if (version != kCanonicalVersion) return Malformed("unknown version " + std::to_string(version));
+  uint64_t time = 0;
+  uint64_t pid = 0;
+  uint8_t outcome = 0;
+  std::string_view prev;
+  if (!r.U64(&e->seq) || !r.U64(&time) || !r.U64(&pid) || !r.U8(&outcome) || !r.Bytes(32, &prev)) {
+    return Malformed("truncated header");
+  }
+  if (outcome > 1) return Malformed("outcome byte " + std::to_string(outcome));
+  e->time_ns = static_cast<int64_t>(time);
+  e->pid = static_cast<int64_t>(pid);
+  e->outcome = static_cast<AuditOutcome>(outcome);
+  std::copy(prev.begin(), prev.end(), e->prev_hash.begin());
+  return Status::Ok();
+}
+
+}  // namespace
+
+Result<AuditEvent> DecodeCanonicalBytes(std::string_view bytes) {
+  Reader r(bytes);
+  AuditEvent e;
+  SQLX_RETURN_IF_ERROR(ReadHeader(r, &e));
+  for (std::string* s : StringFields(e)) {
+    if (!r.String(s)) return Malformed("truncated string field");
+  }
+  if (!r.AtEnd()) return Malformed("trailing bytes");
+  e.hash = LeafHash(bytes);
+  return e;
+}
+
+Result<AuditEventLink> DecodeEventLink(std::string_view bytes) {
+  Reader r(bytes);
+  AuditEvent header;  // strings stay empty: no allocation
+  SQLX_RETURN_IF_ERROR(ReadHeader(r, &header));
+  std::string_view skipped;
+  for (int i = 0; i < 11; ++i) {
+    if (!r.String(&skipped)) return Malformed("truncated string field");
+  }
+  if (!r.AtEnd()) return Malformed("trailing bytes");
+  return AuditEventLink{header.seq, header.prev_hash};
+}
+
+AuditEvent NewAuditEvent(std::string action) {
+  AuditEvent e;
+  e.time_ns = std::chrono::duration_cast<std::chrono::nanoseconds>(
+                  std::chrono::system_clock::now().time_since_epoch())
+                  .count();
+  e.actor.os_user = CurrentOsUser();
+  e.host = CurrentHost();
+  e.pid = static_cast<int64_t>(getpid());
+  e.program = CurrentProgram();
+  e.action = std::move(action);
+  return e;
+}
+
+Result<std::string> RedactDetails(std::string_view json) {
+  nlohmann::json value = nlohmann::json::parse(json, nullptr, false);
+  if (value.is_discarded() || !value.is_object()) {
+    return MakeError(ErrorCode::kInvalidArgument, "audit details must be a JSON object");
+  }
+  RedactValue(value);
+  return value.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
+}
+
+std::string RedactUrlPasswords(std::string_view text) {
+  std::string out;
+  size_t pos = 0;
+  for (;;) {
+    const size_t scheme_end = text.find("://", pos);
+    if (scheme_end == std::string_view::npos) break;
+    const size_t start = scheme_end + 3;
+    size_t end = start;
+    while (end < text.size() && text[end] != '/' && text[end] != '?' && text[end] != '#' &&
+           std::isspace(static_cast<unsigned char>(text[end])) == 0 && text[end] != '"') {
+      ++end;
+    }
+    const std::string_view authority = text.substr(start, end - start);
+    const size_t at = authority.rfind('@');
+    const size_t colon = at == std::string_view::npos ? std::string_view::npos : authority.find(':');
+    out.append(text.substr(pos, start - pos));
+    if (colon != std::string_view::npos && colon < at) {
+      out.append(authority.substr(0, colon + 1));
+      out.append("***");
+      out.append(authority.substr(at));
+    } else {
+      out.append(authority);
+    }
+    pos = end;
+  }
+  out.append(text.substr(pos));
+  return out;
+}
+
+}  // namespace sqlx::storage

@@ -1,0 +1,70 @@
+// Key encodings of the audit log's column families (docs/formats/audit.md).
+// Integers are big-endian so that RocksDB's bytewise order is numeric order.
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+
+#include "byte_codec.h"
+
+namespace sqlx::storage::audit_keys {
+
+// meta: the appender's head (size, head hash, Merkle frontier, last checkpoint).
+inline constexpr std::string_view kHeadKey = "audit_head";
+
+// Prefix bytes of the audit_index entries: KIND VALUE 00 u64be(last seq),
+// whose value lists the seqs of one append (u64be each, ascending); the
+// time entries are 't' u64be(time_ns + 2^63) u64be(seq) with empty values.
+inline constexpr char kActorIndex = 'u';
+inline constexpr char kConnectionIndex = 'c';
+inline constexpr char kDatabaseIndex = 'd';
+inline constexpr char kTableIndex = 'o';  // VALUE is "db.table"
+inline constexpr char kActionIndex = 'x';
+inline constexpr char kTimeIndex = 't';
+
+using codec::GetU64;
+using codec::PutU64;
+
+// audit_events and audit_checkpoints: u64be(seq or tree_size).
+inline std::string SeqKey(uint64_t seq) {
+  std::string k;
+  PutU64(&k, seq);
+  return k;
+}
+
+inline std::optional<uint64_t> SeqFromKey(std::string_view key) {
+  if (key.size() != 8) return std::nullopt;
+  return GetU64(key);
+}
+
+// Merkle nodes below this level (subtrees of fewer than 16 leaves) are not
+// stored: proofs hash them from the events' stored leaf hashes.
+inline constexpr int kLowestStoredLevel = 4;
+
+// audit_nodes: u8 level, u64be index.
+inline std::string NodeKey(int level, uint64_t index) {
+  std::string k(1, static_cast<char>(level));
+  PutU64(&k, index);
+  return k;
+}
+
+// Prefix of every index entry of one value: KIND VALUE 00.
+inline std::string IndexPrefix(char kind, std::string_view value) {
+  std::string k(1, kind);
+  k.append(value);
+  k.push_back('\0');
+  return k;
+}
+
+inline uint64_t TimeOrder(int64_t time_ns) { return static_cast<uint64_t>(time_ns) ^ (uint64_t{1} << 63); }
+
+inline std::string TimeKey(int64_t time_ns, uint64_t seq) {
+  std::string k(1, kTimeIndex);
+  PutU64(&k, TimeOrder(time_ns));
+  PutU64(&k, seq);
+  return k;
+}
+
+}  // namespace sqlx::storage::audit_keys

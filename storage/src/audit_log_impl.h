@@ -1,0 +1,74 @@
+// RocksAuditLog: AuditLog over the RocksStore's audit column families.
+// Appending and proofs in audit_log.cc, verification in audit_verify.cc,
+// the timeline query in audit_query.cc.
+#pragma once
+
+#include <map>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "rocks_store.h"
+#include "sqlx/storage/audit_log.h"
+
+namespace sqlx::storage {
+
+// The appender's state, persisted under meta/audit_head with every append.
+struct AuditHead {
+  uint64_t size = 0;
+  Hash head_hash{};
+  std::vector<Hash> frontier;        // MerkleFrontier nodes for `size`
+  uint64_t checkpoint_size = 0;      // tree_size of the latest checkpoint
+  int64_t checkpoint_time_ns = 0;    // 0: none yet
+  bool has_checkpoint = false;
+};
+
+std::string EncodeAuditHead(const AuditHead& head);
+Result<AuditHead> DecodeAuditHead(std::string_view value, const std::string& store_dir);
+
+// Stored event value: canonical bytes || 32-byte hash.
+std::string EncodeStoredEvent(const std::string& canonical, const Hash& hash);
+
+class RocksAuditLog final : public AuditLog {
+ public:
+  // `head_error`: why the head record could not be read (the log then
+  // verifies but refuses appends).
+  RocksAuditLog(RocksStore& store, AuditLogOptions options, std::optional<AuditSigningKey> key, AuditHead head,
+                std::optional<Error> head_error);
+
+  Result<std::vector<AuditEvent>> Append(std::vector<AuditEvent> events) override;
+  Result<Checkpoint> CheckpointNow() override;
+  Result<std::optional<Checkpoint>> LatestCheckpoint() override;
+  Result<std::optional<Checkpoint>> CheckpointAt(uint64_t tree_size) override;
+  uint64_t Size() override;
+  Result<AuditVerifyReport> Verify(const AuditVerifyOptions& options) override;
+  Result<InclusionProofDoc> ProveInclusion(uint64_t seq, uint64_t tree_size) override;
+  Result<ConsistencyProofDoc> ProveConsistency(uint64_t first, uint64_t second) override;
+  Result<AuditQueryResult> Query(const AuditQuery& query) override;
+
+  static Result<AuditHead> LoadHead(RocksStore& store);
+
+ private:
+  rocksdb::ColumnFamilyHandle* family(RocksStore::Family f) { return store_.family_[f]; }
+  // A checkpoint over `head`, signed. REQUIRES: key_.
+  Result<Checkpoint> SignHead(const AuditHead& head);
+  // Stages the checkpoint and records it in `head`.
+  void StageCheckpoint(const Checkpoint& checkpoint, AuditHead* head, rocksdb::WriteBatch* batch);
+  // kIo unless the head record matches the newest stored event. REQUIRES: mu_ held.
+  Status CheckHeadMatchesTail();
+  // Hash of the perfect subtree (level, index) from audit_nodes.
+  Result<Hash> Subtree(int level, uint64_t index);
+  // The event's canonical bytes (without the stored hash).
+  Result<std::string> EventBytes(uint64_t seq);
+  Result<std::map<uint64_t, Checkpoint>> AllCheckpoints();
+
+  RocksStore& store_;
+  AuditLogOptions options_;
+  std::optional<AuditSigningKey> key_;
+  std::mutex mu_;  // one writer: held across an append's read-modify-write
+  AuditHead head_;
+  std::optional<Error> head_error_;
+};
+
+}  // namespace sqlx::storage

@@ -1,0 +1,489 @@
+// AuditLog on a real store: appends in durable groups, checkpoints, proofs
+// from the store checked offline, the timeline query, adding the audit
+// families to an existing store, and tamper cases (edited with RocksDB
+// directly), each detected with the right kind and seq.
+#include "sqlx/storage/audit_log.h"
+
+#include <filesystem>
+#include <string>
+#include <vector>
+
+#include <gtest/gtest.h>
+
+#include "audit_tamper.h"
+#include "store_fixtures.h"
+
+namespace sqlx::storage {
+namespace {
+
+AuditEvent Ev(const std::string& action, const std::string& db = "shop", const std::string& table = "",
+              int64_t time_ns = 0) {
+  AuditEvent e = NewAuditEvent(action);
+  e.object.connection = kConn;
+  e.object.database = db;
+  e.object.table = table;
+  if (time_ns != 0) e.time_ns = time_ns;
+  e.details_json = R"({"n":1})";
+  return e;
+}
+
+class AuditLogTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    key_file_ = key_dir_.path() + "/audit.pem";
+    auto pub = AuditSigningKey::Generate(key_file_);
+    ASSERT_TRUE(pub.ok()) << pub.error().message;
+    pubkey_ = *pub;
+    Reopen();
+  }
+
+  void Reopen(uint64_t every = 10) {
+    log_.reset();
+    store_.reset();
+    store_ = OpenStore(dir_.path());
+    ASSERT_NE(store_, nullptr);
+    AuditLogOptions options;
+    options.signing_key_file = key_file_;
+    options.checkpoint_every_events = every;
+    options.checkpoint_every = std::chrono::hours(1);
+    auto log = AuditLog::Open(*store_, options);
+    ASSERT_TRUE(log.ok()) << log.error().message;
+    log_ = std::move(log).value();
+  }
+
+  void Close() {
+    log_.reset();
+    store_.reset();
+  }
+
+  // Appends `n` events one group each.
+  void AppendMany(int n, const std::string& db = "shop") {
+    for (int i = 0; i < n; ++i) {
+      auto r = log_->Append({Ev("test.step", db, "t" + std::to_string(i % 3))});
+      ASSERT_TRUE(r.ok()) << r.error().message;
+    }
+  }
+
+  AuditVerifyReport Verify(std::optional<Checkpoint> checkpoint = std::nullopt, bool with_key = true) {
+    AuditVerifyOptions options;
+    if (with_key) options.trusted_key = pubkey_;
+    options.trusted_checkpoint = checkpoint;
+    auto report = log_->Verify(options);
+    EXPECT_TRUE(report.ok()) << report.error().message;
+    return report.ok() ? *report : AuditVerifyReport{};
+  }
+
+  void ExpectFault(const AuditVerifyReport& r, AuditFault fault, uint64_t seq) {
+    EXPECT_FALSE(r.ok);
+    ASSERT_TRUE(r.fault.has_value()) << r.message;
+    EXPECT_EQ(AuditFaultName(*r.fault), AuditFaultName(fault)) << r.message;
+    EXPECT_EQ(r.bad_seq, seq) << r.message;
+  }
+
+  TempDir dir_;
+  TempDir key_dir_;
+  std::string key_file_;
+  PublicKey pubkey_{};
+  std::unique_ptr<Store> store_;
+  std::unique_ptr<AuditLog> log_;
+};
+
+TEST_F(AuditLogTest, AppendsChainedEventsWithSeqAndHashes) {
+  auto r = log_->Append({Ev("a"), Ev("b"), Ev("c")});
+  ASSERT_TRUE(r.ok()) << r.error().message;
+  ASSERT_EQ(r->size(), 3u);
+  EXPECT_EQ((*r)[0].seq, 1u);
+  EXPECT_EQ((*r)[0].prev_hash, Hash{});
+  EXPECT_EQ((*r)[1].prev_hash, (*r)[0].hash);
+  EXPECT_EQ((*r)[2].prev_hash, (*r)[1].hash);
+  EXPECT_EQ((*r)[2].hash, LeafHash(CanonicalBytes((*r)[2])));
+  EXPECT_EQ(log_->Size(), 3u);
+  Reopen();
+  EXPECT_EQ(log_->Size(), 3u);
+  auto more = log_->Append({Ev("d")});
+  ASSERT_TRUE(more.ok());
+  EXPECT_EQ((*more)[0].seq, 4u);
+  EXPECT_EQ((*more)[0].prev_hash, (*r)[2].hash);
+  EXPECT_TRUE(Verify().ok) << Verify().message;
+}
+
+TEST_F(AuditLogTest, SignsCheckpointsEveryNEventsAndOnDemand) {
+  AppendMany(25);
+  // The first append is signed at once; then every 10 events.
+  for (uint64_t size : {1u, 11u, 21u}) {
+    auto c = log_->CheckpointAt(size);
+    ASSERT_TRUE(c.ok() && c->has_value()) << size;
+    EXPECT_TRUE(CheckpointSignatureValid(**c, pubkey_));
+  }
+  auto latest = log_->LatestCheckpoint();
+  ASSERT_TRUE(latest.ok() && latest->has_value());
+  EXPECT_EQ((*latest)->tree_size, 21u);
+  auto now = log_->CheckpointNow();
+  ASSERT_TRUE(now.ok()) << now.error().message;
+  EXPECT_EQ(now->tree_size, 25u);
+  EXPECT_EQ(now->head_hash, log_->Query({}).value().events.back().hash);
+  auto again = log_->CheckpointNow();
+  ASSERT_TRUE(again.ok());
+  EXPECT_EQ(again->signature, now->signature);  // nothing new: the same checkpoint
+  AuditVerifyReport report = Verify(*now);
+  EXPECT_TRUE(report.ok) << report.message;
+  EXPECT_TRUE(report.anchored);
+  EXPECT_EQ(report.events, 25u);
+  EXPECT_EQ(report.checkpoints, 4u);
+  EXPECT_EQ(report.unsigned_tail, 0u);
+}
+
+TEST_F(AuditLogTest, TimeTriggersACheckpoint) {
+  Close();
+  store_ = OpenStore(dir_.path());
+  AuditLogOptions options;
+  options.signing_key_file = key_file_;
+  options.checkpoint_every_events = 1000;
+  options.checkpoint_every = std::chrono::seconds(0);
+  log_ = std::move(AuditLog::Open(*store_, options)).value();
+  AppendMany(3);
+  for (uint64_t size : {1u, 2u, 3u}) {
+    auto c = log_->CheckpointAt(size);
+    ASSERT_TRUE(c.ok() && c->has_value()) << size;
+  }
+}
+
+TEST_F(AuditLogTest, WithoutAKeyEventsAreChainedButNotSigned) {
+  Close();
+  store_ = OpenStore(dir_.path());
+  log_ = std::move(AuditLog::Open(*store_, {})).value();
+  AppendMany(3);
+  EXPECT_FALSE(log_->CheckpointNow().ok());
+  AuditVerifyReport r = Verify(std::nullopt, /*with_key=*/false);
+  EXPECT_TRUE(r.ok);
+  EXPECT_FALSE(r.anchored);
+  EXPECT_EQ(r.unsigned_tail, 3u);
+}
+
+TEST_F(AuditLogTest, SigningKeyInsideTheStoreIsRefused) {
+  Close();
+  const std::string inside = dir_.path() + "/key.pem";
+  ASSERT_TRUE(AuditSigningKey::Generate(inside).ok());
+  store_ = OpenStore(dir_.path());
+  AuditLogOptions options;
+  options.signing_key_file = inside;
+  auto log = AuditLog::Open(*store_, options);
+  ASSERT_FALSE(log.ok());
+  EXPECT_NE(log.error().message.find("inside the store"), std::string::npos) << log.error().message;
+}
+
+TEST_F(AuditLogTest, ProofsFromTheStoreVerifyOfflineForEverySeqAndSize) {
+  Reopen(/*every=*/1);  // a signed checkpoint at every size
+  AppendMany(23);
+  for (uint64_t n = 1; n <= 23; ++n) {
+    auto c = log_->CheckpointAt(n);
+    ASSERT_TRUE(c.ok() && c->has_value()) << n;
+    const Checkpoint trusted = **c;
+    for (uint64_t seq = 1; seq <= n; ++seq) {
+      auto proof = log_->ProveInclusion(seq, n);
+      ASSERT_TRUE(proof.ok()) << proof.error().message;
+      auto parsed = ParseProofJson(InclusionProofToJson(*proof));
+      ASSERT_TRUE(parsed.ok() && parsed->inclusion) << (parsed.ok() ? "" : parsed.error().message);
+      ProofVerdict v = CheckInclusion(*parsed->inclusion, trusted, pubkey_);
+      EXPECT_TRUE(v.valid) << seq << " in " << n << ": " << v.reason;
+    }
+  }
+  for (uint64_t a = 1; a <= 23; ++a) {
+    for (uint64_t b = a; b <= 23; ++b) {
+      auto proof = log_->ProveConsistency(a, b);
+      ASSERT_TRUE(proof.ok()) << proof.error().message;
+      auto parsed = ParseProofJson(ConsistencyProofToJson(*proof));
+      ASSERT_TRUE(parsed.ok() && parsed->consistency);
+      // Anchored by the trusted key through the embedded signed checkpoints.
+      ProofVerdict v = CheckConsistency(*parsed->consistency, {}, pubkey_);
+      EXPECT_TRUE(v.valid) << a << " -> " << b << ": " << v.reason;
+      // Without any trust anchor nothing is proven.
+      EXPECT_FALSE(CheckConsistency(*parsed->consistency, {}, std::nullopt).valid);
+    }
+  }
+  EXPECT_FALSE(log_->ProveInclusion(0, 5).ok());
+  EXPECT_FALSE(log_->ProveInclusion(6, 5).ok());
+  EXPECT_FALSE(log_->ProveInclusion(1, 24).ok());
+  EXPECT_FALSE(log_->ProveConsistency(5, 24).ok());
+}
+
+TEST_F(AuditLogTest, InclusionProofFailsAgainstAnotherKeyOrATamperedEvent) {
+  AppendMany(12);
+  auto c = log_->CheckpointNow();
+  ASSERT_TRUE(c.ok());
+  auto proof = log_->ProveInclusion(5, c->tree_size);
+  ASSERT_TRUE(proof.ok());
+  EXPECT_TRUE(CheckInclusion(*proof, *c, pubkey_).valid);
+  EXPECT_TRUE(CheckInclusion(*proof, *c, std::nullopt).valid);
+
+  TempDir other_dir;
+  auto other = AuditSigningKey::Generate(other_dir.path() + "/k.pem");
+  ASSERT_TRUE(other.ok());
+  EXPECT_FALSE(CheckInclusion(*proof, *c, *other).valid);
+
+  InclusionProofDoc edited = *proof;
+  edited.event_bytes[edited.event_bytes.size() - 3] ^= 1;  // inside details
+  EXPECT_FALSE(CheckInclusion(edited, *c, pubkey_).valid);
+  auto wrong_size = log_->ProveInclusion(5, 11);
+  ASSERT_TRUE(wrong_size.ok());
+  EXPECT_FALSE(CheckInclusion(*wrong_size, *c, pubkey_).valid);
+}
+
+TEST_F(AuditLogTest, ConsistencyBetweenTwoExportedCheckpoints) {
+  AppendMany(7);
+  auto old_cp = log_->CheckpointNow();
+  ASSERT_TRUE(old_cp.ok());
+  AppendMany(9);
+  auto new_cp = log_->CheckpointNow();
+  ASSERT_TRUE(new_cp.ok());
+  auto proof = log_->ProveConsistency(old_cp->tree_size, new_cp->tree_size);
+  ASSERT_TRUE(proof.ok());
+  EXPECT_TRUE(CheckConsistency(*proof, {*old_cp, *new_cp}, std::nullopt).valid);
+  EXPECT_TRUE(CheckConsistency(*proof, {*old_cp}, pubkey_).valid);
+  // A rewritten history: the old root no longer matches the old checkpoint.
+  ConsistencyProofDoc forged = *proof;
+  forged.first_root[0] ^= 1;
+  forged.checkpoints.clear();
+  EXPECT_FALSE(CheckConsistency(forged, {*old_cp, *new_cp}, std::nullopt).valid);
+}
+
+TEST_F(AuditLogTest, QueryUsesFiltersAndReturnsTheNewestOldestFirst) {
+  const int64_t t0 = 1'700'000'000'000'000'000;
+  std::vector<AuditEvent> batch;
+  for (int i = 0; i < 30; ++i) {
+    AuditEvent e = Ev(i % 2 == 0 ? "learn.finished" : "ping", i % 3 == 0 ? "shop" : "crm", i % 5 == 0 ? "orders" : "",
+                      t0 + i * 1'000'000'000LL);
+    if (i == 7) {
+      e.outcome = AuditOutcome::kFailed;
+      e.error = "boom";
+    }
+    if (i == 8) e.actor.service = "orchestrator";
+    batch.push_back(e);
+  }
+  ASSERT_TRUE(log_->Append(batch).ok());
+  auto seqs = [](const AuditQueryResult& result) {
+    std::vector<uint64_t> out;
+    for (const AuditEvent& e : result.events) out.push_back(e.seq);
+    return out;
+  };
+  AuditQuery q;
+  q.database = "shop";
+  EXPECT_EQ(seqs(log_->Query(q).value()), (std::vector<uint64_t>{1, 4, 7, 10, 13, 16, 19, 22, 25, 28}));
+  q.limit = 3;
+  EXPECT_EQ(seqs(log_->Query(q).value()), (std::vector<uint64_t>{22, 25, 28}));
+  AuditQuery table;
+  table.object = "shop.orders";
+  EXPECT_EQ(seqs(log_->Query(table).value()), (std::vector<uint64_t>{1, 16}));
+  AuditQuery failed;
+  failed.outcome = AuditOutcome::kFailed;
+  EXPECT_EQ(seqs(log_->Query(failed).value()), (std::vector<uint64_t>{8}));
+  AuditQuery actor;
+  actor.actor = "orchestrator";
+  EXPECT_EQ(seqs(log_->Query(actor).value()), (std::vector<uint64_t>{9}));
+  AuditQuery action;
+  action.action = "ping";
+  action.since_ns = t0 + 20'000'000'000LL;
+  action.until_ns = t0 + 26'000'000'000LL;
+  EXPECT_EQ(seqs(log_->Query(action).value()), (std::vector<uint64_t>{22, 24, 26}));
+  AuditQuery window;
+  window.since_ns = t0 + 3'000'000'000LL;
+  window.until_ns = t0 + 6'000'000'000LL;
+  EXPECT_EQ(seqs(log_->Query(window).value()), (std::vector<uint64_t>{4, 5, 6}));
+  AuditQuery conn;
+  conn.object = kConn;
+  conn.limit = 2;
+  EXPECT_EQ(seqs(log_->Query(conn).value()), (std::vector<uint64_t>{29, 30}));
+}
+
+TEST_F(AuditLogTest, NoPasswordReachesAnEvent) {
+  AuditEvent e = Ev("connection.created");
+  e.details_json =
+      R"({"url":"mysql://app:hunter2@db1:3306/shop","password":"hunter2","nested":{"api_token":"hunter2",)"
+      R"("list":["x","postgres://u:hunter2@h/db"]},"SQLX_PASSWORD":"hunter2","ok":"visible"})";
+  e.error = "cannot connect to mysql://app:hunter2@db1:3306: refused";
+  auto r = log_->Append({e});
+  ASSERT_TRUE(r.ok()) << r.error().message;
+  const std::string bytes = CanonicalBytes((*r)[0]);
+  EXPECT_EQ(bytes.find("hunter2"), std::string::npos) << bytes;
+  EXPECT_NE((*r)[0].details_json.find("\"ok\":\"visible\""), std::string::npos);
+  EXPECT_NE((*r)[0].details_json.find("mysql://app:***@db1:3306/shop"), std::string::npos);
+  EXPECT_EQ((*r)[0].error, "cannot connect to mysql://app:***@db1:3306: refused");
+  Close();
+  // Nothing on disk holds it either.
+  AuditTamper raw(dir_.path());
+  EXPECT_EQ(raw.EventValue(1).find("hunter2"), std::string::npos);
+}
+
+TEST_F(AuditLogTest, AuditFamiliesAreAddedToAStoreThatLacksThem) {
+  ASSERT_TRUE(store_->PutConnection(Connection("a@h:1", "{}")).ok());
+  Close();
+  {
+    // Make it an older store: drop the audit families.
+    RawDb raw(dir_.path());
+    for (const char* name : {"audit_events", "audit_nodes", "audit_index", "audit_checkpoints"}) {
+      ASSERT_TRUE(raw.db->DropColumnFamily(raw.Family(name)).ok());
+    }
+  }
+  {
+    std::vector<std::string> names;
+    ASSERT_TRUE(rocksdb::DB::ListColumnFamilies(rocksdb::DBOptions(), dir_.path(), &names).ok());
+    EXPECT_EQ(std::count(names.begin(), names.end(), "audit_events"), 0);
+  }
+  Reopen();
+  auto conn = store_->GetConnection("a@h:1");
+  ASSERT_TRUE(conn.ok() && conn->has_value());
+  AppendMany(2);
+  EXPECT_TRUE(Verify().ok);
+}
+
+// --- tamper cases -----------------------------------------------------------
+
+class AuditTamperTest : public AuditLogTest {
+ protected:
+  void SetUp() override {
+    AuditLogTest::SetUp();
+    AppendMany(30);  // checkpoints at 1, 11, 21
+    auto c = log_->CheckpointNow();  // and 30, exported
+    ASSERT_TRUE(c.ok());
+    exported_ = *c;
+    ASSERT_TRUE(Verify(exported_).ok);
+    Close();
+  }
+  Checkpoint exported_;
+};
+
+TEST_F(AuditTamperTest, FlippedByteInAnyEventIsPayloadModified) {
+  for (uint64_t seq : {1u, 7u, 30u}) {
+    std::string value;
+    {
+      AuditTamper raw(dir_.path());
+      value = raw.EventValue(seq);
+      std::string flipped = value;
+      flipped[flipped.size() - 40] ^= 0x20;  // a byte of the details
+      raw.PutEventValue(seq, flipped);
+    }
+    Reopen();
+    ExpectFault(Verify(exported_), AuditFault::kPayloadModified, seq);
+    Close();
+    AuditTamper(dir_.path()).PutEventValue(seq, value);  // restore for the next case
+  }
+  {
+    AuditTamper raw(dir_.path());
+    raw.PutEventValue(5, raw.EventValue(5).substr(0, 20));  // not even decodable
+  }
+  Reopen();
+  ExpectFault(Verify(exported_), AuditFault::kPayloadModified, 5);
+}
+
+TEST_F(AuditTamperTest, DeletedEventIsMissing) {
+  AuditTamper(dir_.path()).DeleteEvent(12);
+  Reopen();
+  ExpectFault(Verify(exported_), AuditFault::kMissing, 12);
+}
+
+TEST_F(AuditTamperTest, SwappedEventsAreReordered) {
+  {
+    AuditTamper raw(dir_.path());
+    const std::string a = raw.EventValue(4);
+    const std::string b = raw.EventValue(9);
+    raw.PutEventValue(4, b);
+    raw.PutEventValue(9, a);
+  }
+  Reopen();
+  ExpectFault(Verify(exported_), AuditFault::kReordered, 4);
+}
+
+TEST_F(AuditTamperTest, OneEventReHashedBreaksTheNextLink) {
+  {
+    AuditTamper raw(dir_.path());
+    AuditEvent e = raw.Event(6);
+    e.action = "nothing.to.see";
+    const std::string bytes = CanonicalBytes(e);
+    raw.PutEventValue(6, EncodeStoredEvent(bytes, LeafHash(bytes)));
+  }
+  Reopen();
+  ExpectFault(Verify(exported_), AuditFault::kPrevHashMismatch, 7);
+}
+
+TEST_F(AuditTamperTest, InsertedEventBeyondTheHeadIsInserted) {
+  {
+    AuditTamper raw(dir_.path());
+    AuditEvent last = raw.Event(30);
+    AuditEvent fake = Ev("fake");
+    fake.seq = 31;
+    fake.prev_hash = last.hash;
+    const std::string bytes = CanonicalBytes(fake);
+    raw.PutEventValue(31, EncodeStoredEvent(bytes, LeafHash(bytes)));
+  }
+  Reopen();
+  ExpectFault(Verify(exported_), AuditFault::kInserted, 31);
+}
+
+TEST_F(AuditTamperTest, TruncatedTailIsCaughtByTheExportedCheckpoint) {
+  {
+    // Remove events 26..30 and every trace of them the store keeps: the
+    // checkpoint at 30 and the head (rewritten for 25 events).
+    AuditTamper raw(dir_.path());
+    for (uint64_t seq = 26; seq <= 30; ++seq) raw.DeleteEvent(seq);
+    raw.Delete("audit_checkpoints", audit_keys::SeqKey(30));
+    raw.RewriteChain(0, [](AuditEvent&) {});
+  }
+  Reopen();
+  // The store alone looks whole ...
+  AuditVerifyReport alone = Verify();
+  EXPECT_TRUE(alone.ok) << alone.message;
+  // ... the checkpoint kept elsewhere is not fooled.
+  ExpectFault(Verify(exported_), AuditFault::kTruncated, 26);
+}
+
+TEST_F(AuditTamperTest, TruncationWithCheckpointsLeftBehindIsTruncated) {
+  {
+    AuditTamper raw(dir_.path());
+    for (uint64_t seq = 28; seq <= 30; ++seq) raw.DeleteEvent(seq);
+  }
+  Reopen();
+  ExpectFault(Verify(), AuditFault::kTruncated, 28);
+  // Nothing is appended (or signed) on top of a tail that changed under the head.
+  auto appended = log_->Append({Ev("after")});
+  ASSERT_FALSE(appended.ok());
+  EXPECT_NE(appended.error().message.find("run `sqlx audit verify`"), std::string::npos) << appended.error().message;
+  EXPECT_FALSE(log_->CheckpointNow().ok());
+}
+
+TEST_F(AuditTamperTest, DamagedHeadRecordIsReportedAndStopsAppends) {
+  AuditTamper(dir_.path()).Put("meta", std::string(audit_keys::kHeadKey), "{not json");
+  Reopen();
+  ExpectFault(Verify(exported_), AuditFault::kHeadDamaged, 0);
+  EXPECT_FALSE(log_->Append({Ev("after")}).ok());
+}
+
+TEST_F(AuditTamperTest, ReHashedChainWithoutTheKeyIsARootMismatch) {
+  AuditTamper(dir_.path()).RewriteChain(14, [](AuditEvent& e) { e.details_json = R"({"n":2})"; });
+  Reopen();
+  // Every link holds; the checkpoint signed at 21 no longer matches.
+  ExpectFault(Verify(), AuditFault::kRootMismatch, 21);
+  ExpectFault(Verify(exported_), AuditFault::kRootMismatch, 21);
+}
+
+TEST_F(AuditTamperTest, ReSignedWithAKeyKeptInTheStoreIsABadSignature) {
+  const std::string planted = dir_.path() + "/planted.pem";
+  ASSERT_TRUE(AuditSigningKey::Generate(planted).ok());
+  auto attacker = AuditSigningKey::Load(planted);
+  ASSERT_TRUE(attacker.ok());
+  AuditTamper(dir_.path()).RewriteChain(14, [](AuditEvent& e) { e.details_json = R"({"n":2})"; }, &*attacker);
+  Reopen();
+  // Trusting only the store's own keys, the forgery passes ...
+  AuditVerifyReport fooled = Verify(std::nullopt, /*with_key=*/false);
+  EXPECT_TRUE(fooled.ok) << fooled.message;
+  EXPECT_FALSE(fooled.anchored);
+  // ... a key or checkpoint from outside the store catches it.
+  ExpectFault(Verify(), AuditFault::kBadSignature, 1);
+  AuditVerifyOptions by_checkpoint;
+  by_checkpoint.trusted_checkpoint = exported_;
+  auto r = log_->Verify(by_checkpoint);
+  ASSERT_TRUE(r.ok());
+  ExpectFault(*r, AuditFault::kBadSignature, 1);
+}
+
+}  // namespace
+}  // namespace sqlx::storage
