@@ -76,4 +76,16 @@ int RunAuditProve(const GlobalOptions& g, const AuditArgs& args);
 int RunAuditCheckProof(const GlobalOptions& g, const AuditArgs& args);
 int RunAuditQuery(const GlobalOptions& g, const AuditArgs& args);
 
+struct PlanDiffArgs {
+  std::string from, to;                    // snapshot files or URLs with a database
+  std::string output;                      // -o plan.json
+  std::vector<std::string> column_renames; // --rename t.old=new
+  std::vector<std::string> table_renames;  // --rename-table old=new
+};
+
+// The plan from --from to --to: a readable summary (text), plan.json
+// (json; -o writes it atomically as well) or the plan as a client script
+// (sql). Renames only from the hints.
+int RunPlanDiff(const GlobalOptions& g, const PlanDiffArgs& args);
+
 }  // namespace sqlx::cli

@@ -121,6 +121,17 @@ int main(int argc, char** argv) {
   add_connection(snapshot);
   snapshot->add_option("-o,--output", snapshot_output, "Write to FILE (atomically) instead of stdout");
 
+  PlanDiffArgs plan_args;
+  CLI::App* plan_diff =
+      app.add_subcommand("plan-diff", "The plan from one schema to another (also spelled plan:diff)");
+  plan_diff->fallthrough();
+  plan_diff->add_option("--from", plan_args.from, "Starting schema: a snapshot file or a URL with the database")
+      ->required();
+  plan_diff->add_option("--to", plan_args.to, "Desired schema: a snapshot file or a URL with the database")->required();
+  plan_diff->add_option("-o,--output", plan_args.output, "Write plan.json to FILE (atomically)");
+  plan_diff->add_option("--rename", plan_args.column_renames, "A column rename: TABLE.OLD=NEW (never guessed)");
+  plan_diff->add_option("--rename-table", plan_args.table_renames, "A table rename: OLD=NEW (never guessed)");
+
   AuditArgs audit_args;
   std::string keygen_out;
   CLI::App* audit = app.add_subcommand("audit", "Verify, export, prove and query the hash-chained audit log");
@@ -181,8 +192,8 @@ int main(int argc, char** argv) {
     std::cerr << "sqlx: error: --format csv is only for `sqlx audit query`\n";
     return kExitUsage;
   }
-  if (g.format == "sql" && !snapshot->parsed()) {
-    std::cerr << "sqlx: error: --format sql is only for `sqlx snapshot`\n";
+  if (g.format == "sql" && !snapshot->parsed() && !plan_diff->parsed()) {
+    std::cerr << "sqlx: error: --format sql is only for `sqlx snapshot` and `sqlx plan:diff`\n";
     return kExitUsage;
   }
   if (audit_keygen->parsed()) return RunAuditKeygen(g, keygen_out);
@@ -201,6 +212,7 @@ int main(int argc, char** argv) {
   if (capabilities->parsed()) return RunCapabilities(g, conn, connection_name, refresh);
   if (learn->parsed()) return RunLearn(g, conn, learn_args);
   if (snapshot->parsed()) return RunSnapshot(g, conn, snapshot_output);
+  if (plan_diff->parsed()) return RunPlanDiff(g, plan_args);
   if (query->parsed()) {
     // `sqlx query URL` lacks the SQL: it must not send the URL (and its
     // password) to $SQLX_URL's server as SQL.

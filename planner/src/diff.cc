@@ -152,6 +152,24 @@ int CharsetBreadth(const std::string& charset) {
 
 // ---- Tables ------------------------------------------------------------------
 
+// What differs between two versions of a column, for the summary.
+std::string ColumnChanges(const ir::Column& a, const ir::Column& b) {
+  std::vector<std::string> parts;
+  auto text = [](const std::optional<std::string>& v) { return v ? *v : std::string("none"); };
+  if (a.column_type != b.column_type) parts.push_back(a.column_type + " -> " + b.column_type);
+  if (a.nullable != b.nullable) parts.push_back(b.nullable ? "NULL allowed" : "NOT NULL");
+  if (a.default_value != b.default_value) parts.push_back("default " + text(a.default_value) + " -> " + text(b.default_value));
+  if (a.charset != b.charset || a.collation != b.collation) parts.push_back("collation " + (a.collation.empty() ? "none" : a.collation) + " -> " + (b.collation.empty() ? "none" : b.collation));
+  if (a.auto_increment != b.auto_increment) parts.push_back(b.auto_increment ? "AUTO_INCREMENT" : "no AUTO_INCREMENT");
+  if (a.on_update != b.on_update) parts.push_back("on update " + (b.on_update.empty() ? "none" : b.on_update));
+  if (a.generation_kind != b.generation_kind || a.generation_expression != b.generation_expression) parts.push_back("generation changed");
+  if (a.invisible != b.invisible) parts.push_back(b.invisible ? "INVISIBLE" : "visible");
+  if (a.comment != b.comment) parts.push_back("comment changed");
+  std::string out;
+  for (const std::string& p : parts) out += (out.empty() ? ": " : ", ") + p;
+  return out;
+}
+
 struct TableDiff {
   std::vector<std::string> clauses;      // one ALTER TABLE (without foreign keys)
   std::vector<std::string> partitioning; // separate ALTER statements
@@ -263,6 +281,7 @@ TableDiff DiffTable(const ir::Table& from, const ir::Table& to, const std::map<s
     d.clauses.push_back(clause);
     std::string change = renamed ? "rename column " + QuoteIdentifier(was_name) + " to " + QuoteIdentifier(c.name)
                                  : "modify column " + QuoteIdentifier(c.name);
+    change += ColumnChanges(a, b);
     if (moved) change += ", moved" + place;
     op.changes.push_back(change);
     if (renamed) Raise(&op, OpClass::kBackwardIncompatible, "column " + QuoteIdentifier(was_name) + " renamed");
@@ -368,6 +387,14 @@ std::string TableSql(const std::string& name, const TableDiff& d) {
   return Statements(statements);
 }
 
+// CREATE OR REPLACE VIEW under the client character set the view records.
+std::string ViewSql(const ir::View& v) {
+  std::string sql = "CREATE OR REPLACE" + RenderCreateView(v).substr(std::string("CREATE").size());
+  if (v.charset.empty()) return sql;
+  return "SET character_set_client = " + v.charset + ";\nSET collation_connection = " +
+         (v.collation.empty() ? v.charset : v.collation) + ";\n" + sql + ";\nSET NAMES utf8mb4";
+}
+
 ir::Table WithoutForeignKeys(ir::Table t) {
   t.foreign_keys.clear();
   return t;
@@ -396,7 +423,7 @@ Result<Plan> Diff(const ir::Database& from_in, const ir::Database& to_in, const 
   ir::Canonicalize(&from);
   ir::Canonicalize(&to);
   Plan plan;
-  plan.database = to.name.empty() ? from.name : to.name;
+  plan.database = from.name.empty() ? to.name : from.name;
   plan.from_hash = ir::ProfileHash(from);
   plan.to_hash = ir::ProfileHash(to);
 
@@ -445,9 +472,13 @@ Result<Plan> Diff(const ir::Database& from_in, const ir::Database& to_in, const 
   }
 
   // Triggers and events that go or change are dropped first; created last.
-  for (const ir::Trigger& t : from.triggers) {
+  // Dropped newest-first (the reverse creates them again in order: the
+  // server orders triggers on one event by creation).
+  for (auto t_it = from.triggers.rbegin(); t_it != from.triggers.rend(); ++t_it) {
+    const ir::Trigger& t = *t_it;
     if (!body_changed(Named(to.triggers, t.name), t)) continue;
     Operation op{0, "drop_trigger", t.name};
+    op.sql_mode = t.sql_mode;
     op.sql = "DROP TRIGGER " + QuoteIdentifier(t.name);
     op.reverse_sql = RenderCreateTrigger(t);
     op.changes.push_back("drop trigger " + QuoteIdentifier(t.name));
@@ -457,16 +488,23 @@ Result<Plan> Diff(const ir::Database& from_in, const ir::Database& to_in, const 
   for (const ir::Event& e : from.events) {
     if (!body_changed(Named(to.events, e.name), e)) continue;
     Operation op{0, "drop_event", e.name};
+    op.sql_mode = e.sql_mode;
     op.sql = "DROP EVENT " + QuoteIdentifier(e.name);
     op.reverse_sql = RenderCreateEvent(e);
     op.changes.push_back("drop event " + QuoteIdentifier(e.name));
     drops_bodies.push_back(op);
   }
-  for (const ir::View& v : from.views) {
+  // Views that go, readers before what they read (the reverse re-creates
+  // them in dependency order).
+  std::vector<const ir::View*> from_views;
+  for (const Statement& st : RenderStatements(from))
+    if (st.kind == "view") from_views.push_back(Named(from.views, st.name));
+  for (auto v_it = from_views.rbegin(); v_it != from_views.rend(); ++v_it) {
+    const ir::View& v = **v_it;
     if (Named(to.views, v.name)) continue;  // changed views are replaced later
     Operation op{0, "drop_view", v.name};
     op.sql = "DROP VIEW " + QuoteIdentifier(v.name);
-    op.reverse_sql = RenderCreateView(v);
+    op.reverse_sql = ViewSql(v);
     op.changes.push_back("drop view " + QuoteIdentifier(v.name));
     Raise(&op, OpClass::kBackwardIncompatible, "view dropped");
     drops_bodies.push_back(op);
@@ -553,10 +591,20 @@ Result<Plan> Diff(const ir::Database& from_in, const ir::Database& to_in, const 
   for (const auto& [new_name, old_name] : table_old) renamed_away.insert(old_name);
   for (const ir::Table& t : from.tables) {
     if (Named(to.tables, t.name) || renamed_away.count(t.name)) continue;
-    // Its own foreign keys go with it; others' keys to it were dropped above.
+    // Its foreign keys go first (another table dropped in the same plan may
+    // be their parent); others' keys to it were dropped above.
+    if (!t.foreign_keys.empty()) {
+      TableDiff fks = DiffTable(t, WithoutForeignKeys(t), {});
+      Operation drop = fks.fk_drop_op;
+      drop.kind = "drop_foreign_keys";
+      drop.object = t.name;
+      drop.sql = AlterTable(t.name, fks.fk_drops);
+      drop.reverse_sql = AlterTable(t.name, DiffTable(WithoutForeignKeys(t), t, {}).fk_adds);
+      drop_fks.push_back(drop);
+    }
     Operation op{0, "drop_table", t.name};
     op.sql = "DROP TABLE " + QuoteIdentifier(t.name);
-    op.reverse_sql = RenderCreateTable(t);
+    op.reverse_sql = RenderCreateTable(WithoutForeignKeys(t));
     op.reverse_loses_data = true;
     op.rows_estimate = t.stats.rows_estimate;
     op.changes.push_back("drop table " + QuoteIdentifier(t.name));
@@ -590,13 +638,9 @@ Result<Plan> Diff(const ir::Database& from_in, const ir::Database& to_in, const 
       const ir::View* was = Named(from.views, s.name);
       if (now == nullptr || !body_changed(was, *now)) continue;
       op.kind = was ? "replace_view" : "create_view";
-      op.sql = "CREATE OR REPLACE" + s.sql.substr(std::string("CREATE").size());
-      op.reverse_sql = was ? "CREATE OR REPLACE" + RenderCreateView(*was).substr(6) : "DROP VIEW " + QuoteIdentifier(s.name);
+      op.sql = ViewSql(*now);
+      op.reverse_sql = was ? ViewSql(*was) : "DROP VIEW " + QuoteIdentifier(s.name);
       op.changes.push_back((was ? "replace view " : "create view ") + QuoteIdentifier(s.name));
-      if (!now->charset.empty()) {
-        op.sql = "SET character_set_client = " + now->charset + ";\nSET collation_connection = " + now->collation +
-                 ";\n" + op.sql + ";\nSET NAMES utf8mb4";
-      }
     } else if (s.kind == "trigger") {
       const ir::Trigger* now = Named(to.triggers, s.name);
       if (now == nullptr || !body_changed(Named(from.triggers, s.name), *now)) continue;
@@ -624,6 +668,33 @@ Result<Plan> Diff(const ir::Database& from_in, const ir::Database& to_in, const 
     }
   }
   return plan;
+}
+
+Plan ReversePlan(const Plan& plan) {
+  static const std::map<std::string, std::string> kInverse = {
+      {"create_table", "drop_table"},           {"drop_table", "create_table"},
+      {"add_foreign_keys", "drop_foreign_keys"}, {"drop_foreign_keys", "add_foreign_keys"},
+      {"create_view", "drop_view"},             {"drop_view", "create_view"},
+      {"create_routine", "drop_routine"},       {"drop_routine", "create_routine"},
+      {"create_trigger", "drop_trigger"},       {"drop_trigger", "create_trigger"},
+      {"create_event", "drop_event"},           {"drop_event", "create_event"}};
+  Plan back;
+  back.database = plan.database;
+  back.from_hash = plan.to_hash;
+  back.to_hash = plan.from_hash;
+  for (auto it = plan.operations.rbegin(); it != plan.operations.rend(); ++it) {
+    if (it->reverse_sql.empty()) continue;
+    Operation op = *it;
+    op.id = static_cast<int>(back.operations.size()) + 1;
+    auto kind = kInverse.find(it->kind);
+    op.kind = kind == kInverse.end() ? it->kind : kind->second;
+    op.sql = it->reverse_sql;
+    op.reverse_sql = it->sql;
+    op.changes = {"undo: " + (it->changes.empty() ? it->kind : it->changes.front()) +
+                  (it->changes.size() > 1 ? " (and " + std::to_string(it->changes.size() - 1) + " more)" : "")};
+    back.operations.push_back(std::move(op));
+  }
+  return back;
 }
 
 std::string PlanScript(const Plan& plan) {

@@ -6,6 +6,7 @@
 #include <gtest/gtest.h>
 
 #include <filesystem>
+#include <fstream>
 #include <nlohmann/json.hpp>
 #include <string>
 #include <vector>
@@ -262,6 +263,53 @@ TEST(CliLearnTest, SnapshotAsSqlLoadsWithTheStockClientAndLearnsTheSameHash) {
   EXPECT_TRUE(unknown.out.empty()) << unknown.out;
   RunResult wrong = Sqlx({"learn", RootUrl(a), "--format", "sql"});
   EXPECT_EQ(wrong.exit_code, 2) << DescribeRun(wrong);
+}
+
+TEST(CliLearnTest, PlanDiffBetweenLiveDatabasesAppliesWithTheStockClient) {
+  FixtureDatabases fx;
+  const std::string a = fx.Load("rc_old", "roundcube/v1.4.0.sql");
+  const std::string b = fx.Load("rc_new", "roundcube/v1.6.0.sql");
+  auto hash_of = [&](const std::string& db) -> std::string {
+    RunResult r = Sqlx({"snapshot", RootUrl(db), "--format", "json"});
+    EXPECT_EQ(r.exit_code, 0) << DescribeRun(r);
+    return r.exit_code == 0 ? nlohmann::json::parse(r.out)["profile_hash"].get<std::string>() : "";
+  };
+  const std::string hash_a = hash_of(a), hash_b = hash_of(b);
+  ASSERT_NE(hash_a, hash_b);
+
+  TempDir dir("sqlx-plan-cli.");
+  const std::string file = dir.path() + "/plan.json";
+  RunResult json = Sqlx({"plan:diff", "--from", RootUrl(a), "--to", RootUrl(b), "--format", "json", "-o", file});
+  ASSERT_EQ(json.exit_code, 0) << DescribeRun(json);
+  const nlohmann::json plan = nlohmann::json::parse(json.out);
+  EXPECT_EQ(plan["from_hash"], hash_a);
+  EXPECT_EQ(plan["to_hash"], hash_b);
+  EXPECT_EQ(plan["database"], a);
+  EXPECT_GT(plan["operations"].size(), 5u);
+  std::ifstream written(file);
+  std::string on_disk((std::istreambuf_iterator<char>(written)), std::istreambuf_iterator<char>());
+  EXPECT_EQ(on_disk, json.out);
+
+  RunResult text = Sqlx({"plan-diff", "--from", RootUrl(a), "--to", RootUrl(b)});
+  ASSERT_EQ(text.exit_code, 0) << DescribeRun(text);
+  EXPECT_NE(text.out.find("create_table collected_addresses  [safe]"), std::string::npos) << text.out;
+
+  RunResult sql = Sqlx({"plan:diff", "--from", RootUrl(a), "--to", RootUrl(b), "--format", "sql"});
+  ASSERT_EQ(sql.exit_code, 0) << DescribeRun(sql);
+  const std::string script = dir.path() + "/plan.sql";
+  std::ofstream(script) << sql.out;
+  testing::RunResult applied = testing::RootClient({a, "--abort-source-on-error", "-e", "source " + script});
+  ASSERT_EQ(applied.exit_code, 0) << applied.err;
+  EXPECT_EQ(hash_of(a), hash_b);
+
+  RunResult desired_sql = Sqlx({"plan:diff", "--from", RootUrl(a), "--to", dir.path() + "/desired.sql"});
+  EXPECT_EQ(desired_sql.exit_code, 2) << DescribeRun(desired_sql);
+  EXPECT_NE(desired_sql.err.find("--dev-url"), std::string::npos) << desired_sql.err;
+  RunResult no_db = Sqlx({"plan:diff", "--from", RootUrl(), "--to", RootUrl(b)});
+  EXPECT_EQ(no_db.exit_code, 2) << DescribeRun(no_db);
+  RunResult bad_json = Sqlx({"plan:diff", "--from", file, "--to", RootUrl(b)});
+  EXPECT_EQ(bad_json.exit_code, 2) << DescribeRun(bad_json);
+  EXPECT_NE(bad_json.err.find("--from " + file + ": IR JSON"), std::string::npos) << bad_json.err;
 }
 
 TEST(CliLearnTest, ALearnKilledHalfWayLeavesThePreviousSnapshotCurrent) {

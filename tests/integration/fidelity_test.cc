@@ -107,7 +107,7 @@ TEST_P(FidelityTest, RenderedSqlRecreatesTheSameSchema) {
   RootSql("DROP DATABASE IF EXISTS `" + b + "`; CREATE DATABASE `" + b + "` CHARACTER SET " +
           original.schema.charset + " COLLATE " + original.schema.collation);
   fx.Adopt(b);
-  testing::RunResult recreate = testing::RootClient({b, "-e", "source " + script});
+  testing::RunResult recreate = testing::RootClient({b, "--abort-source-on-error", "-e", "source " + script});
   ASSERT_EQ(recreate.exit_code, 0) << "re-creating " << file << " from " << script << ":\n" << recreate.err;
 
   const flo::LearnedDatabase copy = Learn(b);

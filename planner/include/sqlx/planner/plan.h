@@ -59,6 +59,11 @@ struct DiffOptions {
 // a rename hint naming what does not exist.
 Result<Plan> Diff(const ir::Database& from, const ir::Database& to, const DiffOptions& options = {});
 
+// The plan that undoes `plan`: each operation's reverse, newest first (an
+// operation without a reverse is left out; `reverse_loses_data` says which
+// restore definitions but not data).
+Plan ReversePlan(const Plan& plan);
+
 // The plan as a script for the `mariadb` client (bodies between DELIMITER
 // lines, each under its sql_mode, FOREIGN_KEY_CHECKS kept on).
 std::string PlanScript(const Plan& plan);

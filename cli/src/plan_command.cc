@@ -1,0 +1,124 @@
+// `sqlx plan:diff --from A --to B [-o plan.json]`: the plan that takes
+// schema A to schema B (docs/cli.md, docs/formats/plan.md). A and B are
+// snapshot files (`sqlx snapshot` JSON, or a hand-written IR) or live
+// databases (a URL with the database as its path).
+#include <iostream>
+
+#include <nlohmann/json.hpp>
+
+#include "commands.h"
+#include "connection_learning.h"
+#include "files.h"
+#include "sqlx/flo/learn_database.h"
+#include "sqlx/messages/ir.h"
+#include "sqlx/planner/plan.h"
+
+namespace sqlx::cli {
+
+namespace {
+
+bool IsUrl(const std::string& text) { return text.find("://") != std::string::npos; }
+
+// One side of the diff: learned live, or read from a snapshot file.
+Result<ir::Database> LoadSide(const GlobalOptions& g, const std::string& what, const std::string& source) {
+  if (source.size() > 4 && source.compare(source.size() - 4, 4, ".sql") == 0) {
+    return MakeError(ErrorCode::kInvalidArgument,
+                     what + " " + source + ": a .sql desired state needs a scratch server (--dev-url), which is not "
+                                           "implemented yet; learn it into a database and give its URL, or a snapshot");
+  }
+  if (IsUrl(source)) {
+    ConnectArgs args;
+    args.url = source;
+    SQLX_ASSIGN_OR_RETURN(transports::ConnectionUrl url, ResolveConnection(args));
+    if (url.database.empty()) {
+      return MakeError(ErrorCode::kInvalidArgument,
+                       what + " " + url.Redacted() + ": name the database as the URL's path (…/shop)");
+    }
+    const std::string database = url.database;
+    url.database.clear();
+    SQLX_ASSIGN_OR_RETURN(auto session, OpenSession(g, url, /*learning=*/true));
+    SQLX_ASSIGN_OR_RETURN(std::vector<flo::LearnedDatabase> learned, flo::LearnDatabases(*session, {database}));
+    if (learned.front().error) return *learned.front().error;
+    for (const std::string& line : learned.front().not_visible)
+      std::cerr << "sqlx: warning: " << what << ": not learned: " << line << "\n";
+    return learned.front().schema;
+  }
+  SQLX_ASSIGN_OR_RETURN(std::string text, ReadTextFile(source));
+  auto db = ir::FromJson(text);
+  if (!db.ok()) {
+    Error e = db.error();
+    e.message = what + " " + source + ": " + e.message;
+    return e;
+  }
+  return db;
+}
+
+// "t.old=new" → (t, old, new); "old=new" → ("", old, new).
+Result<std::tuple<std::string, std::string, std::string>> ParseRename(const std::string& flag, const std::string& text,
+                                                                      bool qualified) {
+  const size_t eq = text.find('=');
+  const size_t dot = text.find('.');
+  if (eq == std::string::npos || eq + 1 == text.size() || (qualified && (dot == std::string::npos || dot > eq)) ||
+      (!qualified && eq == 0)) {
+    return MakeError(ErrorCode::kInvalidArgument, flag + " " + text + ": expected " +
+                                                      (qualified ? "TABLE.OLD=NEW" : "OLD=NEW"));
+  }
+  if (!qualified) return std::make_tuple(std::string(), text.substr(0, eq), text.substr(eq + 1));
+  return std::make_tuple(text.substr(0, dot), text.substr(dot + 1, eq - dot - 1), text.substr(eq + 1));
+}
+
+void PrintSummary(const planner::Plan& plan) {
+  std::cout << "plan for " << plan.database << ": " << plan.operations.size() << " operation"
+            << (plan.operations.size() == 1 ? "" : "s") << "\n  from " << plan.from_hash << "\n  to   " << plan.to_hash
+            << "\n";
+  if (plan.operations.empty()) {
+    std::cout << "nothing to do: the schemas are the same\n";
+    return;
+  }
+  for (const planner::Operation& op : plan.operations) {
+    std::cout << "\n" << op.id << ". " << op.kind << (op.object.empty() ? "" : " " + op.object) << "  ["
+              << planner::OpClassName(op.op_class) << "]";
+    if (op.rows_estimate > 0) std::cout << "  ~" << op.rows_estimate << " rows";
+    std::cout << "\n";
+    for (const std::string& c : op.changes) std::cout << "     " << c << "\n";
+    for (const std::string& n : op.notes) std::cout << "     ! " << n << "\n";
+  }
+}
+
+}  // namespace
+
+int RunPlanDiff(const GlobalOptions& g, const PlanDiffArgs& a) {
+  planner::DiffOptions options;
+  for (const std::string& r : a.table_renames) {
+    auto parsed = ParseRename("--rename-table", r, false);
+    if (!parsed.ok()) return ReportError(g, parsed.error());
+    options.table_renames[std::get<1>(*parsed)] = std::get<2>(*parsed);
+  }
+  for (const std::string& r : a.column_renames) {
+    auto parsed = ParseRename("--rename", r, true);
+    if (!parsed.ok()) return ReportError(g, parsed.error());
+    options.column_renames[std::get<0>(*parsed)][std::get<1>(*parsed)] = std::get<2>(*parsed);
+  }
+  auto from = LoadSide(g, "--from", a.from);
+  if (!from.ok()) return ReportError(g, from.error());
+  auto to = LoadSide(g, "--to", a.to);
+  if (!to.ok()) return ReportError(g, to.error());
+  auto plan = planner::Diff(*from, *to, options);
+  if (!plan.ok()) return ReportError(g, plan.error());
+  const std::string json = planner::PlanToJson(*plan);
+  if (!a.output.empty()) {
+    Status st = WriteFileAtomically(a.output, json);
+    if (!st.ok()) return ReportError(g, st.error());
+  }
+  if (g.format == "json") {
+    std::cout << json;
+  } else if (g.format == "sql") {
+    std::cout << planner::PlanScript(*plan);
+  } else {
+    PrintSummary(*plan);
+    if (!a.output.empty()) std::cout << "\nplan written to " << a.output << "\n";
+  }
+  return kExitOk;
+}
+
+}  // namespace sqlx::cli
