@@ -4,6 +4,7 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <initializer_list>
 #include <map>
 #include <optional>
@@ -133,9 +134,12 @@ class CatalogBuilder {
   void NotVisibleEverywhere(const std::string& text);
   void NotVisible(const std::string& database, const std::string& text);
 
-  // The learned databases, canonical and hashed, in `names` order; a name
-  // SCHEMATA did not show gets `error`.
-  std::vector<LearnedDatabase> Finish();
+  // The learned databases, canonical, hashed and in JSON, in `names` order;
+  // a name SCHEMATA did not show gets `error`. The databases are built on up
+  // to 4 threads (the work of each is independent); `progress`,
+  // if set, is called on the calling thread. Moves the state out: call once,
+  // last.
+  std::vector<LearnedDatabase> Finish(const std::function<void(const LearnProgress&)>& progress = {});
 
   bool Known(const std::string& database) const;
 

@@ -4,6 +4,7 @@
 // parameters), then the user's privileges decide what may be missing.
 #include <algorithm>
 #include <chrono>
+#include <iterator>
 
 #include "catalog.h"
 #include "sqlx/flo/learn_database.h"
@@ -147,7 +148,14 @@ Result<std::vector<LearnedDatabase>> LearnDatabases(transports::Session& session
   const std::string schemas = QuoteSqlList(names, quoting);
 
   CatalogBuilder builder(server.pack, server.version.flavor, server.version.version_number, names);
+  // The steps below, then the privileges.
+  const int total = static_cast<int>(std::size(kSteps)) + 1;
+  int step_number = 0;
+  auto report = [&](std::string_view query) {
+    if (options.on_progress) options.on_progress({LearnProgress::Phase::kCatalog, ++step_number, total, query});
+  };
   for (const CatalogStep& step : kSteps) {
+    report(step.query);
     CatalogRows rows;
     std::string reason;
     SQLX_ASSIGN_OR_RETURN(CatalogOutcome outcome, reader.Run(step.query, schemas, &rows, &reason));
@@ -157,9 +165,10 @@ Result<std::vector<LearnedDatabase>> LearnDatabases(transports::Session& session
       builder.NotVisibleEverywhere(std::string(step.what) + ": " + reason);
     }
   }
+  report("privileges");
   SQLX_RETURN_IF_ERROR(CheckVisibility(server.pack, reader, names, &builder));
 
-  std::vector<LearnedDatabase> learned = builder.Finish();
+  std::vector<LearnedDatabase> learned = builder.Finish(options.on_progress);
   const auto elapsed =
       std::chrono::duration_cast<std::chrono::microseconds>(std::chrono::steady_clock::now() - start);
   for (LearnedDatabase& db : learned) {

@@ -6,8 +6,10 @@
 
 #include <chrono>
 #include <cstdint>
+#include <functional>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "sqlx/messages/ir.h"
@@ -28,6 +30,7 @@ struct LearnedDatabase {
   std::string name;          // as requested
   ir::Database schema;       // canonical (ir::Canonicalize applied)
   std::string profile_hash;  // ir::ProfileHash(schema)
+  std::string json;          // ir::ToCanonicalJson(schema, false): the form snapshots and the store hold
   ObjectCounts counts;
   // What the learning user could not see or the IR cannot represent
   // (equal to schema.not_visible). Non-empty means the snapshot is partial:
@@ -46,10 +49,25 @@ struct LearnedDatabase {
   std::optional<Error> error;
 };
 
+// Where a LearnDatabases call is, for a progress display.
+struct LearnProgress {
+  enum class Phase {
+    kCatalog,   // about to run catalog statement `step` of `total`; `what` names the query
+    kBuilding,  // `step` of `total` databases built into canonical, hashed IR; `what` names the last one
+  };
+  Phase phase = Phase::kCatalog;
+  int step = 0;  // 1-based
+  int total = 0;
+  std::string_view what;  // valid during the call only
+};
+
 struct LearnDatabaseOptions {
   // Learn pack search as for LearnServer: this dir, $SQLX_LEARN_PACK_DIR,
   // the install dir, the source tree. Default: empty (search).
   std::string learn_pack_dir;
+  // Called on the calling thread as the learn moves on; must not use the
+  // session. Default: empty (no reports).
+  std::function<void(const LearnProgress&)> on_progress;
 };
 
 // Names of the databases on the server visible to the session's user,
