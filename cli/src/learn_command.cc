@@ -135,16 +135,20 @@ double MsSince(std::chrono::steady_clock::time_point since) {
   return Ms(std::chrono::duration_cast<std::chrono::microseconds>(std::chrono::steady_clock::now() - since));
 }
 
+// "catalog query 3/14 (columns)", "building 12/50 shop": the queries are
+// shared by every database, the building is per database.
 std::string ProgressText(const flo::LearnProgress& p) {
   const std::string of = std::to_string(p.step) + "/" + std::to_string(p.total);
-  if (p.phase == flo::LearnProgress::Phase::kCatalog) return "catalog query " + of + ": " + std::string(p.what);
+  if (p.phase == flo::LearnProgress::Phase::kCatalog) return "catalog query " + of + " (" + std::string(p.what) + ")";
   return "building " + of + " " + std::string(p.what);
 }
 
 }  // namespace
 
 int RunLearn(const GlobalOptions& g, const ConnectArgs& c, const LearnArgs& args) {
-  ProgressLine progress;
+  // With -v or -vv, log lines take the progress line's place (they would
+  // be written into the middle of it).
+  ProgressLine progress(!spdlog::should_log(spdlog::level::info));
   const auto start = std::chrono::steady_clock::now();
   auto fail = [&](const Error& error) {
     progress.Clear();
@@ -188,9 +192,10 @@ int RunLearn(const GlobalOptions& g, const ConnectArgs& c, const LearnArgs& args
     names = std::move(all).value();
   }
   flo::LearnDatabaseOptions learn_options;
+  const std::string learning =
+      "learning " + std::to_string(names.size()) + " database" + (names.size() == 1 ? "" : "s") + ": ";
   learn_options.on_progress = [&](const flo::LearnProgress& p) {
-    progress.Show(ProgressText(p) + " (" + std::to_string(names.size()) + " database" +
-                  (names.size() == 1 ? "" : "s") + ")");
+    progress.Show(learning + ProgressText(p));
     spdlog::debug("learn: {} at {:.1f} ms", ProgressText(p), MsSince(start));
   };
   auto learned = flo::LearnDatabases(**session, names, learn_options);

@@ -30,7 +30,7 @@ void WriteStderr(std::string_view text) {
 
 }  // namespace
 
-ProgressLine::ProgressLine() : enabled_(::isatty(STDERR_FILENO) == 1) {}
+ProgressLine::ProgressLine(bool wanted) : enabled_(wanted && ::isatty(STDERR_FILENO) == 1) {}
 
 void ProgressLine::Show(std::string_view text) {
   if (!enabled_) return;

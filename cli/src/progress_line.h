@@ -9,8 +9,8 @@ namespace sqlx::cli {
 
 class ProgressLine {
  public:
-  // Enabled when stderr is a terminal.
-  ProgressLine();
+  // Enabled when `wanted` and stderr is a terminal.
+  explicit ProgressLine(bool wanted);
   ~ProgressLine() { Clear(); }
   ProgressLine(const ProgressLine&) = delete;
   ProgressLine& operator=(const ProgressLine&) = delete;
