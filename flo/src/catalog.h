@@ -8,6 +8,7 @@
 #include <initializer_list>
 #include <map>
 #include <optional>
+#include <set>
 #include <string>
 #include <string_view>
 #include <utility>
@@ -83,6 +84,8 @@ class CatalogReader {
   Result<CatalogOutcome> Run(std::string_view name, const std::string& schemas, CatalogRows* rows,
                              std::string* reason);
   int statements() const { return statements_; }
+  // The pack's entry for query `name` on this server.
+  const CatalogQuery& Query(std::string_view name) const { return pack_.catalog.Find(name, flavor_, version_); }
   const std::string& flavor() const { return flavor_; }
   uint32_t version() const { return version_; }
 
@@ -143,6 +146,11 @@ class CatalogBuilder {
 
   bool Known(const std::string& database) const;
 
+  // The requested databases (in `names` order) holding a base table whose
+  // CREATE_OPTIONS lists `token` (ASCII case-insensitive) or could not be
+  // read (NULL); every requested one when the tables were not read.
+  std::vector<std::string> WithCreateOption(std::string_view token) const;
+
  private:
   struct DbState {
     ir::Database db;
@@ -151,6 +159,8 @@ class CatalogBuilder {
     std::map<std::string, std::string> table_engines;
     std::map<std::pair<std::string, std::string>, size_t> foreign_keys;  // (table, name) → index in table
     std::map<std::pair<std::string, std::string>, size_t> routines;      // (kind, name) → index
+    std::set<std::string> create_option_tokens;  // lowercase, of every base table
+    bool create_options_unknown = false;         // a base table's CREATE_OPTIONS was NULL
     ObjectCounts counts;
   };
   DbState* Db(const std::optional<std::string>& name);
@@ -165,6 +175,7 @@ class CatalogBuilder {
   uint32_t version_;
   std::vector<std::string> names_;
   std::map<std::string, DbState> dbs_;
+  bool tables_read_ = false;  // AddTables ran
 };
 
 // ---- Privileges (catalog_learn.cc) -------------------------------------------

@@ -88,6 +88,21 @@ void ReadCreateOptions(const std::string& options, ir::Table* table) {
   }
 }
 
+// Every token of a base table's CREATE_OPTIONS, lowercase (NULL: unknown).
+void NoteCreateOptions(const std::optional<std::string>& options, std::set<std::string>* tokens, bool* unknown) {
+  if (!options) {
+    *unknown = true;
+    return;
+  }
+  size_t pos = 0;
+  while (pos < options->size()) {
+    size_t end = options->find(' ', pos);
+    if (end == std::string::npos) end = options->size();
+    if (end > pos) tokens->insert(AsciiLower(options->substr(pos, end - pos)));
+    pos = end + 1;
+  }
+}
+
 }  // namespace
 
 CatalogBuilder::CatalogBuilder(const LearnPack& pack, const std::string& flavor, uint32_t version,
@@ -179,6 +194,7 @@ Status CatalogBuilder::AddTables(const CatalogRows& rows) {
                                       {"CHARACTER_SET_NAME", &charset},
                                       {"CREATE_OPTIONS", &options},
                                       {"TABLE_COMMENT", &comment}}));
+  tables_read_ = true;
   for (const CatalogRow& row : rows.rows) {
     DbState* db = Db(Cell(row, schema));
     if (db == nullptr) continue;
@@ -200,6 +216,7 @@ Status CatalogBuilder::AddTables(const CatalogRows& rows) {
     table.collation = CellText(row, collation);
     table.comment = CellText(row, comment);
     ReadCreateOptions(CellText(row, options), &table);
+    NoteCreateOptions(Cell(row, options), &db->create_option_tokens, &db->create_options_unknown);
     table.stats.rows_estimate = CellNumber(row, table_rows);
     table.stats.data_length = CellNumber(row, data_length);
     table.stats.index_length = CellNumber(row, index_length);
@@ -264,6 +281,19 @@ Status CatalogBuilder::AddColumns(const CatalogRows& rows) {
     table->columns.push_back(std::move(column));
   }
   return Status::Ok();
+}
+
+std::vector<std::string> CatalogBuilder::WithCreateOption(std::string_view token) const {
+  if (!tables_read_) return names_;
+  const std::string wanted = AsciiLower(token);
+  std::vector<std::string> out;
+  for (const std::string& name : names_) {
+    auto it = dbs_.find(name);
+    if (it == dbs_.end()) continue;
+    const DbState& db = it->second;
+    if (db.create_options_unknown || db.create_option_tokens.count(wanted) > 0) out.push_back(name);
+  }
+  return out;
 }
 
 namespace {

@@ -156,9 +156,17 @@ Result<std::vector<LearnedDatabase>> LearnDatabases(transports::Session& session
   };
   for (const CatalogStep& step : kSteps) {
     report(step.query);
+    std::string step_schemas = schemas;
+    const std::string& only_with = reader.Query(step.query).only_with_create_option;
+    if (!only_with.empty()) {
+      // E.g. partitions: only where a table is partitioned (each run opens every table).
+      const std::vector<std::string> needed = builder.WithCreateOption(only_with);
+      if (needed.empty()) continue;
+      step_schemas = QuoteSqlList(needed, quoting);
+    }
     CatalogRows rows;
     std::string reason;
-    SQLX_ASSIGN_OR_RETURN(CatalogOutcome outcome, reader.Run(step.query, schemas, &rows, &reason));
+    SQLX_ASSIGN_OR_RETURN(CatalogOutcome outcome, reader.Run(step.query, step_schemas, &rows, &reason));
     if (outcome == CatalogOutcome::kRan) {
       SQLX_RETURN_IF_ERROR((builder.*step.add)(rows));
     } else {

@@ -358,6 +358,28 @@ TEST(FloLearnDatabaseTest, OneDatabaseAndFourTakeTheSameNumberOfStatements) {
   EXPECT_EQ(one[0].profile_hash, four[0].profile_hash);
 }
 
+// PARTITIONS opens every table it covers: it is read only for databases
+// with a partitioned table, and not at all when there is none.
+TEST(FloLearnDatabaseTest, PartitionsAreReadOnlyWhereATableIsPartitioned) {
+  FixtureDatabases fx;
+  const std::string plain = fx.Load("sakila", "sakila/v1.5.sql");
+  const std::string feat = fx.Create("feat");
+  CreateFeatureSchema(feat);
+  auto session = MustOpen(RootUrl());
+  ASSERT_NE(session, nullptr);
+  std::vector<LearnedDatabase> alone = MustLearn(*session, {plain});
+  std::vector<LearnedDatabase> both = MustLearn(*session, {plain, feat});
+  ASSERT_EQ(alone.size(), 1u);
+  ASSERT_EQ(both.size(), 2u);
+  EXPECT_EQ(alone[0].catalog_statements + 1, both[0].catalog_statements);
+  EXPECT_EQ(alone[0].profile_hash, both[0].profile_hash);
+  const ir::Table* t = FindTable(both[1].schema, "t");
+  ASSERT_NE(t, nullptr);
+  ASSERT_TRUE(t->partitioning.has_value());
+  EXPECT_EQ(t->partitioning->partitions.size(), 2u);
+  for (const ir::Table& table : both[0].schema.tables) EXPECT_FALSE(table.partitioning.has_value()) << table.name;
+}
+
 TEST(FloLearnDatabaseTest, LearningWritesNothing) {
   FixtureDatabases fx;
   const std::string name = fx.Load("sakila", "sakila/v1.5.sql");
