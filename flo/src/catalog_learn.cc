@@ -4,7 +4,12 @@
 // parameters), then the user's privileges decide what may be missing.
 #include <algorithm>
 #include <chrono>
+#include <condition_variable>
+#include <deque>
+#include <functional>
 #include <iterator>
+#include <mutex>
+#include <thread>
 
 #include "catalog.h"
 #include "sqlx/flo/learn_database.h"
@@ -35,6 +40,68 @@ constexpr CatalogStep kSteps[] = {
     {"parameters", &CatalogBuilder::AddParameters, "routine parameters"},
     {"triggers", &CatalogBuilder::AddTriggers, "triggers"},
     {"events", &CatalogBuilder::AddEvents, "events"},
+};
+
+// Applies catalog rows to the builder on a helper thread, one task at a
+// time in the order queued, while the session runs the next query: the
+// server reads its catalog while the rows already read are built into IR.
+// Once a task fails the later ones are dropped. REQUIRES: what the tasks
+// touch outlives this object (the destructor waits for them).
+class BuilderThread {
+ public:
+  BuilderThread() : thread_([this] { Loop(); }) {}
+  ~BuilderThread() {
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      stop_ = true;
+    }
+    cv_.notify_all();
+    thread_.join();
+  }
+  BuilderThread(const BuilderThread&) = delete;
+  BuilderThread& operator=(const BuilderThread&) = delete;
+
+  void Push(std::function<Status()> task) {
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      tasks_.push_back(std::move(task));
+    }
+    cv_.notify_all();
+  }
+
+  // Waits until every queued task ran; the first failure, if any.
+  Status Drain() {
+    std::unique_lock<std::mutex> lock(mu_);
+    cv_.wait(lock, [&] { return tasks_.empty() && !busy_; });
+    return status_;
+  }
+
+ private:
+  void Loop() {
+    std::unique_lock<std::mutex> lock(mu_);
+    for (;;) {
+      cv_.wait(lock, [&] { return stop_ || !tasks_.empty(); });
+      if (tasks_.empty()) return;  // stopped with nothing left to do
+      std::function<Status()> task = std::move(tasks_.front());
+      tasks_.pop_front();
+      busy_ = true;
+      const bool failed = !status_.ok();
+      lock.unlock();
+      Status status = failed ? Status::Ok() : task();
+      lock.lock();
+      if (status_.ok() && !status.ok()) status_ = std::move(status);
+      busy_ = false;
+      cv_.notify_all();
+    }
+  }
+
+  std::mutex mu_;
+  std::condition_variable cv_;
+  std::deque<std::function<Status()>> tasks_;
+  bool busy_ = false;
+  bool stop_ = false;
+  Status status_;
+  std::thread thread_;  // last: starts after the members it uses
 };
 
 struct Server {
@@ -148,6 +215,7 @@ Result<std::vector<LearnedDatabase>> LearnDatabases(transports::Session& session
   const std::string schemas = QuoteSqlList(names, quoting);
 
   CatalogBuilder builder(server.pack, server.version.flavor, server.version.version_number, names);
+  BuilderThread building;  // after `builder`: ends first
   // The steps below, then the privileges.
   const int total = static_cast<int>(std::size(kSteps)) + 1;
   int step_number = 0;
@@ -160,6 +228,7 @@ Result<std::vector<LearnedDatabase>> LearnDatabases(transports::Session& session
     const std::string& only_with = reader.Query(step.query).only_with_create_option;
     if (!only_with.empty()) {
       // E.g. partitions: only where a table is partitioned (each run opens every table).
+      SQLX_RETURN_IF_ERROR(building.Drain());
       const std::vector<std::string> needed = builder.WithCreateOption(only_with);
       if (needed.empty()) continue;
       step_schemas = QuoteSqlList(needed, quoting);
@@ -168,11 +237,15 @@ Result<std::vector<LearnedDatabase>> LearnDatabases(transports::Session& session
     std::string reason;
     SQLX_ASSIGN_OR_RETURN(CatalogOutcome outcome, reader.Run(step.query, step_schemas, &rows, &reason));
     if (outcome == CatalogOutcome::kRan) {
-      SQLX_RETURN_IF_ERROR((builder.*step.add)(rows));
+      building.Push([&builder, add = step.add, rows = std::move(rows)] { return (builder.*add)(rows); });
     } else {
-      builder.NotVisibleEverywhere(std::string(step.what) + ": " + reason);
+      building.Push([&builder, text = std::string(step.what) + ": " + reason] {
+        builder.NotVisibleEverywhere(text);
+        return Status::Ok();
+      });
     }
   }
+  SQLX_RETURN_IF_ERROR(building.Drain());
   report("privileges");
   SQLX_RETURN_IF_ERROR(CheckVisibility(server.pack, reader, names, &builder));
 
