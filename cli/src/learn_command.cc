@@ -143,6 +143,61 @@ std::string ProgressText(const flo::LearnProgress& p) {
   return "building " + of + " " + std::string(p.what);
 }
 
+// LearnDatabases with its steps on the progress line and, with -vv, in the log.
+Result<std::vector<flo::LearnedDatabase>> LearnShowingProgress(transports::Session& session,
+                                                               transports::Session* helper,
+                                                               const std::vector<std::string>& names,
+                                                               ProgressLine& progress,
+                                                               std::chrono::steady_clock::time_point start) {
+  flo::LearnDatabaseOptions options;
+  options.helper_session = helper;
+  const std::string learning =
+      "learning " + std::to_string(names.size()) + " database" + (names.size() == 1 ? "" : "s") + ": ";
+  options.on_progress = [&](const flo::LearnProgress& p) {
+    progress.Show(learning + ProgressText(p));
+    spdlog::debug("learn: {} at {:.1f} ms", ProgressText(p), MsSince(start));
+  };
+  auto learned = flo::LearnDatabases(session, names, options);
+  spdlog::debug("learn: databases learned at {:.1f} ms", MsSince(start));
+  return learned;
+}
+
+// Stores every database learned without error in one atomic, synced write;
+// the others, and all of them when the write fails, become failures (their
+// errors on stderr).
+void StoreSchemas(const std::string& connection, std::vector<flo::LearnedDatabase>& learned, storage::Store& store,
+                  ProgressLine& progress, std::vector<Stored>* stored, std::vector<Failure>* failures) {
+  std::vector<storage::SchemaRecord> records;
+  std::vector<const flo::LearnedDatabase*> learned_ok;
+  for (flo::LearnedDatabase& db : learned) {
+    if (db.error) {
+      progress.Clear();
+      std::cerr << "sqlx: error: " << db.error->ToString() << "\n";
+      failures->push_back({db.name, *db.error});
+      continue;
+    }
+    storage::SchemaRecord schema;
+    schema.connection = connection;
+    schema.database = db.name;
+    schema.profile_hash = db.profile_hash;
+    schema.profile_json = std::move(db.json);
+    schema.status = db.not_visible.empty() ? "learned" : "partial";
+    schema.learned_at_ns = NowNs();
+    records.push_back(std::move(schema));
+    learned_ok.push_back(&db);
+  }
+  if (records.empty()) return;
+  progress.Show("storing " + std::to_string(records.size()) + " schema" + (records.size() == 1 ? "" : "s"));
+  auto outcomes = store.PutSchemas(records);
+  progress.Clear();
+  if (!outcomes.ok()) {
+    std::cerr << "sqlx: error: storing the learned schemas: " << outcomes.error().ToString() << "\n";
+    for (const flo::LearnedDatabase* db : learned_ok) failures->push_back({db->name, outcomes.error()});
+    return;
+  }
+  for (size_t i = 0; i < learned_ok.size(); ++i) stored->push_back({learned_ok[i], (*outcomes)[i]});
+}
+
 }  // namespace
 
 int RunLearn(const GlobalOptions& g, const ConnectArgs& c, const LearnArgs& args) {
@@ -177,6 +232,11 @@ int RunLearn(const GlobalOptions& g, const ConnectArgs& c, const LearnArgs& args
   if (!session.ok()) return fail(session.error());
   spdlog::debug("learn: connected in {:.1f} ms", MsSince(start));
 
+  // A second session, opened while the server is probed, runs part of the
+  // catalog queries beside the first (docs/cli.md). Without it (it could not
+  // be opened) the learn is the same, on one session.
+  std::future<Result<std::unique_ptr<transports::Session>>> helper_opening =
+      std::async(std::launch::async, [&g, &session_url] { return OpenSession(g, session_url); });
   progress.Show("probing the server " + connection);
   flo::LearnServerOptions server_options;
   server_options.fingerprint = false;  // StoreConnection adds it with the store's salt
@@ -191,15 +251,9 @@ int RunLearn(const GlobalOptions& g, const ConnectArgs& c, const LearnArgs& args
     if (!all.ok()) return fail(all.error());
     names = std::move(all).value();
   }
-  flo::LearnDatabaseOptions learn_options;
-  const std::string learning =
-      "learning " + std::to_string(names.size()) + " database" + (names.size() == 1 ? "" : "s") + ": ";
-  learn_options.on_progress = [&](const flo::LearnProgress& p) {
-    progress.Show(learning + ProgressText(p));
-    spdlog::debug("learn: {} at {:.1f} ms", ProgressText(p), MsSince(start));
-  };
-  auto learned = flo::LearnDatabases(**session, names, learn_options);
-  spdlog::debug("learn: databases learned at {:.1f} ms", MsSince(start));
+  auto helper = helper_opening.get();
+  if (!helper.ok()) spdlog::debug("learn: on one session: a second one failed: {}", helper.error().ToString());
+  auto learned = LearnShowingProgress(**session, helper.ok() ? helper->get() : nullptr, names, progress, start);
 
   progress.Show("storing the server's capabilities");
   auto store = store_opening.get();
@@ -215,37 +269,7 @@ int RunLearn(const GlobalOptions& g, const ConnectArgs& c, const LearnArgs& args
 
   std::vector<Stored> stored;
   std::vector<Failure> failures;
-  std::vector<storage::SchemaRecord> records;
-  std::vector<const flo::LearnedDatabase*> learned_ok;
-  for (flo::LearnedDatabase& db : *learned) {
-    if (db.error) {
-      progress.Clear();
-      std::cerr << "sqlx: error: " << db.error->ToString() << "\n";
-      failures.push_back({db.name, *db.error});
-      continue;
-    }
-    storage::SchemaRecord schema;
-    schema.connection = connection;
-    schema.database = db.name;
-    schema.profile_hash = db.profile_hash;
-    schema.profile_json = std::move(db.json);
-    schema.status = db.not_visible.empty() ? "learned" : "partial";
-    schema.learned_at_ns = NowNs();
-    records.push_back(std::move(schema));
-    learned_ok.push_back(&db);
-  }
-  // One atomic, synced write for every database of this learn.
-  if (!records.empty()) {
-    progress.Show("storing " + std::to_string(records.size()) + " schema" + (records.size() == 1 ? "" : "s"));
-    auto outcomes = (*store)->PutSchemas(records);
-    progress.Clear();
-    if (!outcomes.ok()) {
-      std::cerr << "sqlx: error: storing the learned schemas: " << outcomes.error().ToString() << "\n";
-      for (const flo::LearnedDatabase* db : learned_ok) failures.push_back({db->name, outcomes.error()});
-    } else {
-      for (size_t i = 0; i < learned_ok.size(); ++i) stored.push_back({learned_ok[i], (*outcomes)[i]});
-    }
-  }
+  StoreSchemas(connection, *learned, **store, progress, &stored, &failures);
   progress.Clear();
   spdlog::debug("learn: stored at {:.1f} ms", MsSince(start));
   if (g.format == "json") {

@@ -52,7 +52,7 @@ struct LearnedDatabase {
 // Where a LearnDatabases call is, for a progress display.
 struct LearnProgress {
   enum class Phase {
-    kCatalog,   // about to run catalog statement `step` of `total`; `what` names the query
+    kCatalog,   // catalog step `step` of `total` (`what`: the query) reached: its rows read, or about to be
     kBuilding,  // `step` of `total` databases built into canonical, hashed IR; `what` names the last one
   };
   Phase phase = Phase::kCatalog;
@@ -68,6 +68,12 @@ struct LearnDatabaseOptions {
   // Called on the calling thread as the learn moves on; must not use the
   // session. Default: empty (no reports).
   std::function<void(const LearnProgress&)> on_progress;
+  // A second session to the same server as the same user, or null. When
+  // set, some catalog queries run on it, on a thread of their own, while
+  // the others run on the main session: the server reads its catalog on two
+  // threads. The result is the same as without. REQUIRES: no stream open on
+  // it, and nothing else uses it during the call. Default: null.
+  transports::Session* helper_session = nullptr;
 };
 
 // Names of the databases on the server visible to the session's user,
