@@ -358,13 +358,19 @@ TEST(FloLearnDatabaseTest, OneDatabaseAndFourTakeTheSameNumberOfStatements) {
   EXPECT_EQ(one[0].profile_hash, four[0].profile_hash);
 }
 
+// Sakila (no partitions) and the feature schema (a partitioned table).
+std::pair<std::string, std::string> LoadPlainAndFeatureSchemas(FixtureDatabases& fx) {
+  std::string plain = fx.Load("sakila", "sakila/v1.5.sql");
+  std::string feat = fx.Create("feat");
+  CreateFeatureSchema(feat);
+  return {plain, feat};
+}
+
 // PARTITIONS opens every table it covers: it is read only for databases
 // with a partitioned table, and not at all when there is none.
 TEST(FloLearnDatabaseTest, PartitionsAreReadOnlyWhereATableIsPartitioned) {
   FixtureDatabases fx;
-  const std::string plain = fx.Load("sakila", "sakila/v1.5.sql");
-  const std::string feat = fx.Create("feat");
-  CreateFeatureSchema(feat);
+  const auto [plain, feat] = LoadPlainAndFeatureSchemas(fx);
   auto session = MustOpen(RootUrl());
   ASSERT_NE(session, nullptr);
   std::vector<LearnedDatabase> alone = MustLearn(*session, {plain});
@@ -385,9 +391,7 @@ TEST(FloLearnDatabaseTest, PartitionsAreReadOnlyWhereATableIsPartitioned) {
 // statements, some of them on each session.
 TEST(FloLearnDatabaseTest, AHelperSessionGivesTheSameResult) {
   FixtureDatabases fx;
-  const std::string plain = fx.Load("sakila", "sakila/v1.5.sql");
-  const std::string feat = fx.Create("feat");
-  CreateFeatureSchema(feat);
+  const auto [plain, feat] = LoadPlainAndFeatureSchemas(fx);
   auto session = MustOpen(RootUrl());
   auto helper = MustOpen(RootUrl());
   ASSERT_NE(session, nullptr);
