@@ -43,11 +43,16 @@ Result<std::unique_ptr<storage::Store>> OpenStore(const GlobalOptions& g) {
 Result<storage::ConnectionRecord> LearnAndStoreConnection(transports::Session& session,
                                                           const transports::ConnectionUrl& url,
                                                           storage::Store& store) {
-  SQLX_ASSIGN_OR_RETURN(std::string salt, store.FingerprintSalt());
   flo::LearnServerOptions learn;
-  learn.fingerprint_salt = salt;
+  learn.fingerprint = false;  // StoreConnection adds it with the store's salt
   SQLX_ASSIGN_OR_RETURN(flo::LearnedServer learned, flo::LearnServer(session, url, learn));
+  return StoreConnection(session, url, learned, store);
+}
 
+Result<storage::ConnectionRecord> StoreConnection(const transports::Session& session,
+                                                  const transports::ConnectionUrl& url,
+                                                  const flo::LearnedServer& learned, storage::Store& store) {
+  SQLX_ASSIGN_OR_RETURN(std::string salt, store.FingerprintSalt());
   SQLX_ASSIGN_OR_RETURN(std::optional<storage::ConnectionRecord> existing, store.GetConnection(url.ConnectionName()));
   storage::ConnectionRecord record;
   const int64_t now = NowNs();
@@ -56,7 +61,7 @@ Result<storage::ConnectionRecord> LearnAndStoreConnection(transports::Session& s
   record.updated_at_ns = now;
   record.learned_at_ns = now;
   record.capability_json = learned.ToCapabilityJson();
-  record.server_fingerprint = learned.fingerprint;
+  SQLX_ASSIGN_OR_RETURN(record.server_fingerprint, flo::ServerFingerprint(session, url, salt));
   SQLX_RETURN_IF_ERROR(store.PutConnection(record));
   return record;
 }

@@ -8,6 +8,7 @@
 #include <string>
 
 #include "commands.h"
+#include "sqlx/flo/learn_server.h"
 #include "sqlx/messages/result.h"
 #include "sqlx/storage/store.h"
 #include "sqlx/transports/session.h"
@@ -34,5 +35,12 @@ Result<std::unique_ptr<storage::Store>> OpenStore(const GlobalOptions& g);
 Result<storage::ConnectionRecord> LearnAndStoreConnection(transports::Session& session,
                                                           const transports::ConnectionUrl& url,
                                                           storage::Store& store);
+
+// Stores what flo::LearnServer learned over `session` under
+// url.ConnectionName(), with the store's salted fingerprint (the one in
+// `learned` is not used), keeping the record's creation time.
+Result<storage::ConnectionRecord> StoreConnection(const transports::Session& session,
+                                                  const transports::ConnectionUrl& url,
+                                                  const flo::LearnedServer& learned, storage::Store& store);
 
 }  // namespace sqlx::cli

@@ -2,19 +2,22 @@
 // learned over one session (the databases in one batch of catalog queries)
 // and stored as snapshots with history; per database: object counts,
 // profile hash, new / changed / unchanged, time.
-#include <unistd.h>
-
 #include <algorithm>
+#include <chrono>
 #include <cstdio>
+#include <future>
 #include <iostream>
 
 #include <nlohmann/json.hpp>
+#include <spdlog/spdlog.h>
 
-#include "commands.h"
 #include "audit_trail.h"
+#include "commands.h"
 #include "connection_learning.h"
+#include "progress_line.h"
 #include "sqlx/messages/ir.h"
 #include "sqlx/flo/learn_database.h"
+#include "sqlx/flo/learn_server.h"
 
 namespace sqlx::cli {
 
@@ -128,6 +131,74 @@ void PrintText(const std::string& connection, const std::vector<Stored>& stored,
   }
 }
 
+// Milliseconds since `since`, for the -vv phase timings.
+double MsSince(std::chrono::steady_clock::time_point since) {
+  return Ms(std::chrono::duration_cast<std::chrono::microseconds>(std::chrono::steady_clock::now() - since));
+}
+
+// "catalog query 3/14 (columns)", "building 12/50 shop": the queries are
+// shared by every database, the building is per database.
+std::string ProgressText(const flo::LearnProgress& p) {
+  const std::string of = std::to_string(p.step) + "/" + std::to_string(p.total);
+  if (p.phase == flo::LearnProgress::Phase::kCatalog) return "catalog query " + of + " (" + std::string(p.what) + ")";
+  return "building " + of + " " + std::string(p.what);
+}
+
+// LearnDatabases with its steps on the progress line and, with -vv, in the log.
+Result<std::vector<flo::LearnedDatabase>> LearnShowingProgress(transports::Session& session,
+                                                               transports::Session* helper,
+                                                               const std::vector<std::string>& names,
+                                                               ProgressLine& progress,
+                                                               std::chrono::steady_clock::time_point start) {
+  flo::LearnDatabaseOptions options;
+  options.helper_session = helper;
+  const std::string learning =
+      "learning " + std::to_string(names.size()) + " database" + (names.size() == 1 ? "" : "s") + ": ";
+  options.on_progress = [&](const flo::LearnProgress& p) {
+    progress.Show(learning + ProgressText(p));
+    spdlog::debug("learn: {} at {:.1f} ms", ProgressText(p), MsSince(start));
+  };
+  auto learned = flo::LearnDatabases(session, names, options);
+  spdlog::debug("learn: databases learned at {:.1f} ms", MsSince(start));
+  return learned;
+}
+
+// Stores every database learned without error in one atomic, synced write;
+// the others, and all of them when the write fails, become failures (their
+// errors on stderr).
+void StoreSchemas(const std::string& connection, std::vector<flo::LearnedDatabase>& learned, storage::Store& store,
+                  ProgressLine& progress, std::vector<Stored>* stored, std::vector<Failure>* failures) {
+  std::vector<storage::SchemaRecord> records;
+  std::vector<const flo::LearnedDatabase*> learned_ok;
+  for (flo::LearnedDatabase& db : learned) {
+    if (db.error) {
+      progress.Clear();
+      std::cerr << "sqlx: error: " << db.error->ToString() << "\n";
+      failures->push_back({db.name, *db.error});
+      continue;
+    }
+    storage::SchemaRecord schema;
+    schema.connection = connection;
+    schema.database = db.name;
+    schema.profile_hash = db.profile_hash;
+    schema.profile_json = std::move(db.json);
+    schema.status = db.not_visible.empty() ? "learned" : "partial";
+    schema.learned_at_ns = NowNs();
+    records.push_back(std::move(schema));
+    learned_ok.push_back(&db);
+  }
+  if (records.empty()) return;
+  progress.Show("storing " + std::to_string(records.size()) + " schema" + (records.size() == 1 ? "" : "s"));
+  auto outcomes = store.PutSchemas(records);
+  progress.Clear();
+  if (!outcomes.ok()) {
+    std::cerr << "sqlx: error: storing the learned schemas: " << outcomes.error().ToString() << "\n";
+    for (const flo::LearnedDatabase* db : learned_ok) failures->push_back({db->name, outcomes.error()});
+    return;
+  }
+  for (size_t i = 0; i < learned_ok.size(); ++i) stored->push_back({learned_ok[i], (*outcomes)[i]});
+}
+
 // One audit event per database of this learn (learn.database), in one
 // durable group, before the result is printed.
 Status AuditLearn(const GlobalOptions& g, storage::Store& store, const std::string& connection,
@@ -151,84 +222,81 @@ Status AuditLearn(const GlobalOptions& g, storage::Store& store, const std::stri
   return RecordAuditEvents(g, store, std::move(events));
 }
 
-// A progress line per database on stderr when it is a terminal.
-void Progress(const std::string& text) {
-  if (::isatty(STDERR_FILENO) == 1) std::cerr << "sqlx: " << text << "\n";
-}
-
 }  // namespace
 
 int RunLearn(const GlobalOptions& g, const ConnectArgs& c, const LearnArgs& args) {
+  // With -v or -vv, log lines take the progress line's place (they would
+  // be written into the middle of it).
+  ProgressLine progress(!spdlog::should_log(spdlog::level::info));
+  const auto start = std::chrono::steady_clock::now();
+  auto fail = [&](const Error& error) {
+    progress.Clear();
+    return ReportError(g, error);
+  };
   auto resolved = ResolveConnection(c);
-  if (!resolved.ok()) return ReportError(g, resolved.error());
+  if (!resolved.ok()) return fail(resolved.error());
   transports::ConnectionUrl url = *resolved;
   Status port = transports::ResolveDefaultPort(&url, g.pack_dir);
-  if (!port.ok()) return ReportError(g, port.error());
+  if (!port.ok()) return fail(port.error());
   auto named = NamedDatabases(url, args);
-  if (!named.ok()) return ReportError(g, named.error());
+  if (!named.ok()) return fail(named.error());
 
-  auto store = OpenStore(g);
-  if (!store.ok()) return ReportError(g, store.error());
+  // The store opens (a new one: directories, column families, synced
+  // writes) on a helper thread while the server is learned; it is first
+  // needed to store what was learned.
+  std::future<Result<std::unique_ptr<storage::Store>>> store_opening =
+      std::async(std::launch::async, [&g] { return OpenStore(g); });
   // The session names no database: an unknown one is then reported by the
   // learn, beside the others, instead of failing the connect.
   transports::ConnectionUrl session_url = url;
   session_url.database.clear();
-  auto session = OpenSession(g, session_url, /*learning=*/true);
-  if (!session.ok()) return ReportError(g, session.error());
   const std::string connection = url.ConnectionName();
-  Progress("learning the server " + connection);
-  auto record = LearnAndStoreConnection(**session, url, **store);
-  if (!record.ok()) return ReportError(g, record.error());
+  progress.Show("connecting to " + connection);
+  auto session = OpenSession(g, session_url, /*learning=*/true);
+  if (!session.ok()) return fail(session.error());
+  spdlog::debug("learn: connected in {:.1f} ms", MsSince(start));
+
+  // A second session, opened while the server is probed, runs part of the
+  // catalog queries beside the first (docs/cli.md). Without it (it could not
+  // be opened) the learn is the same, on one session.
+  std::future<Result<std::unique_ptr<transports::Session>>> helper_opening =
+      std::async(std::launch::async, [&g, &session_url] { return OpenSession(g, session_url, /*learning=*/true); });
+  progress.Show("probing the server " + connection);
+  flo::LearnServerOptions server_options;
+  server_options.fingerprint = false;  // StoreConnection adds it with the store's salt
+  auto server = flo::LearnServer(**session, url, server_options);
+  if (!server.ok()) return fail(server.error());
+  spdlog::debug("learn: server probed at {:.1f} ms", MsSince(start));
 
   std::vector<std::string> names = *named;
   if (names.empty()) {
+    progress.Show("listing the databases of " + connection);
     auto all = flo::ListDatabases(**session, args.include_system);
-    if (!all.ok()) return ReportError(g, all.error());
+    if (!all.ok()) return fail(all.error());
     names = std::move(all).value();
   }
-  Progress("learning " + std::to_string(names.size()) + " database" + (names.size() == 1 ? "" : "s"));
-  auto learned = flo::LearnDatabases(**session, names);
+  auto helper = helper_opening.get();
+  if (!helper.ok()) spdlog::debug("learn: on one session: a second one failed: {}", helper.error().ToString());
+  auto learned = LearnShowingProgress(**session, helper.ok() ? helper->get() : nullptr, names, progress, start);
+
+  progress.Show("storing the server's capabilities");
+  auto store = store_opening.get();
+  if (!store.ok()) return fail(store.error());
+  spdlog::debug("learn: store open at {:.1f} ms", MsSince(start));
+  // The capabilities are stored even when the databases' learn failed.
+  auto record = StoreConnection(**session, url, *server, **store);
+  if (!record.ok()) return fail(record.error());
+  spdlog::debug("learn: capabilities stored at {:.1f} ms", MsSince(start));
   // Nothing is stored when the learn failed as a whole (e.g. the connection
   // was lost): every database keeps its previous snapshot.
-  if (!learned.ok()) return ReportError(g, learned.error());
+  if (!learned.ok()) return fail(learned.error());
 
   std::vector<Stored> stored;
   std::vector<Failure> failures;
-  std::vector<storage::SchemaRecord> records;
-  std::vector<const flo::LearnedDatabase*> learned_ok;
-  for (const flo::LearnedDatabase& db : *learned) {
-    if (db.error) {
-      std::cerr << "sqlx: error: " << db.error->ToString() << "\n";
-      failures.push_back({db.name, *db.error});
-      continue;
-    }
-    storage::SchemaRecord schema;
-    schema.connection = connection;
-    schema.database = db.name;
-    schema.profile_hash = db.profile_hash;
-    schema.profile_json = ir::ToCanonicalJson(db.schema, /*for_hash=*/false);
-    schema.status = db.not_visible.empty() ? "learned" : "partial";
-    schema.learned_at_ns = NowNs();
-    records.push_back(std::move(schema));
-    learned_ok.push_back(&db);
-  }
-  // One atomic, synced write for every database of this learn.
-  if (!records.empty()) {
-    auto outcomes = (*store)->PutSchemas(records);
-    if (!outcomes.ok()) {
-      std::cerr << "sqlx: error: storing the learned schemas: " << outcomes.error().ToString() << "\n";
-      for (const flo::LearnedDatabase* db : learned_ok) failures.push_back({db->name, outcomes.error()});
-    } else {
-      for (size_t i = 0; i < learned_ok.size(); ++i) {
-        stored.push_back({learned_ok[i], (*outcomes)[i]});
-        Progress("[" + std::to_string(i + 1) + "/" + std::to_string(learned_ok.size()) + "] " +
-                 learned_ok[i]->name + ": " + ChangeName((*outcomes)[i].change));
-      }
-    }
-  }
-  if (Status audited = AuditLearn(g, **store, connection, stored, failures); !audited.ok()) {
-    return ReportError(g, audited.error());
-  }
+  StoreSchemas(connection, *learned, **store, progress, &stored, &failures);
+  if (Status audited = AuditLearn(g, **store, connection, stored, failures); !audited.ok()) return fail(audited.error());
+  progress.Clear();
+  spdlog::debug("learn: stored at {:.1f} ms", MsSince(start));
   if (g.format == "json") {
     PrintJson(connection, stored, failures);
   } else {

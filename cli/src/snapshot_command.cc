@@ -28,7 +28,7 @@ namespace {
 // turn its per-byte \u00xx escapes of non-UTF-8 bytes into characters).
 std::string SnapshotJson(const flo::LearnedDatabase& db) {
   static constexpr std::string_view kKey = "profile_hash";
-  const std::string ir = ir::ToCanonicalJson(db.schema, /*for_hash=*/false);
+  const std::string& ir = db.json;
   const std::string member = "\"" + std::string(kKey) + "\":\"" + db.profile_hash + "\"";
   // Scan the top-level keys; insert before the first that sorts after kKey.
   int depth = 0;

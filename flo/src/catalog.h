@@ -4,9 +4,11 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <initializer_list>
 #include <map>
 #include <optional>
+#include <set>
 #include <string>
 #include <string_view>
 #include <utility>
@@ -96,6 +98,8 @@ class CatalogReader {
                                              const std::vector<std::pair<std::string, std::string>>& objects);
   // Round trips so far (a batch of per-object statements counts once).
   int statements() const { return statements_; }
+  // The pack's entry for query `name` on this server.
+  const CatalogQuery& Query(std::string_view name) const { return pack_.catalog.Find(name, flavor_, version_); }
   const std::string& flavor() const { return flavor_; }
   uint32_t version() const { return version_; }
 
@@ -157,11 +161,19 @@ class CatalogBuilder {
   void NotVisibleEverywhere(const std::string& text);
   void NotVisible(const std::string& database, const std::string& text);
 
-  // The learned databases, canonical and hashed, in `names` order; a name
-  // SCHEMATA did not show gets `error`.
-  std::vector<LearnedDatabase> Finish();
+  // The learned databases, canonical, hashed and in JSON, in `names` order;
+  // a name SCHEMATA did not show gets `error`. The databases are built on up
+  // to 4 threads (the work of each is independent); `progress`,
+  // if set, is called on the calling thread. Moves the state out: call once,
+  // last.
+  std::vector<LearnedDatabase> Finish(const std::function<void(const LearnProgress&)>& progress = {});
 
   bool Known(const std::string& database) const;
+
+  // The requested databases (in `names` order) holding a base table whose
+  // CREATE_OPTIONS lists `token` (ASCII case-insensitive) or could not be
+  // read (NULL); every requested one when the tables were not read.
+  std::vector<std::string> WithCreateOption(std::string_view token) const;
 
  private:
   struct DbState {
@@ -171,6 +183,8 @@ class CatalogBuilder {
     std::map<std::string, std::string> table_engines;
     std::map<std::pair<std::string, std::string>, size_t> foreign_keys;  // (table, name) → index in table
     std::map<std::pair<std::string, std::string>, size_t> routines;      // (kind, name) → index
+    std::set<std::string> create_option_tokens;  // lowercase, of every base table
+    bool create_options_unknown = false;         // a base table's CREATE_OPTIONS was NULL
     ObjectCounts counts;
   };
   DbState* Db(const std::optional<std::string>& name);
@@ -185,6 +199,7 @@ class CatalogBuilder {
   uint32_t version_;
   std::vector<std::string> names_;
   std::map<std::string, DbState> dbs_;
+  bool tables_read_ = false;  // AddTables ran
 };
 
 // ---- Privileges (catalog_learn.cc) -------------------------------------------

@@ -3,7 +3,9 @@
 // checks and partitions are in catalog_indexes.cc; views, routines,
 // triggers and events in catalog_programs.cc.
 #include <algorithm>
+#include <atomic>
 #include <cctype>
+#include <thread>
 
 #include "catalog.h"
 
@@ -83,6 +85,21 @@ void ReadCreateOptions(const std::string& options, ir::Table* table) {
       continue;
     }
     table->create_options += (table->create_options.empty() ? "" : " ") + token;
+  }
+}
+
+// Every token of a base table's CREATE_OPTIONS, lowercase (NULL: unknown).
+void NoteCreateOptions(const std::optional<std::string>& options, std::set<std::string>* tokens, bool* unknown) {
+  if (!options) {
+    *unknown = true;
+    return;
+  }
+  size_t pos = 0;
+  while (pos < options->size()) {
+    size_t end = options->find(' ', pos);
+    if (end == std::string::npos) end = options->size();
+    if (end > pos) tokens->insert(AsciiLower(options->substr(pos, end - pos)));
+    pos = end + 1;
   }
 }
 
@@ -177,6 +194,7 @@ Status CatalogBuilder::AddTables(const CatalogRows& rows) {
                                       {"CHARACTER_SET_NAME", &charset},
                                       {"CREATE_OPTIONS", &options},
                                       {"TABLE_COMMENT", &comment}}));
+  tables_read_ = true;
   for (const CatalogRow& row : rows.rows) {
     DbState* db = Db(Cell(row, schema));
     if (db == nullptr) continue;
@@ -198,6 +216,7 @@ Status CatalogBuilder::AddTables(const CatalogRows& rows) {
     table.collation = CellText(row, collation);
     table.comment = CellText(row, comment);
     ReadCreateOptions(CellText(row, options), &table);
+    NoteCreateOptions(Cell(row, options), &db->create_option_tokens, &db->create_options_unknown);
     table.stats.rows_estimate = CellNumber(row, table_rows);
     table.stats.data_length = CellNumber(row, data_length);
     table.stats.index_length = CellNumber(row, index_length);
@@ -264,25 +283,81 @@ Status CatalogBuilder::AddColumns(const CatalogRows& rows) {
   return Status::Ok();
 }
 
-std::vector<LearnedDatabase> CatalogBuilder::Finish() {
-  std::vector<LearnedDatabase> out;
+std::vector<std::string> CatalogBuilder::WithCreateOption(std::string_view token) const {
+  if (!tables_read_) return names_;
+  const std::string wanted = AsciiLower(token);
+  std::vector<std::string> out;
   for (const std::string& name : names_) {
-    LearnedDatabase learned;
-    learned.name = name;
+    auto it = dbs_.find(name);
+    if (it == dbs_.end()) continue;
+    const DbState& db = it->second;
+    if (db.create_options_unknown || db.create_option_tokens.count(wanted) > 0) out.push_back(name);
+  }
+  return out;
+}
+
+namespace {
+
+// Threads that build learned databases: this machine's cores, at most 4
+// (canonical JSON and SHA-256 are CPU-bound; past that the gain is small).
+unsigned BuildThreads(size_t work) {
+  const unsigned cores = std::max(1u, std::thread::hardware_concurrency());
+  return static_cast<unsigned>(std::min<size_t>({work, cores, 4}));
+}
+
+// Canonical IR, profile hash and stored JSON of one database.
+void Build(ir::Database db, LearnedDatabase* out) {
+  out->schema = std::move(db);
+  ir::Canonicalize(&out->schema);
+  out->profile_hash = ir::CanonicalProfileHash(out->schema);
+  out->json = ir::ToCanonicalJson(out->schema, /*for_hash=*/false);
+  out->not_visible = out->schema.not_visible;
+}
+
+}  // namespace
+
+std::vector<LearnedDatabase> CatalogBuilder::Finish(const std::function<void(const LearnProgress&)>& progress) {
+  std::vector<LearnedDatabase> out(names_.size());
+  std::vector<size_t> work;             // indexes into out to build
+  std::vector<ir::Database*> sources;   // their learned IR, in work order
+  std::map<std::string, size_t> first;  // name → its first index (a name given twice is built once)
+  for (size_t i = 0; i < names_.size(); ++i) {
+    const std::string& name = names_[i];
+    out[i].name = name;
     DbState& state = dbs_[name];
     if (!state.seen) {
-      learned.error = MakeError(ErrorCode::kNotFound, "unknown database '" + name +
-                                                          "': the server has none by that name, or does not "
-                                                          "show it to this user (check the name and the grants)");
-      out.push_back(std::move(learned));
+      out[i].error = MakeError(ErrorCode::kNotFound, "unknown database '" + name +
+                                                         "': the server has none by that name, or does not "
+                                                         "show it to this user (check the name and the grants)");
       continue;
     }
-    learned.schema = state.db;
-    ir::Canonicalize(&learned.schema);
-    learned.profile_hash = ir::ProfileHash(learned.schema);
-    learned.counts = state.counts;
-    learned.not_visible = learned.schema.not_visible;
-    out.push_back(std::move(learned));
+    out[i].counts = state.counts;
+    if (first.emplace(name, i).second) {
+      work.push_back(i);
+      sources.push_back(&state.db);
+    }
+  }
+
+  std::atomic<size_t> next{0}, done{0};
+  auto build_some = [&](bool report) {
+    for (size_t k = next++; k < work.size(); k = next++) {
+      LearnedDatabase& learned = out[work[k]];
+      Build(std::move(*sources[k]), &learned);
+      const size_t built = ++done;
+      if (report && progress) {
+        progress({LearnProgress::Phase::kBuilding, static_cast<int>(built), static_cast<int>(work.size()),
+                  learned.name});
+      }
+    }
+  };
+  std::vector<std::thread> helpers;
+  for (unsigned t = 1; t < BuildThreads(work.size()); ++t) helpers.emplace_back(build_some, false);
+  build_some(true);
+  for (std::thread& helper : helpers) helper.join();
+
+  for (size_t i = 0; i < names_.size(); ++i) {
+    auto it = first.find(names_[i]);
+    if (it != first.end() && it->second != i) out[i] = out[it->second];
   }
   return out;
 }

@@ -1,41 +1,17 @@
 // ListDatabases and LearnDatabases: the learn pack's catalog queries run
-// once each for every requested database together, in the order the
-// builder needs (tables before their columns, routines before their
-// parameters), then the user's privileges decide what may be missing.
+// once each for every requested database together (catalog_batch.cc), then
+// the user's privileges decide what may be missing.
 #include <algorithm>
 #include <chrono>
+#include <optional>
 
 #include "catalog.h"
+#include "catalog_batch.h"
 #include "sqlx/flo/learn_database.h"
 
 namespace sqlx::flo {
 
 namespace {
-
-// One catalog query and the builder step that reads its rows; `what` names
-// the objects in not_visible when the query is denied or unsupported.
-struct CatalogStep {
-  const char* query;
-  Status (CatalogBuilder::*add)(const CatalogRows&);
-  const char* what;
-};
-
-constexpr CatalogStep kSteps[] = {
-    {"schemata", &CatalogBuilder::AddSchemata, "databases"},
-    {"tables", &CatalogBuilder::AddTables, "tables"},
-    {"columns", &CatalogBuilder::AddColumns, "columns"},
-    {"statistics", &CatalogBuilder::AddIndexes, "indexes"},
-    {"foreign_key_columns", &CatalogBuilder::AddForeignKeyColumns, "foreign keys"},
-    {"foreign_keys", &CatalogBuilder::AddForeignKeyRules, "foreign key rules"},
-    {"checks", &CatalogBuilder::AddChecks, "CHECK constraints"},
-    {"partitions", &CatalogBuilder::AddPartitions, "partitions"},
-    {"views", &CatalogBuilder::AddViews, "views"},
-    {"routines", &CatalogBuilder::AddRoutines, "routines"},
-    {"parameters", &CatalogBuilder::AddParameters, "routine parameters"},
-    {"routine_sources", &CatalogBuilder::AddRoutineSources, "routine parameter lists as declared"},
-    {"triggers", &CatalogBuilder::AddTriggers, "triggers"},
-    {"events", &CatalogBuilder::AddEvents, "events"},
-};
 
 struct Server {
   LearnPack pack;
@@ -160,15 +136,20 @@ Result<std::vector<LearnedDatabase>> LearnDatabases(transports::Session& session
   const std::string schemas = QuoteSqlList(names, quoting);
 
   CatalogBuilder builder(server.pack, server.version.flavor, server.version.version_number, names);
-  for (const CatalogStep& step : kSteps) {
-    CatalogRows rows;
-    std::string reason;
-    SQLX_ASSIGN_OR_RETURN(CatalogOutcome outcome, reader.Run(step.query, schemas, &rows, &reason));
-    if (outcome == CatalogOutcome::kRan) {
-      SQLX_RETURN_IF_ERROR((builder.*step.add)(rows));
-    } else {
-      builder.NotVisibleEverywhere(std::string(step.what) + ": " + reason);
-    }
+  const int total = CatalogBatch::kSteps + 1;  // the steps, then the privileges
+  int step_number = 0;
+  auto report = [&](std::string_view query) {
+    if (options.on_progress) options.on_progress({LearnProgress::Phase::kCatalog, ++step_number, total, query});
+  };
+  // The helper session is not used with a name holding a backslash: the
+  // quoting follows the main session's sql_mode.
+  std::optional<CatalogReader> helper_reader;
+  if (options.helper_session != nullptr && schemas.find('\\') == std::string::npos) {
+    helper_reader.emplace(server.pack, *options.helper_session, server.version.flavor, server.version.version_number);
+  }
+  {
+    CatalogBatch batch(reader, helper_reader ? &*helper_reader : nullptr, builder, quoting, schemas, report);
+    SQLX_RETURN_IF_ERROR(batch.Run());
   }
   // What information_schema rewrites, read as the server keeps it: a view's
   // text (VIEWS drops charset introducers) and a trigger's statement (the
@@ -195,14 +176,15 @@ Result<std::vector<LearnedDatabase>> LearnDatabases(transports::Session& session
       }
     }
   }
+  report("privileges");
   SQLX_RETURN_IF_ERROR(CheckVisibility(server.pack, reader, names, &builder));
 
-  std::vector<LearnedDatabase> learned = builder.Finish();
+  std::vector<LearnedDatabase> learned = builder.Finish(options.on_progress);
   const auto elapsed =
       std::chrono::duration_cast<std::chrono::microseconds>(std::chrono::steady_clock::now() - start);
   for (LearnedDatabase& db : learned) {
     db.elapsed = elapsed;
-    db.catalog_statements = reader.statements();
+    db.catalog_statements = reader.statements() + (helper_reader ? helper_reader->statements() : 0);
   }
   return learned;
 }

@@ -90,6 +90,11 @@ struct CatalogQuery {
   LearnRule when;           // flavor and version bounds (value unused); empty: every server
   std::string sql;          // empty when `unsupported` is set
   std::string unsupported;  // the reason, listed in not_visible
+  // When set, the query runs only for the databases holding a base table
+  // whose TABLES.CREATE_OPTIONS lists this token ("partitioned"), or one
+  // whose CREATE_OPTIONS could not be read; for none, it does not run (it
+  // could only return no rows). Empty: it always runs.
+  std::string only_with_create_option;
 };
 
 // A privilege that makes some objects visible: held on the database (global

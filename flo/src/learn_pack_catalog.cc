@@ -82,7 +82,7 @@ Status LearnPackChecker::CatalogQueries(const json& j, const std::string& path, 
     const std::string p = queries_path + "/" + std::to_string(i);
     const json& q = queries[i];
     if (IsCommentLine(q)) continue;
-    SQLX_RETURN_IF_ERROR(Keys(q, p, {"name", "when", "sql", "unsupported"}));
+    SQLX_RETURN_IF_ERROR(Keys(q, p, {"name", "when", "sql", "unsupported", "only_with_create_option"}));
     CatalogQuery query;
     SQLX_ASSIGN_OR_RETURN(query.name, String(q, "name", p));
     if (!IsCatalogQueryName(query.name)) {
@@ -111,6 +111,13 @@ Status LearnPackChecker::CatalogQueries(const json& j, const std::string& path, 
         return Fail(p + "/sql", "'" + query.name + "' is read once per server: no {schemas}");
     } else {
       SQLX_ASSIGN_OR_RETURN(query.unsupported, String(q, "unsupported", p));
+    }
+    if (q.contains("only_with_create_option")) {
+      SQLX_ASSIGN_OR_RETURN(query.only_with_create_option, String(q, "only_with_create_option", p));
+      if (query.only_with_create_option.empty() || query.only_with_create_option.find(' ') != std::string::npos)
+        return Fail(p + "/only_with_create_option", "must be one CREATE_OPTIONS token (no spaces)");
+      if (query.sql.empty() || IsServerWide(query.name))
+        return Fail(p + "/only_with_create_option", "only a query with \"sql\" and {schemas} can be narrowed");
     }
     if (Unconditional(query.when)) closed.push_back(query.name);
     out->queries.push_back(std::move(query));

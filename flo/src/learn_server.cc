@@ -122,11 +122,18 @@ Result<LearnedServer> LearnServer(transports::Session& session, const transports
   SQLX_RETURN_IF_ERROR(probes.ReadSecurity());
   AddSessionCapabilities(info, &out);
 
+  if (options.fingerprint) {
+    SQLX_ASSIGN_OR_RETURN(out.fingerprint, ServerFingerprint(session, url, options.fingerprint_salt));
+  }
+  return out;
+}
+
+Result<std::string> ServerFingerprint(const transports::Session& session, const transports::ConnectionUrl& url,
+                                      const std::string& salt) {
+  const transports::ServerInfo& info = session.server();
   // host:port as connected (the scheme's default port filled in).
   const std::string endpoint = info.endpoint.empty() ? url.Endpoint() : info.endpoint;
-  SQLX_ASSIGN_OR_RETURN(out.fingerprint,
-                        Sha256Hex(endpoint + ":" + out.server_version + ":" + options.fingerprint_salt));
-  return out;
+  return Sha256Hex(endpoint + ":" + info.greeting.server_version + ":" + salt);
 }
 
 }  // namespace sqlx::flo

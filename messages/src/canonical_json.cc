@@ -60,11 +60,22 @@ void AppendUtf8(uint32_t cp, std::string* out) {
   }
 }
 
+// Printable ASCII other than '"' and '\\': copied as is.
+bool IsPlainAscii(uint8_t b) { return b >= 0x20 && b < 0x80 && b != '"' && b != '\\'; }
+
 }  // namespace
 
 void AppendString(std::string_view s, std::string* out) {
   out->push_back('"');
   for (size_t i = 0; i < s.size();) {
+    // Runs of plain ASCII (nearly all of an IR) are appended in one piece.
+    size_t run = i;
+    while (run < s.size() && IsPlainAscii(static_cast<uint8_t>(s[run]))) ++run;
+    if (run > i) {
+      out->append(s.data() + i, run - i);
+      i = run;
+      if (i == s.size()) break;
+    }
     auto b = static_cast<uint8_t>(s[i]);
     switch (b) {
       case '"': out->append("\\\""); ++i; continue;

@@ -67,6 +67,10 @@ void Canonicalize(Database* db) {
 std::string ProfileHash(const Database& db) {
   Database canonical = db;
   Canonicalize(&canonical);
+  return CanonicalProfileHash(canonical);
+}
+
+std::string CanonicalProfileHash(const Database& canonical) {
   const std::string text = ToCanonicalJson(canonical, /*for_hash=*/true);
   unsigned char digest[EVP_MAX_MD_SIZE];
   unsigned int length = 0;

@@ -55,8 +55,65 @@ Result<std::string> EncodeConnection(const ConnectionRecord& record) {
   return Encode(record, "connection '" + record.name + "'");
 }
 
+namespace {
+
+// Appends `s` as a JSON string exactly as nlohmann's dump() writes it, or
+// returns false at the first byte that is not ASCII (nlohmann then validates
+// and writes the UTF-8 itself). nlohmann escapes byte by byte through a
+// UTF-8 decoder; a schema's profile JSON, hundreds of KB of nearly only
+// plain ASCII, is copied here in runs.
+bool AppendAsciiJsonString(std::string_view s, std::string* out) {
+  static constexpr char kHex[] = "0123456789abcdef";
+  out->reserve(out->size() + s.size() + s.size() / 8 + 2);
+  out->push_back('"');
+  size_t i = 0;
+  while (i < s.size()) {
+    size_t run = i;
+    while (run < s.size()) {
+      const auto b = static_cast<unsigned char>(s[run]);
+      if (b < 0x20 || b >= 0x80 || b == '"' || b == '\\') break;
+      ++run;
+    }
+    out->append(s.data() + i, run - i);
+    i = run;
+    if (i == s.size()) break;
+    const auto b = static_cast<unsigned char>(s[i++]);
+    switch (b) {
+      case '"': out->append("\\\""); break;
+      case '\\': out->append("\\\\"); break;
+      case '\b': out->append("\\b"); break;
+      case '\f': out->append("\\f"); break;
+      case '\n': out->append("\\n"); break;
+      case '\r': out->append("\\r"); break;
+      case '\t': out->append("\\t"); break;
+      default:
+        if (b >= 0x80) return false;
+        out->append("\\u00");
+        out->push_back(kHex[b >> 4]);
+        out->push_back(kHex[b & 0xF]);
+    }
+  }
+  out->push_back('"');
+  return true;
+}
+
+}  // namespace
+
 Result<std::string> EncodeSchema(const SchemaRecord& record) {
-  return Encode(record, "schema of " + record.database + " under " + record.connection);
+  const std::string what = "schema of " + record.database + " under " + record.connection;
+  std::string profile;
+  if (!AppendAsciiJsonString(record.profile_json, &profile)) return Encode(record, what);
+  // The rest of the record through the field list, profile_json spliced in:
+  // the same bytes as Encode(record). Keys are sorted and every string before
+  // profile_json is escaped, so its first `"profile_json":""` is the field.
+  SchemaRecord shell = record;
+  shell.profile_json.clear();
+  SQLX_ASSIGN_OR_RETURN(std::string value, Encode(shell, what));
+  static constexpr std::string_view kEmptyField = "\"profile_json\":\"\"";
+  const size_t at = value.find(kEmptyField);
+  if (at == std::string::npos) return Encode(record, what);
+  value.replace(at + kEmptyField.size() - 2, 2, profile);
+  return value;
 }
 
 Result<ConnectionRecord> DecodeConnection(std::string_view value, std::string_view where) {

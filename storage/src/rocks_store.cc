@@ -38,6 +38,9 @@ rocksdb::DBOptions StoreDbOptions() {
   options.create_if_missing = true;
   options.create_missing_column_families = true;
   options.keep_log_file_num = 5;  // RocksDB's own LOG files, one per open
+  // No periodic statistics in LOG (RocksDB's default: every 600 s, and once
+  // just after opening, on a thread competing with a short command's work).
+  options.stats_dump_period_sec = 0;
   return options;
 }
 

@@ -40,13 +40,15 @@ Result<PutSchemaOutcome> RocksStore::StageSchema(const SchemaRecord& record, roc
     outcome.change =
         current ? PutSchemaOutcome::Change::kChanged : PutSchemaOutcome::Change::kNew;
     if (current) outcome.previous_hash = current->profile_hash;
-    SQLX_ASSIGN_OR_RETURN(std::string version_value, EncodeSchema(next));
-    batch->Put(family_[kSchemaVersions],
-               SchemaVersionKey(record.connection, record.database, next.version), version_value);
   }
   outcome.version = next.version;
-  SQLX_ASSIGN_OR_RETURN(std::string current_value, EncodeSchema(next));
-  batch->Put(family_[kSchemas], SchemaKey(record.connection, record.database), current_value);
+  // A new version's record and the current record are the same bytes.
+  SQLX_ASSIGN_OR_RETURN(std::string value, EncodeSchema(next));
+  if (outcome.change != PutSchemaOutcome::Change::kUnchanged) {
+    batch->Put(family_[kSchemaVersions], SchemaVersionKey(record.connection, record.database, next.version),
+               value);
+  }
+  batch->Put(family_[kSchemas], SchemaKey(record.connection, record.database), value);
   return outcome;
 }
 
@@ -67,7 +69,11 @@ Result<std::vector<PutSchemaOutcome>> RocksStore::PutSchemas(const std::vector<S
   // One writer per store process (the RocksDB lock); this mutex makes the
   // reads of the current versions and the write of the next ones indivisible.
   std::lock_guard<std::mutex> lock(schema_mu_);
-  rocksdb::WriteBatch batch;
+  // Room for a current and a version record each (the profile JSON escaped
+  // once more), so that the batch is not copied as it grows.
+  size_t reserve = 0;
+  for (const SchemaRecord& r : records) reserve += 2 * (r.profile_json.size() + r.profile_json.size() / 4 + 512);
+  rocksdb::WriteBatch batch(reserve);
   std::vector<PutSchemaOutcome> outcomes;
   outcomes.reserve(records.size());
   for (const SchemaRecord& r : records) {

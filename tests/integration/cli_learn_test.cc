@@ -16,6 +16,7 @@
 #include "sqlx/messages/ir.h"
 #include "sqlx/storage/store.h"
 #include "sqlx_cli.h"
+#include "subprocess.h"
 #include "temp_dir.h"
 #include "test_env.h"
 
@@ -310,6 +311,45 @@ TEST(CliLearnTest, PlanDiffBetweenLiveDatabasesAppliesWithTheStockClient) {
   RunResult bad_json = Sqlx({"plan:diff", "--from", file, "--to", RootUrl(b)});
   EXPECT_EQ(bad_json.exit_code, 2) << DescribeRun(bad_json);
   EXPECT_NE(bad_json.err.find("--from " + file + ": IR JSON"), std::string::npos) << bad_json.err;
+}
+
+// `text` in single quotes for /bin/sh.
+std::string ShellQuote(const std::string& text) {
+  std::string out = "'";
+  for (char c : text) out += c == '\'' ? std::string("'\\''") : std::string(1, c);
+  return out + "'";
+}
+
+// On a terminal (script(1) gives stderr a pseudo-terminal) the learn shows a
+// progress line on stderr, rewritten in place and erased at the end, while
+// stdout, redirected to a file, is still one JSON document; with stderr a
+// pipe there is no progress line.
+TEST(CliLearnTest, AProgressLineIsShownOnATerminalOnly) {
+  FixtureDatabases fx;
+  const std::string db = fx.Load("sakila", "sakila/v1.5.sql");
+  TempDir store("sqlx-learn-store.");
+  TempDir out("sqlx-learn-tty.");
+  const std::string json_file = out.path() + "/stdout.json";
+  const std::string command = ShellQuote(testing::SqlxBinary()) + " --store " + ShellQuote(store.path()) +
+                              " --format json learn " + ShellQuote(RootUrl(db)) + " > " + ShellQuote(json_file);
+  RunResult tty = testing::Subprocess({"/usr/bin/script", "-qec", command, "/dev/null"}, RootEnv())
+                      .Wait(testing::SqlxDeadline());
+  ASSERT_EQ(tty.exit_code, 0) << DescribeRun(tty);
+  const std::string erase = "\r\033[K";
+  EXPECT_NE(tty.out.find(erase + "sqlx: probing the server " + RootConnection()), std::string::npos) << tty.out;
+  EXPECT_NE(tty.out.find(erase + "sqlx: learning 1 database: catalog query 1/15 (schemata)"), std::string::npos) << tty.out;
+  EXPECT_NE(tty.out.find(erase + "sqlx: learning 1 database: building 1/1 " + db), std::string::npos) << tty.out;
+  EXPECT_EQ(tty.out.find('\n'), std::string::npos) << tty.out;  // one line, rewritten
+  ASSERT_GE(tty.out.size(), erase.size());
+  EXPECT_EQ(tty.out.substr(tty.out.size() - erase.size()), erase) << tty.out;  // erased at the end
+  nlohmann::json doc = nlohmann::json::parse(testing::ReadFile(json_file), nullptr, false);
+  ASSERT_FALSE(doc.is_discarded()) << testing::ReadFile(json_file);
+  EXPECT_EQ(Entry(doc, db)["change"], "new");
+
+  RunResult piped = Sqlx({"--store", store.path(), "--format", "json", "learn", RootUrl(db)});
+  ASSERT_EQ(piped.exit_code, 0) << DescribeRun(piped);
+  EXPECT_EQ(piped.err, "");
+  EXPECT_EQ(Entry(Json(piped), db)["change"], "unchanged");
 }
 
 TEST(CliLearnTest, ALearnKilledHalfWayLeavesThePreviousSnapshotCurrent) {

@@ -384,6 +384,67 @@ TEST(FloLearnDatabaseTest, OneDatabaseAndFourTakeTheSameNumberOfStatements) {
   EXPECT_EQ(static_cast<uint64_t>(single[0].catalog_statements), batched + per_object(one));
 }
 
+// Sakila (no partitions) and the feature schema (a partitioned table).
+std::pair<std::string, std::string> LoadPlainAndFeatureSchemas(FixtureDatabases& fx) {
+  std::string plain = fx.Load("sakila", "sakila/v1.5.sql");
+  std::string feat = fx.Create("feat");
+  CreateFeatureSchema(feat);
+  return {plain, feat};
+}
+
+// PARTITIONS opens every table it covers: it is read only for databases
+// with a partitioned table, and not at all when there is none.
+TEST(FloLearnDatabaseTest, PartitionsAreReadOnlyWhereATableIsPartitioned) {
+  FixtureDatabases fx;
+  const auto [plain, feat] = LoadPlainAndFeatureSchemas(fx);
+  auto session = MustOpenForLearning(RootUrl());
+  ASSERT_NE(session, nullptr);
+  std::vector<LearnedDatabase> alone = MustLearn(*session, {plain});
+  std::vector<LearnedDatabase> both = MustLearn(*session, {plain, feat});
+  ASSERT_EQ(alone.size(), 1u);
+  ASSERT_EQ(both.size(), 2u);
+  EXPECT_EQ(alone[0].catalog_statements + 1, both[0].catalog_statements);
+  EXPECT_EQ(alone[0].profile_hash, both[0].profile_hash);
+  const ir::Table* t = FindTable(both[1].schema, "t");
+  ASSERT_NE(t, nullptr);
+  ASSERT_TRUE(t->partitioning.has_value());
+  EXPECT_EQ(t->partitioning->partitions.size(), 2u);
+  for (const ir::Table& table : both[0].schema.tables) EXPECT_FALSE(table.partitioning.has_value()) << table.name;
+}
+
+// With a helper session part of the catalog queries run on it, at the same
+// time: the databases learned are the same, in the same number of
+// statements, some of them on each session.
+TEST(FloLearnDatabaseTest, AHelperSessionGivesTheSameResult) {
+  FixtureDatabases fx;
+  const auto [plain, feat] = LoadPlainAndFeatureSchemas(fx);
+  auto session = MustOpen(RootUrl());
+  auto helper = MustOpen(RootUrl());
+  ASSERT_NE(session, nullptr);
+  ASSERT_NE(helper, nullptr);
+  auto questions = [](transports::Session& s) { return SessionStatus(s, "Questions")["Questions"]; };
+  auto learned_alone = flo::LearnDatabases(*session, {plain, feat, "sqlx_no_such_db"});
+  ASSERT_TRUE(learned_alone.ok()) << learned_alone.error().ToString();
+  const std::vector<LearnedDatabase>& alone = *learned_alone;
+  flo::LearnDatabaseOptions options;
+  options.helper_session = helper.get();
+  const uint64_t main_before = questions(*session), helper_before = questions(*helper);
+  auto shared = flo::LearnDatabases(*session, {plain, feat, "sqlx_no_such_db"}, options);
+  ASSERT_TRUE(shared.ok()) << shared.error().ToString();
+  const uint64_t on_main = questions(*session) - main_before - 1, on_helper = questions(*helper) - helper_before - 1;
+  ASSERT_EQ(shared->size(), 3u);
+  for (size_t i = 0; i < 2; ++i) {
+    EXPECT_EQ((*shared)[i].profile_hash, alone[i].profile_hash) << alone[i].name;
+    EXPECT_EQ((*shared)[i].json, alone[i].json) << alone[i].name;
+    EXPECT_EQ((*shared)[i].not_visible, alone[i].not_visible) << alone[i].name;
+  }
+  EXPECT_TRUE((*shared)[2].error.has_value());
+  EXPECT_EQ((*shared)[0].catalog_statements, alone[0].catalog_statements);
+  EXPECT_EQ(on_main + on_helper, static_cast<uint64_t>(alone[0].catalog_statements));
+  EXPECT_GT(on_main, 0u);
+  EXPECT_GT(on_helper, 0u);
+}
+
 TEST(FloLearnDatabaseTest, LearningWritesNothing) {
   FixtureDatabases fx;
   const std::string name = fx.Load("sakila", "sakila/v1.5.sql");

@@ -146,6 +146,12 @@ TEST(LearnPackCatalogTest, MalformedCatalogsNameTheFileAndPointer) {
       {"empty any_of", [](json& c) { c["visibility"][0]["any_of"] = json::array(); },
        "/catalog/visibility/0/any_of", "non-empty"},
       {"no system schemas", [](json& c) { c.erase("system_schemas"); }, "/catalog/system_schemas", "missing"},
+      {"a create option with a space",
+       [&](json& c) { query("partitions")(c)["only_with_create_option"] = "row_format=x partitioned"; },
+       "/catalog/queries/17/only_with_create_option", "one CREATE_OPTIONS token"},
+      {"a create option on a server-wide query",
+       [&](json& c) { query("privileges")(c)["only_with_create_option"] = "partitioned"; },
+       "/catalog/queries/4/only_with_create_option", "can be narrowed"},
   };
   for (const auto& c : cases) {
     json j = MinimalPack();

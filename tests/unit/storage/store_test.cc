@@ -14,6 +14,7 @@
 #include <vector>
 
 #include <gtest/gtest.h>
+#include <nlohmann/json.hpp>
 
 #include "child_process.h"
 #include "store_fixtures.h"
@@ -268,6 +269,42 @@ TEST_F(StoreTest, OnDiskLayoutMatchesTheFormatDocument) {
             R"("profile_json":"{\"tables\":[{\"name\":\"t_h1\"}]}","status":"learned","version":1})");
   const std::string version_key = std::string("u@h:1\0shop\0", 11) + std::string(7, '\0') + "\x01";
   EXPECT_EQ(raw.Get("schema_versions", version_key), current);
+}
+
+// The profile JSON is escaped on a fast path when it is ASCII; stored
+// records must be the bytes nlohmann writes for the whole record either way.
+TEST_F(StoreTest, SchemaRecordsAreStoredAsNlohmannWritesThem) {
+  const struct {
+    const char* name;
+    std::string profile_json;
+    std::string database;
+  } kCases[] = {
+      {"plain", R"({"tables":[]})", "shop"},
+      {"escapes", std::string("{\"c\":\"a\\\\b\"}\b\f\n\r\t") + std::string(1, '\0') + "\x1f\x7f", "shop"},
+      {"utf8 falls back", "{\"comment\":\"caf\xc3\xa9 \xe2\x82\xac\"}", "shop"},
+      {"field name in another field", R"({"x":1})", R"(d"profile_json":"")"},
+      {"empty", "", "shop"},
+  };
+  auto store = OpenStore(dir_.path());
+  ASSERT_NE(store, nullptr);
+  std::vector<SchemaRecord> records;
+  for (const auto& c : kCases) {
+    SchemaRecord r = Schema(c.database + "_" + c.name, "h", 5);
+    r.profile_json = c.profile_json;
+    records.push_back(r);
+  }
+  ASSERT_TRUE(store->PutSchemas(records).ok());
+  store.reset();
+  RawDb raw(dir_.path());
+  ASSERT_NE(raw.db, nullptr);
+  for (SchemaRecord r : records) {
+    r.version = 1;
+    const nlohmann::json expected = {{"connection", r.connection},       {"database", r.database},
+                                     {"learned_at_ns", r.learned_at_ns}, {"profile_hash", r.profile_hash},
+                                     {"profile_json", r.profile_json},   {"status", r.status},
+                                     {"version", r.version}};
+    EXPECT_EQ(raw.Get("schemas", r.connection + std::string(1, '\0') + r.database), expected.dump()) << r.database;
+  }
 }
 
 TEST_F(StoreTest, NewerFormatVersionIsUnsupported) {

@@ -9,6 +9,7 @@
 #include <functional>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "sqlx/messages/ir.h"
@@ -29,6 +30,7 @@ struct LearnedDatabase {
   std::string name;          // as requested
   ir::Database schema;       // canonical (ir::Canonicalize applied)
   std::string profile_hash;  // ir::ProfileHash(schema)
+  std::string json;          // ir::ToCanonicalJson(schema, false): the form snapshots and the store hold
   ObjectCounts counts;
   // What the learning user could not see or the IR cannot represent
   // (equal to schema.not_visible). Non-empty means the snapshot is partial:
@@ -47,10 +49,31 @@ struct LearnedDatabase {
   std::optional<Error> error;
 };
 
+// Where a LearnDatabases call is, for a progress display.
+struct LearnProgress {
+  enum class Phase {
+    kCatalog,   // catalog step `step` of `total` (`what`: the query) reached: its rows read, or about to be
+    kBuilding,  // `step` of `total` databases built into canonical, hashed IR; `what` names the last one
+  };
+  Phase phase = Phase::kCatalog;
+  int step = 0;  // 1-based
+  int total = 0;
+  std::string_view what;  // valid during the call only
+};
+
 struct LearnDatabaseOptions {
   // Learn pack search as for LearnServer: this dir, $SQLX_LEARN_PACK_DIR,
   // the install dir, the source tree. Default: empty (search).
   std::string learn_pack_dir;
+  // Called on the calling thread as the learn moves on; must not use the
+  // session. Default: empty (no reports).
+  std::function<void(const LearnProgress&)> on_progress;
+  // A second session to the same server as the same user, or null. When
+  // set, some catalog queries run on it, on a thread of their own, while
+  // the others run on the main session: the server reads its catalog on two
+  // threads. The result is the same as without. REQUIRES: no stream open on
+  // it, and nothing else uses it during the call. Default: null.
+  transports::Session* helper_session = nullptr;
 };
 
 // What a learning session proposes at the greeting: the learn pack's

@@ -53,7 +53,15 @@ struct LearnedServer {
 struct LearnServerOptions {
   std::string learn_pack_dir;  // flo/packs search like wire packs; empty: default search
   std::string fingerprint_salt;  // the store's salt (hex)
+  // false: `fingerprint` is left empty, for a caller that has no salt yet
+  // and fills it in later with ServerFingerprint. Default: true.
+  bool fingerprint = true;
 };
+
+// Hex SHA-256 of host:port (as connected, else as the URL names it), the
+// server version and `salt`: the LearnedServer's fingerprint.
+Result<std::string> ServerFingerprint(const transports::Session& session, const transports::ConnectionUrl& url,
+                                      const std::string& salt);
 
 // Learns the server behind `session`. Individual probes that fail are
 // recorded (value false and the error as `result`; null and listed in

@@ -223,4 +223,9 @@ Result<Database> FromJson(const std::string& json_text);
 // Lowercase hex SHA-256 of ToCanonicalJson(Canonicalize(db), true).
 std::string ProfileHash(const Database& db);
 
+// ProfileHash of a database Canonicalize already ran on, without the copy
+// ProfileHash makes. REQUIRES: `canonical` is canonical (else the hash
+// depends on catalog row order).
+std::string CanonicalProfileHash(const Database& canonical);
+
 }  // namespace sqlx::ir
