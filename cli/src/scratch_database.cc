@@ -5,7 +5,9 @@
 #include <pthread.h>
 #include <unistd.h>
 
+#include <cctype>
 #include <csignal>
+#include <cstdio>
 #include <cstdlib>
 #include <filesystem>
 #include <iostream>
@@ -109,9 +111,11 @@ Status RunStatements(transports::Session& session, const std::string& path,
   return {};
 }
 
-// Creates the scratch database, runs the script in it and learns it. The
-// caller drops the database.
-Result<ir::Database> RunAndLearn(transports::Session& session, const SqlDesiredState& state,
+// Creates the scratch database, runs the script in it and learns it over a
+// fresh session (the script may have changed its session's sql_mode and
+// other variables). The caller drops the database.
+Result<ir::Database> RunAndLearn(const GlobalOptions& g, const transports::ConnectionUrl& url,
+                                 transports::Session& session, const SqlDesiredState& state,
                                  const std::string& database, const std::vector<planner::ScriptStatement>& statements) {
   std::string create = "CREATE DATABASE `" + database + "`";
   if (!state.charset.empty()) create += " CHARACTER SET " + state.charset;
@@ -119,7 +123,8 @@ Result<ir::Database> RunAndLearn(transports::Session& session, const SqlDesiredS
   SQLX_RETURN_IF_ERROR(Run(session, create));
   SQLX_RETURN_IF_ERROR(session.InitDb(database));
   SQLX_RETURN_IF_ERROR(RunStatements(session, state.path, statements));
-  SQLX_ASSIGN_OR_RETURN(std::vector<flo::LearnedDatabase> learned, flo::LearnDatabases(session, {database}));
+  SQLX_ASSIGN_OR_RETURN(auto learning, OpenSession(g, url, /*learning=*/true));
+  SQLX_ASSIGN_OR_RETURN(std::vector<flo::LearnedDatabase> learned, flo::LearnDatabases(*learning, {database}));
   if (learned.front().error) return *learned.front().error;
   for (const std::string& line : learned.front().not_visible)
     std::cerr << "sqlx: warning: " << state.path << ": not learned: " << line << "\n";
@@ -165,7 +170,7 @@ Result<ir::Database> LearnSqlDesiredState(const GlobalOptions& g, const SqlDesir
   Result<ir::Database> schema = MakeError(ErrorCode::kInternal, "not run");
   {
     DropOnSignal guard(g, url, database, session->server().greeting.connection_id);
-    schema = RunAndLearn(*session, state, database, *statements);
+    schema = RunAndLearn(g, url, *session, state, database, *statements);
     Status dropped = session->usable() ? Run(*session, DropStatement(database))
                                        : MakeError(ErrorCode::kClosed, "the session ended");
     if (!dropped.ok()) {

@@ -124,6 +124,19 @@ TEST_F(CliPlanDevUrlTest, TheScratchDatabaseTakesTheTargetsCharsetAndCollation) 
   ExpectNoScratchLeft();
 }
 
+TEST_F(CliPlanDevUrlTest, TheScriptsSessionSettingsDoNotReachTheLearn) {
+  const std::string live = fx_.Create("devurl_mode");
+  const std::string sql = WriteSql("mode.sql",
+                                   "SET SESSION sql_mode = 'ANSI_QUOTES,NO_BACKSLASH_ESCAPES', NAMES latin1;\n"
+                                   "CREATE TABLE \"t\" (\"a\" int);\n");
+  RunResult r = Sqlx({"--format", "json", "plan:diff", "--from", RootUrl(live), "--to", sql, "--dev-url", RootUrl()});
+  ASSERT_EQ(r.exit_code, 0) << DescribeRun(r);
+  nlohmann::json plan = nlohmann::json::parse(r.out, nullptr, false);
+  ASSERT_EQ(plan["operations"].size(), 1u) << r.out;
+  EXPECT_EQ(plan["operations"][0].value("object", ""), "t");
+  ExpectNoScratchLeft();
+}
+
 TEST_F(CliPlanDevUrlTest, ARejectedStatementNamesItsLineAndTheScratchIsDropped) {
   const std::string live = fx_.Create("devurl_bad");
   const std::string sql =
