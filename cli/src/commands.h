@@ -81,11 +81,13 @@ struct PlanDiffArgs {
   std::string output;                      // -o plan.json
   std::vector<std::string> column_renames; // --rename t.old=new
   std::vector<std::string> table_renames;  // --rename-table old=new
+  std::string dev_url;                     // --dev-url: where a .sql side runs (scratch_database.h)
 };
 
 // The plan from --from to --to: a readable summary (text), plan.json
 // (json; -o writes it atomically as well) or the plan as a client script
-// (sql). Renames only from the hints.
+// (sql). Renames only from the hints. A side ending in .sql is run in a
+// scratch database on --dev-url and learned (scratch_database.h).
 int RunPlanDiff(const GlobalOptions& g, const PlanDiffArgs& args);
 
 }  // namespace sqlx::cli

@@ -125,12 +125,14 @@ int main(int argc, char** argv) {
   CLI::App* plan_diff =
       app.add_subcommand("plan-diff", "The plan from one schema to another (also spelled plan:diff)");
   plan_diff->fallthrough();
-  plan_diff->add_option("--from", plan_args.from, "Starting schema: a snapshot file or a URL with the database")
+  plan_diff->add_option("--from", plan_args.from, "Starting schema: a snapshot file, a URL with the database, or a .sql file (with --dev-url)")
       ->required();
-  plan_diff->add_option("--to", plan_args.to, "Desired schema: a snapshot file or a URL with the database")->required();
+  plan_diff->add_option("--to", plan_args.to, "Desired schema: a snapshot file, a URL with the database, or a .sql file (with --dev-url)")->required();
   plan_diff->add_option("-o,--output", plan_args.output, "Write plan.json to FILE (atomically)");
   plan_diff->add_option("--rename", plan_args.column_renames, "A column rename: TABLE.OLD=NEW (never guessed)");
   plan_diff->add_option("--rename-table", plan_args.table_renames, "A table rename: OLD=NEW (never guessed)");
+  plan_diff->add_option("--dev-url", plan_args.dev_url,
+                        "Dev server where a .sql side runs in a scratch database (created and dropped)");
 
   AuditArgs audit_args;
   std::string keygen_out;

@@ -1,8 +1,11 @@
 // `sqlx plan:diff --from A --to B [-o plan.json]`: the plan that takes
 // schema A to schema B (docs/cli.md, docs/formats/plan.md). A and B are
 // snapshot files (`sqlx snapshot` JSON, or a hand-written IR) or live
-// databases (a URL with the database as its path).
+// databases (a URL with the database as its path), or .sql scripts run in a
+// scratch database on --dev-url (scratch_database.h).
 #include <iostream>
+#include <optional>
+#include <utility>
 
 #include <nlohmann/json.hpp>
 
@@ -12,6 +15,7 @@
 #include "sqlx/flo/learn_database.h"
 #include "sqlx/messages/ir.h"
 #include "sqlx/planner/plan.h"
+#include "scratch_database.h"
 
 namespace sqlx::cli {
 
@@ -19,13 +23,13 @@ namespace {
 
 bool IsUrl(const std::string& text) { return text.find("://") != std::string::npos; }
 
-// One side of the diff: learned live, or read from a snapshot file.
+bool IsSqlFile(const std::string& text) {
+  return !IsUrl(text) && text.size() > 4 && text.compare(text.size() - 4, 4, ".sql") == 0;
+}
+
+// One side of the diff: learned live, or read from a snapshot file. (A .sql
+// side: LoadSqlSide.)
 Result<ir::Database> LoadSide(const GlobalOptions& g, const std::string& what, const std::string& source) {
-  if (source.size() > 4 && source.compare(source.size() - 4, 4, ".sql") == 0) {
-    return MakeError(ErrorCode::kInvalidArgument,
-                     what + " " + source + ": a .sql desired state needs a scratch server (--dev-url), which is not "
-                                           "implemented yet; learn it into a database and give its URL, or a snapshot");
-  }
   if (IsUrl(source)) {
     ConnectArgs args;
     args.url = source;
@@ -51,6 +55,53 @@ Result<ir::Database> LoadSide(const GlobalOptions& g, const std::string& what, c
     return e;
   }
   return db;
+}
+
+// A .sql side run on the dev server, in a scratch database with the
+// defaults of `other` (the other side; null when it is a .sql file too: the
+// dev server's defaults).
+Result<ir::Database> LoadSqlSide(const GlobalOptions& g, const PlanDiffArgs& a, const std::string& what,
+                                 const std::string& source, const ir::Database* other) {
+  SqlDesiredState state;
+  state.path = source;
+  state.dev_url = a.dev_url;
+  if (other != nullptr) {
+    state.charset = other->charset;
+    state.collation = other->collation;
+  }
+  auto db = LearnSqlDesiredState(g, state);
+  if (!db.ok()) {
+    Error e = db.error();
+    e.message = what + " " + e.message;
+    return e;
+  }
+  return db;
+}
+
+// Both sides: the .sql ones after the others, whose defaults they take.
+Result<std::pair<ir::Database, ir::Database>> LoadSides(const GlobalOptions& g, const PlanDiffArgs& a) {
+  const bool from_sql = IsSqlFile(a.from);
+  const bool to_sql = IsSqlFile(a.to);
+  if ((from_sql || to_sql) && a.dev_url.empty()) {
+    return MakeError(ErrorCode::kInvalidArgument,
+                     std::string(from_sql ? "--from " + a.from : "--to " + a.to) +
+                         ": a .sql schema is run in a scratch database on a dev server: give --dev-url URL "
+                         "(a server where its user may create and drop sqlx_scratch_* databases)");
+  }
+  std::optional<ir::Database> from, to;
+  if (!from_sql) {
+    SQLX_ASSIGN_OR_RETURN(from, LoadSide(g, "--from", a.from));
+  }
+  if (!to_sql) {
+    SQLX_ASSIGN_OR_RETURN(to, LoadSide(g, "--to", a.to));
+  }
+  if (from_sql) {
+    SQLX_ASSIGN_OR_RETURN(from, LoadSqlSide(g, a, "--from", a.from, to ? &*to : nullptr));
+  }
+  if (to_sql) {
+    SQLX_ASSIGN_OR_RETURN(to, LoadSqlSide(g, a, "--to", a.to, from_sql ? nullptr : &*from));
+  }
+  return std::make_pair(std::move(*from), std::move(*to));
 }
 
 // "t.old=new" → (t, old, new); "old=new" → ("", old, new).
@@ -99,11 +150,9 @@ int RunPlanDiff(const GlobalOptions& g, const PlanDiffArgs& a) {
     if (!parsed.ok()) return ReportError(g, parsed.error());
     options.column_renames[std::get<0>(*parsed)][std::get<1>(*parsed)] = std::get<2>(*parsed);
   }
-  auto from = LoadSide(g, "--from", a.from);
-  if (!from.ok()) return ReportError(g, from.error());
-  auto to = LoadSide(g, "--to", a.to);
-  if (!to.ok()) return ReportError(g, to.error());
-  auto plan = planner::Diff(*from, *to, options);
+  auto sides = LoadSides(g, a);
+  if (!sides.ok()) return ReportError(g, sides.error());
+  auto plan = planner::Diff(sides->first, sides->second, options);
   if (!plan.ok()) return ReportError(g, plan.error());
   const std::string json = planner::PlanToJson(*plan);
   if (!a.output.empty()) {

@@ -27,4 +27,7 @@ GRANT ALL PRIVILEGES ON sqlx_test.* TO
   'sqlx_tls'@'127.0.0.1', 'sqlx_tls'@'localhost',
   'sqlx_empty'@'127.0.0.1', 'sqlx_empty'@'localhost';
 
+-- Scratch databases of `sqlx plan:diff --dev-url` (a .sql desired state runs in one; docs/cli.md).
+GRANT ALL PRIVILEGES ON `sqlx\_scratch\_%`.* TO 'sqlx_native'@'127.0.0.1', 'sqlx_native'@'localhost';
+
 FLUSH PRIVILEGES;
