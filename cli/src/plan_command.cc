@@ -2,7 +2,9 @@
 // schema A to schema B (docs/cli.md, docs/formats/plan.md). A and B are
 // snapshot files (`sqlx snapshot` JSON, or a hand-written IR) or live
 // databases (a URL with the database as its path).
+#include <cstdio>
 #include <iostream>
+#include <optional>
 
 #include <nlohmann/json.hpp>
 
@@ -11,7 +13,9 @@
 #include "files.h"
 #include "sqlx/flo/learn_database.h"
 #include "sqlx/messages/ir.h"
+#include "sqlx/flo/learn_server.h"
 #include "sqlx/planner/plan.h"
+#include "sqlx/planner/strategy.h"
 
 namespace sqlx::cli {
 
@@ -19,8 +23,10 @@ namespace {
 
 bool IsUrl(const std::string& text) { return text.find("://") != std::string::npos; }
 
-// One side of the diff: learned live, or read from a snapshot file.
-Result<ir::Database> LoadSide(const GlobalOptions& g, const std::string& what, const std::string& source) {
+// One side of the diff: learned live, or read from a snapshot file. A live
+// side also learns its server's capabilities into `server` when given.
+Result<ir::Database> LoadSide(const GlobalOptions& g, const std::string& what, const std::string& source,
+                              std::optional<planner::ServerCapabilities>* server = nullptr) {
   if (source.size() > 4 && source.compare(source.size() - 4, 4, ".sql") == 0) {
     return MakeError(ErrorCode::kInvalidArgument,
                      what + " " + source + ": a .sql desired state needs a scratch server (--dev-url), which is not "
@@ -41,6 +47,15 @@ Result<ir::Database> LoadSide(const GlobalOptions& g, const std::string& what, c
     if (learned.front().error) return *learned.front().error;
     for (const std::string& line : learned.front().not_visible)
       std::cerr << "sqlx: warning: " << what << ": not learned: " << line << "\n";
+    if (server != nullptr) {
+      flo::LearnServerOptions options;
+      options.fingerprint = false;
+      SQLX_ASSIGN_OR_RETURN(flo::LearnedServer learned_server, flo::LearnServer(*session, url, options));
+      SQLX_ASSIGN_OR_RETURN(planner::ServerCapabilities caps,
+                            planner::CapabilitiesFromJson(learned_server.ToCapabilityJson()));
+      caps.basis += " (" + url.ConnectionName() + ")";
+      *server = caps;
+    }
     return learned.front().schema;
   }
   SQLX_ASSIGN_OR_RETURN(std::string text, ReadTextFile(source));
@@ -67,10 +82,48 @@ Result<std::tuple<std::string, std::string, std::string>> ParseRename(const std:
   return std::make_tuple(text.substr(0, dot), text.substr(dot + 1, eq - dot - 1), text.substr(eq + 1));
 }
 
+std::string Bytes(uint64_t n) {
+  const char* units[] = {"B", "KiB", "MiB", "GiB", "TiB"};
+  double v = static_cast<double>(n);
+  int u = 0;
+  while (v >= 1024 && u < 4) {
+    v /= 1024;
+    ++u;
+  }
+  char buf[32];
+  std::snprintf(buf, sizeof(buf), u == 0 ? "%.0f %s" : "%.1f %s", v, units[u]);
+  return buf;
+}
+
+// The operation's cost from the learned table size, by strategy.
+std::string Cost(const planner::Operation& op) {
+  const std::string rows = op.rows_estimate > 0 ? "~" + std::to_string(op.rows_estimate) + " rows" : "";
+  const std::string size = op.bytes_estimate > 0 ? Bytes(op.bytes_estimate) : "";
+  const std::string table = rows + (!rows.empty() && !size.empty() ? ", " : "") + size;
+  switch (op.strategy) {
+    case planner::Strategy::kInstant: return "metadata only";
+    case planner::Strategy::kInplace: return table.empty() ? "in place" : "in place over " + table;
+    case planner::Strategy::kOnlineCopy:
+    case planner::Strategy::kCopy: return table.empty() ? "copies the table" : "copies " + table;
+    default: return table;
+  }
+}
+
 void PrintSummary(const planner::Plan& plan) {
   std::cout << "plan for " << plan.database << ": " << plan.operations.size() << " operation"
             << (plan.operations.size() == 1 ? "" : "s") << "\n  from " << plan.from_hash << "\n  to   " << plan.to_hash
-            << "\n";
+            << "\n  strategies for: " << (plan.strategy_basis.empty() ? "none chosen" : plan.strategy_basis) << "\n";
+  uint64_t copied = 0;
+  int blocking = 0;
+  for (const planner::Operation& op : plan.operations) {
+    if (op.strategy == planner::Strategy::kCopy || op.strategy == planner::Strategy::kOnlineCopy) {
+      copied += op.bytes_estimate;
+      ++blocking;
+    }
+  }
+  if (blocking > 0)
+    std::cout << "  " << blocking << " operation" << (blocking == 1 ? "" : "s") << " copy tables (" << Bytes(copied)
+              << "): `sqlx apply` needs --allow-blocking\n";
   if (plan.operations.empty()) {
     std::cout << "nothing to do: the schemas are the same\n";
     return;
@@ -78,10 +131,13 @@ void PrintSummary(const planner::Plan& plan) {
   for (const planner::Operation& op : plan.operations) {
     std::cout << "\n" << op.id << ". " << op.kind << (op.object.empty() ? "" : " " + op.object) << "  ["
               << planner::OpClassName(op.op_class) << "]";
-    if (op.rows_estimate > 0) std::cout << "  ~" << op.rows_estimate << " rows";
+    std::cout << "  " << planner::StrategyName(op.strategy);
+    if (const std::string cost = Cost(op); !cost.empty()) std::cout << ", " << cost;
     std::cout << "\n";
     for (const std::string& c : op.changes) std::cout << "     " << c << "\n";
     for (const std::string& n : op.notes) std::cout << "     ! " << n << "\n";
+    if (!op.strategy_reason.empty()) std::cout << "     strategy: " << op.strategy_reason << "\n";
+    for (const planner::PreCheck& c : op.prechecks) std::cout << "     pre-check: " << c.what << "\n";
   }
 }
 
@@ -99,12 +155,16 @@ int RunPlanDiff(const GlobalOptions& g, const PlanDiffArgs& a) {
     if (!parsed.ok()) return ReportError(g, parsed.error());
     options.column_renames[std::get<0>(*parsed)][std::get<1>(*parsed)] = std::get<2>(*parsed);
   }
-  auto from = LoadSide(g, "--from", a.from);
+  std::optional<planner::ServerCapabilities> server;
+  auto from = LoadSide(g, "--from", a.from, &server);
   if (!from.ok()) return ReportError(g, from.error());
   auto to = LoadSide(g, "--to", a.to);
   if (!to.ok()) return ReportError(g, to.error());
   auto plan = planner::Diff(*from, *to, options);
   if (!plan.ok()) return ReportError(g, plan.error());
+  // Strategies for the --from server when it is live, else for the default.
+  Status chosen = planner::ChooseStrategies(*from, *to, options, server ? *server : planner::DefaultCapabilities(), &*plan);
+  if (!chosen.ok()) return ReportError(g, chosen.error());
   const std::string json = planner::PlanToJson(*plan);
   if (!a.output.empty()) {
     Status st = WriteFileAtomically(a.output, json);
