@@ -233,7 +233,8 @@ Need TableNeeds(const ir::Table& from, const ir::Table& to, const std::map<std::
     need.Raise(Strategy::kCopy, "partitioning changed: the table is copied under a lock (a second ALTER)");
   }
   if (need.strategy() == Strategy::kNone) need.Raise(Strategy::kInplace, "no change recognized: in place, LOCK=NONE");
-  if (!IsInnoDb(from.engine) && Rank(need.strategy()) > Rank(Strategy::kInstant))
+  // INSTANT and LOCK=NONE are InnoDB's: other engines copy under a lock.
+  if (!IsInnoDb(from.engine))
     need.Raise(Strategy::kCopy, "engine " + from.engine + ": ALTER TABLE copies the table under a lock (" + need.reason() + ")");
   return need;
 }

@@ -116,6 +116,47 @@ TEST(CliApplyTest, RoundcubeUpgradeReachesThePlansHashWithAnAuditEventPerStep) {
   EXPECT_NE(r.out.find(from), std::string::npos) << r.out;
 }
 
+// Every released version pair of the fixtures (and the features fixture to
+// and from nothing), through plan:diff and apply with both flags: the server
+// accepts every ALGORITHM= clause the strategies wrote, and the result
+// learns to the desired hash (apply checks it; so does the test).
+struct Pair {
+  const char* from;  // "" = an empty database
+  const char* to;
+};
+
+class CliApplyPairTest : public ::testing::TestWithParam<Pair> {};
+
+TEST_P(CliApplyPairTest, ThePlanAppliesWithItsStrategiesAndReachesTheDesiredHash) {
+  auto load = [](FixtureDatabases& fx, const std::string& tag, const std::string& file) {
+    if (file.empty()) return fx.Create(tag);
+    if (file.rfind("sqlx/", 0) != 0) return fx.Load(tag, file);
+    const std::string db = fx.Create(tag);
+    RunResult r = testing::RootClient({db, "-e", "source " + testing::SourceDir() + "/tests/fixtures/" + file});
+    EXPECT_EQ(r.exit_code, 0) << r.err;
+    return db;
+  };
+  FixtureDatabases fx;
+  TempDir store("sqlx-apply-store.");
+  const std::string from = load(fx, "pair_from", GetParam().from), to = load(fx, "pair_to", GetParam().to);
+  const std::string plan = store.path() + "/plan.json";
+  RunResult r = Sqlx({"--store", store.path(), "plan:diff", "--from", RootUrl(from), "--to", RootUrl(to), "-o", plan});
+  ASSERT_EQ(r.exit_code, 0) << DescribeRun(r);
+  r = Sqlx({"--store", store.path(), "apply", RootUrl(from), "--plan", plan, "--allow-destructive", "--allow-blocking"});
+  ASSERT_EQ(r.exit_code, 0) << DescribeRun(r);
+  EXPECT_EQ(Hash(from), Hash(to));
+}
+
+INSTANTIATE_TEST_SUITE_P(
+    Fixtures, CliApplyPairTest,
+    ::testing::Values(Pair{"sakila/v1.3.sql", "sakila/v1.5.sql"}, Pair{"opencart/v1.5.6.4.sql", "opencart/v2.3.0.2.sql"},
+                      Pair{"opencart/v2.3.0.2.sql", "opencart/v3.0.5.0.sql"}, Pair{"phpbb/v3.0.0.sql", "phpbb/v3.0.14.sql"},
+                      Pair{"mediawiki/v1.29.1.sql", "mediawiki/v1.30.0.sql"}, Pair{"nacos/v1.4.0.sql", "nacos/v2.3.0.sql"},
+                      Pair{"nacos/v2.3.0.sql", "nacos/v3.0.0.sql"},
+                      Pair{"spring-batch/v4.3.10.sql", "spring-batch/v5.0.0.sql"},
+                      Pair{"zabbix/v5.0.5.sql", "zabbix/v6.0.5.sql"}, Pair{"", "sqlx/features.sql"},
+                      Pair{"sqlx/features.sql", ""}));
+
 TEST(CliApplyTest, DriftIsRefusedWithExit3AndTheOutOfBandChangeShown) {
   ApplyFixture f("drift", "CREATE TABLE t (id int PRIMARY KEY, a int)", "CREATE TABLE t (id int PRIMARY KEY, a int, b int)");
   RunResult r = Sqlx({"--store", f.store(), "learn", RootUrl(f.from())});  // the store keeps the starting schema

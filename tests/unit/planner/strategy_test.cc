@@ -169,6 +169,8 @@ TEST(StrategyTest, ChoosesPerChangeAndServer) {
       {"MyISAM table gets an index",
        [](ir::Table& t) { t.indexes.push_back({"by_total", "INDEX", "", {{"total", std::nullopt, false, ""}}, "", false, 3}); },
        MariaDb1011, Strategy::kCopy, "engine MyISAM"},
+      {"MyISAM table default changed", [](ir::Table& t) { t.columns[3].default_value = "0.00"; }, MariaDb1011,
+       Strategy::kCopy, "engine MyISAM"},
   };
   for (const Case& c : cases) {
     ir::Database from = Shop(), to = Shop();
