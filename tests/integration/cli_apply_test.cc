@@ -206,6 +206,33 @@ TEST(CliApplyTest, ANewUniqueKeyOverDuplicatesStopsBeforeAnyChangeWithTheCount) 
   EXPECT_EQ(r.exit_code, 0) << DescribeRun(r);
 }
 
+// Every kind of pre-check runs on the server and counts its one offending row.
+TEST(CliApplyTest, EveryKindOfPreCheckRunsOnTheServerAndCountsTheOffendingRows) {
+  ApplyFixture f("checks",
+                 "CREATE TABLE p (id int PRIMARY KEY); INSERT INTO p VALUES (1);"
+                 "CREATE TABLE c (id int PRIMARY KEY, pid int, name varchar(30), age int, role enum('a','b','c'),"
+                 " flags set('x','y'), price decimal(10,2));"
+                 "INSERT INTO c VALUES (1, 1, 'short', 5, 'a', 'x', 1.00), (2, 99, NULL, 300, 'c', 'x,y', 123.45),"
+                 " (3, NULL, 'longer name', -1, 'b', '', 0)",
+                 "CREATE TABLE p (id int PRIMARY KEY);"
+                 "CREATE TABLE c (id int PRIMARY KEY, pid int, name varchar(5) NOT NULL, age tinyint, role enum('a','b'),"
+                 " flags set('x'), price decimal(4,2), CONSTRAINT adult CHECK (age >= 0),"
+                 " CONSTRAINT fk_p FOREIGN KEY (pid) REFERENCES p (id))");
+  ASSERT_EQ(f.Plan().exit_code, 0);
+  const std::string start = Hash(f.from());
+  RunResult r = f.Apply({"--allow-destructive", "--allow-blocking"});
+  EXPECT_EQ(r.exit_code, 1) << DescribeRun(r);
+  for (const char* what : {"FAIL 1 rows with NULL in column `name`", "FAIL 1 values longer than 5 characters in column `name`",
+                           "FAIL 1 values outside -128..127 in column `age`", "FAIL 1 values not in the new ENUM of column `role`",
+                           "FAIL 1 values holding a SET member removed from column `flags`",
+                           "FAIL 1 values with more than 2 integer digits in column `price`",
+                           "FAIL 1 rows of `c` failing the new check `adult`", "FAIL 1 rows of `c` without a parent in `p`"}) {
+    EXPECT_NE(r.out.find(what), std::string::npos) << what << "\n" << r.out;
+  }
+  EXPECT_EQ(r.out.find(": ok "), std::string::npos) << r.out;
+  EXPECT_EQ(Hash(f.from()), start);
+}
+
 TEST(CliApplyTest, DryRunPrintsThePlanAndChangesNothing) {
   ApplyFixture f("dry", "CREATE TABLE t (id int PRIMARY KEY)", "CREATE TABLE t (id int PRIMARY KEY, b int NOT NULL DEFAULT 0)");
   ASSERT_EQ(f.Plan().exit_code, 0);

@@ -27,4 +27,7 @@ GRANT ALL PRIVILEGES ON sqlx_test.* TO
   'sqlx_tls'@'127.0.0.1', 'sqlx_tls'@'localhost',
   'sqlx_empty'@'127.0.0.1', 'sqlx_empty'@'localhost';
 
+-- The docs' `sqlx apply` example creates and changes its own databases (sqlx_docs_*).
+GRANT ALL PRIVILEGES ON `sqlx\_docs\_%`.* TO 'sqlx_native'@'127.0.0.1', 'sqlx_native'@'localhost';
+
 FLUSH PRIVILEGES;
