@@ -132,26 +132,26 @@ void ColumnNeeds(const ir::Column& a, const ir::Column& b, bool renamed, bool fu
   need->Raise(Strategy::kOnlineCopy, change + ": a type change copies the table");
 }
 
-// The strategy of changing `from` into `to` (`renames`: new column → old).
-Need TableNeeds(const ir::Table& from, const ir::Table& to, const std::map<std::string, std::string>& renames,
-                const ServerCapabilities& server) {
-  Need need(server);
-  const bool mariadb = server.flavor == "MariaDB";
+bool HasFulltext(const ir::Table& t) {
+  return std::any_of(t.indexes.begin(), t.indexes.end(), [](const ir::Index& i) { return i.kind == "FULLTEXT"; });
+}
+
+// Columns dropped, added, changed and reordered (`renames`: new column → old).
+void ColumnsNeeds(const ir::Table& from, const ir::Table& to, const std::map<std::string, std::string>& renames,
+                  const ServerCapabilities& server, Need* need) {
   auto old_name = [&](const std::string& name) {
     auto it = renames.find(name);
     return it == renames.end() ? name : it->second;
   };
-  auto has_fulltext = [](const ir::Table& t) {
-    return std::any_of(t.indexes.begin(), t.indexes.end(), [](const ir::Index& i) { return i.kind == "FULLTEXT"; });
-  };
-  const bool fulltext = has_fulltext(from) || has_fulltext(to);
-  const std::string ft_note = fulltext ? "the table has a FULLTEXT index" : "";
+  // A FULLTEXT index adds a hidden FTS_DOC_ID column: no instant column change.
+  const bool fulltext = HasFulltext(from) || HasFulltext(to);
+  auto why = [&](const char* capability) { return fulltext ? std::string("the table has a FULLTEXT index") : capability; };
   std::set<std::string> kept_old;
   for (const ir::Column& c : to.columns) kept_old.insert(old_name(c.name));
   for (const ir::Column& c : from.columns) {
     if (kept_old.count(c.name)) continue;
-    need.Instant(server.instant_drop_column && !fulltext, "drop column " + QuoteIdentifier(c.name),
-                 fulltext ? ft_note : "instant_drop_column");
+    need->Instant(server.instant_drop_column && !fulltext, "drop column " + QuoteIdentifier(c.name),
+                  why("instant_drop_column"));
   }
   std::vector<std::string> old_order, new_order;  // kept columns by their new names
   for (const ir::Column& c : from.columns) {
@@ -163,28 +163,30 @@ Need TableNeeds(const ir::Table& from, const ir::Table& to, const std::map<std::
     const ir::Column* was = Named(from.columns, old_name(c.name));
     if (was != nullptr) {
       new_order.push_back(c.name);
-      ColumnNeeds(*was, c, old_name(c.name) != c.name, fulltext, server, &need);
+      ColumnNeeds(*was, c, old_name(c.name) != c.name, fulltext, server, need);
       continue;
     }
     const std::string add = "add column " + QuoteIdentifier(c.name);
     const bool last = std::all_of(to.columns.begin() + static_cast<std::ptrdiff_t>(i), to.columns.end(),
                                   [&](const ir::Column& n) { return Named(from.columns, old_name(n.name)) == nullptr; });
     if (c.generation_kind == "STORED") {
-      need.Raise(Strategy::kOnlineCopy, add + ": a STORED generated column is computed by copying the table");
+      need->Raise(Strategy::kOnlineCopy, add + ": a STORED generated column is computed by copying the table");
     } else if (c.auto_increment) {
-      need.Raise(Strategy::kOnlineCopy, add + ": an AUTO_INCREMENT column is filled by copying the table");
+      need->Raise(Strategy::kOnlineCopy, add + ": an AUTO_INCREMENT column is filled by copying the table");
     } else if (last) {
-      need.Instant(server.instant_add_column && !fulltext, add + " at the end",
-                   fulltext ? ft_note : "instant_add_column");
+      need->Instant(server.instant_add_column && !fulltext, add + " at the end", why("instant_add_column"));
     } else {
-      need.Instant(server.instant_add_column_anywhere && !fulltext, add + " before the last column",
-                   fulltext ? ft_note : "instant_add_column_anywhere");
+      need->Instant(server.instant_add_column_anywhere && !fulltext, add + " before the last column",
+                    why("instant_add_column_anywhere"));
     }
   }
   if (old_order != new_order)
-    need.Instant(server.instant_add_column_anywhere && !fulltext, "columns reordered",
-                 fulltext ? ft_note : "instant_add_column_anywhere");
+    need->Instant(server.instant_add_column_anywhere && !fulltext, "columns reordered", why("instant_add_column_anywhere"));
+}
 
+// Keys and checks dropped, changed or added.
+void KeysNeeds(const ir::Table& from, const ir::Table& to, const ServerCapabilities& server, Need* need) {
+  const bool mariadb = server.flavor == "MariaDB";
   auto same_index = [](ir::Index a, ir::Index b) {
     a.position = b.position = 0;
     return a == b;
@@ -193,10 +195,10 @@ Need TableNeeds(const ir::Table& from, const ir::Table& to, const std::map<std::
     const ir::Index* now = Named(to.indexes, index.name);
     if (now != nullptr && same_index(index, *now)) continue;
     if (index.kind == "PRIMARY") {
-      need.Raise(Strategy::kOnlineCopy, "primary key changed: the table is rebuilt, for a shadow copy");
+      need->Raise(Strategy::kOnlineCopy, "primary key changed: the table is rebuilt, for a shadow copy");
     } else {
-      need.Raise(Strategy::kInplace, (now ? "change index " : "drop index ") + QuoteIdentifier(index.name) +
-                                         ": in place, LOCK=NONE");
+      need->Raise(Strategy::kInplace, (now ? "change index " : "drop index ") + QuoteIdentifier(index.name) +
+                                          ": in place, LOCK=NONE");
     }
   }
   for (const ir::Index& index : to.indexes) {
@@ -204,34 +206,46 @@ Need TableNeeds(const ir::Table& from, const ir::Table& to, const std::map<std::
     if (was != nullptr && same_index(index, *was)) continue;
     const std::string name = index.kind == "PRIMARY" ? std::string("primary key") : "index " + QuoteIdentifier(index.name);
     if (index.kind == "PRIMARY") {
-      need.Raise(Strategy::kOnlineCopy, "add primary key: the table is rebuilt, for a shadow copy");
+      need->Raise(Strategy::kOnlineCopy, "add primary key: the table is rebuilt, for a shadow copy");
     } else if (index.kind == "FULLTEXT" || index.kind == "SPATIAL") {
-      need.Raise(Strategy::kCopy, "add " + LowerAscii(index.kind) + " " + name + ": the server builds it under a shared lock (writes wait)");
+      need->Raise(Strategy::kCopy, "add " + LowerAscii(index.kind) + " " + name +
+                                       ": the server builds it under a shared lock (writes wait)");
     } else {
-      need.Raise(Strategy::kInplace, "add " + name + ": built in place, LOCK=NONE");
+      need->Raise(Strategy::kInplace, "add " + name + ": built in place, LOCK=NONE");
     }
   }
   for (const ir::Check& check : from.checks) {
-    const ir::Check* now = Named(to.checks, check.name);
-    if (now == nullptr) need.Instant(mariadb, "drop check " + QuoteIdentifier(check.name), "measured on MariaDB only");
+    if (Named(to.checks, check.name) == nullptr)
+      need->Instant(mariadb, "drop check " + QuoteIdentifier(check.name), "measured on MariaDB only");
   }
   for (const ir::Check& check : to.checks) {
     const ir::Check* was = Named(from.checks, check.name);
     if (was == nullptr || !(*was == check))
-      need.Raise(Strategy::kOnlineCopy, "check " + QuoteIdentifier(check.name) + ": verified by copying the table");
+      need->Raise(Strategy::kOnlineCopy, "check " + QuoteIdentifier(check.name) + ": verified by copying the table");
   }
+}
+
+// Engine, table defaults and options, partitioning.
+void OptionsNeeds(const ir::Table& from, const ir::Table& to, const ServerCapabilities& server, Need* need) {
+  const bool mariadb = server.flavor == "MariaDB";
   if (LowerAscii(from.engine) != LowerAscii(to.engine))
-    need.Raise(Strategy::kOnlineCopy, "engine " + from.engine + " -> " + to.engine + ": the table is copied");
+    need->Raise(Strategy::kOnlineCopy, "engine " + from.engine + " -> " + to.engine + ": the table is copied");
   if (from.charset != to.charset || from.collation != to.collation)
-    need.Instant(mariadb, "table default collation", "measured on MariaDB only");
-  if (from.comment != to.comment) need.Instant(mariadb, "table comment", "measured on MariaDB only");
-  if (from.row_format != to.row_format) need.Raise(Strategy::kInplace, "row format: rebuilt in place, LOCK=NONE");
-  if (from.create_options != to.create_options) need.Raise(Strategy::kInplace, "table options: in place, LOCK=NONE");
-  if (need.strategy() == Strategy::kNone && !(from.partitioning == to.partitioning)) {
-    need.Raise(Strategy::kCopy, "partitioning changed: the table is copied under a lock");
-  } else if (!(from.partitioning == to.partitioning)) {
-    need.Raise(Strategy::kCopy, "partitioning changed: the table is copied under a lock (a second ALTER)");
-  }
+    need->Instant(mariadb, "table default collation", "measured on MariaDB only");
+  if (from.comment != to.comment) need->Instant(mariadb, "table comment", "measured on MariaDB only");
+  if (from.row_format != to.row_format) need->Raise(Strategy::kInplace, "row format: rebuilt in place, LOCK=NONE");
+  if (from.create_options != to.create_options) need->Raise(Strategy::kInplace, "table options: in place, LOCK=NONE");
+  if (!(from.partitioning == to.partitioning))
+    need->Raise(Strategy::kCopy, "partitioning changed: the table is copied under a lock");
+}
+
+// The strategy of changing `from` into `to` (`renames`: new column → old).
+Need TableNeeds(const ir::Table& from, const ir::Table& to, const std::map<std::string, std::string>& renames,
+                const ServerCapabilities& server) {
+  Need need(server);
+  ColumnsNeeds(from, to, renames, server, &need);
+  KeysNeeds(from, to, server, &need);
+  OptionsNeeds(from, to, server, &need);
   if (need.strategy() == Strategy::kNone) need.Raise(Strategy::kInplace, "no change recognized: in place, LOCK=NONE");
   // INSTANT and LOCK=NONE are InnoDB's: other engines copy under a lock.
   if (!IsInnoDb(from.engine))
@@ -345,6 +359,67 @@ ServerCapabilities DefaultCapabilities() {
   return s;
 }
 
+namespace {
+
+// Names across the plan's renames: the starting name of a table, the
+// renames of a table's columns (new → old).
+class Renames {
+ public:
+  explicit Renames(const DiffOptions& options) : options_(options) {
+    for (const auto& [old_name, new_name] : options.table_renames) table_old_[new_name] = old_name;
+  }
+  std::string OldTable(const std::string& name) const {
+    auto it = table_old_.find(name);
+    return it == table_old_.end() ? name : it->second;
+  }
+  std::map<std::string, std::string> Columns(const std::string& table) const {
+    std::map<std::string, std::string> out;
+    auto it = options_.column_renames.find(table);
+    if (it != options_.column_renames.end())
+      for (const auto& [old_col, new_col] : it->second) out[new_col] = old_col;
+    return out;
+  }
+
+ private:
+  const DiffOptions& options_;
+  std::map<std::string, std::string> table_old_;
+};
+
+std::vector<std::string> OldNames(const std::vector<std::string>& names, const std::map<std::string, std::string>& renames) {
+  std::vector<std::string> out;
+  for (const std::string& n : names) {
+    auto it = renames.find(n);
+    out.push_back(it == renames.end() ? n : it->second);
+  }
+  return out;
+}
+
+// Orphan checks of the foreign keys `after` gains over `before`, in the
+// names before the plan. A key over a column the plan adds is not checked.
+std::vector<PreCheck> ForeignKeyPreChecks(const ir::Table& before, const ir::Table& after, const ir::Database& from,
+                                          const std::string& database, const Renames& renames) {
+  std::vector<PreCheck> out;
+  for (const ir::ForeignKey& fk : after.foreign_keys) {
+    const ir::ForeignKey* was = Named(before.foreign_keys, fk.name);
+    if (was != nullptr && *was == fk) continue;
+    const std::vector<std::string> child = OldNames(fk.columns, renames.Columns(after.name));
+    const bool same_schema = fk.referenced_schema.empty() || fk.referenced_schema == database;
+    const std::string parent = same_schema ? renames.OldTable(fk.referenced_table) : fk.referenced_table;
+    const ir::Table* parent_before = same_schema ? Named(from.tables, parent) : nullptr;
+    const std::vector<std::string> parent_columns = OldNames(fk.referenced_columns, renames.Columns(fk.referenced_table));
+    auto exists_in = [](const ir::Table* t, const std::vector<std::string>& columns) {
+      return t == nullptr || std::all_of(columns.begin(), columns.end(),
+                                         [&](const std::string& c) { return Named(t->columns, c) != nullptr; });
+    };
+    if (!exists_in(&before, child) || !exists_in(parent_before, parent_columns)) continue;
+    out.push_back(ForeignKeyPreCheck(fk.name, before.name, child, same_schema ? "" : fk.referenced_schema, parent,
+                                     parent_columns, !same_schema || parent_before != nullptr));
+  }
+  return out;
+}
+
+}  // namespace
+
 Status ChooseStrategies(const ir::Database& from_in, const ir::Database& to_in, const DiffOptions& options,
                         const ServerCapabilities& server, Plan* plan) {
   if (!plan->strategy_basis.empty())
@@ -353,32 +428,21 @@ Status ChooseStrategies(const ir::Database& from_in, const ir::Database& to_in, 
   ir::Canonicalize(&from);
   ir::Canonicalize(&to);
   plan->strategy_basis = server.basis;
-  std::map<std::string, std::string> table_old;  // new → old
-  for (const auto& [old_name, new_name] : options.table_renames) table_old[new_name] = old_name;
-  auto old_table = [&](const std::string& name) {
-    auto it = table_old.find(name);
-    return it == table_old.end() ? name : it->second;
-  };
-  auto column_renames = [&](const std::string& table) {
-    std::map<std::string, std::string> out;  // new → old
-    auto it = options.column_renames.find(table);
-    if (it != options.column_renames.end())
-      for (const auto& [old_col, new_col] : it->second) out[new_col] = old_col;
-    return out;
-  };
+  const Renames renames(options);
   std::set<std::string> created;
   for (Operation& op : plan->operations) {
-    const ir::Table* before = Named(from.tables, op.kind == "drop_foreign_keys" ? op.object : old_table(op.object));
+    // drop_foreign_keys names the table as it was; the others as it will be.
+    const ir::Table* before = Named(from.tables, op.kind == "drop_foreign_keys" ? op.object : renames.OldTable(op.object));
     const ir::Table* after = Named(to.tables, op.object);
     if (before != nullptr) op.bytes_estimate = before->stats.data_length + before->stats.index_length;
     if (op.kind == "create_table") created.insert(op.object);
     if (op.kind == "alter_table" && before != nullptr && after != nullptr) {
-      const auto renames = column_renames(op.object);
-      Need need = TableNeeds(*before, *after, renames, server);
+      const auto columns = renames.Columns(op.object);
+      const Need need = TableNeeds(*before, *after, columns, server);
       op.strategy = need.strategy();
       op.strategy_reason = need.reason();
       if (!OnlyPartitioning(op.sql)) op.sql = WithClause(op.sql, AlgorithmClause(op.strategy));
-      op.prechecks = TablePreChecks(*before, *after, renames);
+      op.prechecks = TablePreChecks(*before, *after, columns);
     } else if (op.kind == "drop_foreign_keys") {
       op.strategy = server.algorithm_instant && server.flavor == "MariaDB" ? Strategy::kInstant : Strategy::kInplace;
       op.strategy_reason = "drop foreign key: metadata only";
@@ -391,32 +455,7 @@ Status ChooseStrategies(const ir::Database& from_in, const ir::Database& to_in, 
                                     "the table (writes wait); INPLACE would need foreign_key_checks=0, which skips "
                                     "the check of existing rows";
       op.sql = WithClause(op.sql, AlgorithmClause(op.strategy));
-      if (is_new) continue;
-      const auto renames = column_renames(op.object);
-      for (const ir::ForeignKey& fk : after->foreign_keys) {
-        const ir::ForeignKey* was = before ? Named(before->foreign_keys, fk.name) : nullptr;
-        if (was != nullptr && *was == fk) continue;
-        std::vector<std::string> child_columns, parent_columns;
-        bool checkable = true;
-        for (const std::string& c : fk.columns) {
-          auto it = renames.find(c);
-          child_columns.push_back(it == renames.end() ? c : it->second);
-          if (before && !Named(before->columns, child_columns.back())) checkable = false;
-        }
-        const bool same_schema = fk.referenced_schema.empty() || fk.referenced_schema == to.name;
-        const std::string parent = same_schema ? old_table(fk.referenced_table) : fk.referenced_table;
-        const ir::Table* parent_before = same_schema ? Named(from.tables, parent) : nullptr;
-        const auto parent_renames = column_renames(fk.referenced_table);
-        for (const std::string& c : fk.referenced_columns) {
-          auto it = parent_renames.find(c);
-          parent_columns.push_back(it == parent_renames.end() ? c : it->second);
-          if (parent_before && !Named(parent_before->columns, parent_columns.back())) checkable = false;
-        }
-        if (!checkable || before == nullptr) continue;
-        op.prechecks.push_back(ForeignKeyPreCheck(fk.name, before->name, child_columns,
-                                                  same_schema ? "" : fk.referenced_schema, parent, parent_columns,
-                                                  !same_schema || parent_before != nullptr));
-      }
+      if (!is_new && before != nullptr) op.prechecks = ForeignKeyPreChecks(*before, *after, from, to.name, renames);
     } else {
       op.strategy = Strategy::kNone;
       op.strategy_reason = NoneReason(op.kind);

@@ -7,6 +7,7 @@
 // plan that restores the starting hash.
 #include <gtest/gtest.h>
 
+#include <cctype>
 #include <filesystem>
 #include <fstream>
 #include <nlohmann/json.hpp>
@@ -155,7 +156,14 @@ INSTANTIATE_TEST_SUITE_P(
                       Pair{"nacos/v2.3.0.sql", "nacos/v3.0.0.sql"},
                       Pair{"spring-batch/v4.3.10.sql", "spring-batch/v5.0.0.sql"},
                       Pair{"zabbix/v5.0.5.sql", "zabbix/v6.0.5.sql"}, Pair{"", "sqlx/features.sql"},
-                      Pair{"sqlx/features.sql", ""}));
+                      Pair{"sqlx/features.sql", ""}),
+    [](const ::testing::TestParamInfo<Pair>& param) {
+      std::string name = std::string(*param.param.from ? param.param.from : "empty") + "_to_" +
+                         (*param.param.to ? param.param.to : "empty");
+      for (char& c : name)
+        if (!std::isalnum(static_cast<unsigned char>(c))) c = '_';
+      return name;
+    });
 
 TEST(CliApplyTest, DriftIsRefusedWithExit3AndTheOutOfBandChangeShown) {
   ApplyFixture f("drift", "CREATE TABLE t (id int PRIMARY KEY, a int)", "CREATE TABLE t (id int PRIMARY KEY, a int, b int)");
