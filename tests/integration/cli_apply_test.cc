@@ -250,6 +250,14 @@ TEST(CliApplyTest, DryRunPrintsThePlanAndChangesNothing) {
   EXPECT_NE(r.out.find("dry run: nothing was changed"), std::string::npos) << r.out;
   EXPECT_NE(r.out.find("ALGORITHM=INSTANT"), std::string::npos) << r.out;
   EXPECT_EQ(Hash(f.from()), start);
+  r = Sqlx({"--store", f.store(), "--format", "json", "apply", RootUrl(f.from()), "--plan", f.plan(), "--dry-run"});
+  EXPECT_EQ(r.exit_code, 0) << DescribeRun(r);
+  nlohmann::json doc = nlohmann::json::parse(r.out, nullptr, false);
+  ASSERT_TRUE(doc.is_object()) << r.out;
+  EXPECT_EQ(doc.value("result", ""), "would-apply") << r.out;
+  EXPECT_EQ(doc.value("from_hash", ""), start);
+  EXPECT_TRUE(doc["refusals"].empty()) << r.out;
+  EXPECT_EQ(Hash(f.from()), start);
   r = Sqlx({"--store", f.store(), "--format", "json", "audit", "query", "--action", "apply.step"});
   EXPECT_EQ(r.out.find(f.from()), std::string::npos) << "a dry run recorded steps: " << r.out;
 }
