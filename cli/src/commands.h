@@ -90,4 +90,20 @@ struct PlanDiffArgs {
 // scratch database on --dev-url and learned (scratch_database.h).
 int RunPlanDiff(const GlobalOptions& g, const PlanDiffArgs& args);
 
+struct ApplyArgs {
+  ConnectArgs connect;            // the URL; its database (or --db) overrides the plan's
+  std::string plan_file;          // --plan plan.json
+  bool dry_run = false;           // --dry-run: learn, check drift, run pre-checks, print; change nothing
+  bool allow_destructive = false; // --allow-destructive
+  bool allow_blocking = false;    // --allow-blocking: copy / online-copy run as a blocking ALGORITHM=COPY
+};
+
+// Runs plan.json on the live database (apply_command.cc, docs/cli.md):
+// exit 3 on drift (the live profile hash is not the plan's from_hash), 1
+// when an operation is refused without consent, a pre-check finds rows, an
+// operation fails (the reverse plan of the applied ones is written beside
+// the plan) or the result does not learn to the plan's to_hash. --dry-run
+// exits as the run would up to the first change.
+int RunApply(const GlobalOptions& g, const ApplyArgs& args);
+
 }  // namespace sqlx::cli

@@ -134,6 +134,20 @@ int main(int argc, char** argv) {
   plan_diff->add_option("--dev-url", plan_args.dev_url,
                         "Dev server where a .sql side runs in a scratch database (created and dropped)");
 
+  ApplyArgs apply_args;
+  CLI::App* apply = app.add_subcommand(
+      "apply", "Run plan.json on the live database: drift check, guardrails, pre-checks, each step audited");
+  apply->fallthrough();
+  apply->add_option("url", apply_args.connect.url,
+                    "mysql://user@host[:port][/db] (default $SQLX_URL; the database defaults to the plan's)");
+  apply->add_option("--db", apply_args.connect.db, "Database (instead of the URL's path; default: the plan's)");
+  apply->add_option("--plan", apply_args.plan_file, "The plan (plan.json from `sqlx plan:diff -o`)")->required();
+  apply->add_flag("--dry-run", apply_args.dry_run, "Learn, check drift, run the pre-checks and print; change nothing");
+  apply->add_flag("--allow-destructive", apply_args.allow_destructive,
+                  "Run operations that lose data or definitions (drops, narrowing, ENUM value removal)");
+  apply->add_flag("--allow-blocking", apply_args.allow_blocking,
+                  "Run operations that block writes (copy; online-copy as a blocking ALGORITHM=COPY)");
+
   AuditArgs audit_args;
   std::string keygen_out;
   CLI::App* audit = app.add_subcommand("audit", "Verify, export, prove and query the hash-chained audit log");
@@ -215,6 +229,7 @@ int main(int argc, char** argv) {
   if (learn->parsed()) return RunLearn(g, conn, learn_args);
   if (snapshot->parsed()) return RunSnapshot(g, conn, snapshot_output);
   if (plan_diff->parsed()) return RunPlanDiff(g, plan_args);
+  if (apply->parsed()) return RunApply(g, apply_args);
   if (query->parsed()) {
     // `sqlx query URL` lacks the SQL: it must not send the URL (and its
     // password) to $SQLX_URL's server as SQL.

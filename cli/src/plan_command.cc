@@ -3,6 +3,7 @@
 // snapshot files (`sqlx snapshot` JSON, or a hand-written IR) or live
 // databases (a URL with the database as its path), or .sql scripts run in a
 // scratch database on --dev-url (scratch_database.h).
+#include <cstdio>
 #include <iostream>
 #include <optional>
 #include <utility>
@@ -16,6 +17,8 @@
 #include "sqlx/messages/ir.h"
 #include "sqlx/planner/plan.h"
 #include "scratch_database.h"
+#include "sqlx/flo/learn_server.h"
+#include "sqlx/planner/strategy.h"
 
 namespace sqlx::cli {
 
@@ -28,8 +31,10 @@ bool IsSqlFile(const std::string& text) {
 }
 
 // One side of the diff: learned live, or read from a snapshot file. (A .sql
-// side: LoadSqlSide.)
-Result<ir::Database> LoadSide(const GlobalOptions& g, const std::string& what, const std::string& source) {
+// side: LoadSqlSide.) A live side also learns its server's capabilities
+// into `server` when given.
+Result<ir::Database> LoadSide(const GlobalOptions& g, const std::string& what, const std::string& source,
+                              std::optional<planner::ServerCapabilities>* server = nullptr) {
   if (IsUrl(source)) {
     ConnectArgs args;
     args.url = source;
@@ -45,6 +50,15 @@ Result<ir::Database> LoadSide(const GlobalOptions& g, const std::string& what, c
     if (learned.front().error) return *learned.front().error;
     for (const std::string& line : learned.front().not_visible)
       std::cerr << "sqlx: warning: " << what << ": not learned: " << line << "\n";
+    if (server != nullptr) {
+      flo::LearnServerOptions options;
+      options.fingerprint = false;
+      SQLX_ASSIGN_OR_RETURN(flo::LearnedServer learned_server, flo::LearnServer(*session, url, options));
+      SQLX_ASSIGN_OR_RETURN(planner::ServerCapabilities caps,
+                            planner::CapabilitiesFromJson(learned_server.ToCapabilityJson()));
+      caps.basis += " (" + url.ConnectionName() + ")";
+      *server = caps;
+    }
     return learned.front().schema;
   }
   SQLX_ASSIGN_OR_RETURN(std::string text, ReadTextFile(source));
@@ -79,7 +93,8 @@ Result<ir::Database> LoadSqlSide(const GlobalOptions& g, const PlanDiffArgs& a, 
 }
 
 // Both sides: the .sql ones after the others, whose defaults they take.
-Result<std::pair<ir::Database, ir::Database>> LoadSides(const GlobalOptions& g, const PlanDiffArgs& a) {
+Result<std::pair<ir::Database, ir::Database>> LoadSides(const GlobalOptions& g, const PlanDiffArgs& a,
+                                                        std::optional<planner::ServerCapabilities>* server) {
   const bool from_sql = IsSqlFile(a.from);
   const bool to_sql = IsSqlFile(a.to);
   if ((from_sql || to_sql) && a.dev_url.empty()) {
@@ -90,7 +105,7 @@ Result<std::pair<ir::Database, ir::Database>> LoadSides(const GlobalOptions& g, 
   }
   std::optional<ir::Database> from, to;
   if (!from_sql) {
-    SQLX_ASSIGN_OR_RETURN(from, LoadSide(g, "--from", a.from));
+    SQLX_ASSIGN_OR_RETURN(from, LoadSide(g, "--from", a.from, server));
   }
   if (!to_sql) {
     SQLX_ASSIGN_OR_RETURN(to, LoadSide(g, "--to", a.to));
@@ -118,10 +133,48 @@ Result<std::tuple<std::string, std::string, std::string>> ParseRename(const std:
   return std::make_tuple(text.substr(0, dot), text.substr(dot + 1, eq - dot - 1), text.substr(eq + 1));
 }
 
+std::string Bytes(uint64_t n) {
+  const char* units[] = {"B", "KiB", "MiB", "GiB", "TiB"};
+  double v = static_cast<double>(n);
+  int u = 0;
+  while (v >= 1024 && u < 4) {
+    v /= 1024;
+    ++u;
+  }
+  char buf[32];
+  std::snprintf(buf, sizeof(buf), u == 0 ? "%.0f %s" : "%.1f %s", v, units[u]);
+  return buf;
+}
+
+// The operation's cost from the learned table size, by strategy.
+std::string Cost(const planner::Operation& op) {
+  const std::string rows = op.rows_estimate > 0 ? "~" + std::to_string(op.rows_estimate) + " rows" : "";
+  const std::string size = op.bytes_estimate > 0 ? Bytes(op.bytes_estimate) : "";
+  const std::string table = rows + (!rows.empty() && !size.empty() ? ", " : "") + size;
+  switch (op.strategy) {
+    case planner::Strategy::kInstant: return "metadata only";
+    case planner::Strategy::kInplace: return table.empty() ? "in place" : "in place over " + table;
+    case planner::Strategy::kOnlineCopy:
+    case planner::Strategy::kCopy: return table.empty() ? "copies the table" : "copies " + table;
+    default: return table;
+  }
+}
+
 void PrintSummary(const planner::Plan& plan) {
   std::cout << "plan for " << plan.database << ": " << plan.operations.size() << " operation"
             << (plan.operations.size() == 1 ? "" : "s") << "\n  from " << plan.from_hash << "\n  to   " << plan.to_hash
-            << "\n";
+            << "\n  strategies for: " << (plan.strategy_basis.empty() ? "none chosen" : plan.strategy_basis) << "\n";
+  uint64_t copied = 0;
+  int blocking = 0;
+  for (const planner::Operation& op : plan.operations) {
+    if (op.strategy == planner::Strategy::kCopy || op.strategy == planner::Strategy::kOnlineCopy) {
+      copied += op.bytes_estimate;
+      ++blocking;
+    }
+  }
+  if (blocking > 0)
+    std::cout << "  " << blocking << " operation" << (blocking == 1 ? "" : "s") << " copy tables (" << Bytes(copied)
+              << "): `sqlx apply` needs --allow-blocking\n";
   if (plan.operations.empty()) {
     std::cout << "nothing to do: the schemas are the same\n";
     return;
@@ -129,10 +182,13 @@ void PrintSummary(const planner::Plan& plan) {
   for (const planner::Operation& op : plan.operations) {
     std::cout << "\n" << op.id << ". " << op.kind << (op.object.empty() ? "" : " " + op.object) << "  ["
               << planner::OpClassName(op.op_class) << "]";
-    if (op.rows_estimate > 0) std::cout << "  ~" << op.rows_estimate << " rows";
+    std::cout << "  " << planner::StrategyName(op.strategy);
+    if (const std::string cost = Cost(op); !cost.empty()) std::cout << ", " << cost;
     std::cout << "\n";
     for (const std::string& c : op.changes) std::cout << "     " << c << "\n";
     for (const std::string& n : op.notes) std::cout << "     ! " << n << "\n";
+    if (!op.strategy_reason.empty()) std::cout << "     strategy: " << op.strategy_reason << "\n";
+    for (const planner::PreCheck& c : op.prechecks) std::cout << "     pre-check: " << c.what << "\n";
   }
 }
 
@@ -150,10 +206,15 @@ int RunPlanDiff(const GlobalOptions& g, const PlanDiffArgs& a) {
     if (!parsed.ok()) return ReportError(g, parsed.error());
     options.column_renames[std::get<0>(*parsed)][std::get<1>(*parsed)] = std::get<2>(*parsed);
   }
-  auto sides = LoadSides(g, a);
+  std::optional<planner::ServerCapabilities> server;
+  auto sides = LoadSides(g, a, &server);
   if (!sides.ok()) return ReportError(g, sides.error());
   auto plan = planner::Diff(sides->first, sides->second, options);
   if (!plan.ok()) return ReportError(g, plan.error());
+  // Strategies for the --from server when it is live, else for the default.
+  Status chosen = planner::ChooseStrategies(sides->first, sides->second, options,
+                                            server ? *server : planner::DefaultCapabilities(), &*plan);
+  if (!chosen.ok()) return ReportError(g, chosen.error());
   const std::string json = planner::PlanToJson(*plan);
   if (!a.output.empty()) {
     Status st = WriteFileAtomically(a.output, json);

@@ -689,6 +689,9 @@ Plan ReversePlan(const Plan& plan) {
     auto kind = kInverse.find(it->kind);
     op.kind = kind == kInverse.end() ? it->kind : kind->second;
     op.sql = it->reverse_sql;
+    op.strategy = Strategy::kUnknown;  // not chosen for the reverse: its SQL has no ALGORITHM clause
+    op.strategy_reason = "undoes operation " + std::to_string(it->id) + ": the server chooses the algorithm";
+    op.prechecks.clear();
     op.reverse_sql = it->sql;
     op.changes = {"undo: " + (it->changes.empty() ? it->kind : it->changes.front()) +
                   (it->changes.size() > 1 ? " (and " + std::to_string(it->changes.size() - 1) + " more)" : "")};

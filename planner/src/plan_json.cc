@@ -28,6 +28,40 @@ Status Read(const json& j, const char* key, const std::string& where, T* out) {
   return Status::Ok();
 }
 
+// Keys added to version 1 after its first release: absent in older files.
+template <class T>
+Status ReadOptional(const json& j, const char* key, const std::string& where, T* out) {
+  if (!j.contains(key)) return Status::Ok();
+  return Read(j, key, where, out);
+}
+
+json PreChecksJson(const std::vector<PreCheck>& checks) {
+  json out = json::array();
+  for (const PreCheck& c : checks) out.push_back({{"what", c.what}, {"sql", c.sql}});
+  return out;
+}
+
+Status ReadStrategy(const json& j, const std::string& where, Operation* op) {
+  std::string name = StrategyName(Strategy::kUnknown);
+  SQLX_RETURN_IF_ERROR(ReadOptional(j, "strategy", where, &name));
+  if (!StrategyFromName(name, &op->strategy))
+    return MakeError(ErrorCode::kInvalidArgument, "plan JSON at \"" + where + "/strategy\": unknown strategy '" + name +
+                                                      "' (instant, inplace, online-copy, copy, none, unknown)");
+  SQLX_RETURN_IF_ERROR(ReadOptional(j, "strategy_reason", where, &op->strategy_reason));
+  SQLX_RETURN_IF_ERROR(ReadOptional(j, "bytes_estimate", where, &op->bytes_estimate));
+  if (!j.contains("prechecks")) return Status::Ok();
+  if (!j["prechecks"].is_array())
+    return MakeError(ErrorCode::kInvalidArgument, "plan JSON at \"" + where + "/prechecks\": not an array");
+  for (size_t i = 0; i < j["prechecks"].size(); ++i) {
+    const std::string at = where + "/prechecks/" + std::to_string(i);
+    PreCheck c;
+    SQLX_RETURN_IF_ERROR(Read(j["prechecks"][i], "what", at, &c.what));
+    SQLX_RETURN_IF_ERROR(Read(j["prechecks"][i], "sql", at, &c.sql));
+    op->prechecks.push_back(std::move(c));
+  }
+  return Status::Ok();
+}
+
 }  // namespace
 
 std::string PlanToJson(const Plan& plan) {
@@ -43,13 +77,18 @@ std::string PlanToJson(const Plan& plan) {
                    {"sql_mode", op.sql_mode},
                    {"reverse_sql", op.reverse_sql},
                    {"reverse_loses_data", op.reverse_loses_data},
-                   {"rows_estimate", op.rows_estimate}});
+                   {"rows_estimate", op.rows_estimate},
+                   {"bytes_estimate", op.bytes_estimate},
+                   {"strategy", StrategyName(op.strategy)},
+                   {"strategy_reason", op.strategy_reason},
+                   {"prechecks", PreChecksJson(op.prechecks)}});
   }
   json doc = {{"format", "sqlx-plan"},
               {"format_version", Plan::kFormatVersion},
               {"database", plan.database},
               {"from_hash", plan.from_hash},
               {"to_hash", plan.to_hash},
+              {"strategy_basis", plan.strategy_basis},
               {"operations", ops},
               {"policy_findings", plan.policy_findings}};
   return doc.dump(2, ' ', false, json::error_handler_t::replace) + "\n";
@@ -74,6 +113,7 @@ Result<Plan> PlanFromJson(const std::string& text) {
   SQLX_RETURN_IF_ERROR(Read(doc, "from_hash", "", &plan.from_hash));
   SQLX_RETURN_IF_ERROR(Read(doc, "to_hash", "", &plan.to_hash));
   SQLX_RETURN_IF_ERROR(Read(doc, "policy_findings", "", &plan.policy_findings));
+  SQLX_RETURN_IF_ERROR(ReadOptional(doc, "strategy_basis", "", &plan.strategy_basis));
   if (!doc.contains("operations") || !doc["operations"].is_array())
     return MakeError(ErrorCode::kInvalidArgument, "plan JSON at \"/operations\": missing or not an array");
   for (size_t i = 0; i < doc["operations"].size(); ++i) {
@@ -94,6 +134,7 @@ Result<Plan> PlanFromJson(const std::string& text) {
     SQLX_RETURN_IF_ERROR(Read(j, "reverse_sql", where, &op.reverse_sql));
     SQLX_RETURN_IF_ERROR(Read(j, "reverse_loses_data", where, &op.reverse_loses_data));
     SQLX_RETURN_IF_ERROR(Read(j, "rows_estimate", where, &op.rows_estimate));
+    SQLX_RETURN_IF_ERROR(ReadStrategy(j, where, &op));
     if (op.id != static_cast<int>(i) + 1)
       return MakeError(ErrorCode::kInvalidArgument, "plan JSON at \"" + where + "/id\": expected " + std::to_string(i + 1) +
                                                         " (operations run in id order)");

@@ -29,5 +29,7 @@ GRANT ALL PRIVILEGES ON sqlx_test.* TO
 
 -- Scratch databases of `sqlx plan:diff --dev-url` (a .sql desired state runs in one; docs/cli.md).
 GRANT ALL PRIVILEGES ON `sqlx\_scratch\_%`.* TO 'sqlx_native'@'127.0.0.1', 'sqlx_native'@'localhost';
+-- The docs' `sqlx apply` example creates and changes its own databases (sqlx_docs_*).
+GRANT ALL PRIVILEGES ON `sqlx\_docs\_%`.* TO 'sqlx_native'@'127.0.0.1', 'sqlx_native'@'localhost';
 
 FLUSH PRIVILEGES;

@@ -22,6 +22,30 @@ enum class OpClass {
 };
 const char* OpClassName(OpClass c);
 
+// How an operation changes a table (planner/strategy.h chooses it from the
+// server's learned capabilities; docs/formats/plan.md):
+enum class Strategy {
+  kUnknown,     // not chosen (a reverse operation, or a plan without strategies): the server picks
+  kNone,        // not a change of an existing table's rows (create, drop, rename, bodies)
+  kInstant,     // ALGORITHM=INSTANT: metadata only
+  kInplace,     // ALGORITHM=INPLACE, LOCK=NONE: reads and writes go on during the change
+  kOnlineCopy,  // needs a table copy that a shadow copy can do online (not yet); blocking COPY with consent
+  kCopy,        // blocking: ALGORITHM=COPY, writes wait; needs consent
+};
+const char* StrategyName(Strategy s);
+// The strategy named `name` (StrategyName's words); false when none is.
+bool StrategyFromName(const std::string& name, Strategy* out);
+
+// A query run on the live data before any change: one row, one number, the
+// count of rows (or key values) that would make the operation fail or lose
+// data. 0 means the operation may run.
+struct PreCheck {
+  std::string what;  // "rows whose `email` duplicates another's (new unique key `uk_email`)"
+  std::string sql;   // SELECT ... returning the offending count
+
+  bool operator==(const PreCheck&) const = default;
+};
+
 struct Operation {
   int id = 0;                    // 1-based, the order to run in
   std::string kind;              // create_table, alter_table, drop_table, drop_foreign_keys, add_foreign_keys,
@@ -36,6 +60,10 @@ struct Operation {
   std::string reverse_sql;       // the operation that undoes it ("" when there is none)
   bool reverse_loses_data = false;  // the reverse restores the definition, not the data
   uint64_t rows_estimate = 0;    // the table's learned row estimate (cost), when a table
+  uint64_t bytes_estimate = 0;   // the table's learned data + index length (cost), when a table
+  Strategy strategy = Strategy::kUnknown;
+  std::string strategy_reason;   // which change decided the strategy, and the capability it rests on
+  std::vector<PreCheck> prechecks;  // guardrails run before any operation of the plan
 };
 
 struct Plan {
@@ -45,6 +73,7 @@ struct Plan {
   std::string to_hash;    // profile hash of the desired IR
   std::vector<Operation> operations;
   std::vector<std::string> policy_findings;  // filled by compliance modes
+  std::string strategy_basis;  // the capabilities strategies were chosen for ("" = none chosen)
 };
 
 struct DiffOptions {
