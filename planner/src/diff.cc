@@ -540,9 +540,17 @@ const char* OpClassName(OpClass c) {
 }
 
 Result<Plan> Diff(const ir::Database& from_in, const ir::Database& to_in, const DiffOptions& options) {
-  ir::Database from = from_in, to = to_in;
-  ir::Canonicalize(&from);
-  ir::Canonicalize(&to);
+  // Canonical lists; an input that is canonical already (learned, or read
+  // from a snapshot) is used as it is rather than copied.
+  ir::Database from_copy, to_copy;
+  auto canonical = [](const ir::Database& in, ir::Database* copy) -> const ir::Database& {
+    if (ir::IsCanonical(in)) return in;
+    *copy = in;
+    ir::Canonicalize(copy);
+    return *copy;
+  };
+  const ir::Database& from = canonical(from_in, &from_copy);
+  const ir::Database& to = canonical(to_in, &to_copy);
   Plan plan;
   plan.database = from.name.empty() ? to.name : from.name;
   plan.from_hash = ir::CanonicalProfileHash(from);
