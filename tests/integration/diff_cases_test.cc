@@ -178,6 +178,72 @@ Hints ParseRenames(const std::string& text) {
   return hints;
 }
 
+// What became of the rows read `before` (of `seeded_columns`) in `db`,
+// whose schema is now `after`: one line per table whose rows were lost or
+// added, and per value that changed, in every table and column that still
+// exists (under its new name where `hints` rename it). Empty when all is well.
+std::vector<std::string> RowsLost(const std::string& db, const Rows& before, const ColumnsOf& seeded_columns,
+                                  const Hints& hints, const ir::Database& after) {
+  std::vector<std::string> problems;
+  ColumnsOf kept_before, kept_after;
+  auto new_name = [&](const std::string& table) {
+    const auto renamed = hints.table_new.find(table);
+    return renamed == hints.table_new.end() ? table : renamed->second;
+  };
+  for (const auto& [table, columns] : seeded_columns) {
+    const std::string now = new_name(table);
+    const ir::Table* t = nullptr;
+    for (const ir::Table& x : after.tables)
+      if (x.name == now) t = &x;
+    if (t == nullptr) continue;  // dropped (the case allows it)
+    const auto col_hints = hints.options.column_renames.find(now);
+    for (const std::string& column : columns) {
+      std::string column_now = column;
+      if (col_hints != hints.options.column_renames.end() && col_hints->second.count(column))
+        column_now = col_hints->second.at(column);
+      for (const ir::Column& col : t->columns) {
+        if (col.name != column_now || !Seeded(col)) continue;
+        kept_before[table].push_back(column);
+        kept_after[now].push_back(column_now);
+      }
+    }
+    kept_before[table];  // a table whose columns all went still keeps its rows
+    kept_after[now];
+  }
+  const Rows now_rows = ReadRows(db, kept_after, after);
+  for (const auto& [table, columns] : kept_before) {
+    const std::string now = new_name(table);
+    const auto& was = before.at(table);
+    const auto found = now_rows.find(now);
+    const size_t count = found == now_rows.end() ? 0 : found->second.size();
+    if (count != was.size()) {
+      problems.push_back("rows of `" + now + "` lost or added: " + std::to_string(was.size()) + " rows before, " +
+                         std::to_string(count) + " after");
+      continue;
+    }
+    // Project the rows read before onto the surviving columns, then compare.
+    const std::vector<std::string>& all = seeded_columns.at(table);
+    std::vector<std::vector<std::string>> projected;
+    for (const auto& row : was) {
+      std::vector<std::string> cells;
+      for (const std::string& column : columns)
+        cells.push_back(row.at(static_cast<size_t>(std::find(all.begin(), all.end(), column) - all.begin())));
+      projected.push_back(cells);
+    }
+    std::sort(projected.begin(), projected.end());
+    const auto& is = found->second;
+    for (size_t r = 0; r < projected.size() && !columns.empty(); ++r) {
+      for (size_t k = 0; k < projected[r].size(); ++k) {
+        const std::string value = k < is[r].size() ? is[r][k] : "(missing)";
+        if (!SameValue(projected[r][k], value))
+          problems.push_back("`" + now + "`.`" + kept_after[now][k] + "` row " + std::to_string(r) + ": " +
+                             projected[r][k] + " -> " + value);
+      }
+    }
+  }
+  return problems;
+}
+
 std::string LoadSql(const std::string& db, const std::string& sql) {
   return testing::RunClientScript(db, sql, {"--init-command=SET FOREIGN_KEY_CHECKS=0"});
 }
@@ -247,56 +313,28 @@ TEST_P(DiffCasesTest, ThePlanReachesTheDesiredSchemaAndKeepsTheRows) {
     ADD_FAILURE() << "left after the plan: " << op.kind << " " << op.object << ": " << op.sql;
   EXPECT_EQ(testing::ShowCreateAll(a), testing::ShowCreateAll(b)) << "--- script:\n" << script;
 
-  // Every seeded row is still there, in every table and column that still exists.
-  ColumnsOf kept_before, kept_after;
-  for (const auto& [table, columns] : seeded_columns) {
-    const auto renamed = hints.table_new.find(table);
-    const std::string now = renamed == hints.table_new.end() ? table : renamed->second;
-    const ir::Table* t = nullptr;
-    for (const ir::Table& x : after.tables)
-      if (x.name == now) t = &x;
-    if (t == nullptr) continue;  // dropped (the case allows it)
-    const auto col_hints = hints.options.column_renames.find(now);
-    for (const std::string& column : columns) {
-      std::string column_now = column;
-      if (col_hints != hints.options.column_renames.end() && col_hints->second.count(column))
-        column_now = col_hints->second.at(column);
-      for (const ir::Column& col : t->columns) {
-        if (col.name != column_now || !Seeded(col)) continue;
-        kept_before[table].push_back(column);
-        kept_after[now].push_back(column_now);
-      }
-    }
-    kept_before[table];  // a table whose columns all went still keeps its rows
-    kept_after[now];
-  }
-  const Rows now_rows = ReadRows(a, kept_after, after);
-  for (const auto& [table, columns] : kept_before) {
-    const auto renamed = hints.table_new.find(table);
-    const std::string now = renamed == hints.table_new.end() ? table : renamed->second;
-    const auto& was = before.at(table);
-    const auto found = now_rows.find(now);
-    ASSERT_NE(found, now_rows.end()) << now;
-    const auto& is = found->second;
-    ASSERT_EQ(is.size(), was.size()) << "rows of `" << now << "` lost or added";
-    // Project the rows read before onto the surviving columns, then compare.
-    const std::vector<std::string>& all = seeded_columns.at(table);
-    std::vector<std::vector<std::string>> projected;
-    for (const auto& row : was) {
-      std::vector<std::string> cells;
-      for (const std::string& column : columns)
-        cells.push_back(row.at(static_cast<size_t>(std::find(all.begin(), all.end(), column) - all.begin())));
-      projected.push_back(cells);
-    }
-    std::sort(projected.begin(), projected.end());
-    for (size_t r = 0; r < projected.size() && !columns.empty(); ++r) {
-      ASSERT_EQ(is[r].size(), projected[r].size()) << now;
-      for (size_t k = 0; k < projected[r].size(); ++k)
-        EXPECT_TRUE(SameValue(projected[r][k], is[r][k]))
-            << "`" << now << "`.`" << kept_after[now][k] << "` row " << r << ": " << projected[r][k] << " -> "
-            << is[r][k];
-    }
-  }
+  for (const std::string& problem : RowsLost(a, before, seeded_columns, hints, after)) ADD_FAILURE() << problem;
+}
+
+// The row check itself: a "plan" that drops and re-creates a table, or that
+// changes a value, must fail it.
+TEST(DiffCasesHarnessTest, TheRowCheckCatchesARecreatedTableAndAChangedValue) {
+  testing::FixtureDatabases fx;
+  const std::string a = fx.Create("dc_rows");
+  ASSERT_EQ(LoadSql(a, "CREATE TABLE t (id int NOT NULL PRIMARY KEY, a int, b varchar(20))"), "");
+  const ir::Database from = testing::LearnAsRoot({a})[0].schema;
+  ASSERT_EQ(testing::RunClientScript(a, SeedSql(from)), "");
+  const ColumnsOf columns = {{"t", {"id", "a", "b"}}};
+  const Rows before = ReadRows(a, columns, from);
+  EXPECT_EQ(RowsLost(a, before, columns, {}, from), std::vector<std::string>{});
+
+  ASSERT_EQ(testing::RunClientScript(a, "UPDATE t SET b = 'x' WHERE id = 2"), "");
+  EXPECT_EQ(RowsLost(a, before, columns, {}, from).size(), 1u);
+  ASSERT_EQ(testing::RunClientScript(a, "DROP TABLE t; CREATE TABLE t (id int NOT NULL PRIMARY KEY, a int, b varchar(20))"),
+            "");
+  const std::vector<std::string> lost = RowsLost(a, before, columns, {}, testing::LearnAsRoot({a})[0].schema);
+  ASSERT_EQ(lost.size(), 1u);
+  EXPECT_NE(lost[0].find("3 rows before, 0 after"), std::string::npos) << lost[0];
 }
 
 INSTANTIATE_TEST_SUITE_P(Cases, DiffCasesTest, ::testing::ValuesIn(testing::DiffCases()),
