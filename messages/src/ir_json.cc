@@ -1,6 +1,7 @@
 // IR <-> canonical JSON, both directions derived from the field table in
 // ir_fields.h. Format: docs/formats/ir.md.
 #include <charconv>
+#include <functional>
 #include <limits>
 #include <optional>
 #include <string>
@@ -9,6 +10,7 @@
 
 #include "canonical_json.h"
 #include "ir_fields.h"
+#include "ir_json_sink.h"
 #include "sqlx/messages/ir.h"
 
 namespace sqlx::ir {
@@ -19,7 +21,10 @@ namespace {
 // absent optional is left out; with for_hash, Hashed::kNo fields are too.
 class Writer {
  public:
-  Writer(bool for_hash, std::string* out) : for_hash_(for_hash), out_(out) {}
+  // With a `sink`, `out` is handed to it and emptied whenever it has grown
+  // past kPiece at the end of a list element; the caller hands over the rest.
+  Writer(bool for_hash, std::string* out, const std::function<void(std::string_view)>* sink = nullptr)
+      : for_hash_(for_hash), out_(out), sink_(sink) {}
 
   template <class T>
   void operator()(const char* key, const T& value, Hashed hashed = Hashed::kYes) {
@@ -49,6 +54,10 @@ class Writer {
       for (size_t i = 0; i < value.size(); ++i) {
         if (i > 0) out_->push_back(',');
         Write(value[i]);
+        if (sink_ != nullptr && out_->size() >= kPiece) {
+          (*sink_)(*out_);
+          out_->clear();
+        }
       }
       out_->push_back(']');
     } else {
@@ -62,8 +71,10 @@ class Writer {
   }
 
  private:
+  static constexpr size_t kPiece = 64 * 1024;
   bool for_hash_;
   std::string* out_;
+  const std::function<void(std::string_view)>* sink_;
   bool first_ = true;
 };
 
@@ -158,6 +169,14 @@ std::string ToCanonicalJson(const Database& db, bool for_hash) {
   Writer writer(for_hash, &out);
   writer.Write(db);
   return out;
+}
+
+void WriteCanonicalJson(const Database& db, bool for_hash, const std::function<void(std::string_view)>& sink) {
+  std::string piece;
+  piece.reserve(2 * 64 * 1024);
+  Writer writer(for_hash, &piece, &sink);
+  writer.Write(db);
+  if (!piece.empty()) sink(piece);
 }
 
 Result<Database> FromJson(const std::string& json_text) {

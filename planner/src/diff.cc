@@ -8,6 +8,7 @@
 #include <cctype>
 #include <functional>
 #include <set>
+#include <unordered_map>
 
 #include "sqlx/planner/plan.h"
 #include "sqlx/planner/render_sql.h"
@@ -37,6 +38,25 @@ const T* Named(const std::vector<T>& list, const std::string& name) {
     if (item.name == name) return &item;
   return nullptr;
 }
+
+// The items of a list by name, for lookups inside loops over another list
+// (Named() there makes a diff quadratic in the number of tables). The first
+// item of a name wins, as with Named(). REQUIRES: `list` outlives this.
+template <class T>
+class NameIndex {
+ public:
+  explicit NameIndex(const std::vector<T>& list) {
+    by_name_.reserve(list.size());
+    for (const T& item : list) by_name_.emplace(item.name, &item);
+  }
+  const T* Find(const std::string& name) const {
+    auto it = by_name_.find(name);
+    return it == by_name_.end() ? nullptr : it->second;
+  }
+
+ private:
+  std::unordered_map<std::string, const T*> by_name_;
+};
 
 std::string Lower(std::string s) {
   for (char& c : s) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
@@ -193,28 +213,68 @@ std::map<std::string, std::string> CreateOptions(const std::string& text) {
   return out;
 }
 
-// `renames`: new column name → old column name.
-TableDiff DiffTable(const ir::Table& from, const ir::Table& to, const std::map<std::string, std::string>& renames) {
+// The two differ in nothing but being IGNORED (ALTER INDEX … [NOT] IGNORED:
+// the server keeps a dropped and re-added key that is otherwise the same,
+// with its old flag).
+bool OnlyIgnoredDiffers(ir::Index a, ir::Index b) {
+  a.ignored = b.ignored;
+  a.position = b.position;
+  return a == b;
+}
+
+// a == b but for `position` (not schema) and, with `ignore_name`, the name
+// (a renamed column). Compared in place when those agree already, the usual
+// case: copying every column and key of every table twice was most of a
+// large diff's time.
+template <class T>
+bool SameExceptPlace(const T& a, const T& b, bool ignore_name = false) {
+  if (a.position == b.position && (!ignore_name || a.name == b.name)) return a == b;
+  T x = a, y = b;
+  x.position = y.position = 0;
+  if (ignore_name) x.name = y.name;
+  return x == y;
+}
+
+// `renames`: new column name → old column name. `rebuilt_fks`: foreign keys
+// to drop and add again although unchanged (a column they join on changes
+// type: the server refuses that under a live foreign key).
+TableDiff DiffTable(const ir::Table& from, const ir::Table& to, const std::map<std::string, std::string>& renames,
+                    const std::set<std::string>& rebuilt_fks = {}) {
   TableDiff d;
   Operation& op = d.op;
   auto old_name = [&](const std::string& name) {
     auto it = renames.find(name);
     return it == renames.end() ? name : it->second;
   };
+  const NameIndex<ir::Column> from_columns(from.columns);
+  // A column that turns between plain, VIRTUAL and STORED cannot be modified
+  // in place (the server: "not yet supported for generated columns"): it is
+  // dropped and added again, and so are the keys on it.
+  std::set<std::string> recreated;  // new names
+  for (const ir::Column& c : to.columns) {
+    const ir::Column* was = from_columns.Find(old_name(c.name));
+    if (was != nullptr && was->generation_kind != c.generation_kind) recreated.insert(c.name);
+  }
+  auto touches_recreated = [&](const ir::Index& index) {
+    return std::any_of(index.parts.begin(), index.parts.end(),
+                       [&](const ir::IndexPart& part) { return recreated.count(part.column) > 0; });
+  };
   std::set<std::string> kept_old;
-  for (const ir::Column& c : to.columns) kept_old.insert(old_name(c.name));
+  for (const ir::Column& c : to.columns)
+    if (!recreated.count(c.name)) kept_old.insert(old_name(c.name));
 
   // Foreign keys: dropped when gone or changed, added when new or changed.
+  const NameIndex<ir::ForeignKey> from_fks(from.foreign_keys), to_fks(to.foreign_keys);
   for (const ir::ForeignKey& fk : from.foreign_keys) {
-    const ir::ForeignKey* now = Named(to.foreign_keys, fk.name);
-    if (now == nullptr || !(*now == fk)) {
+    const ir::ForeignKey* now = to_fks.Find(fk.name);
+    if (now == nullptr || !(*now == fk) || rebuilt_fks.count(fk.name)) {
       d.fk_drops.push_back("DROP FOREIGN KEY " + QuoteIdentifier(fk.name));
       d.fk_drop_op.changes.push_back("drop foreign key " + QuoteIdentifier(fk.name));
     }
   }
   for (const ir::ForeignKey& fk : to.foreign_keys) {
-    const ir::ForeignKey* was = Named(from.foreign_keys, fk.name);
-    if (was == nullptr || !(*was == fk)) {
+    const ir::ForeignKey* was = from_fks.Find(fk.name);
+    if (was == nullptr || !(*was == fk) || rebuilt_fks.count(fk.name)) {
       d.fk_adds.push_back("ADD " + RenderForeignKey(fk));
       d.fk_add_op.changes.push_back("add foreign key " + QuoteIdentifier(fk.name) + " -> " +
                                     QuoteIdentifier(fk.referenced_table));
@@ -224,19 +284,24 @@ TableDiff DiffTable(const ir::Table& from, const ir::Table& to, const std::map<s
   }
 
   // Keys and checks that go or change are dropped first.
+  const NameIndex<ir::Index> from_indexes(from.indexes), to_indexes(to.indexes);
   for (const ir::Index& index : from.indexes) {
-    const ir::Index* now = Named(to.indexes, index.name);
-    ir::Index a = index, b = now ? *now : ir::Index{};
-    a.position = b.position = 0;
-    if (now != nullptr && a == b) continue;
+    const ir::Index* now = to_indexes.Find(index.name);
+    if (now != nullptr && !touches_recreated(*now) &&
+        (SameExceptPlace(index, *now) || OnlyIgnoredDiffers(index, *now)))
+      continue;
     d.clauses.push_back(index.kind == "PRIMARY" ? "DROP PRIMARY KEY" : "DROP INDEX " + QuoteIdentifier(index.name));
     op.changes.push_back((now ? "change " : "drop ") + std::string(index.kind == "PRIMARY" ? "primary key" : "index ") +
                          (index.kind == "PRIMARY" ? "" : QuoteIdentifier(index.name)));
     if (now == nullptr) Raise(&op, OpClass::kDestructive, "index " + QuoteIdentifier(index.name) + " dropped");
   }
+  const NameIndex<ir::Check> from_checks(from.checks), to_checks(to.checks);
   for (const ir::Check& check : from.checks) {
-    const ir::Check* now = Named(to.checks, check.name);
+    const ir::Check* now = to_checks.Find(check.name);
     if (now != nullptr && *now == check) continue;
+    // A column's own CHECK goes with the column's new definition (MODIFY
+    // below) or with the column; DROP CONSTRAINT does not reach it.
+    if (check.column_level && (now == nullptr || now->column_level)) continue;
     d.clauses.push_back("DROP CONSTRAINT " + QuoteIdentifier(check.name));
     op.changes.push_back((now ? "change check " : "drop check ") + QuoteIdentifier(check.name));
   }
@@ -244,7 +309,19 @@ TableDiff DiffTable(const ir::Table& from, const ir::Table& to, const std::map<s
   for (const ir::Column& c : from.columns) {
     if (kept_old.count(c.name)) continue;
     d.clauses.push_back("DROP COLUMN " + QuoteIdentifier(c.name));
-    op.changes.push_back("drop column " + QuoteIdentifier(c.name));
+    const bool renewed = std::any_of(recreated.begin(), recreated.end(),
+                                     [&](const std::string& name) { return old_name(name) == c.name; });
+    op.changes.push_back((renewed ? "re-create column " : "drop column ") + QuoteIdentifier(c.name));
+    if (renewed && !c.generation_kind.empty() && !to.columns.empty()) {
+      const ir::Column* now = nullptr;
+      for (const ir::Column& x : to.columns)
+        if (old_name(x.name) == c.name) now = &x;
+      if (now != nullptr && !now->generation_kind.empty()) {
+        op.notes.push_back("generated column " + QuoteIdentifier(c.name) + " re-created as " + now->generation_kind +
+                           ": its values are computed again");
+        continue;
+      }
+    }
     Raise(&op, OpClass::kDestructive, "column " + QuoteIdentifier(c.name) + " dropped: its data is lost");
   }
   // Columns in the target order: added, changed, renamed or moved.
@@ -255,7 +332,7 @@ TableDiff DiffTable(const ir::Table& from, const ir::Table& to, const std::map<s
     const ir::Column& c = to.columns[i];
     const std::string place = i == 0 ? " FIRST" : " AFTER " + QuoteIdentifier(to.columns[i - 1].name);
     const std::string was_name = old_name(c.name);
-    const ir::Column* was = Named(from.columns, was_name);
+    const ir::Column* was = recreated.count(c.name) ? nullptr : from_columns.Find(was_name);
     if (was == nullptr) {
       d.clauses.push_back("ADD COLUMN " + RenderColumn(c, to.checks) + place);
       op.changes.push_back("add column " + QuoteIdentifier(c.name) + " " + c.column_type);
@@ -264,14 +341,13 @@ TableDiff DiffTable(const ir::Table& from, const ir::Table& to, const std::map<s
     }
     const auto at = std::find(current.begin(), current.end(), was_name);
     const bool moved = at - current.begin() != static_cast<std::ptrdiff_t>(i);
-    ir::Column a = *was, b = c;
-    a.position = b.position = 0;
-    a.name = b.name;
+    const ir::Column& a = *was;
+    const ir::Column& b = c;
     const bool renamed = was_name != c.name;
-    const bool changed = !(a == b);
+    const bool changed = !SameExceptPlace(a, b, /*ignore_name=*/true);
     // A column-level CHECK is written on the column: compare it too.
-    const ir::Check* check_was = Named(from.checks, was_name);
-    const ir::Check* check_now = Named(to.checks, c.name);
+    const ir::Check* check_was = from_checks.Find(was_name);
+    const ir::Check* check_now = to_checks.Find(c.name);
     const bool check_changed = (check_was && check_was->column_level) != (check_now && check_now->column_level) ||
                                (check_was && check_now && check_was->clause != check_now->clause);
     if (!changed && !moved && !renamed && !check_changed) continue;
@@ -303,10 +379,13 @@ TableDiff DiffTable(const ir::Table& from, const ir::Table& to, const std::map<s
   std::stable_sort(indexes.begin(), indexes.end(),
                    [](const ir::Index* a, const ir::Index* b) { return a->position < b->position; });
   for (const ir::Index* index : indexes) {
-    const ir::Index* was = Named(from.indexes, index->name);
-    ir::Index a = was ? *was : ir::Index{}, b = *index;
-    a.position = b.position = 0;
-    if (was != nullptr && a == b) continue;
+    const ir::Index* was = from_indexes.Find(index->name);
+    if (was != nullptr && !touches_recreated(*index) && SameExceptPlace(*was, *index)) continue;
+    if (was != nullptr && !touches_recreated(*index) && OnlyIgnoredDiffers(*was, *index)) {
+      d.clauses.push_back("ALTER INDEX " + QuoteIdentifier(index->name) + (index->ignored ? " IGNORED" : " NOT IGNORED"));
+      op.changes.push_back((index->ignored ? "ignore index " : "stop ignoring index ") + QuoteIdentifier(index->name));
+      continue;
+    }
     d.clauses.push_back("ADD " + RenderIndex(*index));
     if (!was) op.changes.push_back("add " + (index->kind == "PRIMARY" ? std::string("primary key") : "index " + QuoteIdentifier(index->name)));
     if (index->kind == "PRIMARY" || index->kind == "UNIQUE")
@@ -315,7 +394,7 @@ TableDiff DiffTable(const ir::Table& from, const ir::Table& to, const std::map<s
                 ": no two rows may share a key");
   }
   for (const ir::Check& check : to.checks) {
-    const ir::Check* was = Named(from.checks, check.name);
+    const ir::Check* was = from_checks.Find(check.name);
     if (was != nullptr && *was == check) continue;
     if (check.column_level) continue;  // written on its column above
     d.clauses.push_back("ADD " + RenderCheck(check));
@@ -338,8 +417,8 @@ TableDiff DiffTable(const ir::Table& from, const ir::Table& to, const std::map<s
     op.changes.push_back("row format " + (from.row_format.empty() ? "default" : from.row_format) + " -> " +
                          (to.row_format.empty() ? "default" : to.row_format));
   }
-  if (from.create_options != to.create_options) {
-    const auto a = CreateOptions(from.create_options), b = CreateOptions(to.create_options);
+  if (DeclaredCreateOptions(from) != DeclaredCreateOptions(to)) {
+    const auto a = CreateOptions(DeclaredCreateOptions(from)), b = CreateOptions(DeclaredCreateOptions(to));
     for (const auto& [key, token] : b) {
       auto it = a.find(key);
       if (it == a.end() || it->second != token) options += " " + token;
@@ -395,6 +474,59 @@ std::string ViewSql(const ir::View& v) {
          (v.collation.empty() ? v.charset : v.collation) + ";\n" + sql + ";\nSET NAMES utf8mb4";
 }
 
+// Foreign keys (by the starting table's name) that join on a column whose
+// type, character set or collation changes: the server refuses to change a
+// column under a live foreign key, so they are dropped first and added again
+// after, although their definition stays. `table_old`: new → old table name;
+// `column_old`: table (new) → new → old column name.
+std::map<std::string, std::set<std::string>> ForeignKeysOnRetypedColumns(
+    const ir::Database& from, const ir::Database& to, const std::map<std::string, std::string>& table_old,
+    const std::map<std::string, std::map<std::string, std::string>>& column_old) {
+  std::set<std::pair<std::string, std::string>> retyped;  // (starting table, starting column)
+  const NameIndex<ir::Table> from_tables(from.tables);
+  for (const ir::Table& t : to.tables) {
+    auto renamed = table_old.find(t.name);
+    const ir::Table* was = from_tables.Find(renamed == table_old.end() ? t.name : renamed->second);
+    if (was == nullptr) continue;
+    const auto columns_renamed = column_old.find(t.name);
+    const NameIndex<ir::Column> was_columns(was->columns);
+    for (const ir::Column& c : t.columns) {
+      std::string old_name = c.name;
+      if (columns_renamed != column_old.end() && columns_renamed->second.count(c.name))
+        old_name = columns_renamed->second.at(c.name);
+      const ir::Column* wc = was_columns.Find(old_name);
+      if (wc != nullptr && (wc->column_type != c.column_type || wc->charset != c.charset || wc->collation != c.collation))
+        retyped.emplace(was->name, wc->name);
+    }
+  }
+  std::map<std::string, std::set<std::string>> out;
+  if (retyped.empty()) return out;
+  for (const ir::Table& t : from.tables) {
+    for (const ir::ForeignKey& fk : t.foreign_keys) {
+      bool joins = false;
+      for (const std::string& c : fk.columns) joins = joins || retyped.count({t.name, c});
+      if (fk.referenced_schema.empty())
+        for (const std::string& c : fk.referenced_columns) joins = joins || retyped.count({fk.referenced_table, c});
+      if (joins) out[t.name].insert(fk.name);
+    }
+  }
+  return out;
+}
+
+// `db` without its tables: what RenderStatements needs to order views,
+// routines, triggers and events (rendering every table is most of its work).
+ir::Database BodiesOf(const ir::Database& db) {
+  ir::Database bodies;
+  bodies.name = db.name;
+  bodies.charset = db.charset;
+  bodies.collation = db.collation;
+  bodies.views = db.views;
+  bodies.routines = db.routines;
+  bodies.triggers = db.triggers;
+  bodies.events = db.events;
+  return bodies;
+}
+
 ir::Table WithoutForeignKeys(ir::Table t) {
   t.foreign_keys.clear();
   return t;
@@ -419,13 +551,21 @@ const char* OpClassName(OpClass c) {
 }
 
 Result<Plan> Diff(const ir::Database& from_in, const ir::Database& to_in, const DiffOptions& options) {
-  ir::Database from = from_in, to = to_in;
-  ir::Canonicalize(&from);
-  ir::Canonicalize(&to);
+  // Canonical lists; an input that is canonical already (learned, or read
+  // from a snapshot) is used as it is rather than copied.
+  ir::Database from_copy, to_copy;
+  auto canonical = [](const ir::Database& in, ir::Database* copy) -> const ir::Database& {
+    if (ir::IsCanonical(in)) return in;
+    *copy = in;
+    ir::Canonicalize(copy);
+    return *copy;
+  };
+  const ir::Database& from = canonical(from_in, &from_copy);
+  const ir::Database& to = canonical(to_in, &to_copy);
   Plan plan;
   plan.database = from.name.empty() ? to.name : from.name;
-  plan.from_hash = ir::ProfileHash(from);
-  plan.to_hash = ir::ProfileHash(to);
+  plan.from_hash = ir::CanonicalProfileHash(from);
+  plan.to_hash = ir::CanonicalProfileHash(to);
 
   // Rename hints: checked, then applied to a copy of `from` by name mapping.
   std::map<std::string, std::string> table_old;  // new → old
@@ -458,6 +598,21 @@ Result<Plan> Diff(const ir::Database& from_in, const ir::Database& to_in, const 
     }
   }
 
+  const NameIndex<ir::Table> from_tables(from.tables), to_tables(to.tables);
+  const NameIndex<ir::View> from_view_index(from.views), to_views(to.views);
+  const NameIndex<ir::Trigger> from_triggers(from.triggers), to_triggers(to.triggers);
+  const NameIndex<ir::Event> from_events(from.events), to_events(to.events);
+  auto routine_key = [](const ir::Routine& r) { return r.kind + '\0' + r.name; };
+  std::unordered_map<std::string, const ir::Routine*> from_routines, to_routines;
+  std::unordered_multimap<std::string, const ir::Routine*> to_routines_by_name;
+  for (const ir::Routine& r : from.routines) from_routines.emplace(routine_key(r), &r);
+  for (const ir::Routine& r : to.routines) {
+    to_routines.emplace(routine_key(r), &r);
+    to_routines_by_name.emplace(r.name, &r);
+  }
+  const std::map<std::string, std::set<std::string>> rebuilt_fks = ForeignKeysOnRetypedColumns(from, to, table_old,
+                                                                                               column_old);
+
   std::vector<Operation> drops_bodies, drop_fks, renames, tables, drops_tables, add_fks, creates;
   auto body_changed = [](const auto* was, const auto& now) { return was == nullptr || !(*was == now); };
 
@@ -476,17 +631,17 @@ Result<Plan> Diff(const ir::Database& from_in, const ir::Database& to_in, const 
   // server orders triggers on one event by creation).
   for (auto t_it = from.triggers.rbegin(); t_it != from.triggers.rend(); ++t_it) {
     const ir::Trigger& t = *t_it;
-    if (!body_changed(Named(to.triggers, t.name), t)) continue;
+    if (!body_changed(to_triggers.Find(t.name), t)) continue;
     Operation op{0, "drop_trigger", t.name};
     op.sql_mode = t.sql_mode;
     op.sql = "DROP TRIGGER " + QuoteIdentifier(t.name);
     op.reverse_sql = RenderCreateTrigger(t);
     op.changes.push_back("drop trigger " + QuoteIdentifier(t.name));
-    if (!Named(to.triggers, t.name)) Raise(&op, OpClass::kBackwardIncompatible, "trigger dropped");
+    if (!to_triggers.Find(t.name)) Raise(&op, OpClass::kBackwardIncompatible, "trigger dropped");
     drops_bodies.push_back(op);
   }
   for (const ir::Event& e : from.events) {
-    if (!body_changed(Named(to.events, e.name), e)) continue;
+    if (!body_changed(to_events.Find(e.name), e)) continue;
     Operation op{0, "drop_event", e.name};
     op.sql_mode = e.sql_mode;
     op.sql = "DROP EVENT " + QuoteIdentifier(e.name);
@@ -497,11 +652,11 @@ Result<Plan> Diff(const ir::Database& from_in, const ir::Database& to_in, const 
   // Views that go, readers before what they read (the reverse re-creates
   // them in dependency order).
   std::vector<const ir::View*> from_views;
-  for (const Statement& st : RenderStatements(from))
-    if (st.kind == "view") from_views.push_back(Named(from.views, st.name));
+  for (const Statement& st : RenderStatements(BodiesOf(from)))
+    if (st.kind == "view") from_views.push_back(from_view_index.Find(st.name));
   for (auto v_it = from_views.rbegin(); v_it != from_views.rend(); ++v_it) {
     const ir::View& v = **v_it;
-    if (Named(to.views, v.name)) continue;  // changed views are replaced later
+    if (to_views.Find(v.name)) continue;  // changed views are replaced later
     Operation op{0, "drop_view", v.name};
     op.sql = "DROP VIEW " + QuoteIdentifier(v.name);
     op.reverse_sql = ViewSql(v);
@@ -510,9 +665,8 @@ Result<Plan> Diff(const ir::Database& from_in, const ir::Database& to_in, const 
     drops_bodies.push_back(op);
   }
   for (const ir::Routine& r : from.routines) {
-    const ir::Routine* now = nullptr;
-    for (const ir::Routine& x : to.routines)
-      if (x.name == r.name && x.kind == r.kind) now = &x;
+    const auto found = to_routines.find(routine_key(r));
+    const ir::Routine* now = found == to_routines.end() ? nullptr : found->second;
     if (!body_changed(now, r)) continue;
     Operation op{0, "drop_routine", r.name};
     op.sql = "DROP " + r.kind + " " + QuoteIdentifier(r.name);
@@ -526,7 +680,7 @@ Result<Plan> Diff(const ir::Database& from_in, const ir::Database& to_in, const 
   // Tables.
   for (const ir::Table& t : to.tables) {
     const std::string was_name = old_table_name(t.name);
-    const ir::Table* was = Named(from.tables, was_name);
+    const ir::Table* was = from_tables.Find(was_name);
     if (was == nullptr) {
       Operation op{0, "create_table", t.name};
       op.sql = RenderCreateTable(WithoutForeignKeys(t));
@@ -554,8 +708,11 @@ Result<Plan> Diff(const ir::Database& from_in, const ir::Database& to_in, const 
       renames.push_back(op);
     }
     const auto col_renames = column_old.count(t.name) ? column_old[t.name] : std::map<std::string, std::string>{};
-    TableDiff d = DiffTable(*was, t, col_renames);
-    const TableDiff back = DiffTable(t, *was, Inverse(col_renames));
+    const auto rebuilt = rebuilt_fks.find(was_name);
+    const std::set<std::string> no_fks;
+    const std::set<std::string>& rebuild = rebuilt == rebuilt_fks.end() ? no_fks : rebuilt->second;
+    TableDiff d = DiffTable(*was, t, col_renames, rebuild);
+    const TableDiff back = DiffTable(t, *was, Inverse(col_renames), rebuild);
     if (!d.fk_drops.empty()) {
       Operation op = d.fk_drop_op;
       op.kind = "drop_foreign_keys";
@@ -590,7 +747,7 @@ Result<Plan> Diff(const ir::Database& from_in, const ir::Database& to_in, const 
   std::set<std::string> renamed_away;
   for (const auto& [new_name, old_name] : table_old) renamed_away.insert(old_name);
   for (const ir::Table& t : from.tables) {
-    if (Named(to.tables, t.name) || renamed_away.count(t.name)) continue;
+    if (to_tables.Find(t.name) || renamed_away.count(t.name)) continue;
     // Its foreign keys go first (another table dropped in the same plan may
     // be their parent); others' keys to it were dropped above.
     if (!t.foreign_keys.empty()) {
@@ -616,41 +773,40 @@ Result<Plan> Diff(const ir::Database& from_in, const ir::Database& to_in, const 
 
   // Bodies: routines, then views (replaced or created, in dependency order),
   // then triggers and events.
-  std::vector<Statement> rendered = RenderStatements(to);
+  std::vector<Statement> rendered = RenderStatements(BodiesOf(to));
   for (const Statement& s : rendered) {
     Operation op;
     op.object = s.name;
     op.sql_mode = s.sql_mode;
     if (s.kind == "routine") {
       const ir::Routine* now = nullptr;
-      for (const ir::Routine& x : to.routines)
-        if (x.name == s.name && RenderCreateRoutine(x) == s.sql) now = &x;
-      const ir::Routine* was = nullptr;
-      for (const ir::Routine& x : from.routines)
-        if (now && x.name == now->name && x.kind == now->kind) was = &x;
+      for (auto [it, end] = to_routines_by_name.equal_range(s.name); it != end; ++it)
+        if (RenderCreateRoutine(*it->second) == s.sql) now = it->second;
+      const auto found = now ? from_routines.find(routine_key(*now)) : from_routines.end();
+      const ir::Routine* was = found == from_routines.end() ? nullptr : found->second;
       if (now == nullptr || !body_changed(was, *now)) continue;
       op.kind = "create_routine";
       op.sql = s.sql;
       op.reverse_sql = "DROP " + now->kind + " " + QuoteIdentifier(now->name);
       op.changes.push_back((was ? "replace " : "create ") + Lower(now->kind) + " " + QuoteIdentifier(now->name));
     } else if (s.kind == "view") {
-      const ir::View* now = Named(to.views, s.name);
-      const ir::View* was = Named(from.views, s.name);
+      const ir::View* now = to_views.Find(s.name);
+      const ir::View* was = from_view_index.Find(s.name);
       if (now == nullptr || !body_changed(was, *now)) continue;
       op.kind = was ? "replace_view" : "create_view";
       op.sql = ViewSql(*now);
       op.reverse_sql = was ? ViewSql(*was) : "DROP VIEW " + QuoteIdentifier(s.name);
       op.changes.push_back((was ? "replace view " : "create view ") + QuoteIdentifier(s.name));
     } else if (s.kind == "trigger") {
-      const ir::Trigger* now = Named(to.triggers, s.name);
-      if (now == nullptr || !body_changed(Named(from.triggers, s.name), *now)) continue;
+      const ir::Trigger* now = to_triggers.Find(s.name);
+      if (now == nullptr || !body_changed(from_triggers.Find(s.name), *now)) continue;
       op.kind = "create_trigger";
       op.sql = s.sql;
       op.reverse_sql = "DROP TRIGGER " + QuoteIdentifier(s.name);
       op.changes.push_back("create trigger " + QuoteIdentifier(s.name));
     } else if (s.kind == "event") {
-      const ir::Event* now = Named(to.events, s.name);
-      if (now == nullptr || !body_changed(Named(from.events, s.name), *now)) continue;
+      const ir::Event* now = to_events.Find(s.name);
+      if (now == nullptr || !body_changed(from_events.Find(s.name), *now)) continue;
       op.kind = "create_event";
       op.sql = s.sql;
       op.reverse_sql = "DROP EVENT " + QuoteIdentifier(s.name);

@@ -9,6 +9,7 @@
 #include <map>
 #include <queue>
 #include <set>
+#include <unordered_map>
 
 namespace sqlx::planner {
 
@@ -116,8 +117,39 @@ std::set<std::string> ReferencedTables(const ir::Table& table) {
 // Does `body` mention `name` as a quoted identifier? Views arrive with
 // self-qualifiers removed (docs/formats/ir.md), so a read of view `v` in this
 // database is written `v` in backticks.
-bool Mentions(const std::string& body, const std::string& name) {
-  return body.find(QuoteIdentifier(name)) != std::string::npos;
+// The backtick-quoted identifiers of an SQL text, quotes included, as
+// QuoteIdentifier writes them (inner backticks doubled); string literals
+// ('…' and "…", with doubled quotes or backslash escapes) are skipped.
+std::vector<std::string> QuotedIdentifiers(const std::string& sql) {
+  std::vector<std::string> out;
+  for (size_t i = 0; i < sql.size(); ++i) {
+    const char c = sql[i];
+    if (c == '\'' || c == '"') {
+      for (++i; i < sql.size(); ++i) {
+        if (sql[i] == '\\') {
+          ++i;
+        } else if (sql[i] == c) {
+          if (i + 1 < sql.size() && sql[i + 1] == c) {
+            ++i;
+          } else {
+            break;
+          }
+        }
+      }
+    } else if (c == '`') {
+      const size_t start = i;
+      for (++i; i < sql.size(); ++i) {
+        if (sql[i] != '`') continue;
+        if (i + 1 < sql.size() && sql[i + 1] == '`') {
+          ++i;
+        } else {
+          break;
+        }
+      }
+      out.push_back(sql.substr(start, i + 1 - start));
+    }
+  }
+  return out;
 }
 
 // Orders 0..count-1 so that each comes after the ones `deps` gives it:
@@ -225,6 +257,26 @@ std::string RenderColumn(const ir::Column& c, const std::vector<ir::Check>& chec
   return out;
 }
 
+std::string DeclaredCreateOptions(const ir::Table& table) {
+  // Reported although not declared: engine -> token (lowercase, as CREATE_OPTIONS has it).
+  static const std::vector<std::pair<std::string_view, std::string_view>> kImplicit = {{"aria", "transactional=1"}};
+  std::string engine = table.engine;
+  for (char& c : engine) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  std::string out;
+  size_t start = 0;
+  while (start < table.create_options.size()) {
+    size_t end = table.create_options.find(' ', start);
+    if (end == std::string::npos) end = table.create_options.size();
+    const std::string_view token = std::string_view(table.create_options).substr(start, end - start);
+    start = end + 1;
+    if (token.empty() || std::find(kImplicit.begin(), kImplicit.end(), std::pair<std::string_view, std::string_view>(
+                                                                            engine, token)) != kImplicit.end())
+      continue;
+    out += (out.empty() ? "" : " ") + std::string(token);
+  }
+  return out;
+}
+
 std::string RenderIndex(const ir::Index& index) {
   std::string out;
   if (index.kind == "PRIMARY") {
@@ -237,7 +289,13 @@ std::string RenderIndex(const ir::Index& index) {
     out = "KEY " + QuoteIdentifier(index.name);
   }
   out += " (";
-  for (size_t i = 0; i < index.parts.size(); ++i) out += (i ? "," : "") + IndexPartText(index.parts[i]);
+  for (size_t i = 0; i < index.parts.size(); ++i) {
+    // The catalog reports SUB_PART 32 for a SPATIAL key part; the server
+    // refuses a prefix on one.
+    ir::IndexPart part = index.parts[i];
+    if (index.kind == "SPATIAL") part.prefix_length.reset();
+    out += (i ? "," : "") + IndexPartText(part);
+  }
   out += ")";
   if (!index.algorithm.empty()) out += " USING " + index.algorithm;
   if (!index.comment.empty()) out += " COMMENT " + QuoteString(index.comment);
@@ -316,7 +374,7 @@ std::string RenderCreateTable(const ir::Table& t) {
   if (!t.charset.empty()) out += " DEFAULT CHARSET=" + t.charset;
   if (!t.collation.empty()) out += " COLLATE=" + t.collation;
   if (!t.row_format.empty()) out += " ROW_FORMAT=" + t.row_format;
-  if (!t.create_options.empty()) out += " " + t.create_options;
+  if (const std::string options = DeclaredCreateOptions(t); !options.empty()) out += " " + options;
   if (!t.comment.empty()) out += " COMMENT=" + QuoteString(t.comment);
   if (t.partitioning) out += "\n" + RenderPartitioning(*t.partitioning, t.engine);
   return out;
@@ -402,10 +460,15 @@ std::vector<Statement> RenderStatements(const ir::Database& input) {
   for (const ir::Routine& r : db.routines) {
     out.push_back({"routine", r.name, RenderCreateRoutine(r), r.sql_mode, "", ""});
   }
+  // Which views each view mentions: every backtick-quoted identifier of
+  // its definition looked up by name (one pass per definition, not one per
+  // pair of views).
+  std::unordered_map<std::string, size_t> view_index;
+  for (size_t i = 0; i < db.views.size(); ++i) view_index.emplace(QuoteIdentifier(db.views[i].name), i);
   for (size_t i : DependencyOrder(db.views.size(), [&](size_t v) {
          std::set<size_t> deps;
-         for (size_t o = 0; o < db.views.size(); ++o) {
-           if (o != v && Mentions(db.views[v].definition, db.views[o].name)) deps.insert(o);
+         for (const std::string& quoted : QuotedIdentifiers(db.views[v].definition)) {
+           if (auto it = view_index.find(quoted); it != view_index.end() && it->second != v) deps.insert(it->second);
          }
          return deps;
        })) {

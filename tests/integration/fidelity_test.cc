@@ -10,17 +10,12 @@
 #include <gtest/gtest.h>
 
 #include <fstream>
-#include <regex>
-#include <sstream>
 #include <string>
-#include <vector>
 
-#include "mariadb_session.h"
 #include "schema_fixtures.h"
-#include "sqlx/flo/learn_database.h"
+#include "server_schema.h"
 #include "sqlx/planner/render_sql.h"
 #include "temp_dir.h"
-#include "test_env.h"
 
 namespace sqlx {
 namespace {
@@ -38,52 +33,6 @@ std::string FixturePath(const std::string& file) {
   return testing::FixtureSchemaDir() + "/" + file;
 }
 
-flo::LearnedDatabase Learn(const std::string& db) {
-  transports::SessionOptions options;
-  options.on_greeting = flo::LearnSessionGreeting();
-  auto session = testing::MustOpen(testing::Url("root", testing::MariaDbRootPassword(), ""), options);
-  if (session == nullptr) return {};
-  auto learned = flo::LearnDatabases(*session, {db});
-  EXPECT_TRUE(learned.ok()) << learned.error().ToString();
-  if (!learned.ok() || learned->size() != 1) return {};
-  EXPECT_FALSE(learned->front().error) << learned->front().error->ToString();
-  return learned->front();
-}
-
-// Every object's SHOW CREATE output, one block per object, with the
-// database's own name replaced by DB and the volatile parts removed.
-std::string ShowCreateAll(const std::string& db) {
-  const std::string in = "'" + db + "'";
-  const std::string names = RootSql(
-      "SELECT CONCAT('TABLE ', TABLE_NAME) FROM information_schema.TABLES WHERE TABLE_SCHEMA = " + in +
-      " AND TABLE_TYPE = 'BASE TABLE' UNION ALL SELECT CONCAT('VIEW ', TABLE_NAME) FROM information_schema.VIEWS "
-      "WHERE TABLE_SCHEMA = " + in + " UNION ALL SELECT CONCAT(ROUTINE_TYPE, ' ', ROUTINE_NAME) FROM "
-      "information_schema.ROUTINES WHERE ROUTINE_SCHEMA = " + in + " UNION ALL SELECT CONCAT('TRIGGER ', "
-      "TRIGGER_NAME) FROM information_schema.TRIGGERS WHERE TRIGGER_SCHEMA = " + in + " UNION ALL SELECT "
-      "CONCAT('EVENT ', EVENT_NAME) FROM information_schema.EVENTS WHERE EVENT_SCHEMA = " + in + " ORDER BY 1");
-  std::istringstream lines(names);
-  std::string line, sql;
-  std::vector<std::string> objects;
-  while (std::getline(lines, line)) {
-    if (line.empty()) continue;
-    const size_t space = line.find(' ');
-    const std::string kind = line.substr(0, space), name = line.substr(space + 1);
-    objects.push_back(line);
-    sql += "SHOW CREATE " + kind + " `" + name + "`;";
-  }
-  if (sql.empty()) return "";
-  std::string out = RootSql(sql, db);
-  // Trigger rows end with their creation time: not part of the definition.
-  out = std::regex_replace(out, std::regex(R"(\t\d{4}-\d\d-\d\d \d\d:\d\d:\d\d\.\d\d(\n|$))"), "$1");
-  out = std::regex_replace(out, std::regex(R"( AUTO_INCREMENT=\d+)"), "");
-  out = std::regex_replace(out, std::regex(R"( USING BTREE)"), "");
-  size_t at = 0;
-  while ((at = out.find(db, at)) != std::string::npos) out.replace(at, db.size(), "DB");
-  std::string listing;
-  for (const std::string& o : objects) listing += o + "\n";
-  return listing + out;
-}
-
 class FidelityTest : public ::testing::TestWithParam<Fixture> {};
 
 TEST_P(FidelityTest, RenderedSqlRecreatesTheSameSchema) {
@@ -94,7 +43,7 @@ TEST_P(FidelityTest, RenderedSqlRecreatesTheSameSchema) {
       testing::RootClient({a, "--init-command=SET FOREIGN_KEY_CHECKS=0", "-e", "source " + FixturePath(file)});
   ASSERT_EQ(load.exit_code, 0) << "loading " << file << ":\n" << load.err;
 
-  const flo::LearnedDatabase original = Learn(a);
+  const flo::LearnedDatabase original = testing::LearnAsRoot({a})[0];
   ASSERT_FALSE(original.profile_hash.empty());
   EXPECT_TRUE(original.not_visible.empty()) << "root sees everything; not visible: " << original.not_visible[0];
 
@@ -110,14 +59,14 @@ TEST_P(FidelityTest, RenderedSqlRecreatesTheSameSchema) {
   testing::RunResult recreate = testing::RootClient({b, "--abort-source-on-error", "-e", "source " + script});
   ASSERT_EQ(recreate.exit_code, 0) << "re-creating " << file << " from " << script << ":\n" << recreate.err;
 
-  const flo::LearnedDatabase copy = Learn(b);
+  const flo::LearnedDatabase copy = testing::LearnAsRoot({b})[0];
   EXPECT_EQ(copy.profile_hash, original.profile_hash) << file;
   EXPECT_EQ(copy.counts.tables, original.counts.tables);
   EXPECT_EQ(copy.counts.views, original.counts.views);
   EXPECT_EQ(copy.counts.routines, original.counts.routines);
   EXPECT_EQ(copy.counts.triggers, original.counts.triggers);
   EXPECT_EQ(copy.counts.events, original.counts.events);
-  EXPECT_EQ(ShowCreateAll(b), ShowCreateAll(a)) << file;
+  EXPECT_EQ(testing::ShowCreateAll(b), testing::ShowCreateAll(a)) << file;
 }
 
 std::string FixtureName(const ::testing::TestParamInfo<Fixture>& info) {

@@ -6,15 +6,11 @@
 #include <gtest/gtest.h>
 
 #include <algorithm>
-#include <fstream>
 #include <string>
 
-#include "mariadb_session.h"
 #include "schema_fixtures.h"
-#include "sqlx/flo/learn_database.h"
+#include "server_schema.h"
 #include "sqlx/planner/plan.h"
-#include "temp_dir.h"
-#include "test_env.h"
 
 namespace sqlx {
 namespace {
@@ -26,16 +22,7 @@ std::string FixturePath(const std::string& file) {
   return testing::FixtureSchemaDir() + "/" + file;
 }
 
-ir::Database Learn(const std::string& db) {
-  transports::SessionOptions options;
-  options.on_greeting = flo::LearnSessionGreeting();
-  auto session = testing::MustOpen(testing::Url("root", testing::MariaDbRootPassword(), ""), options);
-  if (session == nullptr) return {};
-  auto learned = flo::LearnDatabases(*session, {db});
-  EXPECT_TRUE(learned.ok()) << learned.error().ToString();
-  if (!learned.ok() || learned->size() != 1 || learned->front().error) return {};
-  return learned->front().schema;
-}
+ir::Database Learn(const std::string& db) { return testing::LearnAsRoot({db})[0].schema; }
 
 std::string LoadInto(FixtureDatabases& fx, const std::string& tag, const std::string& file) {
   const std::string db = fx.Create(tag);
@@ -48,11 +35,8 @@ std::string LoadInto(FixtureDatabases& fx, const std::string& tag, const std::st
 
 // Runs `script` on `db` with the stock client; "" on success, else the error.
 std::string RunScript(const std::string& db, const std::string& script) {
-  testing::TempDir dir("sqlx-plan.");
-  const std::string path = dir.path() + "/plan.sql";
-  std::ofstream(path) << script;
-  testing::RunResult r = testing::RootClient({db, "--abort-source-on-error", "-e", "source " + path});
-  return r.exit_code == 0 ? "" : r.err + "\n--- script:\n" + script;
+  const std::string error = testing::RunClientScript(db, script);
+  return error.empty() ? "" : error + "\n--- script:\n" + script;
 }
 
 struct Pair {

@@ -5,6 +5,7 @@
 #include <gtest/gtest.h>
 
 #include <algorithm>
+#include <functional>
 #include <random>
 #include <string>
 
@@ -127,7 +128,28 @@ TEST(IrCanonicalizeTest, ShuffledListsHashTheSame) {
     EXPECT_EQ(ProfileHash(d), expected) << "round " << round;
     Canonicalize(&d);
     EXPECT_EQ(ToCanonicalJson(d), ToCanonicalJson(base)) << "round " << round;
+    EXPECT_TRUE(IsCanonical(d)) << "round " << round;
   }
+}
+
+TEST(IrCanonicalizeTest, IsCanonicalSaysWhetherCanonicalizeWouldChangeAnything) {
+  Database d = SampleDatabase();
+  Canonicalize(&d);
+  ASSERT_TRUE(IsCanonical(d));
+  auto changed = [&](const std::function<void(Database&)>& edit) {
+    Database x = d;
+    edit(x);
+    Database canonical = x;
+    Canonicalize(&canonical);
+    EXPECT_EQ(IsCanonical(x), ToCanonicalJson(canonical) == ToCanonicalJson(x));
+    return IsCanonical(x);
+  };
+  EXPECT_FALSE(changed([](Database& x) { std::reverse(x.tables.begin(), x.tables.end()); }));
+  EXPECT_FALSE(changed([](Database& x) { std::reverse(x.tables[0].columns.begin(), x.tables[0].columns.end()); }));
+  EXPECT_FALSE(changed([](Database& x) { x.not_visible = {"b", "a"}; }));
+  EXPECT_FALSE(changed([](Database& x) { x.not_visible = {"a", "a"}; }));
+  EXPECT_FALSE(changed([](Database& x) { TableNamed(x, "orders").foreign_keys[0].referenced_schema = x.name; }));
+  EXPECT_TRUE(changed([](Database& x) { x.not_visible = {"a", "b"}; }));
 }
 
 TEST(IrCanonicalizeTest, OrdersTriggersByTableTimingEventAndOrder) {

@@ -246,5 +246,94 @@ TEST(DiffTest, TheReversePlanUndoesNewestFirst) {
   EXPECT_EQ(back.from_hash, plan->to_hash);
 }
 
+TEST(DiffTest, AGeneratedColumnTurningStoredIsReCreatedWithItsKeys) {
+  // The server cannot MODIFY a column between VIRTUAL and STORED.
+  ir::Database from = Shop();
+  ir::Column twice = Col("twice", 5, "decimal(9,2)");
+  twice.generation_kind = "VIRTUAL";
+  twice.generation_expression = "`total` * 2";
+  Orders(from).columns.push_back(twice);
+  Orders(from).indexes.push_back({"by_twice", "INDEX", "", {{"twice", std::nullopt, false, ""}}, "", false, 3});
+  ir::Database to = from;
+  Orders(to).columns.back().generation_kind = "STORED";
+  auto plan = Diff(from, to);
+  ASSERT_TRUE(plan.ok());
+  const Operation* op = Find(*plan, "alter_table", "orders");
+  ASSERT_NE(op, nullptr);
+  EXPECT_EQ(op->sql,
+            "ALTER TABLE `orders`\n  DROP INDEX `by_twice`,\n  DROP COLUMN `twice`,\n  ADD COLUMN `twice` decimal(9,2) "
+            "GENERATED ALWAYS AS (`total` * 2) STORED AFTER `total`,\n  ADD KEY `by_twice` (`twice`)");
+  EXPECT_EQ(op->op_class, OpClass::kSafe) << "a generated column's values are computed again";
+  // A plain column becoming generated loses its data.
+  ir::Database generated = Shop();
+  Orders(generated).columns[3].generation_kind = "STORED";
+  Orders(generated).columns[3].generation_expression = "1";
+  EXPECT_EQ(AlterOf(generated).op_class, OpClass::kDestructive);
+}
+
+TEST(DiffTest, OnlyIgnoringAKeyUsesAlterIndex) {
+  // A dropped and re-added key that is otherwise the same keeps its old flag.
+  ir::Database to = Shop();
+  Orders(to).indexes[1].ignored = true;
+  Operation op = AlterOf(to);
+  EXPECT_EQ(op.sql, "ALTER TABLE `orders`\n  ALTER INDEX `by_note` IGNORED");
+  EXPECT_EQ(op.reverse_sql, "ALTER TABLE `orders`\n  ALTER INDEX `by_note` NOT IGNORED");
+  EXPECT_EQ(op.op_class, OpClass::kSafe);
+}
+
+TEST(DiffTest, ForeignKeysOnARetypedColumnAreDroppedAndAddedAgain) {
+  // The server refuses to change a column a live foreign key joins on.
+  ir::Database from = Shop();
+  ir::Table lines;
+  lines.name = "lines";
+  lines.engine = "InnoDB";
+  lines.columns = {Col("order_id", 1, "int(11)", false), Col("qty", 2, "int(11)")};
+  lines.foreign_keys = {{"fk_order", {"order_id"}, "", "orders", {"id"}, "RESTRICT", "CASCADE"}};
+  from.tables.push_back(lines);
+  ir::Database to = from;
+  Orders(to).columns[0].column_type = "bigint(20)";  // the referenced column
+  to.tables[1].columns[0].column_type = "bigint(20)";
+  auto plan = Diff(from, to);
+  ASSERT_TRUE(plan.ok());
+  std::vector<std::string> kinds;
+  for (const Operation& op : plan->operations) kinds.push_back(op.kind + " " + op.object);
+  EXPECT_EQ(kinds, (std::vector<std::string>{"drop_foreign_keys lines", "alter_table lines", "alter_table orders",
+                                             "add_foreign_keys lines"}));
+  // Retyping a column no key joins on leaves the key alone.
+  ir::Database qty = from;
+  qty.tables[1].columns[1].column_type = "bigint(20)";
+  plan = Diff(from, qty);
+  ASSERT_TRUE(plan.ok());
+  ASSERT_EQ(plan->operations.size(), 1u);
+  EXPECT_EQ(plan->operations[0].kind, "alter_table");
+}
+
+TEST(DiffTest, AColumnsOwnCheckChangesWithTheColumnNotByDropConstraint) {
+  ir::Database from = Shop();
+  Orders(from).checks = {{"total", "`total` > 0", true}};
+  ir::Database to = Shop();  // the check is gone
+  auto plan = Diff(from, to);
+  ASSERT_TRUE(plan.ok());
+  ASSERT_EQ(plan->operations.size(), 1u);
+  EXPECT_EQ(plan->operations[0].sql, "ALTER TABLE `orders`\n  MODIFY COLUMN `total` decimal(8,2) NULL");
+  Orders(to).checks = {{"total", "`total` >= 0", true}};
+  plan = Diff(from, to);
+  ASSERT_TRUE(plan.ok());
+  ASSERT_EQ(plan->operations.size(), 1u);
+  EXPECT_EQ(plan->operations[0].sql.find("DROP CONSTRAINT"), std::string::npos) << plan->operations[0].sql;
+  EXPECT_NE(plan->operations[0].sql.find("CHECK (`total` >= 0)"), std::string::npos) << plan->operations[0].sql;
+}
+
+TEST(DiffTest, AriasImplicitTransactionalOptionIsNotDeclared) {
+  // CREATE_OPTIONS shows transactional=1 for every Aria table; SHOW CREATE
+  // TABLE shows it only where it was declared.
+  ir::Database to = Shop();
+  Orders(to).engine = "Aria";
+  Orders(to).create_options = "transactional=1";
+  EXPECT_EQ(AlterOf(to).sql, "ALTER TABLE `orders`\n  ENGINE=Aria");
+  Orders(to).create_options = "transactional=1 page_checksum=0";
+  EXPECT_EQ(AlterOf(to).sql, "ALTER TABLE `orders`\n  ENGINE=Aria page_checksum=0");
+}
+
 }  // namespace
 }  // namespace sqlx::planner

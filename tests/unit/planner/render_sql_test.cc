@@ -186,5 +186,21 @@ TEST(RenderSqlTest, TheScriptCanCreateItsDatabase) {
             std::string::npos);
 }
 
+TEST(RenderSqlTest, SpatialKeysHaveNoPrefixAndAriaNoImplicitOption) {
+  // The catalog reports SUB_PART 32 for a SPATIAL key part; the server
+  // refuses a prefix there.
+  ir::Index spatial{"sg", "SPATIAL", "", {{"g", 32u, false, ""}}, "", false, 2};
+  EXPECT_EQ(RenderIndex(spatial), "SPATIAL KEY `sg` (`g`)");
+  ir::Index prefix{"kb", "INDEX", "", {{"b", 10u, false, ""}}, "", false, 2};
+  EXPECT_EQ(RenderIndex(prefix), "KEY `kb` (`b`(10))");
+  ir::Table aria;
+  aria.name = "log";
+  aria.engine = "Aria";
+  aria.create_options = "transactional=1 page_checksum=0";
+  EXPECT_EQ(DeclaredCreateOptions(aria), "page_checksum=0");
+  aria.engine = "MyISAM";
+  EXPECT_EQ(DeclaredCreateOptions(aria), "transactional=1 page_checksum=0");
+}
+
 }  // namespace
 }  // namespace sqlx::planner

@@ -209,6 +209,10 @@ struct Database {
 // catalog row order never matters.
 void Canonicalize(Database* db);
 
+// Whether Canonicalize would leave `db` as it is (linear; no copy): lets a
+// caller that needs canonical input skip copying an IR that already is.
+bool IsCanonical(const Database& db);
+
 // The canonical JSON (RFC 8785 key order and string form; docs/formats/ir.md).
 // With `for_hash`, the database's own name and volatile values (stats,
 // AUTO_INCREMENT counters) are left out and self-references inside bodies

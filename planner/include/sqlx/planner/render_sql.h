@@ -38,6 +38,10 @@ std::string RenderColumn(const ir::Column& column, const std::vector<ir::Check>&
 std::string RenderIndex(const ir::Index& index);
 std::string RenderForeignKey(const ir::ForeignKey& fk);
 std::string RenderCheck(const ir::Check& check);
+// The table's create options as a CREATE TABLE declares them: `create_options`
+// without what the catalog reports for the engine whether declared or not
+// (Aria: `transactional=1`), so that SHOW CREATE TABLE stays as it was.
+std::string DeclaredCreateOptions(const ir::Table& table);
 std::string RenderPartitioning(const ir::Partitioning& partitioning, const std::string& engine);
 std::string RenderCreateTable(const ir::Table& table);
 std::string RenderCreateView(const ir::View& view);
