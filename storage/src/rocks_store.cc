@@ -11,6 +11,7 @@
 
 #include <rocksdb/iterator.h>
 #include <rocksdb/options.h>
+#include <rocksdb/slice_transform.h>
 
 #include "records.h"
 #include "store_keys.h"
@@ -44,6 +45,22 @@ rocksdb::DBOptions StoreDbOptions() {
   return options;
 }
 
+// Options of one family. The audit families are written append-only in key
+// order (seqs, Merkle node indexes, postings ending in their last seq), so
+// memtable inserts keep a hint at the previous insert instead of searching
+// the skip list from its head; the index and node families hold hashes and
+// seq lists that do not compress, so they skip compression.
+rocksdb::ColumnFamilyOptions FamilyOptions(std::string_view name) {
+  rocksdb::ColumnFamilyOptions options;
+  const bool append_only = name == "audit_events" || name == "audit_nodes" || name == "audit_index";
+  if (append_only) {
+    // One hint per memtable: every key has the same (empty) prefix.
+    options.memtable_insert_with_hint_prefix_extractor.reset(rocksdb::NewFixedPrefixTransform(0));
+  }
+  if (name == "audit_nodes" || name == "audit_index") options.compression = rocksdb::kNoCompression;
+  return options;
+}
+
 // Our families plus any a newer sqlx added: RocksDB refuses to open a
 // database without naming every family it has.
 std::vector<rocksdb::ColumnFamilyDescriptor> FamilyDescriptors(const rocksdb::DBOptions& options,
@@ -59,7 +76,8 @@ std::vector<rocksdb::ColumnFamilyDescriptor> FamilyDescriptors(const rocksdb::DB
   }
   std::vector<rocksdb::ColumnFamilyDescriptor> descriptors;
   for (std::string& name : names) {
-    descriptors.emplace_back(std::move(name), rocksdb::ColumnFamilyOptions());
+    rocksdb::ColumnFamilyOptions family_options = FamilyOptions(name);
+    descriptors.emplace_back(std::move(name), std::move(family_options));
   }
   return descriptors;
 }
