@@ -2,6 +2,7 @@
 // and any checkpoint due go into one synced WriteBatch. Also checkpoints on
 // demand and the inclusion and consistency proofs.
 #include <algorithm>
+#include <cstdint>
 #include <cstring>
 #include <filesystem>
 #include <map>
@@ -44,8 +45,8 @@ Status ValidateEvent(const AuditEvent& e) {
 
 // The index entries of one append: every (kind, value) becomes one posting
 // key whose value lists its seqs (so an append of many events with the same
-// actor, connection or action writes one key, not one per event); the time
-// index keeps one key per event.
+// actor, connection or action writes one key, not one per event), and one
+// time entry lists the events' times.
 class IndexPostings {
  public:
   void Add(const AuditEvent& e) {
@@ -57,16 +58,22 @@ class IndexPostings {
     Add(keys::kDatabaseIndex, e.object.database, e.seq);
     if (!e.object.table.empty()) Add(keys::kTableIndex, e.object.database + "." + e.object.table, e.seq);
     Add(keys::kActionIndex, e.action, e.seq);
-    times_.emplace_back(e.time_ns, e.seq);
+    keys::PutU64(&times_, keys::TimeOrder(e.time_ns));
+    high_water_ns_ = std::max(high_water_ns_, e.time_ns);
+    last_seq_ = e.seq;
   }
 
-  void Stage(rocksdb::ColumnFamilyHandle* cf, rocksdb::WriteBatch* batch) const {
+  // Stages the entries; *high_water_ns (the head's) rises to this append's
+  // latest time.
+  void Stage(rocksdb::ColumnFamilyHandle* cf, rocksdb::WriteBatch* batch, int64_t* high_water_ns) const {
     for (const auto& [prefix, seqs] : postings_) {
       std::string key = prefix;
       keys::PutU64(&key, keys::GetU64(std::string_view(seqs).substr(seqs.size() - 8)));
       batch->Put(cf, key, seqs);
     }
-    for (const auto& [time_ns, seq] : times_) batch->Put(cf, keys::TimeKey(time_ns, seq), rocksdb::Slice());
+    if (times_.empty()) return;
+    *high_water_ns = std::max(*high_water_ns, high_water_ns_);
+    batch->Put(cf, keys::TimeGroupKey(*high_water_ns, last_seq_), times_);
   }
 
  private:
@@ -76,7 +83,9 @@ class IndexPostings {
   }
 
   std::map<std::string, std::string> postings_;  // prefix -> u64be seqs, ascending
-  std::vector<std::pair<int64_t, uint64_t>> times_;
+  std::string times_;                            // u64be TimeOrder(time_ns) per event, in seq order
+  int64_t high_water_ns_ = INT64_MIN;
+  uint64_t last_seq_ = 0;
 };
 
 bool Inside(const std::string& file, const std::string& dir) {
@@ -114,6 +123,7 @@ std::string EncodeAuditHead(const AuditHead& head) {
                       {"has_checkpoint", head.has_checkpoint},
                       {"checkpoint_size", head.checkpoint_size},
                       {"checkpoint_time_ns", head.checkpoint_time_ns}};
+  if (head.time_high_water_ns != INT64_MIN) j["time_high_water_ns"] = head.time_high_water_ns;
   return j.dump();
 }
 
@@ -139,6 +149,7 @@ Result<AuditHead> DecodeAuditHead(std::string_view value, const std::string& sto
     head.has_checkpoint = j.at("has_checkpoint").get<bool>();
     head.checkpoint_size = j.at("checkpoint_size").get<uint64_t>();
     head.checkpoint_time_ns = j.at("checkpoint_time_ns").get<int64_t>();
+    if (j.contains("time_high_water_ns")) head.time_high_water_ns = j.at("time_high_water_ns").get<int64_t>();
   } catch (const nlohmann::json::exception&) {
     return bad();
   }
@@ -253,7 +264,7 @@ Result<std::vector<AuditEvent>> RocksAuditLog::Append(std::vector<AuditEvent> ev
     head.size = e.seq;
     head.head_hash = e.hash;
   }
-  postings.Stage(family(RocksStore::kAuditIndex), &batch);
+  postings.Stage(family(RocksStore::kAuditIndex), &batch, &head.time_high_water_ns);
   head.frontier = frontier.nodes();
   const bool due = !head.has_checkpoint || head.size - head.checkpoint_size >= options_.checkpoint_every_events ||
                    NowNs() - head.checkpoint_time_ns >=
