@@ -38,7 +38,9 @@ constexpr size_t kFixedSize = 58;
 
 void PutString(std::string* out, std::string_view s) {
   const uint32_t n = static_cast<uint32_t>(s.size());
-  for (int shift = 24; shift >= 0; shift -= 8) out->push_back(static_cast<char>((n >> shift) & 0xff));
+  const char length[4] = {static_cast<char>(n >> 24), static_cast<char>((n >> 16) & 0xff),
+                          static_cast<char>((n >> 8) & 0xff), static_cast<char>(n & 0xff)};
+  out->append(length, 4);
   out->append(s);
 }
 
@@ -148,16 +150,26 @@ std::string_view AuditOutcomeName(AuditOutcome outcome) {
   return outcome == AuditOutcome::kOk ? "ok" : "failed";
 }
 
+size_t CanonicalSize(const AuditEvent& event) {
+  size_t size = kFixedSize;
+  for (const std::string* s : StringFields(event)) size += 4 + s->size();
+  return size;
+}
+
+void AppendCanonicalBytes(const AuditEvent& event, std::string* out) {
+  out->push_back(static_cast<char>(kCanonicalVersion));
+  codec::PutU64(out, event.seq);
+  codec::PutU64(out, static_cast<uint64_t>(event.time_ns));
+  codec::PutU64(out, static_cast<uint64_t>(event.pid));
+  out->push_back(static_cast<char>(event.outcome));
+  out->append(reinterpret_cast<const char*>(event.prev_hash.data()), event.prev_hash.size());
+  for (const std::string* s : StringFields(event)) PutString(out, *s);
+}
+
 std::string CanonicalBytes(const AuditEvent& event) {
   std::string out;
-  out.reserve(kFixedSize + 11 * 4 + event.details_json.size() + 128);
-  out.push_back(static_cast<char>(kCanonicalVersion));
-  codec::PutU64(&out, event.seq);
-  codec::PutU64(&out, static_cast<uint64_t>(event.time_ns));
-  codec::PutU64(&out, static_cast<uint64_t>(event.pid));
-  out.push_back(static_cast<char>(event.outcome));
-  out.append(reinterpret_cast<const char*>(event.prev_hash.data()), event.prev_hash.size());
-  for (const std::string* s : StringFields(event)) PutString(&out, *s);
+  out.reserve(CanonicalSize(event));
+  AppendCanonicalBytes(event, &out);
   return out;
 }
 

@@ -5,7 +5,9 @@
 #include <cstdint>
 #include <cstring>
 #include <filesystem>
+#include <functional>
 #include <map>
+#include <string_view>
 #include <utility>
 #include <vector>
 #include <system_error>
@@ -50,14 +52,14 @@ Status ValidateEvent(const AuditEvent& e) {
 class IndexPostings {
  public:
   void Add(const AuditEvent& e) {
-    std::string actors[3] = {e.actor.os_user, e.actor.service, e.actor.token_subject};
+    const std::string_view actors[3] = {e.actor.os_user, e.actor.service, e.actor.token_subject};
     for (int i = 0; i < 3; ++i) {
-      if (std::find(actors, actors + i, actors[i]) == actors + i) Add(keys::kActorIndex, actors[i], e.seq);
+      if (std::find(actors, actors + i, actors[i]) == actors + i) Add(keys::kActorIndex, actors[i], {}, e.seq);
     }
-    Add(keys::kConnectionIndex, e.object.connection, e.seq);
-    Add(keys::kDatabaseIndex, e.object.database, e.seq);
-    if (!e.object.table.empty()) Add(keys::kTableIndex, e.object.database + "." + e.object.table, e.seq);
-    Add(keys::kActionIndex, e.action, e.seq);
+    Add(keys::kConnectionIndex, e.object.connection, {}, e.seq);
+    Add(keys::kDatabaseIndex, e.object.database, {}, e.seq);
+    if (!e.object.table.empty()) Add(keys::kTableIndex, e.object.database, e.object.table, e.seq);
+    Add(keys::kActionIndex, e.action, {}, e.seq);
     keys::PutU64(&times_, keys::TimeOrder(e.time_ns));
     high_water_ns_ = std::max(high_water_ns_, e.time_ns);
     last_seq_ = e.seq;
@@ -77,12 +79,24 @@ class IndexPostings {
   }
 
  private:
-  void Add(char kind, const std::string& value, uint64_t seq) {
-    if (value.empty()) return;
-    keys::PutU64(&postings_[keys::IndexPrefix(kind, value)], seq);
+  // Adds `seq` to the posting of VALUE (`value`, or `value.table` when
+  // `table` is given), building its prefix in a reused buffer.
+  void Add(char kind, std::string_view value, std::string_view table, uint64_t seq) {
+    if (value.empty() && table.empty()) return;
+    prefix_.assign(1, kind);
+    prefix_.append(value);
+    if (!table.empty()) {
+      prefix_.push_back('.');
+      prefix_.append(table);
+    }
+    prefix_.push_back('\0');
+    auto it = postings_.find(prefix_);
+    if (it == postings_.end()) it = postings_.emplace(prefix_, std::string()).first;
+    keys::PutU64(&it->second, seq);
   }
 
-  std::map<std::string, std::string> postings_;  // prefix -> u64be seqs, ascending
+  std::map<std::string, std::string, std::less<>> postings_;  // prefix -> u64be seqs, ascending
+  std::string prefix_;
   std::string times_;                            // u64be TimeOrder(time_ns) per event, in seq order
   int64_t high_water_ns_ = INT64_MIN;
   uint64_t last_seq_ = 0;
@@ -243,20 +257,30 @@ Result<std::vector<AuditEvent>> RocksAuditLog::Append(std::vector<AuditEvent> ev
   SQLX_ASSIGN_OR_RETURN(MerkleFrontier frontier, MerkleFrontier::FromNodes(head.size, head.frontier));
   rocksdb::WriteBatch batch;
   rocksdb::ColumnFamilyHandle* nodes = family(RocksStore::kAuditNodes);
+  rocksdb::ColumnFamilyHandle* events_family = family(RocksStore::kAuditEvents);
   IndexPostings postings;
+  std::string key;
+  std::string value;
   for (AuditEvent& e : events) {
     SQLX_RETURN_IF_ERROR(ValidateEvent(e));
     SQLX_ASSIGN_OR_RETURN(e.details_json, RedactDetails(e.details_json.empty() ? "{}" : e.details_json));
     e.error = RedactUrlPasswords(e.error);
     e.seq = head.size + 1;
     e.prev_hash = head.head_hash;
-    const std::string bytes = CanonicalBytes(e);
-    if (bytes.size() > kMaxEventBytes) {
-      return MakeError(ErrorCode::kLimit, "audit event '" + e.action + "' is " + std::to_string(bytes.size()) +
+    const size_t size = CanonicalSize(e);
+    if (size > kMaxEventBytes) {
+      return MakeError(ErrorCode::kLimit, "audit event '" + e.action + "' is " + std::to_string(size) +
                                               " bytes; the limit is 1 MiB: shorten its details");
     }
-    e.hash = LeafHash(bytes);
-    batch.Put(family(RocksStore::kAuditEvents), keys::SeqKey(e.seq), EncodeStoredEvent(bytes, e.hash));
+    // The stored value, canonical bytes then hash, built in place.
+    value.clear();
+    value.reserve(size + 32);
+    AppendCanonicalBytes(e, &value);
+    e.hash = LeafHash(value);
+    value.append(reinterpret_cast<const char*>(e.hash.data()), e.hash.size());
+    key.clear();
+    keys::PutU64(&key, e.seq);
+    batch.Put(events_family, key, value);
     frontier.Append(e.hash, [&](int level, uint64_t index, const Hash& h) {
       if (level >= keys::kLowestStoredLevel) batch.Put(nodes, keys::NodeKey(level, index), HashSlice(h));
     });
