@@ -5,8 +5,8 @@
 #include <cstdint>
 #include <cstring>
 #include <filesystem>
-#include <functional>
 #include <map>
+#include <unordered_map>
 #include <string_view>
 #include <utility>
 #include <vector>
@@ -68,8 +68,15 @@ class IndexPostings {
   // Stages the entries; *high_water_ns (the head's) rises to this append's
   // latest time.
   void Stage(rocksdb::ColumnFamilyHandle* cf, rocksdb::WriteBatch* batch, int64_t* high_water_ns) const {
-    for (const auto& [prefix, seqs] : postings_) {
-      std::string key = prefix;
+    // In key order, so that a batch's bytes do not depend on hashing.
+    std::vector<const Postings::value_type*> sorted;
+    sorted.reserve(postings_.size());
+    for (const auto& entry : postings_) sorted.push_back(&entry);
+    std::sort(sorted.begin(), sorted.end(), [](const auto* a, const auto* b) { return a->first < b->first; });
+    std::string key;
+    for (const auto* entry : sorted) {
+      const std::string& seqs = entry->second;
+      key = entry->first;
       keys::PutU64(&key, keys::GetU64(std::string_view(seqs).substr(seqs.size() - 8)));
       batch->Put(cf, key, seqs);
     }
@@ -95,7 +102,8 @@ class IndexPostings {
     keys::PutU64(&it->second, seq);
   }
 
-  std::map<std::string, std::string, std::less<>> postings_;  // prefix -> u64be seqs, ascending
+  using Postings = std::unordered_map<std::string, std::string>;  // prefix -> u64be seqs, ascending
+  Postings postings_;
   std::string prefix_;
   std::string times_;                            // u64be TimeOrder(time_ns) per event, in seq order
   int64_t high_water_ns_ = INT64_MIN;
