@@ -232,7 +232,20 @@ Status RocksAuditLog::CheckHeadMatchesTail() {
 Result<AuditHead> RocksAuditLog::LoadHead(RocksStore& store) {
   SQLX_ASSIGN_OR_RETURN(std::optional<std::string> value, store.Get(RocksStore::kMeta, keys::kHeadKey));
   if (!value) return AuditHead{};
-  return DecodeAuditHead(*value, store.dir());
+  SQLX_ASSIGN_OR_RETURN(AuditHead head, DecodeAuditHead(*value, store.dir()));
+  if (head.time_high_water_ns == INT64_MIN) {
+    // A head written without the high water (by a sqlx from before it, also
+    // after this one wrote time entries): take it from the newest entry, so
+    // time entries keep sorting by seq.
+    std::unique_ptr<rocksdb::Iterator> it(
+        store.db_->NewIterator(rocksdb::ReadOptions(), store.family_[RocksStore::kAuditIndex]));
+    it->SeekForPrev(std::string(1, static_cast<char>(keys::kTimeGroupIndex + 1)));
+    if (!it->status().ok()) return store.ToError(it->status(), "reading the audit time index");
+    if (it->Valid() && it->key().size() == 17 && it->key()[0] == keys::kTimeGroupIndex) {
+      head.time_high_water_ns = keys::TimeFromOrder(keys::GetU64(it->key().ToStringView().substr(1, 8)));
+    }
+  }
+  return head;
 }
 
 uint64_t RocksAuditLog::Size() {

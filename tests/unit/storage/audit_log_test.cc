@@ -333,6 +333,18 @@ TEST_F(AuditLogTest, TimeQueryFindsEventsWrittenAfterTheWritersClockSteppedBack)
   Reopen();  // the high water survives in the head: seq 17's entry still sorts last
   ASSERT_TRUE(log_->Append({Ev("test.step", "shop", "", t0 + 1 * s)}).ok());
   EXPECT_EQ(Seqs(log_->Query(Window(t0, t0 + 2 * s))), (std::vector<uint64_t>{11, 12, 17}));
+  Close();
+  {
+    // A sqlx from before the high water rewrote the head without it.
+    RawDb raw(dir_.path());
+    nlohmann::json head = nlohmann::json::parse(raw.Get("meta", "audit_head"));
+    head.erase("time_high_water_ns");
+    ASSERT_TRUE(raw.db->Put({}, raw.Family("meta"), "audit_head", head.dump()).ok());
+  }
+  Reopen();  // the high water is recovered from the newest time entry
+  ASSERT_TRUE(log_->Append({Ev("test.step", "shop", "", t0 + 1 * s)}).ok());  // seq 18
+  EXPECT_EQ(Seqs(log_->Query(Window(t0, t0 + 2 * s))), (std::vector<uint64_t>{11, 12, 17, 18}));
+  EXPECT_EQ(Seqs(log_->Query(Window(t0 + 25 * s, std::nullopt))), (std::vector<uint64_t>{16}));
 }
 
 TEST_F(AuditLogTest, AStoreWithPerEventTimeEntriesIsStillQueriedByTime) {
