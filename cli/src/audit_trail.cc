@@ -2,6 +2,8 @@
 #include "audit_trail.h"
 
 #include <cstdlib>
+#include <filesystem>
+#include <system_error>
 
 namespace sqlx::cli {
 
@@ -42,6 +44,25 @@ Status RecordAudit(const GlobalOptions& g, storage::Store& store, const std::str
                    const storage::AuditObject& object, const Error* error, const std::string& details_json) {
   SQLX_ASSIGN_OR_RETURN(std::unique_ptr<storage::AuditLog> log, OpenAuditLog(g, store));
   return RecordAudit(*log, action, object, error, details_json);
+}
+
+std::optional<std::string> ConfiguredStoreDir(const GlobalOptions& g) {
+  if (!g.store_dir.empty()) return g.store_dir;
+  if (const char* home = std::getenv("SQLX_HOME"); home != nullptr && *home != '\0') return std::string(home);
+  const std::string dir = storage::Store::DefaultDir();
+  std::error_code ec;
+  if (std::filesystem::is_directory(dir, ec)) return dir;
+  return std::nullopt;
+}
+
+Status RecordInConfiguredStore(const GlobalOptions& g, const std::string& action, const storage::AuditObject& object,
+                               const Error* error, const std::string& details_json) {
+  const std::optional<std::string> dir = ConfiguredStoreDir(g);
+  if (!dir) return Status::Ok();
+  storage::StoreOptions options;
+  options.dir = *dir;
+  SQLX_ASSIGN_OR_RETURN(std::unique_ptr<storage::Store> store, storage::Store::Open(options));
+  return RecordAudit(g, *store, action, object, error, details_json);
 }
 
 }  // namespace sqlx::cli

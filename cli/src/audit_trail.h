@@ -3,6 +3,7 @@
 #pragma once
 
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -29,5 +30,19 @@ Status RecordAuditEvents(const GlobalOptions& g, storage::Store& store, std::vec
 // The same through OpenAuditLog(g, store).
 Status RecordAudit(const GlobalOptions& g, storage::Store& store, const std::string& action,
                    const storage::AuditObject& object, const Error* error, const std::string& details_json = "{}");
+
+// The store that commands which need none for their work (ping, snapshot,
+// plan:diff) record their event into: --store; else $SQLX_HOME when set;
+// else ~/.sqlx when it already exists. nullopt: no store is configured and
+// the event is not recorded (such a command never creates ~/.sqlx).
+std::optional<std::string> ConfiguredStoreDir(const GlobalOptions& g);
+
+// Records one event into ConfiguredStoreDir(g), when there is one: opens the
+// store (waiting for it as long as any command does), appends durably and
+// closes it, so the store is held for milliseconds. Errors: the store could
+// not be opened or the append failed; the caller reports them instead of
+// its result.
+Status RecordInConfiguredStore(const GlobalOptions& g, const std::string& action, const storage::AuditObject& object,
+                               const Error* error, const std::string& details_json = "{}");
 
 }  // namespace sqlx::cli

@@ -6,6 +6,7 @@
 #include <chrono>
 #include <cstdio>
 #include <future>
+#include <optional>
 #include <iostream>
 
 #include <nlohmann/json.hpp>
@@ -246,14 +247,28 @@ int RunLearn(const GlobalOptions& g, const ConnectArgs& c, const LearnArgs& args
   // needed to store what was learned.
   std::future<Result<std::unique_ptr<storage::Store>>> store_opening =
       std::async(std::launch::async, [&g] { return OpenStore(g); });
+  std::optional<Result<std::unique_ptr<storage::Store>>> opened;
+  auto open_store = [&]() -> Result<std::unique_ptr<storage::Store>>& {
+    if (!opened) opened = store_opening.get();
+    return *opened;
+  };
   // The session names no database: an unknown one is then reported by the
   // learn, beside the others, instead of failing the connect.
   transports::ConnectionUrl session_url = url;
   session_url.database.clear();
   const std::string connection = url.ConnectionName();
+  // A learn that fails as a whole (connect, authentication, probing, the
+  // listing, a lost connection) is recorded as learn.failed before it is
+  // reported; a failure to record it is reported instead.
+  auto fail_learn = [&](const Error& error) {
+    Result<std::unique_ptr<storage::Store>>& store = open_store();
+    if (!store.ok()) return fail(store.error());
+    Status audited = RecordAudit(g, **store, "learn.failed", {connection, url.database, ""}, &error);
+    return fail(audited.ok() ? error : audited.error());
+  };
   progress.Show("connecting to " + connection);
   auto session = OpenSession(g, session_url, /*learning=*/true);
-  if (!session.ok()) return fail(session.error());
+  if (!session.ok()) return fail_learn(session.error());
   spdlog::debug("learn: connected in {:.1f} ms", MsSince(start));
 
   // A second session, opened while the server is probed, runs part of the
@@ -265,14 +280,14 @@ int RunLearn(const GlobalOptions& g, const ConnectArgs& c, const LearnArgs& args
   flo::LearnServerOptions server_options;
   server_options.fingerprint = false;  // StoreConnection adds it with the store's salt
   auto server = flo::LearnServer(**session, url, server_options);
-  if (!server.ok()) return fail(server.error());
+  if (!server.ok()) return fail_learn(server.error());
   spdlog::debug("learn: server probed at {:.1f} ms", MsSince(start));
 
   std::vector<std::string> names = *named;
   if (names.empty()) {
     progress.Show("listing the databases of " + connection);
     auto all = flo::ListDatabases(**session, args.include_system);
-    if (!all.ok()) return fail(all.error());
+    if (!all.ok()) return fail_learn(all.error());
     names = std::move(all).value();
   }
   auto helper = helper_opening.get();
@@ -280,7 +295,7 @@ int RunLearn(const GlobalOptions& g, const ConnectArgs& c, const LearnArgs& args
   auto learned = LearnShowingProgress(**session, helper.ok() ? helper->get() : nullptr, names, progress, start);
 
   progress.Show("storing the server's capabilities");
-  auto store = store_opening.get();
+  Result<std::unique_ptr<storage::Store>>& store = open_store();
   if (!store.ok()) return fail(store.error());
   spdlog::debug("learn: store open at {:.1f} ms", MsSince(start));
   // The capabilities are stored even when the databases' learn failed.
@@ -289,7 +304,7 @@ int RunLearn(const GlobalOptions& g, const ConnectArgs& c, const LearnArgs& args
   spdlog::debug("learn: capabilities stored at {:.1f} ms", MsSince(start));
   // Nothing is stored when the learn failed as a whole (e.g. the connection
   // was lost): every database keeps its previous snapshot.
-  if (!learned.ok()) return fail(learned.error());
+  if (!learned.ok()) return fail_learn(learned.error());
 
   std::vector<Stored> stored;
   std::vector<Failure> failures;

@@ -10,6 +10,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "audit_trail.h"
 #include "commands.h"
 #include "connection_learning.h"
 #include "files.h"
@@ -192,33 +193,83 @@ void PrintSummary(const planner::Plan& plan) {
   }
 }
 
+// The audit object of a plan: its --from side (a live database, else the
+// snapshot's database name once loaded).
+storage::AuditObject FromObject(const PlanDiffArgs& a, const std::string& from_name) {
+  if (IsUrl(a.from)) {
+    ConnectArgs args;
+    args.url = a.from;
+    auto url = ResolveConnection(args);
+    if (url.ok()) return {url->ConnectionName(), url->database, ""};
+  }
+  return {"", from_name, ""};
+}
+
+// A side as the audit event names it: a URL without its password, or the file.
+std::string SideName(const std::string& side) {
+  if (!IsUrl(side)) return side;
+  ConnectArgs args;
+  args.url = side;
+  auto url = ResolveConnection(args);
+  return url.ok() ? url->Redacted() : "(a URL that does not parse)";
+}
+
+std::string PlanDetails(const PlanDiffArgs& a, const planner::Plan& plan) {
+  nlohmann::json classes = nlohmann::json::object();
+  for (const planner::Operation& op : plan.operations) {
+    nlohmann::json& n = classes[std::string(planner::OpClassName(op.op_class))];
+    n = n.is_number() ? n.get<int>() + 1 : 1;
+  }
+  return nlohmann::json{{"from", SideName(a.from)},
+                        {"to", SideName(a.to)},
+                        {"from_hash", plan.from_hash},
+                        {"to_hash", plan.to_hash},
+                        {"operations", plan.operations.size()},
+                        {"classes", classes}}
+      .dump();
+}
+
 }  // namespace
 
 int RunPlanDiff(const GlobalOptions& g, const PlanDiffArgs& a) {
+  std::string from_name;
+  // Every outcome is recorded as plan.created (when a store is configured)
+  // before it is reported; a failure to record it is the command's error.
+  auto fail = [&](const Error& error) {
+    Status audited = RecordInConfiguredStore(g, "plan.created", FromObject(a, from_name), &error,
+                                             nlohmann::json{{"from", SideName(a.from)}, {"to", SideName(a.to)}}.dump());
+    return ReportError(g, audited.ok() ? error : audited.error());
+  };
   planner::DiffOptions options;
   for (const std::string& r : a.table_renames) {
     auto parsed = ParseRename("--rename-table", r, false);
-    if (!parsed.ok()) return ReportError(g, parsed.error());
+    if (!parsed.ok()) return fail(parsed.error());
     options.table_renames[std::get<1>(*parsed)] = std::get<2>(*parsed);
   }
   for (const std::string& r : a.column_renames) {
     auto parsed = ParseRename("--rename", r, true);
-    if (!parsed.ok()) return ReportError(g, parsed.error());
+    if (!parsed.ok()) return fail(parsed.error());
     options.column_renames[std::get<0>(*parsed)][std::get<1>(*parsed)] = std::get<2>(*parsed);
   }
   std::optional<planner::ServerCapabilities> server;
   auto sides = LoadSides(g, a, &server);
-  if (!sides.ok()) return ReportError(g, sides.error());
+  if (!sides.ok()) return fail(sides.error());
+  from_name = sides->first.name;
   auto plan = planner::Diff(sides->first, sides->second, options);
-  if (!plan.ok()) return ReportError(g, plan.error());
+  if (!plan.ok()) return fail(plan.error());
   // Strategies for the --from server when it is live, else for the default.
   Status chosen = planner::ChooseStrategies(sides->first, sides->second, options,
                                             server ? *server : planner::DefaultCapabilities(), &*plan);
-  if (!chosen.ok()) return ReportError(g, chosen.error());
+  if (!chosen.ok()) return fail(chosen.error());
   const std::string json = planner::PlanToJson(*plan);
   if (!a.output.empty()) {
     Status st = WriteFileAtomically(a.output, json);
-    if (!st.ok()) return ReportError(g, st.error());
+    if (!st.ok()) return fail(st.error());
+  }
+  if (Status audited = RecordInConfiguredStore(g, "plan.created", FromObject(a, from_name), nullptr,
+                                               PlanDetails(a, *plan));
+      !audited.ok()) {
+    return ReportError(g, audited.error());
   }
   if (g.format == "json") {
     std::cout << json;

@@ -6,6 +6,7 @@
 #include <nlohmann/json.hpp>
 #include <spdlog/spdlog.h>
 
+#include "audit_trail.h"
 #include "commands.h"
 #include "connection_learning.h"
 #include "output.h"
@@ -30,9 +31,8 @@ Result<std::unique_ptr<Session>> Connect(const GlobalOptions& g, const ConnectAr
   auto url = ResolveConnection(c);
   if (!url.ok()) return url.error();
   spdlog::debug("connecting to {}", url->Redacted());
-  auto session = OpenSession(g, *url);
-  if (session.ok()) *url_out = *url;
-  return session;
+  *url_out = *url;  // also when the connect fails: the error's audit event names it
+  return OpenSession(g, *url);
 }
 
 }  // namespace
@@ -55,15 +55,28 @@ int ReportError(const GlobalOptions& g, const Error& error) {
 
 int RunPing(const GlobalOptions& g, const ConnectArgs& c) {
   transports::ConnectionUrl url;
+  // The event is recorded (when a store is configured) before the result is
+  // reported; a failure to record it is the command's error.
+  auto fail = [&](const Error& error) {
+    Status audited = RecordInConfiguredStore(g, "ping", {url.ConnectionName(), url.database, ""}, &error);
+    return ReportError(g, audited.ok() ? error : audited.error());
+  };
   auto session = Connect(g, c, &url);
-  if (!session.ok()) return ReportError(g, session.error());
+  if (!session.ok()) return fail(session.error());
   auto start = std::chrono::steady_clock::now();
   Status st = (*session)->Ping();
   auto rtt = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - start);
-  if (!st.ok()) return ReportError(g, st.error());
+  if (!st.ok()) return fail(st.error());
   const transports::ServerInfo& info = (*session)->server();
   std::string flavor, version;
   SplitVersion(info.greeting.server_version, &flavor, &version);
+  const nlohmann::json details = {{"server_version", info.greeting.server_version},
+                                  {"tls", info.tls.active ? info.tls.version : "off"}};
+  if (Status audited = RecordInConfiguredStore(g, "ping", {url.ConnectionName(), url.database, ""}, nullptr,
+                                               details.dump());
+      !audited.ok()) {
+    return ReportError(g, audited.error());
+  }
   double connect_ms = static_cast<double>(info.connect_time.count()) / 1000.0;
   if (g.format == "json") {
     nlohmann::json j = {

@@ -12,6 +12,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "audit_trail.h"
 #include "commands.h"
 #include "connection_learning.h"
 #include "files.h"
@@ -62,25 +63,36 @@ std::string SnapshotJson(const flo::LearnedDatabase& db) {
 }  // namespace
 
 int RunSnapshot(const GlobalOptions& g, const ConnectArgs& c, const std::string& output) {
+  transports::ConnectionUrl url;
+  std::string database;
+  // Every outcome is recorded (when a store is configured) before it is
+  // reported; a failure to record it is the command's error.
+  auto audit = [&](const Error* error, const std::string& details) {
+    return RecordInConfiguredStore(g, "snapshot.taken", {url.ConnectionName(), database, ""}, error, details);
+  };
+  auto fail = [&](const Error& error) {
+    Status audited = audit(&error, "{}");
+    return ReportError(g, audited.ok() ? error : audited.error());
+  };
   auto resolved = ResolveConnection(c);
-  if (!resolved.ok()) return ReportError(g, resolved.error());
-  transports::ConnectionUrl url = *resolved;
+  if (!resolved.ok()) return fail(resolved.error());
+  url = *resolved;
   if (url.database.empty()) {
-    return ReportError(g, MakeError(ErrorCode::kInvalidArgument,
-                                    "name the database to snapshot: the URL's path or --db NAME"));
+    return fail(MakeError(ErrorCode::kInvalidArgument, "name the database to snapshot: the URL's path or --db NAME"));
   }
-  const std::string database = url.database;
+  database = url.database;
   url.database.clear();  // an unknown database is reported by the learn, not the connect
   auto session = OpenSession(g, url, /*learning=*/true);
-  if (!session.ok()) return ReportError(g, session.error());
+  if (!session.ok()) return fail(session.error());
   auto learned = flo::LearnDatabases(**session, {database});
-  if (!learned.ok()) return ReportError(g, learned.error());
+  if (!learned.ok()) return fail(learned.error());
   const flo::LearnedDatabase& db = learned->front();
-  if (db.error) return ReportError(g, *db.error);
+  if (db.error) return fail(*db.error);
   for (const std::string& line : db.not_visible) std::cerr << "sqlx: warning: not learned: " << line << "\n";
 
   std::string text;
-  if (g.format == "sql") {
+  const std::string format = g.format == "sql" ? "sql" : "json";
+  if (format == "sql") {
     planner::ScriptOptions options;
     options.header = "SQLx OS snapshot of database " + database + " (rendered from its IR)\nprofile_hash " +
                      db.profile_hash + "\nLoad into an empty database: mariadb NEWDB < this-file";
@@ -88,6 +100,12 @@ int RunSnapshot(const GlobalOptions& g, const ConnectArgs& c, const std::string&
   } else {
     text = SnapshotJson(db);
   }
+  if (!output.empty() && output != "-") {
+    Status st = WriteFileAtomically(output, text);
+    if (!st.ok()) return fail(st.error());
+  }
+  const nlohmann::json details = {{"profile_hash", db.profile_hash}, {"format", format}};
+  if (Status audited = audit(nullptr, details.dump()); !audited.ok()) return ReportError(g, audited.error());
   if (output.empty() || output == "-") {
     std::cout << text << std::flush;
     if (!std::cout) {
@@ -96,8 +114,6 @@ int RunSnapshot(const GlobalOptions& g, const ConnectArgs& c, const std::string&
     }
     return kExitOk;
   }
-  Status st = WriteFileAtomically(output, text);
-  if (!st.ok()) return ReportError(g, st.error());
   if (g.format == "json") {
     nlohmann::json done = {{"ok", true}, {"database", database}, {"file", output}, {"profile_hash", db.profile_hash}};
     std::cout << done.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace) << "\n";

@@ -38,7 +38,9 @@ constexpr size_t kFixedSize = 58;
 
 void PutString(std::string* out, std::string_view s) {
   const uint32_t n = static_cast<uint32_t>(s.size());
-  for (int shift = 24; shift >= 0; shift -= 8) out->push_back(static_cast<char>((n >> shift) & 0xff));
+  const char length[4] = {static_cast<char>(n >> 24), static_cast<char>((n >> 16) & 0xff),
+                          static_cast<char>((n >> 8) & 0xff), static_cast<char>(n & 0xff)};
+  out->append(length, 4);
   out->append(s);
 }
 
@@ -142,22 +144,128 @@ std::string CurrentProgram() {
   return ec ? std::string("unknown") : exe.string();
 }
 
+// Accepts only JSON that RedactDetails would return unchanged: compact
+// (no whitespace), object keys strictly ascending bytewise (nlohmann's
+// std::map order, so no duplicates), strings of printable ASCII without
+// escapes, integers of at most 18 digits (never "-0"), true, false, null,
+// nesting at most 32 deep; and no key that names a secret. (The caller
+// rules out "://".) Anything else takes the full parse-redact-dump path,
+// so this is only ever a shortcut to the same bytes.
+class CanonicalSecretFreeJson {
+ public:
+  explicit CanonicalSecretFreeJson(std::string_view text) : text_(text) {}
+
+  bool Check() {
+    if (text_.empty() || text_[0] != '{') return false;
+    return Value(0) && pos_ == text_.size();
+  }
+
+ private:
+  bool Value(int depth) {
+    if (pos_ >= text_.size() || depth > 32) return false;
+    const char c = text_[pos_];
+    if (c == '{') return Object(depth + 1);
+    if (c == '[') return Array(depth + 1);
+    if (c == '"') return String(nullptr);
+    if (c == '-' || (c >= '0' && c <= '9')) return Integer();
+    for (std::string_view literal : {"true", "false", "null"}) {
+      if (text_.substr(pos_, literal.size()) == literal) {
+        pos_ += literal.size();
+        return true;
+      }
+    }
+    return false;
+  }
+
+  bool Object(int depth) {
+    ++pos_;  // {
+    if (Eat('}')) return true;
+    std::string_view previous;
+    for (bool first = true;; first = false) {
+      std::string_view key;
+      if (!String(&key) || (!first && key <= previous) || IsSecretKey(std::string(key)) || !Eat(':') ||
+          !Value(depth)) {
+        return false;
+      }
+      previous = key;
+      if (Eat('}')) return true;
+      if (!Eat(',')) return false;
+    }
+  }
+
+  bool Array(int depth) {
+    ++pos_;  // [
+    if (Eat(']')) return true;
+    for (;;) {
+      if (!Value(depth)) return false;
+      if (Eat(']')) return true;
+      if (!Eat(',')) return false;
+    }
+  }
+
+  bool String(std::string_view* out) {
+    if (!Eat('"')) return false;
+    const size_t start = pos_;
+    while (pos_ < text_.size() && text_[pos_] != '"') {
+      const auto b = static_cast<unsigned char>(text_[pos_]);
+      if (b < 0x20 || b > 0x7e || b == '\\') return false;
+      ++pos_;
+    }
+    if (pos_ == text_.size()) return false;
+    if (out != nullptr) *out = text_.substr(start, pos_ - start);
+    ++pos_;  // "
+    return true;
+  }
+
+  bool Integer() {
+    const size_t start = pos_;
+    Eat('-');
+    const size_t digits = pos_;
+    while (pos_ < text_.size() && text_[pos_] >= '0' && text_[pos_] <= '9') ++pos_;
+    const size_t n = pos_ - digits;
+    if (n == 0 || n > 18 || (text_[digits] == '0' && (n > 1 || digits > start))) return false;
+    // A fraction or exponent is re-spelled by the full path: not canonical here.
+    return pos_ == text_.size() || (text_[pos_] != '.' && text_[pos_] != 'e' && text_[pos_] != 'E');
+  }
+
+  bool Eat(char c) {
+    if (pos_ < text_.size() && text_[pos_] == c) {
+      ++pos_;
+      return true;
+    }
+    return false;
+  }
+
+  std::string_view text_;
+  size_t pos_ = 0;
+};
+
 }  // namespace
 
 std::string_view AuditOutcomeName(AuditOutcome outcome) {
   return outcome == AuditOutcome::kOk ? "ok" : "failed";
 }
 
+size_t CanonicalSize(const AuditEvent& event) {
+  size_t size = kFixedSize;
+  for (const std::string* s : StringFields(event)) size += 4 + s->size();
+  return size;
+}
+
+void AppendCanonicalBytes(const AuditEvent& event, std::string* out) {
+  out->push_back(static_cast<char>(kCanonicalVersion));
+  codec::PutU64(out, event.seq);
+  codec::PutU64(out, static_cast<uint64_t>(event.time_ns));
+  codec::PutU64(out, static_cast<uint64_t>(event.pid));
+  out->push_back(static_cast<char>(event.outcome));
+  out->append(reinterpret_cast<const char*>(event.prev_hash.data()), event.prev_hash.size());
+  for (const std::string* s : StringFields(event)) PutString(out, *s);
+}
+
 std::string CanonicalBytes(const AuditEvent& event) {
   std::string out;
-  out.reserve(kFixedSize + 11 * 4 + event.details_json.size() + 128);
-  out.push_back(static_cast<char>(kCanonicalVersion));
-  codec::PutU64(&out, event.seq);
-  codec::PutU64(&out, static_cast<uint64_t>(event.time_ns));
-  codec::PutU64(&out, static_cast<uint64_t>(event.pid));
-  out.push_back(static_cast<char>(event.outcome));
-  out.append(reinterpret_cast<const char*>(event.prev_hash.data()), event.prev_hash.size());
-  for (const std::string* s : StringFields(event)) PutString(&out, *s);
+  out.reserve(CanonicalSize(event));
+  AppendCanonicalBytes(event, &out);
   return out;
 }
 
@@ -227,6 +335,9 @@ AuditEvent NewAuditEvent(std::string action) {
 }
 
 Result<std::string> RedactDetails(std::string_view json) {
+  // Most details are already canonical and hold no secret: returned as
+  // they are, without building a document.
+  if (json.find("://") == std::string_view::npos && CanonicalSecretFreeJson(json).Check()) return std::string(json);
   nlohmann::json value = nlohmann::json::parse(json, nullptr, false);
   if (value.is_discarded() || !value.is_object()) {
     return MakeError(ErrorCode::kInvalidArgument, "audit details must be a JSON object");

@@ -15,14 +15,20 @@ namespace sqlx::storage::audit_keys {
 inline constexpr std::string_view kHeadKey = "audit_head";
 
 // Prefix bytes of the audit_index entries: KIND VALUE 00 u64be(last seq),
-// whose value lists the seqs of one append (u64be each, ascending); the
-// time entries are 't' u64be(time_ns + 2^63) u64be(seq) with empty values.
+// whose value lists the seqs of one append (u64be each, ascending). The time
+// index has one entry per append: 'w' u64be(TimeOrder(high water))
+// u64be(last seq), whose value is u64be(TimeOrder(time_ns)) of each event of
+// the append in seq order; the high water is the largest time_ns appended so
+// far, so these keys sort by seq even when the writer's clock steps back.
+// Stores written before it hold 't' u64be(TimeOrder(time_ns)) u64be(seq)
+// with empty values, one per event (read, never written).
 inline constexpr char kActorIndex = 'u';
 inline constexpr char kConnectionIndex = 'c';
 inline constexpr char kDatabaseIndex = 'd';
 inline constexpr char kTableIndex = 'o';  // VALUE is "db.table"
 inline constexpr char kActionIndex = 'x';
-inline constexpr char kTimeIndex = 't';
+inline constexpr char kTimeGroupIndex = 'w';
+inline constexpr char kTimeIndex = 't';  // legacy: one entry per event
 
 using codec::GetU64;
 using codec::PutU64;
@@ -60,10 +66,12 @@ inline std::string IndexPrefix(char kind, std::string_view value) {
 
 inline uint64_t TimeOrder(int64_t time_ns) { return static_cast<uint64_t>(time_ns) ^ (uint64_t{1} << 63); }
 
-inline std::string TimeKey(int64_t time_ns, uint64_t seq) {
-  std::string k(1, kTimeIndex);
-  PutU64(&k, TimeOrder(time_ns));
-  PutU64(&k, seq);
+inline int64_t TimeFromOrder(uint64_t order) { return static_cast<int64_t>(order ^ (uint64_t{1} << 63)); }
+
+inline std::string TimeGroupKey(int64_t high_water_ns, uint64_t last_seq) {
+  std::string k(1, kTimeGroupIndex);
+  PutU64(&k, TimeOrder(high_water_ns));
+  PutU64(&k, last_seq);
   return k;
 }
 

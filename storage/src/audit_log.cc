@@ -2,9 +2,12 @@
 // and any checkpoint due go into one synced WriteBatch. Also checkpoints on
 // demand and the inclusion and consistency proofs.
 #include <algorithm>
+#include <cstdint>
 #include <cstring>
 #include <filesystem>
 #include <map>
+#include <unordered_map>
+#include <string_view>
 #include <utility>
 #include <vector>
 #include <system_error>
@@ -44,39 +47,67 @@ Status ValidateEvent(const AuditEvent& e) {
 
 // The index entries of one append: every (kind, value) becomes one posting
 // key whose value lists its seqs (so an append of many events with the same
-// actor, connection or action writes one key, not one per event); the time
-// index keeps one key per event.
+// actor, connection or action writes one key, not one per event), and one
+// time entry lists the events' times.
 class IndexPostings {
  public:
   void Add(const AuditEvent& e) {
-    std::string actors[3] = {e.actor.os_user, e.actor.service, e.actor.token_subject};
+    const std::string_view actors[3] = {e.actor.os_user, e.actor.service, e.actor.token_subject};
     for (int i = 0; i < 3; ++i) {
-      if (std::find(actors, actors + i, actors[i]) == actors + i) Add(keys::kActorIndex, actors[i], e.seq);
+      if (std::find(actors, actors + i, actors[i]) == actors + i) Add(keys::kActorIndex, actors[i], {}, e.seq);
     }
-    Add(keys::kConnectionIndex, e.object.connection, e.seq);
-    Add(keys::kDatabaseIndex, e.object.database, e.seq);
-    if (!e.object.table.empty()) Add(keys::kTableIndex, e.object.database + "." + e.object.table, e.seq);
-    Add(keys::kActionIndex, e.action, e.seq);
-    times_.emplace_back(e.time_ns, e.seq);
+    Add(keys::kConnectionIndex, e.object.connection, {}, e.seq);
+    Add(keys::kDatabaseIndex, e.object.database, {}, e.seq);
+    if (!e.object.table.empty()) Add(keys::kTableIndex, e.object.database, e.object.table, e.seq);
+    Add(keys::kActionIndex, e.action, {}, e.seq);
+    keys::PutU64(&times_, keys::TimeOrder(e.time_ns));
+    high_water_ns_ = std::max(high_water_ns_, e.time_ns);
+    last_seq_ = e.seq;
   }
 
-  void Stage(rocksdb::ColumnFamilyHandle* cf, rocksdb::WriteBatch* batch) const {
-    for (const auto& [prefix, seqs] : postings_) {
-      std::string key = prefix;
+  // Stages the entries; *high_water_ns (the head's) rises to this append's
+  // latest time.
+  void Stage(rocksdb::ColumnFamilyHandle* cf, rocksdb::WriteBatch* batch, int64_t* high_water_ns) const {
+    // In key order, so that a batch's bytes do not depend on hashing.
+    std::vector<const Postings::value_type*> sorted;
+    sorted.reserve(postings_.size());
+    for (const auto& entry : postings_) sorted.push_back(&entry);
+    std::sort(sorted.begin(), sorted.end(), [](const auto* a, const auto* b) { return a->first < b->first; });
+    std::string key;
+    for (const auto* entry : sorted) {
+      const std::string& seqs = entry->second;
+      key = entry->first;
       keys::PutU64(&key, keys::GetU64(std::string_view(seqs).substr(seqs.size() - 8)));
       batch->Put(cf, key, seqs);
     }
-    for (const auto& [time_ns, seq] : times_) batch->Put(cf, keys::TimeKey(time_ns, seq), rocksdb::Slice());
+    if (times_.empty()) return;
+    *high_water_ns = std::max(*high_water_ns, high_water_ns_);
+    batch->Put(cf, keys::TimeGroupKey(*high_water_ns, last_seq_), times_);
   }
 
  private:
-  void Add(char kind, const std::string& value, uint64_t seq) {
-    if (value.empty()) return;
-    keys::PutU64(&postings_[keys::IndexPrefix(kind, value)], seq);
+  // Adds `seq` to the posting of VALUE (`value`, or `value.table` when
+  // `table` is given), building its prefix in a reused buffer.
+  void Add(char kind, std::string_view value, std::string_view table, uint64_t seq) {
+    if (value.empty() && table.empty()) return;
+    prefix_.assign(1, kind);
+    prefix_.append(value);
+    if (!table.empty()) {
+      prefix_.push_back('.');
+      prefix_.append(table);
+    }
+    prefix_.push_back('\0');
+    auto it = postings_.find(prefix_);
+    if (it == postings_.end()) it = postings_.emplace(prefix_, std::string()).first;
+    keys::PutU64(&it->second, seq);
   }
 
-  std::map<std::string, std::string> postings_;  // prefix -> u64be seqs, ascending
-  std::vector<std::pair<int64_t, uint64_t>> times_;
+  using Postings = std::unordered_map<std::string, std::string>;  // prefix -> u64be seqs, ascending
+  Postings postings_;
+  std::string prefix_;
+  std::string times_;                            // u64be TimeOrder(time_ns) per event, in seq order
+  int64_t high_water_ns_ = INT64_MIN;
+  uint64_t last_seq_ = 0;
 };
 
 bool Inside(const std::string& file, const std::string& dir) {
@@ -114,6 +145,7 @@ std::string EncodeAuditHead(const AuditHead& head) {
                       {"has_checkpoint", head.has_checkpoint},
                       {"checkpoint_size", head.checkpoint_size},
                       {"checkpoint_time_ns", head.checkpoint_time_ns}};
+  if (head.time_high_water_ns != INT64_MIN) j["time_high_water_ns"] = head.time_high_water_ns;
   return j.dump();
 }
 
@@ -139,6 +171,7 @@ Result<AuditHead> DecodeAuditHead(std::string_view value, const std::string& sto
     head.has_checkpoint = j.at("has_checkpoint").get<bool>();
     head.checkpoint_size = j.at("checkpoint_size").get<uint64_t>();
     head.checkpoint_time_ns = j.at("checkpoint_time_ns").get<int64_t>();
+    if (j.contains("time_high_water_ns")) head.time_high_water_ns = j.at("time_high_water_ns").get<int64_t>();
   } catch (const nlohmann::json::exception&) {
     return bad();
   }
@@ -199,7 +232,20 @@ Status RocksAuditLog::CheckHeadMatchesTail() {
 Result<AuditHead> RocksAuditLog::LoadHead(RocksStore& store) {
   SQLX_ASSIGN_OR_RETURN(std::optional<std::string> value, store.Get(RocksStore::kMeta, keys::kHeadKey));
   if (!value) return AuditHead{};
-  return DecodeAuditHead(*value, store.dir());
+  SQLX_ASSIGN_OR_RETURN(AuditHead head, DecodeAuditHead(*value, store.dir()));
+  if (head.time_high_water_ns == INT64_MIN) {
+    // A head written without the high water (by a sqlx from before it, also
+    // after this one wrote time entries): take it from the newest entry, so
+    // time entries keep sorting by seq.
+    std::unique_ptr<rocksdb::Iterator> it(
+        store.db_->NewIterator(rocksdb::ReadOptions(), store.family_[RocksStore::kAuditIndex]));
+    it->SeekForPrev(std::string(1, static_cast<char>(keys::kTimeGroupIndex + 1)));
+    if (!it->status().ok()) return store.ToError(it->status(), "reading the audit time index");
+    if (it->Valid() && it->key().size() == 17 && it->key()[0] == keys::kTimeGroupIndex) {
+      head.time_high_water_ns = keys::TimeFromOrder(keys::GetU64(it->key().ToStringView().substr(1, 8)));
+    }
+  }
+  return head;
 }
 
 uint64_t RocksAuditLog::Size() {
@@ -232,20 +278,30 @@ Result<std::vector<AuditEvent>> RocksAuditLog::Append(std::vector<AuditEvent> ev
   SQLX_ASSIGN_OR_RETURN(MerkleFrontier frontier, MerkleFrontier::FromNodes(head.size, head.frontier));
   rocksdb::WriteBatch batch;
   rocksdb::ColumnFamilyHandle* nodes = family(RocksStore::kAuditNodes);
+  rocksdb::ColumnFamilyHandle* events_family = family(RocksStore::kAuditEvents);
   IndexPostings postings;
+  std::string key;
+  std::string value;
   for (AuditEvent& e : events) {
     SQLX_RETURN_IF_ERROR(ValidateEvent(e));
     SQLX_ASSIGN_OR_RETURN(e.details_json, RedactDetails(e.details_json.empty() ? "{}" : e.details_json));
     e.error = RedactUrlPasswords(e.error);
     e.seq = head.size + 1;
     e.prev_hash = head.head_hash;
-    const std::string bytes = CanonicalBytes(e);
-    if (bytes.size() > kMaxEventBytes) {
-      return MakeError(ErrorCode::kLimit, "audit event '" + e.action + "' is " + std::to_string(bytes.size()) +
+    const size_t size = CanonicalSize(e);
+    if (size > kMaxEventBytes) {
+      return MakeError(ErrorCode::kLimit, "audit event '" + e.action + "' is " + std::to_string(size) +
                                               " bytes; the limit is 1 MiB: shorten its details");
     }
-    e.hash = LeafHash(bytes);
-    batch.Put(family(RocksStore::kAuditEvents), keys::SeqKey(e.seq), EncodeStoredEvent(bytes, e.hash));
+    // The stored value, canonical bytes then hash, built in place.
+    value.clear();
+    value.reserve(size + 32);
+    AppendCanonicalBytes(e, &value);
+    e.hash = LeafHash(value);
+    value.append(reinterpret_cast<const char*>(e.hash.data()), e.hash.size());
+    key.clear();
+    keys::PutU64(&key, e.seq);
+    batch.Put(events_family, key, value);
     frontier.Append(e.hash, [&](int level, uint64_t index, const Hash& h) {
       if (level >= keys::kLowestStoredLevel) batch.Put(nodes, keys::NodeKey(level, index), HashSlice(h));
     });
@@ -253,7 +309,7 @@ Result<std::vector<AuditEvent>> RocksAuditLog::Append(std::vector<AuditEvent> ev
     head.size = e.seq;
     head.head_hash = e.hash;
   }
-  postings.Stage(family(RocksStore::kAuditIndex), &batch);
+  postings.Stage(family(RocksStore::kAuditIndex), &batch, &head.time_high_water_ns);
   head.frontier = frontier.nodes();
   const bool due = !head.has_checkpoint || head.size - head.checkpoint_size >= options_.checkpoint_every_events ||
                    NowNs() - head.checkpoint_time_ns >=

@@ -3,6 +3,7 @@
 // the timeline query in audit_query.cc.
 #pragma once
 
+#include <cstdint>
 #include <map>
 #include <mutex>
 #include <optional>
@@ -22,6 +23,9 @@ struct AuditHead {
   uint64_t checkpoint_size = 0;      // tree_size of the latest checkpoint
   int64_t checkpoint_time_ns = 0;    // 0: none yet
   bool has_checkpoint = false;
+  // The largest time_ns appended so far (the time index's high water);
+  // INT64_MIN for none, and for heads written before the field existed.
+  int64_t time_high_water_ns = INT64_MIN;
 };
 
 std::string EncodeAuditHead(const AuditHead& head);
@@ -62,6 +66,7 @@ class RocksAuditLog final : public AuditLog {
   // The event's canonical bytes (without the stored hash).
   Result<std::string> EventBytes(uint64_t seq);
   Result<std::map<uint64_t, Checkpoint>> AllCheckpoints();
+  class QueryWalk;  // audit_query.cc
 
   RocksStore& store_;
   AuditLogOptions options_;

@@ -10,7 +10,9 @@
 namespace sqlx::storage::codec {
 
 inline void PutU64(std::string* out, uint64_t v) {
-  for (int shift = 56; shift >= 0; shift -= 8) out->push_back(static_cast<char>((v >> shift) & 0xff));
+  char bytes[8];
+  for (int i = 0; i < 8; ++i) bytes[i] = static_cast<char>((v >> (56 - 8 * i)) & 0xff);
+  out->append(bytes, 8);
 }
 
 // REQUIRES: bytes.size() >= 8.

@@ -4,13 +4,16 @@
 
 #include <algorithm>
 #include <chrono>
+#include <cstring>
 #include <filesystem>
+#include <memory>
 #include <system_error>
 #include <thread>
 #include <utility>
 
 #include <rocksdb/iterator.h>
 #include <rocksdb/options.h>
+#include <rocksdb/slice_transform.h>
 
 #include "records.h"
 #include "store_keys.h"
@@ -44,6 +47,41 @@ rocksdb::DBOptions StoreDbOptions() {
   return options;
 }
 
+// Memtable insert hints for audit_index: one hint per index value (KIND
+// VALUE 00, or the kind byte alone for the time entries), so each append's
+// posting for a value lands next to that value's previous posting without a
+// search from the skip list's head.
+class IndexValuePrefix final : public rocksdb::SliceTransform {
+ public:
+  const char* Name() const override { return "sqlx.AuditIndexValuePrefix"; }
+  rocksdb::Slice Transform(const rocksdb::Slice& key) const override {
+    if (key.empty() || key[0] == 'w' || key[0] == 't') return rocksdb::Slice(key.data(), key.empty() ? 0 : 1);
+    const void* zero = std::memchr(key.data(), 0, key.size());
+    const size_t n = zero == nullptr ? key.size() : static_cast<size_t>(static_cast<const char*>(zero) - key.data()) + 1;
+    return rocksdb::Slice(key.data(), n);
+  }
+  bool InDomain(const rocksdb::Slice& /*key*/) const override { return true; }
+};
+
+// Options of one family. The audit families are written append-only in key
+// order within each hint prefix (seqs; Merkle node indexes per level;
+// postings per index value, ending in their last seq), so memtable inserts
+// keep a hint at the previous insert of that prefix instead of searching the
+// skip list from its head; the index and node families hold hashes and seq
+// lists that do not compress, so they skip compression.
+rocksdb::ColumnFamilyOptions FamilyOptions(std::string_view name) {
+  rocksdb::ColumnFamilyOptions options;
+  if (name == "audit_events") {
+    options.memtable_insert_with_hint_prefix_extractor.reset(rocksdb::NewFixedPrefixTransform(0));
+  } else if (name == "audit_nodes") {
+    options.memtable_insert_with_hint_prefix_extractor.reset(rocksdb::NewFixedPrefixTransform(1));  // the level
+  } else if (name == "audit_index") {
+    options.memtable_insert_with_hint_prefix_extractor = std::make_shared<IndexValuePrefix>();
+  }
+  if (name == "audit_nodes" || name == "audit_index") options.compression = rocksdb::kNoCompression;
+  return options;
+}
+
 // Our families plus any a newer sqlx added: RocksDB refuses to open a
 // database without naming every family it has.
 std::vector<rocksdb::ColumnFamilyDescriptor> FamilyDescriptors(const rocksdb::DBOptions& options,
@@ -59,7 +97,8 @@ std::vector<rocksdb::ColumnFamilyDescriptor> FamilyDescriptors(const rocksdb::DB
   }
   std::vector<rocksdb::ColumnFamilyDescriptor> descriptors;
   for (std::string& name : names) {
-    descriptors.emplace_back(std::move(name), rocksdb::ColumnFamilyOptions());
+    rocksdb::ColumnFamilyOptions family_options = FamilyOptions(name);
+    descriptors.emplace_back(std::move(name), std::move(family_options));
   }
   return descriptors;
 }

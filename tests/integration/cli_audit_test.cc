@@ -3,6 +3,7 @@
 // timeline in text/json/csv, reading audited, exit codes, and a store edited
 // with RocksDB directly failing verification with exit 3; and the events of
 // `learn` and `capabilities` against the real MariaDB, without the password.
+#include <filesystem>
 #include <memory>
 #include <string>
 #include <vector>
@@ -247,6 +248,81 @@ TEST_F(CliAuditTest, LearnAndCapabilitiesAreAuditedWithoutThePassword) {
   for (const std::string& value : AllStoredValues(store_.path() + "/s")) {
     ASSERT_EQ(value.find(kNativePassword), std::string::npos) << "a password reached the store";
   }
+}
+
+TEST_F(CliAuditTest, PingSnapshotPlanAndFailedLearnsAreAuditedWithoutThePassword) {
+  using sqlx::testing::kNativePassword;
+  const std::string wrong_password = "not-the-password-4f9a";
+  const std::string url = sqlx::testing::MariaDbUrl("sqlx_native", kNativePassword, "sqlx_test");
+  const std::string refused = "mysql://sqlx_native:" + std::string(kNativePassword) + "@127.0.0.1:1/sqlx_test";
+  const std::string wrong = sqlx::testing::MariaDbUrl("sqlx_native", wrong_password, "sqlx_test");
+  ASSERT_EQ(Sqlx({"ping", url}).exit_code, 0);
+  EXPECT_EQ(Sqlx({"ping", refused}).exit_code, 1);
+  EXPECT_EQ(Sqlx({"learn", refused}).exit_code, 1);
+  RunResult denied = Sqlx({"learn", wrong});
+  EXPECT_EQ(denied.exit_code, 1) << DescribeRun(denied);
+  const std::string snapshot = File("shop.json");
+  RunResult snap = Sqlx({"snapshot", url, "-o", snapshot});
+  ASSERT_EQ(snap.exit_code, 0) << DescribeRun(snap);
+  RunResult plan = Sqlx({"plan:diff", "--from", url, "--to", snapshot});
+  ASSERT_EQ(plan.exit_code, 0) << DescribeRun(plan);
+
+  auto events = [&](const std::string& action) {
+    RunResult r = Sqlx({"--format", "json", "audit", "query", "--action", action});
+    EXPECT_EQ(r.exit_code, 0) << DescribeRun(r);
+    return Json(r)["events"];
+  };
+  const std::string connection = "sqlx_native@127.0.0.1:" + sqlx::testing::MariaDbPort();
+  nlohmann::json pings = events("ping");
+  ASSERT_EQ(pings.size(), 2u);
+  EXPECT_EQ(pings[0]["outcome"], "ok");
+  EXPECT_EQ(pings[0]["object"]["connection"], connection);
+  EXPECT_EQ(pings[1]["outcome"], "failed");
+  EXPECT_EQ(pings[1]["object"]["connection"], "sqlx_native@127.0.0.1:1");
+
+  nlohmann::json failed = events("learn.failed");
+  ASSERT_EQ(failed.size(), 2u);
+  EXPECT_EQ(failed[0]["object"]["connection"], "sqlx_native@127.0.0.1:1");
+  EXPECT_EQ(failed[1]["object"]["connection"], connection);
+  EXPECT_NE(failed[1]["error"].get<std::string>().find("denied"), std::string::npos) << failed[1];
+
+  nlohmann::json snaps = events("snapshot.taken");
+  ASSERT_EQ(snaps.size(), 1u);
+  EXPECT_EQ(snaps[0]["object"]["database"], "sqlx_test");
+  EXPECT_EQ(snaps[0]["details"]["format"], "json");
+  EXPECT_EQ(snaps[0]["details"]["profile_hash"].get<std::string>().size(), 64u);
+
+  nlohmann::json plans = events("plan.created");
+  ASSERT_EQ(plans.size(), 1u);
+  EXPECT_EQ(plans[0]["object"]["connection"], connection);
+  EXPECT_EQ(plans[0]["object"]["database"], "sqlx_test");
+  EXPECT_EQ(plans[0]["details"]["operations"], 0);
+  EXPECT_EQ(plans[0]["details"]["from_hash"], snaps[0]["details"]["profile_hash"]);
+  EXPECT_EQ(plans[0]["details"]["to_hash"], snaps[0]["details"]["profile_hash"]);
+  EXPECT_EQ(plans[0]["details"]["to"], snapshot);
+  ASSERT_EQ(Sqlx({"audit", "verify"}).exit_code, 0);
+
+  for (const std::string& value : AllStoredValues(store_.path() + "/s")) {
+    ASSERT_EQ(value.find(kNativePassword), std::string::npos) << "a password reached the store";
+    ASSERT_EQ(value.find(wrong_password), std::string::npos) << "a wrong password reached the store";
+  }
+}
+
+TEST_F(CliAuditTest, WithoutAConfiguredStorePingRecordsNothingAndCreatesNoStore) {
+  TempDir home("sqlx-audit-home.");
+  Env env = sqlx::testing::SqlxBaseEnv();
+  env["HOME"] = home.path();
+  RunResult ping = RunSqlx({"ping", sqlx::testing::MariaDbUrl("sqlx_native", sqlx::testing::kNativePassword)}, env);
+  ASSERT_EQ(ping.exit_code, 0) << DescribeRun(ping);
+  EXPECT_FALSE(std::filesystem::exists(home.path() + "/.sqlx"));
+  // With ~/.sqlx present, the same ping is recorded there.
+  env["SQLX_HOME"] = home.path() + "/.sqlx";
+  ASSERT_EQ(RunSqlx({"ping", sqlx::testing::MariaDbUrl("sqlx_native", sqlx::testing::kNativePassword)}, env).exit_code, 0);
+  env.erase("SQLX_HOME");
+  ASSERT_EQ(RunSqlx({"ping", sqlx::testing::MariaDbUrl("sqlx_native", sqlx::testing::kNativePassword)}, env).exit_code, 0);
+  RunResult query = RunSqlx({"--format", "json", "audit", "query", "--action", "ping"}, env);
+  ASSERT_EQ(query.exit_code, 0) << DescribeRun(query);
+  EXPECT_EQ(Json(query)["events"].size(), 2u);
 }
 
 }  // namespace

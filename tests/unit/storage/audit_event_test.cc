@@ -7,6 +7,7 @@
 #include <vector>
 
 #include <gtest/gtest.h>
+#include <nlohmann/json.hpp>
 
 #include "sqlx/storage/audit_proof.h"
 
@@ -111,6 +112,30 @@ TEST(AuditEventTest, RedactsSecretKeysAndUrlPasswords) {
   EXPECT_FALSE(RedactDetails("{").ok());
   EXPECT_EQ(RedactUrlPasswords("no urls here"), "no urls here");
   EXPECT_EQ(RedactUrlPasswords("a://b:c@d e://f:g@h"), "a://b:***@d e://f:***@h");
+}
+
+// Details already canonical skip the parse: the bytes must be exactly what
+// the parse-redact-dump path gives, for canonical and non-canonical input.
+TEST(AuditEventTest, CanonicalDetailsComeBackAsTheFullPathWouldWriteThem) {
+  const std::vector<std::string> inputs = {
+      R"({})", R"({"a":1})", R"({"a":{"b":[1,-2,0,true,false,null,"x"]},"c":"d"})",
+      R"({"profile_hash":"9f2c","step":123456789012345678})", R"({"b":1,"a":2})", R"({"a":1,"a":2})",
+      R"({ "a": 1 })", R"({"a":"\u00e9\n"})", "{\"a\":\"\xc3\xa9\"}", R"({"a":-0})", R"({"a":1.50})", R"({"a":1e3})",
+      R"({"a":1234567890123456789012})", R"({"a":-9223372036854775808})", R"({"a":[]})", R"({"a":{}})",
+      R"({"A":1,"a":2,"b":3})", R"({"a":[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[1]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]})"};
+  for (const std::string& in : inputs) {
+    nlohmann::json reference = nlohmann::json::parse(in, nullptr, false);
+    ASSERT_FALSE(reference.is_discarded()) << in;
+    auto r = RedactDetails(in);
+    ASSERT_TRUE(r.ok()) << in;
+    EXPECT_EQ(*r, reference.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace)) << in;
+  }
+  // Canonical, but a secret key or a URL: redacted, never returned as is.
+  EXPECT_EQ(RedactDetails(R"({"a":{"token":"t"}})").value(), R"({"a":{"token":"[REDACTED]"}})");
+  EXPECT_EQ(RedactDetails(R"({"u":"mysql://a:b@h"})").value(), R"({"u":"mysql://a:***@h"})");
+  for (const char* bad : {"{}x", "{\"a\":}", "{\"a\":1,}", "{\"a\" :1", "", "{\"a\":01}", "[]", "{\"a\":\"tab\tin\"}"}) {
+    EXPECT_FALSE(RedactDetails(bad).ok()) << bad;
+  }
 }
 
 TEST(AuditProofJsonTest, CheckpointRoundTripsAndBadDocumentsAreErrors) {

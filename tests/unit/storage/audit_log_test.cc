@@ -5,6 +5,7 @@
 #include "sqlx/storage/audit_log.h"
 
 #include <filesystem>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -293,6 +294,94 @@ TEST_F(AuditLogTest, QueryUsesFiltersAndReturnsTheNewestOldestFirst) {
   conn.object = kConn;
   conn.limit = 2;
   EXPECT_EQ(seqs(log_->Query(conn).value()), (std::vector<uint64_t>{29, 30}));
+}
+
+std::vector<uint64_t> Seqs(const Result<AuditQueryResult>& result) {
+  std::vector<uint64_t> out;
+  EXPECT_TRUE(result.ok()) << result.error().message;
+  if (result.ok()) {
+    for (const AuditEvent& e : result->events) out.push_back(e.seq);
+  }
+  return out;
+}
+
+AuditQuery Window(std::optional<int64_t> since, std::optional<int64_t> until) {
+  AuditQuery q;
+  q.since_ns = since;
+  q.until_ns = until;
+  return q;
+}
+
+TEST_F(AuditLogTest, TimeQueryFindsEventsWrittenAfterTheWritersClockSteppedBack) {
+  const int64_t s = 1'000'000'000;
+  const int64_t t0 = 1'700'000'000'000'000'000;
+  std::vector<AuditEvent> late;  // seqs 1..10 at t0+10s .. t0+19s
+  for (int i = 0; i < 10; ++i) late.push_back(Ev("test.step", "shop", "", t0 + (10 + i) * s));
+  ASSERT_TRUE(log_->Append(late).ok());
+  std::vector<AuditEvent> stepped_back;  // seqs 11..15 at t0 .. t0+4s
+  for (int i = 0; i < 5; ++i) stepped_back.push_back(Ev("test.step", "shop", "", t0 + i * s));
+  ASSERT_TRUE(log_->Append(stepped_back).ok());
+  ASSERT_TRUE(log_->Append({Ev("test.step", "shop", "", t0 + 30 * s)}).ok());  // seq 16
+
+  EXPECT_EQ(Seqs(log_->Query(Window(t0 + 2 * s, t0 + 12 * s))), (std::vector<uint64_t>{1, 2, 13, 14, 15}));
+  EXPECT_EQ(Seqs(log_->Query(Window(std::nullopt, t0 + 5 * s))), (std::vector<uint64_t>{11, 12, 13, 14, 15}));
+  EXPECT_EQ(Seqs(log_->Query(Window(t0 + 25 * s, std::nullopt))), (std::vector<uint64_t>{16}));
+  EXPECT_EQ(Seqs(log_->Query(Window(t0 + 40 * s, std::nullopt))), (std::vector<uint64_t>{}));
+  AuditQuery newest = Window(std::nullopt, std::nullopt);
+  newest.limit = 3;
+  EXPECT_EQ(Seqs(log_->Query(newest)), (std::vector<uint64_t>{14, 15, 16}));
+  Reopen();  // the high water survives in the head: seq 17's entry still sorts last
+  ASSERT_TRUE(log_->Append({Ev("test.step", "shop", "", t0 + 1 * s)}).ok());
+  EXPECT_EQ(Seqs(log_->Query(Window(t0, t0 + 2 * s))), (std::vector<uint64_t>{11, 12, 17}));
+  Close();
+  {
+    // A sqlx from before the high water rewrote the head without it.
+    RawDb raw(dir_.path());
+    nlohmann::json head = nlohmann::json::parse(raw.Get("meta", "audit_head"));
+    head.erase("time_high_water_ns");
+    ASSERT_TRUE(raw.db->Put({}, raw.Family("meta"), "audit_head", head.dump()).ok());
+  }
+  Reopen();  // the high water is recovered from the newest time entry
+  ASSERT_TRUE(log_->Append({Ev("test.step", "shop", "", t0 + 1 * s)}).ok());  // seq 18
+  EXPECT_EQ(Seqs(log_->Query(Window(t0, t0 + 2 * s))), (std::vector<uint64_t>{11, 12, 17, 18}));
+  EXPECT_EQ(Seqs(log_->Query(Window(t0 + 25 * s, std::nullopt))), (std::vector<uint64_t>{16}));
+}
+
+TEST_F(AuditLogTest, AStoreWithPerEventTimeEntriesIsStillQueriedByTime) {
+  const int64_t s = 1'000'000'000;
+  const int64_t t0 = 1'700'000'000'000'000'000;
+  std::vector<AuditEvent> old;  // seqs 1..3 at t0, t0+1s, t0+2s
+  for (int i = 0; i < 3; ++i) old.push_back(Ev("test.step", "shop", "", t0 + i * s));
+  ASSERT_TRUE(log_->Append(old).ok());
+  Close();
+  {
+    // Rewrite it as a store from before the per-append time entries: one
+    // 't' entry per event, and a head without the high water.
+    RawDb raw(dir_.path());
+    std::unique_ptr<rocksdb::Iterator> it(raw.db->NewIterator(rocksdb::ReadOptions(), raw.Family("audit_index")));
+    std::vector<std::string> group_keys;
+    for (it->Seek("w"); it->Valid() && it->key().starts_with("w"); it->Next()) group_keys.push_back(it->key().ToString());
+    ASSERT_EQ(group_keys.size(), 1u);
+    for (const std::string& k : group_keys) ASSERT_TRUE(raw.db->Delete({}, raw.Family("audit_index"), k).ok());
+    for (uint64_t seq = 1; seq <= 3; ++seq) {
+      std::string key(1, 't');
+      audit_keys::PutU64(&key, audit_keys::TimeOrder(t0 + static_cast<int64_t>(seq - 1) * s));
+      audit_keys::PutU64(&key, seq);
+      ASSERT_TRUE(raw.db->Put({}, raw.Family("audit_index"), key, "").ok());
+    }
+    nlohmann::json head = nlohmann::json::parse(raw.Get("meta", "audit_head"));
+    ASSERT_TRUE(head.contains("time_high_water_ns"));
+    head.erase("time_high_water_ns");
+    ASSERT_TRUE(raw.db->Put({}, raw.Family("meta"), "audit_head", head.dump()).ok());
+  }
+  Reopen();
+  ASSERT_TRUE(log_->Append({Ev("test.step", "shop", "", t0 + 10 * s), Ev("test.step", "shop", "", t0 + 11 * s)}).ok());
+  EXPECT_EQ(Seqs(log_->Query(Window(std::nullopt, std::nullopt))), (std::vector<uint64_t>{1, 2, 3, 4, 5}));
+  EXPECT_EQ(Seqs(log_->Query(Window(t0 + 1 * s, t0 + 11 * s))), (std::vector<uint64_t>{2, 3, 4}));
+  AuditQuery newest = Window(std::nullopt, std::nullopt);
+  newest.limit = 3;
+  EXPECT_EQ(Seqs(log_->Query(newest)), (std::vector<uint64_t>{3, 4, 5}));
+  EXPECT_TRUE(Verify().ok);
 }
 
 TEST_F(AuditLogTest, NoPasswordReachesAnEvent) {

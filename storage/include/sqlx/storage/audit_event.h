@@ -48,6 +48,11 @@ struct AuditEvent {
 
 // Every field but `hash`, as the bytes that are hashed and stored.
 std::string CanonicalBytes(const AuditEvent& event);
+// CanonicalBytes(event).size(), without encoding.
+size_t CanonicalSize(const AuditEvent& event);
+// Appends CanonicalBytes(event) to *out (so a caller can build a larger
+// value around them without a copy).
+void AppendCanonicalBytes(const AuditEvent& event, std::string* out);
 // Parses canonical bytes (from the store or a proof: untrusted). Sets hash
 // to LeafHash(bytes). kInvalidArgument on any malformation, trailing bytes
 // included.
