@@ -34,6 +34,14 @@ Result<std::unique_ptr<transports::Session>> OpenSession(const GlobalOptions& g,
   return transports::Session::Open(url, options);
 }
 
+DriverOptions DriverOptionsFor(const GlobalOptions& g) {
+  DriverOptions options;
+  options.pack_dir = g.pack_dir;
+  options.max_packet = g.max_packet;
+  options.connect_timeout = std::chrono::seconds(g.connect_timeout_s);
+  return options;
+}
+
 Result<std::unique_ptr<storage::Store>> OpenStore(const GlobalOptions& g) {
   storage::StoreOptions options;
   options.dir = g.store_dir.empty() ? storage::Store::DefaultDir() : g.store_dir;

@@ -8,6 +8,7 @@
 #include <string>
 
 #include "commands.h"
+#include "sqlx/driver.h"
 #include "sqlx/flo/learn_server.h"
 #include "sqlx/messages/result.h"
 #include "sqlx/storage/store.h"
@@ -24,6 +25,9 @@ std::string Rfc3339(int64_t ns);
 // (flo::LearnSessionGreeting: several catalog statements per round trip).
 Result<std::unique_ptr<transports::Session>> OpenSession(const GlobalOptions& g, const transports::ConnectionUrl& url,
                                                          bool learning = false);
+
+// The driver options of --pack-dir, --max-packet and --connect-timeout.
+DriverOptions DriverOptionsFor(const GlobalOptions& g);
 
 // The store in --store, else the default directory (waits for a store in
 // use by another process, then fails saying so).

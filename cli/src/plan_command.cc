@@ -14,11 +14,10 @@
 #include "commands.h"
 #include "connection_learning.h"
 #include "files.h"
-#include "sqlx/flo/learn_database.h"
+#include "sqlx/driver.h"
 #include "sqlx/messages/ir.h"
 #include "sqlx/planner/plan.h"
 #include "scratch_database.h"
-#include "sqlx/flo/learn_server.h"
 #include "sqlx/planner/strategy.h"
 
 namespace sqlx::cli {
@@ -46,21 +45,14 @@ Result<ir::Database> LoadSide(const GlobalOptions& g, const std::string& what, c
     }
     const std::string database = url.database;
     url.database.clear();
-    SQLX_ASSIGN_OR_RETURN(auto session, OpenSession(g, url, /*learning=*/true));
-    SQLX_ASSIGN_OR_RETURN(std::vector<flo::LearnedDatabase> learned, flo::LearnDatabases(*session, {database}));
-    if (learned.front().error) return *learned.front().error;
-    for (const std::string& line : learned.front().not_visible)
+    SQLX_ASSIGN_OR_RETURN(std::unique_ptr<Driver> driver, CreateDriver(url, DriverOptionsFor(g)));
+    SQLX_ASSIGN_OR_RETURN(flo::LearnedDatabase learned, driver->Snapshot(database));
+    for (const std::string& line : learned.not_visible)
       std::cerr << "sqlx: warning: " << what << ": not learned: " << line << "\n";
     if (server != nullptr) {
-      flo::LearnServerOptions options;
-      options.fingerprint = false;
-      SQLX_ASSIGN_OR_RETURN(flo::LearnedServer learned_server, flo::LearnServer(*session, url, options));
-      SQLX_ASSIGN_OR_RETURN(planner::ServerCapabilities caps,
-                            planner::CapabilitiesFromJson(learned_server.ToCapabilityJson()));
-      caps.basis += " (" + url.ConnectionName() + ")";
-      *server = caps;
+      SQLX_ASSIGN_OR_RETURN(*server, driver->PlannerCapabilities());
     }
-    return learned.front().schema;
+    return std::move(learned.schema);
   }
   SQLX_ASSIGN_OR_RETURN(std::string text, ReadTextFile(source));
   auto db = ir::FromJson(text);

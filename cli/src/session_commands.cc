@@ -1,4 +1,5 @@
-// `sqlx ping` and `sqlx query`: one session, no store.
+// `sqlx ping` (through the driver, sqlx/driver.h) and `sqlx query`: one
+// session, no store.
 #include <chrono>
 #include <cstdio>
 #include <iostream>
@@ -10,6 +11,7 @@
 #include "commands.h"
 #include "connection_learning.h"
 #include "output.h"
+#include "sqlx/driver.h"
 #include "sqlx/transports/session.h"
 
 namespace sqlx::cli {
@@ -17,14 +19,6 @@ namespace sqlx::cli {
 namespace {
 
 using transports::Session;
-
-// "5.5.5-10.11.6-MariaDB-0+deb12u1" -> flavor MariaDB, version 10.11.6-...
-void SplitVersion(const std::string& raw, std::string* flavor, std::string* version) {
-  *version = raw;
-  // MariaDB prefixes "5.5.5-" for old replication clients.
-  if (raw.rfind("5.5.5-", 0) == 0) *version = raw.substr(6);
-  *flavor = raw.find("MariaDB") != std::string::npos ? "MariaDB" : "MySQL";
-}
 
 Result<std::unique_ptr<Session>> Connect(const GlobalOptions& g, const ConnectArgs& c,
                                          transports::ConnectionUrl* url_out) {
@@ -61,16 +55,16 @@ int RunPing(const GlobalOptions& g, const ConnectArgs& c) {
     Status audited = RecordInConfiguredStore(g, "ping", {url.ConnectionName(), url.database, ""}, &error);
     return ReportError(g, audited.ok() ? error : audited.error());
   };
-  auto session = Connect(g, c, &url);
-  if (!session.ok()) return fail(session.error());
-  auto start = std::chrono::steady_clock::now();
-  Status st = (*session)->Ping();
-  auto rtt = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - start);
-  if (!st.ok()) return fail(st.error());
-  const transports::ServerInfo& info = (*session)->server();
-  std::string flavor, version;
-  SplitVersion(info.greeting.server_version, &flavor, &version);
-  const nlohmann::json details = {{"server_version", info.greeting.server_version},
+  auto resolved = ResolveConnection(c);
+  if (!resolved.ok()) return fail(resolved.error());
+  url = *resolved;  // also when the connect fails: the error's audit event names it
+  spdlog::debug("connecting to {}", url.Redacted());
+  auto driver = CreateDriver(url, DriverOptionsFor(g));
+  if (!driver.ok()) return fail(driver.error());
+  auto ping = (*driver)->Ping();
+  if (!ping.ok()) return fail(ping.error());
+  const PingReport& info = *ping;
+  const nlohmann::json details = {{"server_version", info.server_version},
                                   {"tls", info.tls.active ? info.tls.version : "off"}};
   if (Status audited = RecordInConfiguredStore(g, "ping", {url.ConnectionName(), url.database, ""}, nullptr,
                                                details.dump());
@@ -82,10 +76,10 @@ int RunPing(const GlobalOptions& g, const ConnectArgs& c) {
     nlohmann::json j = {
         {"ok", true},
         {"connection", url.ConnectionName()},
-        {"server_version", info.greeting.server_version},
-        {"version", version},
-        {"flavor", flavor},
-        {"connection_id", info.greeting.connection_id},
+        {"server_version", info.server_version},
+        {"version", info.version},
+        {"flavor", info.flavor},
+        {"connection_id", info.connection_id},
         {"auth_plugin", info.auth_plugin},
         {"tls", info.tls.active ? nlohmann::json{{"version", info.tls.version},
                                                  {"cipher", info.tls.cipher},
@@ -93,12 +87,12 @@ int RunPing(const GlobalOptions& g, const ConnectArgs& c) {
                                                  {"trust", info.tls.trust}}
                                 : nlohmann::json(nullptr)},
         {"connect_ms", connect_ms},
-        {"rtt_ms", rtt.count()},
+        {"rtt_ms", info.rtt.count()},
     };
     std::cout << j.dump() << "\n";
   } else {
     std::printf("connected to %s\n", url.ConnectionName().c_str());
-    std::printf("server:      %s %s\n", flavor.c_str(), version.c_str());
+    std::printf("server:      %s %s\n", info.flavor.c_str(), info.version.c_str());
     if (info.tls.active) {
       std::printf("tls:         %s %s (%s)\n", info.tls.version.c_str(), info.tls.cipher.c_str(),
                   info.tls.verified ? ("verified, " + info.tls.trust + " trust").c_str()
@@ -108,7 +102,7 @@ int RunPing(const GlobalOptions& g, const ConnectArgs& c) {
     }
     std::printf("auth plugin: %s\n", info.auth_plugin.c_str());
     std::printf("connect:     %.3f ms\n", connect_ms);
-    std::printf("ping rtt:    %.3f ms\n", rtt.count());
+    std::printf("ping rtt:    %.3f ms\n", info.rtt.count());
   }
   return kExitOk;
 }

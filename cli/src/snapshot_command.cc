@@ -1,6 +1,7 @@
 // `sqlx snapshot`: one database learned live, written as its canonical IR
 // JSON with the profile hash beside it (docs/cli.md). The store is not
-// touched. --format sql renders the same IR as a DDL script instead.
+// touched. --format sql renders the same IR as a DDL script instead. The
+// learning and rendering go through the driver (sqlx/driver.h).
 #include <fcntl.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -16,9 +17,8 @@
 #include "commands.h"
 #include "connection_learning.h"
 #include "files.h"
+#include "sqlx/driver.h"
 #include "sqlx/messages/ir.h"
-#include "sqlx/flo/learn_database.h"
-#include "sqlx/planner/render_sql.h"
 
 namespace sqlx::cli {
 
@@ -82,12 +82,11 @@ int RunSnapshot(const GlobalOptions& g, const ConnectArgs& c, const std::string&
   }
   database = url.database;
   url.database.clear();  // an unknown database is reported by the learn, not the connect
-  auto session = OpenSession(g, url, /*learning=*/true);
-  if (!session.ok()) return fail(session.error());
-  auto learned = flo::LearnDatabases(**session, {database});
+  auto driver = CreateDriver(url, DriverOptionsFor(g));
+  if (!driver.ok()) return fail(driver.error());
+  auto learned = (*driver)->Snapshot(database);
   if (!learned.ok()) return fail(learned.error());
-  const flo::LearnedDatabase& db = learned->front();
-  if (db.error) return fail(*db.error);
+  const flo::LearnedDatabase& db = *learned;
   for (const std::string& line : db.not_visible) std::cerr << "sqlx: warning: not learned: " << line << "\n";
 
   std::string text;
@@ -96,7 +95,7 @@ int RunSnapshot(const GlobalOptions& g, const ConnectArgs& c, const std::string&
     planner::ScriptOptions options;
     options.header = "SQLx OS snapshot of database " + database + " (rendered from its IR)\nprofile_hash " +
                      db.profile_hash + "\nLoad into an empty database: mariadb NEWDB < this-file";
-    text = planner::RenderScript(db.schema, options);
+    text = (*driver)->RenderSql(db.schema, options);
   } else {
     text = SnapshotJson(db);
   }
