@@ -274,9 +274,21 @@ Status Prepare(ApplyRun& run) {
 }
 
 // Refuses operations without consent; false (and reported) when any is.
-bool CheckConsent(ApplyRun& run) {
-  const std::vector<std::string> refusals =
-      planner::Refusals(run.plan, {run.args.allow_destructive, run.args.allow_blocking});
+Result<bool> CheckConsent(ApplyRun& run) {
+  planner::ApplyConsent consent{run.args.allow_destructive, run.args.allow_blocking, {}};
+  // Destructive changes of tables that hold no row lose nothing: they need
+  // no --allow-destructive (checked live, just before the run).
+  if (!consent.allow_destructive) {
+    for (const std::string& table : planner::DestructiveTables(run.plan)) {
+      SQLX_ASSIGN_OR_RETURN(uint64_t empty, CountOf(*run.session, planner::EmptyTableCheck(table)));
+      if (empty == 1) {
+        consent.empty_tables.insert(table);
+        if (run.text()) std::cout << "table `" << table << "` is empty: its destructive changes lose no data\n";
+      }
+    }
+  }
+  run.report["empty_tables"] = consent.empty_tables;
+  const std::vector<std::string> refusals = planner::Refusals(run.plan, consent);
   run.report["refusals"] = refusals;
   if (refusals.empty()) return true;
   if (run.text()) {
@@ -301,7 +313,9 @@ int RunApply(const GlobalOptions& g, const ApplyArgs& args) {
     if (run.text()) std::cout << "nothing to do: the plan is empty\n";
     return kExitOk;
   }
-  const bool consent = CheckConsent(run);
+  auto consented = CheckConsent(run);
+  if (!consented.ok()) return ReportError(g, consented.error());
+  const bool consent = *consented;
   auto prechecks = RunPreChecks(run);
   if (!prechecks.ok()) return ReportError(g, prechecks.error());
   if (!*prechecks && run.text())

@@ -181,13 +181,31 @@ PreCheck ForeignKeyPreCheck(const std::string& fk_name, const std::string& child
           sql};
 }
 
+std::vector<std::string> DestructiveTables(const Plan& plan) {
+  std::set<std::string> created;
+  std::vector<std::string> out;
+  for (const Operation& op : plan.operations) {
+    if (op.kind == "create_table" || op.kind == "rename_table") created.insert(op.object);
+    if (op.op_class != OpClass::kDestructive || (op.kind != "alter_table" && op.kind != "drop_table")) continue;
+    if (created.count(op.object) || std::find(out.begin(), out.end(), op.object) != out.end()) continue;
+    out.push_back(op.object);
+  }
+  return out;
+}
+
+std::string EmptyTableCheck(const std::string& table) {
+  return "SELECT NOT EXISTS (SELECT 1 FROM " + QuoteIdentifier(table) + ")";
+}
+
 std::vector<std::string> Refusals(const Plan& plan, const ApplyConsent& consent) {
   std::vector<std::string> out;
   std::set<std::string> created;
   for (const Operation& op : plan.operations) {
     const std::string name = std::to_string(op.id) + ". " + op.kind + (op.object.empty() ? "" : " " + op.object);
     if (op.kind == "create_table") created.insert(op.object);
-    if (op.op_class == OpClass::kDestructive && !consent.allow_destructive) {
+    const bool empty_table = (op.kind == "alter_table" || op.kind == "drop_table") &&
+                             consent.empty_tables.count(op.object) > 0;
+    if (op.op_class == OpClass::kDestructive && !consent.allow_destructive && !empty_table) {
       std::string why;
       for (const std::string& note : op.notes) why += (why.empty() ? "" : "; ") + note;
       out.push_back(name + ": destructive (" + (why.empty() ? "loses data or definitions" : why) +

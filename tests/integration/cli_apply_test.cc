@@ -194,6 +194,16 @@ TEST(CliApplyTest, DestructiveIsRefusedWithoutTheFlagAndNothingChanges) {
   EXPECT_EQ(Hash(f.from()), Hash(f.to()));
 }
 
+TEST(CliApplyTest, DestructiveChangesOfAnEmptyTableNeedNoFlag) {
+  ApplyFixture f("destr_empty", "CREATE TABLE t (id int PRIMARY KEY, a int, gone int)",
+                 "CREATE TABLE t (id int PRIMARY KEY, a int, added int)");
+  ASSERT_EQ(f.Plan().exit_code, 0);
+  RunResult r = f.Apply({});
+  EXPECT_EQ(r.exit_code, 0) << DescribeRun(r);
+  EXPECT_NE(r.out.find("table `t` is empty: its destructive changes lose no data"), std::string::npos) << r.out;
+  EXPECT_EQ(Hash(f.from()), Hash(f.to()));
+}
+
 TEST(CliApplyTest, ANewUniqueKeyOverDuplicatesStopsBeforeAnyChangeWithTheCount) {
   ApplyFixture f("uniq",
                  "CREATE TABLE a (id int PRIMARY KEY); CREATE TABLE u (id int PRIMARY KEY, email varchar(50));"

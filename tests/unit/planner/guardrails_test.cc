@@ -144,6 +144,25 @@ TEST(GuardrailsTest, RefusalsNameTheFlagThatAllows) {
   EXPECT_TRUE(Refusals(plan, {true, true}).empty());
 }
 
+TEST(GuardrailsTest, DestructiveChangesOfEmptyTablesNeedNoConsent) {
+  Plan plan;
+  plan.operations = {Op(1, "create_table", "n", OpClass::kSafe, Strategy::kNone),
+                     Op(2, "alter_table", "a", OpClass::kDestructive, Strategy::kInstant),
+                     Op(3, "drop_table", "b", OpClass::kDestructive, Strategy::kNone),
+                     Op(4, "alter_table", "n", OpClass::kDestructive, Strategy::kInstant),
+                     Op(5, "alter_table", "a", OpClass::kDestructive, Strategy::kInstant)};
+  // Tables to check live: each once, not the one the plan creates.
+  EXPECT_EQ(DestructiveTables(plan), (std::vector<std::string>{"a", "b"}));
+  EXPECT_EQ(EmptyTableCheck("we`ird"), "SELECT NOT EXISTS (SELECT 1 FROM `we``ird`)");
+  EXPECT_EQ(Refusals(plan, {}).size(), 4u);
+  ApplyConsent only_a_empty;
+  only_a_empty.empty_tables = {"a"};
+  std::vector<std::string> r = Refusals(plan, only_a_empty);
+  ASSERT_EQ(r.size(), 2u);
+  EXPECT_NE(r[0].find("3. drop_table b: destructive"), std::string::npos) << r[0];
+  EXPECT_NE(r[1].find("4. alter_table n: destructive"), std::string::npos) << r[1];
+}
+
 TEST(GuardrailsTest, StatementsSplitOutsideBodies) {
   Operation view;
   view.kind = "create_view";

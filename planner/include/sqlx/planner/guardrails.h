@@ -5,6 +5,7 @@
 #pragma once
 
 #include <map>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -37,7 +38,17 @@ PreCheck ForeignKeyPreCheck(const std::string& fk_name, const std::string& child
 struct ApplyConsent {
   bool allow_destructive = false;  // --allow-destructive: operations of class destructive
   bool allow_blocking = false;     // --allow-blocking: copy, online-copy (run as a blocking copy), unknown ALTERs
+  // Tables found empty on the live database just before the run: a
+  // destructive change of an empty table (alter_table, drop_table) loses no
+  // data and needs no --allow-destructive.
+  std::set<std::string> empty_tables;
 };
+
+// The tables whose destructive operations would need --allow-destructive
+// unless they are empty (the caller checks them live: EmptyTableCheck).
+std::vector<std::string> DestructiveTables(const Plan& plan);
+// SQL answering 1 when `table` holds no row, else 0.
+std::string EmptyTableCheck(const std::string& table);
 
 // Why `plan` may not run under `consent`: one line per refused operation,
 // saying which flag would allow it. Empty: it may run. A blocking strategy
