@@ -79,7 +79,18 @@ inline std::string ShowCreateAll(const std::string& db) {
   std::string out = RootSql(sql, db);
   out = std::regex_replace(out, std::regex(R"(\t\d{4}-\d\d-\d\d \d\d:\d\d:\d\d\.\d\d(\n|$))"), "$1");
   out = std::regex_replace(out, std::regex(R"( AUTO_INCREMENT=\d+)"), "");
-  out = std::regex_replace(out, std::regex(R"( USING BTREE)"), "");
+  // Only where B-trees are the engine's only kind of key (a MEMORY table's
+  // USING BTREE is not its default and must survive).
+  {
+    std::istringstream rows(out);
+    std::string normalized;
+    const std::regex btree_engine(R"(\) ENGINE=(InnoDB|MyISAM|Aria)\b)");
+    for (std::string row; std::getline(rows, row);) {
+      if (std::regex_search(row, btree_engine)) row = std::regex_replace(row, std::regex(R"( USING BTREE)"), "");
+      normalized += row + "\n";
+    }
+    out = normalized;
+  }
   size_t at = 0;
   while ((at = out.find(db, at)) != std::string::npos) out.replace(at, db.size(), "DB");
   std::string listing;
