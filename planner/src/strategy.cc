@@ -184,6 +184,18 @@ void ColumnsNeeds(const ir::Table& from, const ir::Table& to, const std::map<std
     need->Instant(server.instant_add_column_anywhere && !fulltext, "columns reordered", why("instant_add_column_anywhere"));
 }
 
+// Whether every column of `key` exists in `table` (the starting one) and is
+// NOT NULL there: InnoDB then rebuilds the table for a new primary key in
+// place, with concurrent writes (ALGORITHM=INPLACE, LOCK=NONE).
+bool PrimaryKeyColumnsNotNull(const ir::Table& table, const ir::Index& key) {
+  for (const ir::IndexPart& part : key.parts) {
+    if (part.column.empty()) return false;
+    const ir::Column* column = Named(table.columns, part.column);
+    if (column == nullptr || column->nullable) return false;
+  }
+  return !key.parts.empty();
+}
+
 // Keys and checks dropped, changed or added.
 void KeysNeeds(const ir::Table& from, const ir::Table& to, const ServerCapabilities& server, Need* need) {
   const bool mariadb = server.flavor == "MariaDB";
@@ -195,7 +207,15 @@ void KeysNeeds(const ir::Table& from, const ir::Table& to, const ServerCapabilit
     const ir::Index* now = Named(to.indexes, index.name);
     if (now != nullptr && same_index(index, *now)) continue;
     if (index.kind == "PRIMARY") {
-      need->Raise(Strategy::kOnlineCopy, "primary key changed: the table is rebuilt, for a shadow copy");
+      // Rebuilt in place with concurrent writes when no column has to turn
+      // NOT NULL for the new key (then the server refuses INPLACE).
+      const ir::Index* key = Named(to.indexes, std::string("PRIMARY"));
+      if (key != nullptr && PrimaryKeyColumnsNotNull(from, *key)) {
+        need->Raise(Strategy::kInplace, "primary key changed over NOT NULL columns: rebuilt in place, LOCK=NONE");
+      } else {
+        need->Raise(Strategy::kOnlineCopy, "primary key changed: a column turns NOT NULL or the key goes; "
+                                           "the table is rebuilt, for a shadow copy");
+      }
     } else {
       need->Raise(Strategy::kInplace, (now ? "change index " : "drop index ") + QuoteIdentifier(index.name) +
                                           ": in place, LOCK=NONE");
@@ -205,8 +225,13 @@ void KeysNeeds(const ir::Table& from, const ir::Table& to, const ServerCapabilit
     const ir::Index* was = Named(from.indexes, index.name);
     if (was != nullptr && same_index(index, *was)) continue;
     const std::string name = index.kind == "PRIMARY" ? std::string("primary key") : "index " + QuoteIdentifier(index.name);
-    if (index.kind == "PRIMARY") {
-      need->Raise(Strategy::kOnlineCopy, "add primary key: the table is rebuilt, for a shadow copy");
+    if (index.kind == "PRIMARY" && was != nullptr) {
+      continue;  // a changed key: decided with the drop above
+    } else if (index.kind == "PRIMARY" && PrimaryKeyColumnsNotNull(from, index)) {
+      need->Raise(Strategy::kInplace, "add primary key over NOT NULL columns: rebuilt in place, LOCK=NONE");
+    } else if (index.kind == "PRIMARY") {
+      need->Raise(Strategy::kOnlineCopy, "add primary key: a column turns NOT NULL; the table is rebuilt, for a "
+                                         "shadow copy");
     } else if (index.kind == "FULLTEXT" || index.kind == "SPATIAL") {
       need->Raise(Strategy::kCopy, "add " + LowerAscii(index.kind) + " " + name +
                                        ": the server builds it under a shared lock (writes wait)");

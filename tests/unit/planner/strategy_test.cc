@@ -159,9 +159,12 @@ TEST(StrategyTest, ChoosesPerChangeAndServer) {
        MariaDb1011, Strategy::kInplace, "add index `u_note`"},
       {"index dropped", [](ir::Table& t) { t.indexes.pop_back(); }, MariaDb1011, Strategy::kInplace,
        "drop index `by_note`"},
-      {"primary key changed",
+      {"primary key changed over a nullable column",
        [](ir::Table& t) { t.indexes[0].parts.push_back({"state", std::nullopt, false, ""}); }, MariaDb1011,
        Strategy::kOnlineCopy, "primary key changed"},
+      {"primary key changed over NOT NULL columns",
+       [](ir::Table& t) { t.indexes[0].parts[0].descending = true; },  // (`id` DESC): `id` is NOT NULL
+       MariaDb1011, Strategy::kInplace, "primary key changed over NOT NULL columns"},
       {"table comment", [](ir::Table& t) { t.comment = "orders"; }, MariaDb1011, Strategy::kInstant,
        "table comment: instant"},
       {"check added", [](ir::Table& t) { t.checks.push_back({"positive", "`total` > 0", false}); }, MariaDb1011,
