@@ -32,6 +32,8 @@ enum class SqlQuoting {
 // `value` as a single-quoted SQL string literal that the server reads back
 // as exactly `value` under the given quoting.
 std::string QuoteSqlLiteral(std::string_view value, SqlQuoting quoting = SqlQuoting::kBackslashEscapes);
+// `name` in backticks, inner backticks doubled (as SHOW CREATE writes names).
+std::string QuoteSqlIdentifier(std::string_view name);
 
 // "'a', 'b'": the names quoted and comma-separated, for {schemas}.
 std::string QuoteSqlList(const std::vector<std::string>& values, SqlQuoting quoting);

@@ -190,14 +190,9 @@ Status CatalogBuilder::AddViewSource(const std::string& database, const std::str
   // "CREATE ... VIEW `db`.`v` AS <body>[ WITH ... CHECK OPTION]": the view
   // is named qualified (the session has no current database) or not.
   const std::string text = CellText(rows.rows[0], create);
-  auto quote = [](const std::string& name) {
-    std::string out = "`";
-    for (char c : name) out += c == '`' ? std::string("``") : std::string(1, c);
-    return out + "`";
-  };
   size_t start = std::string::npos;
-  for (const std::string& head : {" VIEW " + quote(database) + "." + quote(view_name) + " AS ",
-                                  " VIEW " + quote(view_name) + " AS "}) {
+  for (const std::string& head : {" VIEW " + QuoteSqlIdentifier(database) + "." + QuoteSqlIdentifier(view_name) + " AS ",
+                                  " VIEW " + QuoteSqlIdentifier(view_name) + " AS "}) {
     const size_t at = text.find(head);
     if (at != std::string::npos) {
       start = at + head.size();
@@ -238,9 +233,7 @@ Status CatalogBuilder::AddTriggerSource(const std::string& database, const std::
   SQLX_ASSIGN_OR_RETURN(int original, RequireColumn(rows, "SQL Original Statement", pack_.file));
   if (rows.rows.size() != 1) return Status::Ok();
   // "CREATE ... TRIGGER `t` AFTER UPDATE ON `tbl` FOR EACH ROW<ws><body>"
-  std::string head = " ON `";
-  for (char c : trigger->table) head += c == '`' ? std::string("``") : std::string(1, c);
-  head += "` FOR EACH ROW";
+  const std::string head = " ON " + QuoteSqlIdentifier(trigger->table) + " FOR EACH ROW";
   const std::string text = CellText(rows.rows[0], original);
   const size_t at = text.find(head);
   if (at == std::string::npos) return Status::Ok();  // another form: ACTION_STATEMENT stands

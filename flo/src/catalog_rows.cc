@@ -72,54 +72,6 @@ Result<CatalogOutcome> CatalogReader::Run(std::string_view name, const std::stri
   return CatalogOutcome::kRan;
 }
 
-namespace {
-
-// Runs `sql` (one or more statements) and reads every result. The list ends
-// early with a failed outcome when a statement fails: the server runs none
-// after it.
-Result<std::vector<StatementOutcome>> RunStatements(transports::Session& session, std::string_view sql) {
-  std::vector<StatementOutcome> out;
-  auto failed = [&](const Error& error) -> Result<std::vector<StatementOutcome>> {
-    if (error.code != ErrorCode::kServer) return error;
-    StatementOutcome outcome;
-    outcome.ok = false;
-    outcome.error = error;
-    out.push_back(std::move(outcome));
-    return std::move(out);
-  };
-  auto stream = session.Query(sql);
-  if (!stream.ok()) return failed(stream.error());
-  for (;;) {
-    auto more = (*stream)->NextResult();
-    if (!more.ok()) return failed(more.error());
-    if (!*more) break;
-    StatementOutcome outcome;
-    for (const auto& column : (*stream)->columns()) outcome.columns.push_back(column.name);
-    while ((*stream)->has_rows()) {
-      auto batch = (*stream)->NextBatch();
-      if (!batch.ok()) return failed(batch.error());
-      if (*batch == nullptr) break;
-      for (size_t r = 0; r < (*batch)->rows(); ++r) {
-        std::vector<std::optional<std::string>> row;
-        for (size_t c = 0; c < (*batch)->columns(); ++c) {
-          auto cell = (*batch)->cell(r, c);
-          row.push_back(cell ? std::optional<std::string>(std::string(*cell)) : std::nullopt);
-        }
-        outcome.rows.push_back(std::move(row));
-      }
-    }
-    out.push_back(std::move(outcome));
-  }
-  return out;
-}
-
-std::string QuoteIdentifier(std::string_view name) {
-  std::string out = "`";
-  for (char c : name) out += c == '`' ? std::string("``") : std::string(1, c);
-  return out + "`";
-}
-
-}  // namespace
 
 Result<std::vector<CatalogReader::ObjectOutcome>> CatalogReader::RunEach(
     std::string_view name, const std::vector<std::pair<std::string, std::string>>& objects) {
@@ -143,7 +95,7 @@ Result<std::vector<CatalogReader::ObjectOutcome>> CatalogReader::RunEach(
     std::string sql;
     for (size_t i = next; i < next + count; ++i) {
       sql += (i == next ? "" : ";") +
-             ReplaceAll(query.sql, "{object}", QuoteIdentifier(objects[i].first) + "." + QuoteIdentifier(objects[i].second));
+             ReplaceAll(query.sql, "{object}", QuoteSqlIdentifier(objects[i].first) + "." + QuoteSqlIdentifier(objects[i].second));
     }
     ++statements_;
     SQLX_ASSIGN_OR_RETURN(std::vector<StatementOutcome> results, RunStatements(session_, sql));

@@ -7,6 +7,15 @@
 
 namespace sqlx::flo {
 
+std::string QuoteSqlIdentifier(std::string_view name) {
+  std::string out = "`";
+  for (char c : name) {
+    if (c == '`') out += '`';
+    out += c;
+  }
+  return out + "`";
+}
+
 std::string QuoteSqlLiteral(std::string_view value, SqlQuoting quoting) {
   std::string out;
   out.reserve(value.size() + 2);

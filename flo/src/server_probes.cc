@@ -55,28 +55,46 @@ std::string ReplaceAll(std::string text, std::string_view placeholder, std::stri
   return text;
 }
 
-Result<StatementOutcome> RunStatement(transports::Session& session, std::string_view sql) {
+// Runs `sql` (one or more statements) and reads every result. The list ends
+// early with a failed outcome when a statement fails: the server runs none
+// after it.
+Result<std::vector<StatementOutcome>> RunStatements(transports::Session& session, std::string_view sql) {
+  std::vector<StatementOutcome> out;
+  auto failed = [&](const Error& error) -> Result<std::vector<StatementOutcome>> {
+    SQLX_ASSIGN_OR_RETURN(StatementOutcome outcome, Outcome(error));
+    out.push_back(std::move(outcome));
+    return std::move(out);
+  };
   auto stream = session.Query(sql);
-  if (!stream.ok()) return Outcome(stream.error());
-  StatementOutcome out;
-  auto more = (*stream)->NextResult();
-  if (!more.ok()) return Outcome(more.error());
-  if (!*more || !(*stream)->has_rows()) return out;
-  for (const auto& column : (*stream)->columns()) out.columns.push_back(column.name);
+  if (!stream.ok()) return failed(stream.error());
   for (;;) {
-    auto batch = (*stream)->NextBatch();
-    if (!batch.ok()) return Outcome(batch.error());
-    if (*batch == nullptr) break;
-    for (size_t r = 0; r < (*batch)->rows(); ++r) {
-      std::vector<std::optional<std::string>> row;
-      for (size_t c = 0; c < (*batch)->columns(); ++c) {
-        auto cell = (*batch)->cell(r, c);
-        row.push_back(cell ? std::optional<std::string>(std::string(*cell)) : std::nullopt);
+    auto more = (*stream)->NextResult();
+    if (!more.ok()) return failed(more.error());
+    if (!*more) break;
+    StatementOutcome outcome;
+    for (const auto& column : (*stream)->columns()) outcome.columns.push_back(column.name);
+    while ((*stream)->has_rows()) {
+      auto batch = (*stream)->NextBatch();
+      if (!batch.ok()) return failed(batch.error());
+      if (*batch == nullptr) break;
+      for (size_t r = 0; r < (*batch)->rows(); ++r) {
+        std::vector<std::optional<std::string>> row;
+        for (size_t c = 0; c < (*batch)->columns(); ++c) {
+          auto cell = (*batch)->cell(r, c);
+          row.push_back(cell ? std::optional<std::string>(std::string(*cell)) : std::nullopt);
+        }
+        outcome.rows.push_back(std::move(row));
       }
-      out.rows.push_back(std::move(row));
     }
+    out.push_back(std::move(outcome));
   }
   return out;
+}
+
+Result<StatementOutcome> RunStatement(transports::Session& session, std::string_view sql) {
+  SQLX_ASSIGN_OR_RETURN(std::vector<StatementOutcome> results, RunStatements(session, sql));
+  if (results.empty()) return StatementOutcome{};
+  return std::move(results.front());
 }
 
 std::string QuoteSqlString(std::string_view sql) { return QuoteSqlLiteral(sql, SqlQuoting::kNoBackslashEscapes); }

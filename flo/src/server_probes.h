@@ -29,6 +29,11 @@ struct StatementOutcome {
 // Runs `sql` and reads every row of its first result.
 Result<StatementOutcome> RunStatement(transports::Session& session, std::string_view sql);
 
+// Runs `sql` (one or more statements) and reads every result. The list ends
+// early with a failed outcome when a statement fails: the server runs none
+// after it. A server error is an outcome; anything else fails.
+Result<std::vector<StatementOutcome>> RunStatements(transports::Session& session, std::string_view sql);
+
 // `text` with every `placeholder` replaced by `with`.
 std::string ReplaceAll(std::string text, std::string_view placeholder, std::string_view with);
 
