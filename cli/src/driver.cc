@@ -6,6 +6,7 @@
 #include <optional>
 #include <utility>
 
+#include "apply_plan.h"
 #include "sqlx/transports/session.h"
 
 namespace sqlx {
@@ -87,6 +88,11 @@ class SessionDriver final : public Driver {
     SQLX_ASSIGN_OR_RETURN(planner::Plan plan, planner::Diff(from, to, options));
     SQLX_RETURN_IF_ERROR(planner::ChooseStrategies(from, to, options, server, &plan));
     return plan;
+  }
+
+  Result<ApplyReport> Apply(const planner::Plan& plan, const ApplyOptions& options) override {
+    SQLX_RETURN_IF_ERROR(CheckOpen());
+    return ApplyPlan(*session_, url_, plan, options);
   }
 
   void Close() override {

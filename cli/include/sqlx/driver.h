@@ -1,6 +1,6 @@
 // The C++ driver: the spec's createDriver (docs/driver.md). One connection to
 // one server, and what SQLx OS does with it — ping, learn the server and its
-// databases, snapshot, render, diff — without the CLI or the store.
+// databases, snapshot, render, diff, apply — without the CLI.
 #pragma once
 
 #include <chrono>
@@ -9,6 +9,7 @@
 #include <string>
 #include <vector>
 
+#include "sqlx/apply.h"
 #include "sqlx/flo/learn_database.h"
 #include "sqlx/flo/learn_server.h"
 #include "sqlx/messages/ir.h"
@@ -85,6 +86,18 @@ class Driver {
   // strategy chosen for this driver's server (planner::ChooseStrategies).
   virtual Result<planner::Plan> Diff(const ir::Database& from, const ir::Database& to,
                                      const planner::DiffOptions& options = {}) = 0;
+
+  // Runs `plan` on the live database (sqlx/apply.h; docs/driver.md): learns
+  // it and stops on drift, refuses operations without the consent
+  // `options` gives, runs every pre-check before any change, then each
+  // operation with its audit event, and re-learns to check the plan's
+  // to_hash; on a failed operation it stops and returns the reverse plan of
+  // the applied ones. Outcomes are the report's `result`; an Error only when
+  // the run could not be carried out (a learn or pre-check query failed, the
+  // connection broke: the report of the operations run so far is then lost,
+  // the audit log has them). Leaves the session's default database at the
+  // one applied to.
+  virtual Result<ApplyReport> Apply(const planner::Plan& plan, const ApplyOptions& options = {}) = 0;
 
   // Ends the session (sends quit when it is healthy). Every later call but
   // url() and RenderSql fails with kClosed. Idempotent; the destructor closes too.
