@@ -72,6 +72,49 @@ TEST(DriverTest, CapabilitiesAreLearnedOnceAndDriveTheDiffsStrategies) {
   EXPECT_NE(plan->strategy_basis.find(driver->url().ConnectionName()), std::string::npos) << plan->strategy_basis;
 }
 
+// Whether "SELECT 1; SELECT 2" runs on `driver` and returns both results.
+bool RunsTwoStatements(Driver& driver) {
+  auto stream = driver.Query("SELECT 1; SELECT 2");
+  if (!stream.ok()) return false;
+  int results = 0;
+  for (;;) {
+    auto more = (*stream)->NextResult();
+    if (!more.ok()) return false;
+    if (!*more) break;
+    ++results;
+  }
+  return results == 2;
+}
+
+TEST(DriverTest, QueryStreamsRowsInBatchesAndRefusesSeveralStatementsWithoutMultiStatements) {
+  DriverOptions options;
+  options.multi_statements = false;
+  auto driver = CreateDriver(testing::NativeUrl(), options);
+  ASSERT_TRUE(driver.ok()) << driver.error().ToString();
+  auto stream = (*driver)->Query("SELECT seq FROM seq_1_to_100000");
+  ASSERT_TRUE(stream.ok()) << stream.error().ToString();
+  auto more = (*stream)->NextResult();
+  ASSERT_TRUE(more.ok() && *more);
+  uint64_t rows = 0, batches = 0, last = 0;
+  for (;;) {
+    auto batch = (*stream)->NextBatch();
+    ASSERT_TRUE(batch.ok()) << batch.error().ToString();
+    if (*batch == nullptr) break;
+    ++batches;
+    rows += (*batch)->rows();
+    last = std::stoull(std::string((*batch)->value((*batch)->rows() - 1, 0)));
+  }
+  EXPECT_EQ(rows, 100000u);
+  EXPECT_EQ(last, 100000u);
+  EXPECT_GT(batches, 1u) << "the rows arrive in batches, not as one result";
+  stream->reset();
+
+  EXPECT_FALSE(RunsTwoStatements(**driver)) << "two statements ran on a driver without multi_statements";
+  std::unique_ptr<Driver> learning = MustCreate();  // multi_statements by default
+  ASSERT_NE(learning, nullptr);
+  EXPECT_TRUE(RunsTwoStatements(*learning));
+}
+
 TEST(DriverTest, EveryCallAfterCloseFailsSayingSo) {
   std::unique_ptr<Driver> driver = MustCreate();
   ASSERT_NE(driver, nullptr);
@@ -84,6 +127,7 @@ TEST(DriverTest, EveryCallAfterCloseFailsSayingSo) {
   EXPECT_NE(ping.error().message.find("CreateDriver"), std::string::npos) << ping.error().message;
   EXPECT_FALSE(driver->Snapshot("sqlx_test").ok());
   EXPECT_FALSE(driver->ListDatabases(false).ok());
+  EXPECT_FALSE(driver->Query("SELECT 1").ok());
 }
 
 // A store with its audit log in a temporary directory.

@@ -17,6 +17,7 @@
 #include "sqlx/planner/plan.h"
 #include "sqlx/planner/render_sql.h"
 #include "sqlx/planner/strategy.h"
+#include "sqlx/transports/session.h"
 #include "sqlx/transports/tls.h"
 #include "sqlx/transports/url.h"
 
@@ -30,6 +31,12 @@ struct DriverOptions {
   uint64_t max_packet = uint64_t{1} << 30;           // default 1 GiB
   // Salts Capabilities().fingerprint (a store passes its own). Default: empty.
   std::string fingerprint_salt;
+  // Proposes multi-statement queries at the greeting (flo::LearnSessionGreeting),
+  // so that learning's catalog statements share round trips. false for a
+  // driver that runs statements a person wrote (`sqlx query`): a string
+  // holding several statements is then refused by the server instead of
+  // run. Default: true.
+  bool multi_statements = true;
 };
 
 struct PingReport {
@@ -78,6 +85,13 @@ class Driver {
   // `db` as a DDL script for the `mariadb` client (planner::RenderScript).
   virtual std::string RenderSql(const ir::Database& db, const planner::ScriptOptions& options = {}) const = 0;
 
+  // Sends `sql` and returns its results as a stream the caller reads at its
+  // own pace (transports::QueryStream): rows arrive in batches, so memory
+  // stays bounded by a batch whatever the row count. One stream at a time;
+  // it must be destroyed before this driver is closed or destroyed, and no
+  // other call may be made while it is open.
+  virtual Result<std::unique_ptr<transports::QueryStream>> Query(const std::string& sql) = 0;
+
   // The strategy-choice view of Capabilities(), its basis naming this
   // connection.
   virtual Result<planner::ServerCapabilities> PlannerCapabilities() = 0;
@@ -108,7 +122,8 @@ class Driver {
 // the password from the URL, else $SQLX_PASSWORD. The session is opened here,
 // before this returns (a database in the URL must exist), proposing what
 // learning asks for at the greeting (flo::LearnSessionGreeting) so that
-// catalog statements share round trips. Errors: kInvalidArgument for a URL
+// catalog statements share round trips (unless options.multi_statements is
+// false). Errors: kInvalidArgument for a URL
 // that does not parse, else the connect's (kConnectionRefused, kTls, kAuth, ...).
 Result<std::unique_ptr<Driver>> CreateDriver(const std::string& url, const DriverOptions& options = {});
 
