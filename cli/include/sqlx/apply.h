@@ -42,9 +42,9 @@ struct ApplyOptions {
   // written here (atomically) as plan.json. Default "": not written (it is
   // still in the report).
   std::string reverse_plan_file;
-  // Called with the report so far when the checks are done (before the
-  // first change) and after each operation that ran, on the calling thread.
-  // Default: none.
+  // Called with the report so far once the checks have passed (before the
+  // first change) and after each operation that ran, on the calling thread;
+  // its `result` is meaningful only in the report Apply returns. Default: none.
   std::function<void(const ApplyReport&)> on_progress;
 };
 
