@@ -34,6 +34,28 @@ Result<AuditHead> DecodeAuditHead(std::string_view value, const std::string& sto
 // Stored event value: canonical bytes || 32-byte hash.
 std::string EncodeStoredEvent(const std::string& canonical, const Hash& hash);
 
+// A pruned leaf: the stored value of an event whose payload retention
+// removed. Every stored value ends in the leaf hash, pruned or not.
+//   offset size
+//   0      1    tag = 0x80 (canonical bytes start with their version, 0x01)
+//   1      8    seq (u64be)
+//   9      32   prev_hash
+//   41     32   hash: the leaf hash of the event's canonical bytes
+inline constexpr uint8_t kPrunedLeafTag = 0x80;
+inline constexpr size_t kPrunedLeafSize = 73;
+struct PrunedLeaf {
+  uint64_t seq = 0;
+  Hash prev_hash{};
+  Hash hash{};
+};
+std::string EncodePrunedLeaf(const PrunedLeaf& leaf);
+// Whether a stored value claims to be a pruned leaf (its first byte).
+inline bool IsPrunedLeaf(std::string_view value) {
+  return !value.empty() && static_cast<uint8_t>(value[0]) == kPrunedLeafTag;
+}
+// nullopt unless `value` is exactly a pruned leaf.
+std::optional<PrunedLeaf> DecodePrunedLeaf(std::string_view value);
+
 class RocksAuditLog final : public AuditLog {
  public:
   // `head_error`: why the head record could not be read (the log then
@@ -50,8 +72,12 @@ class RocksAuditLog final : public AuditLog {
   Result<InclusionProofDoc> ProveInclusion(uint64_t seq, uint64_t tree_size) override;
   Result<ConsistencyProofDoc> ProveConsistency(uint64_t first, uint64_t second) override;
   Result<AuditQueryResult> Query(const AuditQuery& query) override;
+  Result<AuditPruneReport> Prune(const AuditPruneOptions& options, AuditEvent record) override;
+  Result<AuditRepairReport> RepairHead(const AuditVerifyOptions& trust, AuditEvent record) override;
 
   static Result<AuditHead> LoadHead(RocksStore& store);
+  // The high water of the newest time entry; INT64_MIN when there is none.
+  static Result<int64_t> NewestTimeHighWater(RocksStore& store);
 
  private:
   rocksdb::ColumnFamilyHandle* family(RocksStore::Family f) { return store_.family_[f]; }
@@ -61,6 +87,14 @@ class RocksAuditLog final : public AuditLog {
   void StageCheckpoint(const Checkpoint& checkpoint, AuditHead* head, rocksdb::WriteBatch* batch);
   // kIo unless the head record matches the newest stored event. REQUIRES: mu_ held.
   Status CheckHeadMatchesTail();
+  // Stages `events` after *head into *batch (events, nodes, index entries,
+  // a checkpoint when due, the head record) and advances *head; sets each
+  // event's seq, prev_hash and hash. REQUIRES: mu_ held.
+  Status StageAppend(std::vector<AuditEvent>& events, AuditHead* head, rocksdb::WriteBatch* batch);
+  // Verify; with `rebuilt`, the head record is not read (nor trusted) and
+  // *rebuilt receives the head recomputed from the events (checkpoint
+  // fields and time high water included) when they verify.
+  Result<AuditVerifyReport> VerifyChain(const AuditVerifyOptions& options, AuditHead* rebuilt);
   // Hash of the perfect subtree (level, index) from audit_nodes.
   Result<Hash> Subtree(int level, uint64_t index);
   // The event's canonical bytes (without the stored hash).

@@ -58,6 +58,10 @@ class RocksAuditLog::QueryWalk {
   Result<bool> Take(uint64_t seq) {
     SQLX_ASSIGN_OR_RETURN(std::optional<std::string> value,
                           log_.store_.Get(RocksStore::kAuditEvents, keys::SeqKey(seq)));
+    if (value && DecodePrunedLeaf(*value)) {
+      ++result_->pruned;
+      return true;
+    }
     auto event = value && value->size() >= 32
                      ? DecodeCanonicalBytes(std::string_view(*value).substr(0, value->size() - 32))
                      : Result<AuditEvent>(MakeError(ErrorCode::kIo, "missing"));
