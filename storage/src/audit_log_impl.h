@@ -10,6 +10,7 @@
 #include <string>
 #include <vector>
 
+#include "audit_postings.h"
 #include "rocks_store.h"
 #include "sqlx/storage/audit_log.h"
 
@@ -62,6 +63,7 @@ class RocksAuditLog final : public AuditLog {
   // verifies but refuses appends).
   RocksAuditLog(RocksStore& store, AuditLogOptions options, std::optional<AuditSigningKey> key, AuditHead head,
                 std::optional<Error> head_error);
+  ~RocksAuditLog() override;
 
   Result<std::vector<AuditEvent>> Append(std::vector<AuditEvent> events) override;
   Result<Checkpoint> CheckpointNow() override;
@@ -87,10 +89,27 @@ class RocksAuditLog final : public AuditLog {
   void StageCheckpoint(const Checkpoint& checkpoint, AuditHead* head, rocksdb::WriteBatch* batch);
   // kIo unless the head record matches the newest stored event. REQUIRES: mu_ held.
   Status CheckHeadMatchesTail();
-  // Stages `events` after *head into *batch (events, nodes, index entries,
-  // a checkpoint when due, the head record) and advances *head; sets each
-  // event's seq, prev_hash and hash. REQUIRES: mu_ held.
-  Status StageAppend(std::vector<AuditEvent>& events, AuditHead* head, rocksdb::WriteBatch* batch);
+  // When the pending index entries are written: when due, or now.
+  enum class IndexWrite { kWhenDue, kNow };
+  // Stages `events` after *head into *batch (events, nodes, a checkpoint
+  // when due, the head record) and advances *head; sets each event's seq,
+  // prev_hash and hash. Adds their index entries to pending_ and stages all
+  // pending ones when `index_write` says so or they are due; returns whether it
+  // did. Commit the batch with Commit. REQUIRES: mu_ held.
+  Result<bool> StageAppend(std::vector<AuditEvent>& events, AuditHead* head, rocksdb::WriteBatch* batch,
+                           IndexWrite index_write = IndexWrite::kWhenDue);
+  // Writes `batch` (synced unless `synced` is false) and makes `head` the
+  // head; `index_written`: the batch holds every pending index entry.
+  // REQUIRES: mu_ held.
+  Status Commit(rocksdb::WriteBatch& batch, AuditHead head, bool index_written, std::string_view what,
+                bool synced = true);
+  // pending_ := the index entries of events (newest time entry's last seq,
+  // size]; events pruned or unreadable are skipped. REQUIRES: mu_ held.
+  Status LoadPending(uint64_t size);
+  // Writes the pending index entries, unsynced (lost ones are rebuilt by
+  // LoadPending). Does nothing on a log whose head is damaged or does not
+  // match its events. REQUIRES: mu_ held.
+  Status WritePendingIndex();
   // Verify; with `rebuilt`, the head record is not read (nor trusted) and
   // *rebuilt receives the head recomputed from the events (checkpoint
   // fields and time high water included) when they verify.
@@ -108,6 +127,13 @@ class RocksAuditLog final : public AuditLog {
   std::mutex mu_;  // one writer: held across an append's read-modify-write
   AuditHead head_;
   std::optional<Error> head_error_;
+  // Index entries of the events after the newest time entry; valid only
+  // when pending_loaded_ (else LoadPending first).
+  AuditPostings pending_;
+  bool pending_loaded_ = false;
+  // Whether a time entry exists: until one does, every append writes its
+  // index entries (a store without one is read as fully indexed).
+  bool has_time_entry_ = false;
 };
 
 }  // namespace sqlx::storage

@@ -149,6 +149,10 @@ class RocksAuditLog::QueryWalk {
 Result<AuditQueryResult> RocksAuditLog::Query(const AuditQuery& query) {
   AuditQueryResult result;
   if (query.limit == 0) return result;
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    SQLX_RETURN_IF_ERROR(WritePendingIndex());  // the index then names every event
+  }
   std::unique_ptr<rocksdb::Iterator> it(
       store_.db_->NewIterator(rocksdb::ReadOptions(), family(RocksStore::kAuditIndex)));
   QueryWalk walk(*this, query, &result);

@@ -51,9 +51,9 @@ Result<AuditRepairReport> RocksAuditLog::RepairHead(const AuditVerifyOptions& tr
   record.details_json = details.dump();
   std::vector<AuditEvent> records{std::move(record)};
   rocksdb::WriteBatch batch;
-  SQLX_RETURN_IF_ERROR(StageAppend(records, &rebuilt, &batch));
-  SQLX_RETURN_IF_ERROR(store_.Write(batch, "repairing the audit head"));
-  head_ = std::move(rebuilt);
+  pending_loaded_ = false;  // the index entries pending are those after the rebuilt head's newest time entry
+  SQLX_ASSIGN_OR_RETURN(bool index_written, StageAppend(records, &rebuilt, &batch, IndexWrite::kNow));
+  SQLX_RETURN_IF_ERROR(Commit(batch, std::move(rebuilt), index_written, "repairing the audit head"));
   head_error_.reset();
   report.repaired = true;
   report.recorded = std::move(records.front());

@@ -114,6 +114,7 @@ class PostingRemoval {
 Result<AuditPruneReport> RocksAuditLog::Prune(const AuditPruneOptions& options, AuditEvent record) {
   std::lock_guard<std::mutex> lock(mu_);
   SQLX_RETURN_IF_ERROR(CheckHeadMatchesTail());
+  SQLX_RETURN_IF_ERROR(WritePendingIndex());  // the index must name every event it could prune
   AuditPruneReport report;
   SQLX_ASSIGN_OR_RETURN(report.verified, VerifyChain(options.trust, nullptr));
   if (!report.verified.ok) return report;
@@ -156,9 +157,8 @@ Result<AuditPruneReport> RocksAuditLog::Prune(const AuditPruneOptions& options, 
   record.details_json = details.dump();
   std::vector<AuditEvent> records{std::move(record)};
   AuditHead head = head_;
-  SQLX_RETURN_IF_ERROR(StageAppend(records, &head, &batch));
-  SQLX_RETURN_IF_ERROR(store_.Write(batch, "pruning audit events"));
-  head_ = std::move(head);
+  SQLX_ASSIGN_OR_RETURN(bool index_written, StageAppend(records, &head, &batch, IndexWrite::kNow));
+  SQLX_RETURN_IF_ERROR(Commit(batch, std::move(head), index_written, "pruning audit events"));
   report.recorded = std::move(records.front());
   return report;
 }

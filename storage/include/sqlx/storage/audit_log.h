@@ -29,6 +29,12 @@ struct AuditLogOptions {
   uint64_t checkpoint_every_events = 1000;
   // ... or the first append this long after the last one. Default 60 s.
   std::chrono::seconds checkpoint_every{60};
+  // The secondary index entries of appended events are kept in memory and
+  // written (with the append that reaches) this many events, before a query,
+  // prune or repair, and when the log is closed; after a crash they are
+  // rebuilt from the events on open. Events themselves are always durable
+  // when Append returns. 1: every append writes its own. Default 8192.
+  uint64_t index_every_events = 8192;
 };
 
 // The kinds of damage verification reports. Fixed names in JSON output.
@@ -116,10 +122,13 @@ class AuditLog {
   // when options name one (errors as AuditSigningKey::Load; kInvalidArgument
   // when the key file is inside the store directory).
   static Result<std::unique_ptr<AuditLog>> Open(Store& store, const AuditLogOptions& options);
+  // Writes the index entries not yet written (unsynced: they are rebuilt
+  // from the events should they be lost).
   virtual ~AuditLog() = default;
 
-  // Appends `events` in order as one synced RocksDB batch (with their index
-  // entries and any checkpoint due), then returns them with seq, prev_hash
+  // Appends `events` in order as one synced RocksDB batch (with any
+  // checkpoint due, and the pending index entries when they are due: see
+  // index_every_events), then returns them with seq, prev_hash
   // and hash set. details_json and error are redacted first. Thread-safe.
   // Refuses (kIo) to append to a log whose head record does not match its
   // newest event: it was changed outside sqlx, and signing on top of it
