@@ -222,6 +222,18 @@ int main(int argc, char** argv) {
   audit_query->add_option("--action", audit_args.action, "Action name (ping, learn.finished, audit.verify, ...)");
   audit_query->add_option("--outcome", audit_args.outcome, "ok or failed")->check(CLI::IsMember({"ok", "failed"}));
   audit_query->add_option("--limit", audit_args.limit, "At most N events, the newest")->default_val(100);
+  CLI::App* audit_prune = audit->add_subcommand("prune", "Verify, then prune events older than T to their leaf hash");
+  audit_prune->fallthrough();
+  audit_prune->add_option("--older-than", audit_args.older_than, "A period before now (90d, 12h, -7d) or RFC 3339 time")
+      ->required();
+  audit_prune->add_option("--pubkey", audit_args.pubkey_file, "Trusted public key (PEM), kept outside the store");
+  audit_prune->add_option("--checkpoint", audit_args.checkpoint_files, "Trusted checkpoint exported by `audit head`")
+      ->expected(0, 1);
+  CLI::App* audit_repair = audit->add_subcommand("repair", "Rebuild a damaged head record from the verified events");
+  audit_repair->fallthrough();
+  audit_repair->add_option("--pubkey", audit_args.pubkey_file, "Trusted public key (PEM), kept outside the store");
+  audit_repair->add_option("--checkpoint", audit_args.checkpoint_files, "Trusted checkpoint exported by `audit head`")
+      ->expected(0, 1);
 
   try {
     std::vector<std::string> reversed(args.rbegin(), args.rend() - 1);
@@ -259,6 +271,8 @@ int main(int argc, char** argv) {
   }
   if (audit_check->parsed()) return RunAuditCheckProof(g, audit_args);
   if (audit_query->parsed()) return RunAuditQuery(g, audit_args);
+  if (audit_prune->parsed()) return RunAuditPrune(g, audit_args);
+  if (audit_repair->parsed()) return RunAuditRepair(g, audit_args);
   if (ping->parsed()) return RunPing(g, conn);
   if (capabilities->parsed()) return RunCapabilities(g, conn, connection_name, refresh);
   if (learn->parsed()) return RunLearn(g, conn, learn_args);
