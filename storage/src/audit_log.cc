@@ -241,8 +241,11 @@ Result<bool> RocksAuditLog::StageAppend(std::vector<AuditEvent>& events, AuditHe
   std::string value;
   for (AuditEvent& e : events) {
     SQLX_RETURN_IF_ERROR(ValidateEvent(e));
-    SQLX_ASSIGN_OR_RETURN(e.details_json, RedactDetails(e.details_json.empty() ? "{}" : e.details_json));
-    e.error = RedactUrlPasswords(e.error);
+    if (e.details_json.empty()) e.details_json = "{}";
+    if (!DetailsAlreadyRedacted(e.details_json)) {
+      SQLX_ASSIGN_OR_RETURN(e.details_json, RedactDetails(e.details_json));
+    }
+    if (e.error.find("://") != std::string::npos) e.error = RedactUrlPasswords(e.error);
     e.seq = head->size + 1;
     e.prev_hash = head->head_hash;
     const size_t size = CanonicalSize(e);

@@ -6,6 +6,7 @@
 #pragma once
 
 #include <algorithm>
+#include <array>
 #include <cstdint>
 #include <string>
 #include <string_view>
@@ -23,11 +24,10 @@ class AuditPostings {
  public:
   // REQUIRES: e.seq is above every seq added since Clear().
   void Add(const AuditEvent& e) {
+    size_t slot = 0;
     audit_keys::ForEachIndexValue(e, [&](char kind, std::string_view value, std::string_view table) {
       audit_keys::AssignIndexPrefix(&prefix_, kind, value, table);
-      auto it = postings_.find(prefix_);
-      if (it == postings_.end()) it = postings_.emplace(prefix_, std::string()).first;
-      audit_keys::PutU64(&it->second, e.seq);
+      audit_keys::PutU64(Seqs(slot++), e.seq);
     });
     audit_keys::PutU64(&times_, audit_keys::TimeOrder(e.time_ns));
     high_water_ns_ = std::max(high_water_ns_, e.time_ns);
@@ -58,6 +58,7 @@ class AuditPostings {
   }
 
   void Clear() {
+    for (Recent& r : recent_) r = Recent{};
     postings_.clear();
     times_.clear();
     high_water_ns_ = INT64_MIN;
@@ -65,7 +66,27 @@ class AuditPostings {
   }
 
  private:
+  // The seqs of prefix_, found through the value this event's slot-th index
+  // value had in the previous event (actors, connections and actions mostly
+  // repeat), else through the map.
+  std::string* Seqs(size_t slot) {
+    Recent* recent = slot < recent_.size() ? &recent_[slot] : nullptr;
+    if (recent != nullptr && recent->seqs != nullptr && recent->prefix == prefix_) return recent->seqs;
+    auto it = postings_.find(prefix_);
+    if (it == postings_.end()) it = postings_.emplace(prefix_, std::string()).first;
+    if (recent != nullptr) {
+      recent->prefix = prefix_;
+      recent->seqs = &it->second;  // stable: unordered_map never moves its elements
+    }
+    return &it->second;
+  }
+
+  struct Recent {
+    std::string prefix;
+    std::string* seqs = nullptr;
+  };
   using Postings = std::unordered_map<std::string, std::string>;  // prefix -> u64be seqs, ascending
+  std::array<Recent, 8> recent_;
   Postings postings_;
   std::string prefix_;   // reused buffer
   std::string times_;    // u64be TimeOrder(time_ns) per event, in seq order
