@@ -14,6 +14,7 @@
 #include <gtest/gtest.h>
 #include <nlohmann/json.hpp>
 
+#include "root_sqlx.h"
 #include "schema_fixtures.h"
 #include "sqlx/transports/session.h"
 #include "sqlx/transports/url.h"
@@ -30,29 +31,11 @@ using testing::RootSql;
 using testing::RunResult;
 using testing::TempDir;
 
-std::string RootUrl(const std::string& db = "") {
-  return "mysql://root@127.0.0.1:" + testing::MariaDbPort() + (db.empty() ? "" : "/" + db);
-}
+using testing::RootUrl;
 
-testing::Env SqlxEnv() {
-  testing::Env env = testing::SqlxBaseEnv();
-  env["SQLX_PASSWORD"] = testing::MariaDbRootPassword();
-  return env;
-}
-
-RunResult Sqlx(const std::vector<std::string>& args) {
-  RunResult r = testing::RunSqlx(args, SqlxEnv());
-  EXPECT_EQ(r.out.find(testing::MariaDbRootPassword()), std::string::npos) << r.out;
-  EXPECT_EQ(r.err.find(testing::MariaDbRootPassword()), std::string::npos) << r.err;
-  return r;
-}
-
-std::string Hash(const std::string& db) {
-  RunResult r = Sqlx({"--format", "json", "snapshot", RootUrl(db)});
-  EXPECT_EQ(r.exit_code, 0) << DescribeRun(r);
-  nlohmann::json j = nlohmann::json::parse(r.out, nullptr, false);
-  return j.is_object() ? j.value("profile_hash", "") : "";
-}
+testing::Env SqlxEnv() { return testing::RootSqlxEnv(); }
+RunResult Sqlx(const std::vector<std::string>& args) { return testing::RootSqlx(args); }
+std::string Hash(const std::string& db) { return testing::LiveHash(db); }
 
 int64_t NowNs() {
   return std::chrono::duration_cast<std::chrono::nanoseconds>(std::chrono::system_clock::now().time_since_epoch())
