@@ -511,6 +511,11 @@ Status DoCutOver(Session& session, MigrationState& s, const OnlineOptions& optio
     // the originals.
     SQLX_RETURN_IF_ERROR(NameFks(session, s, s.table, TableFks(s)));
     SQLX_RETURN_IF_ERROR(NameFks(session, s, s.ShadowTable(), OrigFks(s)));
+    // Other tables' keys reference the shadow before the swap (it mirrors
+    // the table in the writers' own transactions: their checks and
+    // cascades hold), so the RENAME carries them to the table's name.
+    SQLX_RETURN_IF_ERROR(
+        OnlyStatus(RepointForeignKeys(session, s.database, s.table, s.ShadowTable(), s.MovingFkPrefix())));
     s.cutover_started_ns = NowNs();
     SQLX_RETURN_IF_ERROR(Save(s, observer));
     SQLX_RETURN_IF_ERROR(Swap(session, s.table, s.OldTable(), s.ShadowTable(), options));
@@ -518,7 +523,8 @@ Status DoCutOver(Session& session, MigrationState& s, const OnlineOptions& optio
   // The old table's forward triggers point at a name that no longer exists:
   // nothing writes there now, and a revert must be able to write into it.
   SQLX_RETURN_IF_ERROR(DropTriggers(session, s, s.OldTable(), {"ins", "upd", "del"}, options));
-  // Other tables' keys followed the old table through the RENAME: back to the table.
+  // Keys that still reference the old table (none, unless moved by hand or
+  // cut short by a crash) go to the table.
   SQLX_ASSIGN_OR_RETURN(int moved, RepointForeignKeys(session, s.database, s.OldTable(), s.table, s.MovingFkPrefix()));
   s.phase = "cut-over";
   s.cutover_at_ns = NowNs();
@@ -737,8 +743,11 @@ Status RevertMigration(Session& session, MigrationState& s, const OnlineOptions&
     if (force) SQLX_RETURN_IF_ERROR(Exec(session, "SET SESSION sql_mode = ''"));
     Status st = ReverseSync(session, s, options, observer, force);
     if (force) (void)Exec(session, "SET SESSION sql_mode = @@GLOBAL.sql_mode");
+    // Other tables' keys to the old table (current now), carried back by the swap.
+    if (st.ok()) st = OnlyStatus(RepointForeignKeys(session, s.database, s.table, s.OldTable(), s.MovingFkPrefix()));
     if (st.ok()) st = Swap(session, s.table, s.ShadowTable(), s.OldTable(), options);
     if (!st.ok()) {
+      (void)RepointForeignKeys(session, s.database, s.OldTable(), s.table, s.MovingFkPrefix());
       // Not reverted: the table stays the new one, and the reverse capture
       // goes (it would only fail writers).
       Error e = st.error();
