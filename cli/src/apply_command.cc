@@ -6,6 +6,7 @@
 // plan's to_hash. On a failed operation: stop, write the reverse plan of
 // what was applied, print its path.
 #include <chrono>
+#include <set>
 #include <iostream>
 
 #include <nlohmann/json.hpp>
@@ -14,8 +15,10 @@
 #include "commands.h"
 #include "connection_learning.h"
 #include "files.h"
+#include "online_runner.h"
 #include "sqlx/flo/learn_database.h"
 #include "sqlx/planner/guardrails.h"
+#include "sqlx/planner/online.h"
 #include "sqlx/planner/plan.h"
 #include "sqlx/planner/render_sql.h"
 
@@ -38,6 +41,8 @@ struct ApplyRun {
   std::unique_ptr<storage::AuditLog> audit;
   json report = json::object();
   std::vector<int> applied;  // ids of the operations run to their end
+  std::set<int> online;      // online-copy operations that run as online migrations
+  std::vector<std::string> postponed;  // migrations copied and waiting for their cut-over
 
   bool text() const { return g.format != "json"; }
   storage::AuditObject Object(const std::string& table = "") const { return {url.ConnectionName(), database, table}; }
@@ -144,8 +149,48 @@ json StepDetails(const planner::Operation& op, int64_t elapsed_ms) {
           {"elapsed_ms", elapsed_ms}};
 }
 
+// An online-copy operation as an online migration (planner/online.h):
+// shadow copy, change capture, checkpoints in the store, cut-over unless
+// postponed. A pause (SIGINT/SIGTERM) stops the plan here: resumable.
+Status RunOnlineOperation(ApplyRun& run, const planner::Operation& op) {
+  CliMigrationObserver observer(*run.store, *run.audit, run.text());
+  SQLX_ASSIGN_OR_RETURN(planner::MigrationState state,
+                        planner::StartOnlineMigration(*run.session, run.url.ConnectionName(), run.database, op, observer));
+  if (run.text()) std::cout << "migration " << state.id << ": online copy of " << op.object << " started\n";
+  const planner::OnlineOptions options =
+      OnlineOptionsOf(run.args.postpone_cutover, run.args.chunk_time, run.args.max_threads_running);
+  Status st = planner::ContinueOnlineMigration(*run.session, state, options, observer);
+  if (!st.ok()) {
+    Error e = st.error();
+    if (e.code == ErrorCode::kServer && state.phase != "cut-over") {
+      // The server refused the copy (a value the new definition cannot
+      // hold, a duplicate for a new unique key): abandon it, the table is
+      // as it was.
+      Status dropped = planner::FinalizeMigration(*run.session, state, observer);
+      e.message += dropped.ok() ? " (the online copy was abandoned: " + op.object + " is unchanged)"
+                                : " (abandoning the online copy failed too: " + dropped.error().ToString() +
+                                      "; `sqlx migrations finalize " + state.id + "` drops it)";
+    } else if (state.phase != "cut-over") {
+      e.message += " (migration " + state.id + " stopped at its checkpoint: `sqlx migrations resume " + state.id +
+                   "` continues it, `sqlx migrations finalize " + state.id + "` abandons it)";
+    }
+    return e;
+  }
+  auto reset = run.session->Execute("SET SESSION lock_wait_timeout = DEFAULT");
+  if (!reset.ok()) return reset.error();
+  run.report["migrations"].push_back({{"id", state.id}, {"table", state.table}, {"phase", state.phase},
+                                      {"rows_copied", state.rows_copied}});
+  if (state.phase == "copying")
+    return MakeError(ErrorCode::kCancelled, "paused: migration " + state.id + " copied " +
+                                                std::to_string(state.rows_copied) + " rows; `sqlx migrations resume " +
+                                                state.id + "` continues it (the rest of the plan was not run)");
+  if (state.phase == "copied") run.postponed.push_back(state.id);
+  return Status::Ok();
+}
+
 // Runs one operation's statements under its sql_mode.
 Status RunOperation(ApplyRun& run, const planner::Operation& op, const std::string& session_sql_mode) {
+  if (run.online.count(op.id)) return RunOnlineOperation(run, op);
   const std::string mode = op.sql_mode.empty() ? session_sql_mode : op.sql_mode;
   SQLX_RETURN_IF_ERROR(run.session->Execute("SET SESSION sql_mode = " + planner::QuoteString(mode)));
   for (const std::string& statement : planner::OperationStatements(op))
@@ -222,6 +267,19 @@ int RunOperations(ApplyRun& run) {
                 << planner::StrategyName(op.strategy) << "] " << ms << " ms\n";
   }
   run.report["applied"] = run.applied;
+  if (!run.postponed.empty()) {
+    run.report["result"] = "copied";
+    run.report["postponed"] = run.postponed;
+    (void)RecordAudit(*run.audit, "apply.finished", run.Object(), nullptr, run.report.dump());
+    if (run.text()) {
+      std::cout << "copied, waiting for the cut-over:";
+      for (const std::string& id : run.postponed) std::cout << " sqlx migrations cutover " << id << ";";
+      std::cout << " (the plan's to_hash is reached after every cut-over)\n";
+    } else {
+      std::cout << run.report.dump(2) << "\n";
+    }
+    return kExitOk;
+  }
   auto after = LearnLive(run);
   if (!after.ok()) return ReportError(run.g, after.error());
   StoreSnapshot(run, *after);
@@ -288,7 +346,27 @@ Result<bool> CheckConsent(ApplyRun& run) {
     }
   }
   run.report["empty_tables"] = consent.empty_tables;
-  const std::vector<std::string> refusals = planner::Refusals(run.plan, consent);
+  std::vector<std::string> refusals = planner::Refusals(run.plan, consent);
+  // Online copies: checked on the live table; where one cannot run online,
+  // only --allow-blocking runs it (as a blocking ALGORITHM=COPY).
+  std::set<std::string> online_tables;
+  for (const planner::Operation& op : run.plan.operations) {
+    if (online_tables.count(op.object) && run.args.postpone_cutover)
+      refusals.push_back(std::to_string(op.id) + ". " + op.kind + " " + op.object +
+                         ": follows an online copy of the same table, which --postpone-cutover leaves uncut");
+    if (op.strategy != planner::Strategy::kOnlineCopy) continue;
+    SQLX_ASSIGN_OR_RETURN(std::string obstacle, planner::OnlineCopyObstacle(*run.session, run.database, op));
+    if (obstacle.empty()) {
+      run.online.insert(op.id);
+      online_tables.insert(op.object);
+      if (run.text()) std::cout << "operation " << op.id << " (" << op.object << "): runs as an online copy\n";
+    } else if (!run.args.allow_blocking) {
+      refusals.push_back(std::to_string(op.id) + ". " + op.kind + " " + op.object + ": needs a table copy (" +
+                         op.strategy_reason + ") and cannot be copied online (" + obstacle +
+                         "): --allow-blocking runs it as a blocking ALGORITHM=COPY");
+    }
+  }
+  run.report["online"] = run.online;
   run.report["refusals"] = refusals;
   if (refusals.empty()) return true;
   if (run.text()) {

@@ -95,7 +95,10 @@ struct ApplyArgs {
   std::string plan_file;          // --plan plan.json
   bool dry_run = false;           // --dry-run: learn, check drift, run pre-checks, print; change nothing
   bool allow_destructive = false; // --allow-destructive
-  bool allow_blocking = false;    // --allow-blocking: copy / online-copy run as a blocking ALGORITHM=COPY
+  bool allow_blocking = false;    // --allow-blocking: copy runs (blocking); online-copy blocks only where it cannot run online
+  bool postpone_cutover = false;  // --postpone-cutover: online copies stop before their swap
+  double chunk_time = 0.5;        // --chunk-time: target seconds of one copied chunk
+  uint64_t max_threads_running = 50;  // --max-threads-running: throttle the copy above this (0: never)
 };
 
 // Runs plan.json on the live database (apply_command.cc, docs/cli.md):
@@ -105,5 +108,18 @@ struct ApplyArgs {
 // the plan) or the result does not learn to the plan's to_hash. --dry-run
 // exits as the run would up to the first change.
 int RunApply(const GlobalOptions& g, const ApplyArgs& args);
+
+// `sqlx migrations list | status ID | cutover ID | revert ID | finalize ID |
+// resume ID` (migrations_command.cc; docs/cli.md, docs/formats/migrations.md).
+struct MigrationsArgs {
+  std::string action;          // list, status, cutover, revert, finalize, resume
+  std::string id;              // the migration (8 hex digits)
+  ConnectArgs connect;         // URL of the migration's server (the store keeps no password)
+  bool force = false;          // revert --force: even when rows differ
+  bool postpone_cutover = false;  // resume --postpone-cutover
+  double chunk_time = 0.5;
+  uint64_t max_threads_running = 50;
+};
+int RunMigrations(const GlobalOptions& g, const MigrationsArgs& args);
 
 }  // namespace sqlx::cli

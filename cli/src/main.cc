@@ -3,6 +3,7 @@
 #include <cctype>
 #include <cstdlib>
 #include <iostream>
+#include <map>
 #include <string>
 #include <vector>
 
@@ -146,7 +147,41 @@ int main(int argc, char** argv) {
   apply->add_flag("--allow-destructive", apply_args.allow_destructive,
                   "Run operations that lose data or definitions (drops, narrowing, ENUM value removal)");
   apply->add_flag("--allow-blocking", apply_args.allow_blocking,
-                  "Run operations that block writes (copy; online-copy as a blocking ALGORITHM=COPY)");
+                  "Run operations that block writes (copy; online-copy where the table cannot be copied online)");
+  apply->add_flag("--postpone-cutover", apply_args.postpone_cutover,
+                  "Online copies stop before their swap: `sqlx migrations cutover ID` finishes them");
+  apply->add_option("--chunk-time", apply_args.chunk_time, "Target seconds of one copied chunk (online copies)")
+      ->check(CLI::Range(0.01, 60.0));
+  apply->add_option("--max-threads-running", apply_args.max_threads_running,
+                    "Online copies wait while the server runs more threads (0: never)");
+
+  MigrationsArgs mig_args;
+  CLI::App* migrations = app.add_subcommand("migrations", "Online migrations: list, status, cutover, revert, finalize, resume");
+  migrations->fallthrough();
+  migrations->require_subcommand(1);
+  migrations->add_subcommand("list", "Every online migration in the store")->fallthrough();
+  for (const char* action : {"status", "cutover", "revert", "finalize", "resume"}) {
+    static const std::map<std::string, std::string> kHelp = {
+        {"status", "State, progress and ETA of one migration"},
+        {"cutover", "Swap a copied migration's tables (atomic RENAME)"},
+        {"revert", "Swap back after a cut-over, keeping the writes made since"},
+        {"finalize", "Drop the old table (after a cut-over) or the copy (before one, or after a revert)"},
+        {"resume", "Continue a paused or interrupted migration from its checkpoint"}};
+    CLI::App* sub = migrations->add_subcommand(action, kHelp.at(action));
+    sub->fallthrough();
+    sub->add_option("id", mig_args.id, "The migration's id (sqlx migrations list)")->required();
+    if (std::string(action) == "status") continue;
+    sub->add_option("url", mig_args.connect.url, "mysql://user@host[:port] of the migration's server (default $SQLX_URL)");
+    if (std::string(action) == "revert")
+      sub->add_flag("--force", mig_args.force, "Revert even when rows written since the cut-over would be lost");
+    if (std::string(action) == "resume") {
+      sub->add_flag("--postpone-cutover", mig_args.postpone_cutover, "Stop before the swap");
+      sub->add_option("--chunk-time", mig_args.chunk_time, "Target seconds of one copied chunk")
+          ->check(CLI::Range(0.01, 60.0));
+      sub->add_option("--max-threads-running", mig_args.max_threads_running,
+                      "Wait while the server runs more threads (0: never)");
+    }
+  }
 
   AuditArgs audit_args;
   std::string keygen_out;
@@ -230,6 +265,10 @@ int main(int argc, char** argv) {
   if (snapshot->parsed()) return RunSnapshot(g, conn, snapshot_output);
   if (plan_diff->parsed()) return RunPlanDiff(g, plan_args);
   if (apply->parsed()) return RunApply(g, apply_args);
+  if (migrations->parsed()) {
+    for (CLI::App* sub : migrations->get_subcommands()) mig_args.action = sub->get_name();
+    return RunMigrations(g, mig_args);
+  }
   if (query->parsed()) {
     // `sqlx query URL` lacks the SQL: it must not send the URL (and its
     // password) to $SQLX_URL's server as SQL.

@@ -157,16 +157,22 @@ void PrintSummary(const planner::Plan& plan) {
   std::cout << "plan for " << plan.database << ": " << plan.operations.size() << " operation"
             << (plan.operations.size() == 1 ? "" : "s") << "\n  from " << plan.from_hash << "\n  to   " << plan.to_hash
             << "\n  strategies for: " << (plan.strategy_basis.empty() ? "none chosen" : plan.strategy_basis) << "\n";
-  uint64_t copied = 0;
-  int blocking = 0;
+  uint64_t copied = 0, online_bytes = 0;
+  int blocking = 0, online = 0;
   for (const planner::Operation& op : plan.operations) {
-    if (op.strategy == planner::Strategy::kCopy || op.strategy == planner::Strategy::kOnlineCopy) {
+    if (op.strategy == planner::Strategy::kCopy) {
       copied += op.bytes_estimate;
       ++blocking;
+    } else if (op.strategy == planner::Strategy::kOnlineCopy) {
+      online_bytes += op.bytes_estimate;
+      ++online;
     }
   }
+  if (online > 0)
+    std::cout << "  " << online << " operation" << (online == 1 ? "" : "s") << " copy tables online (" << Bytes(online_bytes)
+              << "): shadow copy with change capture, then an atomic swap (`sqlx migrations`)\n";
   if (blocking > 0)
-    std::cout << "  " << blocking << " operation" << (blocking == 1 ? "" : "s") << " copy tables (" << Bytes(copied)
+    std::cout << "  " << blocking << " operation" << (blocking == 1 ? "" : "s") << " copy tables under a lock (" << Bytes(copied)
               << "): `sqlx apply` needs --allow-blocking\n";
   if (plan.operations.empty()) {
     std::cout << "nothing to do: the schemas are the same\n";

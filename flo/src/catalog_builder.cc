@@ -201,6 +201,7 @@ Status CatalogBuilder::AddTables(const CatalogRows& rows) {
     const std::string table_type = CellText(row, type);
     const std::string table_name = CellText(row, name);
     if (table_type == "VIEW" || table_type == "TEMPORARY") continue;  // views: the "views" query
+    if (ir::IsMigrationArtifact(table_name)) continue;  // an online migration's shadow (docs/formats/ir.md)
     if (table_type == "SEQUENCE") {
       db->db.not_visible.push_back("sequence `" + table_name + "`: sequences are not represented in the IR yet");
       continue;

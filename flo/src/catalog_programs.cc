@@ -262,6 +262,7 @@ Status CatalogBuilder::AddTriggers(const CatalogRows& rows) {
     if (db == nullptr) continue;
     ir::Trigger trigger;
     trigger.name = CellText(row, name);
+    if (ir::IsMigrationArtifact(trigger.name)) continue;  // an online migration's change capture
     trigger.table = CellText(row, table);
     trigger.timing = CellText(row, timing);
     trigger.event = CellText(row, event);

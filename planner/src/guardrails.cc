@@ -214,11 +214,9 @@ std::vector<std::string> Refusals(const Plan& plan, const ApplyConsent& consent)
     if (consent.allow_blocking || created.count(op.object)) continue;
     const bool alter = op.kind == "alter_table" || op.kind == "add_foreign_keys" || op.kind == "drop_foreign_keys";
     const std::string size = op.rows_estimate > 0 ? " (~" + std::to_string(op.rows_estimate) + " rows)" : "";
-    if (op.strategy == Strategy::kOnlineCopy) {
-      out.push_back(name + ": needs a table copy" + size + " (" + op.strategy_reason +
-                    "); the online shadow copy is not implemented yet: --allow-blocking runs it as a blocking "
-                    "ALGORITHM=COPY");
-    } else if (op.strategy == Strategy::kCopy) {
+    // kOnlineCopy: runs as an online migration (planner/online.h); whether the
+    // live table allows one is checked by apply (OnlineCopyObstacle).
+    if (op.strategy == Strategy::kCopy) {
       out.push_back(name + ": blocks writes to the table while it runs" + size + " (" + op.strategy_reason +
                     "): give --allow-blocking to run it");
     } else if (op.strategy == Strategy::kUnknown && alter) {

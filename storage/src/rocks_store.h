@@ -33,13 +33,15 @@ class RocksStore final : public Store {
     kAuditNodes,
     kAuditIndex,
     kAuditCheckpoints,
+    kMigrations,
     kFamilyCount
   };
   // Column family names, indexed by Family. A store made before a family
   // existed gets it (empty) on the next Open.
   static constexpr std::array<const char*, kFamilyCount> kFamilyNames = {
       "meta", "connections", "schemas", "schema_versions",
-      "audit_events", "audit_nodes", "audit_index", "audit_checkpoints"};
+      "audit_events", "audit_nodes", "audit_index", "audit_checkpoints",
+      "migrations"};
 
   static Result<std::unique_ptr<Store>> Open(const StoreOptions& options);
   ~RocksStore() override;
@@ -58,6 +60,10 @@ class RocksStore final : public Store {
   Result<std::vector<SchemaRecord>> ListSchemaVersions(std::string_view connection,
                                                        std::string_view database) override;
   Result<std::vector<std::string>> ListDatabases(std::string_view connection) override;
+
+  Status PutMigration(const MigrationRecord& record) override;
+  Result<std::optional<MigrationRecord>> GetMigration(std::string_view id) override;
+  Result<std::vector<MigrationRecord>> ListMigrations() override;
 
   Result<std::string> FingerprintSalt() override;
 

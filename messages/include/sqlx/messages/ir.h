@@ -7,11 +7,18 @@
 #include <cstdint>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "sqlx/messages/result.h"
 
 namespace sqlx::ir {
+
+// Tables and triggers whose names start with this prefix belong to a running
+// online migration (its shadow table, change-capture triggers; planner/online.h):
+// learning leaves them out of the IR (docs/formats/ir.md).
+inline constexpr std::string_view kMigrationArtifactPrefix = "_sqlx_";
+inline bool IsMigrationArtifact(std::string_view name) { return name.substr(0, kMigrationArtifactPrefix.size()) == kMigrationArtifactPrefix; }
 
 struct Column {
   std::string name;

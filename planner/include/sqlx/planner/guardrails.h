@@ -37,7 +37,8 @@ PreCheck ForeignKeyPreCheck(const std::string& fk_name, const std::string& child
 // What the person running a plan consented to.
 struct ApplyConsent {
   bool allow_destructive = false;  // --allow-destructive: operations of class destructive
-  bool allow_blocking = false;     // --allow-blocking: copy, online-copy (run as a blocking copy), unknown ALTERs
+  bool allow_blocking = false;     // --allow-blocking: copy and unknown ALTERs (online-copy runs online:
+                                   // planner/online.h; the live check OnlineCopyObstacle is the caller's)
   // Tables found empty on the live database just before the run: a
   // destructive change of an empty table (alter_table, drop_table) loses no
   // data and needs no --allow-destructive.

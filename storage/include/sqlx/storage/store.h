@@ -45,6 +45,14 @@ struct SchemaRecord {
   int64_t learned_at_ns = 0;
 };
 
+// One online migration (planner/online.h): its id and its state as the
+// planner writes it (JSON text; the store does not read it). Every
+// checkpoint of a running migration replaces the record, synced.
+struct MigrationRecord {
+  std::string id;    // 8 lowercase hex digits
+  std::string json;  // planner::MigrationToJson
+};
+
 struct PutSchemaOutcome {
   enum class Change { kNew, kChanged, kUnchanged };
   Change change = Change::kNew;
@@ -87,6 +95,12 @@ class Store {
                                                                std::string_view database) = 0;
   // Databases with a current schema under `connection`, sorted.
   virtual Result<std::vector<std::string>> ListDatabases(std::string_view connection) = 0;
+
+  // Online migrations, by id (docs/formats/store.md).
+  virtual Status PutMigration(const MigrationRecord& record) = 0;
+  virtual Result<std::optional<MigrationRecord>> GetMigration(std::string_view id) = 0;
+  // Every migration, in id order.
+  virtual Result<std::vector<MigrationRecord>> ListMigrations() = 0;
 
   // 32 random bytes (hex), created on first use and kept: the salt of
   // server fingerprints, so they cannot be precomputed from host and version.

@@ -1,0 +1,110 @@
+#include "online_runner.h"
+
+#include <csignal>
+#include <cstdio>
+#include <iostream>
+
+#include <nlohmann/json.hpp>
+
+#include "audit_trail.h"
+
+namespace sqlx::cli {
+
+namespace {
+
+volatile std::sig_atomic_t g_stop = 0;
+void OnStopSignal(int) { g_stop = 1; }
+
+struct sigaction g_old_int, g_old_term;
+
+std::string Duration(double seconds) {
+  const long s = static_cast<long>(seconds + 0.5);
+  char out[32];
+  if (s >= 3600) std::snprintf(out, sizeof out, "%ldh%02ldm", s / 3600, (s % 3600) / 60);
+  else if (s >= 60) std::snprintf(out, sizeof out, "%ldm%02lds", s / 60, s % 60);
+  else std::snprintf(out, sizeof out, "%lds", s);
+  return out;
+}
+
+}  // namespace
+
+std::string MigrationProgressText(const planner::MigrationState& s, double rows_per_second) {
+  char rate[32];
+  std::snprintf(rate, sizeof rate, "%.1fk rows/s", rows_per_second / 1000.0);
+  std::string out = "migration " + s.id + " " + s.table + ": " + rate + ", " + std::to_string(s.rows_copied) + " of ~" +
+                    std::to_string(s.rows_estimate) + " rows";
+  if (s.rows_estimate > 0) {
+    const double done = std::min(1.0, static_cast<double>(s.rows_copied) / static_cast<double>(s.rows_estimate));
+    out += " (" + std::to_string(static_cast<int>(done * 100)) + "%)";
+    if (rows_per_second > 0 && s.rows_copied < s.rows_estimate)
+      out += ", ETA " + Duration(static_cast<double>(s.rows_estimate - s.rows_copied) / rows_per_second);
+  }
+  return out;
+}
+
+CliMigrationObserver::CliMigrationObserver(storage::Store& store, storage::AuditLog& audit, bool text)
+    : store_(store), audit_(audit), text_(text), line_(text) {
+  g_stop = 0;
+  struct sigaction sa {};
+  sa.sa_handler = OnStopSignal;
+  sigemptyset(&sa.sa_mask);
+  sigaction(SIGINT, &sa, &g_old_int);
+  sigaction(SIGTERM, &sa, &g_old_term);
+}
+
+CliMigrationObserver::~CliMigrationObserver() {
+  line_.Clear();
+  sigaction(SIGINT, &g_old_int, nullptr);
+  sigaction(SIGTERM, &g_old_term, nullptr);
+}
+
+Status CliMigrationObserver::Checkpoint(const planner::MigrationState& state) {
+  return store_.PutMigration({state.id, planner::MigrationToJson(state)});
+}
+
+void CliMigrationObserver::Event(const planner::MigrationState& state, std::string_view event, const Error* error,
+                                 const std::string& details_json) {
+  nlohmann::json details = nlohmann::json::parse(details_json, nullptr, false);
+  if (!details.is_object()) details = nlohmann::json::object();
+  details["migration"] = state.id;
+  details["phase"] = state.phase;
+  (void)RecordAudit(audit_, std::string(event), {state.connection, state.database, state.table}, error, details.dump());
+  line_.Clear();
+  if (text_) {
+    std::cerr << "sqlx: " << event << " " << state.id << " (" << state.table << ")";
+    if (error != nullptr) std::cerr << ": " << error->ToString();
+    std::cerr << "\n";
+  }
+}
+
+void CliMigrationObserver::Progress(const planner::MigrationState& state, double rows_per_second,
+                                    std::string_view throttled) {
+  if (line_.enabled()) {
+    line_.Show(throttled.empty() ? MigrationProgressText(state, rows_per_second)
+                                 : "migration " + state.id + ": throttled (" + std::string(throttled) + ")");
+    return;
+  }
+  // Not a terminal: one JSON line a second at most, on stderr.
+  const auto now = std::chrono::steady_clock::now();
+  if (now - last_json_ < std::chrono::seconds(1) && state.phase == "copying") return;
+  last_json_ = now;
+  nlohmann::json j = {{"event", "migration.progress"}, {"migration", state.id},       {"table", state.table},
+                      {"phase", state.phase},          {"rows_copied", state.rows_copied},
+                      {"rows_estimate", state.rows_estimate}, {"rows_per_second", static_cast<uint64_t>(rows_per_second)},
+                      {"chunk_rows", state.chunk_rows}};
+  if (!throttled.empty()) j["throttled"] = std::string(throttled);
+  std::cerr << j.dump() << "\n";
+}
+
+bool CliMigrationObserver::StopRequested() { return g_stop != 0; }
+bool CliMigrationObserver::paused() const { return g_stop != 0; }
+
+planner::OnlineOptions OnlineOptionsOf(bool postpone_cutover, double chunk_time, uint64_t max_threads_running) {
+  planner::OnlineOptions o;
+  o.postpone_cutover = postpone_cutover;
+  o.chunk_seconds = chunk_time;
+  o.max_threads_running = max_threads_running;
+  return o;
+}
+
+}  // namespace sqlx::cli

@@ -1,0 +1,151 @@
+// Online migrations: a table change that the server can only make by copying
+// the table, made while reads and writes go on (docs/formats/migrations.md).
+//
+//   start     shadow table `_sqlx_ID_new` with the new definition; triggers
+//             on the table carry every write into it (change capture)
+//   copy      chunk by chunk along the table's primary (or unique NOT NULL)
+//             key, each chunk copied and compared with its source in one
+//             transaction that holds the chunk's rows; sizes adapt to a
+//             target chunk time; throttled on Threads_running
+//   cut-over  one atomic RENAME TABLE swaps the tables; the old table stays
+//             as `_sqlx_ID_old`, kept current by reverse triggers
+//   revert    compares both tables, then swaps back by the same RENAME
+//   finalize  drops what the migration made (the old table after a cut-over,
+//             the shadow after a revert)
+//
+// Every step is idempotent from its checkpoint: after a crash, Continue /
+// CutOver / Revert / Finalize take the migration from where its last
+// checkpoint left it (the engine checks the server's tables and triggers
+// against the state before it acts).
+//
+// The engine needs a session (transports) and declares what it needs from
+// the outside as MigrationObserver: checkpoints, audit events, progress.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "sqlx/messages/result.h"
+#include "sqlx/planner/plan.h"
+
+namespace sqlx::transports {
+class Session;
+}
+
+namespace sqlx::planner {
+
+struct OnlineOptions {
+  double chunk_seconds = 0.5;          // target time of one chunk's copy
+  uint64_t chunk_rows = 1000;          // first chunk's rows (then adapted)
+  uint64_t min_chunk_rows = 10;
+  uint64_t max_chunk_rows = 100000;
+  uint64_t max_threads_running = 50;   // pause while the server runs more threads (0: never)
+  bool postpone_cutover = false;       // stop after the copy: cut over later (`sqlx migrations cutover`)
+  int cutover_lock_wait_seconds = 1;   // lock_wait_timeout of the swap's RENAME
+  int cutover_attempts = 10;           // RENAME attempts (backoff between them) before giving up
+};
+
+// Phases (docs/formats/migrations.md):
+//   preparing → copying → copied → cut-over → finalized
+//                                ↘ (revert) reverted → abandoned (finalize) | cut-over (again)
+//   failed: stopped with an error; its artefacts stay until finalize.
+struct MigrationState {
+  static constexpr int kFormatVersion = 1;
+  std::string id;            // 8 lowercase hex digits
+  std::string connection;    // user@host:port
+  std::string database;
+  std::string table;
+  int operation_id = 0;      // the plan operation it carries out
+  std::string alter_sql;     // the operation's statements (for the shadow)
+  std::string phase = "preparing";
+  std::string key_index;                // the index chunks follow (PRIMARY or a unique NOT NULL key)
+  std::vector<std::string> key_columns;
+  std::vector<std::string> key_kinds;   // per key column: "number", "binary" or "text" (how bounds are written)
+  std::vector<std::string> copy_columns;     // columns copied (in both tables, not generated in the new one)
+  std::vector<std::string> compare_columns;  // copied columns whose definition changed: compared after copying
+  // New NOT NULL columns without a default: the copy and the change capture
+  // write the value ALTER TABLE would give existing rows (0, '', the first
+  // ENUM value, the zero date), as SQL literals in fill_values.
+  std::vector<std::string> fill_columns;
+  std::vector<std::string> fill_values;
+  std::vector<std::string> last_bound;       // SQL literals of the last copied chunk's upper key; empty: none yet
+  uint64_t rows_copied = 0;
+  uint64_t rows_estimate = 0;
+  uint64_t chunks = 0;
+  uint64_t chunk_rows = 0;   // the current chunk size
+  int64_t started_at_ns = 0;
+  int64_t copied_at_ns = 0;
+  int64_t cutover_started_ns = 0;  // the swap's first attempt
+  int64_t cutover_at_ns = 0;       // the swap succeeded
+  int64_t updated_at_ns = 0;
+  std::string error;         // why it stopped (phase failed, or a refused revert)
+
+  std::string ShadowTable() const;    // _sqlx_ID_new: the new table until the cut-over, then the placeholder
+  std::string OldTable() const;       // _sqlx_ID_old: the old table after the cut-over
+  std::string SwapTable() const;      // _sqlx_ID_tmp: the RENAME's stepping stone
+  std::string TriggerName(std::string_view event) const;  // _sqlx_ID_ins / _upd / _del, _rins / ...
+  bool Done() const { return phase == "finalized" || phase == "abandoned"; }
+};
+
+std::string MigrationToJson(const MigrationState& state);
+Result<MigrationState> MigrationFromJson(const std::string& text);
+
+// What the engine needs from the outside: the actors (or the CLI) implement
+// it over the store, the audit log and the terminal.
+class MigrationObserver {
+ public:
+  virtual ~MigrationObserver() = default;
+  // Stores `state` durably (synced). The engine stops when it fails.
+  virtual Status Checkpoint(const MigrationState& state) = 0;
+  // A phase event: migration.started / copied / cutover / reverted /
+  // finalized / abandoned / paused / failed (an audit event each).
+  virtual void Event(const MigrationState& state, std::string_view event, const Error* error,
+                     const std::string& details_json) = 0;
+  // After each chunk (and while throttled: `throttled` says why).
+  virtual void Progress(const MigrationState& /*state*/, double /*rows_per_second*/,
+                        std::string_view /*throttled*/) {}
+  // Polled between chunks: true stops the copy at a checkpoint (pause);
+  // Continue takes it up again.
+  virtual bool StopRequested() { return false; }
+};
+
+// Why `op` cannot run as an online copy on the live table ("" when it can):
+// no primary key nor unique NOT NULL key, triggers on the table, foreign
+// keys from or to it, a renamed column, not InnoDB. Reads only.
+Result<std::string> OnlineCopyObstacle(transports::Session& session, const std::string& database,
+                                       const Operation& op);
+
+// Makes the shadow table and the change capture for `op` (an alter_table
+// with strategy online-copy) and returns the migration in phase "copying".
+// The first checkpoint is written before any change, so a crash during
+// preparation is found and undone by Continue.
+Result<MigrationState> StartOnlineMigration(transports::Session& session, const std::string& connection,
+                                            const std::string& database, const Operation& op,
+                                            MigrationObserver& observer);
+
+// Copies from the checkpoint to the end, then cuts over unless postponed.
+// Returns with the phase "copying" when the observer asked to stop.
+Status ContinueOnlineMigration(transports::Session& session, MigrationState& state, const OnlineOptions& options,
+                               MigrationObserver& observer);
+
+// The atomic swap (phase copied → cut-over).
+Status CutOverMigration(transports::Session& session, MigrationState& state, const OnlineOptions& options,
+                        MigrationObserver& observer);
+
+// Compares the tables (every row, chunk by chunk, under the chunk's locks)
+// and swaps back (cut-over → reverted). Refuses, naming the count, when rows
+// differ (writes after the cut-over that the old definition cannot hold),
+// unless `force`.
+Status RevertMigration(transports::Session& session, MigrationState& state, const OnlineOptions& options,
+                       MigrationObserver& observer, bool force);
+
+// Drops what the migration made: after a cut-over the old table (finalized);
+// before one, or after a revert, the shadow (abandoned).
+Status FinalizeMigration(transports::Session& session, MigrationState& state, MigrationObserver& observer);
+
+// A new random migration id (8 lowercase hex digits).
+std::string NewMigrationId();
+
+}  // namespace sqlx::planner

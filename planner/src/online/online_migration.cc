@@ -1,0 +1,684 @@
+// The online-migration engine (planner/online.h, docs/formats/migrations.md).
+#include <algorithm>
+#include <chrono>
+#include <map>
+#include <optional>
+#include <thread>
+
+#include <nlohmann/json.hpp>
+
+#include "online_sql.h"
+#include "sqlx/planner/guardrails.h"
+#include "sqlx/planner/render_sql.h"
+#include "sqlx/transports/session.h"
+
+namespace sqlx::planner {
+
+using namespace online;  // NOLINT: this file is the engine of those helpers
+using nlohmann::json;
+using transports::Session;
+
+namespace {
+
+constexpr int kLockWaitTimeout = 1205;
+constexpr int kDeadlock = 1213;
+
+int64_t NowNs() {
+  return std::chrono::duration_cast<std::chrono::nanoseconds>(std::chrono::system_clock::now().time_since_epoch())
+      .count();
+}
+
+std::string Q(const std::string& name) { return QuoteIdentifier(name); }
+
+std::string InSchema(const std::string& database, const std::string& table) {
+  return "TABLE_SCHEMA = " + QuoteString(database) + " AND TABLE_NAME = " + QuoteString(table);
+}
+
+struct ColumnInfo {
+  std::string name, column_type, nullable, collation, extra, data_type;
+  std::optional<std::string> default_value;  // nullopt: no default
+  bool generated() const { return extra.find("GENERATED") != std::string::npos; }
+  bool operator==(const ColumnInfo& o) const {
+    return column_type == o.column_type && nullable == o.nullable && collation == o.collation;
+  }
+};
+
+Result<std::vector<ColumnInfo>> ReadColumns(Session& session, const std::string& database, const std::string& table) {
+  SQLX_ASSIGN_OR_RETURN(std::vector<Row> rows,
+                        Rows(session, "SELECT COLUMN_NAME, COLUMN_TYPE, IS_NULLABLE, IFNULL(COLLATION_NAME, ''), EXTRA, "
+                                      "DATA_TYPE, COLUMN_DEFAULT FROM information_schema.COLUMNS WHERE " +
+                                          InSchema(database, table) + " ORDER BY ORDINAL_POSITION"));
+  std::vector<ColumnInfo> out;
+  for (const Row& r : rows)
+    out.push_back({r[0].value_or(""), r[1].value_or(""), r[2].value_or(""), r[3].value_or(""), r[4].value_or(""),
+                   r[5].value_or(""), r[6]});
+  return out;
+}
+
+struct IndexInfo {
+  std::string name;
+  bool unique = false;
+  bool prefix = false;  // a part indexes a prefix of its column
+  std::vector<std::string> columns;
+};
+
+Result<std::vector<IndexInfo>> ReadIndexes(Session& session, const std::string& database, const std::string& table) {
+  SQLX_ASSIGN_OR_RETURN(std::vector<Row> rows,
+                        Rows(session, "SELECT INDEX_NAME, NON_UNIQUE, COLUMN_NAME, SUB_PART FROM "
+                                      "information_schema.STATISTICS WHERE " +
+                                          InSchema(database, table) +
+                                          " ORDER BY INDEX_NAME <> 'PRIMARY', INDEX_NAME, SEQ_IN_INDEX"));
+  std::vector<IndexInfo> out;
+  for (const Row& r : rows) {
+    const std::string name = r[0].value_or("");
+    if (out.empty() || out.back().name != name) out.push_back({name, r[1].value_or("1") == "0", false, {}});
+    out.back().columns.push_back(r[2].value_or(""));
+    if (r[3]) out.back().prefix = true;
+  }
+  return out;
+}
+
+const ColumnInfo* FindColumn(const std::vector<ColumnInfo>& columns, const std::string& name) {
+  for (const ColumnInfo& c : columns)
+    if (c.name == name) return &c;
+  return nullptr;
+}
+
+// The key chunks follow: the primary key, else the first unique key over
+// NOT NULL columns (whole columns, not prefixes).
+const IndexInfo* ChooseKey(const std::vector<IndexInfo>& indexes, const std::vector<ColumnInfo>& columns) {
+  for (const IndexInfo& index : indexes) {
+    if (!index.unique || index.prefix) continue;
+    const bool not_null = std::all_of(index.columns.begin(), index.columns.end(), [&](const std::string& c) {
+      const ColumnInfo* col = FindColumn(columns, c);
+      return col != nullptr && col->nullable == "NO";
+    });
+    if (not_null) return &index;
+  }
+  return nullptr;
+}
+
+// The operation's statements made to change the shadow table instead: the
+// table name replaced, the ALGORITHM/LOCK clause left out.
+Result<std::vector<std::string>> ShadowStatements(const MigrationState& s) {
+  Operation op;
+  op.kind = "alter_table";
+  op.object = s.table;
+  op.sql = s.alter_sql;
+  const std::string head = "ALTER TABLE " + Q(s.table);
+  std::vector<std::string> out;
+  for (std::string statement : OperationStatements(op)) {
+    if (statement.rfind(head, 0) != 0)
+      return MakeError(ErrorCode::kUnsupported, "the operation's statement does not alter " + Q(s.table) + ": " +
+                                                    statement.substr(0, 80));
+    statement = "ALTER TABLE " + Q(s.ShadowTable()) + statement.substr(head.size());
+    const size_t algorithm = statement.rfind(",\n  ALGORITHM=");
+    if (algorithm != std::string::npos) statement.resize(algorithm);
+    out.push_back(std::move(statement));
+  }
+  return out;
+}
+
+// DDL that needs the table's metadata lock, retried while other
+// transactions hold it (lock_wait_timeout is short: waiting queues writers).
+Status RunDdl(Session& session, const std::string& sql, const OnlineOptions& options) {
+  for (int attempt = 1;; ++attempt) {
+    auto done = Run(session, sql);
+    if (done.ok()) return Status::Ok();
+    if (done.error().server_code != kLockWaitTimeout || attempt >= options.cutover_attempts) return done.error();
+    std::this_thread::sleep_for(std::chrono::milliseconds(std::min(2000, 100 << std::min(attempt, 5))));
+  }
+}
+
+// One migration at a time per id on a server: a named lock held while the
+// engine acts (released with the session).
+class ServerLock {
+ public:
+  static Result<ServerLock> Take(Session& session, const MigrationState& s) {
+    const std::string name = QuoteString("sqlx_migration_" + s.id);
+    SQLX_ASSIGN_OR_RETURN(uint64_t got, Number(session, "SELECT GET_LOCK(" + name + ", 0)"));
+    if (got != 1)
+      return MakeError(ErrorCode::kUnsupported, "migration " + s.id +
+                                                        " is being run by another session right now: wait for it "
+                                                        "to end (`sqlx migrations status " + s.id + "`)");
+    return ServerLock(&session, name);
+  }
+  ServerLock(ServerLock&& o) noexcept : session_(o.session_), name_(std::move(o.name_)) { o.session_ = nullptr; }
+  ServerLock& operator=(ServerLock&&) = delete;
+  ~ServerLock() {
+    if (session_ != nullptr && session_->usable()) (void)Run(*session_, "DO RELEASE_LOCK(" + name_ + ")");
+  }
+
+ private:
+  ServerLock(Session* session, std::string name) : session_(session), name_(std::move(name)) {}
+  Session* session_;
+  std::string name_;
+};
+
+// Session settings of the engine: the server's default sql_mode (strict on
+// MariaDB since 10.2.4), short metadata-lock waits.
+Status SetUp(Session& session, const MigrationState& s, const OnlineOptions& options) {
+  SQLX_RETURN_IF_ERROR(session.InitDb(s.database));
+  return Exec(session, "SET SESSION sql_mode = @@GLOBAL.sql_mode, lock_wait_timeout = " +
+                           std::to_string(std::max(1, options.cutover_lock_wait_seconds)));
+}
+
+Status Save(MigrationState& s, MigrationObserver& observer) {
+  s.updated_at_ns = NowNs();
+  return observer.Checkpoint(s);
+}
+
+// Records why the engine stopped (the phase stays: resuming retries it).
+Error Stopped(MigrationState& s, MigrationObserver& observer, Error e) {
+  s.error = e.ToString();
+  (void)Save(s, observer);
+  observer.Event(s, "migration.failed", &e, json{{"phase", s.phase}}.dump());
+  return e;
+}
+
+// Where the forward trigger `_ins` is: on the table (not cut over), on the
+// old table (cut over), or nowhere ("").
+Result<std::map<std::string, std::string>> Triggers(Session& session, const MigrationState& s) {
+  SQLX_ASSIGN_OR_RETURN(std::vector<Row> rows,
+                        Rows(session, "SELECT TRIGGER_NAME, EVENT_OBJECT_TABLE FROM information_schema.TRIGGERS "
+                                      "WHERE TRIGGER_SCHEMA = " +
+                                          QuoteString(s.database) + " AND TRIGGER_NAME LIKE " +
+                                          QuoteString("\\_sqlx\\_" + s.id + "\\_%")));
+  std::map<std::string, std::string> out;
+  for (const Row& r : rows) out[r[0].value_or("")] = r[1].value_or("");
+  return out;
+}
+
+Result<std::string> ResultsCharset(Session& session) {
+  SQLX_ASSIGN_OR_RETURN(std::vector<Row> rows, Rows(session, "SELECT @@character_set_results"));
+  std::string cs = rows.empty() || !rows[0][0] ? "" : *rows[0][0];
+  return cs.empty() || cs == "binary" ? std::string("utf8mb4") : cs;
+}
+
+Status Prepare(Session& session, MigrationState& s, const OnlineOptions& options, MigrationObserver& observer) {
+  const std::string table = Q(s.table), shadow = Q(s.ShadowTable());
+  // From scratch: a crash during a previous preparation left at most these.
+  for (const char* t : {"ins", "upd", "del"})
+    SQLX_RETURN_IF_ERROR(RunDdl(session, "DROP TRIGGER IF EXISTS " + Q(s.TriggerName(t)), options));
+  SQLX_RETURN_IF_ERROR(Exec(session, "DROP TABLE IF EXISTS " + shadow));
+  SQLX_RETURN_IF_ERROR(Exec(session, "CREATE TABLE " + shadow + " LIKE " + table));
+  auto undo = [&](Error e) {
+    (void)Run(session, "DROP TABLE IF EXISTS " + shadow);
+    return e;
+  };
+  SQLX_ASSIGN_OR_RETURN(std::vector<std::string> statements, ShadowStatements(s));
+  for (const std::string& statement : statements) {
+    auto done = Run(session, statement);
+    if (!done.ok()) return undo(done.error());
+  }
+  SQLX_ASSIGN_OR_RETURN(std::vector<ColumnInfo> old_columns, ReadColumns(session, s.database, s.table));
+  SQLX_ASSIGN_OR_RETURN(std::vector<ColumnInfo> new_columns, ReadColumns(session, s.database, s.ShadowTable()));
+  SQLX_ASSIGN_OR_RETURN(std::vector<IndexInfo> new_indexes, ReadIndexes(session, s.database, s.ShadowTable()));
+  s.copy_columns.clear();
+  s.compare_columns.clear();
+  for (const ColumnInfo& c : old_columns) {
+    const ColumnInfo* now = FindColumn(new_columns, c.name);
+    if (now == nullptr || now->generated()) continue;
+    s.copy_columns.push_back(c.name);
+    if (!(*now == c)) s.compare_columns.push_back(c.name);
+  }
+  s.fill_columns.clear();
+  s.fill_values.clear();
+  for (const ColumnInfo& c : new_columns) {
+    const bool automatic = c.generated() || c.extra.find("auto_increment") != std::string::npos;
+    if (FindColumn(old_columns, c.name) != nullptr || c.nullable != "NO" || c.default_value || automatic) continue;
+    s.fill_columns.push_back(c.name);
+    s.fill_values.push_back(ImplicitDefault(c.data_type, c.column_type));
+  }
+  for (const std::string& k : s.key_columns) {
+    if (std::find(s.copy_columns.begin(), s.copy_columns.end(), k) == s.copy_columns.end())
+      return undo(MakeError(ErrorCode::kUnsupported, "the change drops or recomputes key column " + Q(k) + " of " +
+                                                         table + ": rows could not be matched during the copy"));
+  }
+  const bool keyed = std::any_of(new_indexes.begin(), new_indexes.end(), [&](const IndexInfo& index) {
+    return !index.prefix && index.columns.size() >= s.key_columns.size() &&
+           std::equal(s.key_columns.begin(), s.key_columns.end(), index.columns.begin());
+  });
+  if (!keyed)
+    return undo(MakeError(ErrorCode::kUnsupported, "after the change no index of " + table + " starts with (" +
+                                                       Columns(s.key_columns) +
+                                                       "): changes could not find their rows in the copy"));
+  SQLX_ASSIGN_OR_RETURN(s.rows_estimate,
+                        Number(session, "SELECT IFNULL(TABLE_ROWS, 0) FROM information_schema.TABLES WHERE " +
+                                            InSchema(s.database, s.table)));
+  for (const std::string& trigger : CaptureTriggers(s, s.table, s.ShadowTable(), "", /*ignore=*/false)) {
+    Status st = RunDdl(session, trigger, options);
+    if (!st.ok()) {
+      for (const char* t : {"ins", "upd", "del"}) (void)Run(session, "DROP TRIGGER IF EXISTS " + Q(s.TriggerName(t)));
+      return undo(st.error());
+    }
+  }
+  s.phase = "copying";
+  s.chunk_rows = options.chunk_rows;
+  s.last_bound.clear();
+  s.rows_copied = 0;
+  s.chunks = 0;
+  s.error.clear();
+  SQLX_RETURN_IF_ERROR(Save(s, observer));
+  observer.Event(s, "migration.started", nullptr,
+                 json{{"table", s.table},
+                      {"shadow", s.ShadowTable()},
+                      {"key", s.key_index},
+                      {"key_columns", s.key_columns},
+                      {"copy_columns", s.copy_columns},
+                      {"compare_columns", s.compare_columns},
+                      {"rows_estimate", s.rows_estimate},
+                      {"operation", s.operation_id}}
+                     .dump());
+  return Status::Ok();
+}
+
+// The upper key of the next chunk of `rows` rows after s.last_bound (as
+// literals); empty when fewer rows remain (the chunk runs to the end).
+// `index`: the index to read along ("" lets the server choose).
+Result<std::vector<std::string>> NextBound(Session& session, const MigrationState& s, uint64_t rows,
+                                           const std::string& index) {
+  std::string sql = "SELECT " + Columns(s.key_columns) + " FROM " + Q(s.table) +
+                    (index.empty() ? "" : " FORCE INDEX (" + Q(index) + ")");
+  if (!s.last_bound.empty()) sql += " WHERE " + KeyAfter(s, "", s.last_bound);
+  sql += " ORDER BY " + Columns(s.key_columns) + " LIMIT 1 OFFSET " + std::to_string(std::max<uint64_t>(rows, 1) - 1);
+  SQLX_ASSIGN_OR_RETURN(std::vector<Row> found, Rows(session, sql));
+  std::vector<std::string> out;
+  if (found.empty()) return out;
+  for (size_t i = 0; i < s.key_columns.size(); ++i) out.push_back(Literal(s.key_kinds[i], found[0][i].value_or("")));
+  return out;
+}
+
+// One chunk in one transaction: the source rows locked (shared), the
+// shadow's rows of the range replaced by a copy, the copy compared where a
+// definition changed. Returns the rows copied.
+Result<uint64_t> CopyChunkOnce(Session& session, const MigrationState& s, const std::vector<std::string>& upto) {
+  const std::string table = Q(s.table) + " FORCE INDEX (" + Q(s.key_index) + ")";
+  const std::string range = ChunkRange(s, "", s.last_bound, upto);
+  SQLX_RETURN_IF_ERROR(Exec(session, "START TRANSACTION"));
+  auto body = [&]() -> Result<uint64_t> {
+    SQLX_ASSIGN_OR_RETURN(uint64_t source,
+                          Number(session, "SELECT COUNT(*) FROM " + table + " WHERE " + range + " LOCK IN SHARE MODE"));
+    SQLX_RETURN_IF_ERROR(Exec(session, "DELETE FROM " + Q(s.ShadowTable()) + " WHERE " + range));
+    std::string into = Columns(s.copy_columns), select = Columns(s.copy_columns);
+    for (size_t i = 0; i < s.fill_columns.size(); ++i) {
+      into += ", " + Q(s.fill_columns[i]);
+      select += ", " + s.fill_values[i];
+    }
+    SQLX_ASSIGN_OR_RETURN(uint64_t copied, Run(session, "INSERT INTO " + Q(s.ShadowTable()) + " (" + into +
+                                                            ") SELECT " + select + " FROM " + table + " WHERE " +
+                                                            range + " LOCK IN SHARE MODE"));
+    if (copied != source)
+      return MakeError(ErrorCode::kUnsupported, std::to_string(source - std::min(source, copied)) + " of " +
+                                                        std::to_string(source) + " rows of " + Q(s.table) +
+                                                        " after key " + Columns(s.last_bound) +
+                                                        " did not reach the copy");
+    if (!s.compare_columns.empty()) {
+      SQLX_ASSIGN_OR_RETURN(
+          uint64_t differ,
+          Number(session, "SELECT COUNT(*) FROM " + Q(s.table) + " AS o FORCE INDEX (" + Q(s.key_index) + ") JOIN " +
+                              Q(s.ShadowTable()) + " AS n ON " + KeyJoin(s, "o", "n") + " WHERE " +
+                              ChunkRange(s, "o", s.last_bound, upto) + " AND " +
+                              RowsDiffer(s.compare_columns, "o", "n") + " LOCK IN SHARE MODE"));
+      if (differ > 0)
+        return MakeError(ErrorCode::kUnsupported,
+                         std::to_string(differ) + " rows of " + Q(s.table) + " change value when copied into the new "
+                                                  "definition of (" + Columns(s.compare_columns) +
+                                                  "): the copy would not keep them; fix those values or the change");
+    }
+    SQLX_RETURN_IF_ERROR(Exec(session, "COMMIT"));
+    return copied;
+  };
+  auto copied = body();
+  if (!copied.ok() && session.usable()) (void)Run(session, "ROLLBACK");
+  return copied;
+}
+
+// Retries a chunk that lost a lock wait or a deadlock to the application.
+Result<uint64_t> CopyChunk(Session& session, const MigrationState& s, const std::vector<std::string>& upto) {
+  for (int attempt = 1;; ++attempt) {
+    auto copied = CopyChunkOnce(session, s, upto);
+    if (copied.ok()) return copied;
+    const int code = copied.error().server_code;
+    if ((code != kDeadlock && code != kLockWaitTimeout) || attempt >= 10) return copied;
+    std::this_thread::sleep_for(std::chrono::milliseconds(50 * attempt));
+  }
+}
+
+// Waits while the server runs more than max_threads_running threads. False
+// when the observer asked to stop meanwhile.
+Result<bool> Throttle(Session& session, MigrationState& s, const OnlineOptions& options,
+                      MigrationObserver& observer) {
+  if (options.max_threads_running == 0) return true;
+  for (;;) {
+    SQLX_ASSIGN_OR_RETURN(std::vector<Row> rows, Rows(session, "SHOW GLOBAL STATUS LIKE 'Threads_running'"));
+    const uint64_t running = rows.empty() ? 0 : std::strtoull(rows[0][1].value_or("0").c_str(), nullptr, 10);
+    if (running <= options.max_threads_running) return true;
+    observer.Progress(s, 0, "Threads_running " + std::to_string(running) + " > " +
+                                std::to_string(options.max_threads_running));
+    if (observer.StopRequested()) return false;
+    std::this_thread::sleep_for(std::chrono::seconds(1));
+  }
+}
+
+Status CopyAll(Session& session, MigrationState& s, const OnlineOptions& options, MigrationObserver& observer) {
+  SQLX_ASSIGN_OR_RETURN(auto triggers, Triggers(session, s));
+  for (const char* t : {"ins", "upd", "del"}) {
+    auto it = triggers.find(s.TriggerName(t));
+    if (it == triggers.end() || it->second != s.table)
+      return MakeError(ErrorCode::kInternal, "change-capture trigger " + Q(s.TriggerName(t)) + " is missing from " +
+                                                 Q(s.table) + ": writes may not have reached the copy; run `sqlx "
+                                                 "migrations finalize " + s.id + "` and apply again");
+  }
+  if (s.chunk_rows == 0) s.chunk_rows = options.chunk_rows;
+  const auto run_start = std::chrono::steady_clock::now();
+  uint64_t run_rows = 0;
+  for (;;) {
+    if (observer.StopRequested()) {
+      SQLX_RETURN_IF_ERROR(Save(s, observer));
+      observer.Event(s, "migration.paused", nullptr,
+                     json{{"rows_copied", s.rows_copied}, {"last_bound", s.last_bound}}.dump());
+      return Status::Ok();
+    }
+    SQLX_ASSIGN_OR_RETURN(bool go, Throttle(session, s, options, observer));
+    if (!go) continue;  // stops at the top of the loop
+    SQLX_ASSIGN_OR_RETURN(std::vector<std::string> upto, NextBound(session, s, s.chunk_rows, s.key_index));
+    const auto start = std::chrono::steady_clock::now();
+    SQLX_ASSIGN_OR_RETURN(uint64_t copied, CopyChunk(session, s, upto));
+    const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+    // Chunk size toward the target time, at most doubling or halving.
+    if (!upto.empty() && seconds > 0) {
+      const double ideal = static_cast<double>(s.chunk_rows) * options.chunk_seconds / seconds;
+      const double next = std::clamp(ideal, s.chunk_rows / 2.0, s.chunk_rows * 2.0);
+      s.chunk_rows = std::clamp<uint64_t>(static_cast<uint64_t>(next), options.min_chunk_rows, options.max_chunk_rows);
+    }
+    s.rows_copied += copied;
+    run_rows += copied;
+    ++s.chunks;
+    const bool last = upto.empty();
+    if (!last) s.last_bound = upto;
+    if (last) {
+      s.phase = "copied";
+      s.copied_at_ns = NowNs();
+    }
+    s.error.clear();
+    SQLX_RETURN_IF_ERROR(Save(s, observer));
+    const double elapsed = std::chrono::duration<double>(std::chrono::steady_clock::now() - run_start).count();
+    observer.Progress(s, elapsed > 0 ? run_rows / elapsed : 0, "");
+    if (last) break;
+  }
+  observer.Event(s, "migration.copied", nullptr,
+                 json{{"rows_copied", s.rows_copied}, {"chunks", s.chunks}}.dump());
+  return Status::Ok();
+}
+
+// RENAME TABLE a TO tmp, b TO a, c TO b, tmp TO c: the one atomic statement of
+// a cut-over and of a revert.
+Status Swap(Session& session, const MigrationState& s, const std::string& a, const std::string& b,
+            const std::string& c, const OnlineOptions& options) {
+  return RunDdl(session,
+                "RENAME TABLE " + Q(a) + " TO " + Q(s.SwapTable()) + ", " + Q(b) + " TO " + Q(a) + ", " + Q(c) +
+                    " TO " + Q(b) + ", " + Q(s.SwapTable()) + " TO " + Q(c),
+                options);
+}
+
+// True when the swap of a cut-over has happened (the forward triggers moved
+// to the old table with it).
+Result<bool> IsCutOver(Session& session, const MigrationState& s) {
+  SQLX_ASSIGN_OR_RETURN(auto triggers, Triggers(session, s));
+  auto it = triggers.find(s.TriggerName("ins"));
+  if (it == triggers.end())
+    return MakeError(ErrorCode::kInternal, "change-capture trigger " + Q(s.TriggerName("ins")) +
+                                               " is missing: the migration's tables cannot be told apart safely");
+  return it->second == s.OldTable();
+}
+
+Status DoCutOver(Session& session, MigrationState& s, const OnlineOptions& options, MigrationObserver& observer) {
+  SQLX_ASSIGN_OR_RETURN(bool done, IsCutOver(session, s));
+  if (!done) {
+    // The old table's stand-in (it takes the reverse triggers' writes until
+    // the swap makes the real old table their target), then the reverse
+    // change capture on the shadow: INSERT IGNORE under a non-strict mode, so
+    // the new table never refuses a write because the old one cannot take it.
+    SQLX_RETURN_IF_ERROR(Exec(session, "CREATE TABLE IF NOT EXISTS " + Q(s.OldTable()) + " LIKE " + Q(s.table)));
+    SQLX_RETURN_IF_ERROR(Exec(session, "SET SESSION sql_mode = ''"));
+    for (const std::string& trigger : CaptureTriggers(s, s.ShadowTable(), s.OldTable(), "r", /*ignore=*/true))
+      SQLX_RETURN_IF_ERROR(RunDdl(session, trigger, options));
+    SQLX_RETURN_IF_ERROR(Exec(session, "SET SESSION sql_mode = @@GLOBAL.sql_mode"));
+    s.cutover_started_ns = NowNs();
+    SQLX_RETURN_IF_ERROR(Save(s, observer));
+    SQLX_RETURN_IF_ERROR(Swap(session, s, s.OldTable(), s.table, s.ShadowTable(), options));
+  }
+  s.phase = "cut-over";
+  s.cutover_at_ns = NowNs();
+  s.error.clear();
+  SQLX_RETURN_IF_ERROR(Save(s, observer));
+  observer.Event(s, "migration.cutover", nullptr,
+                 json{{"table", s.table},
+                      {"old_table", s.OldTable()},
+                      {"swap_ms", (s.cutover_at_ns - s.cutover_started_ns) / 1000000}}
+                     .dump());
+  return Status::Ok();
+}
+
+// After a cut-over: the rows in which the table (new definition) and the
+// old table differ, counted chunk by chunk along the key, each chunk under
+// its rows' locks (a write and its reverse-trigger copy commit together).
+Result<uint64_t> CompareAfterCutOver(Session& session, const MigrationState& s, const OnlineOptions& options) {
+  MigrationState walk = s;
+  walk.last_bound.clear();
+  uint64_t differ = 0;
+  for (;;) {
+    SQLX_ASSIGN_OR_RETURN(std::vector<std::string> upto, NextBound(session, walk, options.max_chunk_rows, ""));
+    const std::string range_n = ChunkRange(walk, "n", walk.last_bound, upto);
+    const std::string range_o = ChunkRange(walk, "o", walk.last_bound, upto);
+    SQLX_RETURN_IF_ERROR(Exec(session, "START TRANSACTION"));
+    auto chunk = [&]() -> Result<uint64_t> {
+      SQLX_ASSIGN_OR_RETURN(uint64_t a, Number(session, "SELECT COUNT(*) FROM " + Q(s.table) + " AS n WHERE " +
+                                                            range_n + " LOCK IN SHARE MODE"));
+      SQLX_ASSIGN_OR_RETURN(uint64_t b, Number(session, "SELECT COUNT(*) FROM " + Q(s.OldTable()) + " AS o WHERE " +
+                                                            range_o + " LOCK IN SHARE MODE"));
+      SQLX_ASSIGN_OR_RETURN(std::vector<Row> joined,
+                            Rows(session, "SELECT COUNT(*), IFNULL(SUM(" + RowsDiffer(s.copy_columns, "n", "o") +
+                                              "), 0) FROM " + Q(s.table) + " AS n JOIN " + Q(s.OldTable()) +
+                                              " AS o ON " + KeyJoin(s, "n", "o") + " WHERE " + range_n +
+                                              " LOCK IN SHARE MODE"));
+      const uint64_t matched = std::strtoull(joined.at(0).at(0).value_or("0").c_str(), nullptr, 10);
+      const uint64_t changed = std::strtoull(joined.at(0).at(1).value_or("0").c_str(), nullptr, 10);
+      SQLX_RETURN_IF_ERROR(Exec(session, "COMMIT"));
+      return (a - std::min(a, matched)) + (b - std::min(b, matched)) + changed;
+    };
+    auto counted = chunk();
+    if (!counted.ok()) {
+      (void)Run(session, "ROLLBACK");
+      return counted.error();
+    }
+    differ += *counted;
+    if (upto.empty()) return differ;
+    walk.last_bound = upto;
+  }
+}
+
+}  // namespace
+
+Result<std::string> OnlineCopyObstacle(Session& session, const std::string& database, const Operation& op) {
+  if (op.kind != "alter_table") return std::string("not a change of an existing table");
+  for (const std::string& change : op.changes)
+    if (change.rfind("rename column", 0) == 0)
+      return "it renames a column (" + change + "): the copy matches columns by name";
+  SQLX_ASSIGN_OR_RETURN(std::vector<Row> tables,
+                        Rows(session, "SELECT ENGINE FROM information_schema.TABLES WHERE " +
+                                          InSchema(database, op.object)));
+  if (tables.empty()) return "table " + Q(op.object) + " does not exist";
+  if (tables[0][0].value_or("") != "InnoDB")
+    return "engine " + tables[0][0].value_or("?") + ": the copy needs InnoDB's row locks";
+  SQLX_ASSIGN_OR_RETURN(std::vector<Row> triggers,
+                        Rows(session, "SELECT TRIGGER_NAME FROM information_schema.TRIGGERS WHERE EVENT_OBJECT_SCHEMA = " +
+                                          QuoteString(database) + " AND EVENT_OBJECT_TABLE = " +
+                                          QuoteString(op.object) + " AND TRIGGER_NAME NOT LIKE '\\_sqlx\\_%'"));
+  if (!triggers.empty())
+    return "the table has trigger " + Q(triggers[0][0].value_or("")) +
+           ": the cut-over would leave it on the old table (not supported yet)";
+  SQLX_ASSIGN_OR_RETURN(
+      std::vector<Row> fks,
+      Rows(session, "SELECT CONSTRAINT_NAME, TABLE_NAME, REFERENCED_TABLE_NAME FROM information_schema.KEY_COLUMN_USAGE "
+                    "WHERE REFERENCED_TABLE_NAME IS NOT NULL AND ((TABLE_SCHEMA = " +
+                        QuoteString(database) + " AND TABLE_NAME = " + QuoteString(op.object) +
+                        ") OR (REFERENCED_TABLE_SCHEMA = " + QuoteString(database) +
+                        " AND REFERENCED_TABLE_NAME = " + QuoteString(op.object) + ")) LIMIT 1"));
+  if (!fks.empty())
+    return "foreign key " + Q(fks[0][0].value_or("")) + " (" + Q(fks[0][1].value_or("")) + " -> " +
+           Q(fks[0][2].value_or("")) +
+           "): the swap would leave it pointing at the old table (foreign keys are not supported online yet)";
+  SQLX_ASSIGN_OR_RETURN(std::vector<ColumnInfo> columns, ReadColumns(session, database, op.object));
+  SQLX_ASSIGN_OR_RETURN(std::vector<IndexInfo> indexes, ReadIndexes(session, database, op.object));
+  const IndexInfo* key = ChooseKey(indexes, columns);
+  if (key == nullptr)
+    return std::string("no primary key and no unique key over NOT NULL columns: rows could not be copied in key order");
+  for (const std::string& c : key->columns) {
+    const ColumnInfo* col = FindColumn(columns, c);
+    if (KeyKind(col->data_type, "utf8mb4").empty())
+      return "key column " + Q(c) + " is " + col->data_type + ": it cannot bound chunks";
+  }
+  for (const std::string& statement : OperationStatements(op))
+    if (statement.rfind("ALTER TABLE " + Q(op.object), 0) != 0)
+      return "a statement of the operation does not alter " + Q(op.object);
+  return std::string();
+}
+
+Result<MigrationState> StartOnlineMigration(Session& session, const std::string& connection,
+                                            const std::string& database, const Operation& op,
+                                            MigrationObserver& observer) {
+  SQLX_RETURN_IF_ERROR(session.InitDb(database));
+  SQLX_ASSIGN_OR_RETURN(std::string obstacle, OnlineCopyObstacle(session, database, op));
+  if (!obstacle.empty())
+    return MakeError(ErrorCode::kUnsupported, Q(op.object) + " cannot be copied online: " + obstacle);
+  MigrationState s;
+  s.id = NewMigrationId();
+  s.connection = connection;
+  s.database = database;
+  s.table = op.object;
+  s.operation_id = op.id;
+  s.alter_sql = op.sql;
+  s.started_at_ns = NowNs();
+  SQLX_ASSIGN_OR_RETURN(std::vector<ColumnInfo> columns, ReadColumns(session, database, op.object));
+  SQLX_ASSIGN_OR_RETURN(std::vector<IndexInfo> indexes, ReadIndexes(session, database, op.object));
+  const IndexInfo* key = ChooseKey(indexes, columns);
+  SQLX_ASSIGN_OR_RETURN(std::string charset, ResultsCharset(session));
+  s.key_index = key->name;
+  s.key_columns = key->columns;
+  for (const std::string& c : key->columns) s.key_kinds.push_back(KeyKind(FindColumn(columns, c)->data_type, charset));
+  SQLX_RETURN_IF_ERROR(Save(s, observer));  // before any change: a crash is found by its record
+  SQLX_ASSIGN_OR_RETURN(ServerLock lock, ServerLock::Take(session, s));
+  SQLX_RETURN_IF_ERROR(SetUp(session, s, OnlineOptions{}));
+  Status st = Prepare(session, s, OnlineOptions{}, observer);
+  if (!st.ok()) {
+    s.phase = "abandoned";
+    return Stopped(s, observer, st.error());
+  }
+  return s;
+}
+
+Status ContinueOnlineMigration(Session& session, MigrationState& s, const OnlineOptions& options,
+                               MigrationObserver& observer) {
+  SQLX_ASSIGN_OR_RETURN(ServerLock lock, ServerLock::Take(session, s));
+  SQLX_RETURN_IF_ERROR(SetUp(session, s, options));
+  if (s.phase == "preparing") {
+    Status st = Prepare(session, s, options, observer);
+    if (!st.ok()) return Stopped(s, observer, st.error());
+  }
+  if (s.phase == "copying") {
+    Status st = CopyAll(session, s, options, observer);
+    if (!st.ok()) return Stopped(s, observer, st.error());
+    if (s.phase == "copying") return Status::Ok();  // paused
+  }
+  if ((s.phase == "copied" || s.phase == "reverted") && !options.postpone_cutover) {
+    Status st = DoCutOver(session, s, options, observer);
+    if (!st.ok()) return Stopped(s, observer, st.error());
+  }
+  return Status::Ok();
+}
+
+Status CutOverMigration(Session& session, MigrationState& s, const OnlineOptions& options,
+                        MigrationObserver& observer) {
+  if (s.phase != "copied" && s.phase != "reverted" && s.phase != "cut-over")
+    return MakeError(ErrorCode::kUnsupported, "migration " + s.id + " is " + s.phase +
+                                                      ": only a copied (or reverted) migration can cut over" +
+                                                      (s.phase == "copying" ? "; `sqlx migrations resume " + s.id +
+                                                                                  " --postpone-cutover` finishes the copy"
+                                                                            : std::string()));
+  if (s.phase == "cut-over") return Status::Ok();
+  SQLX_ASSIGN_OR_RETURN(ServerLock lock, ServerLock::Take(session, s));
+  SQLX_RETURN_IF_ERROR(SetUp(session, s, options));
+  Status st = DoCutOver(session, s, options, observer);
+  if (!st.ok()) return Stopped(s, observer, st.error());
+  return Status::Ok();
+}
+
+Status RevertMigration(Session& session, MigrationState& s, const OnlineOptions& options,
+                       MigrationObserver& observer, bool force) {
+  if (s.phase != "cut-over")
+    return MakeError(ErrorCode::kUnsupported,
+                     "migration " + s.id + " is " + s.phase + ": only a cut-over migration can be reverted");
+  SQLX_ASSIGN_OR_RETURN(ServerLock lock, ServerLock::Take(session, s));
+  SQLX_RETURN_IF_ERROR(SetUp(session, s, options));
+  SQLX_ASSIGN_OR_RETURN(bool cut, IsCutOver(session, s));
+  if (cut) {
+    SQLX_ASSIGN_OR_RETURN(uint64_t differ, CompareAfterCutOver(session, s, options));
+    if (differ > 0 && !force) {
+      Error e = MakeError(ErrorCode::kUnsupported,
+                          std::to_string(differ) + " rows of " + Q(s.table) + " differ from the old table " +
+                              Q(s.OldTable()) +
+                              " (writes after the cut-over that the old definition cannot hold): reverting would "
+                              "lose them; --force reverts anyway");
+      s.error = e.ToString();
+      (void)Save(s, observer);
+      observer.Event(s, "migration.revert_refused", &e, json{{"rows_differing", differ}}.dump());
+      return e;
+    }
+    Status st = Swap(session, s, s.ShadowTable(), s.table, s.OldTable(), options);
+    if (!st.ok()) return Stopped(s, observer, st.error());
+    s.phase = "reverted";
+    s.error.clear();
+    SQLX_RETURN_IF_ERROR(Save(s, observer));
+    observer.Event(s, "migration.reverted", nullptr, json{{"rows_differing", differ}, {"forced", differ > 0}}.dump());
+    return Status::Ok();
+  }
+  s.phase = "reverted";
+  SQLX_RETURN_IF_ERROR(Save(s, observer));
+  observer.Event(s, "migration.reverted", nullptr, json{{"already", true}}.dump());
+  return Status::Ok();
+}
+
+Status FinalizeMigration(Session& session, MigrationState& s, MigrationObserver& observer) {
+  if (s.Done()) return Status::Ok();
+  const OnlineOptions options;
+  SQLX_ASSIGN_OR_RETURN(ServerLock lock, ServerLock::Take(session, s));
+  SQLX_RETURN_IF_ERROR(SetUp(session, s, options));
+  SQLX_ASSIGN_OR_RETURN(auto triggers, Triggers(session, s));
+  auto ins = triggers.find(s.TriggerName("ins"));
+  const bool cut = ins != triggers.end() ? ins->second == s.OldTable() : s.phase == "cut-over";
+  if (cut != (s.phase == "cut-over") && s.phase != "preparing" && s.phase != "abandoned") {
+    // The record and the server disagree (a crash between the swap and its
+    // checkpoint): the server is right; say so before dropping anything.
+    s.phase = cut ? "cut-over" : "copied";
+    SQLX_RETURN_IF_ERROR(Save(s, observer));
+    return MakeError(ErrorCode::kUnsupported,
+                     "migration " + s.id + (cut ? " had cut over" : " had not cut over") +
+                         " (its last checkpoint was older): its state is now " + s.phase +
+                         "; run finalize again to " + (cut ? "drop the old table, or revert it" : "drop the copy"));
+  }
+  // The triggers on the table first: from then on writes touch only it.
+  for (const auto& [name, table] : triggers)
+    if (table == s.table) SQLX_RETURN_IF_ERROR(RunDdl(session, "DROP TRIGGER IF EXISTS " + Q(name), options));
+  SQLX_RETURN_IF_ERROR(
+      RunDdl(session, "DROP TABLE IF EXISTS " + Q(s.OldTable()) + ", " + Q(s.ShadowTable()), options));
+  s.phase = cut ? "finalized" : "abandoned";
+  s.error.clear();
+  SQLX_RETURN_IF_ERROR(Save(s, observer));
+  observer.Event(s, cut ? "migration.finalized" : "migration.abandoned", nullptr,
+                 json{{"dropped", {s.OldTable(), s.ShadowTable()}}}.dump());
+  return Status::Ok();
+}
+
+}  // namespace sqlx::planner
