@@ -5,8 +5,11 @@
 -- hold exactly its rows.
 --
 -- Per-thread log <latency-log>.<thread>: one line per committed transaction,
--- `<start epoch s> <end epoch s> <retries>` (CLOCK_REALTIME, the clock of `date +%s.%N`); a
--- transaction retried after a deadlock or a lock wait timeout counts from its first attempt.
+-- `<start epoch s> <end epoch s> <retries> <errors>` (CLOCK_REALTIME, the clock of `date +%s.%N`):
+-- retries after a deadlock or lock wait timeout (1213, 1205, 1020: an application retries those);
+-- errors: the codes of other errors sysbench was told to ignore (--mysql-ignore-errors), which an
+-- application would see fail ("1412+1146", "-" when none). A transaction counts from its first
+-- attempt.
 -- Each thread stops before its next transaction once <stop-file> exists (checked every 50 ms).
 --
 -- Usage: sysbench tests/bench/online_alter.lua --tables=1 --table-size=N
@@ -108,6 +111,7 @@ function thread_init()
    end
    pending_start = nil -- start of the transaction being (re)tried
    retries = 0
+   failed_codes = {}
    next_stop_check = 0
 end
 
@@ -134,6 +138,7 @@ function event()
       if stop_requested() then return true end
       pending_start = now()
       retries = 0
+      failed_codes = {}
    end
 
    begin()
@@ -152,17 +157,23 @@ function event()
    commit()
 
    if log ~= nil then
-      log:write(string.format("%.6f %.6f %d\n", pending_start, now(), retries))
+      local codes = #failed_codes > 0 and table.concat(failed_codes, "+") or "-"
+      log:write(string.format("%.6f %.6f %d %s\n", pending_start, now(), retries, codes))
    end
    pending_start = nil
 end
 
--- An ignorable error (deadlock 1213, lock wait timeout 1205) restarts the event. A deadlock has
--- rolled the whole transaction back but a lock wait timeout only its statement: roll back the rest
--- so that each transaction reaches both tables entirely or not at all.
+-- An ignorable error (deadlock 1213, lock wait timeout 1205, those of --mysql-ignore-errors)
+-- restarts the event. A deadlock has rolled the whole transaction back but other errors only their
+-- statement: roll back the rest so that each transaction reaches both tables entirely or not at all.
+local retried = {[1213] = true, [1205] = true, [1020] = true}
 local oltp_before_restart = sysbench.hooks.before_restart_event
 function sysbench.hooks.before_restart_event(errdesc)
-   retries = retries + 1
+   if retried[errdesc.sql_errno] then
+      retries = retries + 1
+   else
+      failed_codes[#failed_codes + 1] = tostring(errdesc.sql_errno)
+   end
    pcall(function() con:query("ROLLBACK") end)
    if errdesc.sql_errno == 2013 or errdesc.sql_errno == 2055 or
       errdesc.sql_errno == 2006 or errdesc.sql_errno == 2011 then
