@@ -8,6 +8,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "audit_access.h"
 #include "audit_trail.h"
 #include "commands.h"
 #include "connection_learning.h"
@@ -19,83 +20,6 @@ namespace {
 
 using nlohmann::json;
 using storage::AuditLog;
-
-std::string Rfc3339Millis(int64_t ns) {
-  std::time_t secs = static_cast<std::time_t>(ns / 1000000000);
-  long millis = static_cast<long>((ns % 1000000000) / 1000000);
-  if (millis < 0) {
-    millis += 1000;
-    --secs;
-  }
-  std::tm tm{};
-  gmtime_r(&secs, &tm);
-  char buf[40];
-  const size_t n = std::strftime(buf, sizeof(buf), "%Y-%m-%dT%H:%M:%S", &tm);
-  std::snprintf(buf + n, sizeof(buf) - n, ".%03ldZ", millis);
-  return buf;
-}
-
-// RFC 3339 ("2024-05-01T12:00:00Z", "...T12:00:00.5+02:00", "2024-05-01")
-// or relative to now ("-15m", "-7d"; units s m h d w).
-Result<int64_t> ParseTime(const std::string& text, int64_t now_ns) {
-  auto bad = [&] {
-    return MakeError(ErrorCode::kInvalidArgument, "cannot read the time '" + text +
-                                                      "': use RFC 3339 (2024-05-01T12:00:00Z) or -15m, -2h, -7d");
-  };
-  if (!text.empty() && text[0] == '-') {
-    size_t used = 0;
-    long long n = 0;
-    try {
-      n = std::stoll(text.substr(1), &used);
-    } catch (const std::exception&) {
-      return bad();
-    }
-    if (n < 0 || used + 2 != text.size()) return bad();
-    static const std::string kUnits = "smhdw";
-    static const int64_t kSeconds[] = {1, 60, 3600, 86400, 604800};
-    const size_t unit = kUnits.find(text.back());
-    if (unit == std::string::npos || n > 1000LL * 365 * 86400 / kSeconds[unit]) return bad();
-    return now_ns - static_cast<int64_t>(n) * kSeconds[unit] * 1000000000LL;
-  }
-  std::tm tm{};
-  int consumed = 0;
-  if (std::sscanf(text.c_str(), "%4d-%2d-%2d%n", &tm.tm_year, &tm.tm_mon, &tm.tm_mday, &consumed) != 3 || consumed != 10) {
-    return bad();
-  }
-  tm.tm_year -= 1900;
-  tm.tm_mon -= 1;
-  int64_t frac_ns = 0;
-  int64_t offset_s = 0;
-  size_t pos = 10;
-  if (pos < text.size()) {
-    if ((text[pos] != 'T' && text[pos] != 't' && text[pos] != ' ') ||
-        std::sscanf(text.c_str() + pos + 1, "%2d:%2d:%2d%n", &tm.tm_hour, &tm.tm_min, &tm.tm_sec, &consumed) != 3 ||
-        consumed != 8) {
-      return bad();
-    }
-    pos += 9;
-    if (pos < text.size() && text[pos] == '.') {
-      int64_t scale = 100000000;
-      for (++pos; pos < text.size() && std::isdigit(static_cast<unsigned char>(text[pos])) != 0; ++pos) {
-        frac_ns += (text[pos] - '0') * scale;
-        scale /= 10;
-      }
-    }
-    if (pos < text.size() && (text[pos] == 'Z' || text[pos] == 'z') && pos + 1 == text.size()) {
-      // UTC
-    } else {
-      int oh = 0;
-      int om = 0;
-      if (pos + 6 != text.size() || (text[pos] != '+' && text[pos] != '-') ||
-          std::sscanf(text.c_str() + pos + 1, "%2d:%2d", &oh, &om) != 2) {
-        return bad();
-      }
-      offset_s = (text[pos] == '-' ? -1 : 1) * (oh * 3600 + om * 60);
-    }
-  }
-  const std::time_t secs = timegm(&tm);
-  return (static_cast<int64_t>(secs) - offset_s) * 1000000000LL + frac_ns;
-}
 
 json EventJson(const storage::AuditEvent& e) {
   json details = json::parse(e.details_json, nullptr, false);
@@ -147,62 +71,6 @@ Status Emit(const AuditArgs& args, const std::string& text) {
     return Status::Ok();
   }
   return WriteFileAtomically(args.output, text);
-}
-
-Result<storage::Checkpoint> ReadCheckpoint(const std::string& path) {
-  SQLX_ASSIGN_OR_RETURN(std::string text, ReadTextFile(path, 1 << 20));
-  auto c = storage::ParseCheckpointJson(text);
-  if (!c.ok()) return MakeError(ErrorCode::kInvalidArgument, path + ": " + c.error().message);
-  return c;
-}
-
-// The store and its audit log, opened together (the log borrows the store).
-struct OpenedLog {
-  std::unique_ptr<storage::Store> store;
-  std::unique_ptr<AuditLog> log;
-};
-
-Result<OpenedLog> Open(const GlobalOptions& g) {
-  OpenedLog out;
-  SQLX_ASSIGN_OR_RETURN(out.store, OpenStore(g));
-  SQLX_ASSIGN_OR_RETURN(out.log, OpenAuditLog(g, *out.store));
-  return out;
-}
-
-// Records `action` durably, then reports the command's result with
-// `report` (which returns the exit code); a failure to record is the error
-// of a command that succeeded, and a warning beside one that failed.
-int Finish(const GlobalOptions& g, AuditLog& log, const std::string& action, const Error* error, const json& details,
-           const std::function<int()>& report) {
-  Status st = RecordAudit(log, action, {}, error, details.dump());
-  if (!st.ok()) {
-    // A failed command (a damaged log, above all) still reports what it found.
-    if (error == nullptr) return ReportError(g, st.error());
-    std::cerr << "sqlx: warning: this " << action << " could not be recorded: " << st.error().ToString() << "\n";
-  }
-  return report();
-}
-
-// Finish for a command that failed with `error`.
-int Fail(const GlobalOptions& g, AuditLog& log, const std::string& action, const Error& error, const json& details) {
-  return Finish(g, log, action, &error, details, [&] { return ReportError(g, error); });
-}
-
-// Verify's trust anchor: --pubkey, else the first --checkpoint's key, else
-// the public half of the signing key (a file outside the store).
-Result<storage::AuditVerifyOptions> TrustAnchors(const GlobalOptions& g, const AuditArgs& args) {
-  storage::AuditVerifyOptions options;
-  if (!args.pubkey_file.empty()) {
-    SQLX_ASSIGN_OR_RETURN(options.trusted_key, storage::LoadPublicKey(args.pubkey_file));
-  }
-  if (!args.checkpoint_files.empty()) {
-    SQLX_ASSIGN_OR_RETURN(options.trusted_checkpoint, ReadCheckpoint(args.checkpoint_files.front()));
-  }
-  if (!options.trusted_key && !options.trusted_checkpoint && !AuditKeyFile(g).empty()) {
-    SQLX_ASSIGN_OR_RETURN(storage::AuditSigningKey key, storage::AuditSigningKey::Load(AuditKeyFile(g)));
-    options.trusted_key = key.public_key();
-  }
-  return options;
 }
 
 // --format json: one document; csv: a header and one row per event; text:
@@ -258,18 +126,19 @@ int RunAuditKeygen(const GlobalOptions& g, const std::string& out) {
 int RunAuditVerify(const GlobalOptions& g, const AuditArgs& args) {
   auto anchors = TrustAnchors(g, args);
   if (!anchors.ok()) return ReportError(g, anchors.error());
-  auto opened = Open(g);
+  auto opened = OpenAuditStore(g);
   if (!opened.ok()) return ReportError(g, opened.error());
   AuditLog& log = *opened->log;
   auto report = log.Verify(*anchors);
   if (!report.ok()) {
-    return Fail(g, log, "audit.verify", report.error(), json::object());
+    return FailAudited(g, log, "audit.verify", report.error(), json::object());
   }
   json out = {{"ok", report->ok},
               {"events", report->events},
               {"checkpoints", report->checkpoints},
               {"anchored", report->anchored},
               {"unsigned_tail", report->unsigned_tail},
+              {"pruned", report->pruned},
               {"message", report->message}};
   if (report->fault) {
     out["fault"] = {{"kind", std::string(storage::AuditFaultName(*report->fault))}, {"seq", report->bad_seq}};
@@ -277,7 +146,7 @@ int RunAuditVerify(const GlobalOptions& g, const AuditArgs& args) {
   json details = out;
   details.erase("message");
   const Error failure = MakeError(ErrorCode::kInvalidArgument, report->message);
-  return Finish(g, log, "audit.verify", report->ok ? nullptr : &failure, details, [&] {
+  return FinishAudited(g, log, "audit.verify", report->ok ? nullptr : &failure, details, [&] {
     if (g.format == "json") {
       std::cout << out.dump() << "\n";
     } else {
@@ -288,7 +157,7 @@ int RunAuditVerify(const GlobalOptions& g, const AuditArgs& args) {
 }
 
 int RunAuditHead(const GlobalOptions& g, const AuditArgs& args) {
-  auto opened = Open(g);
+  auto opened = OpenAuditStore(g);
   if (!opened.ok()) return ReportError(g, opened.error());
   AuditLog& log = *opened->log;
   Result<storage::Checkpoint> checkpoint = MakeError(ErrorCode::kInternal, "unset");
@@ -306,14 +175,14 @@ int RunAuditHead(const GlobalOptions& g, const AuditArgs& args) {
       checkpoint = **latest;
     }
   }
-  if (!checkpoint.ok()) return Fail(g, log, "audit.export", checkpoint.error(), json::object());
+  if (!checkpoint.ok()) return FailAudited(g, log, "audit.export", checkpoint.error(), json::object());
   json details = {{"tree_size", checkpoint->tree_size}, {"output", args.output.empty() ? "-" : args.output}};
   // A file is written before the export is recorded; stdout after.
   if (!args.output.empty()) {
     Status st = Emit(args, storage::CheckpointToJson(*checkpoint));
-    if (!st.ok()) return Fail(g, log, "audit.export", st.error(), details);
+    if (!st.ok()) return FailAudited(g, log, "audit.export", st.error(), details);
   }
-  return Finish(g, log, "audit.export", nullptr, details, [&] {
+  return FinishAudited(g, log, "audit.export", nullptr, details, [&] {
     if (args.output.empty()) {
       std::cout << storage::CheckpointToJson(*checkpoint) << std::flush;
     } else if (g.format != "json") {
@@ -324,7 +193,7 @@ int RunAuditHead(const GlobalOptions& g, const AuditArgs& args) {
 }
 
 int RunAuditProve(const GlobalOptions& g, const AuditArgs& args) {
-  auto opened = Open(g);
+  auto opened = OpenAuditStore(g);
   if (!opened.ok()) return ReportError(g, opened.error());
   AuditLog& log = *opened->log;
   std::string text;
@@ -358,8 +227,8 @@ int RunAuditProve(const GlobalOptions& g, const AuditArgs& args) {
     }
   }
   if (st.ok() && !args.output.empty()) st = Emit(args, text);
-  if (!st.ok()) return Fail(g, log, "audit.prove", st.error(), details);
-  return Finish(g, log, "audit.prove", nullptr, details, [&] {
+  if (!st.ok()) return FailAudited(g, log, "audit.prove", st.error(), details);
+  return FinishAudited(g, log, "audit.prove", nullptr, details, [&] {
     if (args.output.empty()) std::cout << text << std::flush;
     return kExitOk;
   });
@@ -423,15 +292,15 @@ int RunAuditQuery(const GlobalOptions& g, const AuditArgs& args) {
   q.actor = args.actor;
   q.action = args.action;
   q.limit = args.limit;
-  auto opened = Open(g);
+  auto opened = OpenAuditStore(g);
   if (!opened.ok()) return ReportError(g, opened.error());
   AuditLog& log = *opened->log;
   json filters = {{"since", args.since}, {"until", args.until}, {"db", args.db}, {"object", args.object},
                   {"actor", args.actor}, {"action", args.action}, {"outcome", args.outcome}, {"limit", args.limit}};
   auto events = log.Query(q);
-  if (!events.ok()) return Fail(g, log, "audit.query", events.error(), filters);
+  if (!events.ok()) return FailAudited(g, log, "audit.query", events.error(), filters);
   filters["matched"] = events->events.size();
-  return Finish(g, log, "audit.query", nullptr, filters, [&] {
+  return FinishAudited(g, log, "audit.query", nullptr, filters, [&] {
     PrintEvents(g, *events);
     return kExitOk;
   });

@@ -1,5 +1,6 @@
 // `sqlx capabilities`: the capability matrix of a server, from the store, or
-// learned (and stored) when absent or when --refresh asks for it.
+// learned through the driver (and stored) when absent or when --refresh asks
+// for it.
 #include <cstdio>
 #include <iostream>
 
@@ -80,9 +81,7 @@ int RunCapabilities(const GlobalOptions& g, const ConnectArgs& c, const std::str
                                     "no learned connection '" + name + "' in store " + (*store)->dir() +
                                         ": run `sqlx capabilities URL` to learn it"));
   } else {
-    auto session = OpenSession(g, url, /*learning=*/true);
-    if (!session.ok()) return ReportError(g, session.error());
-    auto learned = LearnAndStoreConnection(**session, url, **store);
+    auto learned = LearnAndStoreConnection(g, url, **store);
     if (!learned.ok()) return ReportError(g, learned.error());
     current = std::move(learned).value();
     learned_now = true;

@@ -63,6 +63,7 @@ struct AuditArgs {
   std::string since, until;                   // RFC 3339 or relative (-15m, -7d)
   std::string db, object, actor, action, outcome;
   size_t limit = 100;
+  std::string older_than;                     // prune --older-than: 90d, -7d or RFC 3339
 };
 
 // Writes a new Ed25519 key to `out` (0600) and its public key to `out`.pub.
@@ -75,6 +76,13 @@ int RunAuditProve(const GlobalOptions& g, const AuditArgs& args);
 // Offline: reads no store. Exit 3 when the proof does not hold.
 int RunAuditCheckProof(const GlobalOptions& g, const AuditArgs& args);
 int RunAuditQuery(const GlobalOptions& g, const AuditArgs& args);
+// Verifies the log, then prunes events older than --older-than to their leaf
+// hash and records audit.prune (audit_maintenance_command.cc). Exit 3 when
+// the log does not verify (nothing is pruned).
+int RunAuditPrune(const GlobalOptions& g, const AuditArgs& args);
+// Rebuilds a damaged head record from the verified events and records
+// audit.repair. Exit 3 when the events do not verify (nothing is changed).
+int RunAuditRepair(const GlobalOptions& g, const AuditArgs& args);
 
 struct PlanDiffArgs {
   std::string from, to;                    // snapshot files or URLs with a database

@@ -48,19 +48,17 @@ Result<std::unique_ptr<storage::Store>> OpenStore(const GlobalOptions& g) {
   return storage::Store::Open(options);
 }
 
-Result<storage::ConnectionRecord> LearnAndStoreConnection(transports::Session& session,
-                                                          const transports::ConnectionUrl& url,
+Result<storage::ConnectionRecord> LearnAndStoreConnection(const GlobalOptions& g, const transports::ConnectionUrl& url,
                                                           storage::Store& store) {
-  flo::LearnServerOptions learn;
-  learn.fingerprint = false;  // StoreConnection adds it with the store's salt
-  SQLX_ASSIGN_OR_RETURN(flo::LearnedServer learned, flo::LearnServer(session, url, learn));
-  return StoreConnection(session, url, learned, store);
+  DriverOptions options = DriverOptionsFor(g);
+  SQLX_ASSIGN_OR_RETURN(options.fingerprint_salt, store.FingerprintSalt());
+  SQLX_ASSIGN_OR_RETURN(std::unique_ptr<Driver> driver, CreateDriver(url, options));
+  SQLX_ASSIGN_OR_RETURN(flo::LearnedServer learned, driver->Capabilities());
+  return StoreConnection(url, learned, store);
 }
 
-Result<storage::ConnectionRecord> StoreConnection(const transports::Session& session,
-                                                  const transports::ConnectionUrl& url,
+Result<storage::ConnectionRecord> StoreConnection(const transports::ConnectionUrl& url,
                                                   const flo::LearnedServer& learned, storage::Store& store) {
-  SQLX_ASSIGN_OR_RETURN(std::string salt, store.FingerprintSalt());
   SQLX_ASSIGN_OR_RETURN(std::optional<storage::ConnectionRecord> existing, store.GetConnection(url.ConnectionName()));
   storage::ConnectionRecord record;
   const int64_t now = NowNs();
@@ -69,7 +67,7 @@ Result<storage::ConnectionRecord> StoreConnection(const transports::Session& ses
   record.updated_at_ns = now;
   record.learned_at_ns = now;
   record.capability_json = learned.ToCapabilityJson();
-  SQLX_ASSIGN_OR_RETURN(record.server_fingerprint, flo::ServerFingerprint(session, url, salt));
+  record.server_fingerprint = learned.fingerprint;
   SQLX_RETURN_IF_ERROR(store.PutConnection(record));
   return record;
 }

@@ -33,18 +33,16 @@ DriverOptions DriverOptionsFor(const GlobalOptions& g);
 // use by another process, then fails saying so).
 Result<std::unique_ptr<storage::Store>> OpenStore(const GlobalOptions& g);
 
-// Learns the server behind `session` (flo::LearnServer, with the store's
-// fingerprint salt) and stores it under url.ConnectionName(), keeping the
-// record's creation time. REQUIRES: no stream open on `session`.
-Result<storage::ConnectionRecord> LearnAndStoreConnection(transports::Session& session,
-                                                          const transports::ConnectionUrl& url,
+// Learns the server at `url` through a driver (Driver::Capabilities, its
+// fingerprint salted with the store's salt) and stores it as
+// StoreConnection does.
+Result<storage::ConnectionRecord> LearnAndStoreConnection(const GlobalOptions& g, const transports::ConnectionUrl& url,
                                                           storage::Store& store);
 
-// Stores what flo::LearnServer learned over `session` under
-// url.ConnectionName(), with the store's salted fingerprint (the one in
-// `learned` is not used), keeping the record's creation time.
-Result<storage::ConnectionRecord> StoreConnection(const transports::Session& session,
-                                                  const transports::ConnectionUrl& url,
+// Stores what flo::LearnServer learned under url.ConnectionName(), keeping
+// the record's creation time. REQUIRES: learned.fingerprint is salted with
+// the store's salt (LearnServerOptions::fingerprint_salt or ServerFingerprint).
+Result<storage::ConnectionRecord> StoreConnection(const transports::ConnectionUrl& url,
                                                   const flo::LearnedServer& learned, storage::Store& store);
 
 }  // namespace sqlx::cli

@@ -6,6 +6,7 @@
 #include <optional>
 #include <utility>
 
+#include "apply_plan.h"
 #include "sqlx/transports/session.h"
 
 namespace sqlx {
@@ -74,6 +75,11 @@ class SessionDriver final : public Driver {
     return planner::RenderScript(db, options);
   }
 
+  Result<std::unique_ptr<transports::QueryStream>> Query(const std::string& sql) override {
+    SQLX_RETURN_IF_ERROR(CheckOpen());
+    return session_->Query(sql);
+  }
+
   Result<planner::ServerCapabilities> PlannerCapabilities() override {
     SQLX_ASSIGN_OR_RETURN(flo::LearnedServer learned, Capabilities());
     SQLX_ASSIGN_OR_RETURN(planner::ServerCapabilities caps, planner::CapabilitiesFromJson(learned.ToCapabilityJson()));
@@ -87,6 +93,11 @@ class SessionDriver final : public Driver {
     SQLX_ASSIGN_OR_RETURN(planner::Plan plan, planner::Diff(from, to, options));
     SQLX_RETURN_IF_ERROR(planner::ChooseStrategies(from, to, options, server, &plan));
     return plan;
+  }
+
+  Result<ApplyReport> Apply(const planner::Plan& plan, const ApplyOptions& options) override {
+    SQLX_RETURN_IF_ERROR(CheckOpen());
+    return ApplyPlan(*session_, url_, plan, options);
   }
 
   void Close() override {
@@ -123,7 +134,7 @@ Result<std::unique_ptr<Driver>> CreateDriver(const transports::ConnectionUrl& ur
   session_options.pack_dir = options.pack_dir;
   session_options.connect_timeout = options.connect_timeout;
   session_options.max_packet = options.max_packet;
-  session_options.on_greeting = flo::LearnSessionGreeting();
+  if (options.multi_statements) session_options.on_greeting = flo::LearnSessionGreeting();
   SQLX_ASSIGN_OR_RETURN(std::unique_ptr<transports::Session> session, transports::Session::Open(url, session_options));
   return std::unique_ptr<Driver>(std::make_unique<SessionDriver>(url, options, std::move(session)));
 }

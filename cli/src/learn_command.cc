@@ -278,7 +278,7 @@ int RunLearn(const GlobalOptions& g, const ConnectArgs& c, const LearnArgs& args
       std::async(std::launch::async, [&g, &session_url] { return OpenSession(g, session_url, /*learning=*/true); });
   progress.Show("probing the server " + connection);
   flo::LearnServerOptions server_options;
-  server_options.fingerprint = false;  // StoreConnection adds it with the store's salt
+  server_options.fingerprint = false;  // added with the store's salt once it is open
   auto server = flo::LearnServer(**session, url, server_options);
   if (!server.ok()) return fail_learn(server.error());
   spdlog::debug("learn: server probed at {:.1f} ms", MsSince(start));
@@ -299,7 +299,12 @@ int RunLearn(const GlobalOptions& g, const ConnectArgs& c, const LearnArgs& args
   if (!store.ok()) return fail(store.error());
   spdlog::debug("learn: store open at {:.1f} ms", MsSince(start));
   // The capabilities are stored even when the databases' learn failed.
-  auto record = StoreConnection(**session, url, *server, **store);
+  auto salt = (*store)->FingerprintSalt();
+  if (!salt.ok()) return fail(salt.error());
+  auto fingerprint = flo::ServerFingerprint(**session, url, *salt);
+  if (!fingerprint.ok()) return fail(fingerprint.error());
+  server->fingerprint = *fingerprint;
+  auto record = StoreConnection(url, *server, **store);
   if (!record.ok()) return fail(record.error());
   spdlog::debug("learn: capabilities stored at {:.1f} ms", MsSince(start));
   // Nothing is stored when the learn failed as a whole (e.g. the connection

@@ -191,11 +191,15 @@ int main(int argc, char** argv) {
   CLI::App* audit_keygen = audit->add_subcommand("keygen", "Create an Ed25519 signing key (FILE) and its public key (FILE.pub)");
   audit_keygen->fallthrough();
   audit_keygen->add_option("--out", keygen_out, "Where to write the private key (never overwritten)")->required();
+  // verify, prune and repair trust only a key or checkpoint from outside the store.
+  auto add_trust_anchors = [&audit_args](CLI::App* sub) {
+    sub->add_option("--pubkey", audit_args.pubkey_file, "Trusted public key (PEM), kept outside the store");
+    sub->add_option("--checkpoint", audit_args.checkpoint_files, "Trusted checkpoint exported by `audit head`")
+        ->expected(0, 1);
+  };
   CLI::App* audit_verify = audit->add_subcommand("verify", "Recompute every link and root; exit 3 on any damage");
   audit_verify->fallthrough();
-  audit_verify->add_option("--pubkey", audit_args.pubkey_file, "Trusted public key (PEM), kept outside the store");
-  audit_verify->add_option("--checkpoint", audit_args.checkpoint_files, "Trusted checkpoint exported by `audit head`")
-      ->expected(0, 1);
+  add_trust_anchors(audit_verify);
   CLI::App* audit_head = audit->add_subcommand("head", "Sign a checkpoint at the head and export it as JSON");
   audit_head->fallthrough();
   audit_head->add_option("-o,--output", audit_args.output, "Write to FILE (atomically) instead of stdout");
@@ -222,6 +226,14 @@ int main(int argc, char** argv) {
   audit_query->add_option("--action", audit_args.action, "Action name (ping, learn.finished, audit.verify, ...)");
   audit_query->add_option("--outcome", audit_args.outcome, "ok or failed")->check(CLI::IsMember({"ok", "failed"}));
   audit_query->add_option("--limit", audit_args.limit, "At most N events, the newest")->default_val(100);
+  CLI::App* audit_prune = audit->add_subcommand("prune", "Verify, then prune events older than T to their leaf hash");
+  audit_prune->fallthrough();
+  audit_prune->add_option("--older-than", audit_args.older_than, "A period before now (90d, 12h, -7d) or RFC 3339 time")
+      ->required();
+  add_trust_anchors(audit_prune);
+  CLI::App* audit_repair = audit->add_subcommand("repair", "Rebuild a damaged head record from the verified events");
+  audit_repair->fallthrough();
+  add_trust_anchors(audit_repair);
 
   try {
     std::vector<std::string> reversed(args.rbegin(), args.rend() - 1);
@@ -259,6 +271,8 @@ int main(int argc, char** argv) {
   }
   if (audit_check->parsed()) return RunAuditCheckProof(g, audit_args);
   if (audit_query->parsed()) return RunAuditQuery(g, audit_args);
+  if (audit_prune->parsed()) return RunAuditPrune(g, audit_args);
+  if (audit_repair->parsed()) return RunAuditRepair(g, audit_args);
   if (ping->parsed()) return RunPing(g, conn);
   if (capabilities->parsed()) return RunCapabilities(g, conn, connection_name, refresh);
   if (learn->parsed()) return RunLearn(g, conn, learn_args);

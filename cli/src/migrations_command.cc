@@ -104,7 +104,8 @@ int RunMigrations(const GlobalOptions& g, const MigrationsArgs& args) {
   url->database.clear();
   auto session = OpenSession(g, *url, /*learning=*/true);
   if (!session.ok()) return ReportError(g, session.error());
-  CliMigrationObserver observer(**store, **audit, g.format != "json");
+  MigrationTerminal terminal(g.format != "json");
+  StoreMigrationObserver observer(**store, audit->get(), terminal.Hooks());
   const planner::OnlineOptions options = OnlineOptionsOf(args.postpone_cutover, args.chunk_time, args.max_threads_running);
   Status st = Status::Ok();
   if (args.action == "resume") {
@@ -127,13 +128,15 @@ int RunMigrations(const GlobalOptions& g, const MigrationsArgs& args) {
   }
   if (g.format == "json") {
     std::cout << Summary(s).dump(2) << "\n";
-  } else if (observer.paused() && s.phase == "copying") {
+  } else if (terminal.paused() && s.phase == "copying") {
     std::cout << "paused: migration " << s.id << " copied " << s.rows_copied << " rows; `sqlx migrations resume "
               << s.id << "` continues\n";
   } else {
     std::cout << "migration " << s.id << ": " << s.phase << "\n";
   }
-  return observer.paused() && s.phase == "copying" ? kExitError : kExitOk;
+  if (!observer.audit_failure().empty())
+    std::cerr << "sqlx: warning: the audit event " << observer.audit_failure() << " was not recorded\n";
+  return terminal.paused() && s.phase == "copying" ? kExitError : kExitOk;
 }
 
 }  // namespace sqlx::cli

@@ -6,7 +6,6 @@
 
 #include <nlohmann/json.hpp>
 
-#include "audit_trail.h"
 
 namespace sqlx::cli {
 
@@ -42,8 +41,7 @@ std::string MigrationProgressText(const planner::MigrationState& s, double rows_
   return out;
 }
 
-CliMigrationObserver::CliMigrationObserver(storage::Store& store, storage::AuditLog& audit, bool text)
-    : store_(store), audit_(audit), text_(text), line_(text) {
+MigrationTerminal::MigrationTerminal(bool text) : text_(text), line_(text) {
   g_stop = 0;
   struct sigaction sa {};
   sa.sa_handler = OnStopSignal;
@@ -52,33 +50,32 @@ CliMigrationObserver::CliMigrationObserver(storage::Store& store, storage::Audit
   sigaction(SIGTERM, &sa, &g_old_term);
 }
 
-CliMigrationObserver::~CliMigrationObserver() {
+MigrationTerminal::~MigrationTerminal() {
   line_.Clear();
   sigaction(SIGINT, &g_old_int, nullptr);
   sigaction(SIGTERM, &g_old_term, nullptr);
 }
 
-Status CliMigrationObserver::Checkpoint(const planner::MigrationState& state) {
-  return store_.PutMigration({state.id, planner::MigrationToJson(state)});
+MigrationHooks MigrationTerminal::Hooks() {
+  return {[this](const planner::MigrationState& s, std::string_view e, const Error* error) { OnEvent(s, e, error); },
+          [this](const planner::MigrationState& s, double rate, std::string_view throttled) {
+            OnProgress(s, rate, throttled);
+          },
+          [] { return g_stop != 0; }};
 }
 
-void CliMigrationObserver::Event(const planner::MigrationState& state, std::string_view event, const Error* error,
-                                 const std::string& details_json) {
-  nlohmann::json details = nlohmann::json::parse(details_json, nullptr, false);
-  if (!details.is_object()) details = nlohmann::json::object();
-  details["migration"] = state.id;
-  details["phase"] = state.phase;
-  (void)RecordAudit(audit_, std::string(event), {state.connection, state.database, state.table}, error, details.dump());
+bool MigrationTerminal::paused() const { return g_stop != 0; }
+
+void MigrationTerminal::OnEvent(const planner::MigrationState& state, std::string_view event, const Error* error) {
   line_.Clear();
-  if (text_) {
-    std::cerr << "sqlx: " << event << " " << state.id << " (" << state.table << ")";
-    if (error != nullptr) std::cerr << ": " << error->ToString();
-    std::cerr << "\n";
-  }
+  if (!text_) return;
+  std::cerr << "sqlx: " << event << " " << state.id << " (" << state.table << ")";
+  if (error != nullptr) std::cerr << ": " << error->ToString();
+  std::cerr << "\n";
 }
 
-void CliMigrationObserver::Progress(const planner::MigrationState& state, double rows_per_second,
-                                    std::string_view throttled) {
+void MigrationTerminal::OnProgress(const planner::MigrationState& state, double rows_per_second,
+                                   std::string_view throttled) {
   if (line_.enabled()) {
     line_.Show(throttled.empty() ? MigrationProgressText(state, rows_per_second)
                                  : "migration " + state.id + ": throttled (" + std::string(throttled) + ")");
@@ -88,16 +85,17 @@ void CliMigrationObserver::Progress(const planner::MigrationState& state, double
   const auto now = std::chrono::steady_clock::now();
   if (now - last_json_ < std::chrono::seconds(1) && state.phase == "copying") return;
   last_json_ = now;
-  nlohmann::json j = {{"event", "migration.progress"}, {"migration", state.id},       {"table", state.table},
-                      {"phase", state.phase},          {"rows_copied", state.rows_copied},
-                      {"rows_estimate", state.rows_estimate}, {"rows_per_second", static_cast<uint64_t>(rows_per_second)},
+  nlohmann::json j = {{"event", "migration.progress"},
+                      {"migration", state.id},
+                      {"table", state.table},
+                      {"phase", state.phase},
+                      {"rows_copied", state.rows_copied},
+                      {"rows_estimate", state.rows_estimate},
+                      {"rows_per_second", static_cast<uint64_t>(rows_per_second)},
                       {"chunk_rows", state.chunk_rows}};
   if (!throttled.empty()) j["throttled"] = std::string(throttled);
   std::cerr << j.dump() << "\n";
 }
-
-bool CliMigrationObserver::StopRequested() { return g_stop != 0; }
-bool CliMigrationObserver::paused() const { return g_stop != 0; }
 
 planner::OnlineOptions OnlineOptionsOf(bool postpone_cutover, double chunk_time, uint64_t max_threads_running) {
   planner::OnlineOptions o;

@@ -16,6 +16,7 @@
 #include "files.h"
 #include "sqlx/driver.h"
 #include "sqlx/messages/ir.h"
+#include "sqlx/planner/duration.h"
 #include "sqlx/planner/plan.h"
 #include "scratch_database.h"
 #include "sqlx/planner/strategy.h"
@@ -139,8 +140,8 @@ std::string Bytes(uint64_t n) {
   return buf;
 }
 
-// The operation's cost from the learned table size, by strategy.
-std::string Cost(const planner::Operation& op) {
+// What the operation does to its table, from the learned table size.
+std::string TableCost(const planner::Operation& op) {
   const std::string rows = op.rows_estimate > 0 ? "~" + std::to_string(op.rows_estimate) + " rows" : "";
   const std::string size = op.bytes_estimate > 0 ? Bytes(op.bytes_estimate) : "";
   const std::string table = rows + (!rows.empty() && !size.empty() ? ", " : "") + size;
@@ -151,6 +152,29 @@ std::string Cost(const planner::Operation& op) {
     case planner::Strategy::kCopy: return table.empty() ? "copies the table" : "copies " + table;
     default: return table;
   }
+}
+
+// "0.4 s", "12 s", "3 min 20 s", "2 h 5 min".
+std::string Duration(uint64_t ms) {
+  char buf[48];
+  const uint64_t s = (ms + 500) / 1000;
+  if (ms < 10000) std::snprintf(buf, sizeof(buf), "%.1f s", static_cast<double>(ms) / 1000.0);
+  else if (s < 60) std::snprintf(buf, sizeof(buf), "%llu s", static_cast<unsigned long long>(s));
+  else if (s < 3600)
+    std::snprintf(buf, sizeof(buf), "%llu min %llu s", static_cast<unsigned long long>(s / 60),
+                  static_cast<unsigned long long>(s % 60));
+  else
+    std::snprintf(buf, sizeof(buf), "%llu h %llu min", static_cast<unsigned long long>(s / 3600),
+                  static_cast<unsigned long long>(s % 3600 / 60));
+  return buf;
+}
+
+// The operation's cost from the learned table size, by strategy, with its
+// estimated duration when it rewrites rows.
+std::string Cost(const planner::Operation& op) {
+  std::string cost = TableCost(op);
+  if (op.duration_estimate_ms > 0) cost += (cost.empty() ? "" : ", ") + std::string("est. ") + Duration(op.duration_estimate_ms);
+  return cost;
 }
 
 void PrintSummary(const planner::Plan& plan) {
@@ -174,6 +198,9 @@ void PrintSummary(const planner::Plan& plan) {
   if (blocking > 0)
     std::cout << "  " << blocking << " operation" << (blocking == 1 ? "" : "s") << " copy tables under a lock (" << Bytes(copied)
               << "): `sqlx apply` needs --allow-blocking\n";
+  if (!plan.operations.empty() && !plan.duration_basis.empty())
+    std::cout << "  estimated time: " << Duration(planner::TotalDurationEstimateMs(plan))
+              << " (estimate: the learned table sizes at " << plan.duration_basis << ")\n";
   if (plan.operations.empty()) {
     std::cout << "nothing to do: the schemas are the same\n";
     return;

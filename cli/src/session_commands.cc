@@ -1,4 +1,4 @@
-// `sqlx ping` (through the driver, sqlx/driver.h) and `sqlx query`: one
+// `sqlx ping` and `sqlx query`, through the driver (sqlx/driver.h): one
 // session, no store.
 #include <chrono>
 #include <cstdio>
@@ -18,15 +18,14 @@ namespace sqlx::cli {
 
 namespace {
 
-using transports::Session;
-
-Result<std::unique_ptr<Session>> Connect(const GlobalOptions& g, const ConnectArgs& c,
-                                         transports::ConnectionUrl* url_out) {
+// A driver for statements a person wrote: no multi-statement strings.
+Result<std::unique_ptr<Driver>> ConnectForQuery(const GlobalOptions& g, const ConnectArgs& c) {
   auto url = ResolveConnection(c);
   if (!url.ok()) return url.error();
   spdlog::debug("connecting to {}", url->Redacted());
-  *url_out = *url;  // also when the connect fails: the error's audit event names it
-  return OpenSession(g, *url);
+  DriverOptions options = DriverOptionsFor(g);
+  options.multi_statements = false;
+  return CreateDriver(*url, options);
 }
 
 }  // namespace
@@ -108,10 +107,10 @@ int RunPing(const GlobalOptions& g, const ConnectArgs& c) {
 }
 
 int RunQuery(const GlobalOptions& g, const ConnectArgs& c, const std::string& sql) {
-  transports::ConnectionUrl url;
-  auto session = Connect(g, c, &url);
-  if (!session.ok()) return ReportError(g, session.error());
-  auto stream = (*session)->Query(sql);
+  auto driver = ConnectForQuery(g, c);
+  if (!driver.ok()) return ReportError(g, driver.error());
+  // Rows stream from the driver's session in batches (memory stays flat).
+  auto stream = (*driver)->Query(sql);
   if (!stream.ok()) return ReportError(g, stream.error());
   OutputBuffer out;
   uint64_t total_rows = 0;

@@ -12,6 +12,7 @@
 
 #include "column_types.h"
 #include "diff_internal.h"
+#include "sqlx/planner/duration.h"
 #include "sqlx/planner/plan.h"
 #include "sqlx/planner/render_sql.h"
 
@@ -410,6 +411,7 @@ Plan ReversePlan(const Plan& plan) {
                   (it->changes.size() > 1 ? " (and " + std::to_string(it->changes.size() - 1) + " more)" : "")};
     back.operations.push_back(std::move(op));
   }
+  EstimateDurations(AssumedRewriteRates(), &back);  // for the strategies the reverse leaves unknown
   return back;
 }
 

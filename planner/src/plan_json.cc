@@ -1,6 +1,7 @@
 // plan.json: docs/formats/plan.md.
 #include <nlohmann/json.hpp>
 
+#include "sqlx/planner/duration.h"
 #include "sqlx/planner/plan.h"
 
 namespace sqlx::planner {
@@ -49,6 +50,7 @@ Status ReadStrategy(const json& j, const std::string& where, Operation* op) {
                                                       "' (instant, inplace, online-copy, copy, none, unknown)");
   SQLX_RETURN_IF_ERROR(ReadOptional(j, "strategy_reason", where, &op->strategy_reason));
   SQLX_RETURN_IF_ERROR(ReadOptional(j, "bytes_estimate", where, &op->bytes_estimate));
+  SQLX_RETURN_IF_ERROR(ReadOptional(j, "duration_estimate_ms", where, &op->duration_estimate_ms));
   if (!j.contains("prechecks")) return Status::Ok();
   if (!j["prechecks"].is_array())
     return MakeError(ErrorCode::kInvalidArgument, "plan JSON at \"" + where + "/prechecks\": not an array");
@@ -79,6 +81,7 @@ std::string PlanToJson(const Plan& plan) {
                    {"reverse_loses_data", op.reverse_loses_data},
                    {"rows_estimate", op.rows_estimate},
                    {"bytes_estimate", op.bytes_estimate},
+                   {"duration_estimate_ms", op.duration_estimate_ms},
                    {"strategy", StrategyName(op.strategy)},
                    {"strategy_reason", op.strategy_reason},
                    {"prechecks", PreChecksJson(op.prechecks)}});
@@ -89,6 +92,8 @@ std::string PlanToJson(const Plan& plan) {
               {"from_hash", plan.from_hash},
               {"to_hash", plan.to_hash},
               {"strategy_basis", plan.strategy_basis},
+              {"duration_basis", plan.duration_basis},
+              {"duration_estimate_ms", TotalDurationEstimateMs(plan)},
               {"operations", ops},
               {"policy_findings", plan.policy_findings}};
   return doc.dump(2, ' ', false, json::error_handler_t::replace) + "\n";
@@ -114,6 +119,7 @@ Result<Plan> PlanFromJson(const std::string& text) {
   SQLX_RETURN_IF_ERROR(Read(doc, "to_hash", "", &plan.to_hash));
   SQLX_RETURN_IF_ERROR(Read(doc, "policy_findings", "", &plan.policy_findings));
   SQLX_RETURN_IF_ERROR(ReadOptional(doc, "strategy_basis", "", &plan.strategy_basis));
+  SQLX_RETURN_IF_ERROR(ReadOptional(doc, "duration_basis", "", &plan.duration_basis));
   if (!doc.contains("operations") || !doc["operations"].is_array())
     return MakeError(ErrorCode::kInvalidArgument, "plan JSON at \"/operations\": missing or not an array");
   for (size_t i = 0; i < doc["operations"].size(); ++i) {

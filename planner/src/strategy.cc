@@ -18,6 +18,7 @@
 #include <nlohmann/json.hpp>
 
 #include "column_types.h"
+#include "sqlx/planner/duration.h"
 #include "sqlx/planner/guardrails.h"
 #include "sqlx/planner/render_sql.h"
 
@@ -486,6 +487,7 @@ Status ChooseStrategies(const ir::Database& from_in, const ir::Database& to_in, 
       op.strategy_reason = NoneReason(op.kind);
     }
   }
+  EstimateDurations(AssumedRewriteRates(), plan);
   return Status::Ok();
 }
 

@@ -93,14 +93,23 @@ std::array<decltype(&std::declval<E&>().host), 11> StringFields(E& e) {
           &e.object.connection, &e.object.database, &e.object.table, &e.error, &e.details_json};
 }
 
-bool IsSecretKey(const std::string& key) {
+bool IsSecretKey(std::string_view key) {
   static constexpr std::array<std::string_view, 10> kSecretWords = {
       "password", "passwd", "pwd", "secret", "token", "api_key", "apikey", "private_key", "credential",
       "authorization"};
-  std::string lower;
-  for (char c : key) lower.push_back(static_cast<char>(std::tolower(static_cast<unsigned char>(c))));
+  // Lowercased on the stack for the usual short keys (this runs for every
+  // key of every event's details).
+  std::array<char, 64> buffer;
+  std::string heap;
+  char* lower = buffer.data();
+  if (key.size() > buffer.size()) {
+    heap.resize(key.size());
+    lower = heap.data();
+  }
+  for (size_t i = 0; i < key.size(); ++i) lower[i] = static_cast<char>(std::tolower(static_cast<unsigned char>(key[i])));
+  const std::string_view lowered(lower, key.size());
   for (std::string_view word : kSecretWords) {
-    if (lower.find(word) != std::string::npos) return true;
+    if (lowered.find(word) != std::string_view::npos) return true;
   }
   return false;
 }
@@ -183,7 +192,7 @@ class CanonicalSecretFreeJson {
     std::string_view previous;
     for (bool first = true;; first = false) {
       std::string_view key;
-      if (!String(&key) || (!first && key <= previous) || IsSecretKey(std::string(key)) || !Eat(':') ||
+      if (!String(&key) || (!first && key <= previous) || IsSecretKey(key) || !Eat(':') ||
           !Value(depth)) {
         return false;
       }
@@ -334,10 +343,14 @@ AuditEvent NewAuditEvent(std::string action) {
   return e;
 }
 
+bool DetailsAlreadyRedacted(std::string_view json) {
+  return json.find("://") == std::string_view::npos && CanonicalSecretFreeJson(json).Check();
+}
+
 Result<std::string> RedactDetails(std::string_view json) {
   // Most details are already canonical and hold no secret: returned as
   // they are, without building a document.
-  if (json.find("://") == std::string_view::npos && CanonicalSecretFreeJson(json).Check()) return std::string(json);
+  if (DetailsAlreadyRedacted(json)) return std::string(json);
   nlohmann::json value = nlohmann::json::parse(json, nullptr, false);
   if (value.is_discarded() || !value.is_object()) {
     return MakeError(ErrorCode::kInvalidArgument, "audit details must be a JSON object");

@@ -2,12 +2,14 @@
 // Integers are big-endian so that RocksDB's bytewise order is numeric order.
 #pragma once
 
+#include <algorithm>
 #include <cstdint>
 #include <optional>
 #include <string>
 #include <string_view>
 
 #include "byte_codec.h"
+#include "sqlx/storage/audit_event.h"
 
 namespace sqlx::storage::audit_keys {
 
@@ -56,11 +58,21 @@ inline std::string NodeKey(int level, uint64_t index) {
   return k;
 }
 
-// Prefix of every index entry of one value: KIND VALUE 00.
+// Prefix of every index entry of one value: KIND VALUE 00, where VALUE is
+// `value`, or `value.table` when `table` is not empty. Into *out (reused).
+inline void AssignIndexPrefix(std::string* out, char kind, std::string_view value, std::string_view table = {}) {
+  out->assign(1, kind);
+  out->append(value);
+  if (!table.empty()) {
+    out->push_back('.');
+    out->append(table);
+  }
+  out->push_back('\0');
+}
+
 inline std::string IndexPrefix(char kind, std::string_view value) {
-  std::string k(1, kind);
-  k.append(value);
-  k.push_back('\0');
+  std::string k;
+  AssignIndexPrefix(&k, kind, value);
   return k;
 }
 
@@ -73,6 +85,25 @@ inline std::string TimeGroupKey(int64_t high_water_ns, uint64_t last_seq) {
   PutU64(&k, TimeOrder(high_water_ns));
   PutU64(&k, last_seq);
   return k;
+}
+
+// Calls visit(kind, value, table) for every secondary index value of `e`:
+// each distinct non-empty actor field, the connection and database when not
+// empty, "database.table" (value and table given apart) when the table is
+// not empty, and the action. The index entry's VALUE is `value`, or
+// `value.table` when `table` is not empty.
+template <class Visit>
+void ForEachIndexValue(const AuditEvent& e, Visit&& visit) {
+  const std::string_view actors[3] = {e.actor.os_user, e.actor.service, e.actor.token_subject};
+  for (int i = 0; i < 3; ++i) {
+    if (!actors[i].empty() && std::find(actors, actors + i, actors[i]) == actors + i) {
+      visit(kActorIndex, actors[i], std::string_view());
+    }
+  }
+  if (!e.object.connection.empty()) visit(kConnectionIndex, std::string_view(e.object.connection), std::string_view());
+  if (!e.object.database.empty()) visit(kDatabaseIndex, std::string_view(e.object.database), std::string_view());
+  if (!e.object.table.empty()) visit(kTableIndex, std::string_view(e.object.database), std::string_view(e.object.table));
+  if (!e.action.empty()) visit(kActionIndex, std::string_view(e.action), std::string_view());
 }
 
 }  // namespace sqlx::storage::audit_keys

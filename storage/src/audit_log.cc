@@ -17,6 +17,7 @@
 #include <rocksdb/write_batch.h>
 
 #include "audit_keys.h"
+#include "audit_postings.h"
 #include "audit_log_impl.h"
 #include "sqlx/storage/audit_log.h"
 
@@ -44,71 +45,6 @@ Status ValidateEvent(const AuditEvent& e) {
   }
   return Status::Ok();
 }
-
-// The index entries of one append: every (kind, value) becomes one posting
-// key whose value lists its seqs (so an append of many events with the same
-// actor, connection or action writes one key, not one per event), and one
-// time entry lists the events' times.
-class IndexPostings {
- public:
-  void Add(const AuditEvent& e) {
-    const std::string_view actors[3] = {e.actor.os_user, e.actor.service, e.actor.token_subject};
-    for (int i = 0; i < 3; ++i) {
-      if (std::find(actors, actors + i, actors[i]) == actors + i) Add(keys::kActorIndex, actors[i], {}, e.seq);
-    }
-    Add(keys::kConnectionIndex, e.object.connection, {}, e.seq);
-    Add(keys::kDatabaseIndex, e.object.database, {}, e.seq);
-    if (!e.object.table.empty()) Add(keys::kTableIndex, e.object.database, e.object.table, e.seq);
-    Add(keys::kActionIndex, e.action, {}, e.seq);
-    keys::PutU64(&times_, keys::TimeOrder(e.time_ns));
-    high_water_ns_ = std::max(high_water_ns_, e.time_ns);
-    last_seq_ = e.seq;
-  }
-
-  // Stages the entries; *high_water_ns (the head's) rises to this append's
-  // latest time.
-  void Stage(rocksdb::ColumnFamilyHandle* cf, rocksdb::WriteBatch* batch, int64_t* high_water_ns) const {
-    // In key order, so that a batch's bytes do not depend on hashing.
-    std::vector<const Postings::value_type*> sorted;
-    sorted.reserve(postings_.size());
-    for (const auto& entry : postings_) sorted.push_back(&entry);
-    std::sort(sorted.begin(), sorted.end(), [](const auto* a, const auto* b) { return a->first < b->first; });
-    std::string key;
-    for (const auto* entry : sorted) {
-      const std::string& seqs = entry->second;
-      key = entry->first;
-      keys::PutU64(&key, keys::GetU64(std::string_view(seqs).substr(seqs.size() - 8)));
-      batch->Put(cf, key, seqs);
-    }
-    if (times_.empty()) return;
-    *high_water_ns = std::max(*high_water_ns, high_water_ns_);
-    batch->Put(cf, keys::TimeGroupKey(*high_water_ns, last_seq_), times_);
-  }
-
- private:
-  // Adds `seq` to the posting of VALUE (`value`, or `value.table` when
-  // `table` is given), building its prefix in a reused buffer.
-  void Add(char kind, std::string_view value, std::string_view table, uint64_t seq) {
-    if (value.empty() && table.empty()) return;
-    prefix_.assign(1, kind);
-    prefix_.append(value);
-    if (!table.empty()) {
-      prefix_.push_back('.');
-      prefix_.append(table);
-    }
-    prefix_.push_back('\0');
-    auto it = postings_.find(prefix_);
-    if (it == postings_.end()) it = postings_.emplace(prefix_, std::string()).first;
-    keys::PutU64(&it->second, seq);
-  }
-
-  using Postings = std::unordered_map<std::string, std::string>;  // prefix -> u64be seqs, ascending
-  Postings postings_;
-  std::string prefix_;
-  std::string times_;                            // u64be TimeOrder(time_ns) per event, in seq order
-  int64_t high_water_ns_ = INT64_MIN;
-  uint64_t last_seq_ = 0;
-};
 
 bool Inside(const std::string& file, const std::string& dir) {
   std::error_code ec;
@@ -185,6 +121,23 @@ std::string EncodeStoredEvent(const std::string& canonical, const Hash& hash) {
   return value;
 }
 
+std::string EncodePrunedLeaf(const PrunedLeaf& leaf) {
+  std::string value(1, static_cast<char>(kPrunedLeafTag));
+  keys::PutU64(&value, leaf.seq);
+  value.append(reinterpret_cast<const char*>(leaf.prev_hash.data()), leaf.prev_hash.size());
+  value.append(reinterpret_cast<const char*>(leaf.hash.data()), leaf.hash.size());
+  return value;
+}
+
+std::optional<PrunedLeaf> DecodePrunedLeaf(std::string_view value) {
+  if (value.size() != kPrunedLeafSize || !IsPrunedLeaf(value)) return std::nullopt;
+  PrunedLeaf leaf;
+  leaf.seq = keys::GetU64(value.substr(1, 8));
+  std::memcpy(leaf.prev_hash.data(), value.data() + 9, 32);
+  std::memcpy(leaf.hash.data(), value.data() + 41, 32);
+  return leaf;
+}
+
 Result<std::unique_ptr<AuditLog>> AuditLog::Open(Store& store, const AuditLogOptions& options) {
   auto* rocks = dynamic_cast<RocksStore*>(&store);
   if (rocks == nullptr) return MakeError(ErrorCode::kUnsupported, "the audit log needs a RocksDB store");
@@ -237,15 +190,20 @@ Result<AuditHead> RocksAuditLog::LoadHead(RocksStore& store) {
     // A head written without the high water (by a sqlx from before it, also
     // after this one wrote time entries): take it from the newest entry, so
     // time entries keep sorting by seq.
-    std::unique_ptr<rocksdb::Iterator> it(
-        store.db_->NewIterator(rocksdb::ReadOptions(), store.family_[RocksStore::kAuditIndex]));
-    it->SeekForPrev(std::string(1, static_cast<char>(keys::kTimeGroupIndex + 1)));
-    if (!it->status().ok()) return store.ToError(it->status(), "reading the audit time index");
-    if (it->Valid() && it->key().size() == 17 && it->key()[0] == keys::kTimeGroupIndex) {
-      head.time_high_water_ns = keys::TimeFromOrder(keys::GetU64(it->key().ToStringView().substr(1, 8)));
-    }
+    SQLX_ASSIGN_OR_RETURN(head.time_high_water_ns, NewestTimeHighWater(store));
   }
   return head;
+}
+
+Result<int64_t> RocksAuditLog::NewestTimeHighWater(RocksStore& store) {
+  std::unique_ptr<rocksdb::Iterator> it(
+      store.db_->NewIterator(rocksdb::ReadOptions(), store.family_[RocksStore::kAuditIndex]));
+  it->SeekForPrev(std::string(1, static_cast<char>(keys::kTimeGroupIndex + 1)));
+  if (!it->status().ok()) return store.ToError(it->status(), "reading the audit time index");
+  if (it->Valid() && it->key().size() == 17 && it->key()[0] == keys::kTimeGroupIndex) {
+    return keys::TimeFromOrder(keys::GetU64(it->key().ToStringView().substr(1, 8)));
+  }
+  return INT64_MIN;
 }
 
 uint64_t RocksAuditLog::Size() {
@@ -271,23 +229,25 @@ void RocksAuditLog::StageCheckpoint(const Checkpoint& checkpoint, AuditHead* hea
   head->checkpoint_time_ns = checkpoint.time_ns;
 }
 
-Result<std::vector<AuditEvent>> RocksAuditLog::Append(std::vector<AuditEvent> events) {
-  std::lock_guard<std::mutex> lock(mu_);
-  SQLX_RETURN_IF_ERROR(CheckHeadMatchesTail());
-  AuditHead head = head_;
-  SQLX_ASSIGN_OR_RETURN(MerkleFrontier frontier, MerkleFrontier::FromNodes(head.size, head.frontier));
-  rocksdb::WriteBatch batch;
+Result<bool> RocksAuditLog::StageAppend(std::vector<AuditEvent>& events, AuditHead* head, rocksdb::WriteBatch* batch,
+                                        IndexWrite index_write) {
+  if (!pending_loaded_) SQLX_RETURN_IF_ERROR(LoadPending(head->size));
+  SQLX_ASSIGN_OR_RETURN(MerkleFrontier frontier, MerkleFrontier::FromNodes(head->size, head->frontier));
   rocksdb::ColumnFamilyHandle* nodes = family(RocksStore::kAuditNodes);
   rocksdb::ColumnFamilyHandle* events_family = family(RocksStore::kAuditEvents);
-  IndexPostings postings;
+  // pending_ takes this append's entries now; a failed batch reloads it.
+  pending_loaded_ = false;
   std::string key;
   std::string value;
   for (AuditEvent& e : events) {
     SQLX_RETURN_IF_ERROR(ValidateEvent(e));
-    SQLX_ASSIGN_OR_RETURN(e.details_json, RedactDetails(e.details_json.empty() ? "{}" : e.details_json));
-    e.error = RedactUrlPasswords(e.error);
-    e.seq = head.size + 1;
-    e.prev_hash = head.head_hash;
+    if (e.details_json.empty()) e.details_json = "{}";
+    if (!DetailsAlreadyRedacted(e.details_json)) {
+      SQLX_ASSIGN_OR_RETURN(e.details_json, RedactDetails(e.details_json));
+    }
+    if (e.error.find("://") != std::string::npos) e.error = RedactUrlPasswords(e.error);
+    e.seq = head->size + 1;
+    e.prev_hash = head->head_hash;
     const size_t size = CanonicalSize(e);
     if (size > kMaxEventBytes) {
       return MakeError(ErrorCode::kLimit, "audit event '" + e.action + "' is " + std::to_string(size) +
@@ -301,27 +261,95 @@ Result<std::vector<AuditEvent>> RocksAuditLog::Append(std::vector<AuditEvent> ev
     value.append(reinterpret_cast<const char*>(e.hash.data()), e.hash.size());
     key.clear();
     keys::PutU64(&key, e.seq);
-    batch.Put(events_family, key, value);
+    batch->Put(events_family, key, value);
     frontier.Append(e.hash, [&](int level, uint64_t index, const Hash& h) {
-      if (level >= keys::kLowestStoredLevel) batch.Put(nodes, keys::NodeKey(level, index), HashSlice(h));
+      if (level >= keys::kLowestStoredLevel) batch->Put(nodes, keys::NodeKey(level, index), HashSlice(h));
     });
-    postings.Add(e);
-    head.size = e.seq;
-    head.head_hash = e.hash;
+    pending_.Add(e);
+    head->size = e.seq;
+    head->head_hash = e.hash;
   }
-  postings.Stage(family(RocksStore::kAuditIndex), &batch, &head.time_high_water_ns);
-  head.frontier = frontier.nodes();
-  const bool due = !head.has_checkpoint || head.size - head.checkpoint_size >= options_.checkpoint_every_events ||
-                   NowNs() - head.checkpoint_time_ns >=
+  pending_loaded_ = true;
+  const bool write_index =
+      index_write == IndexWrite::kNow || !has_time_entry_ || pending_.events() >= options_.index_every_events;
+  if (write_index) pending_.Stage(family(RocksStore::kAuditIndex), batch, &head->time_high_water_ns);
+  head->frontier = frontier.nodes();
+  const bool due = !head->has_checkpoint || head->size - head->checkpoint_size >= options_.checkpoint_every_events ||
+                   NowNs() - head->checkpoint_time_ns >=
                        std::chrono::duration_cast<std::chrono::nanoseconds>(options_.checkpoint_every).count();
-  if (key_ && due && head.size > head.checkpoint_size) {
-    SQLX_ASSIGN_OR_RETURN(Checkpoint c, SignHead(head));
-    StageCheckpoint(c, &head, &batch);
+  if (key_ && due && head->size > head->checkpoint_size) {
+    SQLX_ASSIGN_OR_RETURN(Checkpoint c, SignHead(*head));
+    StageCheckpoint(c, head, batch);
   }
+  batch->Put(store_.family_[RocksStore::kMeta], rocksdb::Slice(keys::kHeadKey.data(), keys::kHeadKey.size()),
+             EncodeAuditHead(*head));
+  return write_index;
+}
+
+Status RocksAuditLog::Commit(rocksdb::WriteBatch& batch, AuditHead head, bool index_written, std::string_view what,
+                             bool synced) {
+  Status st = store_.Write(batch, what, synced);
+  if (!st.ok()) {
+    pending_loaded_ = false;  // it holds entries of events that were not written
+    return st;
+  }
+  head_ = std::move(head);
+  if (index_written) {
+    pending_.Clear();
+    has_time_entry_ = true;
+  }
+  return Status::Ok();
+}
+
+Status RocksAuditLog::LoadPending(uint64_t size) {
+  pending_.Clear();
+  std::unique_ptr<rocksdb::Iterator> it(
+      store_.db_->NewIterator(rocksdb::ReadOptions(), family(RocksStore::kAuditIndex)));
+  it->SeekForPrev(std::string(1, static_cast<char>(keys::kTimeGroupIndex + 1)));
+  if (!it->status().ok()) return store_.ToError(it->status(), "reading the audit time index");
+  has_time_entry_ = it->Valid() && it->key().size() == 17 && it->key()[0] == keys::kTimeGroupIndex;
+  // Without a time entry the store is empty or from before them (indexed
+  // per event): nothing is pending.
+  const uint64_t indexed = has_time_entry_ ? keys::GetU64(it->key().ToStringView().substr(9, 8)) : size;
+  it.reset(store_.db_->NewIterator(rocksdb::ReadOptions(), family(RocksStore::kAuditEvents)));
+  for (it->Seek(keys::SeqKey(indexed + 1)); it->Valid(); it->Next()) {
+    const std::optional<uint64_t> seq = keys::SeqFromKey(it->key().ToStringView());
+    if (!seq || *seq > size) break;
+    const std::string_view value = it->value().ToStringView();
+    if (value.size() < 32 || IsPrunedLeaf(value)) continue;
+    auto e = DecodeCanonicalBytes(value.substr(0, value.size() - 32));
+    if (e.ok()) pending_.Add(*e);  // a damaged event is verify's to report
+  }
+  if (!it->status().ok()) return store_.ToError(it->status(), "reading audit events");
+  pending_loaded_ = true;
+  return Status::Ok();
+}
+
+Status RocksAuditLog::WritePendingIndex() {
+  if (!CheckHeadMatchesTail().ok()) return Status::Ok();  // appends are refused: so is this
+  if (!pending_loaded_) SQLX_RETURN_IF_ERROR(LoadPending(head_.size));
+  if (pending_.empty()) return Status::Ok();
+  AuditHead head = head_;
+  rocksdb::WriteBatch batch;
+  pending_.Stage(family(RocksStore::kAuditIndex), &batch, &head.time_high_water_ns);
   batch.Put(store_.family_[RocksStore::kMeta], rocksdb::Slice(keys::kHeadKey.data(), keys::kHeadKey.size()),
             EncodeAuditHead(head));
-  SQLX_RETURN_IF_ERROR(store_.Write(batch, "appending audit events"));
-  head_ = std::move(head);
+  return Commit(batch, std::move(head), true, "writing the audit index", /*synced=*/false);
+}
+
+RocksAuditLog::~RocksAuditLog() {
+  std::lock_guard<std::mutex> lock(mu_);
+  // Ignored on purpose: entries not written are rebuilt by the next open.
+  (void)WritePendingIndex();
+}
+
+Result<std::vector<AuditEvent>> RocksAuditLog::Append(std::vector<AuditEvent> events) {
+  std::lock_guard<std::mutex> lock(mu_);
+  SQLX_RETURN_IF_ERROR(CheckHeadMatchesTail());
+  AuditHead head = head_;
+  rocksdb::WriteBatch batch;
+  SQLX_ASSIGN_OR_RETURN(bool index_written, StageAppend(events, &head, &batch));
+  SQLX_RETURN_IF_ERROR(Commit(batch, std::move(head), index_written, "appending audit events"));
   return events;
 }
 
@@ -412,6 +440,11 @@ Result<std::string> RocksAuditLog::EventBytes(uint64_t seq) {
   if (!value || value->size() < 32) {
     return MakeError(ErrorCode::kIo, "store " + store_.dir() + ": audit event " + std::to_string(seq) +
                                          " is missing or damaged; run `sqlx audit verify`");
+  }
+  if (IsPrunedLeaf(*value)) {
+    return MakeError(ErrorCode::kInvalidArgument, "audit event " + std::to_string(seq) +
+                                               " was pruned (retention): only its leaf hash is kept, so its "
+                                               "inclusion cannot be proven; later events still can");
   }
   value->resize(value->size() - 32);
   return *value;

@@ -10,6 +10,7 @@
 #include <string>
 #include <vector>
 
+#include "audit_postings.h"
 #include "rocks_store.h"
 #include "sqlx/storage/audit_log.h"
 
@@ -34,12 +35,35 @@ Result<AuditHead> DecodeAuditHead(std::string_view value, const std::string& sto
 // Stored event value: canonical bytes || 32-byte hash.
 std::string EncodeStoredEvent(const std::string& canonical, const Hash& hash);
 
+// A pruned leaf: the stored value of an event whose payload retention
+// removed. Every stored value ends in the leaf hash, pruned or not.
+//   offset size
+//   0      1    tag = 0x80 (canonical bytes start with their version, 0x01)
+//   1      8    seq (u64be)
+//   9      32   prev_hash
+//   41     32   hash: the leaf hash of the event's canonical bytes
+inline constexpr uint8_t kPrunedLeafTag = 0x80;
+inline constexpr size_t kPrunedLeafSize = 73;
+struct PrunedLeaf {
+  uint64_t seq = 0;
+  Hash prev_hash{};
+  Hash hash{};
+};
+std::string EncodePrunedLeaf(const PrunedLeaf& leaf);
+// Whether a stored value claims to be a pruned leaf (its first byte).
+inline bool IsPrunedLeaf(std::string_view value) {
+  return !value.empty() && static_cast<uint8_t>(value[0]) == kPrunedLeafTag;
+}
+// nullopt unless `value` is exactly a pruned leaf.
+std::optional<PrunedLeaf> DecodePrunedLeaf(std::string_view value);
+
 class RocksAuditLog final : public AuditLog {
  public:
   // `head_error`: why the head record could not be read (the log then
   // verifies but refuses appends).
   RocksAuditLog(RocksStore& store, AuditLogOptions options, std::optional<AuditSigningKey> key, AuditHead head,
                 std::optional<Error> head_error);
+  ~RocksAuditLog() override;
 
   Result<std::vector<AuditEvent>> Append(std::vector<AuditEvent> events) override;
   Result<Checkpoint> CheckpointNow() override;
@@ -50,8 +74,12 @@ class RocksAuditLog final : public AuditLog {
   Result<InclusionProofDoc> ProveInclusion(uint64_t seq, uint64_t tree_size) override;
   Result<ConsistencyProofDoc> ProveConsistency(uint64_t first, uint64_t second) override;
   Result<AuditQueryResult> Query(const AuditQuery& query) override;
+  Result<AuditPruneReport> Prune(const AuditPruneOptions& options, AuditEvent record) override;
+  Result<AuditRepairReport> RepairHead(const AuditVerifyOptions& trust, AuditEvent record) override;
 
   static Result<AuditHead> LoadHead(RocksStore& store);
+  // The high water of the newest time entry; INT64_MIN when there is none.
+  static Result<int64_t> NewestTimeHighWater(RocksStore& store);
 
  private:
   rocksdb::ColumnFamilyHandle* family(RocksStore::Family f) { return store_.family_[f]; }
@@ -61,6 +89,31 @@ class RocksAuditLog final : public AuditLog {
   void StageCheckpoint(const Checkpoint& checkpoint, AuditHead* head, rocksdb::WriteBatch* batch);
   // kIo unless the head record matches the newest stored event. REQUIRES: mu_ held.
   Status CheckHeadMatchesTail();
+  // When the pending index entries are written: when due, or now.
+  enum class IndexWrite { kWhenDue, kNow };
+  // Stages `events` after *head into *batch (events, nodes, a checkpoint
+  // when due, the head record) and advances *head; sets each event's seq,
+  // prev_hash and hash. Adds their index entries to pending_ and stages all
+  // pending ones when `index_write` says so or they are due; returns whether it
+  // did. Commit the batch with Commit. REQUIRES: mu_ held.
+  Result<bool> StageAppend(std::vector<AuditEvent>& events, AuditHead* head, rocksdb::WriteBatch* batch,
+                           IndexWrite index_write = IndexWrite::kWhenDue);
+  // Writes `batch` (synced unless `synced` is false) and makes `head` the
+  // head; `index_written`: the batch holds every pending index entry.
+  // REQUIRES: mu_ held.
+  Status Commit(rocksdb::WriteBatch& batch, AuditHead head, bool index_written, std::string_view what,
+                bool synced = true);
+  // pending_ := the index entries of events (newest time entry's last seq,
+  // size]; events pruned or unreadable are skipped. REQUIRES: mu_ held.
+  Status LoadPending(uint64_t size);
+  // Writes the pending index entries, unsynced (lost ones are rebuilt by
+  // LoadPending). Does nothing on a log whose head is damaged or does not
+  // match its events. REQUIRES: mu_ held.
+  Status WritePendingIndex();
+  // Verify; with `rebuilt`, the head record is not read (nor trusted) and
+  // *rebuilt receives the head recomputed from the events (checkpoint
+  // fields and time high water included) when they verify.
+  Result<AuditVerifyReport> VerifyChain(const AuditVerifyOptions& options, AuditHead* rebuilt);
   // Hash of the perfect subtree (level, index) from audit_nodes.
   Result<Hash> Subtree(int level, uint64_t index);
   // The event's canonical bytes (without the stored hash).
@@ -74,6 +127,13 @@ class RocksAuditLog final : public AuditLog {
   std::mutex mu_;  // one writer: held across an append's read-modify-write
   AuditHead head_;
   std::optional<Error> head_error_;
+  // Index entries of the events after the newest time entry; valid only
+  // when pending_loaded_ (else LoadPending first).
+  AuditPostings pending_;
+  bool pending_loaded_ = false;
+  // Whether a time entry exists: until one does, every append writes its
+  // index entries (a store without one is read as fully indexed).
+  bool has_time_entry_ = false;
 };
 
 }  // namespace sqlx::storage

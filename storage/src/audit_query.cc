@@ -58,6 +58,10 @@ class RocksAuditLog::QueryWalk {
   Result<bool> Take(uint64_t seq) {
     SQLX_ASSIGN_OR_RETURN(std::optional<std::string> value,
                           log_.store_.Get(RocksStore::kAuditEvents, keys::SeqKey(seq)));
+    if (value && DecodePrunedLeaf(*value)) {
+      ++result_->pruned;
+      return true;
+    }
     auto event = value && value->size() >= 32
                      ? DecodeCanonicalBytes(std::string_view(*value).substr(0, value->size() - 32))
                      : Result<AuditEvent>(MakeError(ErrorCode::kIo, "missing"));
@@ -145,6 +149,10 @@ class RocksAuditLog::QueryWalk {
 Result<AuditQueryResult> RocksAuditLog::Query(const AuditQuery& query) {
   AuditQueryResult result;
   if (query.limit == 0) return result;
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    SQLX_RETURN_IF_ERROR(WritePendingIndex());  // the index then names every event
+  }
   std::unique_ptr<rocksdb::Iterator> it(
       store_.db_->NewIterator(rocksdb::ReadOptions(), family(RocksStore::kAuditIndex)));
   QueryWalk walk(*this, query, &result);

@@ -90,6 +90,7 @@ class ChainCheck {
       return Fail(AuditFault::kInserted, *seq,
                   "event beyond the head (" + std::to_string(head_size_) + " events were appended)");
     }
+    if (IsPrunedLeaf(value)) return StepPruned(*seq, value);
     if (value.size() < 32) return Fail(AuditFault::kPayloadModified, *seq, "the stored value is too short");
     const std::string_view bytes = value.substr(0, value.size() - 32);
     auto event = DecodeEventLink(bytes);
@@ -104,17 +105,46 @@ class ChainCheck {
     if (event->prev_hash != prev_) {
       return Fail(AuditFault::kPrevHashMismatch, *seq, "prev_hash is not the hash of event " + std::to_string(*seq - 1));
     }
+    return Link(*seq, hash);
+  }
+
+  // A pruned leaf: its hash cannot be recomputed (the payload is gone); it is
+  // held by the next event's prev_hash and by every checkpoint root over it.
+  bool StepPruned(uint64_t seq, std::string_view value) {
+    const std::optional<PrunedLeaf> leaf = DecodePrunedLeaf(value);
+    if (!leaf) return Fail(AuditFault::kPayloadModified, seq, "a pruned leaf of the wrong size");
+    if (leaf->seq != seq) {
+      return Fail(AuditFault::kReordered, seq, "the pruned leaf stored here is event " + std::to_string(leaf->seq));
+    }
+    if (leaf->prev_hash != prev_) {
+      return Fail(AuditFault::kPrevHashMismatch, seq,
+                  "the pruned leaf's prev_hash is not the hash of event " + std::to_string(seq - 1));
+    }
+    ++report_->pruned;
+    return Link(seq, leaf->hash);
+  }
+
+  // The event at `seq` (the next expected) with leaf hash `hash` extends
+  // the chain and the tree.
+  bool Link(uint64_t seq, const Hash& hash) {
     frontier_.Append(hash);
     prev_ = hash;
     ++report_->events;
     ++expected_;
-    return CheckAt(*seq);
+    return CheckAt(seq);
+  }
+
+  // The head these events make (size, hash, frontier). REQUIRES: no fault.
+  void RebuildHead(AuditHead* head) const {
+    head->size = expected_ - 1;
+    head->head_hash = prev_;
+    head->frontier = frontier_.nodes();
   }
 
   // After the last event: nothing the head or a checkpoint covers is gone.
   void CheckCoverage() {
     const uint64_t last = expected_ - 1;
-    uint64_t covered = head_size_;
+    uint64_t covered = head_size_ == UINT64_MAX ? 0 : head_size_;  // MAX: no head to go by
     std::string by = "the head record";
     if (!checkpoints_.empty() && checkpoints_.rbegin()->first > covered) {
       covered = checkpoints_.rbegin()->first;
@@ -139,6 +169,9 @@ class ChainCheck {
     if (!report_->ok) return;
     report_->message = std::to_string(report_->events) + " events and " + std::to_string(report_->checkpoints) +
                        " checkpoints verified";
+    if (report_->pruned > 0) {
+      report_->message += " (" + std::to_string(report_->pruned) + " of the events pruned to their leaf hash)";
+    }
     if (!report_->anchored) {
       report_->message += "; signatures were checked only against the keys the store names: pass --pubkey or "
                           "--checkpoint to detect a re-signed log";
@@ -183,11 +216,17 @@ Result<std::map<uint64_t, Checkpoint>> RocksAuditLog::AllCheckpoints() {
 }
 
 Result<AuditVerifyReport> RocksAuditLog::Verify(const AuditVerifyOptions& options) {
+  return VerifyChain(options, nullptr);
+}
+
+Result<AuditVerifyReport> RocksAuditLog::VerifyChain(const AuditVerifyOptions& options, AuditHead* rebuilt) {
   AuditVerifyReport report;
   // A damaged head is reported after the events (a fault there comes first).
-  Result<AuditHead> loaded = LoadHead(store_);
+  // When rebuilding, the head is neither read nor trusted.
+  Result<AuditHead> loaded = rebuilt != nullptr ? Result<AuditHead>(AuditHead{}) : LoadHead(store_);
   SQLX_ASSIGN_OR_RETURN(auto checkpoints, AllCheckpoints());
-  ChainCheck check(options, checkpoints, loaded.ok() ? loaded->size : UINT64_MAX, &report);
+  const uint64_t head_size = rebuilt == nullptr && loaded.ok() ? loaded->size : UINT64_MAX;
+  ChainCheck check(options, checkpoints, head_size, &report);
   bool going = check.CheckAt(0);  // a checkpoint of size 0 commits to the empty tree
   std::unique_ptr<rocksdb::Iterator> it(
       store_.db_->NewIterator(rocksdb::ReadOptions(), family(RocksStore::kAuditEvents)));
@@ -198,6 +237,17 @@ Result<AuditVerifyReport> RocksAuditLog::Verify(const AuditVerifyOptions& option
   if (going && !loaded.ok()) going = check.Fail(AuditFault::kHeadDamaged, 0, loaded.error().message);
   if (going) check.CheckCoverage();
   check.Summarize();
+  if (rebuilt != nullptr && report.ok) {
+    *rebuilt = AuditHead{};
+    check.RebuildHead(rebuilt);
+    if (!checkpoints.empty()) {
+      const Checkpoint& latest = checkpoints.rbegin()->second;
+      rebuilt->has_checkpoint = true;
+      rebuilt->checkpoint_size = latest.tree_size;
+      rebuilt->checkpoint_time_ns = latest.time_ns;
+    }
+    SQLX_ASSIGN_OR_RETURN(rebuilt->time_high_water_ns, NewestTimeHighWater(store_));
+  }
   return report;
 }
 

@@ -22,13 +22,21 @@ struct MdCtxDeleter {
   void operator()(EVP_MD_CTX* ctx) const { EVP_MD_CTX_free(ctx); }
 };
 
+// SHA-256 fetched once per process: with EVP_sha256(), every
+// EVP_DigestInit_ex fetches the algorithm again (OpenSSL 3: a lookup under a
+// lock, a good part of the cost of hashing an event).
+const EVP_MD* FetchedSha256() {
+  static EVP_MD* const md = EVP_MD_fetch(nullptr, "SHA2-256", nullptr);
+  return md;
+}
+
 // SHA-256(prefix || a || b) with one EVP context per thread (no copy of the
 // input, no allocation per hash). OpenSSL failing here is out of memory.
 Hash PrefixedSha256(uint8_t prefix, std::string_view a, std::string_view b) {
   thread_local std::unique_ptr<EVP_MD_CTX, MdCtxDeleter> ctx(EVP_MD_CTX_new());
   Hash out;
   unsigned int len = 0;
-  if (!ctx || EVP_DigestInit_ex(ctx.get(), EVP_sha256(), nullptr) != 1 ||
+  if (!ctx || FetchedSha256() == nullptr || EVP_DigestInit_ex(ctx.get(), FetchedSha256(), nullptr) != 1 ||
       EVP_DigestUpdate(ctx.get(), &prefix, 1) != 1 || EVP_DigestUpdate(ctx.get(), a.data(), a.size()) != 1 ||
       EVP_DigestUpdate(ctx.get(), b.data(), b.size()) != 1 || EVP_DigestFinal_ex(ctx.get(), out.data(), &len) != 1) {
     std::abort();

@@ -188,9 +188,9 @@ Result<std::optional<std::string>> RocksStore::Get(Family family, std::string_vi
   return std::optional<std::string>(std::move(value));
 }
 
-Status RocksStore::Write(rocksdb::WriteBatch& batch, std::string_view what) {
+Status RocksStore::Write(rocksdb::WriteBatch& batch, std::string_view what, bool synced) {
   rocksdb::WriteOptions options;
-  options.sync = true;
+  options.sync = synced;
   rocksdb::Status status = db_->Write(options, &batch);
   if (!status.ok()) return ToError(status, what);
   return Status::Ok();

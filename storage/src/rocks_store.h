@@ -79,8 +79,10 @@ class RocksStore final : public Store {
 
   // The value under `key`, or nullopt when absent.
   Result<std::optional<std::string>> Get(Family family, std::string_view key);
-  // Applies `batch` atomically and synced to disk.
-  Status Write(rocksdb::WriteBatch& batch, std::string_view what);
+  // Applies `batch` atomically, synced to disk unless `synced` is false (an
+  // unsynced batch becomes durable with the next synced one, or is lost
+  // whole in a crash before it).
+  Status Write(rocksdb::WriteBatch& batch, std::string_view what, bool synced = true);
   // Calls `visit` for every key starting with `prefix`, in key order; stops at
   // the first error it returns.
   Status Scan(Family family, std::string_view prefix, const Visit& visit);

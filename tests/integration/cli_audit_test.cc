@@ -3,9 +3,13 @@
 // timeline in text/json/csv, reading audited, exit codes, and a store edited
 // with RocksDB directly failing verification with exit 3; and the events of
 // `learn` and `capabilities` against the real MariaDB, without the password.
+#include <chrono>
 #include <filesystem>
+#include <functional>
+#include <map>
 #include <memory>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include <gtest/gtest.h>
@@ -48,8 +52,10 @@ std::vector<std::string> AllStoredValues(const std::string& dir) {
   return out;
 }
 
-// Deletes audit events as someone with write access to the store could.
-void DeleteEvents(const std::string& dir, const std::vector<uint64_t>& seqs) {
+// Opens the store at `dir` with RocksDB directly, as someone with write
+// access to the directory could, and runs `edit` on it with its families.
+void EditStore(const std::string& dir,
+               const std::function<void(rocksdb::DB*, std::map<std::string, rocksdb::ColumnFamilyHandle*>&)>& edit) {
   std::vector<std::string> names;
   ASSERT_TRUE(rocksdb::DB::ListColumnFamilies(rocksdb::DBOptions(), dir, &names).ok());
   std::vector<rocksdb::ColumnFamilyDescriptor> descriptors;
@@ -58,15 +64,41 @@ void DeleteEvents(const std::string& dir, const std::vector<uint64_t>& seqs) {
   rocksdb::DB* raw = nullptr;
   ASSERT_TRUE(rocksdb::DB::Open(rocksdb::Options(), dir, descriptors, &handles, &raw).ok());
   std::unique_ptr<rocksdb::DB> db(raw);
-  for (rocksdb::ColumnFamilyHandle* h : handles) {
-    if (h->GetName() != "audit_events") continue;
-    for (uint64_t seq : seqs) {
-      std::string key;
-      for (int shift = 56; shift >= 0; shift -= 8) key.push_back(static_cast<char>((seq >> shift) & 0xff));
-      ASSERT_TRUE(db->Delete(rocksdb::WriteOptions(), h, key).ok());
-    }
-  }
+  std::map<std::string, rocksdb::ColumnFamilyHandle*> families;
+  for (rocksdb::ColumnFamilyHandle* h : handles) families[h->GetName()] = h;
+  edit(db.get(), families);
   for (rocksdb::ColumnFamilyHandle* h : handles) ASSERT_TRUE(db->DestroyColumnFamilyHandle(h).ok());
+}
+
+std::string SeqKey(uint64_t seq) {
+  std::string key;
+  for (int shift = 56; shift >= 0; shift -= 8) key.push_back(static_cast<char>((seq >> shift) & 0xff));
+  return key;
+}
+
+void DeleteEvents(const std::string& dir, const std::vector<uint64_t>& seqs) {
+  EditStore(dir, [&](rocksdb::DB* db, std::map<std::string, rocksdb::ColumnFamilyHandle*>& families) {
+    for (uint64_t seq : seqs) {
+      ASSERT_TRUE(db->Delete(rocksdb::WriteOptions(), families.at("audit_events"), SeqKey(seq)).ok());
+    }
+  });
+}
+
+// Overwrites the audit head record (the store's pointer to the chain tip).
+void DamageHead(const std::string& dir) {
+  EditStore(dir, [&](rocksdb::DB* db, std::map<std::string, rocksdb::ColumnFamilyHandle*>& families) {
+    ASSERT_TRUE(db->Put(rocksdb::WriteOptions(), families.at("meta"), "audit_head", "{damaged").ok());
+  });
+}
+
+// Flips a byte near the end of event `seq`'s payload.
+void FlipEventByte(const std::string& dir, uint64_t seq) {
+  EditStore(dir, [&](rocksdb::DB* db, std::map<std::string, rocksdb::ColumnFamilyHandle*>& families) {
+    std::string value;
+    ASSERT_TRUE(db->Get(rocksdb::ReadOptions(), families.at("audit_events"), SeqKey(seq), &value).ok());
+    value[value.size() - 40] ^= 0x20;
+    ASSERT_TRUE(db->Put(rocksdb::WriteOptions(), families.at("audit_events"), SeqKey(seq), value).ok());
+  });
 }
 
 class CliAuditTest : public ::testing::Test {
@@ -211,6 +243,86 @@ TEST_F(CliAuditTest, TruncatedTailIsCaughtByTheExportedCheckpoint) {
   EXPECT_EQ(Json(verify)["fault"]["seq"], 3);
   // The log refuses to grow on top of it; the verdict is still reported.
   EXPECT_NE(verify.err.find("could not be recorded"), std::string::npos) << verify.err;
+}
+
+TEST_F(CliAuditTest, PruneLeavesHashOnlyLeavesThatStillVerifyAndIsAudited) {
+  for (int i = 0; i < 3; ++i) ASSERT_EQ(Sqlx({"audit", "verify"}).exit_code, 0);
+  ASSERT_EQ(Sqlx({"audit", "head", "-o", File("cp.json")}).exit_code, 0);  // covers 1..3
+  std::this_thread::sleep_for(std::chrono::milliseconds(1100));
+  RunResult prune = Sqlx({"--format", "json", "audit", "prune", "--older-than", "1s"});
+  ASSERT_EQ(prune.exit_code, 0) << DescribeRun(prune);
+  nlohmann::json p = Json(prune);
+  EXPECT_EQ(p["pruned"], 4);  // three verifies and the export
+  EXPECT_EQ(p["first_seq"], 1);
+  EXPECT_EQ(p["last_seq"], 4);
+  EXPECT_EQ(p["recorded_seq"], 5);
+
+  RunResult verify = Sqlx({"--format", "json", "audit", "verify", "--pubkey", key_ + ".pub", "--checkpoint",
+                           File("cp.json")});
+  ASSERT_EQ(verify.exit_code, 0) << DescribeRun(verify);
+  EXPECT_EQ(Json(verify)["pruned"], 4);
+  EXPECT_EQ(Json(verify)["events"], 5);
+
+  RunResult query = Sqlx({"--format", "json", "audit", "query", "--since", "-1h"});
+  ASSERT_EQ(query.exit_code, 0) << DescribeRun(query);
+  nlohmann::json events = Json(query)["events"];
+  ASSERT_EQ(events.size(), 2u);  // the prune and the verify; pruned events are skipped
+  EXPECT_EQ(events[0]["action"], "audit.prune");
+  EXPECT_EQ(events[0]["details"]["pruned"], 4);
+  EXPECT_EQ(events[0]["details"]["older_than"], "1s");
+  EXPECT_FALSE(events[0]["actor"]["os_user"].get<std::string>().empty());
+
+  EXPECT_EQ(Sqlx({"audit", "prove", "2", "--checkpoint", File("cp.json")}).exit_code, 2);  // pruned
+  RunResult bad = Sqlx({"audit", "prune", "--older-than", "banana"});
+  EXPECT_EQ(bad.exit_code, 2) << DescribeRun(bad);
+  EXPECT_NE(bad.err.find("banana"), std::string::npos) << bad.err;
+  EXPECT_EQ(Sqlx({"audit", "prune", "--older-than", "2999-01-01"}).exit_code, 2);  // in the future
+  EXPECT_EQ(Sqlx({"audit", "prune"}).exit_code, 2);
+}
+
+TEST_F(CliAuditTest, PruneRefusesALogThatDoesNotVerify) {
+  for (int i = 0; i < 3; ++i) ASSERT_EQ(Sqlx({"audit", "verify"}).exit_code, 0);
+  FlipEventByte(store_.path() + "/s", 2);
+  std::this_thread::sleep_for(std::chrono::milliseconds(1100));
+  RunResult prune = Sqlx({"audit", "prune", "--older-than", "1s"});
+  ASSERT_EQ(prune.exit_code, 3) << DescribeRun(prune);
+  EXPECT_NE(prune.out.find("payload-modified"), std::string::npos) << prune.out;
+  RunResult verify = Sqlx({"--format", "json", "audit", "verify"});
+  EXPECT_EQ(Json(verify)["fault"]["kind"], "payload-modified");
+  EXPECT_EQ(Json(verify)["pruned"], 0);
+}
+
+TEST_F(CliAuditTest, RepairRebuildsADamagedHeadAfterVerifyingTheChain) {
+  for (int i = 0; i < 3; ++i) ASSERT_EQ(Sqlx({"audit", "verify"}).exit_code, 0);
+  ASSERT_EQ(Sqlx({"audit", "head", "-o", File("cp.json")}).exit_code, 0);
+  DamageHead(store_.path() + "/s");
+  RunResult damaged = Sqlx({"--format", "json", "audit", "verify"});
+  ASSERT_EQ(damaged.exit_code, 3) << DescribeRun(damaged);
+  EXPECT_EQ(Json(damaged)["fault"]["kind"], "head-damaged");
+
+  RunResult repair = Sqlx({"audit", "repair", "--checkpoint", File("cp.json")});
+  ASSERT_EQ(repair.exit_code, 0) << DescribeRun(repair);
+  EXPECT_NE(repair.out.find("repaired"), std::string::npos) << repair.out;
+  RunResult verify = Sqlx({"--format", "json", "audit", "verify", "--checkpoint", File("cp.json")});
+  ASSERT_EQ(verify.exit_code, 0) << DescribeRun(verify);
+  EXPECT_EQ(Json(verify)["events"], 5);  // 3 verifies, the export, the repair (the failed verify went unrecorded)
+  RunResult again = Sqlx({"audit", "repair"});
+  ASSERT_EQ(again.exit_code, 0) << DescribeRun(again);
+  EXPECT_NE(again.out.find("nothing to repair"), std::string::npos) << again.out;
+  RunResult repairs = Sqlx({"--format", "json", "audit", "query", "--action", "audit.repair"});
+  ASSERT_EQ(Json(repairs)["events"].size(), 2u);
+  EXPECT_EQ(Json(repairs)["events"][0]["details"]["damage"], "undecodable");
+}
+
+TEST_F(CliAuditTest, RepairRefusesABadChainWithExitThree) {
+  for (int i = 0; i < 3; ++i) ASSERT_EQ(Sqlx({"audit", "verify"}).exit_code, 0);
+  DamageHead(store_.path() + "/s");
+  FlipEventByte(store_.path() + "/s", 2);
+  RunResult repair = Sqlx({"audit", "repair"});
+  ASSERT_EQ(repair.exit_code, 3) << DescribeRun(repair);
+  EXPECT_NE(repair.out.find("payload-modified"), std::string::npos) << repair.out;
+  EXPECT_NE(repair.err.find("could not be recorded"), std::string::npos) << repair.err;  // appends still refused
+  EXPECT_EQ(Sqlx({"audit", "verify"}).exit_code, 3);
 }
 
 TEST_F(CliAuditTest, LearnAndCapabilitiesAreAuditedWithoutThePassword) {

@@ -1,12 +1,17 @@
 // The C++ driver (cli/include/sqlx/driver.h) against the test MariaDB: what
-// the CLI does not reach (capabilities, listing, batch learning, close).
+// the CLI does not reach (capabilities, listing, batch learning, close), and
+// Apply's report and audit events without the CLI.
 #include "sqlx/driver.h"
 
 #include <algorithm>
+#include <filesystem>
 
 #include <gtest/gtest.h>
+#include <nlohmann/json.hpp>
 
 #include "mariadb_session.h"
+#include "schema_fixtures.h"
+#include "temp_dir.h"
 
 namespace sqlx {
 namespace {
@@ -67,6 +72,49 @@ TEST(DriverTest, CapabilitiesAreLearnedOnceAndDriveTheDiffsStrategies) {
   EXPECT_NE(plan->strategy_basis.find(driver->url().ConnectionName()), std::string::npos) << plan->strategy_basis;
 }
 
+// Whether "SELECT 1; SELECT 2" runs on `driver` and returns both results.
+bool RunsTwoStatements(Driver& driver) {
+  auto stream = driver.Query("SELECT 1; SELECT 2");
+  if (!stream.ok()) return false;
+  int results = 0;
+  for (;;) {
+    auto more = (*stream)->NextResult();
+    if (!more.ok()) return false;
+    if (!*more) break;
+    ++results;
+  }
+  return results == 2;
+}
+
+TEST(DriverTest, QueryStreamsRowsInBatchesAndRefusesSeveralStatementsWithoutMultiStatements) {
+  DriverOptions options;
+  options.multi_statements = false;
+  auto driver = CreateDriver(testing::NativeUrl(), options);
+  ASSERT_TRUE(driver.ok()) << driver.error().ToString();
+  auto stream = (*driver)->Query("SELECT seq FROM seq_1_to_100000");
+  ASSERT_TRUE(stream.ok()) << stream.error().ToString();
+  auto more = (*stream)->NextResult();
+  ASSERT_TRUE(more.ok() && *more);
+  uint64_t rows = 0, batches = 0, last = 0;
+  for (;;) {
+    auto batch = (*stream)->NextBatch();
+    ASSERT_TRUE(batch.ok()) << batch.error().ToString();
+    if (*batch == nullptr) break;
+    ++batches;
+    rows += (*batch)->rows();
+    last = std::stoull(std::string((*batch)->value((*batch)->rows() - 1, 0)));
+  }
+  EXPECT_EQ(rows, 100000u);
+  EXPECT_EQ(last, 100000u);
+  EXPECT_GT(batches, 1u) << "the rows arrive in batches, not as one result";
+  stream->reset();
+
+  EXPECT_FALSE(RunsTwoStatements(**driver)) << "two statements ran on a driver without multi_statements";
+  std::unique_ptr<Driver> learning = MustCreate();  // multi_statements by default
+  ASSERT_NE(learning, nullptr);
+  EXPECT_TRUE(RunsTwoStatements(*learning));
+}
+
 TEST(DriverTest, EveryCallAfterCloseFailsSayingSo) {
   std::unique_ptr<Driver> driver = MustCreate();
   ASSERT_NE(driver, nullptr);
@@ -79,6 +127,202 @@ TEST(DriverTest, EveryCallAfterCloseFailsSayingSo) {
   EXPECT_NE(ping.error().message.find("CreateDriver"), std::string::npos) << ping.error().message;
   EXPECT_FALSE(driver->Snapshot("sqlx_test").ok());
   EXPECT_FALSE(driver->ListDatabases(false).ok());
+  EXPECT_FALSE(driver->Query("SELECT 1").ok());
+}
+
+// A store with its audit log in a temporary directory.
+class TestStore {
+ public:
+  TestStore() : dir_("sqlx-driver-store.") {
+    auto store = storage::Store::Open({dir_.path()});
+    EXPECT_TRUE(store.ok()) << store.error().ToString();
+    if (!store.ok()) return;
+    store_ = std::move(store).value();
+    auto audit = storage::AuditLog::Open(*store_, {});
+    EXPECT_TRUE(audit.ok()) << audit.error().ToString();
+    if (audit.ok()) audit_ = std::move(audit).value();
+  }
+  // Options that store snapshots and record audit events here.
+  ApplyOptions Options(const std::string& database) {
+    ApplyOptions options;
+    options.database = database;
+    options.store = store_.get();
+    options.audit = audit_.get();
+    return options;
+  }
+  // Events of `action` on `database`, oldest first.
+  std::vector<storage::AuditEvent> Events(const std::string& action, const std::string& database) {
+    storage::AuditQuery query;
+    query.action = action;
+    query.database = database;
+    auto result = audit_->Query(query);
+    EXPECT_TRUE(result.ok()) << result.error().ToString();
+    return result.ok() ? result->events : std::vector<storage::AuditEvent>{};
+  }
+  const std::string& dir() const { return dir_.path(); }
+
+ private:
+  testing::TempDir dir_;
+  std::unique_ptr<storage::Store> store_;
+  std::unique_ptr<storage::AuditLog> audit_;
+};
+
+// Two databases built from SQL as root, a root driver, and the plan from
+// the first to the second with strategies for the server.
+class DriverApplyTest : public ::testing::Test {
+ protected:
+  void Build(const std::string& tag, const std::string& from_sql, const std::string& to_sql) {
+    from_ = fx_.Create(tag);
+    to_ = fx_.Create(tag + "_to");
+    testing::RootSql(from_sql, from_);
+    testing::RootSql(to_sql, to_);
+    auto driver = CreateDriver(testing::Url("root", testing::MariaDbRootPassword(), ""));
+    ASSERT_TRUE(driver.ok()) << driver.error().ToString();
+    driver_ = std::move(driver).value();
+    auto plan = driver_->Diff(Learn(from_).schema, Learn(to_).schema);
+    ASSERT_TRUE(plan.ok()) << plan.error().ToString();
+    plan_ = std::move(plan).value();
+    ASSERT_FALSE(plan_.operations.empty());
+  }
+  flo::LearnedDatabase Learn(const std::string& db) {
+    auto learned = driver_->Snapshot(db);
+    EXPECT_TRUE(learned.ok()) << learned.error().ToString();
+    return learned.ok() ? std::move(learned).value() : flo::LearnedDatabase{};
+  }
+  ApplyReport MustApply(const planner::Plan& plan, const ApplyOptions& options) {
+    auto report = driver_->Apply(plan, options);
+    EXPECT_TRUE(report.ok()) << report.error().ToString();
+    return report.ok() ? std::move(report).value() : ApplyReport{};
+  }
+
+  testing::FixtureDatabases fx_;
+  std::string from_, to_;
+  std::unique_ptr<Driver> driver_;
+  planner::Plan plan_;
+};
+
+TEST_F(DriverApplyTest, AppliesThePlanWithAnAuditEventPerStepAndReportsProgress) {
+  ASSERT_NO_FATAL_FAILURE(Build("drv_apply", "CREATE TABLE t (id int PRIMARY KEY, a int); INSERT INTO t VALUES (1, 1), (2, 2);"
+                                             "CREATE TABLE u (id int PRIMARY KEY)",
+                                "CREATE TABLE t (id int PRIMARY KEY, a int, b int, UNIQUE KEY uk_a (a));"
+                                "CREATE TABLE u (id int PRIMARY KEY, note varchar(10))"));
+  TestStore store;
+  ApplyOptions options = store.Options(from_);
+  std::vector<size_t> progress;  // report.applied.size() at each call
+  options.on_progress = [&progress](const ApplyReport& so_far) { progress.push_back(so_far.applied.size()); };
+  ApplyReport report = MustApply(plan_, options);
+  ASSERT_EQ(report.result, ApplyResult::kApplied) << ApplyReportToJson(report);
+  EXPECT_FALSE(report.error.has_value());
+  EXPECT_EQ(report.live_hash, Learn(to_).profile_hash);
+  EXPECT_EQ(Learn(from_).profile_hash, Learn(to_).profile_hash);
+  ASSERT_EQ(report.applied.size(), plan_.operations.size());
+  for (size_t i = 0; i < plan_.operations.size(); ++i) EXPECT_EQ(report.applied[i].id, plan_.operations[i].id);
+  ASSERT_EQ(report.prechecks.size(), 1u) << "the new unique key is checked";
+  EXPECT_EQ(report.prechecks[0].count, 0u);
+  std::vector<size_t> expected_progress;
+  for (size_t i = 0; i <= plan_.operations.size(); ++i) expected_progress.push_back(i);
+  EXPECT_EQ(progress, expected_progress) << "once before the first change, then after each operation";
+
+  EXPECT_EQ(store.Events("apply.started", from_).size(), 1u);
+  EXPECT_EQ(store.Events("apply.step", from_).size(), plan_.operations.size());
+  const std::vector<storage::AuditEvent> finished = store.Events("apply.finished", from_);
+  ASSERT_EQ(finished.size(), 1u);
+  nlohmann::json details = nlohmann::json::parse(finished[0].details_json, nullptr, false);
+  ASSERT_TRUE(details.is_object()) << finished[0].details_json;
+  EXPECT_EQ(details.value("result", ""), "applied");
+  EXPECT_EQ(details.value("live_hash", ""), report.live_hash);
+
+  // Run again: the database is where the plan ends, and nothing runs.
+  report = MustApply(plan_, store.Options(from_));
+  EXPECT_EQ(report.result, ApplyResult::kAlreadyApplied);
+  EXPECT_TRUE(report.applied.empty());
+  EXPECT_EQ(store.Events("apply.step", from_).size(), plan_.operations.size());
+}
+
+TEST_F(DriverApplyTest, RefusalsPreChecksDryRunAndDriftChangeNothing) {
+  ASSERT_NO_FATAL_FAILURE(Build("drv_refuse",
+                                "CREATE TABLE t (id int PRIMARY KEY, code varchar(10), gone int);"
+                                "INSERT INTO t VALUES (1, 'x', 1), (2, 'x', 2)",
+                                "CREATE TABLE t (id int PRIMARY KEY, code varchar(10), UNIQUE KEY uk_code (code))"));
+  TestStore store;
+  const std::string start = Learn(from_).profile_hash;
+
+  ApplyReport report = MustApply(plan_, store.Options(from_));
+  EXPECT_EQ(report.result, ApplyResult::kRefused);
+  ASSERT_EQ(report.refusals.size(), 1u);
+  EXPECT_NE(report.refusals[0].find("--allow-destructive"), std::string::npos) << report.refusals[0];
+  ASSERT_EQ(report.prechecks.size(), 1u);
+  EXPECT_EQ(report.prechecks[0].count, 1u) << "one row repeats another's code";
+  EXPECT_TRUE(report.applied.empty());
+  EXPECT_EQ(Learn(from_).profile_hash, start);
+  EXPECT_EQ(store.Events("apply.failed", from_).size(), 1u);
+
+  ApplyOptions dry = store.Options(from_);
+  dry.dry_run = true;
+  dry.allow_destructive = true;
+  report = MustApply(plan_, dry);
+  EXPECT_EQ(report.result, ApplyResult::kWouldRefuse) << "the pre-check still finds the duplicate";
+  EXPECT_TRUE(report.refusals.empty());
+  testing::RootSql("UPDATE t SET code = 'y' WHERE id = 2", from_);
+  report = MustApply(plan_, dry);
+  EXPECT_EQ(report.result, ApplyResult::kWouldApply);
+  EXPECT_EQ(Learn(from_).profile_hash, start);
+  EXPECT_TRUE(store.Events("apply.started", from_).empty()) << "a dry run records nothing";
+
+  // An out-of-band change: drift, explained from the snapshot stored above.
+  testing::RootSql("ALTER TABLE t ADD COLUMN oob int", from_);
+  report = MustApply(plan_, store.Options(from_));
+  EXPECT_EQ(report.result, ApplyResult::kDrift);
+  EXPECT_EQ(report.live_hash, Learn(from_).profile_hash);
+  ASSERT_TRUE(report.error.has_value());
+  EXPECT_NE(report.error->message.find("drift: "), std::string::npos) << report.error->message;
+  ASSERT_EQ(report.drift.size(), 1u);
+  EXPECT_NE(report.drift[0].find("add column `oob`"), std::string::npos) << report.drift[0];
+  nlohmann::json doc = nlohmann::json::parse(ApplyReportToJson(report), nullptr, false);
+  ASSERT_TRUE(doc.is_object());
+  EXPECT_EQ(doc.value("result", ""), "drift");
+  EXPECT_FALSE(doc.contains("prechecks")) << "drift stops before the checks";
+}
+
+TEST_F(DriverApplyTest, AFailedOperationStopsAndReturnsTheReversePlanOfTheAppliedOnes) {
+  ASSERT_NO_FATAL_FAILURE(Build("drv_fail",
+                                "CREATE TABLE a_first (id int PRIMARY KEY); CREATE TABLE b_second (id int PRIMARY KEY, s varchar(20));"
+                                "INSERT INTO b_second VALUES (1, 'not a number')",
+                                "CREATE TABLE a_first (id int PRIMARY KEY, added int);"
+                                "CREATE TABLE b_second (id int PRIMARY KEY, s int)"));
+  TestStore store;
+  const std::string start = Learn(from_).profile_hash;
+  ApplyOptions options = store.Options(from_);
+  options.allow_blocking = true;
+  options.reverse_plan_file = store.dir() + "/plan.reverse.json";
+  ApplyReport report = MustApply(plan_, options);
+  ASSERT_EQ(report.result, ApplyResult::kFailed) << ApplyReportToJson(report);
+  EXPECT_EQ(report.failed_operation, 2);
+  ASSERT_EQ(report.applied.size(), 1u);
+  ASSERT_TRUE(report.error.has_value());
+  ASSERT_TRUE(report.reverse_plan.has_value());
+  EXPECT_EQ(report.reverse_plan->from_hash, Learn(from_).profile_hash);
+  EXPECT_EQ(report.reverse_plan->to_hash, start);
+  EXPECT_EQ(report.reverse_plan_file, options.reverse_plan_file);
+  EXPECT_TRUE(std::filesystem::exists(options.reverse_plan_file));
+  const std::vector<storage::AuditEvent> steps = store.Events("apply.step", from_);
+  ASSERT_EQ(steps.size(), 2u);
+  EXPECT_EQ(steps[1].outcome, storage::AuditOutcome::kFailed);
+
+  ApplyOptions back = store.Options(from_);
+  back.allow_blocking = true;
+  report = MustApply(*report.reverse_plan, back);
+  EXPECT_EQ(report.result, ApplyResult::kApplied) << ApplyReportToJson(report);
+  EXPECT_EQ(Learn(from_).profile_hash, start);
+}
+
+TEST(DriverTest, ApplyAfterCloseFailsSayingSo) {
+  std::unique_ptr<Driver> driver = MustCreate();
+  ASSERT_NE(driver, nullptr);
+  driver->Close();
+  auto report = driver->Apply(planner::Plan{});
+  ASSERT_FALSE(report.ok());
+  EXPECT_EQ(report.error().code, ErrorCode::kClosed);
 }
 
 }  // namespace

@@ -1,6 +1,6 @@
 // The C++ driver: the spec's createDriver (docs/driver.md). One connection to
 // one server, and what SQLx OS does with it — ping, learn the server and its
-// databases, snapshot, render, diff — without the CLI or the store.
+// databases, snapshot, render, diff, apply — without the CLI.
 #pragma once
 
 #include <chrono>
@@ -9,6 +9,7 @@
 #include <string>
 #include <vector>
 
+#include "sqlx/apply.h"
 #include "sqlx/flo/learn_database.h"
 #include "sqlx/flo/learn_server.h"
 #include "sqlx/messages/ir.h"
@@ -16,6 +17,7 @@
 #include "sqlx/planner/plan.h"
 #include "sqlx/planner/render_sql.h"
 #include "sqlx/planner/strategy.h"
+#include "sqlx/transports/session.h"
 #include "sqlx/transports/tls.h"
 #include "sqlx/transports/url.h"
 
@@ -29,6 +31,12 @@ struct DriverOptions {
   uint64_t max_packet = uint64_t{1} << 30;           // default 1 GiB
   // Salts Capabilities().fingerprint (a store passes its own). Default: empty.
   std::string fingerprint_salt;
+  // Proposes multi-statement queries at the greeting (flo::LearnSessionGreeting),
+  // so that learning's catalog statements share round trips. false for a
+  // driver that runs statements a person wrote (`sqlx query`): a string
+  // holding several statements is then refused by the server instead of
+  // run. Default: true.
+  bool multi_statements = true;
 };
 
 struct PingReport {
@@ -77,6 +85,13 @@ class Driver {
   // `db` as a DDL script for the `mariadb` client (planner::RenderScript).
   virtual std::string RenderSql(const ir::Database& db, const planner::ScriptOptions& options = {}) const = 0;
 
+  // Sends `sql` and returns its results as a stream the caller reads at its
+  // own pace (transports::QueryStream): rows arrive in batches, so memory
+  // stays bounded by a batch whatever the row count. One stream at a time;
+  // it must be destroyed before this driver is closed or destroyed, and no
+  // other call may be made while it is open.
+  virtual Result<std::unique_ptr<transports::QueryStream>> Query(const std::string& sql) = 0;
+
   // The strategy-choice view of Capabilities(), its basis naming this
   // connection.
   virtual Result<planner::ServerCapabilities> PlannerCapabilities() = 0;
@@ -85,6 +100,18 @@ class Driver {
   // strategy chosen for this driver's server (planner::ChooseStrategies).
   virtual Result<planner::Plan> Diff(const ir::Database& from, const ir::Database& to,
                                      const planner::DiffOptions& options = {}) = 0;
+
+  // Runs `plan` on the live database (sqlx/apply.h; docs/driver.md): learns
+  // it and stops on drift, refuses operations without the consent
+  // `options` gives, runs every pre-check before any change, then each
+  // operation with its audit event, and re-learns to check the plan's
+  // to_hash; on a failed operation it stops and returns the reverse plan of
+  // the applied ones. Outcomes are the report's `result`; an Error only when
+  // the run could not be carried out (a learn or pre-check query failed, the
+  // connection broke: the report of the operations run so far is then lost,
+  // the audit log has them). Leaves the session's default database at the
+  // one applied to.
+  virtual Result<ApplyReport> Apply(const planner::Plan& plan, const ApplyOptions& options = {}) = 0;
 
   // Ends the session (sends quit when it is healthy). Every later call but
   // url() and RenderSql fails with kClosed. Idempotent; the destructor closes too.
@@ -95,7 +122,8 @@ class Driver {
 // the password from the URL, else $SQLX_PASSWORD. The session is opened here,
 // before this returns (a database in the URL must exist), proposing what
 // learning asks for at the greeting (flo::LearnSessionGreeting) so that
-// catalog statements share round trips. Errors: kInvalidArgument for a URL
+// catalog statements share round trips (unless options.multi_statements is
+// false). Errors: kInvalidArgument for a URL
 // that does not parse, else the connect's (kConnectionRefused, kTls, kAuth, ...).
 Result<std::unique_ptr<Driver>> CreateDriver(const std::string& url, const DriverOptions& options = {});
 

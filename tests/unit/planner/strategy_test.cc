@@ -7,6 +7,7 @@
 #include <functional>
 #include <string>
 
+#include "sqlx/planner/duration.h"
 #include "sqlx/planner/plan.h"
 #include "sqlx/planner/strategy.h"
 
@@ -280,6 +281,9 @@ TEST(StrategyTest, StrategiesAndPreChecksSurvivePlanJson) {
   EXPECT_EQ(back->operations[0].strategy, plan.operations[0].strategy);
   EXPECT_EQ(back->operations[0].strategy_reason, plan.operations[0].strategy_reason);
   EXPECT_EQ(back->operations[0].bytes_estimate, plan.operations[0].bytes_estimate);
+  EXPECT_GT(plan.operations[0].duration_estimate_ms, 0u) << "an in-place rebuild of 80 KiB takes some time";
+  EXPECT_EQ(back->operations[0].duration_estimate_ms, plan.operations[0].duration_estimate_ms);
+  EXPECT_EQ(back->duration_basis, AssumedRewriteRates().basis);
   EXPECT_EQ(back->operations[0].prechecks, plan.operations[0].prechecks);
   EXPECT_FALSE(ChooseStrategies(Shop(), to, {}, MariaDb1011(), &plan).ok()) << "chosen twice";
 

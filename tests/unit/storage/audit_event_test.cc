@@ -102,6 +102,8 @@ TEST(AuditEventTest, RedactsSecretKeysAndUrlPasswords) {
       {"url in text", R"({"msg":"to mariadb://u:p@w@h:1 failed; mysql://x:y@z"})",
        R"({"msg":"to mariadb://u:***@h:1 failed; mysql://x:***@z"})"},
       {"others kept", R"({"n":1,"list":[true,null],"s":"plain"})", R"({"list":[true,null],"n":1,"s":"plain"})"},
+      {"a long key", R"({"the_key_of_a_configuration_entry_whose_name_is_far_longer_than_sixty_four_PASSWORD":"x"})",
+       R"({"the_key_of_a_configuration_entry_whose_name_is_far_longer_than_sixty_four_PASSWORD":"[REDACTED]"})"},
   };
   for (const RedactCase& c : cases) {
     auto r = RedactDetails(c.in);
@@ -133,6 +135,10 @@ TEST(AuditEventTest, CanonicalDetailsComeBackAsTheFullPathWouldWriteThem) {
   // Canonical, but a secret key or a URL: redacted, never returned as is.
   EXPECT_EQ(RedactDetails(R"({"a":{"token":"t"}})").value(), R"({"a":{"token":"[REDACTED]"}})");
   EXPECT_EQ(RedactDetails(R"({"u":"mysql://a:b@h"})").value(), R"({"u":"mysql://a:***@h"})");
+  EXPECT_TRUE(DetailsAlreadyRedacted(R"({"a":1,"b":"c"})"));
+  for (const char* not_yet : {R"({"b":1,"a":2})", R"({"Token":"t"})", R"({"u":"mysql://a@h"})", R"({ "a": 1 })"}) {
+    EXPECT_FALSE(DetailsAlreadyRedacted(not_yet)) << not_yet;
+  }
   for (const char* bad : {"{}x", "{\"a\":}", "{\"a\":1,}", "{\"a\" :1", "", "{\"a\":01}", "[]", "{\"a\":\"tab\tin\"}"}) {
     EXPECT_FALSE(RedactDetails(bad).ok()) << bad;
   }

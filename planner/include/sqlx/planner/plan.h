@@ -61,6 +61,7 @@ struct Operation {
   bool reverse_loses_data = false;  // the reverse restores the definition, not the data
   uint64_t rows_estimate = 0;    // the table's learned row estimate (cost), when a table
   uint64_t bytes_estimate = 0;   // the table's learned data + index length (cost), when a table
+  uint64_t duration_estimate_ms = 0;  // an estimate from strategy and bytes (planner/duration.h); 0: metadata only or unknown size
   Strategy strategy = Strategy::kUnknown;
   std::string strategy_reason;   // which change decided the strategy, and the capability it rests on
   std::vector<PreCheck> prechecks;  // guardrails run before any operation of the plan
@@ -74,6 +75,7 @@ struct Plan {
   std::vector<Operation> operations;
   std::vector<std::string> policy_findings;  // filled by compliance modes
   std::string strategy_basis;  // the capabilities strategies were chosen for ("" = none chosen)
+  std::string duration_basis;  // the rewrite rates duration estimates rest on ("" = none estimated)
 };
 
 struct DiffOptions {

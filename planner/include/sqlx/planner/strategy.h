@@ -39,9 +39,11 @@ Result<ServerCapabilities> CapabilitiesFromJson(const std::string& capability_js
 // instantly where it can and MySQL in place; nothing assumed can be refused.
 ServerCapabilities DefaultCapabilities();
 
-// Sets each operation's strategy, strategy_reason, bytes_estimate and
-// prechecks, adds the ALGORITHM=/LOCK= clause to the ALTER TABLE statements
-// it chose for, and sets plan->strategy_basis. `plan` must be Diff(from, to,
+// Sets each operation's strategy, strategy_reason, bytes_estimate,
+// prechecks and duration estimate (EstimateDurations at
+// AssumedRewriteRates(): planner/duration.h), adds the ALGORITHM=/LOCK=
+// clause to the ALTER TABLE statements it chose for, and sets
+// plan->strategy_basis. `plan` must be Diff(from, to,
 // options) (the same IRs and rename hints); calling it twice on one plan is
 // an error (kInvalidArgument).
 Status ChooseStrategies(const ir::Database& from, const ir::Database& to, const DiffOptions& options,

@@ -77,6 +77,9 @@ AuditEvent NewAuditEvent(std::string action);
 // replaced by "***". Returns compact JSON with sorted keys. kInvalidArgument
 // when `json` is not a JSON object.
 Result<std::string> RedactDetails(std::string_view json);
+// True only when RedactDetails(json) would return `json` unchanged (already
+// compact, sorted and secret-free); false says nothing. Cheap: no parse.
+bool DetailsAlreadyRedacted(std::string_view json);
 // `text` with every URL password ("scheme://user:PASSWORD@") replaced by ***.
 std::string RedactUrlPasswords(std::string_view text);
 

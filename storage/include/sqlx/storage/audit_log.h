@@ -29,6 +29,12 @@ struct AuditLogOptions {
   uint64_t checkpoint_every_events = 1000;
   // ... or the first append this long after the last one. Default 60 s.
   std::chrono::seconds checkpoint_every{60};
+  // The secondary index entries of appended events are kept in memory and
+  // written (with the append that reaches) this many events, before a query,
+  // prune or repair, and when the log is closed; after a crash they are
+  // rebuilt from the events on open. Events themselves are always durable
+  // when Append returns. 1: every append writes its own. Default 8192.
+  uint64_t index_every_events = 8192;
 };
 
 // The kinds of damage verification reports. Fixed names in JSON output.
@@ -56,6 +62,7 @@ struct AuditVerifyReport {
   uint64_t checkpoints = 0;  // stored checkpoints checked
   bool anchored = false;     // signatures were checked against a key from outside the store
   uint64_t unsigned_tail = 0;  // events after the last stored checkpoint
+  uint64_t pruned = 0;       // of `events`, leaves pruned to their hash (retention)
   std::optional<AuditFault> fault;
   uint64_t bad_seq = 0;      // first bad seq when fault is set
   std::string message;       // what was found, for a person
@@ -77,6 +84,36 @@ struct AuditQueryResult {
   // Indexed events that were missing or did not decode (skipped: the
   // timeline stays readable on a damaged log; `sqlx audit verify` says why).
   uint64_t unreadable = 0;
+  // Events reached through the time index that were pruned (skipped: only
+  // their hash is left).
+  uint64_t pruned = 0;
+};
+
+// Retention: events older than `cutoff_ns` lose their payload and keep only
+// their leaf hash (docs/formats/audit.md, "Pruned leaves").
+struct AuditPruneOptions {
+  int64_t cutoff_ns = 0;     // events with time_ns before this are pruned
+  AuditVerifyOptions trust;  // the whole log must verify under these first
+};
+
+struct AuditPruneReport {
+  // The verification that came first; when it failed (!verified.ok) nothing
+  // was pruned or recorded.
+  AuditVerifyReport verified;
+  uint64_t pruned = 0;     // leaves pruned now (not counting earlier prunes)
+  uint64_t first_seq = 0;  // the lowest and highest seq pruned now (0 when none)
+  uint64_t last_seq = 0;
+  AuditEvent recorded;     // the audit.prune event, as appended
+};
+
+struct AuditRepairReport {
+  // The verification of the stored events (ignoring the head record); when
+  // it failed (!verified.ok) nothing was changed or recorded.
+  AuditVerifyReport verified;
+  bool repaired = false;  // false: the head record was intact
+  std::string damage;     // what was wrong with the head record
+  uint64_t size = 0;      // events covered by the head now
+  AuditEvent recorded;    // the audit.repair event, as appended
 };
 
 class AuditLog {
@@ -85,10 +122,13 @@ class AuditLog {
   // when options name one (errors as AuditSigningKey::Load; kInvalidArgument
   // when the key file is inside the store directory).
   static Result<std::unique_ptr<AuditLog>> Open(Store& store, const AuditLogOptions& options);
+  // Writes the index entries not yet written (unsynced: they are rebuilt
+  // from the events should they be lost).
   virtual ~AuditLog() = default;
 
-  // Appends `events` in order as one synced RocksDB batch (with their index
-  // entries and any checkpoint due), then returns them with seq, prev_hash
+  // Appends `events` in order as one synced RocksDB batch (with any
+  // checkpoint due, and the pending index entries when they are due: see
+  // index_every_events), then returns them with seq, prev_hash
   // and hash set. details_json and error are redacted first. Thread-safe.
   // Refuses (kIo) to append to a log whose head record does not match its
   // newest event: it was changed outside sqlx, and signing on top of it
@@ -111,6 +151,22 @@ class AuditLog {
   // Events matching every filter, oldest first, served from the secondary
   // indexes (never a scan of all events).
   virtual Result<AuditQueryResult> Query(const AuditQuery& query) = 0;
+
+  // Verifies the whole log under options.trust, then, in one synced batch,
+  // replaces every event older than the cutoff by its pruned leaf, drops
+  // its secondary index postings, and appends `record` (its action and
+  // details are set here: cutoff, count, seq range). A log that does not
+  // verify is left untouched (report.verified says why): pruning must never
+  // launder a changed event into a hash-only leaf. Errors: reading or
+  // writing the store, or the head record is damaged (see RepairHead).
+  virtual Result<AuditPruneReport> Prune(const AuditPruneOptions& options, AuditEvent record) = 0;
+  // Rebuilds the head record from the stored events when it is damaged or
+  // does not match them: verifies every event and checkpoint (and `trust`)
+  // without the head, then writes the rebuilt head and appends `record`
+  // (action audit.repair, details: what was wrong) in one synced batch. A
+  // chain that does not verify is left untouched (report.verified says why).
+  // An intact head is left alone and nothing is recorded.
+  virtual Result<AuditRepairReport> RepairHead(const AuditVerifyOptions& trust, AuditEvent record) = 0;
 };
 
 }  // namespace sqlx::storage

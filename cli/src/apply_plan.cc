@@ -1,0 +1,374 @@
+// A plan run on a live database, in the order docs/cli.md (sqlx apply)
+// gives: learn the database and stop on drift; refuse operations without the
+// consent they need; run every pre-check before any change; then each
+// operation (RunOperation), with an audit event each; re-learn and require
+// the plan's to_hash. On a failed operation: stop and build the reverse plan
+// of what was applied.
+#include "apply_plan.h"
+
+#include <algorithm>
+#include <chrono>
+#include <cstdlib>
+#include <set>
+#include <utility>
+
+#include <nlohmann/json.hpp>
+
+#include "files.h"
+#include "store_migration_observer.h"
+#include "sqlx/flo/learn_database.h"
+#include "sqlx/planner/guardrails.h"
+#include "sqlx/planner/render_sql.h"
+
+namespace sqlx {
+
+namespace {
+
+using nlohmann::json;
+
+int64_t NowNs() {
+  return std::chrono::duration_cast<std::chrono::nanoseconds>(std::chrono::system_clock::now().time_since_epoch())
+      .count();
+}
+
+// The first column of the first row `sql` returns (a count, a variable).
+Result<std::string> FirstValue(transports::Session& session, const std::string& sql) {
+  SQLX_ASSIGN_OR_RETURN(auto stream, session.Query(sql));
+  SQLX_ASSIGN_OR_RETURN(bool has, stream->NextResult());
+  std::optional<std::string> value;
+  while (has) {
+    SQLX_ASSIGN_OR_RETURN(const transports::RowBatch* batch, stream->NextBatch());
+    if (batch == nullptr) break;
+    if (!value && batch->rows() > 0 && batch->columns() > 0) value = std::string(batch->value(0, 0));
+  }
+  if (!value) return MakeError(ErrorCode::kInternal, "the query returned no row: " + sql);
+  return *value;
+}
+
+Result<uint64_t> CountOf(transports::Session& session, const std::string& sql) {
+  SQLX_ASSIGN_OR_RETURN(std::string value, FirstValue(session, sql));
+  return std::strtoull(value.c_str(), nullptr, 10);
+}
+
+// Runs one operation's statements under its sql_mode (PlanRun::Execute
+// chooses between this and an online migration).
+Status RunOperation(transports::Session& session, const planner::Operation& op, const std::string& session_sql_mode) {
+  const std::string mode = op.sql_mode.empty() ? session_sql_mode : op.sql_mode;
+  SQLX_RETURN_IF_ERROR(session.Execute("SET SESSION sql_mode = " + planner::QuoteString(mode)));
+  for (const std::string& statement : planner::OperationStatements(op)) SQLX_RETURN_IF_ERROR(session.Execute(statement));
+  return Status::Ok();
+}
+
+json StepDetails(const planner::Operation& op, std::chrono::milliseconds elapsed) {
+  return {{"id", op.id},   {"kind", op.kind}, {"class", planner::OpClassName(op.op_class)},
+          {"sql", op.sql}, {"strategy", planner::StrategyName(op.strategy)},
+          {"elapsed_ms", elapsed.count()}};
+}
+
+// One run: its inputs, the session, and the report built as it goes.
+class PlanRun {
+ public:
+  PlanRun(transports::Session& session, const transports::ConnectionUrl& url, const planner::Plan& plan,
+          const ApplyOptions& options)
+      : session_(session), url_(url), plan_(plan), options_(options) {
+    report_.database = !options.database.empty() ? options.database
+                       : !url.database.empty()   ? url.database
+                                                 : plan.database;
+    report_.plan_name = options.plan_name;
+    report_.from_hash = plan.from_hash;
+    report_.to_hash = plan.to_hash;
+    report_.dry_run = options.dry_run;
+  }
+
+  Result<ApplyReport> Run() {
+    if (report_.database.empty())
+      return MakeError(ErrorCode::kInvalidArgument, "the plan names no database: give it as the URL's path");
+    SQLX_ASSIGN_OR_RETURN(flo::LearnedDatabase live, LearnLive());
+    StoreSnapshot(live);
+    if (live.profile_hash != plan_.from_hash) return Drift(live);
+    SQLX_RETURN_IF_ERROR(session_.InitDb(report_.database));
+    if (plan_.operations.empty()) {
+      report_.result = ApplyResult::kNothingToDo;
+      return std::move(report_);
+    }
+    SQLX_RETURN_IF_ERROR(CheckConsent());
+    SQLX_RETURN_IF_ERROR(RunPreChecks());
+    if (!report_.checks_passed()) {
+      report_.error = MakeError(ErrorCode::kInvalidArgument, !report_.refusals.empty()
+                                                                 ? "operations refused without consent"
+                                                                 : "pre-checks found offending rows");
+    }
+    if (options_.dry_run) {
+      report_.result = report_.checks_passed() ? ApplyResult::kWouldApply : ApplyResult::kWouldRefuse;
+      return std::move(report_);
+    }
+    if (!report_.checks_passed()) {
+      report_.result = ApplyResult::kRefused;
+      Record("apply.failed", "", &*report_.error, ApplyReportToJson(report_));
+      return std::move(report_);
+    }
+    return RunOperations();
+  }
+
+ private:
+  Result<flo::LearnedDatabase> LearnLive() {
+    SQLX_ASSIGN_OR_RETURN(std::vector<flo::LearnedDatabase> learned, flo::LearnDatabases(session_, {report_.database}));
+    if (learned.front().error) return *learned.front().error;
+    for (const std::string& line : learned.front().not_visible) report_.warnings.push_back("not learned: " + line);
+    return std::move(learned.front());
+  }
+
+  // Stores the learned schema as `sqlx learn` does (history for later drift reports).
+  void StoreSnapshot(const flo::LearnedDatabase& learned) {
+    if (options_.store == nullptr) return;
+    storage::SchemaRecord record{url_.ConnectionName(), report_.database, learned.profile_hash, learned.json,
+                                 learned.not_visible.empty() ? "learned" : "partial", 0, NowNs()};
+    auto put = options_.store->PutSchema(record);
+    if (!put.ok()) report_.warnings.push_back("the learned schema was not stored: " + put.error().ToString());
+  }
+
+  // What changed since the plan was made, when the store holds the schema
+  // the plan starts from (a `sqlx learn` of it): Diff(stored from, live).
+  std::vector<std::string> DriftChanges(const ir::Database& live) const {
+    if (options_.store == nullptr) return {};
+    auto versions = options_.store->ListSchemaVersions(url_.ConnectionName(), report_.database);
+    if (!versions.ok()) return {};
+    for (const storage::SchemaRecord& r : *versions) {
+      if (r.profile_hash != plan_.from_hash) continue;
+      auto from = ir::FromJson(r.profile_json);
+      if (!from.ok()) return {};
+      auto diff = planner::Diff(*from, live);
+      if (!diff.ok()) return {};
+      std::vector<std::string> out;
+      for (const planner::Operation& op : diff->operations)
+        for (const std::string& c : op.changes) out.push_back(op.object.empty() ? c : op.object + ": " + c);
+      return out;
+    }
+    return {};
+  }
+
+  ApplyReport Drift(const flo::LearnedDatabase& live) {
+    const bool applied_already = live.profile_hash == plan_.to_hash;
+    report_.result = applied_already ? ApplyResult::kAlreadyApplied : ApplyResult::kDrift;
+    report_.live_hash = live.profile_hash;
+    if (!applied_already) report_.drift = DriftChanges(live.schema);
+    report_.error = MakeError(
+        ErrorCode::kInvalidArgument,
+        "drift: " + report_.database + " learns to " + live.profile_hash + ", the plan starts from " +
+            plan_.from_hash +
+            (applied_already           ? " (the database already has the plan's desired schema)"
+             : report_.drift.empty()   ? " (no stored snapshot of the plan's starting schema to compare with: "
+                                         "`sqlx learn` it before planning)"
+                                       : ""));
+    if (!options_.dry_run) Record("apply.failed", "", &*report_.error, ApplyReportToJson(report_));
+    return std::move(report_);
+  }
+
+  // Refuses operations without consent (report_.refusals). Destructive
+  // changes of tables that hold no row lose nothing: they need no
+  // allow_destructive (checked live, just before the run).
+  Status CheckConsent() {
+    planner::ApplyConsent consent{options_.allow_destructive, options_.allow_blocking, {}};
+    if (!consent.allow_destructive) {
+      for (const std::string& table : planner::DestructiveTables(plan_)) {
+        SQLX_ASSIGN_OR_RETURN(uint64_t empty, CountOf(session_, planner::EmptyTableCheck(table)));
+        if (empty != 1) continue;
+        consent.empty_tables.insert(table);
+        report_.empty_tables.push_back(table);
+      }
+    }
+    report_.refusals = planner::Refusals(plan_, consent);
+    return CheckOnline();
+  }
+
+  // Online copies: checked on the live table; one that cannot run online
+  // runs only with allow_blocking (as a blocking ALGORITHM=COPY).
+  Status CheckOnline() {
+    std::set<std::string> online_tables;
+    for (const planner::Operation& op : plan_.operations) {
+      const std::string name = std::to_string(op.id) + ". " + op.kind + " " + op.object;
+      if (online_tables.count(op.object) && options_.online.postpone_cutover)
+        report_.refusals.push_back(name + ": follows an online copy of the same table, which --postpone-cutover "
+                                          "leaves before its cut-over");
+      if (op.strategy != planner::Strategy::kOnlineCopy) continue;
+      SQLX_ASSIGN_OR_RETURN(std::string obstacle, planner::OnlineCopyObstacle(session_, report_.database, op));
+      if (obstacle.empty() && options_.store == nullptr)
+        obstacle = "an online copy keeps its checkpoints in a store, and none is given";
+      if (obstacle.empty()) {
+        report_.online.push_back(op.id);
+        online_tables.insert(op.object);
+      } else if (!options_.allow_blocking) {
+        report_.refusals.push_back(name + ": needs a table copy (" + op.strategy_reason +
+                                   ") and cannot be copied online (" + obstacle +
+                                   "): --allow-blocking runs it as a blocking ALGORITHM=COPY");
+      }
+    }
+    return Status::Ok();
+  }
+
+  // An operation chosen to run online (CheckOnline): an online migration,
+  // to its cut-over unless postponed. A server refusal of the copy (a value
+  // the new definition cannot hold) abandons it: the table is unchanged.
+  Status RunOnline(const planner::Operation& op) {
+    MigrationHooks hooks{options_.on_migration_event, options_.on_migration_progress, options_.stop_requested};
+    StoreMigrationObserver observer(*options_.store, options_.audit, hooks);
+    SQLX_ASSIGN_OR_RETURN(planner::MigrationState state,
+                          planner::StartOnlineMigration(session_, url_.ConnectionName(), report_.database, op, observer));
+    Status st = planner::ContinueOnlineMigration(session_, state, options_.online, observer);
+    if (!observer.audit_failure().empty())
+      report_.warnings.push_back("the audit event " + observer.audit_failure() + " was not recorded");
+    if (!st.ok()) {
+      Error e = st.error();
+      if (e.code == ErrorCode::kServer && state.phase != "cut-over") {
+        Status dropped = planner::FinalizeMigration(session_, state, observer);
+        e.message += dropped.ok() ? " (the online copy was abandoned: " + op.object + " is unchanged)"
+                                  : " (abandoning the online copy failed too: " + dropped.error().ToString() +
+                                        "; `sqlx migrations finalize " + state.id + "` drops it)";
+      } else if (state.phase != "cut-over") {
+        e.message += " (migration " + state.id + " stopped at its checkpoint: `sqlx migrations resume " + state.id +
+                     "` continues it, `sqlx migrations finalize " + state.id + "` abandons it)";
+      }
+      report_.migrations.push_back({op.id, state.id, state.table, state.phase, state.rows_copied});
+      return e;
+    }
+    report_.migrations.push_back({op.id, state.id, state.table, state.phase, state.rows_copied});
+    SQLX_RETURN_IF_ERROR(session_.Execute("SET SESSION lock_wait_timeout = DEFAULT"));
+    return Status::Ok();
+  }
+
+  // Every operation of a run is executed here and only here: the online
+  // migration for the online-copy operations CheckOnline chose, the
+  // operation's statements otherwise.
+  Status Execute(const planner::Operation& op, const std::string& session_sql_mode) {
+    if (std::find(report_.online.begin(), report_.online.end(), op.id) != report_.online.end()) return RunOnline(op);
+    return RunOperation(session_, op, session_sql_mode);
+  }
+
+  // Every pre-check of the plan, before any change.
+  Status RunPreChecks() {
+    for (const planner::Operation& op : plan_.operations) {
+      for (const planner::PreCheck& check : op.prechecks) {
+        SQLX_ASSIGN_OR_RETURN(uint64_t count, CountOf(session_, check.sql));
+        report_.prechecks.push_back({op.id, check.what, check.sql, count});
+      }
+    }
+    return Status::Ok();
+  }
+
+  // Runs the operations in order; then re-learns and checks the to_hash.
+  Result<ApplyReport> RunOperations() {
+    SQLX_ASSIGN_OR_RETURN(std::string session_sql_mode, FirstValue(session_, "SELECT @@SESSION.sql_mode"));
+    json started = {{"plan", options_.plan_name},
+                    {"from_hash", plan_.from_hash},
+                    {"to_hash", plan_.to_hash},
+                    {"operations", plan_.operations.size()}};
+    Record("apply.started", "", nullptr, started.dump());
+    if (options_.on_progress) options_.on_progress(report_);
+    for (const planner::Operation& op : plan_.operations) {
+      const auto start = std::chrono::steady_clock::now();
+      Status st = Execute(op, session_sql_mode);
+      const auto elapsed =
+          std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - start);
+      if (!st.ok()) return Fail(op, st.error(), elapsed);
+      if (!report_.migrations.empty() && report_.migrations.back().operation == op.id &&
+          report_.migrations.back().phase == "copying")
+        return Paused(op);
+      report_.applied.push_back({op.id, elapsed});
+      Record("apply.step", op.object, nullptr, StepDetails(op, elapsed).dump());
+      if (options_.on_progress) options_.on_progress(report_);
+    }
+    bool postponed = false;
+    for (const MigrationOutcome& m : report_.migrations) postponed = postponed || m.phase == "copied";
+    if (postponed) {
+      // The plan's to_hash comes with the last cut-over (sqlx migrations cutover).
+      report_.result = ApplyResult::kCopied;
+      Record("apply.finished", "", nullptr, ApplyReportToJson(report_));
+      return std::move(report_);
+    }
+    SQLX_ASSIGN_OR_RETURN(flo::LearnedDatabase after, LearnLive());
+    StoreSnapshot(after);
+    report_.live_hash = after.profile_hash;
+    if (after.profile_hash != plan_.to_hash) {
+      report_.result = ApplyResult::kHashMismatch;
+      report_.error = MakeError(ErrorCode::kInternal, "every operation ran, but " + report_.database +
+                                                          " now learns to " + after.profile_hash +
+                                                          ", not the plan's to_hash " + plan_.to_hash);
+      Record("apply.failed", "", &*report_.error, ApplyReportToJson(report_));
+      return std::move(report_);
+    }
+    report_.result = ApplyResult::kApplied;
+    Record("apply.finished", "", nullptr, ApplyReportToJson(report_));
+    return std::move(report_);
+  }
+
+  // stop_requested paused an online copy: resumable; the later operations
+  // did not run.
+  ApplyReport Paused(const planner::Operation& op) {
+    const MigrationOutcome& m = report_.migrations.back();
+    report_.result = ApplyResult::kPaused;
+    report_.error = MakeError(ErrorCode::kCancelled, "paused: migration " + m.id + " (operation " +
+                                                         std::to_string(op.id) + ") copied " +
+                                                         std::to_string(m.rows_copied) + " rows; `sqlx migrations resume " +
+                                                         m.id + "` continues it (the rest of the plan did not run)");
+    Record("apply.paused", op.object, nullptr, ApplyReportToJson(report_));
+    return std::move(report_);
+  }
+
+  ApplyReport Fail(const planner::Operation& op, const Error& error, std::chrono::milliseconds elapsed) {
+    Record("apply.step", op.object, &error, StepDetails(op, elapsed).dump());
+    ReversePlan();
+    report_.result = ApplyResult::kFailed;
+    report_.failed_operation = op.id;
+    report_.error = error;
+    Record("apply.failed", "", &error, ApplyReportToJson(report_));
+    return std::move(report_);
+  }
+
+  // After a failed operation: the reverse of the operations applied, from
+  // the live hash now to the plan's starting one (written when asked).
+  void ReversePlan() {
+    planner::Plan prefix = plan_;
+    prefix.operations.resize(report_.applied.size());
+    planner::Plan back = planner::ReversePlan(prefix);
+    back.to_hash = plan_.from_hash;
+    auto now = LearnLive();
+    back.from_hash = now.ok() ? now->profile_hash : "";
+    if (!options_.reverse_plan_file.empty()) {
+      Status st = cli::WriteFileAtomically(options_.reverse_plan_file, planner::PlanToJson(back));
+      if (st.ok()) report_.reverse_plan_file = options_.reverse_plan_file;
+      else report_.warnings.push_back("the reverse plan could not be written: " + st.error().ToString());
+    }
+    report_.reverse_plan = std::move(back);
+  }
+
+  // Appends one audit event when a log is configured. A failed append does
+  // not stop the run (it would leave the database half-changed).
+  void Record(const std::string& action, const std::string& table, const Error* error, const std::string& details) {
+    if (options_.audit == nullptr) return;
+    storage::AuditEvent event = storage::NewAuditEvent(action);
+    event.object = {url_.ConnectionName(), report_.database, table};
+    event.details_json = details;
+    if (error != nullptr) {
+      event.outcome = storage::AuditOutcome::kFailed;
+      event.error = error->ToString();
+    }
+    auto appended = options_.audit->Append({std::move(event)});
+    if (!appended.ok()) report_.warnings.push_back("the audit event " + action + " was not recorded: " +
+                                                   appended.error().ToString());
+  }
+
+  transports::Session& session_;
+  const transports::ConnectionUrl& url_;
+  const planner::Plan& plan_;
+  const ApplyOptions& options_;
+  ApplyReport report_;
+};
+
+}  // namespace
+
+Result<ApplyReport> ApplyPlan(transports::Session& session, const transports::ConnectionUrl& url,
+                              const planner::Plan& plan, const ApplyOptions& options) {
+  return PlanRun(session, url, plan, options).Run();
+}
+
+}  // namespace sqlx

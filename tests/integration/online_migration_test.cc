@@ -1,0 +1,394 @@
+// Online migrations against the test MariaDB under a concurrent writer
+// (issue #6): the migrated table must end equal to a control table that got
+// the same writes without a migration; no writer stall over 1 s outside the
+// cut-over; kill -9 at random moments, each resumed; revert keeps the writes
+// made after the cut-over; tables the engine cannot copy online are refused
+// with the reason before any change.
+#include <signal.h>
+
+#include <atomic>
+#include <chrono>
+#include <random>
+#include <thread>
+
+#include <gtest/gtest.h>
+#include <nlohmann/json.hpp>
+
+#include "root_sqlx.h"
+#include "schema_fixtures.h"
+#include "sqlx/transports/session.h"
+#include "sqlx/transports/url.h"
+#include "sqlx_cli.h"
+#include "temp_dir.h"
+#include "test_env.h"
+
+namespace sqlx {
+namespace {
+
+using testing::DescribeRun;
+using testing::FixtureDatabases;
+using testing::RootSql;
+using testing::RunResult;
+using testing::TempDir;
+
+using testing::RootUrl;
+
+testing::Env SqlxEnv() { return testing::RootSqlxEnv(); }
+RunResult Sqlx(const std::vector<std::string>& args) { return testing::RootSqlx(args); }
+std::string Hash(const std::string& db) { return testing::LiveHash(db); }
+
+int64_t NowNs() {
+  return std::chrono::duration_cast<std::chrono::nanoseconds>(std::chrono::system_clock::now().time_since_epoch())
+      .count();
+}
+
+// Rows are numbered n = 1, 2, ...; a simple key is id = n, a composite one
+// (a, b) = (n / 10, 'b' + n % 10).
+struct KeyStyle {
+  bool composite = false;
+  std::string Where(uint64_t n) const {
+    return composite ? "a = " + std::to_string(n / 10) + " AND b = 'b" + std::to_string(n % 10) + "'"
+                     : "id = " + std::to_string(n);
+  }
+  std::string Assign(uint64_t n) const {
+    return composite ? "a = " + std::to_string(n / 10) + ", b = 'b" + std::to_string(n % 10) + "'"
+                     : "id = " + std::to_string(n);
+  }
+  std::string InsertColumns() const { return composite ? "(a, b, k, v)" : "(id, k, v)"; }
+  std::string InsertKey(uint64_t n) const {
+    return composite ? std::to_string(n / 10) + ", 'b" + std::to_string(n % 10) + "'" : std::to_string(n);
+  }
+  std::string Join() const { return composite ? "x.a = y.a AND x.b = y.b" : "x.id = y.id"; }
+  std::string Null() const { return composite ? "y.a IS NULL" : "y.id IS NULL"; }
+};
+
+// Writes to `db`.t and `control`.t in one transaction each: inserts,
+// updates, deletes and key-changing updates. Records its longest stalls.
+class Writer {
+ public:
+  Writer(std::string db, std::string control, KeyStyle key, uint64_t rows)
+      : db_(std::move(db)), control_(std::move(control)), key_(key), next_(rows + 1), max_(rows) {}
+  ~Writer() { Stop(); }
+
+  void Start() {
+    stop_ = false;
+    thread_ = std::thread([this] { Loop(); });
+  }
+  void Stop() {
+    stop_ = true;
+    if (thread_.joinable()) thread_.join();
+  }
+  struct Stall {
+    int64_t start_ns, ms;
+  };
+  // Stalls over `ms` that do not overlap [from_ns, to_ns] (with 200 ms slack).
+  std::vector<Stall> StallsOutside(int64_t ms, int64_t from_ns, int64_t to_ns) const {
+    std::vector<Stall> out;
+    for (const Stall& s : stalls_) {
+      const int64_t end = s.start_ns + s.ms * 1000000;
+      const bool overlaps = from_ns > 0 && end >= from_ns - 200000000 && s.start_ns <= to_ns + 200000000;
+      if (s.ms > ms && !overlaps) out.push_back(s);
+    }
+    return out;
+  }
+  uint64_t commits() const { return commits_; }
+  uint64_t rollbacks() const { return rollbacks_; }
+  std::string failure() const { return failure_; }
+
+ private:
+  void Loop() {
+    auto url = transports::ParseConnectionUrl(testing::MariaDbUrl("root", testing::MariaDbRootPassword(), "", ""));
+    if (!url.ok()) {
+      failure_ = url.error().ToString();
+      return;
+    }
+    auto session = transports::Session::Open(*url, {});
+    if (!session.ok()) {
+      failure_ = session.error().ToString();
+      return;
+    }
+    std::mt19937_64 rng(NowNs());
+    while (!stop_) {
+      const uint64_t pick = rng() % max_ + 1;
+      std::string statement;
+      switch (rng() % 4) {
+        case 0: {
+          const uint64_t n = next_++;
+          max_ = std::max(max_, n);
+          statement = "INSERT INTO {T} " + key_.InsertColumns() + " VALUES (" + key_.InsertKey(n) + ", " +
+                      std::to_string(rng() % 1000) + ", 'w" + std::to_string(n) + "')";
+          break;
+        }
+        case 1:
+          statement = "UPDATE {T} SET k = k + 1, v = 'u" + std::to_string(rng() % 100000) + "' WHERE " + key_.Where(pick);
+          break;
+        case 2:
+          statement = "DELETE FROM {T} WHERE " + key_.Where(pick);
+          break;
+        default: {
+          const uint64_t n = next_++;
+          max_ = std::max(max_, n);
+          statement = "UPDATE {T} SET " + key_.Assign(n) + " WHERE " + key_.Where(pick);
+        }
+      }
+      const int64_t start = NowNs();
+      bool ok = (*session)->Execute("START TRANSACTION").ok();
+      for (const std::string& db : {db_, control_}) {
+        std::string s = statement;
+        s.replace(s.find("{T}"), 3, "`" + db + "`.t");
+        ok = ok && (*session)->Execute(s).ok();
+      }
+      ok = ok && (*session)->Execute("COMMIT").ok();
+      if (!ok) {
+        if (!(*session)->usable()) {
+          failure_ = "the writer's session broke";
+          return;
+        }
+        (void)(*session)->Execute("ROLLBACK");
+        ++rollbacks_;
+      } else {
+        ++commits_;
+      }
+      const int64_t ms = (NowNs() - start) / 1000000;
+      if (ms > 200) stalls_.push_back({start, ms});
+    }
+  }
+
+  std::string db_, control_;
+  KeyStyle key_;
+  std::atomic<uint64_t> next_;
+  uint64_t max_;
+  std::atomic<bool> stop_{false};
+  std::thread thread_;
+  std::vector<Stall> stalls_;
+  std::atomic<uint64_t> commits_{0}, rollbacks_{0};
+  std::string failure_;
+};
+
+// Rows of db.t and control.t that differ on the columns both keep.
+uint64_t RowsDiffering(const std::string& db, const std::string& control, const KeyStyle& key) {
+  const std::string same = "x.k <=> y.k AND x.v <=> y.v";
+  const std::string a = "`" + db + "`.t", b = "`" + control + "`.t";
+  const std::string sql = "SELECT (SELECT COUNT(*) FROM " + a + " x LEFT JOIN " + b + " y ON " + key.Join() +
+                          " WHERE " + key.Null() + " OR NOT (" + same + ")) + (SELECT COUNT(*) FROM " + b +
+                          " x LEFT JOIN " + a + " y ON " + key.Join() + " WHERE " + key.Null() + ")";
+  return std::strtoull(RootSql(sql).c_str(), nullptr, 10);
+}
+
+uint64_t Artefacts(const std::string& db) {
+  return std::strtoull(RootSql("SELECT (SELECT COUNT(*) FROM information_schema.TABLES WHERE TABLE_SCHEMA = '" + db +
+                               "' AND TABLE_NAME LIKE '\\_sqlx\\_%') + (SELECT COUNT(*) FROM "
+                               "information_schema.TRIGGERS WHERE TRIGGER_SCHEMA = '" +
+                               db + "')")
+                           .c_str(),
+                       nullptr, 10);
+}
+
+nlohmann::json Migrations(const std::string& store) {
+  RunResult r = Sqlx({"--store", store, "--format", "json", "migrations", "list"});
+  EXPECT_EQ(r.exit_code, 0) << DescribeRun(r);
+  nlohmann::json j = nlohmann::json::parse(r.out, nullptr, false);
+  return j.is_array() ? j : nlohmann::json::array();
+}
+
+// `db` (migrated), `db_to` (the desired schema), `db_ctl` (control), each
+// table filled with the same `rows` rows.
+struct OnlineFixture {
+  OnlineFixture(const std::string& tag, const KeyStyle& key, const std::string& from_table,
+                const std::string& to_table, uint64_t rows)
+      : store("sqlx-online-store."), db(fx.Create(tag)), to(fx.Create(tag + "_to")), control(fx.Create(tag + "_ctl")) {
+    const std::string fill = key.composite
+                                 ? "INSERT INTO t (a, b, k, v) SELECT seq DIV 10, CONCAT('b', seq MOD 10), seq MOD "
+                                   "1000, CONCAT('v', seq) FROM seq_1_to_" + std::to_string(rows)
+                                 : "INSERT INTO t (id, k, v) SELECT seq, seq MOD 1000, CONCAT('v', seq) FROM seq_1_to_" +
+                                       std::to_string(rows);
+    RootSql(from_table + "; " + fill, db);
+    RootSql(from_table + "; " + fill, control);
+    RootSql(to_table, to);
+  }
+  RunResult Plan(const std::string& from_db, const std::string& to_db, const std::string& file) {
+    return Sqlx({"--store", store.path(), "plan:diff", "--from", RootUrl(from_db), "--to", RootUrl(to_db), "-o", file});
+  }
+  // The backward plans narrow columns back: --allow-destructive (the
+  // writer's values fit).
+  std::vector<std::string> ApplyArgs(const std::string& plan) {
+    return {"--store", store.path(), "apply", RootUrl(db), "--plan", plan, "--chunk-time", "0.02", "--allow-destructive"};
+  }
+
+  FixtureDatabases fx;
+  TempDir store;
+  std::string db, to, control;
+};
+
+const char* kSimpleFrom = "CREATE TABLE t (id int NOT NULL PRIMARY KEY, k int NOT NULL, v varchar(40), KEY k (k))";
+const char* kSimpleTo =
+    "CREATE TABLE t (id int NOT NULL PRIMARY KEY, k bigint NOT NULL, v varchar(80), z int NOT NULL, KEY k (k))";
+
+TEST(OnlineMigrationTest, WritesDuringCopyCutOverAndRevertAreAllKept) {
+  const KeyStyle key;
+  OnlineFixture f("om", key, kSimpleFrom, kSimpleTo, 20000);
+  const std::string plan = f.store.path() + "/plan.json";
+  ASSERT_EQ(f.Plan(f.db, f.to, plan).exit_code, 0);
+  const std::string start = Hash(f.db);
+
+  Writer writer(f.db, f.control, key, 20000);
+  writer.Start();
+  std::this_thread::sleep_for(std::chrono::milliseconds(300));
+  RunResult r = Sqlx(f.ApplyArgs(plan));
+  std::this_thread::sleep_for(std::chrono::milliseconds(300));
+  writer.Stop();
+  ASSERT_EQ(r.exit_code, 0) << DescribeRun(r);
+  ASSERT_EQ(writer.failure(), "");
+  EXPECT_NE(r.out.find("runs as an online copy"), std::string::npos) << r.out;
+  EXPECT_GT(writer.commits(), 50u);
+  EXPECT_EQ(RowsDiffering(f.db, f.control, key), 0u);
+  EXPECT_EQ(Hash(f.db), Hash(f.to));
+  nlohmann::json m = Migrations(f.store.path());
+  ASSERT_EQ(m.size(), 1u);
+  EXPECT_EQ(m[0]["phase"], "cut-over");
+  EXPECT_GT(m[0]["chunks"].get<uint64_t>(), 2u) << m.dump();
+  const int64_t cut_from = m[0]["cutover_started_ns"].get<int64_t>(), cut_to = m[0]["cutover_at_ns"].get<int64_t>();
+  for (const Writer::Stall& s : writer.StallsOutside(1000, cut_from, cut_to))
+    ADD_FAILURE() << "the writer stalled " << s.ms << " ms outside the cut-over";
+  // New NOT NULL column without a default: ALTER TABLE's value (0).
+  EXPECT_EQ(RootSql("SELECT COUNT(*) FROM t WHERE z <> 0", f.db), "0\n");
+
+  // Revert while writing: the writes made after the cut-over reach the old table.
+  const std::string id = m[0]["id"];
+  writer.Start();
+  std::this_thread::sleep_for(std::chrono::milliseconds(300));
+  r = Sqlx({"--store", f.store.path(), "migrations", "revert", id, RootUrl()});
+  std::this_thread::sleep_for(std::chrono::milliseconds(300));
+  writer.Stop();
+  ASSERT_EQ(r.exit_code, 0) << DescribeRun(r);
+  EXPECT_EQ(RowsDiffering(f.db, f.control, key), 0u);
+  EXPECT_EQ(Hash(f.db), start);
+
+  r = Sqlx({"--store", f.store.path(), "migrations", "finalize", id, RootUrl()});
+  ASSERT_EQ(r.exit_code, 0) << DescribeRun(r);
+  EXPECT_EQ(Artefacts(f.db), 0u);
+  EXPECT_EQ(Hash(f.db), start);
+  r = Sqlx({"--store", f.store.path(), "--format", "json", "audit", "query", "--limit", "1000"});
+  for (const char* action : {"migration.started", "migration.copied", "migration.cutover", "migration.reverted",
+                             "migration.abandoned"})
+    EXPECT_NE(r.out.find(action), std::string::npos) << action << " missing from the audit log";
+}
+
+TEST(OnlineMigrationTest, KillNineAtRandomMomentsThenResumeKeepsEveryWrite) {
+  const KeyStyle key{true};
+  const char* from = "CREATE TABLE t (a int NOT NULL, b varchar(8) NOT NULL, k int NOT NULL, v varchar(40), "
+                     "PRIMARY KEY (a, b))";
+  const char* to = "CREATE TABLE t (a int NOT NULL, b varchar(8) NOT NULL, k bigint NOT NULL, v varchar(60), "
+                   "PRIMARY KEY (a, b))";
+  OnlineFixture f("omk", key, from, to, 20000);
+  const std::string forward = f.store.path() + "/forward.json", back = f.store.path() + "/back.json";
+  ASSERT_EQ(f.Plan(f.db, f.to, forward).exit_code, 0);
+  ASSERT_EQ(f.Plan(f.to, f.db, back).exit_code, 0);
+  const std::string start = Hash(f.db), desired = Hash(f.to);
+  const char* env_trials = std::getenv("SQLX_KILL_TRIALS");
+  const int trials = env_trials != nullptr ? std::atoi(env_trials) : 10;
+  std::mt19937 rng(static_cast<unsigned>(NowNs()));
+  Writer writer(f.db, f.control, key, 20000);
+  std::map<std::string, int> killed_in;
+  for (int trial = 0; trial < trials; ++trial) {
+    const bool fwd = trial % 2 == 0;
+    writer.Start();
+    {
+      std::vector<std::string> argv = {testing::SqlxBinary()};
+      for (const std::string& a : f.ApplyArgs(fwd ? forward : back)) argv.push_back(a);
+      testing::Subprocess apply(argv, SqlxEnv());
+      std::this_thread::sleep_for(std::chrono::milliseconds(100 + rng() % 1400));
+      ::kill(apply.pid(), SIGKILL);
+      (void)apply.Wait(testing::DeadlineIn(std::chrono::seconds(30)));
+    }
+    std::string phase = "none";
+    for (const auto& m : Migrations(f.store.path())) {
+      const std::string p = m["phase"];
+      if (p == "finalized" || p == "abandoned") continue;
+      phase = p;
+      if (p != "cut-over") {
+        RunResult r = Sqlx({"--store", f.store.path(), "migrations", "resume", m["id"], RootUrl()});
+        ASSERT_EQ(r.exit_code, 0) << "trial " << trial << " (killed in " << p << "): " << DescribeRun(r);
+      }
+      RunResult r = Sqlx({"--store", f.store.path(), "migrations", "finalize", m["id"], RootUrl()});
+      ASSERT_EQ(r.exit_code, 0) << DescribeRun(r);
+    }
+    ++killed_in[phase];
+    if (phase == "none" && Hash(f.db) != (fwd ? desired : start)) {
+      // Killed before its migration began: run the plan to its end.
+      RunResult r = Sqlx(f.ApplyArgs(fwd ? forward : back));
+      ASSERT_EQ(r.exit_code, 0) << DescribeRun(r);
+      for (const auto& m : Migrations(f.store.path())) {
+        if (m["phase"] != "cut-over") continue;
+        ASSERT_EQ(Sqlx({"--store", f.store.path(), "migrations", "finalize", m["id"], RootUrl()}).exit_code, 0);
+      }
+    }
+    writer.Stop();
+    ASSERT_EQ(writer.failure(), "");
+    EXPECT_EQ(RowsDiffering(f.db, f.control, key), 0u) << "trial " << trial << ", killed in " << phase;
+    EXPECT_EQ(Hash(f.db), fwd ? desired : start) << "trial " << trial;
+    EXPECT_EQ(Artefacts(f.db), 0u) << "trial " << trial;
+  }
+  std::string phases;
+  for (const auto& [p, n] : killed_in) phases += p + "=" + std::to_string(n) + " ";
+  std::cout << "[ kills ] by phase: " << phases << "; writer commits " << writer.commits() << ", rollbacks "
+            << writer.rollbacks() << "\n";
+}
+
+TEST(OnlineMigrationTest, TablesThatCannotBeCopiedOnlineAreRefusedWithTheReasonBeforeAnyChange) {
+  FixtureDatabases fx;
+  TempDir store("sqlx-online-store.");
+  const std::string db = fx.Create("omr"), to = fx.Create("omr_to");
+  RootSql("CREATE TABLE p (id int PRIMARY KEY, v int); CREATE TABLE c (id int PRIMARY KEY, pid int, v int, "
+          "CONSTRAINT fk_c_p FOREIGN KEY (pid) REFERENCES p (id)); CREATE TABLE n (a int, v int);"
+          "INSERT INTO p VALUES (1, 1); INSERT INTO c VALUES (1, 1, 1); INSERT INTO n VALUES (1, 1), (1, 1)",
+          db);
+  RootSql("CREATE TABLE p (id int PRIMARY KEY, v bigint); CREATE TABLE c (id int PRIMARY KEY, pid int, v bigint, "
+          "CONSTRAINT fk_c_p FOREIGN KEY (pid) REFERENCES p (id)); CREATE TABLE n (a int, v bigint)",
+          to);
+  const std::string plan = store.path() + "/plan.json";
+  ASSERT_EQ(Sqlx({"--store", store.path(), "plan:diff", "--from", RootUrl(db), "--to", RootUrl(to), "-o", plan}).exit_code, 0);
+  const std::string start = Hash(db);
+  RunResult r = Sqlx({"--store", store.path(), "apply", RootUrl(db), "--plan", plan});
+  EXPECT_EQ(r.exit_code, 1) << DescribeRun(r);
+  EXPECT_NE(r.err.find("alter_table c: needs a table copy"), std::string::npos) << r.err;
+  EXPECT_NE(r.err.find("cannot be copied online (foreign key `fk_c_p` (`c` -> `p`)"), std::string::npos) << r.err;
+  EXPECT_NE(r.err.find("alter_table p: needs a table copy"), std::string::npos) << r.err;
+  EXPECT_NE(r.err.find("no primary key and no unique key over NOT NULL columns"), std::string::npos) << r.err;
+  EXPECT_NE(r.err.find("--allow-blocking"), std::string::npos) << r.err;
+  EXPECT_EQ(Hash(db), start);
+  EXPECT_EQ(Artefacts(db), 0u);
+  // With consent they run as blocking copies and reach the desired schema.
+  r = Sqlx({"--store", store.path(), "apply", RootUrl(db), "--plan", plan, "--allow-blocking"});
+  EXPECT_EQ(r.exit_code, 0) << DescribeRun(r);
+  EXPECT_EQ(Hash(db), Hash(to));
+}
+
+TEST(OnlineMigrationTest, ANewUniqueKeyOverDuplicatesIsRefusedBeforeTheCopyStarts) {
+  FixtureDatabases fx;
+  TempDir store("sqlx-online-store.");
+  const std::string db = fx.Create("omu"), to = fx.Create("omu_to");
+  RootSql("CREATE TABLE t (id int PRIMARY KEY, e varchar(20)); INSERT INTO t VALUES (1, 'a'), (2, 'a'), (3, 'b')", db);
+  RootSql("CREATE TABLE t (id int PRIMARY KEY, e varchar(40), UNIQUE KEY uk_e (e))", to);
+  const std::string plan = store.path() + "/plan.json";
+  ASSERT_EQ(Sqlx({"--store", store.path(), "plan:diff", "--from", RootUrl(db), "--to", RootUrl(to), "-o", plan}).exit_code, 0);
+  const std::string start = Hash(db);
+  RunResult r = Sqlx({"--store", store.path(), "apply", RootUrl(db), "--plan", plan});
+  EXPECT_EQ(r.exit_code, 1) << DescribeRun(r);
+  EXPECT_NE(r.out.find("FAIL 1"), std::string::npos) << r.out;
+  EXPECT_EQ(Hash(db), start);
+  EXPECT_EQ(Artefacts(db), 0u);
+  EXPECT_EQ(Migrations(store.path()).size(), 0u) << "no migration may start";
+  EXPECT_EQ(RootSql("SELECT COUNT(*) FROM t", db), "3\n");
+  // Without the duplicate the plan runs online, and the new key then refuses one.
+  RootSql("UPDATE t SET e = 'c' WHERE id = 2", db);
+  ASSERT_EQ(Sqlx({"--store", store.path(), "plan:diff", "--from", RootUrl(db), "--to", RootUrl(to), "-o", plan}).exit_code, 0);
+  r = Sqlx({"--store", store.path(), "apply", RootUrl(db), "--plan", plan});
+  EXPECT_EQ(r.exit_code, 0) << DescribeRun(r);
+  EXPECT_EQ(RootSql("SELECT COUNT(*) FROM t", db), "3\n");
+  RunResult dup = testing::RootClient({db, "-e", "INSERT INTO t VALUES (4, 'a')"});
+  EXPECT_NE(dup.exit_code, 0) << "the new unique key must refuse a duplicate";
+}
+
+}  // namespace
+}  // namespace sqlx
