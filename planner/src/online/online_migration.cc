@@ -7,6 +7,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "online_fks.h"
 #include "online_sql.h"
 #include "sqlx/planner/guardrails.h"
 #include "sqlx/planner/render_sql.h"
@@ -159,6 +160,9 @@ class ServerLock {
 // MariaDB since 10.2.4), short metadata-lock waits.
 Status SetUp(Session& session, const MigrationState& s, const OnlineOptions& options) {
   SQLX_RETURN_IF_ERROR(session.InitDb(s.database));
+  // REPEATABLE READ: a chunk's locking reads take gap locks, so no write can
+  // slip a row into the range being copied (READ COMMITTED takes none).
+  SQLX_RETURN_IF_ERROR(Exec(session, "SET SESSION TRANSACTION ISOLATION LEVEL REPEATABLE READ"));
   return Exec(session, "SET SESSION sql_mode = @@GLOBAL.sql_mode, lock_wait_timeout = " +
                            std::to_string(std::max(1, options.cutover_lock_wait_seconds)));
 }
@@ -174,6 +178,33 @@ Error Stopped(MigrationState& s, MigrationObserver& observer, Error e) {
   (void)Save(s, observer);
   observer.Event(s, "migration.failed", &e, json{{"phase", s.phase}}.dump());
   return e;
+}
+
+Status OnlyStatus(const Result<int>& r) { return r.ok() ? Status::Ok() : Status(r.error()); }
+
+// Names of the table's own foreign keys: orig (as learned), on the table
+// while the shadow has the originals, on the shadow after a revert.
+std::vector<std::string> OrigFks(const MigrationState& s) { return s.fk_names; }
+std::vector<std::string> TableFks(const MigrationState& s) {
+  std::vector<std::string> out;
+  for (size_t i = 0; i < s.fk_names.size(); ++i) out.push_back(s.TableFkName(i));
+  return out;
+}
+std::vector<std::string> ShadowFks(const MigrationState& s) {
+  std::vector<std::string> out;
+  for (size_t i = 0; i < s.fk_names.size(); ++i) out.push_back(s.ShadowFkName(i));
+  return out;
+}
+std::vector<std::vector<std::string>> FkAliases(const MigrationState& s) {
+  std::vector<std::vector<std::string>> out;
+  for (size_t i = 0; i < s.fk_names.size(); ++i) out.push_back({s.fk_names[i], s.TableFkName(i), s.ShadowFkName(i)});
+  return out;
+}
+// Names the keys of `table` `names` (from whichever of the three they carry).
+Status NameFks(Session& session, const MigrationState& s, const std::string& table,
+               const std::vector<std::string>& names) {
+  if (s.fk_names.empty()) return Status::Ok();
+  return NameForeignKeys(session, table, s.fk_clauses, names, FkAliases(s));
 }
 
 // Where the forward trigger `_ins` is: on the table (not cut over), on the
@@ -204,6 +235,7 @@ Status Prepare(Session& session, MigrationState& s, const OnlineOptions& options
   SQLX_RETURN_IF_ERROR(Exec(session, "CREATE TABLE " + shadow + " LIKE " + table));
   auto undo = [&](Error e) {
     (void)Run(session, "DROP TABLE IF EXISTS " + shadow);
+    (void)NameFks(session, s, s.table, OrigFks(s));
     return e;
   };
   SQLX_ASSIGN_OR_RETURN(std::vector<std::string> statements, ShadowStatements(s));
@@ -243,6 +275,11 @@ Status Prepare(Session& session, MigrationState& s, const OnlineOptions& options
     return undo(MakeError(ErrorCode::kUnsupported, "after the change no index of " + table + " starts with (" +
                                                        Columns(s.key_columns) +
                                                        "): changes could not find their rows in the copy"));
+  // The table's own foreign keys: the table keeps them under temporary
+  // names, the shadow takes the originals (so the cut-over needs no rename).
+  if (Status st = NameFks(session, s, s.table, TableFks(s)); !st.ok()) return undo(st.error());
+  if (Status st = AddForeignKeys(session, s.ShadowTable(), s.fk_names, s.fk_clauses); !st.ok())
+    return undo(st.error());
   SQLX_ASSIGN_OR_RETURN(s.rows_estimate,
                         Number(session, "SELECT IFNULL(TABLE_ROWS, 0) FROM information_schema.TABLES WHERE " +
                                             InSchema(s.database, s.table)));
@@ -436,6 +473,10 @@ Result<bool> IsCutOver(Session& session, const MigrationState& s) {
 Status DoCutOver(Session& session, MigrationState& s, const OnlineOptions& options, MigrationObserver& observer) {
   SQLX_ASSIGN_OR_RETURN(bool done, IsCutOver(session, s));
   if (!done) {
+    // Foreign keys: the table's under temporary names, the shadow's under
+    // the originals (after a revert they are the other way round).
+    SQLX_RETURN_IF_ERROR(NameFks(session, s, s.table, TableFks(s)));
+    SQLX_RETURN_IF_ERROR(NameFks(session, s, s.ShadowTable(), OrigFks(s)));
     // The old table's stand-in (it takes the reverse triggers' writes until
     // the swap makes the real old table their target), then the reverse
     // change capture on the shadow: INSERT IGNORE under a non-strict mode, so
@@ -449,6 +490,8 @@ Status DoCutOver(Session& session, MigrationState& s, const OnlineOptions& optio
     SQLX_RETURN_IF_ERROR(Save(s, observer));
     SQLX_RETURN_IF_ERROR(Swap(session, s, s.OldTable(), s.table, s.ShadowTable(), options));
   }
+  // Other tables' keys followed the old table through the RENAME: back to the table.
+  SQLX_ASSIGN_OR_RETURN(int moved, RepointForeignKeys(session, s.database, s.OldTable(), s.table, s.MovingFkPrefix()));
   s.phase = "cut-over";
   s.cutover_at_ns = NowNs();
   s.error.clear();
@@ -456,6 +499,7 @@ Status DoCutOver(Session& session, MigrationState& s, const OnlineOptions& optio
   observer.Event(s, "migration.cutover", nullptr,
                  json{{"table", s.table},
                       {"old_table", s.OldTable()},
+                      {"foreign_keys_moved", moved},
                       {"swap_ms", (s.cutover_at_ns - s.cutover_started_ns) / 1000000}}
                      .dump());
   return Status::Ok();
@@ -499,6 +543,14 @@ Result<uint64_t> CompareAfterCutOver(Session& session, const MigrationState& s, 
   }
 }
 
+// After the swap back: other tables' keys point at the table again, the
+// shadow's keys step aside (temporary names), the table's get theirs back.
+Status AfterRevertSwap(Session& session, const MigrationState& s) {
+  SQLX_RETURN_IF_ERROR(OnlyStatus(RepointForeignKeys(session, s.database, s.ShadowTable(), s.table, s.MovingFkPrefix())));
+  SQLX_RETURN_IF_ERROR(NameFks(session, s, s.ShadowTable(), ShadowFks(s)));
+  return NameFks(session, s, s.table, OrigFks(s));
+}
+
 }  // namespace
 
 Result<std::string> OnlineCopyObstacle(Session& session, const std::string& database, const Operation& op) {
@@ -519,17 +571,22 @@ Result<std::string> OnlineCopyObstacle(Session& session, const std::string& data
   if (!triggers.empty())
     return "the table has trigger " + Q(triggers[0][0].value_or("")) +
            ": the cut-over would leave it on the old table (not supported yet)";
+  // Foreign keys: the table's own move to the copy; other tables' follow it
+  // through a temporary name (online_fks.h). A key from the table to itself
+  // would point at the old table from the copy.
   SQLX_ASSIGN_OR_RETURN(
       std::vector<Row> fks,
-      Rows(session, "SELECT CONSTRAINT_NAME, TABLE_NAME, REFERENCED_TABLE_NAME FROM information_schema.KEY_COLUMN_USAGE "
-                    "WHERE REFERENCED_TABLE_NAME IS NOT NULL AND ((TABLE_SCHEMA = " +
-                        QuoteString(database) + " AND TABLE_NAME = " + QuoteString(op.object) +
-                        ") OR (REFERENCED_TABLE_SCHEMA = " + QuoteString(database) +
-                        " AND REFERENCED_TABLE_NAME = " + QuoteString(op.object) + ")) LIMIT 1"));
-  if (!fks.empty())
-    return "foreign key " + Q(fks[0][0].value_or("")) + " (" + Q(fks[0][1].value_or("")) + " -> " +
-           Q(fks[0][2].value_or("")) +
-           "): the swap would leave it pointing at the old table (foreign keys are not supported online yet)";
+      Rows(session, "SELECT DISTINCT CONSTRAINT_NAME, TABLE_SCHEMA, TABLE_NAME FROM information_schema.KEY_COLUMN_USAGE "
+                    "WHERE REFERENCED_TABLE_SCHEMA = " +
+                        QuoteString(database) + " AND REFERENCED_TABLE_NAME = " + QuoteString(op.object)));
+  for (const Row& fk : fks) {
+    if (fk[1].value_or("") == database && fk[2].value_or("") == op.object)
+      return "foreign key " + Q(fk[0].value_or("")) +
+             " references the table itself: the copy's key would point at the old table (not supported online)";
+    if (fk[0].value_or("").size() > 64 - MigrationState{.id = "00000000"}.MovingFkPrefix().size())
+      return "foreign key " + Q(fk[0].value_or("")) + " of " + Q(fk[2].value_or("")) +
+             " has too long a name to be moved through a temporary one";
+  }
   SQLX_ASSIGN_OR_RETURN(std::vector<ColumnInfo> columns, ReadColumns(session, database, op.object));
   SQLX_ASSIGN_OR_RETURN(std::vector<IndexInfo> indexes, ReadIndexes(session, database, op.object));
   const IndexInfo* key = ChooseKey(indexes, columns);
@@ -568,6 +625,11 @@ Result<MigrationState> StartOnlineMigration(Session& session, const std::string&
   s.key_index = key->name;
   s.key_columns = key->columns;
   for (const std::string& c : key->columns) s.key_kinds.push_back(KeyKind(FindColumn(columns, c)->data_type, charset));
+  SQLX_ASSIGN_OR_RETURN(std::vector<ForeignKey> own, ShowForeignKeys(session, database, op.object));
+  for (const ForeignKey& fk : own) {
+    s.fk_names.push_back(fk.name);
+    s.fk_clauses.push_back(fk.clause);
+  }
   SQLX_RETURN_IF_ERROR(Save(s, observer));  // before any change: a crash is found by its record
   SQLX_ASSIGN_OR_RETURN(ServerLock lock, ServerLock::Take(session, s));
   SQLX_RETURN_IF_ERROR(SetUp(session, s, OnlineOptions{}));
@@ -638,12 +700,15 @@ Status RevertMigration(Session& session, MigrationState& s, const OnlineOptions&
     }
     Status st = Swap(session, s, s.ShadowTable(), s.table, s.OldTable(), options);
     if (!st.ok()) return Stopped(s, observer, st.error());
+    st = AfterRevertSwap(session, s);
+    if (!st.ok()) return Stopped(s, observer, st.error());
     s.phase = "reverted";
     s.error.clear();
     SQLX_RETURN_IF_ERROR(Save(s, observer));
     observer.Event(s, "migration.reverted", nullptr, json{{"rows_differing", differ}, {"forced", differ > 0}}.dump());
     return Status::Ok();
   }
+  SQLX_RETURN_IF_ERROR(AfterRevertSwap(session, s));
   s.phase = "reverted";
   SQLX_RETURN_IF_ERROR(Save(s, observer));
   observer.Event(s, "migration.reverted", nullptr, json{{"already", true}}.dump());
@@ -671,8 +736,14 @@ Status FinalizeMigration(Session& session, MigrationState& s, MigrationObserver&
   // The triggers on the table first: from then on writes touch only it.
   for (const auto& [name, table] : triggers)
     if (table == s.table) SQLX_RETURN_IF_ERROR(RunDdl(session, "DROP TRIGGER IF EXISTS " + Q(name), options));
+  // No other table's key may reference what is dropped (after a crash
+  // mid-way through a swap's follow-up they still might).
+  SQLX_RETURN_IF_ERROR(OnlyStatus(
+      RepointForeignKeys(session, s.database, cut ? s.OldTable() : s.ShadowTable(), s.table, s.MovingFkPrefix())));
   SQLX_RETURN_IF_ERROR(
       RunDdl(session, "DROP TABLE IF EXISTS " + Q(s.OldTable()) + ", " + Q(s.ShadowTable()), options));
+  // Without the shadow the table's keys take their names back.
+  if (!cut) SQLX_RETURN_IF_ERROR(NameFks(session, s, s.table, OrigFks(s)));
   s.phase = cut ? "finalized" : "abandoned";
   s.error.clear();
   SQLX_RETURN_IF_ERROR(Save(s, observer));
