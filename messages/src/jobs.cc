@@ -59,6 +59,10 @@ Header ReadHeader(std::string_view verified) {
   return Header{static_cast<Kind>(env->body_type()), std::string(Str(env->job_id())), env->attempt()};
 }
 
+bool SetAttempt(uint8_t* verified, uint32_t attempt) {
+  return fb::GetMutableEnvelope(verified)->mutate_attempt(attempt);
+}
+
 bool IsRetryable(ErrorCode code) {
   switch (code) {
     case ErrorCode::kIo:

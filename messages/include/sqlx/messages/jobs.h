@@ -57,6 +57,11 @@ struct Header {
 // REQUIRES: Verify(kind, bytes) passed.
 Header ReadHeader(std::string_view verified);
 
+// Sets the envelope's attempt number in place (a retry sends the same job
+// again). False when the buffer does not store the field (a writer that
+// left it at 0). REQUIRES: Verify passed on these bytes.
+bool SetAttempt(uint8_t* verified, uint32_t attempt);
+
 // Whether running the same job again may succeed after `code`: the
 // transient network failures (kIo, kConnectionRefused, kTimeout, kClosed).
 bool IsRetryable(ErrorCode code);
