@@ -14,7 +14,7 @@ Envelope MakeEnvelope(jobs::Kind kind, std::string_view bytes) {
   return MakeEnvelope(kind, reinterpret_cast<const uint8_t*>(bytes.data()), bytes.size());
 }
 
-Result<jobs::Header> Accept(const Envelope& e, std::string_view actor, std::initializer_list<jobs::Kind> accepted) {
+Result<jobs::Header> Accept(const Envelope& e, std::string_view actor, const std::vector<jobs::Kind>& accepted) {
   auto reject = [&](const Error& error) -> Error {
     spdlog::warn("{}: rejected a {} message ({} bytes): {}", actor,
                  e.kind <= jobs::kMaxKind ? jobs::KindName(static_cast<jobs::Kind>(e.kind)) : "unknown", e.bytes.size(),

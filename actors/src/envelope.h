@@ -6,7 +6,6 @@
 #include <caf/meta/type_name.hpp>
 
 #include <cstdint>
-#include <initializer_list>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -37,7 +36,7 @@ Envelope MakeEnvelope(jobs::Kind kind, const uint8_t* data, size_t size);
 // Verifies `e` and checks that `actor` takes its kind (one of `accepted`).
 // On failure logs "<actor>: rejected <kind> message: <reason>" (warn) and
 // returns the reason; the caller replies with ErrorReply.
-Result<jobs::Header> Accept(const Envelope& e, std::string_view actor, std::initializer_list<jobs::Kind> accepted);
+Result<jobs::Header> Accept(const Envelope& e, std::string_view actor, const std::vector<jobs::Kind>& accepted);
 
 // An Error envelope for a job (job_id "" when the job's own bytes could not
 // be read).

@@ -9,6 +9,7 @@
 #include <functional>
 #include <string_view>
 
+#include "sqlx/actors/plan_runner.h"
 #include "sqlx/storage/store.h"
 #include "sqlx/transports/session.h"
 #include "sqlx/transports/url.h"
@@ -22,11 +23,12 @@ void ConfigureActorSystem(caf::actor_system_config& cfg, size_t scheduler_thread
 
 // connection: owns one transports::Session to `url` (opened on the first
 // command, opened again after one that left it unusable) and runs the
-// session work of LearnServerJob and LearnDatabaseJob (learn_work.h) one at
-// a time, in mailbox order. Detached: it has a thread of its own, so its
-// blocking socket I/O never holds a scheduler worker.
+// session work of LearnServerJob, LearnDatabaseJob (learn_work.h) and
+// ApplyPlanJob (apply_work.h, with `plan_runner`; refused when it is empty)
+// one at a time, in mailbox order. Detached: it has a thread of its own, so
+// its blocking socket I/O never holds a scheduler worker.
 caf::actor SpawnConnection(caf::actor_system& sys, const transports::ConnectionUrl& url,
-                           const transports::SessionOptions& options);
+                           const transports::SessionOptions& options, const PlanRunner& plan_runner = {});
 
 // snapshot: takes LearnedDatabases, checks each nested IR against its
 // profile hash, stores them in `store` in one atomic write (Store::PutSchemas)
@@ -41,20 +43,27 @@ caf::actor SpawnSnapshot(caf::actor_system& sys, storage::Store* store);
 // exiting takes the other down. Event-based: it only waits.
 caf::actor SpawnLearner(caf::actor_system& sys, const caf::actor& connection, const caf::actor& snapshot);
 
+// apply: takes an ApplyPlanJob, has the connection run it (the plan runner
+// on its session) and answers with the ApplyReport. Linked to `connection`.
+// The learner's behavior without the snapshot step (worker.cc).
+caf::actor SpawnApply(caf::actor_system& sys, const caf::actor& connection);
+
 struct SupervisorConfig {
   transports::ConnectionUrl url;
   transports::SessionOptions session;
+  PlanRunner plan_runner;          // empty: apply jobs are answered kUnsupported
   caf::actor* snapshot = nullptr;  // not owned; null or invalid: no storing
   // Runs of one job at most (the first included). Default 3.
   uint32_t max_attempts = 3;
   // Called on the supervisor's thread after each worker actor of an attempt
-  // is spawned and handed the job ("connection", "learner"). Default: none.
+  // is spawned and handed the job ("connection", then "learner" or
+  // "apply"). Default: none.
   std::function<void(std::string_view role, const caf::actor& actor, uint32_t attempt)> on_spawn;
 };
 
-// supervisor: takes learn jobs for one connection and answers each with its
-// result or an Error, never not at all. Every attempt gets a fresh
-// connection and learner, monitored: an attempt whose actor exits (a crash,
+// supervisor: takes learn and apply jobs for one connection and answers
+// each with its result or an Error, never not at all. Every attempt gets a
+// fresh connection and learner (or apply actor), monitored: an attempt whose actor exits (a crash,
 // a kill) or that ends in a retryable Error is run again, up to
 // max_attempts; then the job is answered with an Error naming why.
 caf::actor SpawnSupervisor(caf::actor_system& sys, SupervisorConfig config);

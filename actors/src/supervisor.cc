@@ -17,7 +17,7 @@ struct Job {
   Envelope envelope;
   caf::typed_response_promise<Envelope> promise;
   uint32_t attempt = 0;
-  caf::actor connection, learner;
+  caf::actor connection, worker;  // worker: the learner or apply actor
 };
 
 struct SupervisorState {
@@ -33,7 +33,7 @@ void Start(Self* self, const std::string& id);
 
 // Ends the attempt's actors; their exits are no longer the job's concern.
 void StopWorkers(Self* self, Job& job) {
-  for (caf::actor* a : {&job.learner, &job.connection}) {
+  for (caf::actor* a : {&job.worker, &job.connection}) {
     if (!*a) continue;
     self->demonitor(*a);
     self->state.watching.erase(a->address());
@@ -72,14 +72,16 @@ void Start(Self* self, const std::string& id) {
   const uint32_t attempt = ++job.attempt;
   jobs::SetAttempt(job.envelope.bytes.data(), attempt);  // stored: every job is written with attempt 1
   const SupervisorConfig& config = self->state.config;
-  job.connection = SpawnConnection(self->system(), config.url, config.session);
-  job.learner = SpawnLearner(self->system(), job.connection,
-                             config.snapshot != nullptr ? *config.snapshot : caf::actor());
-  for (caf::actor* a : {&job.connection, &job.learner}) {
+  const bool apply = job.envelope.kind == static_cast<uint16_t>(jobs::Kind::kApplyPlanJob);
+  job.connection = SpawnConnection(self->system(), config.url, config.session, config.plan_runner);
+  job.worker = apply ? SpawnApply(self->system(), job.connection)
+                     : SpawnLearner(self->system(), job.connection,
+                                    config.snapshot != nullptr ? *config.snapshot : caf::actor());
+  for (caf::actor* a : {&job.connection, &job.worker}) {
     self->monitor(*a);
     self->state.watching[a->address()] = id;
   }
-  self->request(job.learner, caf::infinite, job.envelope)
+  self->request(job.worker, caf::infinite, job.envelope)
       .then(
           [self, id, attempt](Envelope& reply) {
             if (reply.kind == static_cast<uint16_t>(jobs::Kind::kError) &&
@@ -90,14 +92,14 @@ void Start(Self* self, const std::string& id) {
             auto it = self->state.jobs.find(id);
             if (it != self->state.jobs.end() && it->second.attempt == attempt) Answer(self, id, std::move(reply));
           },
-          [self, id, attempt](caf::error& err) {
+          [self, id, attempt, apply](caf::error& err) {
             AttemptFailed(self, id, attempt,
-                          MakeError(ErrorCode::kInternal, "the learner did not answer: " + self->system().render(err)),
+                          MakeError(ErrorCode::kInternal, std::string(apply ? "the apply" : "the learner") + " actor did not answer: " + self->system().render(err)),
                           true);
           });
   if (config.on_spawn) {
     config.on_spawn("connection", job.connection, attempt);
-    config.on_spawn("learner", job.learner, attempt);
+    config.on_spawn(apply ? "apply" : "learner", job.worker, attempt);
   }
 }
 
@@ -109,7 +111,8 @@ caf::behavior Supervisor(Self* self, SupervisorConfig config) {
     const std::string id = w->second;
     const auto it = self->state.jobs.find(id);
     if (it == self->state.jobs.end()) return;
-    const char* role = down.source == it->second.learner.address() ? "learner" : "connection";
+    const bool apply = it->second.envelope.kind == static_cast<uint16_t>(jobs::Kind::kApplyPlanJob);
+    const char* role = down.source != it->second.worker.address() ? "connection" : apply ? "apply" : "learner";
     AttemptFailed(self, id, it->second.attempt,
                   MakeError(ErrorCode::kInternal,
                             std::string("the ") + role + " actor exited mid-job: " + self->system().render(down.reason)),
@@ -117,7 +120,8 @@ caf::behavior Supervisor(Self* self, SupervisorConfig config) {
   });
   return {
       [self](Envelope& e) -> caf::result<Envelope> {
-        auto header = Accept(e, "supervisor", {jobs::Kind::kLearnServerJob, jobs::Kind::kLearnDatabaseJob});
+        auto header = Accept(e, "supervisor",
+                             {jobs::Kind::kLearnServerJob, jobs::Kind::kLearnDatabaseJob, jobs::Kind::kApplyPlanJob});
         if (!header.ok()) return ErrorReply("", 0, header.error(), false);
         if (header->job_id.empty() || self->state.jobs.count(header->job_id) != 0) {
           return ErrorReply(*header, MakeError(ErrorCode::kInvalidArgument,

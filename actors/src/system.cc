@@ -6,6 +6,7 @@
 #include <atomic>
 #include <chrono>
 
+#include "apply_work.h"
 #include "envelope.h"
 #include "jobs_generated.h"
 #include "learn_work.h"
@@ -93,6 +94,7 @@ class System::Impl {
     config.session.connect_timeout = std::chrono::milliseconds(options_.connect_timeout_ms);
     config.session.on_greeting = flo::LearnSessionGreeting();
     config.snapshot = snapshot_ ? &snapshot_ : nullptr;
+    config.plan_runner = options_.plan_runner;
     config.max_attempts = options_.max_attempts;
     caf::actor supervisor = SpawnSupervisor(system_, std::move(config));
     caf::scoped_actor self{system_};
@@ -137,6 +139,13 @@ Result<std::string> System::LearnServerCapabilities(const transports::Connection
                                                    LearnServerJob(impl_->NextJobId(), fingerprint_salt)));
   SQLX_RETURN_IF_ERROR(jobs::Verify(jobs::Kind::kLearnedServer, reply.view()));
   return std::string(Str(fb::GetEnvelope(reply.bytes.data())->body_as_LearnedServer()->capability_json()));
+}
+
+Result<ApplySummary> System::ApplyPlan(const transports::ConnectionUrl& url, const ApplyRequest& request) {
+  SQLX_ASSIGN_OR_RETURN(Envelope reply,
+                        impl_->Run(url, jobs::Kind::kApplyPlanJob, ApplyPlanJob(impl_->NextJobId(), request)));
+  SQLX_RETURN_IF_ERROR(jobs::Verify(jobs::Kind::kApplyReport, reply.view()));
+  return ReadApplySummary(reply.view());
 }
 
 }  // namespace sqlx::actors

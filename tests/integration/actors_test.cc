@@ -14,6 +14,7 @@
 #include <string>
 #include <vector>
 
+#include "apply_plan.h"
 #include "envelope.h"
 #include "jobs_generated.h"
 #include "learn_work.h"
@@ -21,6 +22,8 @@
 #include "schema_fixtures.h"
 #include "spawn.h"
 #include "sqlx/actors/system.h"
+#include "sqlx/apply.h"
+#include "sqlx/driver.h"
 #include "sqlx/flo/learn_database.h"
 #include "sqlx/messages/ir.h"
 #include "sqlx/storage/store.h"
@@ -118,6 +121,66 @@ TEST(ActorsLearnTest, LearnsTheServersCapabilities) {
   auto caps = system.LearnServerCapabilities(RootUrl(), "");
   ASSERT_TRUE(caps.ok()) << caps.error().ToString();
   EXPECT_THAT(*caps, HasSubstr("\"flavor\":\"MariaDB\""));
+}
+
+// The driver's ApplyPlan as the apply actor's runner (what the CLI will
+// pass in: actors/ cannot link the driver, plan_runner.h).
+PlanRunner DriverPlanRunner() {
+  return [](transports::Session& session, const transports::ConnectionUrl& url,
+            const ApplyRequest& request) -> Result<ApplySummary> {
+    SQLX_ASSIGN_OR_RETURN(planner::Plan plan, planner::PlanFromJson(request.plan_json));
+    ApplyOptions options;
+    options.database = request.database;
+    options.dry_run = request.dry_run;
+    options.allow_destructive = request.allow_destructive;
+    options.allow_blocking = request.allow_blocking;
+    SQLX_ASSIGN_OR_RETURN(ApplyReport report, sqlx::ApplyPlan(session, url, plan, options));
+    return ApplySummary{report.database,  ApplyResultName(report.result),
+                        report.from_hash, report.to_hash,
+                        report.live_hash, static_cast<uint32_t>(report.applied.size()),
+                        report.failed_operation, ApplyReportToJson(report)};
+  };
+}
+
+TEST(ActorsApplyTest, AppliesAPlanThroughTheApplyActorOnce) {
+  FixtureDatabases dbs;
+  const std::string live = dbs.Create("actors_apply");
+  RootSql("CREATE TABLE t (id INT PRIMARY KEY)", live);
+  const std::string desired = dbs.Create("actors_desired");
+  RootSql("CREATE TABLE t (id INT PRIMARY KEY, note VARCHAR(20))", desired);
+  const std::vector<flo::LearnedDatabase> sides = LearnDirectly({live, desired});
+  ASSERT_EQ(sides.size(), 2u);
+  auto driver = CreateDriver(RootUrl());
+  ASSERT_TRUE(driver.ok()) << driver.error().ToString();
+  auto plan = (*driver)->Diff(sides[0].schema, sides[1].schema);
+  ASSERT_TRUE(plan.ok()) << plan.error().ToString();
+  ApplyRequest request;
+  request.database = live;
+  request.plan_json = planner::PlanToJson(*plan);
+
+  SystemOptions options;
+  options.plan_runner = DriverPlanRunner();
+  System system(options);
+  auto applied = system.ApplyPlan(RootUrl(), request);
+  ASSERT_TRUE(applied.ok()) << applied.error().ToString();
+  EXPECT_EQ(applied->result, "applied");
+  EXPECT_EQ(applied->database, live);
+  EXPECT_EQ(applied->live_hash, sides[1].profile_hash);
+  EXPECT_EQ(applied->applied, 1u);
+  EXPECT_THAT(applied->report_json, HasSubstr("\"result\":\"applied\""));
+  EXPECT_EQ(LearnDirectly({live})[0].profile_hash, sides[1].profile_hash);
+
+  auto again = system.ApplyPlan(RootUrl(), request);
+  ASSERT_TRUE(again.ok()) << again.error().ToString();
+  EXPECT_EQ(again->result, "already-applied");
+  EXPECT_EQ(again->applied, 0u);
+}
+
+TEST(ActorsApplyTest, WithoutAPlanRunnerApplyIsUnsupported) {
+  System system;
+  auto applied = system.ApplyPlan(RootUrl(), ApplyRequest{"mysql", "{}", true, false, false});
+  ASSERT_FALSE(applied.ok());
+  EXPECT_EQ(applied.error().code, ErrorCode::kUnsupported);
 }
 
 // White-box: the actors themselves, in an actor system of the test's own.

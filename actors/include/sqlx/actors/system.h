@@ -9,6 +9,7 @@
 #include <string>
 #include <vector>
 
+#include "sqlx/actors/plan_runner.h"
 #include "sqlx/messages/ir.h"
 #include "sqlx/messages/result.h"
 #include "sqlx/storage/store.h"
@@ -30,6 +31,10 @@ struct SystemOptions {
   // Wire pack search (transports::SessionOptions::pack_dir). Default: empty.
   std::string pack_dir;
   uint32_t connect_timeout_ms = 10000;  // default 10 s
+  // Runs ApplyPlan's plans on the connection actor's session; the caller
+  // that links the driver supplies it (plan_runner.h). Default: empty
+  // (ApplyPlan fails with kUnsupported).
+  PlanRunner plan_runner;
 };
 
 // One database as the actors learned (and, with a store, stored) it.
@@ -69,6 +74,13 @@ class System {
   // canonical JSON as the store keeps it; `fingerprint_salt` empty: none.
   Result<std::string> LearnServerCapabilities(const transports::ConnectionUrl& url,
                                               const std::string& fingerprint_salt);
+
+  // Runs a plan on the server behind `url` (supervisor → apply actor →
+  // connection → plan_runner). A retryable failure (a lost connection) runs
+  // the job again; the driver's runner learns the live schema first, so a
+  // repeat after some operations ran stops at drift or already-applied
+  // instead of applying twice.
+  Result<ApplySummary> ApplyPlan(const transports::ConnectionUrl& url, const ApplyRequest& request);
 
   class Impl;
 

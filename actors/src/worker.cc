@@ -1,5 +1,10 @@
-// The learner actor (spawn.h).
+// The learner and apply actors (spawn.h): one behavior, two roles. Each
+// takes its jobs, has its connection run them, and (learner, when the job
+// asks) passes the result through the snapshot actor before answering.
 #include <caf/all.hpp>
+
+#include <string>
+#include <vector>
 
 #include "envelope.h"
 #include "jobs_generated.h"
@@ -9,11 +14,12 @@ namespace sqlx::actors {
 namespace {
 namespace fb = ::sqlx::fb::jobs;
 
-caf::behavior Learner(caf::event_based_actor* self, caf::actor connection, caf::actor snapshot) {
+caf::behavior Worker(caf::event_based_actor* self, std::string role, std::vector<jobs::Kind> kinds,
+                     caf::actor connection, caf::actor snapshot) {
   self->link_to(connection);
   return {
-      [self, connection, snapshot](Envelope& e) -> caf::result<Envelope> {
-        auto header = Accept(e, "learner", {jobs::Kind::kLearnServerJob, jobs::Kind::kLearnDatabaseJob});
+      [self, role, kinds, connection, snapshot](Envelope& e) -> caf::result<Envelope> {
+        auto header = Accept(e, role, kinds);
         if (!header.ok()) return ErrorReply("", 0, header.error(), false);
         const bool store = header->kind == jobs::Kind::kLearnDatabaseJob && static_cast<bool>(snapshot) &&
                            fb::GetEnvelope(e.bytes.data())->body_as_LearnDatabaseJob()->store();
@@ -43,7 +49,12 @@ caf::behavior Learner(caf::event_based_actor* self, caf::actor connection, caf::
 }  // namespace
 
 caf::actor SpawnLearner(caf::actor_system& sys, const caf::actor& connection, const caf::actor& snapshot) {
-  return sys.spawn(Learner, connection, snapshot);
+  return sys.spawn(Worker, "learner", std::vector<jobs::Kind>{jobs::Kind::kLearnServerJob, jobs::Kind::kLearnDatabaseJob},
+                   connection, snapshot);
+}
+
+caf::actor SpawnApply(caf::actor_system& sys, const caf::actor& connection) {
+  return sys.spawn(Worker, "apply", std::vector<jobs::Kind>{jobs::Kind::kApplyPlanJob}, connection, caf::actor());
 }
 
 }  // namespace sqlx::actors
