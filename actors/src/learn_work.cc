@@ -2,7 +2,7 @@
 
 #include <flatbuffers/flatbuffers.h>
 
-#include "jobs_generated.h"
+#include "job_buffer.h"
 #include "sqlx/flo/learn_database.h"
 #include "sqlx/flo/learn_server.h"
 #include "sqlx/messages/ir_flatbuffers.h"
@@ -12,13 +12,6 @@ namespace sqlx::actors {
 namespace fb = ::sqlx::fb::jobs;
 
 namespace {
-
-std::string Finish(flatbuffers::FlatBufferBuilder& b, std::string_view job_id, uint32_t attempt, fb::Body kind,
-                   flatbuffers::Offset<void> body) {
-  auto id = b.CreateString(job_id.data(), job_id.size());
-  b.Finish(fb::CreateEnvelope(b, id, attempt, kind, body), fb::EnvelopeIdentifier());
-  return std::string(reinterpret_cast<const char*>(b.GetBufferPointer()), b.GetSize());
-}
 
 flatbuffers::Offset<fb::Error> ErrorTable(flatbuffers::FlatBufferBuilder& b, const Error& e) {
   return fb::CreateErrorDirect(b, static_cast<int>(e.code), e.message.c_str(), jobs::IsRetryable(e.code),
@@ -30,13 +23,13 @@ flatbuffers::Offset<fb::Error> ErrorTable(flatbuffers::FlatBufferBuilder& b, con
 std::string LearnServerJob(std::string_view job_id, std::string_view fingerprint_salt) {
   flatbuffers::FlatBufferBuilder b;
   auto body = fb::CreateLearnServerJob(b, b.CreateString(fingerprint_salt.data(), fingerprint_salt.size()));
-  return Finish(b, job_id, 1, fb::Body::LearnServerJob, body.Union());
+  return FinishEnvelope(b, job_id, 1, fb::Body::LearnServerJob, body.Union());
 }
 
 std::string LearnDatabaseJob(std::string_view job_id, const std::vector<std::string>& databases, bool store) {
   flatbuffers::FlatBufferBuilder b;
   auto body = fb::CreateLearnDatabaseJob(b, b.CreateVectorOfStrings(databases), store);
-  return Finish(b, job_id, 1, fb::Body::LearnDatabaseJob, body.Union());
+  return FinishEnvelope(b, job_id, 1, fb::Body::LearnDatabaseJob, body.Union());
 }
 
 Result<std::string> LearnServerOn(transports::Session& session, const transports::ConnectionUrl& url,
@@ -50,7 +43,7 @@ Result<std::string> LearnServerOn(transports::Session& session, const transports
   flatbuffers::FlatBufferBuilder b;
   auto out = fb::CreateLearnedServerDirect(b, url.ConnectionName().c_str(), learned.server_version.c_str(),
                                            learned.ToCapabilityJson().c_str(), learned.fingerprint.c_str());
-  return Finish(b, env->job_id() ? env->job_id()->string_view() : "", env->attempt(), fb::Body::LearnedServer,
+  return FinishEnvelope(b, env->job_id() ? env->job_id()->string_view() : "", env->attempt(), fb::Body::LearnedServer,
                 out.Union());
 }
 
@@ -80,7 +73,7 @@ Result<std::string> LearnDatabasesOn(transports::Session& session, const transpo
     entries.push_back(fb::CreateLearnedDatabase(b, name, hash, ir_bytes, not_visible));
   }
   auto out = fb::CreateLearnedDatabasesDirect(b, url.ConnectionName().c_str(), &entries);
-  return Finish(b, env->job_id() ? env->job_id()->string_view() : "", env->attempt(), fb::Body::LearnedDatabases,
+  return FinishEnvelope(b, env->job_id() ? env->job_id()->string_view() : "", env->attempt(), fb::Body::LearnedDatabases,
                 out.Union());
 }
 

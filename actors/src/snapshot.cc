@@ -6,7 +6,7 @@
 #include <chrono>
 
 #include "envelope.h"
-#include "jobs_generated.h"
+#include "job_buffer.h"
 #include "spawn.h"
 #include "sqlx/messages/ir.h"
 #include "sqlx/messages/ir_flatbuffers.h"
@@ -14,8 +14,6 @@
 namespace sqlx::actors {
 namespace {
 namespace fb = ::sqlx::fb::jobs;
-
-std::string_view Str(const flatbuffers::String* s) { return s == nullptr ? std::string_view() : s->string_view(); }
 
 const char* ChangeName(storage::PutSchemaOutcome::Change c) {
   switch (c) {

@@ -8,7 +8,7 @@
 
 #include "apply_work.h"
 #include "envelope.h"
-#include "jobs_generated.h"
+#include "job_buffer.h"
 #include "learn_work.h"
 #include "spawn.h"
 #include "sqlx/flo/learn_database.h"
@@ -24,13 +24,8 @@ caf::actor_system_config& Configure(caf::actor_system_config& cfg, const SystemO
   return cfg;
 }
 
-std::string_view Str(const flatbuffers::String* s) { return s == nullptr ? std::string_view() : s->string_view(); }
-
 Error ReadEntryError(const fb::Error& e) {
-  Error out = MakeError(ErrorCode::kInternal, std::string(Str(e.message())));
-  if (e.code() >= static_cast<int>(ErrorCode::kInvalidArgument) && e.code() <= static_cast<int>(ErrorCode::kClosed)) {
-    out.code = static_cast<ErrorCode>(e.code());
-  }
+  Error out = jobs::ErrorFromCode(e.code(), Str(e.message()));
   out.server_code = e.server_code();
   out.sqlstate = std::string(Str(e.sqlstate()));
   return out;

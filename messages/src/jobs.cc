@@ -84,17 +84,17 @@ std::string ErrorEnvelope(std::string_view job_id, uint32_t attempt, const Error
   return std::string(reinterpret_cast<const char*>(b.GetBufferPointer()), b.GetSize());
 }
 
+Error ErrorFromCode(int code, std::string_view message) {
+  if (code >= static_cast<int>(ErrorCode::kInvalidArgument) && code <= static_cast<int>(ErrorCode::kClosed)) {
+    return MakeError(static_cast<ErrorCode>(code), std::string(message));
+  }
+  return MakeError(ErrorCode::kInternal, "error code " + std::to_string(code) + ": " + std::string(message));
+}
+
 JobError ReadError(std::string_view verified) {
   const fb::Error* e = fb::GetEnvelope(verified.data())->body_as_Error();
   JobError out;
-  const int code = e->code();
-  if (code >= static_cast<int>(ErrorCode::kInvalidArgument) && code <= static_cast<int>(ErrorCode::kClosed)) {
-    out.error.code = static_cast<ErrorCode>(code);
-    out.error.message = std::string(Str(e->message()));
-  } else {
-    out.error.code = ErrorCode::kInternal;
-    out.error.message = "error code " + std::to_string(code) + ": " + std::string(Str(e->message()));
-  }
+  out.error = ErrorFromCode(e->code(), Str(e->message()));
   out.error.server_code = e->server_code();
   out.error.sqlstate = std::string(Str(e->sqlstate()));
   out.retryable = e->retryable();

@@ -69,6 +69,10 @@ bool IsRetryable(ErrorCode code);
 // An Error envelope for `job_id`/`attempt`.
 std::string ErrorEnvelope(std::string_view job_id, uint32_t attempt, const Error& error, bool retryable);
 
+// The Error an error table carries: its code number as an ErrorCode (an
+// unknown number reads as kInternal, the number put in the message).
+Error ErrorFromCode(int code, std::string_view message);
+
 struct JobError {
   Error error;
   bool retryable = false;
