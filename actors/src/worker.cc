@@ -25,9 +25,13 @@ caf::behavior Worker(caf::event_based_actor* self, std::string role, std::vector
                            fb::GetEnvelope(e.bytes.data())->body_as_LearnDatabaseJob()->store();
         auto rp = self->make_response_promise<Envelope>();
         const jobs::Header h = *header;
+        // A request to a linked or helper actor fails when that actor exited
+        // (a crash, a kill): retryable, the supervisor runs the job again.
         auto failed = [self, rp, h](std::string_view who, const caf::error& err) mutable {
-          rp.deliver(ErrorReply(h, MakeError(ErrorCode::kInternal, std::string(who) + " actor: " +
-                                                                       self->system().render(err))));
+          rp.deliver(ErrorReply(h.job_id, h.attempt,
+                                MakeError(ErrorCode::kInternal, "the " + std::string(who) + " actor exited mid-job: " +
+                                                                    self->system().render(err)),
+                                true));
         };
         self->request(connection, caf::infinite, std::move(e))
             .then(

@@ -8,9 +8,11 @@
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
+#include <atomic>
 #include <chrono>
 #include <future>
 #include <memory>
+#include <stdexcept>
 #include <string>
 #include <vector>
 
@@ -181,6 +183,33 @@ TEST(ActorsApplyTest, WithoutAPlanRunnerApplyIsUnsupported) {
   auto applied = system.ApplyPlan(RootUrl(), ApplyRequest{"mysql", "{}", true, false, false});
   ASSERT_FALSE(applied.ok());
   EXPECT_EQ(applied.error().code, ErrorCode::kUnsupported);
+}
+
+// A runner that throws crashes the connection actor (CAF ends an actor whose
+// handler throws); the job is retried on fresh actors, then reported.
+TEST(ActorsApplyTest, AnActorThatThrowsMidJobHasItsJobRetriedThenReported) {
+  auto calls = std::make_shared<std::atomic<int>>(0);
+  SystemOptions options;
+  options.max_attempts = 2;
+  options.plan_runner = [calls](transports::Session&, const transports::ConnectionUrl&,
+                                const ApplyRequest& request) -> Result<ApplySummary> {
+    if (++*calls == 1 || request.database == "always-throws") throw std::runtime_error("runner blew up");
+    ApplySummary s;
+    s.database = request.database;
+    s.result = "nothing-to-do";
+    return s;
+  };
+  System system(options);
+  auto second_time = system.ApplyPlan(RootUrl(), ApplyRequest{"mysql", "{}", true, false, false});
+  ASSERT_TRUE(second_time.ok()) << second_time.error().ToString();
+  EXPECT_EQ(second_time->result, "nothing-to-do");
+  EXPECT_EQ(calls->load(), 2);
+
+  auto never = system.ApplyPlan(RootUrl(), ApplyRequest{"always-throws", "{}", true, false, false});
+  ASSERT_FALSE(never.ok());
+  EXPECT_THAT(never.error().message, HasSubstr("after 2 attempt(s)"));
+  EXPECT_THAT(never.error().message, HasSubstr("exited mid-job"));
+  EXPECT_EQ(calls->load(), 4);
 }
 
 // White-box: the actors themselves, in an actor system of the test's own.
