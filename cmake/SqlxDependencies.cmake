@@ -10,6 +10,9 @@ find_package(RocksDB CONFIG REQUIRED)
 # Exact: flatc-generated headers static_assert the runtime version.
 find_package(FlatBuffers 2.0.8 EXACT CONFIG REQUIRED)
 pkg_check_modules(SODIUM REQUIRED IMPORTED_TARGET libsodium)
+# CAF 0.17.6: no CMake config in the package; cmake/FindCAF.cmake. Only
+# actors/, orchestrator/ and cli/ link it.
+find_package(CAF 0.17 REQUIRED)
 if(SQLX_BUILD_TESTS)
   find_package(GTest CONFIG REQUIRED)
 endif()
