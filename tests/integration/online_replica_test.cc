@@ -68,7 +68,12 @@ class ReplicaPair {
       return;
     }
     state_ = std::make_unique<TempDir>("sqlx-rp.");
+    if (state_->path().empty()) {  // never the scripts' default state dir: the shared services live there
+      error_ = "cannot create a temp state dir";
+      return;
+    }
     env_ = {{"PATH", std::getenv("PATH") != nullptr ? std::getenv("PATH") : "/usr/bin:/bin"},
+            {"HOME", ::testing::TempDir()},
             {"SQLX_TEST_STATE", state_->path()},
             {"SQLX_TEST_MARIADB_PORT", std::to_string(FreePort())},
             {"SQLX_TEST_MARIADB_REPLICA_PORT", std::to_string(FreePort())},
@@ -84,7 +89,7 @@ class ReplicaPair {
     replica_port_ = env_["SQLX_TEST_MARIADB_REPLICA_PORT"];
   }
   ~ReplicaPair() {
-    if (state_ == nullptr) return;
+    if (state_ == nullptr || state_->path().empty()) return;
     for (const char* script : {"mariadb-replica-down", "mariadb-down"}) {
       RunResult r = Script(script);
       EXPECT_EQ(r.exit_code, 0) << script << ": " << DescribeRun(r);
