@@ -45,11 +45,4 @@ class ReplicaLagProbe {
   std::vector<Replica> replicas_;
 };
 
-// Seconds_Behind_Master (Seconds_Behind_Source on MySQL) of every
-// replication channel `session` runs: SHOW ALL SLAVES STATUS (MariaDB), else
-// SHOW REPLICA STATUS (MySQL >= 8.0.22), else SHOW SLAVE STATUS; the worst
-// channel (nullopt when one is not replicating). `statement` caches the one
-// the server accepts. An error when the server is not a replica (no row).
-Result<std::optional<double>> ReadReplicaLag(transports::Session& session, std::string& statement);
-
 }  // namespace sqlx::cli

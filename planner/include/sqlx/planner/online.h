@@ -163,6 +163,16 @@ Status RevertMigration(transports::Session& session, MigrationState& state, cons
 // before one, or after a revert, the shadow (abandoned).
 Status FinalizeMigration(transports::Session& session, MigrationState& state, MigrationObserver& observer);
 
+// Seconds_Behind_Master (Seconds_Behind_Source on MySQL) of every
+// replication channel the server of `session` runs, read with SHOW ALL
+// SLAVES STATUS (MariaDB), else SHOW REPLICA STATUS (MySQL >= 8.0.22), else
+// SHOW SLAVE STATUS: the worst channel's, nullopt when one is not
+// replicating (NULL: its SQL or IO thread stopped). `statement` caches the
+// statement the server accepts ("" before the first call). An error when the
+// server is not a replica (no row) or the account may not read its status.
+// For callers that hold replica sessions (OnlineOptions::replica_lag).
+Result<std::optional<double>> ReadReplicaLag(transports::Session& session, std::string& statement);
+
 // A new random migration id (8 lowercase hex digits).
 std::string NewMigrationId();
 
