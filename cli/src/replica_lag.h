@@ -1,6 +1,7 @@
 // Replica lag for online copies (`--replica URL --max-replica-lag SECONDS`):
 // the CLI holds one session per replica and gives the engine a function
-// that reads their worst lag (planner::OnlineOptions::replica_lag).
+// that reads their worst lag (planner::OnlineOptions::replica_lag) with
+// planner::ReadReplicaLag.
 #pragma once
 
 #include <memory>
