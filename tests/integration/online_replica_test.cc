@@ -1,6 +1,7 @@
 // Online migrations throttled on replica lag (issue #6) with a real MariaDB
-// replica: while the replica's SQL thread is stopped the copy waits (its
-// progress says why) and copies nothing; once replication runs again the
+// replica: while the replica's SQL thread is stopped, or it is further
+// behind than --max-replica-lag (MASTER_DELAY), the copy waits (its
+// progress says why) and copies nothing; once the replica catches up the
 // migration completes and the replica gets the migrated table too. A replica
 // URL that cannot be read is refused before any change.
 //
@@ -16,9 +17,11 @@
 
 #include <chrono>
 #include <cstdint>
+#include <cstdlib>
 #include <memory>
 #include <sstream>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include <gtest/gtest.h>
@@ -101,14 +104,30 @@ class ReplicaPair {
   const std::string& error() const { return error_; }
   std::string ReplicaUrl() const { return "mysql://root@127.0.0.1:" + replica_port_; }
 
-  // `sql` as root on the replica; its output.
-  std::string ReplicaSql(const std::string& sql) const {
-    RunResult r = testing::Subprocess({"/usr/bin/mariadb", "--no-defaults", "-h127.0.0.1", "-P" + replica_port_,
-                                       "-uroot", "--batch", "--skip-column-names", "-e", sql},
-                                      Env{{"MYSQL_PWD", testing::MariaDbRootPassword()}, {"LANG", "C.UTF-8"}})
+  // `sql` as root on the replica; its output (tab-separated, the column
+  // names first with `names`).
+  std::string ReplicaSql(const std::string& sql, bool names = false) const {
+    std::vector<std::string> argv = {"/usr/bin/mariadb", "--no-defaults", "-h127.0.0.1", "-P" + replica_port_, "-uroot",
+                                     "--batch"};
+    if (!names) argv.push_back("--skip-column-names");
+    argv.insert(argv.end(), {"-e", sql});
+    RunResult r = testing::Subprocess(argv, Env{{"MYSQL_PWD", testing::MariaDbRootPassword()}, {"LANG", "C.UTF-8"}})
                       .Wait(testing::DeadlineIn(std::chrono::seconds(120)));
     EXPECT_EQ(r.exit_code, 0) << sql << "\n" << r.err;
     return r.out;
+  }
+
+  // The replica's Seconds_Behind_Master ("NULL\n" when it does not
+  // replicate, "" when it cannot be read).
+  std::string SecondsBehind() const {
+    std::istringstream status(ReplicaSql("SHOW SLAVE STATUS", /*names=*/true));
+    std::string header, row, name, value;
+    std::getline(status, header);
+    std::getline(status, row);
+    std::istringstream names(header), values(row);
+    while (std::getline(names, name, '\t') && std::getline(values, value, '\t'))
+      if (name == "Seconds_Behind_Master") return value + "\n";
+    return "";
   }
 
   // Waits until the replica has applied everything the primary has logged.
@@ -202,53 +221,78 @@ std::vector<nlohmann::json> ProgressLines(const std::string& err) {
   return out;
 }
 
-TEST_F(OnlineReplicaTest, CopyWaitsWhileTheReplicaDoesNotReplicateAndCompletesWhenItDoes) {
-  Tables t(20000);
-  ASSERT_TRUE(pair_->CaughtUp());
-  pair_->ReplicaSql("STOP SLAVE SQL_THREAD");
-  std::vector<std::string> argv = {testing::SqlxBinary()};
-  for (const std::string& a : t.Apply({"--replica", pair_->ReplicaUrl(), "--max-replica-lag", "1"})) argv.push_back(a);
-  testing::Subprocess apply(argv, testing::RootSqlxEnv());
+// Ways to hold the replica back, and what the throttle then says.
+struct Hold {
+  std::string name, hold_sql, release_sql, says;
+};
 
-  // Throttled, saying why, and nothing copied for a while.
-  const auto throttled = [](const RunResult& r) {
-    for (const nlohmann::json& j : ProgressLines(r.err))
-      if (j.value("throttled", "").find("is not replicating") != std::string::npos) return true;
-    return false;
+TEST_F(OnlineReplicaTest, CopyWaitsWhileTheReplicaIsBehindAndCompletesWhenItCatchesUp) {
+  const std::vector<Hold> holds = {
+      {"SQL thread stopped", "STOP SLAVE SQL_THREAD", "START SLAVE SQL_THREAD",
+       "is not replicating (Seconds_Behind_Master is NULL)"},
+      {"behind by its MASTER_DELAY", "STOP SLAVE; CHANGE MASTER TO MASTER_DELAY = 3600; START SLAVE",
+       "STOP SLAVE; CHANGE MASTER TO MASTER_DELAY = 0; START SLAVE", " s > 1 s"},
   };
-  const bool said = apply.ReadUntil(throttled, testing::DeadlineIn(std::chrono::seconds(60))) &&
-                    throttled(apply.result());
-  if (!said) pair_->ReplicaSql("START SLAVE SQL_THREAD");
-  ASSERT_TRUE(said) << apply.result().err;
-  (void)apply.ReadUntil([](const RunResult&) { return false; }, testing::DeadlineIn(std::chrono::seconds(4)));
-  const RunResult& waiting = apply.result();
-  EXPECT_EQ(waiting.out.find("done:"), std::string::npos) << waiting.out;
-  size_t throttled_lines = 0;
-  for (const nlohmann::json& j : ProgressLines(waiting.err)) {
-    EXPECT_EQ(j.value("rows_copied", uint64_t{1}), 0u) << j.dump();
-    if (j.contains("throttled")) {
-      ++throttled_lines;
-      EXPECT_NE(j["throttled"].get<std::string>().find("replica root@127.0.0.1:"), std::string::npos) << j.dump();
+  for (const Hold& hold : holds) {
+    SCOPED_TRACE(hold.name);
+    Tables t(20000);
+    ASSERT_TRUE(pair_->CaughtUp());
+    pair_->ReplicaSql(hold.hold_sql);
+    // An event for the replica to be behind on: its lag grows from then on,
+    // until it is well above --max-replica-lag 1 (or NULL).
+    t.fx.Create("rl_mark");
+    bool behind = false;
+    for (int i = 0; i < 300 && !behind; ++i) {
+      const std::string lag = pair_->SecondsBehind();
+      behind = lag == "NULL\n" || std::atof(lag.c_str()) >= 3;
+      if (!behind) std::this_thread::sleep_for(std::chrono::milliseconds(100));
     }
+    std::vector<std::string> argv = {testing::SqlxBinary()};
+    for (const std::string& a : t.Apply({"--replica", pair_->ReplicaUrl(), "--max-replica-lag", "1"}))
+      argv.push_back(a);
+    testing::Subprocess apply(argv, testing::RootSqlxEnv());
+
+    // Throttled, saying why, and nothing copied for a while.
+    const auto throttled = [&hold](const RunResult& r) {
+      for (const nlohmann::json& j : ProgressLines(r.err))
+        if (j.value("throttled", "").find(hold.says) != std::string::npos) return true;
+      return false;
+    };
+    const bool said = behind && apply.ReadUntil(throttled, testing::DeadlineIn(std::chrono::seconds(60))) &&
+                      throttled(apply.result());
+    if (!said) pair_->ReplicaSql(hold.release_sql);
+    ASSERT_TRUE(behind) << "the replica did not fall behind";
+    ASSERT_TRUE(said) << apply.result().err;
+    (void)apply.ReadUntil([](const RunResult&) { return false; }, testing::DeadlineIn(std::chrono::seconds(4)));
+    const RunResult& waiting = apply.result();
+    EXPECT_EQ(waiting.out.find("done:"), std::string::npos) << waiting.out;
+    size_t throttled_lines = 0;
+    for (const nlohmann::json& j : ProgressLines(waiting.err)) {
+      EXPECT_EQ(j.value("rows_copied", uint64_t{1}), 0u) << j.dump();
+      if (j.contains("throttled")) {
+        ++throttled_lines;
+        EXPECT_NE(j["throttled"].get<std::string>().find("replica root@127.0.0.1:"), std::string::npos) << j.dump();
+      }
+    }
+    EXPECT_GE(throttled_lines, 3u) << waiting.err;
+    EXPECT_EQ(t.ShadowRows(), 0);
+
+    // Caught up again: the copy goes on and completes.
+    pair_->ReplicaSql(hold.release_sql);
+    RunResult r = apply.Wait(testing::DeadlineIn(std::chrono::seconds(180)));
+    ASSERT_EQ(r.exit_code, 0) << DescribeRun(r);
+    EXPECT_NE(r.out.find("done:"), std::string::npos) << r.out;
+    EXPECT_EQ(testing::LiveHash(t.db), testing::LiveHash(t.to));
+    EXPECT_EQ(RootSql("SELECT COUNT(*) FROM t", t.db), "20000\n");
+
+    // The replica has the migrated table, with the same rows.
+    ASSERT_TRUE(pair_->CaughtUp());
+    const std::string column = "SELECT COLUMN_TYPE FROM information_schema.COLUMNS WHERE TABLE_SCHEMA = '" + t.db +
+                               "' AND TABLE_NAME = 't' AND COLUMN_NAME = 'k'";
+    EXPECT_EQ(pair_->ReplicaSql(column), "bigint(20)\n");
+    const std::string sum = "SELECT COUNT(*), SUM(k), SUM(CRC32(v)) FROM `" + t.db + "`.t";
+    EXPECT_EQ(pair_->ReplicaSql(sum), RootSql(sum));
   }
-  EXPECT_GE(throttled_lines, 3u) << waiting.err;
-  EXPECT_EQ(t.ShadowRows(), 0);
-
-  // Replicating again: the copy goes on and completes.
-  pair_->ReplicaSql("START SLAVE SQL_THREAD");
-  RunResult r = apply.Wait(testing::DeadlineIn(std::chrono::seconds(180)));
-  ASSERT_EQ(r.exit_code, 0) << DescribeRun(r);
-  EXPECT_NE(r.out.find("done:"), std::string::npos) << r.out;
-  EXPECT_EQ(testing::LiveHash(t.db), testing::LiveHash(t.to));
-  EXPECT_EQ(RootSql("SELECT COUNT(*) FROM t", t.db), "20000\n");
-
-  // The replica has the migrated table, with the same rows.
-  ASSERT_TRUE(pair_->CaughtUp());
-  const std::string column = "SELECT COLUMN_TYPE FROM information_schema.COLUMNS WHERE TABLE_SCHEMA = '" + t.db +
-                             "' AND TABLE_NAME = 't' AND COLUMN_NAME = 'k'";
-  EXPECT_EQ(pair_->ReplicaSql(column), "bigint(20)\n");
-  const std::string sum = "SELECT COUNT(*), SUM(k), SUM(CRC32(v)) FROM `" + t.db + "`.t";
-  EXPECT_EQ(pair_->ReplicaSql(sum), RootSql(sum));
 }
 
 TEST_F(OnlineReplicaTest, ReplicaThatCannotBeReadIsRefusedBeforeAnyChange) {
