@@ -1,8 +1,9 @@
 // `sqlx apply URL --plan plan.json [--dry-run] [--allow-destructive]
-// [--allow-blocking] [online options]`: runs a plan on a live database (docs/cli.md) through
-// Driver::Apply, which does the work (sqlx/apply.h); this file reads the
-// plan, opens the store and the driver, and prints the report as it grows:
-// text on stdout (errors on stderr), or one JSON document.
+// [--allow-blocking] [online options]`: runs a plan on a live database
+// (docs/cli.md) through Driver::Apply, which does the work (sqlx/apply.h);
+// this file reads the plan, opens the store, the driver and the replicas,
+// and prints the report as it grows: text on stdout (errors on stderr), or
+// one JSON document.
 #include <iostream>
 
 #include "audit_trail.h"
