@@ -1,8 +1,9 @@
 // `sqlx apply URL --plan plan.json [--dry-run] [--allow-destructive]
-// [--allow-blocking]`: runs a plan on a live database (docs/cli.md) through
-// Driver::Apply, which does the work (sqlx/apply.h); this file reads the
-// plan, opens the store and the driver, and prints the report as it grows:
-// text on stdout (errors on stderr), or one JSON document.
+// [--allow-blocking] [online options]`: runs a plan on a live database
+// (docs/cli.md) through Driver::Apply, which does the work (sqlx/apply.h);
+// this file reads the plan, opens the store, the driver and the replicas,
+// and prints the report as it grows: text on stdout (errors on stderr), or
+// one JSON document.
 #include <iostream>
 
 #include "audit_trail.h"
@@ -192,6 +193,8 @@ int RunApply(const GlobalOptions& g, const ApplyArgs& args) {
   if (!audit.ok()) return ReportError(g, audit.error());
   auto driver = CreateDriver(*url, DriverOptionsFor(g));
   if (!driver.ok()) return ReportError(g, driver.error());
+  auto online = OnlineOptionsOf(g, args.online);  // replicas are reached before any change
+  if (!online.ok()) return ReportError(g, online.error());
 
   ApplyPrinter printer(g, *plan);
   options.dry_run = args.dry_run;
@@ -202,7 +205,7 @@ int RunApply(const GlobalOptions& g, const ApplyArgs& args) {
   options.audit = audit->get();
   options.reverse_plan_file = ReversePlanFile(args.plan_file);
   options.on_progress = [&printer](const ApplyReport& so_far) { printer.Progress(so_far); };
-  options.online = OnlineOptionsOf(args.postpone_cutover, args.chunk_time, args.max_threads_running);
+  options.online = std::move(*online);
   MigrationTerminal terminal(printer.text());
   MigrationHooks hooks = terminal.Hooks();
   options.on_migration_event = hooks.on_event;

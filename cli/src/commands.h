@@ -98,15 +98,22 @@ struct PlanDiffArgs {
 // scratch database on --dev-url and learned (scratch_database.h).
 int RunPlanDiff(const GlobalOptions& g, const PlanDiffArgs& args);
 
+// How online copies run (sqlx apply, sqlx migrations resume; online_runner.h).
+struct OnlineArgs {
+  bool postpone_cutover = false;       // --postpone-cutover: online copies stop before their swap
+  double chunk_time = 0.5;             // --chunk-time: target seconds of one copied chunk
+  uint64_t max_threads_running = 50;   // --max-threads-running: throttle the copy above this (0: never)
+  std::vector<std::string> replicas;   // --replica URL (repeatable): throttle on their lag
+  double max_replica_lag = 1.0;        // --max-replica-lag: seconds a replica may be behind
+};
+
 struct ApplyArgs {
   ConnectArgs connect;            // the URL; its database (or --db) overrides the plan's
   std::string plan_file;          // --plan plan.json
   bool dry_run = false;           // --dry-run: learn, check drift, run pre-checks, print; change nothing
   bool allow_destructive = false; // --allow-destructive
   bool allow_blocking = false;    // --allow-blocking: copy runs (blocking); online-copy blocks only where it cannot run online
-  bool postpone_cutover = false;  // --postpone-cutover: online copies stop before their swap
-  double chunk_time = 0.5;        // --chunk-time: target seconds of one copied chunk
-  uint64_t max_threads_running = 50;  // --max-threads-running: throttle the copy above this (0: never)
+  OnlineArgs online;
 };
 
 // Runs plan.json on the live database (apply_command.cc, docs/cli.md):
@@ -124,9 +131,7 @@ struct MigrationsArgs {
   std::string id;              // the migration (8 hex digits)
   ConnectArgs connect;         // URL of the migration's server (the store keeps no password)
   bool force = false;          // revert --force: even when rows differ
-  bool postpone_cutover = false;  // resume --postpone-cutover
-  double chunk_time = 0.5;
-  uint64_t max_threads_running = 50;
+  OnlineArgs online;           // resume's options
 };
 int RunMigrations(const GlobalOptions& g, const MigrationsArgs& args);
 

@@ -135,6 +135,23 @@ int main(int argc, char** argv) {
   plan_diff->add_option("--dev-url", plan_args.dev_url,
                         "Dev server where a .sql side runs in a scratch database (created and dropped)");
 
+  // How online copies run: apply and migrations resume.
+  auto add_online_options = [](CLI::App* sub, OnlineArgs& online) {
+    sub->add_flag("--postpone-cutover", online.postpone_cutover,
+                  "Online copies stop before their swap: `sqlx migrations cutover ID` finishes them");
+    sub->add_option("--chunk-time", online.chunk_time, "Target seconds of one copied chunk (online copies)")
+        ->check(CLI::Range(0.01, 60.0));
+    sub->add_option("--max-threads-running", online.max_threads_running,
+                    "Online copies wait while the server runs more threads (0: never)");
+    sub->add_option("--replica", online.replicas,
+                    "A replica whose lag throttles online copies: mysql://user@host[:port] (repeatable; password "
+                    "from $SQLX_PASSWORD)")
+        ->allow_extra_args(false);  // one URL per --replica: a following URL is the command's
+    sub->add_option("--max-replica-lag", online.max_replica_lag,
+                    "Online copies wait while a --replica is more seconds behind (or not replicating)")
+        ->check(CLI::Range(0.0, 86400.0));
+  };
+
   ApplyArgs apply_args;
   CLI::App* apply = app.add_subcommand(
       "apply", "Run plan.json on the live database: drift check, guardrails, pre-checks, each step audited");
@@ -148,12 +165,7 @@ int main(int argc, char** argv) {
                   "Run operations that lose data or definitions (drops, narrowing, ENUM value removal)");
   apply->add_flag("--allow-blocking", apply_args.allow_blocking,
                   "Run operations that block writes (copy; online-copy where the table cannot be copied online)");
-  apply->add_flag("--postpone-cutover", apply_args.postpone_cutover,
-                  "Online copies stop before their swap: `sqlx migrations cutover ID` finishes them");
-  apply->add_option("--chunk-time", apply_args.chunk_time, "Target seconds of one copied chunk (online copies)")
-      ->check(CLI::Range(0.01, 60.0));
-  apply->add_option("--max-threads-running", apply_args.max_threads_running,
-                    "Online copies wait while the server runs more threads (0: never)");
+  add_online_options(apply, apply_args.online);
 
   MigrationsArgs mig_args;
   CLI::App* migrations = app.add_subcommand("migrations", "Online migrations: list, status, cutover, revert, finalize, resume");
@@ -174,13 +186,7 @@ int main(int argc, char** argv) {
     sub->add_option("url", mig_args.connect.url, "mysql://user@host[:port] of the migration's server (default $SQLX_URL)");
     if (std::string(action) == "revert")
       sub->add_flag("--force", mig_args.force, "Revert even when rows written since the cut-over would be lost");
-    if (std::string(action) == "resume") {
-      sub->add_flag("--postpone-cutover", mig_args.postpone_cutover, "Stop before the swap");
-      sub->add_option("--chunk-time", mig_args.chunk_time, "Target seconds of one copied chunk")
-          ->check(CLI::Range(0.01, 60.0));
-      sub->add_option("--max-threads-running", mig_args.max_threads_running,
-                      "Wait while the server runs more threads (0: never)");
-    }
+    if (std::string(action) == "resume") add_online_options(sub, mig_args.online);
   }
 
   AuditArgs audit_args;

@@ -1,5 +1,5 @@
 // `sqlx migrations list | status ID | cutover ID | revert ID [--force] |
-// finalize ID | resume ID [--postpone-cutover]`: online migrations started by
+// finalize ID | resume ID [online options]`: online migrations started by
 // `sqlx apply` (docs/cli.md; state format docs/formats/migrations.md).
 #include <iostream>
 
@@ -106,7 +106,9 @@ int RunMigrations(const GlobalOptions& g, const MigrationsArgs& args) {
   if (!session.ok()) return ReportError(g, session.error());
   MigrationTerminal terminal(g.format != "json");
   StoreMigrationObserver observer(**store, audit->get(), terminal.Hooks());
-  const planner::OnlineOptions options = OnlineOptionsOf(args.postpone_cutover, args.chunk_time, args.max_threads_running);
+  auto online = OnlineOptionsOf(g, args.online);  // resume's replicas, reached before it continues
+  if (!online.ok()) return ReportError(g, online.error());
+  const planner::OnlineOptions& options = *online;
   Status st = Status::Ok();
   if (args.action == "resume") {
     (void)RecordAudit(**audit, "migration.resumed", {s.connection, s.database, s.table}, nullptr,

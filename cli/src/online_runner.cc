@@ -6,6 +6,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "replica_lag.h"
 
 namespace sqlx::cli {
 
@@ -97,11 +98,16 @@ void MigrationTerminal::OnProgress(const planner::MigrationState& state, double 
   std::cerr << j.dump() << "\n";
 }
 
-planner::OnlineOptions OnlineOptionsOf(bool postpone_cutover, double chunk_time, uint64_t max_threads_running) {
+Result<planner::OnlineOptions> OnlineOptionsOf(const GlobalOptions& g, const OnlineArgs& args) {
   planner::OnlineOptions o;
-  o.postpone_cutover = postpone_cutover;
-  o.chunk_seconds = chunk_time;
-  o.max_threads_running = max_threads_running;
+  o.postpone_cutover = args.postpone_cutover;
+  o.chunk_seconds = args.chunk_time;
+  o.max_threads_running = args.max_threads_running;
+  o.max_replica_lag_seconds = args.max_replica_lag;
+  if (!args.replicas.empty()) {
+    SQLX_ASSIGN_OR_RETURN(std::shared_ptr<ReplicaLagProbe> probe, ReplicaLagProbe::Open(g, args.replicas));
+    o.replica_lag = [probe] { return probe->Worst(); };
+  }
   return o;
 }
 

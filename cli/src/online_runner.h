@@ -39,7 +39,10 @@ class MigrationTerminal {
 // "migration ID t: 12.3k rows/s, 450000 of ~1000000 rows (45%), ETA 1m05s".
 std::string MigrationProgressText(const planner::MigrationState& state, double rows_per_second);
 
-// The engine's options from the command line (apply, migrations resume).
-planner::OnlineOptions OnlineOptionsOf(bool postpone_cutover, double chunk_time, uint64_t max_threads_running);
+// The engine's options from the command line (apply, migrations resume):
+// with --replica, a session to each replica is opened here (an unreachable
+// one, or one that is not a replica, is the error) and kept for the
+// options' replica_lag.
+Result<planner::OnlineOptions> OnlineOptionsOf(const GlobalOptions& g, const OnlineArgs& args);
 
 }  // namespace sqlx::cli

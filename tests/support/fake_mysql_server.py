@@ -466,6 +466,7 @@ class Session:
         self.notes = []  # what was verified, for the OK line
         self.deferred_fail = None
         self.hs = None
+        self.replica_status_reads = 0
 
     # ---- greeting -------------------------------------------------------
     def greeting_payload(self, scramble: bytes, plugin: bytes, edited=False) -> bytes:
@@ -702,6 +703,17 @@ class Session:
                  (b"x", MYSQL_TYPE_VAR_STRING, CHARSET_UTF8MB4_GENERAL_CI, 4,
                   NOT_NULL_FLAG, 31)],
                 [[None, b"x"]])
+        elif n == b"SHOW REPLICA STATUS":
+            # MySQL 8.0 replica with two channels; the second stops
+            # replicating after the first read.
+            self.replica_status_reads += 1
+            lag = b"12" if self.replica_status_reads == 1 else None
+            text = (MYSQL_TYPE_VAR_STRING, CHARSET_UTF8MB4_GENERAL_CI, 64, 0, 31)
+            self.send_resultset(
+                [(b"Replica_IO_Running",) + text, (b"Channel_Name",) + text,
+                 (b"Seconds_Behind_Source", MYSQL_TYPE_LONGLONG, CHARSET_BINARY, 21,
+                  BINARY_FLAG, 0)],
+                [[b"Yes", b"", b"3"], [b"Yes" if lag else b"No", b"second", lag]])
         else:
             self.conn.send_err((1064, b"42000", b"You have an error in your SQL syntax"))
 

@@ -1,6 +1,7 @@
 // The online-migration engine (planner/online.h, docs/formats/migrations.md).
 #include <algorithm>
 #include <chrono>
+#include <cstdio>
 #include <map>
 #include <optional>
 #include <thread>
@@ -400,17 +401,40 @@ Result<uint64_t> CopyChunk(Session& session, const MigrationState& s, const Copy
   }
 }
 
-// Waits while the server runs more than max_threads_running threads. False
+std::string Seconds(double seconds) {
+  char out[32];
+  std::snprintf(out, sizeof out, "%g s", seconds);
+  return out;
+}
+
+// Why the copy should wait now ("" when it may go on): the server runs more
+// than max_threads_running threads, or a replica lags beyond
+// max_replica_lag_seconds, does not replicate, or cannot be read.
+Result<std::string> ThrottleReason(Session& session, const OnlineOptions& options) {
+  if (options.max_threads_running > 0) {
+    SQLX_ASSIGN_OR_RETURN(std::vector<Row> rows, Rows(session, "SHOW GLOBAL STATUS LIKE 'Threads_running'"));
+    const uint64_t running = rows.empty() ? 0 : std::strtoull(rows[0][1].value_or("0").c_str(), nullptr, 10);
+    if (running > options.max_threads_running)
+      return "Threads_running " + std::to_string(running) + " > " + std::to_string(options.max_threads_running);
+  }
+  if (!options.replica_lag) return std::string();
+  auto lag = options.replica_lag();
+  if (!lag.ok()) return "replica lag unknown: " + lag.error().ToString();
+  if (!lag->seconds) return "replica " + lag->replica + " is not replicating (Seconds_Behind_Master is NULL)";
+  if (*lag->seconds > options.max_replica_lag_seconds)
+    return "replica " + lag->replica + " lag " + Seconds(*lag->seconds) + " > " +
+           Seconds(options.max_replica_lag_seconds);
+  return std::string();
+}
+
+// Waits while ThrottleReason gives one, reporting it every second. False
 // when the observer asked to stop meanwhile.
 Result<bool> Throttle(Session& session, MigrationState& s, const OnlineOptions& options,
                       MigrationObserver& observer) {
-  if (options.max_threads_running == 0) return true;
   for (;;) {
-    SQLX_ASSIGN_OR_RETURN(std::vector<Row> rows, Rows(session, "SHOW GLOBAL STATUS LIKE 'Threads_running'"));
-    const uint64_t running = rows.empty() ? 0 : std::strtoull(rows[0][1].value_or("0").c_str(), nullptr, 10);
-    if (running <= options.max_threads_running) return true;
-    observer.Progress(s, 0, "Threads_running " + std::to_string(running) + " > " +
-                                std::to_string(options.max_threads_running));
+    SQLX_ASSIGN_OR_RETURN(std::string reason, ThrottleReason(session, options));
+    if (reason.empty()) return true;
+    observer.Progress(s, 0, reason);
     if (observer.StopRequested()) return false;
     std::this_thread::sleep_for(std::chrono::seconds(1));
   }

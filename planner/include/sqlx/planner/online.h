@@ -6,7 +6,8 @@
 //   copy      chunk by chunk along the table's primary (or unique NOT NULL)
 //             key, each chunk copied and compared with its source in one
 //             transaction that holds the chunk's rows; sizes adapt to a
-//             target chunk time; throttled on Threads_running
+//             target chunk time; throttled on Threads_running and on
+//             replica lag
 //   cut-over  one atomic RENAME TABLE swaps the tables; the old table stays
 //             as `_sqlx_ID_old`, kept current by reverse triggers
 //   revert    compares both tables, then swaps back by the same RENAME
@@ -23,6 +24,8 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -36,6 +39,13 @@ class Session;
 
 namespace sqlx::planner {
 
+// How far behind the replicas are: the worst of them (a replica that does
+// not replicate counts as the worst).
+struct ReplicaLag {
+  std::optional<double> seconds;  // Seconds_Behind_Master; nullopt: replication not running (SQL or IO thread stopped)
+  std::string replica;            // which replica that is (user@host:port), for the throttle's reason
+};
+
 struct OnlineOptions {
   double chunk_seconds = 0.5;          // target time of one chunk's copy
   uint64_t chunk_rows = 1000;          // first chunk's rows (then adapted)
@@ -45,6 +55,14 @@ struct OnlineOptions {
   bool postpone_cutover = false;       // stop after the copy: cut over later (`sqlx migrations cutover`)
   int cutover_lock_wait_seconds = 1;   // lock_wait_timeout of the swap's RENAME
   int cutover_attempts = 10;           // RENAME attempts (backoff between them) before giving up
+  // Measures the replicas' lag (the engine knows no replica: the caller
+  // holds their sessions). Called on the engine's thread before each chunk
+  // and every second while throttled; the copy waits while the lag exceeds
+  // max_replica_lag_seconds, is unknown (nullopt, as pt-online-schema-change
+  // does) or cannot be read (an error: the reason names it). Default: none
+  // (lag not watched).
+  std::function<Result<ReplicaLag>()> replica_lag;
+  double max_replica_lag_seconds = 1.0;  // pause while a replica is further behind. Default: 1
 };
 
 // Phases (docs/formats/migrations.md):
@@ -152,6 +170,16 @@ Status RevertMigration(transports::Session& session, MigrationState& state, cons
 // Drops what the migration made: after a cut-over the old table (finalized);
 // before one, or after a revert, the shadow (abandoned).
 Status FinalizeMigration(transports::Session& session, MigrationState& state, MigrationObserver& observer);
+
+// Seconds_Behind_Master (Seconds_Behind_Source on MySQL) of every
+// replication channel the server of `session` runs, read with SHOW ALL
+// SLAVES STATUS (MariaDB), else SHOW REPLICA STATUS (MySQL >= 8.0.22), else
+// SHOW SLAVE STATUS: the worst channel's, nullopt when one is not
+// replicating (NULL: its SQL or IO thread stopped). `statement` caches the
+// statement the server accepts ("" before the first call). An error when the
+// server is not a replica (no row) or the account may not read its status.
+// For callers that hold replica sessions (OnlineOptions::replica_lag).
+Result<std::optional<double>> ReadReplicaLag(transports::Session& session, std::string& statement);
 
 // A new random migration id (8 lowercase hex digits).
 std::string NewMigrationId();
