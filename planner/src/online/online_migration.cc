@@ -4,6 +4,7 @@
 #include <cstdio>
 #include <map>
 #include <optional>
+#include <set>
 #include <thread>
 
 #include <nlohmann/json.hpp>
@@ -23,6 +24,10 @@ using transports::Session;
 namespace {
 
 constexpr int kLockWaitTimeout = 1205;
+// The server's default sql_mode, strict for every engine: a value the copy
+// cannot hold is an error, never a silent change.
+constexpr const char* kStrictMode =
+    "IF(@@GLOBAL.sql_mode = '', 'STRICT_ALL_TABLES', CONCAT(@@GLOBAL.sql_mode, ',STRICT_ALL_TABLES'))";
 constexpr int kDeadlock = 1213;
 
 int64_t NowNs() {
@@ -78,6 +83,21 @@ Result<std::vector<IndexInfo>> ReadIndexes(Session& session, const std::string& 
     if (r[3]) out.back().prefix = true;
   }
   return out;
+}
+
+// True when a strict-mode copy from `from` to `to` either keeps every value
+// exactly or fails: integers to integers (out of range is an error),
+// character strings to character strings (too long, or a character the new
+// set lacks, is an error). Those need no comparison after the copy; other
+// conversions (decimals, floats, times, binary, ENUM, across families) can
+// round, pad or map silently and are compared.
+bool ExactUnderStrict(const ColumnInfo& from, const ColumnInfo& to) {
+  static const std::set<std::string> kIntegers = {"tinyint", "smallint", "mediumint", "int", "bigint"};
+  static const std::set<std::string> kText = {"varchar", "tinytext", "text", "mediumtext", "longtext"};
+  if (kIntegers.count(from.data_type) && kIntegers.count(to.data_type)) return true;
+  // CHAR pads: into CHAR a value can change; from CHAR into text it cannot.
+  const bool from_text = kText.count(from.data_type) || from.data_type == "char";
+  return from_text && kText.count(to.data_type);
 }
 
 const ColumnInfo* FindColumn(const std::vector<ColumnInfo>& columns, const std::string& name) {
@@ -166,7 +186,7 @@ Status SetUp(Session& session, const MigrationState& s, const OnlineOptions& opt
   // REPEATABLE READ: a chunk's locking reads take gap locks, so no write can
   // slip a row into the range being copied (READ COMMITTED takes none).
   SQLX_RETURN_IF_ERROR(Exec(session, "SET SESSION TRANSACTION ISOLATION LEVEL REPEATABLE READ"));
-  return Exec(session, "SET SESSION sql_mode = @@GLOBAL.sql_mode, lock_wait_timeout = " +
+  return Exec(session, std::string("SET SESSION sql_mode = ") + kStrictMode + ", lock_wait_timeout = " +
                            std::to_string(std::max(1, options.cutover_lock_wait_seconds)));
 }
 
@@ -258,7 +278,7 @@ Status Prepare(Session& session, MigrationState& s, const OnlineOptions& options
     const ColumnInfo* now = FindColumn(new_columns, c.name);
     if (now == nullptr || now->generated()) continue;
     s.copy_columns.push_back(c.name);
-    if (!(*now == c)) s.compare_columns.push_back(c.name);
+    if (!(*now == c) && !ExactUnderStrict(c, *now)) s.compare_columns.push_back(c.name);
   }
   s.fill_columns.clear();
   s.fill_values.clear();
@@ -766,7 +786,7 @@ Status RevertMigration(Session& session, MigrationState& s, const OnlineOptions&
     // cuts or clamps what does not fit), nothing is compared.
     if (force) SQLX_RETURN_IF_ERROR(Exec(session, "SET SESSION sql_mode = ''"));
     Status st = ReverseSync(session, s, options, observer, force);
-    if (force) (void)Exec(session, "SET SESSION sql_mode = @@GLOBAL.sql_mode");
+    if (force) (void)Exec(session, std::string("SET SESSION sql_mode = ") + kStrictMode);
     // Other tables' keys to the old table (current now), carried back by the swap.
     if (st.ok()) st = OnlyStatus(RepointForeignKeys(session, s.database, s.table, s.OldTable(), s.MovingFkPrefix()));
     if (st.ok()) st = Swap(session, s.table, s.ShadowTable(), s.OldTable(), options);
