@@ -231,7 +231,7 @@ void RocksAuditLog::StageCheckpoint(const Checkpoint& checkpoint, AuditHead* hea
 
 Result<bool> RocksAuditLog::StageAppend(std::vector<AuditEvent>& events, AuditHead* head, rocksdb::WriteBatch* batch,
                                         IndexWrite index_write) {
-  if (!pending_loaded_) SQLX_RETURN_IF_ERROR(LoadPending(head->size));
+  SQLX_RETURN_IF_ERROR(SyncPending(head->size));
   SQLX_ASSIGN_OR_RETURN(MerkleFrontier frontier, MerkleFrontier::FromNodes(head->size, head->frontier));
   rocksdb::ColumnFamilyHandle* nodes = family(RocksStore::kAuditNodes);
   rocksdb::ColumnFamilyHandle* events_family = family(RocksStore::kAuditEvents);
@@ -296,13 +296,13 @@ Status RocksAuditLog::Commit(rocksdb::WriteBatch& batch, AuditHead head, bool in
   head_ = std::move(head);
   if (index_written) {
     pending_.Clear();
+    indexed_ = head_.size;
     has_time_entry_ = true;
   }
   return Status::Ok();
 }
 
-Status RocksAuditLog::LoadPending(uint64_t size) {
-  pending_.Clear();
+Result<uint64_t> RocksAuditLog::IndexedUpTo(uint64_t size) {
   std::unique_ptr<rocksdb::Iterator> it(
       store_.db_->NewIterator(rocksdb::ReadOptions(), family(RocksStore::kAuditIndex)));
   it->SeekForPrev(std::string(1, static_cast<char>(keys::kTimeGroupIndex + 1)));
@@ -310,8 +310,16 @@ Status RocksAuditLog::LoadPending(uint64_t size) {
   has_time_entry_ = it->Valid() && it->key().size() == 17 && it->key()[0] == keys::kTimeGroupIndex;
   // Without a time entry the store is empty or from before them (indexed
   // per event): nothing is pending.
-  const uint64_t indexed = has_time_entry_ ? keys::GetU64(it->key().ToStringView().substr(9, 8)) : size;
-  it.reset(store_.db_->NewIterator(rocksdb::ReadOptions(), family(RocksStore::kAuditEvents)));
+  return has_time_entry_ ? keys::GetU64(it->key().ToStringView().substr(9, 8)) : size;
+}
+
+Status RocksAuditLog::SyncPending(uint64_t size) {
+  SQLX_ASSIGN_OR_RETURN(const uint64_t indexed, IndexedUpTo(size));
+  // Another AuditLog on this store may have written the index since.
+  if (pending_loaded_ && indexed == indexed_) return Status::Ok();
+  pending_.Clear();
+  std::unique_ptr<rocksdb::Iterator> it(
+      store_.db_->NewIterator(rocksdb::ReadOptions(), family(RocksStore::kAuditEvents)));
   for (it->Seek(keys::SeqKey(indexed + 1)); it->Valid(); it->Next()) {
     const std::optional<uint64_t> seq = keys::SeqFromKey(it->key().ToStringView());
     if (!seq || *seq > size) break;
@@ -321,13 +329,14 @@ Status RocksAuditLog::LoadPending(uint64_t size) {
     if (e.ok()) pending_.Add(*e);  // a damaged event is verify's to report
   }
   if (!it->status().ok()) return store_.ToError(it->status(), "reading audit events");
+  indexed_ = indexed;
   pending_loaded_ = true;
   return Status::Ok();
 }
 
 Status RocksAuditLog::WritePendingIndex() {
   if (!CheckHeadMatchesTail().ok()) return Status::Ok();  // appends are refused: so is this
-  if (!pending_loaded_) SQLX_RETURN_IF_ERROR(LoadPending(head_.size));
+  SQLX_RETURN_IF_ERROR(SyncPending(head_.size));
   if (pending_.empty()) return Status::Ok();
   AuditHead head = head_;
   rocksdb::WriteBatch batch;

@@ -103,11 +103,16 @@ class RocksAuditLog final : public AuditLog {
   // REQUIRES: mu_ held.
   Status Commit(rocksdb::WriteBatch& batch, AuditHead head, bool index_written, std::string_view what,
                 bool synced = true);
-  // pending_ := the index entries of events (newest time entry's last seq,
-  // size]; events pruned or unreadable are skipped. REQUIRES: mu_ held.
-  Status LoadPending(uint64_t size);
+  // The last seq the stored index covers: the newest time entry's, else
+  // `size` (a store without one is empty or was indexed per event). Sets
+  // has_time_entry_. REQUIRES: mu_ held.
+  Result<uint64_t> IndexedUpTo(uint64_t size);
+  // Unless pending_ already holds them: pending_ := the index entries of
+  // events (IndexedUpTo(size), size]; events pruned or unreadable are
+  // skipped. REQUIRES: mu_ held.
+  Status SyncPending(uint64_t size);
   // Writes the pending index entries, unsynced (lost ones are rebuilt by
-  // LoadPending). Does nothing on a log whose head is damaged or does not
+  // SyncPending). Does nothing on a log whose head is damaged or does not
   // match its events. REQUIRES: mu_ held.
   Status WritePendingIndex();
   // Verify; with `rebuilt`, the head record is not read (nor trusted) and
@@ -127,9 +132,10 @@ class RocksAuditLog final : public AuditLog {
   std::mutex mu_;  // one writer: held across an append's read-modify-write
   AuditHead head_;
   std::optional<Error> head_error_;
-  // Index entries of the events after the newest time entry; valid only
-  // when pending_loaded_ (else LoadPending first).
+  // Index entries of the events after indexed_, the last seq the stored
+  // index covered when they were loaded; valid only when pending_loaded_.
   AuditPostings pending_;
+  uint64_t indexed_ = 0;
   bool pending_loaded_ = false;
   // Whether a time entry exists: until one does, every append writes its
   // index entries (a store without one is read as fully indexed).
