@@ -190,20 +190,23 @@ Result<AuditHead> RocksAuditLog::LoadHead(RocksStore& store) {
     // A head written without the high water (by a sqlx from before it, also
     // after this one wrote time entries): take it from the newest entry, so
     // time entries keep sorting by seq.
-    SQLX_ASSIGN_OR_RETURN(head.time_high_water_ns, NewestTimeHighWater(store));
+    SQLX_ASSIGN_OR_RETURN(std::optional<TimeEntryKey> newest, NewestTimeEntry(store));
+    if (newest) head.time_high_water_ns = newest->high_water_ns;
   }
   return head;
 }
 
-Result<int64_t> RocksAuditLog::NewestTimeHighWater(RocksStore& store) {
+Result<std::optional<RocksAuditLog::TimeEntryKey>> RocksAuditLog::NewestTimeEntry(RocksStore& store) {
   std::unique_ptr<rocksdb::Iterator> it(
       store.db_->NewIterator(rocksdb::ReadOptions(), store.family_[RocksStore::kAuditIndex]));
   it->SeekForPrev(std::string(1, static_cast<char>(keys::kTimeGroupIndex + 1)));
   if (!it->status().ok()) return store.ToError(it->status(), "reading the audit time index");
-  if (it->Valid() && it->key().size() == 17 && it->key()[0] == keys::kTimeGroupIndex) {
-    return keys::TimeFromOrder(keys::GetU64(it->key().ToStringView().substr(1, 8)));
+  if (!it->Valid() || it->key().size() != 17 || it->key()[0] != keys::kTimeGroupIndex) {
+    return std::optional<TimeEntryKey>();
   }
-  return INT64_MIN;
+  const std::string_view key = it->key().ToStringView();
+  return std::optional<TimeEntryKey>(
+      TimeEntryKey{keys::TimeFromOrder(keys::GetU64(key.substr(1, 8))), keys::GetU64(key.substr(9, 8))});
 }
 
 uint64_t RocksAuditLog::Size() {
@@ -303,14 +306,11 @@ Status RocksAuditLog::Commit(rocksdb::WriteBatch& batch, AuditHead head, bool in
 }
 
 Result<uint64_t> RocksAuditLog::IndexedUpTo(uint64_t size) {
-  std::unique_ptr<rocksdb::Iterator> it(
-      store_.db_->NewIterator(rocksdb::ReadOptions(), family(RocksStore::kAuditIndex)));
-  it->SeekForPrev(std::string(1, static_cast<char>(keys::kTimeGroupIndex + 1)));
-  if (!it->status().ok()) return store_.ToError(it->status(), "reading the audit time index");
-  has_time_entry_ = it->Valid() && it->key().size() == 17 && it->key()[0] == keys::kTimeGroupIndex;
+  SQLX_ASSIGN_OR_RETURN(std::optional<TimeEntryKey> newest, NewestTimeEntry(store_));
+  has_time_entry_ = newest.has_value();
   // Without a time entry the store is empty or from before them (indexed
   // per event): nothing is pending.
-  return has_time_entry_ ? keys::GetU64(it->key().ToStringView().substr(9, 8)) : size;
+  return newest ? newest->last_seq : size;
 }
 
 Status RocksAuditLog::SyncPending(uint64_t size) {

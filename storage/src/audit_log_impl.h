@@ -78,8 +78,13 @@ class RocksAuditLog final : public AuditLog {
   Result<AuditRepairReport> RepairHead(const AuditVerifyOptions& trust, AuditEvent record) override;
 
   static Result<AuditHead> LoadHead(RocksStore& store);
-  // The high water of the newest time entry; INT64_MIN when there is none.
-  static Result<int64_t> NewestTimeHighWater(RocksStore& store);
+  // The key of the newest time entry ('w' high water, last seq); nullopt
+  // when there is none.
+  struct TimeEntryKey {
+    int64_t high_water_ns = INT64_MIN;
+    uint64_t last_seq = 0;
+  };
+  static Result<std::optional<TimeEntryKey>> NewestTimeEntry(RocksStore& store);
 
  private:
   rocksdb::ColumnFamilyHandle* family(RocksStore::Family f) { return store_.family_[f]; }
