@@ -84,7 +84,8 @@ void PrintEvents(const GlobalOptions& g, const storage::AuditQueryResult& result
   if (g.format == "json") {
     json list = json::array();
     for (const storage::AuditEvent& e : events) list.push_back(EventJson(e));
-    std::cout << json{{"ok", true}, {"events", list}, {"unreadable", result.unreadable}}.dump(
+    const json out = {{"ok", true}, {"events", list}, {"unreadable", result.unreadable}, {"pruned", result.pruned}};
+    std::cout << out.dump(
                      -1, ' ', false, json::error_handler_t::replace)
               << "\n";
   } else if (g.format == "csv") {

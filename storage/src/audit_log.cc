@@ -190,20 +190,23 @@ Result<AuditHead> RocksAuditLog::LoadHead(RocksStore& store) {
     // A head written without the high water (by a sqlx from before it, also
     // after this one wrote time entries): take it from the newest entry, so
     // time entries keep sorting by seq.
-    SQLX_ASSIGN_OR_RETURN(head.time_high_water_ns, NewestTimeHighWater(store));
+    SQLX_ASSIGN_OR_RETURN(std::optional<TimeEntryKey> newest, NewestTimeEntry(store));
+    if (newest) head.time_high_water_ns = newest->high_water_ns;
   }
   return head;
 }
 
-Result<int64_t> RocksAuditLog::NewestTimeHighWater(RocksStore& store) {
+Result<std::optional<RocksAuditLog::TimeEntryKey>> RocksAuditLog::NewestTimeEntry(RocksStore& store) {
   std::unique_ptr<rocksdb::Iterator> it(
       store.db_->NewIterator(rocksdb::ReadOptions(), store.family_[RocksStore::kAuditIndex]));
   it->SeekForPrev(std::string(1, static_cast<char>(keys::kTimeGroupIndex + 1)));
   if (!it->status().ok()) return store.ToError(it->status(), "reading the audit time index");
-  if (it->Valid() && it->key().size() == 17 && it->key()[0] == keys::kTimeGroupIndex) {
-    return keys::TimeFromOrder(keys::GetU64(it->key().ToStringView().substr(1, 8)));
+  if (!it->Valid() || it->key().size() != 17 || it->key()[0] != keys::kTimeGroupIndex) {
+    return std::optional<TimeEntryKey>();
   }
-  return INT64_MIN;
+  const std::string_view key = it->key().ToStringView();
+  return std::optional<TimeEntryKey>(
+      TimeEntryKey{keys::TimeFromOrder(keys::GetU64(key.substr(1, 8))), keys::GetU64(key.substr(9, 8))});
 }
 
 uint64_t RocksAuditLog::Size() {
@@ -231,7 +234,7 @@ void RocksAuditLog::StageCheckpoint(const Checkpoint& checkpoint, AuditHead* hea
 
 Result<bool> RocksAuditLog::StageAppend(std::vector<AuditEvent>& events, AuditHead* head, rocksdb::WriteBatch* batch,
                                         IndexWrite index_write) {
-  if (!pending_loaded_) SQLX_RETURN_IF_ERROR(LoadPending(head->size));
+  SQLX_RETURN_IF_ERROR(SyncPending(head->size));
   SQLX_ASSIGN_OR_RETURN(MerkleFrontier frontier, MerkleFrontier::FromNodes(head->size, head->frontier));
   rocksdb::ColumnFamilyHandle* nodes = family(RocksStore::kAuditNodes);
   rocksdb::ColumnFamilyHandle* events_family = family(RocksStore::kAuditEvents);
@@ -296,22 +299,27 @@ Status RocksAuditLog::Commit(rocksdb::WriteBatch& batch, AuditHead head, bool in
   head_ = std::move(head);
   if (index_written) {
     pending_.Clear();
+    indexed_ = head_.size;
     has_time_entry_ = true;
   }
   return Status::Ok();
 }
 
-Status RocksAuditLog::LoadPending(uint64_t size) {
-  pending_.Clear();
-  std::unique_ptr<rocksdb::Iterator> it(
-      store_.db_->NewIterator(rocksdb::ReadOptions(), family(RocksStore::kAuditIndex)));
-  it->SeekForPrev(std::string(1, static_cast<char>(keys::kTimeGroupIndex + 1)));
-  if (!it->status().ok()) return store_.ToError(it->status(), "reading the audit time index");
-  has_time_entry_ = it->Valid() && it->key().size() == 17 && it->key()[0] == keys::kTimeGroupIndex;
+Result<uint64_t> RocksAuditLog::IndexedUpTo(uint64_t size) {
+  SQLX_ASSIGN_OR_RETURN(std::optional<TimeEntryKey> newest, NewestTimeEntry(store_));
+  has_time_entry_ = newest.has_value();
   // Without a time entry the store is empty or from before them (indexed
   // per event): nothing is pending.
-  const uint64_t indexed = has_time_entry_ ? keys::GetU64(it->key().ToStringView().substr(9, 8)) : size;
-  it.reset(store_.db_->NewIterator(rocksdb::ReadOptions(), family(RocksStore::kAuditEvents)));
+  return newest ? newest->last_seq : size;
+}
+
+Status RocksAuditLog::SyncPending(uint64_t size) {
+  SQLX_ASSIGN_OR_RETURN(const uint64_t indexed, IndexedUpTo(size));
+  // Another AuditLog on this store may have written the index since.
+  if (pending_loaded_ && indexed == indexed_) return Status::Ok();
+  pending_.Clear();
+  std::unique_ptr<rocksdb::Iterator> it(
+      store_.db_->NewIterator(rocksdb::ReadOptions(), family(RocksStore::kAuditEvents)));
   for (it->Seek(keys::SeqKey(indexed + 1)); it->Valid(); it->Next()) {
     const std::optional<uint64_t> seq = keys::SeqFromKey(it->key().ToStringView());
     if (!seq || *seq > size) break;
@@ -321,13 +329,14 @@ Status RocksAuditLog::LoadPending(uint64_t size) {
     if (e.ok()) pending_.Add(*e);  // a damaged event is verify's to report
   }
   if (!it->status().ok()) return store_.ToError(it->status(), "reading audit events");
+  indexed_ = indexed;
   pending_loaded_ = true;
   return Status::Ok();
 }
 
 Status RocksAuditLog::WritePendingIndex() {
   if (!CheckHeadMatchesTail().ok()) return Status::Ok();  // appends are refused: so is this
-  if (!pending_loaded_) SQLX_RETURN_IF_ERROR(LoadPending(head_.size));
+  SQLX_RETURN_IF_ERROR(SyncPending(head_.size));
   if (pending_.empty()) return Status::Ok();
   AuditHead head = head_;
   rocksdb::WriteBatch batch;

@@ -78,8 +78,13 @@ class RocksAuditLog final : public AuditLog {
   Result<AuditRepairReport> RepairHead(const AuditVerifyOptions& trust, AuditEvent record) override;
 
   static Result<AuditHead> LoadHead(RocksStore& store);
-  // The high water of the newest time entry; INT64_MIN when there is none.
-  static Result<int64_t> NewestTimeHighWater(RocksStore& store);
+  // The key of the newest time entry ('w' high water, last seq); nullopt
+  // when there is none.
+  struct TimeEntryKey {
+    int64_t high_water_ns = INT64_MIN;
+    uint64_t last_seq = 0;
+  };
+  static Result<std::optional<TimeEntryKey>> NewestTimeEntry(RocksStore& store);
 
  private:
   rocksdb::ColumnFamilyHandle* family(RocksStore::Family f) { return store_.family_[f]; }
@@ -103,11 +108,16 @@ class RocksAuditLog final : public AuditLog {
   // REQUIRES: mu_ held.
   Status Commit(rocksdb::WriteBatch& batch, AuditHead head, bool index_written, std::string_view what,
                 bool synced = true);
-  // pending_ := the index entries of events (newest time entry's last seq,
-  // size]; events pruned or unreadable are skipped. REQUIRES: mu_ held.
-  Status LoadPending(uint64_t size);
+  // The last seq the stored index covers: the newest time entry's, else
+  // `size` (a store without one is empty or was indexed per event). Sets
+  // has_time_entry_. REQUIRES: mu_ held.
+  Result<uint64_t> IndexedUpTo(uint64_t size);
+  // Unless pending_ already holds them: pending_ := the index entries of
+  // events (IndexedUpTo(size), size]; events pruned or unreadable are
+  // skipped. REQUIRES: mu_ held.
+  Status SyncPending(uint64_t size);
   // Writes the pending index entries, unsynced (lost ones are rebuilt by
-  // LoadPending). Does nothing on a log whose head is damaged or does not
+  // SyncPending). Does nothing on a log whose head is damaged or does not
   // match its events. REQUIRES: mu_ held.
   Status WritePendingIndex();
   // Verify; with `rebuilt`, the head record is not read (nor trusted) and
@@ -127,9 +137,10 @@ class RocksAuditLog final : public AuditLog {
   std::mutex mu_;  // one writer: held across an append's read-modify-write
   AuditHead head_;
   std::optional<Error> head_error_;
-  // Index entries of the events after the newest time entry; valid only
-  // when pending_loaded_ (else LoadPending first).
+  // Index entries of the events after indexed_, the last seq the stored
+  // index covered when they were loaded; valid only when pending_loaded_.
   AuditPostings pending_;
+  uint64_t indexed_ = 0;
   bool pending_loaded_ = false;
   // Whether a time entry exists: until one does, every append writes its
   // index entries (a store without one is read as fully indexed).

@@ -246,7 +246,8 @@ Result<AuditVerifyReport> RocksAuditLog::VerifyChain(const AuditVerifyOptions& o
       rebuilt->checkpoint_size = latest.tree_size;
       rebuilt->checkpoint_time_ns = latest.time_ns;
     }
-    SQLX_ASSIGN_OR_RETURN(rebuilt->time_high_water_ns, NewestTimeHighWater(store_));
+    SQLX_ASSIGN_OR_RETURN(std::optional<TimeEntryKey> newest, NewestTimeEntry(store_));
+    rebuilt->time_high_water_ns = newest ? newest->high_water_ns : INT64_MIN;
   }
   return report;
 }

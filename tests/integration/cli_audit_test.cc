@@ -267,6 +267,7 @@ TEST_F(CliAuditTest, PruneLeavesHashOnlyLeavesThatStillVerifyAndIsAudited) {
   ASSERT_EQ(query.exit_code, 0) << DescribeRun(query);
   nlohmann::json events = Json(query)["events"];
   ASSERT_EQ(events.size(), 2u);  // the prune and the verify; pruned events are skipped
+  EXPECT_EQ(Json(query)["pruned"], 0);  // their time entries went with them
   EXPECT_EQ(events[0]["action"], "audit.prune");
   EXPECT_EQ(events[0]["details"]["pruned"], 4);
   EXPECT_EQ(events[0]["details"]["older_than"], "1s");

@@ -353,6 +353,22 @@ TEST_F(AuditLogTest, IndexEntriesLostInACrashAreRebuiltFromTheEventsOnOpen) {
   EXPECT_TRUE(Verify().ok);
 }
 
+// Two AuditLogs on one store: entries the other one wrote are not written
+// again (a query would list their events twice).
+TEST_F(AuditLogTest, IndexEntriesWrittenByAnotherLogOnTheStoreAreNotWrittenAgain) {
+  AppendMany(3);  // 2 and 3 pending in log_
+  {
+    AuditLogOptions options;
+    auto other = AuditLog::Open(*store_, options);
+    ASSERT_TRUE(other.ok());
+  }  // closing it writes the entries of 2 and 3
+  AppendMany(2);
+  Reopen();
+  AuditQuery by_action;
+  by_action.action = "test.step";
+  EXPECT_EQ(Seqs(log_->Query(by_action)), (std::vector<uint64_t>{1, 2, 3, 4, 5}));
+}
+
 TEST_F(AuditLogTest, NoPasswordReachesAnEvent) {
   AuditEvent e = Ev("connection.created");
   e.details_json =
