@@ -10,6 +10,10 @@ find_package(RocksDB CONFIG REQUIRED)
 # Exact: flatc-generated headers static_assert the runtime version.
 find_package(FlatBuffers 2.0.8 EXACT CONFIG REQUIRED)
 pkg_check_modules(SODIUM REQUIRED IMPORTED_TARGET libsodium)
+# NATS.c's CMake config is broken in Debian (missing static lib): pkg-config.
+pkg_check_modules(NATS REQUIRED IMPORTED_TARGET libnats)
+# zstd: pkg-config, apart from the zstd::zstd target RocksDB's config defines.
+pkg_check_modules(ZSTD REQUIRED IMPORTED_TARGET libzstd)
 if(SQLX_BUILD_TESTS)
   find_package(GTest CONFIG REQUIRED)
 endif()
