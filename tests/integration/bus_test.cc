@@ -412,6 +412,40 @@ TEST_F(BusTest, EventsStreamKeepsWhatTheOrchestratorAcked) {
   EXPECT_EQ(state->messages, 4u) << "limits retention keeps acked events";
 }
 
+// Every job once, in order of publication, through publish → fetch → ack;
+// prints the rate for orientation (tests/bench/queue measures it properly).
+TEST_F(BusTest, ManyJobsArriveExactlyOnce) {
+  Consumer c = Bind(WorkerConsumer());
+  constexpr int kJobs = 2000;
+  const auto t0 = Clock::now();
+  for (int i = 0; i < kJobs; ++i) {
+    const std::string id = "job-" + std::to_string(i);
+    ASSERT_TRUE(bus_->Publish(Subject("noop"), ToBytes(id), id).ok());
+  }
+  const auto t1 = Clock::now();
+  std::vector<int> seen(kJobs, 0);
+  int received = 0;
+  while (received < kJobs) {
+    auto got = FetchN(c, 100, 2s);
+    ASSERT_FALSE(got.empty()) << "stalled after " << received << " jobs";
+    for (auto& m : got) {
+      const int i = std::stoi(std::string(m.payload_view().substr(4)));
+      ASSERT_EQ(i, received) << "out of order";
+      ++seen[static_cast<std::size_t>(i)];
+      ++received;
+      ASSERT_TRUE(m.Ack().ok());
+    }
+  }
+  const auto t2 = Clock::now();
+  EXPECT_TRUE(FetchN(c, 1, 200ms).empty());
+  for (int n : seen) ASSERT_EQ(n, 1);
+  const auto per_s = [&](auto d) {
+    return kJobs / std::chrono::duration<double>(d).count();
+  };
+  std::printf("publish with PubAck: %.0f/s; fetch + AckSync: %.0f/s\n", per_s(t1 - t0),
+              per_s(t2 - t1));
+}
+
 TEST(BusConnectTest, RefusedConnectionIsAClearError) {
   testing::OwnNatsServer never_started;
   ConnectOptions o;

@@ -61,12 +61,6 @@ int64_t ReconnectDelay(natsConnection*, int attempts, void* closure) {
   return delay + static_cast<int64_t>(rng() % static_cast<unsigned>(delay / 10 + 1));
 }
 
-// Frees natsOptions on every path.
-struct OptionsGuard {
-  natsOptions* o = nullptr;
-  ~OptionsGuard() { natsOptions_Destroy(o); }
-};
-
 }  // namespace
 
 Error NatsError(natsStatus status, std::string_view what, jsErrCode js_error) {
@@ -149,24 +143,24 @@ Bus::~Bus() = default;
 Result<std::unique_ptr<Bus>> Bus::Connect(std::string_view url, ConnectOptions options) {
   auto conn = std::make_shared<Connection>(std::move(options));
   const ConnectOptions& o = conn->options;
-  OptionsGuard opts;
+  OwnedOptions opts;
   const std::string url_text(url);
-  natsStatus s = natsOptions_Create(&opts.o);
-  if (s == NATS_OK) s = natsOptions_SetURL(opts.o, url_text.c_str());
-  if (s == NATS_OK) s = natsOptions_SetName(opts.o, o.name.c_str());
-  if (s == NATS_OK) s = natsOptions_SetTimeout(opts.o, o.connect_timeout.count());
-  if (s == NATS_OK) s = natsOptions_SetMaxReconnect(opts.o, -1);
-  if (s == NATS_OK) s = natsOptions_SetCustomReconnectDelay(opts.o, ReconnectDelay, conn.get());
-  if (s == NATS_OK) s = natsOptions_SetDisconnectedCB(opts.o, OnDisconnected, conn.get());
-  if (s == NATS_OK) s = natsOptions_SetReconnectedCB(opts.o, OnReconnected, conn.get());
-  if (s == NATS_OK) s = natsOptions_SetClosedCB(opts.o, OnClosed, conn.get());
-  if (s == NATS_OK) s = natsOptions_SetErrorHandler(opts.o, OnAsyncError, conn.get());
+  natsStatus s = natsOptions_Create(&opts.p);
+  if (s == NATS_OK) s = natsOptions_SetURL(opts.p, url_text.c_str());
+  if (s == NATS_OK) s = natsOptions_SetName(opts.p, o.name.c_str());
+  if (s == NATS_OK) s = natsOptions_SetTimeout(opts.p, o.connect_timeout.count());
+  if (s == NATS_OK) s = natsOptions_SetMaxReconnect(opts.p, -1);
+  if (s == NATS_OK) s = natsOptions_SetCustomReconnectDelay(opts.p, ReconnectDelay, conn.get());
+  if (s == NATS_OK) s = natsOptions_SetDisconnectedCB(opts.p, OnDisconnected, conn.get());
+  if (s == NATS_OK) s = natsOptions_SetReconnectedCB(opts.p, OnReconnected, conn.get());
+  if (s == NATS_OK) s = natsOptions_SetClosedCB(opts.p, OnClosed, conn.get());
+  if (s == NATS_OK) s = natsOptions_SetErrorHandler(opts.p, OnAsyncError, conn.get());
   if (s == NATS_OK && o.retry_on_failed_connect) {
-    s = natsOptions_SetRetryOnFailedConnect(opts.o, true, OnConnected, conn.get());
+    s = natsOptions_SetRetryOnFailedConnect(opts.p, true, OnConnected, conn.get());
   }
   if (s != NATS_OK) return NatsError(s, "NATS options");
 
-  s = natsConnection_Connect(&conn->nc, opts.o);
+  s = natsConnection_Connect(&conn->nc, opts.p);
   if (s == NATS_NOT_YET_CONNECTED) {
     conn->SetState(ConnectionState::kDisconnected, false);
   } else if (s != NATS_OK) {

@@ -43,6 +43,21 @@ struct Bus::Connection {
 // `js_error` is JetStream's error code when the server gave one.
 Error NatsError(natsStatus status, std::string_view what, jsErrCode js_error = jsErrCode(0));
 
+// Owns one NATS object and destroys it with `Destroy` on every path.
+template <class T, void (*Destroy)(T*)>
+struct NatsOwned {
+  NatsOwned() = default;
+  NatsOwned(const NatsOwned&) = delete;
+  NatsOwned& operator=(const NatsOwned&) = delete;
+  ~NatsOwned() { Destroy(p); }
+  T* p = nullptr;
+};
+using OwnedMsg = NatsOwned<natsMsg, natsMsg_Destroy>;
+using OwnedPubAck = NatsOwned<jsPubAck, jsPubAck_Destroy>;
+using OwnedStreamInfo = NatsOwned<jsStreamInfo, jsStreamInfo_Destroy>;
+using OwnedConsumerInfo = NatsOwned<jsConsumerInfo, jsConsumerInfo_Destroy>;
+using OwnedOptions = NatsOwned<natsOptions, natsOptions_Destroy>;
+
 // Nanoseconds for NATS durations.
 inline std::int64_t Nanos(Millis ms) { return static_cast<std::int64_t>(ms.count()) * 1000000; }
 

@@ -14,11 +14,6 @@ namespace {
 
 using Clock = std::chrono::steady_clock;
 
-struct MsgGuard {
-  natsMsg* p = nullptr;
-  ~MsgGuard() { natsMsg_Destroy(p); }
-};
-
 std::optional<std::string_view> Header(natsMsg* msg, std::string_view key) {
   const std::string k(key);
   const char* value = nullptr;
@@ -64,16 +59,17 @@ namespace {
 
 // Reads parts 1..n-1 by direct get and checks each one's headers.
 Status ReadChunks(const Consumer::State& consumer, const std::string& msg_id,
-                  const std::vector<std::uint64_t>& seqs, std::vector<MsgGuard>& out) {
+                  const std::vector<std::uint64_t>& seqs,
+                  std::vector<std::unique_ptr<OwnedMsg>>& out) {
   const std::size_t count = seqs.size() + 1;
-  out.resize(seqs.size());
   for (std::size_t i = 1; i < count; ++i) {
     jsDirectGetMsgOptions o;
     jsDirectGetMsgOptions_Init(&o);
     o.Sequence = seqs[i - 1];
     jsOptions jo = consumer.conn->JsOptions();
+    out.push_back(std::make_unique<OwnedMsg>());
     const natsStatus s =
-        js_DirectGetMsg(&out[i - 1].p, consumer.conn->js, consumer.stream.c_str(), &jo, &o);
+        js_DirectGetMsg(&out.back()->p, consumer.conn->js, consumer.stream.c_str(), &jo, &o);
     const std::string which = "chunk " + std::to_string(i) + " of " + std::to_string(count) +
                               " of message '" + msg_id + "' (stream " + consumer.stream +
                               " seq " + std::to_string(o.Sequence) + ")";
@@ -81,7 +77,7 @@ Status ReadChunks(const Consumer::State& consumer, const std::string& msg_id,
       return MakeError(ErrorCode::kNotFound, which + " is missing: the payload is incomplete");
     }
     if (s != NATS_OK) return NatsError(s, "read " + which);
-    natsMsg* chunk = out[i - 1].p;
+    natsMsg* chunk = out.back()->p;
     const auto id = Header(chunk, kHeaderChunkMsgId);
     const auto index = Header(chunk, kHeaderChunkIndex);
     const auto total = Header(chunk, kHeaderChunkCount);
@@ -110,7 +106,7 @@ Result<Bytes> Reassemble(const Consumer::State& consumer, natsMsg* head,
     size = static_cast<std::size_t>(*n);
   }
   std::vector<std::span<const std::uint8_t>> parts = {Data(head)};
-  std::vector<MsgGuard> chunks;
+  std::vector<std::unique_ptr<OwnedMsg>> chunks;
   if (const auto count_text = Header(head, kHeaderChunkCount)) {
     const auto count = ParseHeaderNumber(*count_text);
     const auto seqs_text = Header(head, kHeaderChunkSeqs);
@@ -122,7 +118,7 @@ Result<Bytes> Reassemble(const Consumer::State& consumer, natsMsg* head,
     if (!size) return MakeError(ErrorCode::kProtocol, "split payload without Sqlx-Size");
     chunk_seqs = *seqs;
     SQLX_RETURN_IF_ERROR(ReadChunks(consumer, msg_id, chunk_seqs, chunks));
-    for (const auto& c : chunks) parts.push_back(Data(c.p));
+    for (const auto& c : chunks) parts.push_back(Data(c->p));
   }
   return DecodePayload(compressed, size, parts, limit);
 }

@@ -10,22 +10,13 @@
 namespace sqlx::bus {
 namespace {
 
-struct MsgGuard {
-  natsMsg* p = nullptr;
-  ~MsgGuard() { natsMsg_Destroy(p); }
-};
-struct PubAckGuard {
-  jsPubAck* p = nullptr;
-  ~PubAckGuard() { jsPubAck_Destroy(p); }
-};
-
 using Headers = std::vector<std::pair<std::string_view, std::string>>;
 
 // Publishes one message and returns the server's ack.
 Result<PubAck> PublishOne(Bus::Connection& conn, const std::string& subject,
                           std::span<const std::uint8_t> body, const std::string& msg_id,
                           const Headers& headers) {
-  MsgGuard msg;
+  OwnedMsg msg;
   natsStatus s = natsMsg_Create(&msg.p, subject.c_str(), nullptr,
                                 reinterpret_cast<const char*>(body.data()),
                                 static_cast<int>(body.size()));
@@ -40,7 +31,7 @@ Result<PubAck> PublishOne(Bus::Connection& conn, const std::string& subject,
   jsPubOptions_Init(&po);
   po.MaxWait = conn.options.request_timeout.count();
   if (!msg_id.empty()) po.MsgId = msg_id.c_str();
-  PubAckGuard ack;
+  OwnedPubAck ack;
   jsErrCode jerr = jsErrCode(0);
   s = js_PublishMsg(&ack.p, conn.js, msg.p, &po, &jerr);
   if (s == NATS_NO_RESPONDERS) {
@@ -55,6 +46,34 @@ Result<PubAck> PublishOne(Bus::Connection& conn, const std::string& subject,
   out.sequence = ack.p->Sequence;
   out.duplicate = ack.p->Duplicate;
   return out;
+}
+
+// Stores parts 1..n-1 on the chunk subject; returns their sequences
+// ("q1,q2,...") and sets `stream` to the stream that holds them.
+Result<std::string> PublishChunks(Bus::Connection& conn, const std::string& subject,
+                                  const std::string& id, const EncodedPayload& encoded,
+                                  std::string& stream) {
+  const std::size_t count = encoded.parts.size();
+  const std::string chunk_subject = std::string(kChunkSubjectPrefix) + subject;
+  std::string seqs;
+  for (std::size_t i = 1; i < count; ++i) {
+    const Headers headers = {{kHeaderChunkMsgId, id},
+                             {kHeaderChunkIndex, std::to_string(i)},
+                             {kHeaderChunkCount, std::to_string(count)}};
+    const std::string chunk_id =
+        id.empty() ? std::string() : id + std::string(kChunkMsgIdInfix) + std::to_string(i);
+    SQLX_ASSIGN_OR_RETURN(PubAck chunk,
+                          PublishOne(conn, chunk_subject, encoded.parts[i], chunk_id, headers));
+    if (i > 1 && chunk.stream != stream) {
+      return MakeError(ErrorCode::kInvalidArgument,
+                       "chunks of " + subject + " landed in streams " + stream + " and " +
+                           chunk.stream + ": subjects overlap across streams");
+    }
+    stream = chunk.stream;
+    if (!seqs.empty()) seqs += ',';
+    seqs += std::to_string(chunk.sequence);
+  }
+  return seqs;
 }
 
 }  // namespace
@@ -80,27 +99,8 @@ Result<PubAck> Bus::Publish(std::string_view subject, std::span<const std::uint8
   const std::size_t count = encoded.parts.size();
 
   // Parts 1..n-1 first: the head must never be visible before its chunks.
-  std::string seqs;
   std::string stream;
-  const std::string chunk_subject = std::string(kChunkSubjectPrefix) + subj;
-  for (std::size_t i = 1; i < count; ++i) {
-    const Headers headers = {{kHeaderChunkMsgId, id},
-                             {kHeaderChunkIndex, std::to_string(i)},
-                             {kHeaderChunkCount, std::to_string(count)}};
-    const std::string chunk_id =
-        id.empty() ? std::string() : id + std::string(kChunkMsgIdInfix) + std::to_string(i);
-    SQLX_ASSIGN_OR_RETURN(PubAck chunk,
-                          PublishOne(*conn_, chunk_subject, encoded.parts[i], chunk_id, headers));
-    if (i > 1 && chunk.stream != stream) {
-      return MakeError(ErrorCode::kInvalidArgument,
-                       "chunks of " + subj + " landed in streams " + stream + " and " +
-                           chunk.stream + ": subjects overlap across streams");
-    }
-    stream = chunk.stream;
-    if (!seqs.empty()) seqs += ',';
-    seqs += std::to_string(chunk.sequence);
-  }
-
+  SQLX_ASSIGN_OR_RETURN(const std::string seqs, PublishChunks(*conn_, subj, id, encoded, stream));
   Headers headers;
   if (encoded.compressed) headers.emplace_back(kHeaderEncoding, std::string(kEncodingZstd));
   if (encoded.compressed || count > 1) {

@@ -10,15 +10,6 @@
 namespace sqlx::bus {
 namespace {
 
-struct StreamInfoGuard {
-  jsStreamInfo* p = nullptr;
-  ~StreamInfoGuard() { jsStreamInfo_Destroy(p); }
-};
-struct ConsumerInfoGuard {
-  jsConsumerInfo* p = nullptr;
-  ~ConsumerInfoGuard() { jsConsumerInfo_Destroy(p); }
-};
-
 bool NotFound(natsStatus s, jsErrCode e, jsErrCode which) {
   return s == NATS_NOT_FOUND || e == which;
 }
@@ -77,10 +68,10 @@ Status Bus::EnsureStream(const StreamConfig& config) {
 
   jsOptions jo = conn_->JsOptions();
   jsErrCode jerr = jsErrCode(0);
-  StreamInfoGuard info;
+  OwnedStreamInfo info;
   natsStatus s = js_GetStreamInfo(&info.p, conn_->js, config.name.c_str(), &jo, &jerr);
   if (NotFound(s, jerr, JSStreamNotFoundErr)) {
-    StreamInfoGuard created;
+    OwnedStreamInfo created;
     jerr = jsErrCode(0);
     s = js_AddStream(&created.p, conn_->js, &want, &jo, &jerr);
     if (s != NATS_OK) return NatsError(s, "create stream " + config.name, jerr);
@@ -101,7 +92,7 @@ Status Bus::EnsureStream(const StreamConfig& config) {
                     have.Duplicates == want.Duplicates && have.MaxAge == want.MaxAge &&
                     have.MaxBytes == want.MaxBytes && have.AllowDirect;
   if (same) return Status::Ok();
-  StreamInfoGuard updated;
+  OwnedStreamInfo updated;
   jerr = jsErrCode(0);
   s = js_UpdateStream(&updated.p, conn_->js, &want, &jo, &jerr);
   if (s != NATS_OK) return NatsError(s, "update stream " + config.name, jerr);
@@ -121,7 +112,7 @@ Result<StreamState> Bus::GetStreamState(std::string_view name) {
   const std::string n(name);
   jsOptions jo = conn_->JsOptions();
   jsErrCode jerr = jsErrCode(0);
-  StreamInfoGuard info;
+  OwnedStreamInfo info;
   const natsStatus s = js_GetStreamInfo(&info.p, conn_->js, n.c_str(), &jo, &jerr);
   if (s != NATS_OK) return NatsError(s, "read stream " + n, jerr);
   StreamState out;
@@ -132,8 +123,9 @@ Result<StreamState> Bus::GetStreamState(std::string_view name) {
   return out;
 }
 
-Status Bus::EnsureConsumer(std::string_view stream, const ConsumerConfig& config) {
-  const std::string stream_name(stream);
+namespace {
+
+Status ValidateConsumer(const ConsumerConfig& config) {
   if (config.durable.empty() || config.durable.find_first_of(".*> ") != std::string::npos) {
     return MakeError(ErrorCode::kInvalidArgument,
                      "durable name '" + config.durable + "' must be non-empty without . * > or spaces");
@@ -143,30 +135,45 @@ Status Bus::EnsureConsumer(std::string_view stream, const ConsumerConfig& config
                      "consumer " + config.durable +
                          ": max_deliver, ack_wait and max_ack_pending must be positive");
   }
-  jsOptions jo = conn_->JsOptions();
-  jsErrCode jerr = jsErrCode(0);
+  return Status::Ok();
+}
 
+// The stream's only own subject (chunk subjects aside), for an empty filter.
+Result<std::string> DefaultFilter(Bus::Connection& conn, const std::string& stream,
+                                  const std::string& durable) {
+  jsOptions jo = conn.JsOptions();
+  jsErrCode jerr = jsErrCode(0);
+  OwnedStreamInfo si;
+  const natsStatus s = js_GetStreamInfo(&si.p, conn.js, stream.c_str(), &jo, &jerr);
+  if (s != NATS_OK) return NatsError(s, "read stream " + stream, jerr);
+  std::vector<std::string> own;
+  for (int i = 0; i < si.p->Config->SubjectsLen; ++i) {
+    std::string_view subj = si.p->Config->Subjects[i];
+    if (subj.rfind(kChunkSubjectPrefix, 0) != 0) own.emplace_back(subj);
+  }
+  if (own.size() != 1) {
+    return MakeError(ErrorCode::kInvalidArgument,
+                     "stream " + stream + " has " + std::to_string(own.size()) +
+                         " subjects: give consumer " + durable + " a filter_subject");
+  }
+  return own.front();
+}
+
+}  // namespace
+
+Status Bus::EnsureConsumer(std::string_view stream, const ConsumerConfig& config) {
+  const std::string stream_name(stream);
+  SQLX_RETURN_IF_ERROR(ValidateConsumer(config));
   std::string filter = config.filter_subject;
   if (filter.empty()) {
-    StreamInfoGuard si;
-    const natsStatus s = js_GetStreamInfo(&si.p, conn_->js, stream_name.c_str(), &jo, &jerr);
-    if (s != NATS_OK) return NatsError(s, "read stream " + stream_name, jerr);
-    std::vector<std::string> own;
-    for (int i = 0; i < si.p->Config->SubjectsLen; ++i) {
-      std::string_view subj = si.p->Config->Subjects[i];
-      if (subj.rfind(kChunkSubjectPrefix, 0) != 0) own.emplace_back(subj);
-    }
-    if (own.size() != 1) {
-      return MakeError(ErrorCode::kInvalidArgument,
-                       "stream " + stream_name + " has " + std::to_string(own.size()) +
-                           " subjects: give consumer " + config.durable + " a filter_subject");
-    }
-    filter = own.front();
+    SQLX_ASSIGN_OR_RETURN(filter, DefaultFilter(*conn_, stream_name, config.durable));
   }
   if (filter.rfind("_sqlx.", 0) == 0 || filter == ">") {
     return MakeError(ErrorCode::kInvalidArgument,
                      "consumer filter '" + filter + "' would see the bus's chunk messages");
   }
+  jsOptions jo = conn_->JsOptions();
+  jsErrCode jerr = jsErrCode(0);
 
   jsConsumerConfig want;
   jsConsumerConfig_Init(&want);
@@ -178,12 +185,11 @@ Status Bus::EnsureConsumer(std::string_view stream, const ConsumerConfig& config
   want.MaxAckPending = config.max_ack_pending;
   want.FilterSubject = filter.c_str();
 
-  ConsumerInfoGuard info;
-  jerr = jsErrCode(0);
+  OwnedConsumerInfo info;
   natsStatus s = js_GetConsumerInfo(&info.p, conn_->js, stream_name.c_str(),
                                     config.durable.c_str(), &jo, &jerr);
   if (NotFound(s, jerr, JSConsumerNotFoundErr)) {
-    ConsumerInfoGuard created;
+    OwnedConsumerInfo created;
     jerr = jsErrCode(0);
     s = js_AddConsumer(&created.p, conn_->js, stream_name.c_str(), &want, &jo, &jerr);
     if (s != NATS_OK) {
@@ -207,7 +213,7 @@ Status Bus::EnsureConsumer(std::string_view stream, const ConsumerConfig& config
       have.MaxAckPending == want.MaxAckPending) {
     return Status::Ok();
   }
-  ConsumerInfoGuard updated;
+  OwnedConsumerInfo updated;
   jerr = jsErrCode(0);
   s = js_UpdateConsumer(&updated.p, conn_->js, stream_name.c_str(), &want, &jo, &jerr);
   if (s != NATS_OK) return NatsError(s, "update consumer " + config.durable, jerr);
