@@ -167,8 +167,8 @@ class Message {
   std::unique_ptr<State> state_;
 };
 
-// A bound durable pull consumer. Fetch() may run on several threads with
-// several Consumer objects on the same durable (they share its messages).
+// A bound durable pull consumer. One Fetch() at a time per Consumer: give
+// each thread its own Consumer on the same durable (they share its messages).
 class Consumer {
  public:
   Consumer(Consumer&&) noexcept;
