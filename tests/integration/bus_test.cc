@@ -446,6 +446,32 @@ TEST_F(BusTest, ManyJobsArriveExactlyOnce) {
               per_s(t2 - t1));
 }
 
+TEST_F(BusTest, CallsAfterCloseFailAsClosed) {
+  ConnectOptions o;
+  o.name = "bus-close-test";
+  auto second = Bus::Connect(url_, o);
+  ASSERT_TRUE(second.ok());
+  auto consumer_bus = std::move(second).value();
+  ASSERT_TRUE(consumer_bus->EnsureConsumer(jobs_.name, WorkerConsumer()).ok());
+  auto c = consumer_bus->Subscribe(jobs_.name, WorkerConsumer().durable);
+  ASSERT_TRUE(c.ok());
+  EXPECT_EQ(consumer_bus->status().state, ConnectionState::kConnected);
+  consumer_bus->Close();
+  for (int i = 0; i < 100 && consumer_bus->status().state != ConnectionState::kClosed; ++i) {
+    std::this_thread::sleep_for(10ms);
+  }
+  EXPECT_EQ(consumer_bus->status().state, ConnectionState::kClosed);
+  auto pub = consumer_bus->Publish(Subject("learn"), ToBytes("x"), "after-close");
+  ASSERT_FALSE(pub.ok());
+  EXPECT_EQ(pub.error().code, ErrorCode::kClosed) << pub.error().message;
+  EXPECT_NE(pub.error().message.find("closed"), std::string::npos) << pub.error().message;
+  auto fetched = c->Fetch(1, 100ms);
+  ASSERT_FALSE(fetched.ok());
+  EXPECT_EQ(fetched.error().code, ErrorCode::kClosed) << fetched.error().message;
+  consumer_bus.reset();  // the Consumer keeps the closed connection alive
+  EXPECT_FALSE(c->Fetch(1, 10ms).ok());
+}
+
 TEST(BusConnectTest, RefusedConnectionIsAClearError) {
   testing::OwnNatsServer never_started;
   ConnectOptions o;

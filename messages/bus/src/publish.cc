@@ -85,6 +85,10 @@ Result<PubAck> Bus::Publish(std::string_view subject, std::span<const std::uint8
   if (subj.rfind("_sqlx.", 0) == 0) {
     return MakeError(ErrorCode::kInvalidArgument, "subject " + subj + " is reserved for the bus");
   }
+  if (natsConnection_IsClosed(conn_->nc)) {
+    return MakeError(ErrorCode::kClosed, "publish on " + subj +
+                                             ": the NATS connection is closed (Close or Drain)");
+  }
   const std::int64_t max_payload = natsConnection_GetMaxPayload(conn_->nc);
   std::size_t max_part = conn_->options.max_chunk_bytes;
   if (max_part == 0) {
