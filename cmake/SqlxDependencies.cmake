@@ -14,6 +14,9 @@ pkg_check_modules(SODIUM REQUIRED IMPORTED_TARGET libsodium)
 pkg_check_modules(NATS REQUIRED IMPORTED_TARGET libnats)
 # zstd: pkg-config, apart from the zstd::zstd target RocksDB's config defines.
 pkg_check_modules(ZSTD REQUIRED IMPORTED_TARGET libzstd)
+# CAF 0.17.6: no CMake config in the package; cmake/FindCAF.cmake. Only
+# actors/, orchestrator/ and cli/ link it.
+find_package(CAF 0.17 REQUIRED)
 if(SQLX_BUILD_TESTS)
   find_package(GTest CONFIG REQUIRED)
 endif()

@@ -2,7 +2,8 @@
 # Runs flatc at build time: each a.fbs becomes OUTPUT_DIR/a_generated.h and
 # OUTPUT_DIR/a_bfbs_generated.h, the schema itself in binary form (field
 # names, slots, types, defaults) for code that binds to fields by name. Both
-# are build outputs, never committed. TARGET is an INTERFACE library: linking
+# are build outputs, never committed. --gen-mutable: a supervisor bumps a
+# job's attempt number in place (jobs.h SetAttempt). TARGET is an INTERFACE library: linking
 # it (PRIVATE: generated code never reaches a public header) adds the include
 # directory and runs flatc first. FlatBuffers 2.0.8 ships no
 # flatbuffers_generate_headers() (shared/DEPENDENCIES.md); its generated
@@ -15,7 +16,7 @@ function(sqlx_flatbuffers_headers)
     set(out ${ARG_OUTPUT_DIR}/${stem}_generated.h ${ARG_OUTPUT_DIR}/${stem}_bfbs_generated.h)
     add_custom_command(
       OUTPUT ${out}
-      COMMAND flatbuffers::flatc --cpp --scoped-enums --bfbs-gen-embed -o ${ARG_OUTPUT_DIR} ${schema}
+      COMMAND flatbuffers::flatc --cpp --scoped-enums --gen-mutable --bfbs-gen-embed -o ${ARG_OUTPUT_DIR} ${schema}
       DEPENDS ${schema} $<TARGET_FILE:flatbuffers::flatc>
       COMMENT "flatc ${schema}"
       VERBATIM)

@@ -8,6 +8,7 @@
 
 #include <atomic>
 #include <chrono>
+#include <map>
 #include <random>
 #include <thread>
 
@@ -92,6 +93,12 @@ class Writer {
     return out;
   }
   uint64_t commits() const { return commits_; }
+  // Server error codes the writer's statements got, with their counts.
+  std::string Errors() const {
+    std::string out;
+    for (const auto& [code, n] : errors_) out += std::to_string(code) + "x" + std::to_string(n) + " ";
+    return out;
+  }
   uint64_t rollbacks() const { return rollbacks_; }
   std::string failure() const { return failure_; }
 
@@ -136,7 +143,13 @@ class Writer {
       for (const std::string& db : {db_, control_}) {
         std::string s = statement;
         s.replace(s.find("{T}"), 3, "`" + db + "`.t");
-        ok = ok && (*session)->Execute(s).ok();
+        if (!ok) break;
+        auto done = (*session)->Execute(s);
+        if (!done.ok()) {
+          ok = false;
+          if (errors_[done.error().server_code]++ == 0)
+            messages_ += done.error().ToString() + " | " + s + "\n";
+        }
       }
       ok = ok && (*session)->Execute("COMMIT").ok();
       if (!ok) {
@@ -162,6 +175,9 @@ class Writer {
   std::thread thread_;
   std::vector<Stall> stalls_;
   std::atomic<uint64_t> commits_{0}, rollbacks_{0};
+  std::map<int, int> errors_;
+ public:
+  std::string messages_;
   std::string failure_;
 };
 
@@ -222,7 +238,7 @@ struct OnlineFixture {
 
 const char* kSimpleFrom = "CREATE TABLE t (id int NOT NULL PRIMARY KEY, k int NOT NULL, v varchar(40), KEY k (k))";
 const char* kSimpleTo =
-    "CREATE TABLE t (id int NOT NULL PRIMARY KEY, k bigint NOT NULL, v varchar(80), z int NOT NULL, KEY k (k))";
+    "CREATE TABLE t (id int NOT NULL PRIMARY KEY, k bigint NOT NULL, v varchar(80), z int NOT NULL DEFAULT 7, KEY k (k))";
 
 TEST(OnlineMigrationTest, WritesDuringCopyCutOverAndRevertAreAllKept) {
   const KeyStyle key;
@@ -239,6 +255,7 @@ TEST(OnlineMigrationTest, WritesDuringCopyCutOverAndRevertAreAllKept) {
   writer.Stop();
   ASSERT_EQ(r.exit_code, 0) << DescribeRun(r);
   ASSERT_EQ(writer.failure(), "");
+  std::cout << "[ writer ] commits " << writer.commits() << ", errors " << writer.Errors() << "\n" << writer.messages_;
   EXPECT_NE(r.out.find("runs as an online copy"), std::string::npos) << r.out;
   EXPECT_GT(writer.commits(), 50u);
   EXPECT_EQ(RowsDiffering(f.db, f.control, key), 0u);
@@ -250,8 +267,8 @@ TEST(OnlineMigrationTest, WritesDuringCopyCutOverAndRevertAreAllKept) {
   const int64_t cut_from = m[0]["cutover_started_ns"].get<int64_t>(), cut_to = m[0]["cutover_at_ns"].get<int64_t>();
   for (const Writer::Stall& s : writer.StallsOutside(1000, cut_from, cut_to))
     ADD_FAILURE() << "the writer stalled " << s.ms << " ms outside the cut-over";
-  // New NOT NULL column without a default: ALTER TABLE's value (0).
-  EXPECT_EQ(RootSql("SELECT COUNT(*) FROM t WHERE z <> 0", f.db), "0\n");
+  EXPECT_EQ(RootSql("SELECT COUNT(*) FROM t WHERE z <> 7", f.db), "0\n");
+  EXPECT_EQ(writer.Errors().find("1146"), std::string::npos) << "a writer saw a table missing: " << writer.messages_;
 
   // Revert while writing: the writes made after the cut-over reach the old table.
   const std::string id = m[0]["id"];
@@ -332,28 +349,27 @@ TEST(OnlineMigrationTest, KillNineAtRandomMomentsThenResumeKeepsEveryWrite) {
   std::string phases;
   for (const auto& [p, n] : killed_in) phases += p + "=" + std::to_string(n) + " ";
   std::cout << "[ kills ] by phase: " << phases << "; writer commits " << writer.commits() << ", rollbacks "
-            << writer.rollbacks() << "\n";
+            << writer.rollbacks() << " (" << writer.Errors() << ")\n" << writer.messages_;
 }
 
 TEST(OnlineMigrationTest, TablesThatCannotBeCopiedOnlineAreRefusedWithTheReasonBeforeAnyChange) {
   FixtureDatabases fx;
   TempDir store("sqlx-online-store.");
   const std::string db = fx.Create("omr"), to = fx.Create("omr_to");
-  RootSql("CREATE TABLE p (id int PRIMARY KEY, v int); CREATE TABLE c (id int PRIMARY KEY, pid int, v int, "
-          "CONSTRAINT fk_c_p FOREIGN KEY (pid) REFERENCES p (id)); CREATE TABLE n (a int, v int);"
-          "INSERT INTO p VALUES (1, 1); INSERT INTO c VALUES (1, 1, 1); INSERT INTO n VALUES (1, 1), (1, 1)",
+  RootSql("CREATE TABLE s (id int PRIMARY KEY, up int, v int, CONSTRAINT fk_s_s FOREIGN KEY (up) REFERENCES s (id));"
+          "CREATE TABLE n (a int, v int); INSERT INTO s VALUES (1, NULL, 1); INSERT INTO n VALUES (1, 1), (1, 1)",
           db);
-  RootSql("CREATE TABLE p (id int PRIMARY KEY, v bigint); CREATE TABLE c (id int PRIMARY KEY, pid int, v bigint, "
-          "CONSTRAINT fk_c_p FOREIGN KEY (pid) REFERENCES p (id)); CREATE TABLE n (a int, v bigint)",
+  RootSql("CREATE TABLE s (id int PRIMARY KEY, up int, v bigint, CONSTRAINT fk_s_s FOREIGN KEY (up) REFERENCES s (id));"
+          "CREATE TABLE n (a int, v bigint)",
           to);
   const std::string plan = store.path() + "/plan.json";
   ASSERT_EQ(Sqlx({"--store", store.path(), "plan:diff", "--from", RootUrl(db), "--to", RootUrl(to), "-o", plan}).exit_code, 0);
   const std::string start = Hash(db);
   RunResult r = Sqlx({"--store", store.path(), "apply", RootUrl(db), "--plan", plan});
   EXPECT_EQ(r.exit_code, 1) << DescribeRun(r);
-  EXPECT_NE(r.err.find("alter_table c: needs a table copy"), std::string::npos) << r.err;
-  EXPECT_NE(r.err.find("cannot be copied online (foreign key `fk_c_p` (`c` -> `p`)"), std::string::npos) << r.err;
-  EXPECT_NE(r.err.find("alter_table p: needs a table copy"), std::string::npos) << r.err;
+  EXPECT_NE(r.err.find("alter_table s: needs a table copy"), std::string::npos) << r.err;
+  EXPECT_NE(r.err.find("foreign key `fk_s_s` references the table itself"), std::string::npos) << r.err;
+  EXPECT_NE(r.err.find("alter_table n: needs a table copy"), std::string::npos) << r.err;
   EXPECT_NE(r.err.find("no primary key and no unique key over NOT NULL columns"), std::string::npos) << r.err;
   EXPECT_NE(r.err.find("--allow-blocking"), std::string::npos) << r.err;
   EXPECT_EQ(Hash(db), start);
@@ -362,6 +378,60 @@ TEST(OnlineMigrationTest, TablesThatCannotBeCopiedOnlineAreRefusedWithTheReasonB
   r = Sqlx({"--store", store.path(), "apply", RootUrl(db), "--plan", plan, "--allow-blocking"});
   EXPECT_EQ(r.exit_code, 0) << DescribeRun(r);
   EXPECT_EQ(Hash(db), Hash(to));
+}
+
+TEST(OnlineMigrationTest, ForeignKeysOfAndToTheTableKeepTheirNamesAndWorkAfterTheSwapAndTheRevert) {
+  FixtureDatabases fx;
+  TempDir store("sqlx-online-store.");
+  const std::string db = fx.Create("omf"), to = fx.Create("omf_to");
+  const char* from_sql =
+      "CREATE TABLE p (id int PRIMARY KEY, v int); CREATE TABLE c (id int PRIMARY KEY, pid int, v int, "
+      "CONSTRAINT fk_c_p FOREIGN KEY (pid) REFERENCES p (id) ON DELETE CASCADE ON UPDATE CASCADE)";
+  RootSql(std::string(from_sql) +
+              "; INSERT INTO p SELECT seq, seq FROM seq_1_to_3000; INSERT INTO c SELECT seq, seq % 3000 + 1, seq FROM "
+              "seq_1_to_9000",
+          db);
+  // c gains a NOT NULL column without a default: existing rows get ALTER
+  // TABLE's value (0), in the copy and in the change capture.
+  RootSql("CREATE TABLE p (id int PRIMARY KEY, v bigint); CREATE TABLE c (id int PRIMARY KEY, pid int, v bigint, "
+          "w int NOT NULL, CONSTRAINT fk_c_p FOREIGN KEY (pid) REFERENCES p (id) ON DELETE CASCADE ON UPDATE CASCADE)",
+          to);
+  const std::string plan = store.path() + "/plan.json";
+  ASSERT_EQ(Sqlx({"--store", store.path(), "plan:diff", "--from", RootUrl(db), "--to", RootUrl(to), "-o", plan}).exit_code, 0);
+  const std::string start = Hash(db);
+  RunResult r = Sqlx({"--store", store.path(), "apply", RootUrl(db), "--plan", plan, "--chunk-time", "0.02"});
+  ASSERT_EQ(r.exit_code, 0) << DescribeRun(r);
+  EXPECT_NE(r.out.find("operation 1 (c): runs as an online copy"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("operation 2 (p): runs as an online copy"), std::string::npos) << r.out;
+  EXPECT_EQ(Hash(db), Hash(to));
+  EXPECT_EQ(RootSql("SELECT COUNT(*), SUM(w) FROM c", db), "9000\t0\n");
+  // The child's key references the new parent, under its own name, and cascades.
+  EXPECT_EQ(RootSql("SELECT CONSTRAINT_NAME, REFERENCED_TABLE_NAME FROM information_schema.REFERENTIAL_CONSTRAINTS "
+                    "WHERE CONSTRAINT_SCHEMA = '" + db + "' AND TABLE_NAME = 'c'"),
+            "fk_c_p\tp\n");
+  RootSql("DELETE FROM p WHERE id = 5; UPDATE p SET id = 100005 WHERE id = 6", db);
+  EXPECT_EQ(RootSql("SELECT COUNT(*) FROM c WHERE pid = 5", db), "0\n");
+  EXPECT_EQ(RootSql("SELECT COUNT(*) FROM c WHERE pid = 100005", db), "3\n");
+  RunResult orphan = testing::RootClient({db, "-e", "INSERT INTO c VALUES (99999, 424242, 1, 1)"});
+  EXPECT_NE(orphan.exit_code, 0) << "the child's key must still be checked";
+
+  // Revert both (newest first), then drop the copies: the start's schema,
+  // the names, and the rows written since.
+  nlohmann::json m = Migrations(store.path());
+  ASSERT_EQ(m.size(), 2u);
+  for (int i = 1; i >= 0; --i) {
+    r = Sqlx({"--store", store.path(), "migrations", "revert", m[i]["id"], RootUrl()});
+    ASSERT_EQ(r.exit_code, 0) << DescribeRun(r);
+  }
+  EXPECT_EQ(Hash(db), start);
+  EXPECT_EQ(RootSql("SELECT COUNT(*) FROM c WHERE pid = 100005", db), "3\n");
+  for (int i = 0; i < 2; ++i)
+    ASSERT_EQ(Sqlx({"--store", store.path(), "migrations", "finalize", m[i]["id"], RootUrl()}).exit_code, 0);
+  EXPECT_EQ(Artefacts(db), 0u);
+  EXPECT_EQ(Hash(db), start);
+  EXPECT_EQ(RootSql("SELECT CONSTRAINT_NAME, REFERENCED_TABLE_NAME FROM information_schema.REFERENTIAL_CONSTRAINTS "
+                    "WHERE CONSTRAINT_SCHEMA = '" + db + "'"),
+            "fk_c_p\tp\n");
 }
 
 TEST(OnlineMigrationTest, ANewUniqueKeyOverDuplicatesIsRefusedBeforeTheCopyStarts) {

@@ -7,6 +7,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "online_fks.h"
 #include "online_sql.h"
 #include "sqlx/planner/guardrails.h"
 #include "sqlx/planner/render_sql.h"
@@ -136,7 +137,9 @@ class ServerLock {
  public:
   static Result<ServerLock> Take(Session& session, const MigrationState& s) {
     const std::string name = QuoteString("sqlx_migration_" + s.id);
-    SQLX_ASSIGN_OR_RETURN(uint64_t got, Number(session, "SELECT GET_LOCK(" + name + ", 0)"));
+    // A session killed mid-statement holds the lock until the server sees
+    // it gone (its statement ends first): wait that long, not longer.
+    SQLX_ASSIGN_OR_RETURN(uint64_t got, Number(session, "SELECT GET_LOCK(" + name + ", 15)"));
     if (got != 1)
       return MakeError(ErrorCode::kUnsupported, "migration " + s.id +
                                                         " is being run by another session right now: wait for it "
@@ -159,6 +162,9 @@ class ServerLock {
 // MariaDB since 10.2.4), short metadata-lock waits.
 Status SetUp(Session& session, const MigrationState& s, const OnlineOptions& options) {
   SQLX_RETURN_IF_ERROR(session.InitDb(s.database));
+  // REPEATABLE READ: a chunk's locking reads take gap locks, so no write can
+  // slip a row into the range being copied (READ COMMITTED takes none).
+  SQLX_RETURN_IF_ERROR(Exec(session, "SET SESSION TRANSACTION ISOLATION LEVEL REPEATABLE READ"));
   return Exec(session, "SET SESSION sql_mode = @@GLOBAL.sql_mode, lock_wait_timeout = " +
                            std::to_string(std::max(1, options.cutover_lock_wait_seconds)));
 }
@@ -174,6 +180,36 @@ Error Stopped(MigrationState& s, MigrationObserver& observer, Error e) {
   (void)Save(s, observer);
   observer.Event(s, "migration.failed", &e, json{{"phase", s.phase}}.dump());
   return e;
+}
+
+template <class T>
+Status OnlyStatus(const Result<T>& r) {
+  return r.ok() ? Status::Ok() : Status(r.error());
+}
+
+// Names of the table's own foreign keys: orig (as learned), on the table
+// while the shadow has the originals, on the shadow after a revert.
+std::vector<std::string> OrigFks(const MigrationState& s) { return s.fk_names; }
+std::vector<std::string> TableFks(const MigrationState& s) {
+  std::vector<std::string> out;
+  for (size_t i = 0; i < s.fk_names.size(); ++i) out.push_back(s.TableFkName(i));
+  return out;
+}
+std::vector<std::string> ShadowFks(const MigrationState& s) {
+  std::vector<std::string> out;
+  for (size_t i = 0; i < s.fk_names.size(); ++i) out.push_back(s.ShadowFkName(i));
+  return out;
+}
+std::vector<std::vector<std::string>> FkAliases(const MigrationState& s) {
+  std::vector<std::vector<std::string>> out;
+  for (size_t i = 0; i < s.fk_names.size(); ++i) out.push_back({s.fk_names[i], s.TableFkName(i), s.ShadowFkName(i)});
+  return out;
+}
+// Names the keys of `table` `names` (from whichever of the three they carry).
+Status NameFks(Session& session, const MigrationState& s, const std::string& table,
+               const std::vector<std::string>& names) {
+  if (s.fk_names.empty()) return Status::Ok();
+  return NameForeignKeys(session, table, s.fk_clauses, names, FkAliases(s));
 }
 
 // Where the forward trigger `_ins` is: on the table (not cut over), on the
@@ -204,6 +240,7 @@ Status Prepare(Session& session, MigrationState& s, const OnlineOptions& options
   SQLX_RETURN_IF_ERROR(Exec(session, "CREATE TABLE " + shadow + " LIKE " + table));
   auto undo = [&](Error e) {
     (void)Run(session, "DROP TABLE IF EXISTS " + shadow);
+    (void)NameFks(session, s, s.table, OrigFks(s));
     return e;
   };
   SQLX_ASSIGN_OR_RETURN(std::vector<std::string> statements, ShadowStatements(s));
@@ -243,6 +280,11 @@ Status Prepare(Session& session, MigrationState& s, const OnlineOptions& options
     return undo(MakeError(ErrorCode::kUnsupported, "after the change no index of " + table + " starts with (" +
                                                        Columns(s.key_columns) +
                                                        "): changes could not find their rows in the copy"));
+  // The table's own foreign keys: the table keeps them under temporary
+  // names, the shadow takes the originals (so the cut-over needs no rename).
+  if (Status st = NameFks(session, s, s.table, TableFks(s)); !st.ok()) return undo(st.error());
+  if (Status st = AddForeignKeys(session, s.ShadowTable(), s.fk_names, s.fk_clauses); !st.ok())
+    return undo(st.error());
   SQLX_ASSIGN_OR_RETURN(s.rows_estimate,
                         Number(session, "SELECT IFNULL(TABLE_ROWS, 0) FROM information_schema.TABLES WHERE " +
                                             InSchema(s.database, s.table)));
@@ -273,14 +315,26 @@ Status Prepare(Session& session, MigrationState& s, const OnlineOptions& options
   return Status::Ok();
 }
 
-// The upper key of the next chunk of `rows` rows after s.last_bound (as
-// literals); empty when fewer rows remain (the chunk runs to the end).
-// `index`: the index to read along ("" lets the server choose).
-Result<std::vector<std::string>> NextBound(Session& session, const MigrationState& s, uint64_t rows,
-                                           const std::string& index) {
-  std::string sql = "SELECT " + Columns(s.key_columns) + " FROM " + Q(s.table) +
-                    (index.empty() ? "" : " FORCE INDEX (" + Q(index) + ")");
-  if (!s.last_bound.empty()) sql += " WHERE " + KeyAfter(s, "", s.last_bound);
+// What one copy moves: rows of `source` into `target` (the shadow during a
+// migration; the old table during a revert), by the state's key.
+struct CopySpec {
+  std::string source, target;
+  std::string source_index;  // FORCE INDEX on the source ("" lets the server choose)
+  std::vector<std::string> columns, fill_columns, fill_values, compare_columns;
+};
+
+CopySpec ForwardCopy(const MigrationState& s) {
+  return {s.table, s.ShadowTable(), s.key_index, s.copy_columns, s.fill_columns, s.fill_values, s.compare_columns};
+}
+
+// The upper key of the next chunk of `rows` rows of spec.source after
+// `after` (as literals); empty when fewer rows remain (the chunk runs to
+// the end).
+Result<std::vector<std::string>> NextBound(Session& session, const MigrationState& s, const CopySpec& spec,
+                                           const std::vector<std::string>& after, uint64_t rows) {
+  std::string sql = "SELECT " + Columns(s.key_columns) + " FROM " + Q(spec.source) +
+                    (spec.source_index.empty() ? "" : " FORCE INDEX (" + Q(spec.source_index) + ")");
+  if (!after.empty()) sql += " WHERE " + KeyAfter(s, "", after);
   sql += " ORDER BY " + Columns(s.key_columns) + " LIMIT 1 OFFSET " + std::to_string(std::max<uint64_t>(rows, 1) - 1);
   SQLX_ASSIGN_OR_RETURN(std::vector<Row> found, Rows(session, sql));
   std::vector<std::string> out;
@@ -290,41 +344,41 @@ Result<std::vector<std::string>> NextBound(Session& session, const MigrationStat
 }
 
 // One chunk in one transaction: the source rows locked (shared), the
-// shadow's rows of the range replaced by a copy, the copy compared where a
+// target's rows of the range replaced by a copy, the copy compared where a
 // definition changed. Returns the rows copied.
-Result<uint64_t> CopyChunkOnce(Session& session, const MigrationState& s, const std::vector<std::string>& upto) {
-  const std::string table = Q(s.table) + " FORCE INDEX (" + Q(s.key_index) + ")";
-  const std::string range = ChunkRange(s, "", s.last_bound, upto);
+Result<uint64_t> CopyChunkOnce(Session& session, const MigrationState& s, const CopySpec& spec,
+                               const std::vector<std::string>& after, const std::vector<std::string>& upto) {
+  const std::string force = spec.source_index.empty() ? "" : " FORCE INDEX (" + Q(spec.source_index) + ")";
+  const std::string source = Q(spec.source) + force;
+  const std::string range = ChunkRange(s, "", after, upto);
   SQLX_RETURN_IF_ERROR(Exec(session, "START TRANSACTION"));
   auto body = [&]() -> Result<uint64_t> {
-    SQLX_ASSIGN_OR_RETURN(uint64_t source,
-                          Number(session, "SELECT COUNT(*) FROM " + table + " WHERE " + range + " LOCK IN SHARE MODE"));
-    SQLX_RETURN_IF_ERROR(Exec(session, "DELETE FROM " + Q(s.ShadowTable()) + " WHERE " + range));
-    std::string into = Columns(s.copy_columns), select = Columns(s.copy_columns);
-    for (size_t i = 0; i < s.fill_columns.size(); ++i) {
-      into += ", " + Q(s.fill_columns[i]);
-      select += ", " + s.fill_values[i];
+    SQLX_ASSIGN_OR_RETURN(uint64_t rows,
+                          Number(session, "SELECT COUNT(*) FROM " + source + " WHERE " + range + " LOCK IN SHARE MODE"));
+    SQLX_RETURN_IF_ERROR(Exec(session, "DELETE FROM " + Q(spec.target) + " WHERE " + range));
+    std::string into = Columns(spec.columns), select = Columns(spec.columns);
+    for (size_t i = 0; i < spec.fill_columns.size(); ++i) {
+      into += ", " + Q(spec.fill_columns[i]);
+      select += ", " + spec.fill_values[i];
     }
-    SQLX_ASSIGN_OR_RETURN(uint64_t copied, Run(session, "INSERT INTO " + Q(s.ShadowTable()) + " (" + into +
-                                                            ") SELECT " + select + " FROM " + table + " WHERE " +
-                                                            range + " LOCK IN SHARE MODE"));
-    if (copied != source)
-      return MakeError(ErrorCode::kUnsupported, std::to_string(source - std::min(source, copied)) + " of " +
-                                                        std::to_string(source) + " rows of " + Q(s.table) +
-                                                        " after key " + Columns(s.last_bound) +
-                                                        " did not reach the copy");
-    if (!s.compare_columns.empty()) {
+    SQLX_ASSIGN_OR_RETURN(uint64_t copied, Run(session, "INSERT INTO " + Q(spec.target) + " (" + into + ") SELECT " +
+                                                            select + " FROM " + source + " WHERE " + range +
+                                                            " LOCK IN SHARE MODE"));
+    if (copied != rows)
+      return MakeError(ErrorCode::kUnsupported, std::to_string(rows - std::min(rows, copied)) + " of " +
+                                                    std::to_string(rows) + " rows of " + Q(spec.source) +
+                                                    " after key " + Columns(after) + " did not reach " + Q(spec.target));
+    if (!spec.compare_columns.empty()) {
       SQLX_ASSIGN_OR_RETURN(
           uint64_t differ,
-          Number(session, "SELECT COUNT(*) FROM " + Q(s.table) + " AS o FORCE INDEX (" + Q(s.key_index) + ") JOIN " +
-                              Q(s.ShadowTable()) + " AS n ON " + KeyJoin(s, "o", "n") + " WHERE " +
-                              ChunkRange(s, "o", s.last_bound, upto) + " AND " +
-                              RowsDiffer(s.compare_columns, "o", "n") + " LOCK IN SHARE MODE"));
+          Number(session, "SELECT COUNT(*) FROM " + Q(spec.source) + " AS o" + force + " JOIN " + Q(spec.target) +
+                              " AS n ON " + KeyJoin(s, "o", "n") + " WHERE " + ChunkRange(s, "o", after, upto) +
+                              " AND " + RowsDiffer(spec.compare_columns, "o", "n") + " LOCK IN SHARE MODE"));
       if (differ > 0)
         return MakeError(ErrorCode::kUnsupported,
-                         std::to_string(differ) + " rows of " + Q(s.table) + " change value when copied into the new "
-                                                  "definition of (" + Columns(s.compare_columns) +
-                                                  "): the copy would not keep them; fix those values or the change");
+                         std::to_string(differ) + " rows of " + Q(spec.source) + " change value when copied into " +
+                             Q(spec.target) + " (" + Columns(spec.compare_columns) +
+                             "): the copy would not keep them");
     }
     SQLX_RETURN_IF_ERROR(Exec(session, "COMMIT"));
     return copied;
@@ -335,9 +389,10 @@ Result<uint64_t> CopyChunkOnce(Session& session, const MigrationState& s, const 
 }
 
 // Retries a chunk that lost a lock wait or a deadlock to the application.
-Result<uint64_t> CopyChunk(Session& session, const MigrationState& s, const std::vector<std::string>& upto) {
+Result<uint64_t> CopyChunk(Session& session, const MigrationState& s, const CopySpec& spec,
+                           const std::vector<std::string>& after, const std::vector<std::string>& upto) {
   for (int attempt = 1;; ++attempt) {
-    auto copied = CopyChunkOnce(session, s, upto);
+    auto copied = CopyChunkOnce(session, s, spec, after, upto);
     if (copied.ok()) return copied;
     const int code = copied.error().server_code;
     if ((code != kDeadlock && code != kLockWaitTimeout) || attempt >= 10) return copied;
@@ -382,9 +437,10 @@ Status CopyAll(Session& session, MigrationState& s, const OnlineOptions& options
     }
     SQLX_ASSIGN_OR_RETURN(bool go, Throttle(session, s, options, observer));
     if (!go) continue;  // stops at the top of the loop
-    SQLX_ASSIGN_OR_RETURN(std::vector<std::string> upto, NextBound(session, s, s.chunk_rows, s.key_index));
+    const CopySpec spec = ForwardCopy(s);
+    SQLX_ASSIGN_OR_RETURN(std::vector<std::string> upto, NextBound(session, s, spec, s.last_bound, s.chunk_rows));
     const auto start = std::chrono::steady_clock::now();
-    SQLX_ASSIGN_OR_RETURN(uint64_t copied, CopyChunk(session, s, upto));
+    SQLX_ASSIGN_OR_RETURN(uint64_t copied, CopyChunk(session, s, spec, s.last_bound, upto));
     const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
     // Chunk size toward the target time, at most doubling or halving.
     if (!upto.empty() && seconds > 0) {
@@ -412,43 +468,64 @@ Status CopyAll(Session& session, MigrationState& s, const OnlineOptions& options
   return Status::Ok();
 }
 
-// RENAME TABLE a TO tmp, b TO a, c TO b, tmp TO c: the one atomic statement of
-// a cut-over and of a revert.
-Status Swap(Session& session, const MigrationState& s, const std::string& a, const std::string& b,
-            const std::string& c, const OnlineOptions& options) {
-  return RunDdl(session,
-                "RENAME TABLE " + Q(a) + " TO " + Q(s.SwapTable()) + ", " + Q(b) + " TO " + Q(a) + ", " + Q(c) +
-                    " TO " + Q(b) + ", " + Q(s.SwapTable()) + " TO " + Q(c),
-                options);
+// RENAME TABLE a TO b, c TO a: the one atomic statement of a cut-over (the
+// table to the old name, the shadow to the table's) and of a revert.
+Status Swap(Session& session, const std::string& a, const std::string& b, const std::string& c,
+            const OnlineOptions& options) {
+  return RunDdl(session, "RENAME TABLE " + Q(a) + " TO " + Q(b) + ", " + Q(c) + " TO " + Q(a), options);
 }
 
-// True when the swap of a cut-over has happened (the forward triggers moved
-// to the old table with it).
+Result<bool> TableExists(Session& session, const std::string& database, const std::string& table) {
+  SQLX_ASSIGN_OR_RETURN(uint64_t n, Number(session, "SELECT COUNT(*) FROM information_schema.TABLES WHERE " +
+                                                        InSchema(database, table)));
+  return n > 0;
+}
+
+// True when the cut-over's swap has happened: the old table exists (it is
+// made by the swap and dropped by the swap back or by finalize).
 Result<bool> IsCutOver(Session& session, const MigrationState& s) {
-  SQLX_ASSIGN_OR_RETURN(auto triggers, Triggers(session, s));
-  auto it = triggers.find(s.TriggerName("ins"));
-  if (it == triggers.end())
-    return MakeError(ErrorCode::kInternal, "change-capture trigger " + Q(s.TriggerName("ins")) +
-                                               " is missing: the migration's tables cannot be told apart safely");
-  return it->second == s.OldTable();
+  return TableExists(session, s.database, s.OldTable());
 }
 
+// Drops the migration's triggers on `table` whose suffix is in `events`.
+Status DropTriggers(Session& session, const MigrationState& s, const std::string& table,
+                    std::initializer_list<const char*> events, const OnlineOptions& options) {
+  SQLX_ASSIGN_OR_RETURN(auto triggers, Triggers(session, s));
+  for (const char* event : events) {
+    auto it = triggers.find(s.TriggerName(event));
+    if (it != triggers.end() && it->second == table)
+      SQLX_RETURN_IF_ERROR(RunDdl(session, "DROP TRIGGER IF EXISTS " + Q(it->first), options));
+  }
+  return Status::Ok();
+}
+
+// The swap is a plain two-table RENAME, with triggers on one side only: the
+// table's forward capture before, none after. (Statements waiting for the
+// RENAME re-open the table under its new definition; with capture triggers
+// on both sides of a swap, MariaDB 10.11 fails some of them with "table
+// doesn't exist" for a trigger's target: measured.)
 Status DoCutOver(Session& session, MigrationState& s, const OnlineOptions& options, MigrationObserver& observer) {
   SQLX_ASSIGN_OR_RETURN(bool done, IsCutOver(session, s));
   if (!done) {
-    // The old table's stand-in (it takes the reverse triggers' writes until
-    // the swap makes the real old table their target), then the reverse
-    // change capture on the shadow: INSERT IGNORE under a non-strict mode, so
-    // the new table never refuses a write because the old one cannot take it.
-    SQLX_RETURN_IF_ERROR(Exec(session, "CREATE TABLE IF NOT EXISTS " + Q(s.OldTable()) + " LIKE " + Q(s.table)));
-    SQLX_RETURN_IF_ERROR(Exec(session, "SET SESSION sql_mode = ''"));
-    for (const std::string& trigger : CaptureTriggers(s, s.ShadowTable(), s.OldTable(), "r", /*ignore=*/true))
-      SQLX_RETURN_IF_ERROR(RunDdl(session, trigger, options));
-    SQLX_RETURN_IF_ERROR(Exec(session, "SET SESSION sql_mode = @@GLOBAL.sql_mode"));
+    // Foreign keys: the table's under temporary names, the shadow's under
+    // the originals.
+    SQLX_RETURN_IF_ERROR(NameFks(session, s, s.table, TableFks(s)));
+    SQLX_RETURN_IF_ERROR(NameFks(session, s, s.ShadowTable(), OrigFks(s)));
+    // Other tables' keys reference the shadow before the swap (it mirrors
+    // the table in the writers' own transactions: their checks and
+    // cascades hold), so the RENAME carries them to the table's name.
+    SQLX_RETURN_IF_ERROR(
+        OnlyStatus(RepointForeignKeys(session, s.database, s.table, s.ShadowTable(), s.MovingFkPrefix())));
     s.cutover_started_ns = NowNs();
     SQLX_RETURN_IF_ERROR(Save(s, observer));
-    SQLX_RETURN_IF_ERROR(Swap(session, s, s.OldTable(), s.table, s.ShadowTable(), options));
+    SQLX_RETURN_IF_ERROR(Swap(session, s.table, s.OldTable(), s.ShadowTable(), options));
   }
+  // The old table's forward triggers point at a name that no longer exists:
+  // nothing writes there now, and a revert must be able to write into it.
+  SQLX_RETURN_IF_ERROR(DropTriggers(session, s, s.OldTable(), {"ins", "upd", "del"}, options));
+  // Keys that still reference the old table (none, unless moved by hand or
+  // cut short by a crash) go to the table.
+  SQLX_ASSIGN_OR_RETURN(int moved, RepointForeignKeys(session, s.database, s.OldTable(), s.table, s.MovingFkPrefix()));
   s.phase = "cut-over";
   s.cutover_at_ns = NowNs();
   s.error.clear();
@@ -456,47 +533,69 @@ Status DoCutOver(Session& session, MigrationState& s, const OnlineOptions& optio
   observer.Event(s, "migration.cutover", nullptr,
                  json{{"table", s.table},
                       {"old_table", s.OldTable()},
+                      {"foreign_keys_moved", moved},
                       {"swap_ms", (s.cutover_at_ns - s.cutover_started_ns) / 1000000}}
                      .dump());
   return Status::Ok();
 }
 
-// After a cut-over: the rows in which the table (new definition) and the
-// old table differ, counted chunk by chunk along the key, each chunk under
-// its rows' locks (a write and its reverse-trigger copy commit together).
-Result<uint64_t> CompareAfterCutOver(Session& session, const MigrationState& s, const OnlineOptions& options) {
-  MigrationState walk = s;
-  walk.last_bound.clear();
-  uint64_t differ = 0;
-  for (;;) {
-    SQLX_ASSIGN_OR_RETURN(std::vector<std::string> upto, NextBound(session, walk, options.max_chunk_rows, ""));
-    const std::string range_n = ChunkRange(walk, "n", walk.last_bound, upto);
-    const std::string range_o = ChunkRange(walk, "o", walk.last_bound, upto);
-    SQLX_RETURN_IF_ERROR(Exec(session, "START TRANSACTION"));
-    auto chunk = [&]() -> Result<uint64_t> {
-      SQLX_ASSIGN_OR_RETURN(uint64_t a, Number(session, "SELECT COUNT(*) FROM " + Q(s.table) + " AS n WHERE " +
-                                                            range_n + " LOCK IN SHARE MODE"));
-      SQLX_ASSIGN_OR_RETURN(uint64_t b, Number(session, "SELECT COUNT(*) FROM " + Q(s.OldTable()) + " AS o WHERE " +
-                                                            range_o + " LOCK IN SHARE MODE"));
-      SQLX_ASSIGN_OR_RETURN(std::vector<Row> joined,
-                            Rows(session, "SELECT COUNT(*), IFNULL(SUM(" + RowsDiffer(s.copy_columns, "n", "o") +
-                                              "), 0) FROM " + Q(s.table) + " AS n JOIN " + Q(s.OldTable()) +
-                                              " AS o ON " + KeyJoin(s, "n", "o") + " WHERE " + range_n +
-                                              " LOCK IN SHARE MODE"));
-      const uint64_t matched = std::strtoull(joined.at(0).at(0).value_or("0").c_str(), nullptr, 10);
-      const uint64_t changed = std::strtoull(joined.at(0).at(1).value_or("0").c_str(), nullptr, 10);
-      SQLX_RETURN_IF_ERROR(Exec(session, "COMMIT"));
-      return (a - std::min(a, matched)) + (b - std::min(b, matched)) + changed;
-    };
-    auto counted = chunk();
-    if (!counted.ok()) {
-      (void)Run(session, "ROLLBACK");
-      return counted.error();
-    }
-    differ += *counted;
-    if (upto.empty()) return differ;
-    walk.last_bound = upto;
+// A revert's copy: the table (new definition) back into the old table, the
+// old table's NOT NULL columns the new one lacks filled as ALTER TABLE
+// would; compared where a definition changed.
+Result<CopySpec> ReverseCopy(Session& session, const MigrationState& s) {
+  SQLX_ASSIGN_OR_RETURN(std::vector<ColumnInfo> old_columns, ReadColumns(session, s.database, s.OldTable()));
+  CopySpec spec{s.table, s.OldTable(), "", s.copy_columns, {}, {}, s.compare_columns};
+  for (const ColumnInfo& c : old_columns) {
+    const bool automatic = c.generated() || c.extra.find("auto_increment") != std::string::npos;
+    if (std::find(s.copy_columns.begin(), s.copy_columns.end(), c.name) != s.copy_columns.end()) continue;
+    if (c.nullable != "NO" || c.default_value || automatic) continue;
+    spec.fill_columns.push_back(c.name);
+    spec.fill_values.push_back(ImplicitDefault(c.data_type, c.column_type));
   }
+  return spec;
+}
+
+// Brings the old table level with the table: reverse change capture first
+// (INSERT IGNORE would hide a refusal, so plain writes: a value the old
+// definition cannot hold fails its writer, as it would after the revert),
+// then every row copied back chunk by chunk under the chunk's locks. A value
+// that does not fit the old definition stops the revert with the reason.
+Status ReverseSync(Session& session, MigrationState& s, const OnlineOptions& options, MigrationObserver& observer,
+                   bool force) {
+  SQLX_ASSIGN_OR_RETURN(CopySpec spec, ReverseCopy(session, s));
+  if (force) spec.compare_columns.clear();
+  MigrationState back = s;  // the fill of the reverse capture
+  back.fill_columns = spec.fill_columns;
+  back.fill_values = spec.fill_values;
+  for (const std::string& trigger : CaptureTriggers(back, s.table, s.OldTable(), "r", /*ignore=*/false))
+    SQLX_RETURN_IF_ERROR(RunDdl(session, trigger, options));
+  std::vector<std::string> after;
+  uint64_t chunk_rows = std::max<uint64_t>(s.chunk_rows, options.chunk_rows);
+  for (;;) {
+    SQLX_ASSIGN_OR_RETURN(bool go, Throttle(session, s, options, observer));
+    if (!go) return MakeError(ErrorCode::kCancelled, "the revert was stopped before its swap: run it again");
+    SQLX_ASSIGN_OR_RETURN(std::vector<std::string> upto, NextBound(session, s, spec, after, chunk_rows));
+    const auto start = std::chrono::steady_clock::now();
+    SQLX_RETURN_IF_ERROR(OnlyStatus(CopyChunk(session, s, spec, after, upto)));
+    const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+    if (seconds > 0)
+      chunk_rows = std::clamp<uint64_t>(
+          static_cast<uint64_t>(std::clamp(chunk_rows * options.chunk_seconds / seconds, chunk_rows / 2.0, chunk_rows * 2.0)),
+          options.min_chunk_rows, options.max_chunk_rows);
+    if (upto.empty()) return Status::Ok();
+    after = upto;
+  }
+}
+
+// After the swap back: other tables' keys point at the table again, the
+// shadow's keys step aside (temporary names), the table's get theirs back;
+// the reverse capture (now on the shadow, pointing at a name that no longer
+// exists) goes.
+Status AfterRevertSwap(Session& session, const MigrationState& s, const OnlineOptions& options) {
+  SQLX_RETURN_IF_ERROR(DropTriggers(session, s, s.ShadowTable(), {"rins", "rupd", "rdel"}, options));
+  SQLX_RETURN_IF_ERROR(OnlyStatus(RepointForeignKeys(session, s.database, s.ShadowTable(), s.table, s.MovingFkPrefix())));
+  SQLX_RETURN_IF_ERROR(NameFks(session, s, s.ShadowTable(), ShadowFks(s)));
+  return NameFks(session, s, s.table, OrigFks(s));
 }
 
 }  // namespace
@@ -519,17 +618,22 @@ Result<std::string> OnlineCopyObstacle(Session& session, const std::string& data
   if (!triggers.empty())
     return "the table has trigger " + Q(triggers[0][0].value_or("")) +
            ": the cut-over would leave it on the old table (not supported yet)";
+  // Foreign keys: the table's own move to the copy; other tables' follow it
+  // through a temporary name (online_fks.h). A key from the table to itself
+  // would point at the old table from the copy.
   SQLX_ASSIGN_OR_RETURN(
       std::vector<Row> fks,
-      Rows(session, "SELECT CONSTRAINT_NAME, TABLE_NAME, REFERENCED_TABLE_NAME FROM information_schema.KEY_COLUMN_USAGE "
-                    "WHERE REFERENCED_TABLE_NAME IS NOT NULL AND ((TABLE_SCHEMA = " +
-                        QuoteString(database) + " AND TABLE_NAME = " + QuoteString(op.object) +
-                        ") OR (REFERENCED_TABLE_SCHEMA = " + QuoteString(database) +
-                        " AND REFERENCED_TABLE_NAME = " + QuoteString(op.object) + ")) LIMIT 1"));
-  if (!fks.empty())
-    return "foreign key " + Q(fks[0][0].value_or("")) + " (" + Q(fks[0][1].value_or("")) + " -> " +
-           Q(fks[0][2].value_or("")) +
-           "): the swap would leave it pointing at the old table (foreign keys are not supported online yet)";
+      Rows(session, "SELECT DISTINCT CONSTRAINT_NAME, TABLE_SCHEMA, TABLE_NAME FROM information_schema.KEY_COLUMN_USAGE "
+                    "WHERE REFERENCED_TABLE_SCHEMA = " +
+                        QuoteString(database) + " AND REFERENCED_TABLE_NAME = " + QuoteString(op.object)));
+  for (const Row& fk : fks) {
+    if (fk[1].value_or("") == database && fk[2].value_or("") == op.object)
+      return "foreign key " + Q(fk[0].value_or("")) +
+             " references the table itself: the copy's key would point at the old table (not supported online)";
+    if (fk[0].value_or("").size() > 64 - MigrationState{.id = "00000000"}.MovingFkPrefix().size())
+      return "foreign key " + Q(fk[0].value_or("")) + " of " + Q(fk[2].value_or("")) +
+             " has too long a name to be moved through a temporary one";
+  }
   SQLX_ASSIGN_OR_RETURN(std::vector<ColumnInfo> columns, ReadColumns(session, database, op.object));
   SQLX_ASSIGN_OR_RETURN(std::vector<IndexInfo> indexes, ReadIndexes(session, database, op.object));
   const IndexInfo* key = ChooseKey(indexes, columns);
@@ -568,6 +672,11 @@ Result<MigrationState> StartOnlineMigration(Session& session, const std::string&
   s.key_index = key->name;
   s.key_columns = key->columns;
   for (const std::string& c : key->columns) s.key_kinds.push_back(KeyKind(FindColumn(columns, c)->data_type, charset));
+  SQLX_ASSIGN_OR_RETURN(std::vector<ForeignKey> own, ShowForeignKeys(session, database, op.object));
+  for (const ForeignKey& fk : own) {
+    s.fk_names.push_back(fk.name);
+    s.fk_clauses.push_back(fk.clause);
+  }
   SQLX_RETURN_IF_ERROR(Save(s, observer));  // before any change: a crash is found by its record
   SQLX_ASSIGN_OR_RETURN(ServerLock lock, ServerLock::Take(session, s));
   SQLX_RETURN_IF_ERROR(SetUp(session, s, OnlineOptions{}));
@@ -592,7 +701,7 @@ Status ContinueOnlineMigration(Session& session, MigrationState& s, const Online
     if (!st.ok()) return Stopped(s, observer, st.error());
     if (s.phase == "copying") return Status::Ok();  // paused
   }
-  if ((s.phase == "copied" || s.phase == "reverted") && !options.postpone_cutover) {
+  if (s.phase == "copied" && !options.postpone_cutover) {
     Status st = DoCutOver(session, s, options, observer);
     if (!st.ok()) return Stopped(s, observer, st.error());
   }
@@ -601,9 +710,12 @@ Status ContinueOnlineMigration(Session& session, MigrationState& s, const Online
 
 Status CutOverMigration(Session& session, MigrationState& s, const OnlineOptions& options,
                         MigrationObserver& observer) {
-  if (s.phase != "copied" && s.phase != "reverted" && s.phase != "cut-over")
+  if (s.phase != "copied" && s.phase != "cut-over")
     return MakeError(ErrorCode::kUnsupported, "migration " + s.id + " is " + s.phase +
-                                                      ": only a copied (or reverted) migration can cut over" +
+                                                      ": only a copied migration can cut over" +
+                                                      (s.phase == "reverted" ? "; a reverted one stopped capturing "
+                                                                               "changes: finalize it and apply again"
+                                                                             : "") +
                                                       (s.phase == "copying" ? "; `sqlx migrations resume " + s.id +
                                                                                   " --postpone-cutover` finishes the copy"
                                                                             : std::string()));
@@ -617,36 +729,44 @@ Status CutOverMigration(Session& session, MigrationState& s, const OnlineOptions
 
 Status RevertMigration(Session& session, MigrationState& s, const OnlineOptions& options,
                        MigrationObserver& observer, bool force) {
-  if (s.phase != "cut-over")
+  if (s.phase != "cut-over" && s.phase != "reverting")
     return MakeError(ErrorCode::kUnsupported,
                      "migration " + s.id + " is " + s.phase + ": only a cut-over migration can be reverted");
   SQLX_ASSIGN_OR_RETURN(ServerLock lock, ServerLock::Take(session, s));
   SQLX_RETURN_IF_ERROR(SetUp(session, s, options));
   SQLX_ASSIGN_OR_RETURN(bool cut, IsCutOver(session, s));
   if (cut) {
-    SQLX_ASSIGN_OR_RETURN(uint64_t differ, CompareAfterCutOver(session, s, options));
-    if (differ > 0 && !force) {
-      Error e = MakeError(ErrorCode::kUnsupported,
-                          std::to_string(differ) + " rows of " + Q(s.table) + " differ from the old table " +
-                              Q(s.OldTable()) +
-                              " (writes after the cut-over that the old definition cannot hold): reverting would "
-                              "lose them; --force reverts anyway");
+    s.phase = "reverting";
+    SQLX_RETURN_IF_ERROR(Save(s, observer));
+    // --force: the old definition takes what it can (a non-strict sql_mode
+    // cuts or clamps what does not fit), nothing is compared.
+    if (force) SQLX_RETURN_IF_ERROR(Exec(session, "SET SESSION sql_mode = ''"));
+    Status st = ReverseSync(session, s, options, observer, force);
+    if (force) (void)Exec(session, "SET SESSION sql_mode = @@GLOBAL.sql_mode");
+    // Other tables' keys to the old table (current now), carried back by the swap.
+    if (st.ok()) st = OnlyStatus(RepointForeignKeys(session, s.database, s.table, s.OldTable(), s.MovingFkPrefix()));
+    if (st.ok()) st = Swap(session, s.table, s.ShadowTable(), s.OldTable(), options);
+    if (!st.ok()) {
+      (void)RepointForeignKeys(session, s.database, s.OldTable(), s.table, s.MovingFkPrefix());
+      // Not reverted: the table stays the new one, and the reverse capture
+      // goes (it would only fail writers).
+      Error e = st.error();
+      if (e.code != ErrorCode::kCancelled)
+        e.message += " (the revert changed nothing: " + s.table + " keeps the new definition; --force reverts "
+                     "with the old definition cutting what it cannot hold)";
+      (void)DropTriggers(session, s, s.table, {"rins", "rupd", "rdel"}, options);
+      s.phase = "cut-over";
       s.error = e.ToString();
       (void)Save(s, observer);
-      observer.Event(s, "migration.revert_refused", &e, json{{"rows_differing", differ}}.dump());
+      observer.Event(s, "migration.revert_refused", &e, json{{"forced", force}}.dump());
       return e;
     }
-    Status st = Swap(session, s, s.ShadowTable(), s.table, s.OldTable(), options);
-    if (!st.ok()) return Stopped(s, observer, st.error());
-    s.phase = "reverted";
-    s.error.clear();
-    SQLX_RETURN_IF_ERROR(Save(s, observer));
-    observer.Event(s, "migration.reverted", nullptr, json{{"rows_differing", differ}, {"forced", differ > 0}}.dump());
-    return Status::Ok();
   }
+  SQLX_RETURN_IF_ERROR(AfterRevertSwap(session, s, options));
   s.phase = "reverted";
+  s.error.clear();
   SQLX_RETURN_IF_ERROR(Save(s, observer));
-  observer.Event(s, "migration.reverted", nullptr, json{{"already", true}}.dump());
+  observer.Event(s, "migration.reverted", nullptr, json{{"forced", force}, {"already", !cut}}.dump());
   return Status::Ok();
 }
 
@@ -655,13 +775,13 @@ Status FinalizeMigration(Session& session, MigrationState& s, MigrationObserver&
   const OnlineOptions options;
   SQLX_ASSIGN_OR_RETURN(ServerLock lock, ServerLock::Take(session, s));
   SQLX_RETURN_IF_ERROR(SetUp(session, s, options));
+  SQLX_ASSIGN_OR_RETURN(bool cut, IsCutOver(session, s));
   SQLX_ASSIGN_OR_RETURN(auto triggers, Triggers(session, s));
-  auto ins = triggers.find(s.TriggerName("ins"));
-  const bool cut = ins != triggers.end() ? ins->second == s.OldTable() : s.phase == "cut-over";
-  if (cut != (s.phase == "cut-over") && s.phase != "preparing" && s.phase != "abandoned") {
-    // The record and the server disagree (a crash between the swap and its
+  const bool recorded_cut = s.phase == "cut-over" || s.phase == "reverting";
+  if (cut != recorded_cut && s.phase != "preparing") {
+    // The record and the server disagree (a crash between a swap and its
     // checkpoint): the server is right; say so before dropping anything.
-    s.phase = cut ? "cut-over" : "copied";
+    s.phase = cut ? "cut-over" : (s.phase == "cut-over" ? "reverted" : "copied");
     SQLX_RETURN_IF_ERROR(Save(s, observer));
     return MakeError(ErrorCode::kUnsupported,
                      "migration " + s.id + (cut ? " had cut over" : " had not cut over") +
@@ -671,8 +791,14 @@ Status FinalizeMigration(Session& session, MigrationState& s, MigrationObserver&
   // The triggers on the table first: from then on writes touch only it.
   for (const auto& [name, table] : triggers)
     if (table == s.table) SQLX_RETURN_IF_ERROR(RunDdl(session, "DROP TRIGGER IF EXISTS " + Q(name), options));
+  // No other table's key may reference what is dropped (after a crash
+  // mid-way through a swap's follow-up they still might).
+  SQLX_RETURN_IF_ERROR(OnlyStatus(
+      RepointForeignKeys(session, s.database, cut ? s.OldTable() : s.ShadowTable(), s.table, s.MovingFkPrefix())));
   SQLX_RETURN_IF_ERROR(
       RunDdl(session, "DROP TABLE IF EXISTS " + Q(s.OldTable()) + ", " + Q(s.ShadowTable()), options));
+  // Without the shadow the table's keys take their names back.
+  if (!cut) SQLX_RETURN_IF_ERROR(NameFks(session, s, s.table, OrigFks(s)));
   s.phase = cut ? "finalized" : "abandoned";
   s.error.clear();
   SQLX_RETURN_IF_ERROR(Save(s, observer));

@@ -19,6 +19,10 @@ std::string MigrationState::TriggerName(std::string_view event) const {
   return "_sqlx_" + id + "_" + std::string(event);
 }
 
+std::string MigrationState::TableFkName(size_t i) const { return "_sqlx_" + id + "_fk" + std::to_string(i + 1); }
+std::string MigrationState::ShadowFkName(size_t i) const { return "_sqlx_" + id + "_sk" + std::to_string(i + 1); }
+std::string MigrationState::MovingFkPrefix() const { return "_sqlx_" + id + "_c_"; }
+
 std::string MigrationToJson(const MigrationState& s) {
   json j = {{"format_version", MigrationState::kFormatVersion},
             {"id", s.id},
@@ -35,6 +39,8 @@ std::string MigrationToJson(const MigrationState& s) {
             {"compare_columns", s.compare_columns},
             {"fill_columns", s.fill_columns},
             {"fill_values", s.fill_values},
+            {"fk_names", s.fk_names},
+            {"fk_clauses", s.fk_clauses},
             {"last_bound", s.last_bound},
             {"rows_copied", s.rows_copied},
             {"rows_estimate", s.rows_estimate},
@@ -73,6 +79,8 @@ Result<MigrationState> MigrationFromJson(const std::string& text) {
     s.compare_columns = j.at("compare_columns").get<std::vector<std::string>>();
     s.fill_columns = j.at("fill_columns").get<std::vector<std::string>>();
     s.fill_values = j.at("fill_values").get<std::vector<std::string>>();
+    s.fk_names = j.at("fk_names").get<std::vector<std::string>>();
+    s.fk_clauses = j.at("fk_clauses").get<std::vector<std::string>>();
     s.last_bound = j.at("last_bound").get<std::vector<std::string>>();
     s.rows_copied = j.at("rows_copied").get<uint64_t>();
     s.rows_estimate = j.at("rows_estimate").get<uint64_t>();
@@ -88,6 +96,7 @@ Result<MigrationState> MigrationFromJson(const std::string& text) {
     return MakeError(ErrorCode::kInvalidArgument, std::string("migration state: ") + e.what());
   }
   if (s.key_kinds.size() != s.key_columns.size() || s.fill_columns.size() != s.fill_values.size() ||
+      s.fk_names.size() != s.fk_clauses.size() ||
       (!s.last_bound.empty() && s.last_bound.size() != s.key_columns.size()))
     return MakeError(ErrorCode::kInvalidArgument, "migration state: key_columns, key_kinds and last_bound differ in length");
   return s;

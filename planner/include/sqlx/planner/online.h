@@ -70,6 +70,11 @@ struct MigrationState {
   // ENUM value, the zero date), as SQL literals in fill_values.
   std::vector<std::string> fill_columns;
   std::vector<std::string> fill_values;
+  // The table's own foreign keys (names and definitions as SHOW CREATE TABLE
+  // writes them): the shadow takes them under these names; the table keeps
+  // them under TableFkName(i) until the migration ends.
+  std::vector<std::string> fk_names;
+  std::vector<std::string> fk_clauses;
   std::vector<std::string> last_bound;       // SQL literals of the last copied chunk's upper key; empty: none yet
   uint64_t rows_copied = 0;
   uint64_t rows_estimate = 0;
@@ -86,6 +91,9 @@ struct MigrationState {
   std::string OldTable() const;       // _sqlx_ID_old: the old table after the cut-over
   std::string SwapTable() const;      // _sqlx_ID_tmp: the RENAME's stepping stone
   std::string TriggerName(std::string_view event) const;  // _sqlx_ID_ins / _upd / _del, _rins / ...
+  std::string TableFkName(size_t i) const;   // _sqlx_ID_fkN: foreign key i on the table while the shadow has its name
+  std::string ShadowFkName(size_t i) const;  // _sqlx_ID_skN: foreign key i on the shadow after a revert
+  std::string MovingFkPrefix() const;        // _sqlx_ID_c_: other tables' keys while they move (+ their name)
   bool Done() const { return phase == "finalized" || phase == "abandoned"; }
 };
 

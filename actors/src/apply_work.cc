@@ -1,0 +1,51 @@
+#include "apply_work.h"
+
+#include <flatbuffers/flatbuffers.h>
+
+#include "job_buffer.h"
+
+namespace sqlx::actors {
+namespace fb = ::sqlx::fb::jobs;
+
+
+std::string ApplyPlanJob(std::string_view job_id, const ApplyRequest& r) {
+  flatbuffers::FlatBufferBuilder b(256 + r.plan_json.size());
+  auto body = fb::CreateApplyPlanJobDirect(b, r.database.c_str(), r.plan_json.c_str(), r.dry_run,
+                                           r.allow_destructive, r.allow_blocking);
+  return FinishEnvelope(b, job_id, 1, fb::Body::ApplyPlanJob, body.Union());
+}
+
+Result<std::string> ApplyOn(transports::Session& session, const transports::ConnectionUrl& url, std::string_view job,
+                            const PlanRunner& runner) {
+  const fb::Envelope* env = fb::GetEnvelope(job.data());
+  const fb::ApplyPlanJob* body = env->body_as_ApplyPlanJob();
+  ApplyRequest request;
+  request.database = std::string(Str(body->database()));
+  request.plan_json = std::string(Str(body->plan_json()));
+  request.dry_run = body->dry_run();
+  request.allow_destructive = body->allow_destructive();
+  request.allow_blocking = body->allow_blocking();
+  SQLX_ASSIGN_OR_RETURN(ApplySummary s, runner(session, url, request));
+  flatbuffers::FlatBufferBuilder b(1024 + s.report_json.size());
+  auto out = fb::CreateApplyReportDirect(b, s.database.c_str(), s.result.c_str(), s.from_hash.c_str(),
+                                         s.to_hash.c_str(), s.live_hash.c_str(), s.applied, s.failed_operation,
+                                         s.report_json.c_str());
+  return FinishEnvelope(b, env->job_id() ? env->job_id()->string_view() : "", env->attempt(), fb::Body::ApplyReport,
+                out.Union());
+}
+
+ApplySummary ReadApplySummary(std::string_view verified) {
+  const fb::ApplyReport* r = fb::GetEnvelope(verified.data())->body_as_ApplyReport();
+  ApplySummary s;
+  s.database = std::string(Str(r->database()));
+  s.result = std::string(Str(r->result()));
+  s.from_hash = std::string(Str(r->from_hash()));
+  s.to_hash = std::string(Str(r->to_hash()));
+  s.live_hash = std::string(Str(r->live_hash()));
+  s.applied = r->applied();
+  s.failed_operation = r->failed_operation();
+  s.report_json = std::string(Str(r->report_json()));
+  return s;
+}
+
+}  // namespace sqlx::actors

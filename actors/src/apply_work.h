@@ -1,0 +1,24 @@
+// What the apply actor has run on a connection's session: the injected
+// PlanRunner (plan_runner.h) over an ApplyPlanJob, and the job as bytes.
+#pragma once
+
+#include <string>
+#include <string_view>
+
+#include "sqlx/actors/plan_runner.h"
+#include "sqlx/messages/result.h"
+
+namespace sqlx::actors {
+
+// An ApplyPlanJob envelope (attempt 1).
+std::string ApplyPlanJob(std::string_view job_id, const ApplyRequest& request);
+
+// `runner` on `session`: an ApplyReport envelope with the job's id and
+// attempt. REQUIRES: Verify(kApplyPlanJob, job) passed; `runner` set.
+Result<std::string> ApplyOn(transports::Session& session, const transports::ConnectionUrl& url, std::string_view job,
+                            const PlanRunner& runner);
+
+// Reads an ApplyReport envelope. REQUIRES: Verify(kApplyReport, verified) passed.
+ApplySummary ReadApplySummary(std::string_view verified);
+
+}  // namespace sqlx::actors

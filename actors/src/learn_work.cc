@@ -1,0 +1,80 @@
+#include "learn_work.h"
+
+#include <flatbuffers/flatbuffers.h>
+
+#include "job_buffer.h"
+#include "sqlx/flo/learn_database.h"
+#include "sqlx/flo/learn_server.h"
+#include "sqlx/messages/ir_flatbuffers.h"
+#include "sqlx/messages/jobs.h"
+
+namespace sqlx::actors {
+namespace fb = ::sqlx::fb::jobs;
+
+namespace {
+
+flatbuffers::Offset<fb::Error> ErrorTable(flatbuffers::FlatBufferBuilder& b, const Error& e) {
+  return fb::CreateErrorDirect(b, static_cast<int>(e.code), e.message.c_str(), jobs::IsRetryable(e.code),
+                               e.server_code, e.sqlstate.empty() ? nullptr : e.sqlstate.c_str());
+}
+
+}  // namespace
+
+std::string LearnServerJob(std::string_view job_id, std::string_view fingerprint_salt) {
+  flatbuffers::FlatBufferBuilder b;
+  auto body = fb::CreateLearnServerJob(b, b.CreateString(fingerprint_salt.data(), fingerprint_salt.size()));
+  return FinishEnvelope(b, job_id, 1, fb::Body::LearnServerJob, body.Union());
+}
+
+std::string LearnDatabaseJob(std::string_view job_id, const std::vector<std::string>& databases, bool store) {
+  flatbuffers::FlatBufferBuilder b;
+  auto body = fb::CreateLearnDatabaseJob(b, b.CreateVectorOfStrings(databases), store);
+  return FinishEnvelope(b, job_id, 1, fb::Body::LearnDatabaseJob, body.Union());
+}
+
+Result<std::string> LearnServerOn(transports::Session& session, const transports::ConnectionUrl& url,
+                                  std::string_view job) {
+  const fb::Envelope* env = fb::GetEnvelope(job.data());
+  const fb::LearnServerJob* body = env->body_as_LearnServerJob();
+  flo::LearnServerOptions options;
+  if (body->fingerprint_salt() != nullptr) options.fingerprint_salt = body->fingerprint_salt()->str();
+  options.fingerprint = !options.fingerprint_salt.empty();
+  SQLX_ASSIGN_OR_RETURN(flo::LearnedServer learned, flo::LearnServer(session, url, options));
+  flatbuffers::FlatBufferBuilder b;
+  auto out = fb::CreateLearnedServerDirect(b, url.ConnectionName().c_str(), learned.server_version.c_str(),
+                                           learned.ToCapabilityJson().c_str(), learned.fingerprint.c_str());
+  return FinishEnvelope(b, env->job_id() ? env->job_id()->string_view() : "", env->attempt(), fb::Body::LearnedServer,
+                out.Union());
+}
+
+Result<std::string> LearnDatabasesOn(transports::Session& session, const transports::ConnectionUrl& url,
+                                     std::string_view job) {
+  const fb::Envelope* env = fb::GetEnvelope(job.data());
+  const fb::LearnDatabaseJob* body = env->body_as_LearnDatabaseJob();
+  std::vector<std::string> names;
+  if (body->databases() != nullptr) {
+    for (const flatbuffers::String* name : *body->databases()) names.push_back(name->str());
+  }
+  SQLX_ASSIGN_OR_RETURN(std::vector<flo::LearnedDatabase> learned,
+                        flo::LearnDatabases(session, names, flo::LearnDatabaseOptions{}));
+  flatbuffers::FlatBufferBuilder b(1024);
+  std::vector<flatbuffers::Offset<fb::LearnedDatabase>> entries;
+  for (const flo::LearnedDatabase& db : learned) {
+    if (db.error) {
+      entries.push_back(fb::CreateLearnedDatabaseDirect(b, db.name.c_str(), nullptr, nullptr, nullptr,
+                                                        ErrorTable(b, *db.error)));
+      continue;
+    }
+    const std::string ir = ir::ToFlatBuffer(db.schema);
+    auto ir_bytes = b.CreateVector(reinterpret_cast<const uint8_t*>(ir.data()), ir.size());
+    auto not_visible = b.CreateVectorOfStrings(db.not_visible);
+    auto name = b.CreateString(db.name);
+    auto hash = b.CreateString(db.profile_hash);
+    entries.push_back(fb::CreateLearnedDatabase(b, name, hash, ir_bytes, not_visible));
+  }
+  auto out = fb::CreateLearnedDatabasesDirect(b, url.ConnectionName().c_str(), &entries);
+  return FinishEnvelope(b, env->job_id() ? env->job_id()->string_view() : "", env->attempt(), fb::Body::LearnedDatabases,
+                out.Union());
+}
+
+}  // namespace sqlx::actors

@@ -1,0 +1,146 @@
+#include "sqlx/actors/system.h"
+
+#include <caf/all.hpp>
+#include <flatbuffers/flatbuffers.h>
+
+#include <atomic>
+#include <chrono>
+
+#include "apply_work.h"
+#include "envelope.h"
+#include "job_buffer.h"
+#include "learn_work.h"
+#include "spawn.h"
+#include "sqlx/flo/learn_database.h"
+#include "sqlx/messages/ir_flatbuffers.h"
+
+namespace sqlx::actors {
+namespace fb = ::sqlx::fb::jobs;
+
+namespace {
+
+caf::actor_system_config& Configure(caf::actor_system_config& cfg, const SystemOptions& options) {
+  ConfigureActorSystem(cfg, options.scheduler_threads);
+  return cfg;
+}
+
+Error ReadEntryError(const fb::Error& e) {
+  Error out = jobs::ErrorFromCode(e.code(), Str(e.message()));
+  out.server_code = e.server_code();
+  out.sqlstate = std::string(Str(e.sqlstate()));
+  return out;
+}
+
+Result<LearnedDatabases> ReadLearned(const Envelope& reply) {
+  SQLX_RETURN_IF_ERROR(jobs::Verify(jobs::Kind::kLearnedDatabases, reply.view()));
+  const fb::Envelope* env = fb::GetEnvelope(reply.bytes.data());
+  const fb::LearnedDatabases* body = env->body_as_LearnedDatabases();
+  LearnedDatabases out;
+  out.connection = std::string(Str(body->connection()));
+  out.attempts = env->attempt();
+  if (body->databases() == nullptr) return out;
+  for (const fb::LearnedDatabase* entry : *body->databases()) {
+    LearnedDatabase db;
+    db.name = std::string(Str(entry->database()));
+    if (entry->error() != nullptr) {
+      db.error = ReadEntryError(*entry->error());
+      out.databases.push_back(std::move(db));
+      continue;
+    }
+    db.profile_hash = std::string(Str(entry->profile_hash()));
+    if (entry->ir() == nullptr) return MakeError(ErrorCode::kProtocol, "learned database '" + db.name + "' has no IR");
+    SQLX_ASSIGN_OR_RETURN(
+        db.schema,
+        ir::FromFlatBuffer(std::string_view(reinterpret_cast<const char*>(entry->ir()->data()), entry->ir()->size())));
+    if (entry->not_visible() != nullptr) {
+      for (const flatbuffers::String* s : *entry->not_visible()) db.not_visible.push_back(s->str());
+    }
+    db.stored_version = entry->stored_version();
+    db.change = std::string(Str(entry->change()));
+    out.databases.push_back(std::move(db));
+  }
+  return out;
+}
+
+}  // namespace
+
+void ConfigureActorSystem(caf::actor_system_config& cfg, size_t scheduler_threads) {
+  cfg.add_message_type<Envelope>("sqlx::actors::Envelope");
+  cfg.set("scheduler.max-threads", scheduler_threads);
+  cfg.set("logger.file-verbosity", caf::atom("quiet"));
+  cfg.set("logger.console-verbosity", caf::atom("quiet"));
+}
+
+class System::Impl {
+ public:
+  explicit Impl(const SystemOptions& options)
+      : options_(options), system_(Configure(config_, options)) {
+    if (options.store != nullptr) snapshot_ = SpawnSnapshot(system_, options.store);
+  }
+  ~Impl() {
+    if (snapshot_) caf::anon_send_exit(snapshot_, caf::exit_reason::user_shutdown);
+  }
+
+  // Runs one job under a supervisor of its own and waits for the answer.
+  Result<Envelope> Run(const transports::ConnectionUrl& url, jobs::Kind kind, std::string job) {
+    SupervisorConfig config;
+    config.url = url;
+    config.session.pack_dir = options_.pack_dir;
+    config.session.connect_timeout = std::chrono::milliseconds(options_.connect_timeout_ms);
+    config.session.on_greeting = flo::LearnSessionGreeting();
+    config.snapshot = snapshot_ ? &snapshot_ : nullptr;
+    config.plan_runner = options_.plan_runner;
+    config.max_attempts = options_.max_attempts;
+    caf::actor supervisor = SpawnSupervisor(system_, std::move(config));
+    caf::scoped_actor self{system_};
+    Result<Envelope> out = MakeError(ErrorCode::kInternal, "no answer");
+    self->request(supervisor, caf::infinite, MakeEnvelope(kind, job))
+        .receive([&](Envelope& reply) { out = std::move(reply); },
+                 [&](caf::error& err) {
+                   out = MakeError(ErrorCode::kInternal, "the supervisor did not answer: " + system_.render(err));
+                 });
+    self->send_exit(supervisor, caf::exit_reason::user_shutdown);
+    if (!out.ok()) return out;
+    if (out->kind == static_cast<uint16_t>(jobs::Kind::kError)) {
+      SQLX_RETURN_IF_ERROR(jobs::Verify(jobs::Kind::kError, out->view()));
+      return jobs::ReadError(out->view()).error;
+    }
+    return out;
+  }
+
+  std::string NextJobId() { return "local-" + std::to_string(++next_job_); }
+
+ private:
+  SystemOptions options_;
+  caf::actor_system_config config_;
+  caf::actor_system system_;
+  caf::actor snapshot_;
+  std::atomic<uint64_t> next_job_{0};
+};
+
+System::System(const SystemOptions& options) : impl_(std::make_unique<Impl>(options)) {}
+System::~System() = default;
+
+Result<LearnedDatabases> System::LearnDatabases(const transports::ConnectionUrl& url,
+                                                const std::vector<std::string>& names) {
+  SQLX_ASSIGN_OR_RETURN(Envelope reply, impl_->Run(url, jobs::Kind::kLearnDatabaseJob,
+                                                   LearnDatabaseJob(impl_->NextJobId(), names, true)));
+  return ReadLearned(reply);
+}
+
+Result<std::string> System::LearnServerCapabilities(const transports::ConnectionUrl& url,
+                                                    const std::string& fingerprint_salt) {
+  SQLX_ASSIGN_OR_RETURN(Envelope reply, impl_->Run(url, jobs::Kind::kLearnServerJob,
+                                                   LearnServerJob(impl_->NextJobId(), fingerprint_salt)));
+  SQLX_RETURN_IF_ERROR(jobs::Verify(jobs::Kind::kLearnedServer, reply.view()));
+  return std::string(Str(fb::GetEnvelope(reply.bytes.data())->body_as_LearnedServer()->capability_json()));
+}
+
+Result<ApplySummary> System::ApplyPlan(const transports::ConnectionUrl& url, const ApplyRequest& request) {
+  SQLX_ASSIGN_OR_RETURN(Envelope reply,
+                        impl_->Run(url, jobs::Kind::kApplyPlanJob, ApplyPlanJob(impl_->NextJobId(), request)));
+  SQLX_RETURN_IF_ERROR(jobs::Verify(jobs::Kind::kApplyReport, reply.view()));
+  return ReadApplySummary(reply.view());
+}
+
+}  // namespace sqlx::actors

@@ -1,0 +1,176 @@
+#include "online_fks.h"
+
+#include <algorithm>
+
+#include "sqlx/planner/render_sql.h"
+#include "sqlx/transports/session.h"
+
+namespace sqlx::planner::online {
+
+namespace {
+
+// `name` unquoted from the backticks at text[pos] (doubled backticks inside);
+// pos is left after the closing one. "" when text[pos] is not a backtick.
+std::string Unquote(const std::string& text, size_t* pos) {
+  if (*pos >= text.size() || text[*pos] != '`') return "";
+  std::string out;
+  size_t i = *pos + 1;
+  while (i < text.size()) {
+    if (text[i] == '`') {
+      if (i + 1 < text.size() && text[i + 1] == '`') {
+        out += '`';
+        i += 2;
+        continue;
+      }
+      break;
+    }
+    out += text[i++];
+  }
+  *pos = i + 1;
+  return out;
+}
+
+// Runs `alter` with foreign_key_checks off (metadata only), then on again.
+Status WithoutChecks(transports::Session& session, const std::string& alter) {
+  SQLX_RETURN_IF_ERROR(Exec(session, "SET SESSION foreign_key_checks = 0"));
+  Status st = Exec(session, alter + ", ALGORITHM=INPLACE, LOCK=NONE");
+  Status restored = Exec(session, "SET SESSION foreign_key_checks = 1");
+  if (!st.ok()) return st;
+  return restored;
+}
+
+}  // namespace
+
+Result<std::vector<ForeignKey>> ShowForeignKeys(transports::Session& session, const std::string& schema,
+                                                const std::string& table) {
+  SQLX_ASSIGN_OR_RETURN(std::vector<Row> rows,
+                        Rows(session, "SHOW CREATE TABLE " + QuoteIdentifier(schema) + "." + QuoteIdentifier(table)));
+  if (rows.empty() || rows[0].size() < 2 || !rows[0][1])
+    return MakeError(ErrorCode::kInternal, "SHOW CREATE TABLE " + table + " returned nothing");
+  const std::string& create = *rows[0][1];
+  std::vector<ForeignKey> out;
+  size_t line = 0;
+  while (line < create.size()) {
+    size_t end = create.find('\n', line);
+    if (end == std::string::npos) end = create.size();
+    std::string text = create.substr(line, end - line);
+    line = end + 1;
+    size_t p = text.find_first_not_of(' ');
+    if (p == std::string::npos || text.compare(p, 11, "CONSTRAINT ") != 0) continue;
+    p += 11;
+    const std::string name = Unquote(text, &p);
+    if (text.compare(p, 13, " FOREIGN KEY ") != 0) continue;
+    std::string clause = text.substr(p + 1);
+    if (!clause.empty() && clause.back() == ',') clause.pop_back();
+    out.push_back({name, clause});
+  }
+  return out;
+}
+
+Status NameForeignKeys(transports::Session& session, const std::string& table, const std::vector<std::string>& clauses,
+                       const std::vector<std::string>& names, const std::vector<std::vector<std::string>>& aliases) {
+  SQLX_ASSIGN_OR_RETURN(std::vector<Row> rows,
+                        Rows(session, "SELECT CONSTRAINT_NAME FROM information_schema.REFERENTIAL_CONSTRAINTS WHERE "
+                                      "CONSTRAINT_SCHEMA = DATABASE() AND TABLE_NAME = " +
+                                          QuoteString(table)));
+  std::vector<std::string> present;
+  for (const Row& r : rows) present.push_back(r[0].value_or(""));
+  auto has = [&](const std::string& n) { return std::find(present.begin(), present.end(), n) != present.end(); };
+  std::string drops, adds;
+  for (size_t i = 0; i < names.size(); ++i) {
+    if (has(names[i])) continue;
+    for (const std::string& alias : aliases[i]) {
+      if (alias == names[i] || !has(alias)) continue;
+      drops += (drops.empty() ? "" : ", ") + std::string("DROP FOREIGN KEY ") + QuoteIdentifier(alias);
+      adds += ", ADD CONSTRAINT " + QuoteIdentifier(names[i]) + " " + clauses[i];
+      break;
+    }
+  }
+  if (drops.empty()) return Status::Ok();
+  return WithoutChecks(session, "ALTER TABLE " + QuoteIdentifier(table) + " " + drops + adds);
+}
+
+Status AddForeignKeys(transports::Session& session, const std::string& table, const std::vector<std::string>& names,
+                      const std::vector<std::string>& clauses) {
+  if (names.empty()) return Status::Ok();
+  std::string adds;
+  for (size_t i = 0; i < names.size(); ++i)
+    adds += (adds.empty() ? "" : ", ") + std::string("ADD CONSTRAINT ") + QuoteIdentifier(names[i]) + " " + clauses[i];
+  return WithoutChecks(session, "ALTER TABLE " + QuoteIdentifier(table) + " " + adds);
+}
+
+namespace {
+
+// `clause` made to reference `database`.`to` where it references `from`.
+std::string Repointed(std::string clause, const std::string& database, const std::string& from, const std::string& to) {
+  for (const std::string& old_ref : {"REFERENCES " + QuoteIdentifier(database) + "." + QuoteIdentifier(from) + " ",
+                                     "REFERENCES " + QuoteIdentifier(from) + " "}) {
+    const size_t at = clause.find(old_ref);
+    if (at == std::string::npos) continue;
+    const bool qualified = old_ref.find('.') != std::string::npos;
+    clause.replace(at, old_ref.size(),
+                   "REFERENCES " + (qualified ? QuoteIdentifier(database) + "." : std::string()) + QuoteIdentifier(to) +
+                       " ");
+    break;
+  }
+  return clause;
+}
+
+Result<std::string> ClauseOf(transports::Session& session, const std::string& schema, const std::string& table,
+                             const std::string& name) {
+  SQLX_ASSIGN_OR_RETURN(std::vector<ForeignKey> keys, ShowForeignKeys(session, schema, table));
+  for (const ForeignKey& k : keys)
+    if (k.name == name) return k.clause;
+  return MakeError(ErrorCode::kInternal, "foreign key " + QuoteIdentifier(name) + " of " + QuoteIdentifier(table) +
+                                             " vanished while it was being moved");
+}
+
+}  // namespace
+
+Result<int> RepointForeignKeys(transports::Session& session, const std::string& database, const std::string& from,
+                               const std::string& to, const std::string& temp_prefix) {
+  int moved = 0;
+  // A move cut short (a crash between its two ALTERs) left the key under
+  // temp_prefix + its name: finish it.
+  std::string like;
+  for (char c : temp_prefix) like += (c == '_' || c == '%' || c == '\\') ? std::string("\\") + c : std::string(1, c);
+  SQLX_ASSIGN_OR_RETURN(std::vector<Row> halfway,
+                        Rows(session, "SELECT DISTINCT TABLE_SCHEMA, TABLE_NAME, CONSTRAINT_NAME FROM "
+                                      "information_schema.KEY_COLUMN_USAGE WHERE REFERENCED_TABLE_SCHEMA = " +
+                                          QuoteString(database) + " AND CONSTRAINT_NAME LIKE " +
+                                          QuoteString(like + "%")));
+  for (const Row& r : halfway) {
+    const std::string schema = r[0].value_or(""), child = r[1].value_or(""), temp = r[2].value_or("");
+    SQLX_ASSIGN_OR_RETURN(std::string clause, ClauseOf(session, schema, child, temp));
+    SQLX_RETURN_IF_ERROR(WithoutChecks(session, "ALTER TABLE " + QuoteIdentifier(schema) + "." + QuoteIdentifier(child) +
+                                                    " DROP FOREIGN KEY " + QuoteIdentifier(temp) + ", ADD CONSTRAINT " +
+                                                    QuoteIdentifier(temp.substr(temp_prefix.size())) + " " +
+                                                    Repointed(clause, database, from, to)));
+    ++moved;
+  }
+  SQLX_ASSIGN_OR_RETURN(std::vector<Row> refs,
+                        Rows(session, "SELECT DISTINCT TABLE_SCHEMA, TABLE_NAME, CONSTRAINT_NAME FROM "
+                                      "information_schema.KEY_COLUMN_USAGE WHERE REFERENCED_TABLE_SCHEMA = " +
+                                          QuoteString(database) + " AND REFERENCED_TABLE_NAME = " + QuoteString(from) +
+                                          " ORDER BY TABLE_SCHEMA, TABLE_NAME, CONSTRAINT_NAME"));
+  for (const Row& r : refs) {
+    const std::string schema = r[0].value_or(""), child = r[1].value_or(""), name = r[2].value_or("");
+    if (temp_prefix.size() + name.size() > 64)
+      return MakeError(ErrorCode::kUnsupported, "foreign key " + QuoteIdentifier(name) +
+                                                    " has too long a name to be moved through a temporary one");
+    SQLX_ASSIGN_OR_RETURN(std::string clause, ClauseOf(session, schema, child, name));
+    clause = Repointed(clause, database, from, to);
+    const std::string table = QuoteIdentifier(schema) + "." + QuoteIdentifier(child);
+    const std::string temp = temp_prefix + name;
+    // Never without a key: renamed and moved, then renamed back (one name
+    // cannot be dropped and added in one ALTER).
+    SQLX_RETURN_IF_ERROR(WithoutChecks(session, "ALTER TABLE " + table + " DROP FOREIGN KEY " + QuoteIdentifier(name) +
+                                                    ", ADD CONSTRAINT " + QuoteIdentifier(temp) + " " + clause));
+    SQLX_RETURN_IF_ERROR(WithoutChecks(session, "ALTER TABLE " + table + " DROP FOREIGN KEY " + QuoteIdentifier(temp) +
+                                                    ", ADD CONSTRAINT " + QuoteIdentifier(name) + " " + clause));
+    ++moved;
+  }
+  return moved;
+}
+
+}  // namespace sqlx::planner::online

@@ -1,0 +1,41 @@
+// Foreign keys around an online migration (docs/formats/migrations.md):
+// the table's own keys move to the shadow under their names, and keys of
+// other tables that reference it follow it through the swap. Every change
+// is one metadata-only ALTER (ALGORITHM=INPLACE under foreign_key_checks=0),
+// and at every moment each table keeps a foreign key in place.
+#pragma once
+
+#include <string>
+#include <vector>
+
+#include "online_sql.h"
+
+namespace sqlx::planner::online {
+
+struct ForeignKey {
+  std::string name;
+  std::string clause;  // "FOREIGN KEY (`a`) REFERENCES `p` (`id`) ON DELETE CASCADE", as SHOW CREATE TABLE writes it
+};
+
+// The foreign keys of `schema`.`table`, from SHOW CREATE TABLE.
+Result<std::vector<ForeignKey>> ShowForeignKeys(transports::Session& session, const std::string& schema,
+                                                const std::string& table);
+
+// Names key i of `table` names[i] (it may currently carry any name in
+// aliases[i]); one ALTER for all that are named otherwise, none when all are
+// right. `clauses[i]` is key i's definition.
+Status NameForeignKeys(transports::Session& session, const std::string& table, const std::vector<std::string>& clauses,
+                       const std::vector<std::string>& names, const std::vector<std::vector<std::string>>& aliases);
+
+// Adds the keys (names[i], clauses[i]) to an empty `table`.
+Status AddForeignKeys(transports::Session& session, const std::string& table, const std::vector<std::string>& names,
+                      const std::vector<std::string>& clauses);
+
+// Every foreign key (of any table, in any schema) that references
+// `database`.`from` is made to reference `database`.`to`, keeping its
+// name: through a temporary name `temp_prefix`N, so the key is in place at
+// every moment. Returns how many were moved.
+Result<int> RepointForeignKeys(transports::Session& session, const std::string& database, const std::string& from,
+                               const std::string& to, const std::string& temp_prefix);
+
+}  // namespace sqlx::planner::online
