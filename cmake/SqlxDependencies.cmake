@@ -10,6 +10,10 @@ find_package(RocksDB CONFIG REQUIRED)
 # Exact: flatc-generated headers static_assert the runtime version.
 find_package(FlatBuffers 2.0.8 EXACT CONFIG REQUIRED)
 pkg_check_modules(SODIUM REQUIRED IMPORTED_TARGET libsodium)
+# NATS.c's CMake config is broken in Debian (missing static lib): pkg-config.
+pkg_check_modules(NATS REQUIRED IMPORTED_TARGET libnats)
+# zstd: pkg-config, apart from the zstd::zstd target RocksDB's config defines.
+pkg_check_modules(ZSTD REQUIRED IMPORTED_TARGET libzstd)
 # CAF 0.17.6: no CMake config in the package; cmake/FindCAF.cmake. Only
 # actors/, orchestrator/ and cli/ link it.
 find_package(CAF 0.17 REQUIRED)

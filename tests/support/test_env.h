@@ -35,6 +35,9 @@ inline std::string MariaDbUrl(const std::string& user, const std::string& passwo
   return url;
 }
 
+// nats://127.0.0.1:PORT of the test nats-server (JetStream, max_payload 8 MiB).
+inline std::string NatsUrl() { return ServiceEnv("SQLX_TEST_NATS_URL"); }
+
 inline std::string SourceDir() { return SQLX_SOURCE_DIR; }
 inline std::string BinaryDir() { return SQLX_BINARY_DIR; }
 inline std::string SqlxBinary() { return BinaryDir() + "/cli/sqlx"; }
