@@ -9,6 +9,8 @@
 
 #include <nlohmann/json.hpp>
 
+#include "online_catalog.h"
+#include "online_copy.h"
 #include "online_fks.h"
 #include "online_sql.h"
 #include "sqlx/planner/guardrails.h"
@@ -23,102 +25,16 @@ using transports::Session;
 
 namespace {
 
-constexpr int kLockWaitTimeout = 1205;
 // The server's default sql_mode, strict for every engine: a value the copy
 // cannot hold is an error, never a silent change.
 constexpr const char* kStrictMode =
     "IF(@@GLOBAL.sql_mode = '', 'STRICT_ALL_TABLES', CONCAT(@@GLOBAL.sql_mode, ',STRICT_ALL_TABLES'))";
-constexpr int kDeadlock = 1213;
 
 int64_t NowNs() {
   return std::chrono::duration_cast<std::chrono::nanoseconds>(std::chrono::system_clock::now().time_since_epoch())
       .count();
 }
 
-std::string Q(const std::string& name) { return QuoteIdentifier(name); }
-
-std::string InSchema(const std::string& database, const std::string& table) {
-  return "TABLE_SCHEMA = " + QuoteString(database) + " AND TABLE_NAME = " + QuoteString(table);
-}
-
-struct ColumnInfo {
-  std::string name, column_type, nullable, collation, extra, data_type;
-  std::optional<std::string> default_value;  // nullopt: no default
-  bool generated() const { return extra.find("GENERATED") != std::string::npos; }
-  bool operator==(const ColumnInfo& o) const {
-    return column_type == o.column_type && nullable == o.nullable && collation == o.collation;
-  }
-};
-
-Result<std::vector<ColumnInfo>> ReadColumns(Session& session, const std::string& database, const std::string& table) {
-  SQLX_ASSIGN_OR_RETURN(std::vector<Row> rows,
-                        Rows(session, "SELECT COLUMN_NAME, COLUMN_TYPE, IS_NULLABLE, IFNULL(COLLATION_NAME, ''), EXTRA, "
-                                      "DATA_TYPE, COLUMN_DEFAULT FROM information_schema.COLUMNS WHERE " +
-                                          InSchema(database, table) + " ORDER BY ORDINAL_POSITION"));
-  std::vector<ColumnInfo> out;
-  for (const Row& r : rows)
-    out.push_back({r[0].value_or(""), r[1].value_or(""), r[2].value_or(""), r[3].value_or(""), r[4].value_or(""),
-                   r[5].value_or(""), r[6]});
-  return out;
-}
-
-struct IndexInfo {
-  std::string name;
-  bool unique = false;
-  bool prefix = false;  // a part indexes a prefix of its column
-  std::vector<std::string> columns;
-};
-
-Result<std::vector<IndexInfo>> ReadIndexes(Session& session, const std::string& database, const std::string& table) {
-  SQLX_ASSIGN_OR_RETURN(std::vector<Row> rows,
-                        Rows(session, "SELECT INDEX_NAME, NON_UNIQUE, COLUMN_NAME, SUB_PART FROM "
-                                      "information_schema.STATISTICS WHERE " +
-                                          InSchema(database, table) +
-                                          " ORDER BY INDEX_NAME <> 'PRIMARY', INDEX_NAME, SEQ_IN_INDEX"));
-  std::vector<IndexInfo> out;
-  for (const Row& r : rows) {
-    const std::string name = r[0].value_or("");
-    if (out.empty() || out.back().name != name) out.push_back({name, r[1].value_or("1") == "0", false, {}});
-    out.back().columns.push_back(r[2].value_or(""));
-    if (r[3]) out.back().prefix = true;
-  }
-  return out;
-}
-
-// True when a strict-mode copy from `from` to `to` either keeps every value
-// exactly or fails: integers to integers (out of range is an error),
-// character strings to character strings (too long, or a character the new
-// set lacks, is an error). Those need no comparison after the copy; other
-// conversions (decimals, floats, times, binary, ENUM, across families) can
-// round, pad or map silently and are compared.
-bool ExactUnderStrict(const ColumnInfo& from, const ColumnInfo& to) {
-  static const std::set<std::string> kIntegers = {"tinyint", "smallint", "mediumint", "int", "bigint"};
-  static const std::set<std::string> kText = {"varchar", "tinytext", "text", "mediumtext", "longtext"};
-  if (kIntegers.count(from.data_type) && kIntegers.count(to.data_type)) return true;
-  // CHAR pads: into CHAR a value can change; from CHAR into text it cannot.
-  const bool from_text = kText.count(from.data_type) || from.data_type == "char";
-  return from_text && kText.count(to.data_type);
-}
-
-const ColumnInfo* FindColumn(const std::vector<ColumnInfo>& columns, const std::string& name) {
-  for (const ColumnInfo& c : columns)
-    if (c.name == name) return &c;
-  return nullptr;
-}
-
-// The key chunks follow: the primary key, else the first unique key over
-// NOT NULL columns (whole columns, not prefixes).
-const IndexInfo* ChooseKey(const std::vector<IndexInfo>& indexes, const std::vector<ColumnInfo>& columns) {
-  for (const IndexInfo& index : indexes) {
-    if (!index.unique || index.prefix) continue;
-    const bool not_null = std::all_of(index.columns.begin(), index.columns.end(), [&](const std::string& c) {
-      const ColumnInfo* col = FindColumn(columns, c);
-      return col != nullptr && col->nullable == "NO";
-    });
-    if (not_null) return &index;
-  }
-  return nullptr;
-}
 
 // The operation's statements made to change the shadow table instead: the
 // table name replaced, the ALGORITHM/LOCK clause left out.
@@ -246,12 +162,6 @@ Result<std::map<std::string, std::string>> Triggers(Session& session, const Migr
   return out;
 }
 
-Result<std::string> ResultsCharset(Session& session) {
-  SQLX_ASSIGN_OR_RETURN(std::vector<Row> rows, Rows(session, "SELECT @@character_set_results"));
-  std::string cs = rows.empty() || !rows[0][0] ? "" : *rows[0][0];
-  return cs.empty() || cs == "binary" ? std::string("utf8mb4") : cs;
-}
-
 Status Prepare(Session& session, MigrationState& s, const OnlineOptions& options, MigrationObserver& observer) {
   const std::string table = Q(s.table), shadow = Q(s.ShadowTable());
   // From scratch: a crash during a previous preparation left at most these.
@@ -336,130 +246,6 @@ Status Prepare(Session& session, MigrationState& s, const OnlineOptions& options
   return Status::Ok();
 }
 
-// What one copy moves: rows of `source` into `target` (the shadow during a
-// migration; the old table during a revert), by the state's key.
-struct CopySpec {
-  std::string source, target;
-  std::string source_index;  // FORCE INDEX on the source ("" lets the server choose)
-  std::vector<std::string> columns, fill_columns, fill_values, compare_columns;
-};
-
-CopySpec ForwardCopy(const MigrationState& s) {
-  return {s.table, s.ShadowTable(), s.key_index, s.copy_columns, s.fill_columns, s.fill_values, s.compare_columns};
-}
-
-// The upper key of the next chunk of `rows` rows of spec.source after
-// `after` (as literals); empty when fewer rows remain (the chunk runs to
-// the end).
-Result<std::vector<std::string>> NextBound(Session& session, const MigrationState& s, const CopySpec& spec,
-                                           const std::vector<std::string>& after, uint64_t rows) {
-  std::string sql = "SELECT " + Columns(s.key_columns) + " FROM " + Q(spec.source) +
-                    (spec.source_index.empty() ? "" : " FORCE INDEX (" + Q(spec.source_index) + ")");
-  if (!after.empty()) sql += " WHERE " + KeyAfter(s, "", after);
-  sql += " ORDER BY " + Columns(s.key_columns) + " LIMIT 1 OFFSET " + std::to_string(std::max<uint64_t>(rows, 1) - 1);
-  SQLX_ASSIGN_OR_RETURN(std::vector<Row> found, Rows(session, sql));
-  std::vector<std::string> out;
-  if (found.empty()) return out;
-  for (size_t i = 0; i < s.key_columns.size(); ++i) out.push_back(Literal(s.key_kinds[i], found[0][i].value_or("")));
-  return out;
-}
-
-// One chunk in one transaction: the source rows locked (shared), the
-// target's rows of the range replaced by a copy, the copy compared where a
-// definition changed. Returns the rows copied.
-Result<uint64_t> CopyChunkOnce(Session& session, const MigrationState& s, const CopySpec& spec,
-                               const std::vector<std::string>& after, const std::vector<std::string>& upto) {
-  const std::string force = spec.source_index.empty() ? "" : " FORCE INDEX (" + Q(spec.source_index) + ")";
-  const std::string source = Q(spec.source) + force;
-  const std::string range = ChunkRange(s, "", after, upto);
-  SQLX_RETURN_IF_ERROR(Exec(session, "START TRANSACTION"));
-  auto body = [&]() -> Result<uint64_t> {
-    SQLX_ASSIGN_OR_RETURN(uint64_t rows,
-                          Number(session, "SELECT COUNT(*) FROM " + source + " WHERE " + range + " LOCK IN SHARE MODE"));
-    SQLX_RETURN_IF_ERROR(Exec(session, "DELETE FROM " + Q(spec.target) + " WHERE " + range));
-    std::string into = Columns(spec.columns), select = Columns(spec.columns);
-    for (size_t i = 0; i < spec.fill_columns.size(); ++i) {
-      into += ", " + Q(spec.fill_columns[i]);
-      select += ", " + spec.fill_values[i];
-    }
-    SQLX_ASSIGN_OR_RETURN(uint64_t copied, Run(session, "INSERT INTO " + Q(spec.target) + " (" + into + ") SELECT " +
-                                                            select + " FROM " + source + " WHERE " + range +
-                                                            " LOCK IN SHARE MODE"));
-    if (copied != rows)
-      return MakeError(ErrorCode::kUnsupported, std::to_string(rows - std::min(rows, copied)) + " of " +
-                                                    std::to_string(rows) + " rows of " + Q(spec.source) +
-                                                    " after key " + Columns(after) + " did not reach " + Q(spec.target));
-    if (!spec.compare_columns.empty()) {
-      SQLX_ASSIGN_OR_RETURN(
-          uint64_t differ,
-          Number(session, "SELECT COUNT(*) FROM " + Q(spec.source) + " AS o" + force + " JOIN " + Q(spec.target) +
-                              " AS n ON " + KeyJoin(s, "o", "n") + " WHERE " + ChunkRange(s, "o", after, upto) +
-                              " AND " + RowsDiffer(spec.compare_columns, "o", "n") + " LOCK IN SHARE MODE"));
-      if (differ > 0)
-        return MakeError(ErrorCode::kUnsupported,
-                         std::to_string(differ) + " rows of " + Q(spec.source) + " change value when copied into " +
-                             Q(spec.target) + " (" + Columns(spec.compare_columns) +
-                             "): the copy would not keep them");
-    }
-    SQLX_RETURN_IF_ERROR(Exec(session, "COMMIT"));
-    return copied;
-  };
-  auto copied = body();
-  if (!copied.ok() && session.usable()) (void)Run(session, "ROLLBACK");
-  return copied;
-}
-
-// Retries a chunk that lost a lock wait or a deadlock to the application.
-Result<uint64_t> CopyChunk(Session& session, const MigrationState& s, const CopySpec& spec,
-                           const std::vector<std::string>& after, const std::vector<std::string>& upto) {
-  for (int attempt = 1;; ++attempt) {
-    auto copied = CopyChunkOnce(session, s, spec, after, upto);
-    if (copied.ok()) return copied;
-    const int code = copied.error().server_code;
-    if ((code != kDeadlock && code != kLockWaitTimeout) || attempt >= 10) return copied;
-    std::this_thread::sleep_for(std::chrono::milliseconds(50 * attempt));
-  }
-}
-
-std::string Seconds(double seconds) {
-  char out[32];
-  std::snprintf(out, sizeof out, "%g s", seconds);
-  return out;
-}
-
-// Why the copy should wait now ("" when it may go on): the server runs more
-// than max_threads_running threads, or a replica lags beyond
-// max_replica_lag_seconds, does not replicate, or cannot be read.
-Result<std::string> ThrottleReason(Session& session, const OnlineOptions& options) {
-  if (options.max_threads_running > 0) {
-    SQLX_ASSIGN_OR_RETURN(std::vector<Row> rows, Rows(session, "SHOW GLOBAL STATUS LIKE 'Threads_running'"));
-    const uint64_t running = rows.empty() ? 0 : std::strtoull(rows[0][1].value_or("0").c_str(), nullptr, 10);
-    if (running > options.max_threads_running)
-      return "Threads_running " + std::to_string(running) + " > " + std::to_string(options.max_threads_running);
-  }
-  if (!options.replica_lag) return std::string();
-  auto lag = options.replica_lag();
-  if (!lag.ok()) return "replica lag unknown: " + lag.error().ToString();
-  if (!lag->seconds) return "replica " + lag->replica + " is not replicating (Seconds_Behind_Master is NULL)";
-  if (*lag->seconds > options.max_replica_lag_seconds)
-    return "replica " + lag->replica + " lag " + Seconds(*lag->seconds) + " > " +
-           Seconds(options.max_replica_lag_seconds);
-  return std::string();
-}
-
-// Waits while ThrottleReason gives one, reporting it every second. False
-// when the observer asked to stop meanwhile.
-Result<bool> Throttle(Session& session, MigrationState& s, const OnlineOptions& options,
-                      MigrationObserver& observer) {
-  for (;;) {
-    SQLX_ASSIGN_OR_RETURN(std::string reason, ThrottleReason(session, options));
-    if (reason.empty()) return true;
-    observer.Progress(s, 0, reason);
-    if (observer.StopRequested()) return false;
-    std::this_thread::sleep_for(std::chrono::seconds(1));
-  }
-}
-
 Status CopyAll(Session& session, MigrationState& s, const OnlineOptions& options, MigrationObserver& observer) {
   SQLX_ASSIGN_OR_RETURN(auto triggers, Triggers(session, s));
   for (const char* t : {"ins", "upd", "del"}) {
@@ -517,12 +303,6 @@ Status CopyAll(Session& session, MigrationState& s, const OnlineOptions& options
 Status Swap(Session& session, const std::string& a, const std::string& b, const std::string& c,
             const OnlineOptions& options) {
   return RunDdl(session, "RENAME TABLE " + Q(a) + " TO " + Q(b) + ", " + Q(c) + " TO " + Q(a), options);
-}
-
-Result<bool> TableExists(Session& session, const std::string& database, const std::string& table) {
-  SQLX_ASSIGN_OR_RETURN(uint64_t n, Number(session, "SELECT COUNT(*) FROM information_schema.TABLES WHERE " +
-                                                        InSchema(database, table)));
-  return n > 0;
 }
 
 // True when the cut-over's swap has happened: the old table exists (it is

@@ -7,10 +7,17 @@
 
 #include "sqlx/messages/result.h"
 #include "sqlx/planner/online.h"
+#include "sqlx/planner/render_sql.h"
 
 namespace sqlx::planner::online {
 
 using Row = std::vector<std::optional<std::string>>;
+
+// Server error codes the engine waits out and retries.
+inline constexpr int kLockWaitTimeout = 1205;
+inline constexpr int kDeadlock = 1213;
+
+inline std::string Q(const std::string& name) { return QuoteIdentifier(name); }
 
 // Every row of the first result of `sql`.
 Result<std::vector<Row>> Rows(transports::Session& session, const std::string& sql);

@@ -1,0 +1,39 @@
+// The copy of an online migration (and of its revert): chunks along the
+// state's key, each copied and compared in one transaction that holds the
+// chunk's rows; throttling between chunks.
+#pragma once
+
+#include <map>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "online_sql.h"
+
+namespace sqlx::planner::online {
+
+// What one copy moves: rows of `source` into `target` (the shadow during a
+// migration; the old table during a revert), by the state's key.
+struct CopySpec {
+  std::string source, target;
+  std::string source_index;  // FORCE INDEX on the source ("" lets the server choose)
+  std::vector<std::string> columns, fill_columns, fill_values, compare_columns;
+};
+CopySpec ForwardCopy(const MigrationState& s);
+
+// The upper key of the next chunk of `rows` rows of spec.source after
+// `after` (as literals); empty when fewer rows remain.
+Result<std::vector<std::string>> NextBound(transports::Session& session, const MigrationState& s, const CopySpec& spec,
+                                           const std::vector<std::string>& after, uint64_t rows);
+
+// One chunk (after, upto], retried when it loses a lock wait or a deadlock
+// to the application. Returns the rows copied.
+Result<uint64_t> CopyChunk(transports::Session& session, const MigrationState& s, const CopySpec& spec,
+                           const std::vector<std::string>& after, const std::vector<std::string>& upto);
+
+// Waits while the server is too busy (Threads_running) or a replica lags.
+// False when the observer asked to stop meanwhile.
+Result<bool> Throttle(transports::Session& session, MigrationState& s, const OnlineOptions& options,
+                      MigrationObserver& observer);
+
+}  // namespace sqlx::planner::online
