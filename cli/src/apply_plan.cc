@@ -219,7 +219,10 @@ class PlanRun {
       report_.warnings.push_back("the audit event " + observer.audit_failure() + " was not recorded");
     if (!st.ok()) {
       Error e = st.error();
-      if (e.code == ErrorCode::kServer && state.phase != "cut-over") {
+      // The server refused the copy, or the copy would change values: the
+      // data or the definition must change first; resuming cannot help.
+      const bool data = e.code == ErrorCode::kServer || e.code == ErrorCode::kUnsupported;
+      if (data && state.phase != "cut-over") {
         Status dropped = planner::FinalizeMigration(session_, state, observer);
         e.message += dropped.ok() ? " (the online copy was abandoned: " + op.object + " is unchanged)"
                                   : " (abandoning the online copy failed too: " + dropped.error().ToString() +

@@ -434,6 +434,26 @@ TEST(OnlineMigrationTest, ForeignKeysOfAndToTheTableKeepTheirNamesAndWorkAfterTh
             "fk_c_p\tp\n");
 }
 
+TEST(OnlineMigrationTest, AConversionThatWouldChangeValuesSilentlyIsCaughtAndTheCopyAbandoned) {
+  FixtureDatabases fx;
+  TempDir store("sqlx-online-store.");
+  const std::string db = fx.Create("omc"), to = fx.Create("omc_to");
+  // DOUBLE -> FLOAT rounds 0.1 without an error or a warning in strict mode:
+  // only the comparison after the copy sees it.
+  RootSql("CREATE TABLE t (id int PRIMARY KEY, f double); INSERT INTO t VALUES (1, 0.1), (2, 0.5)", db);
+  RootSql("CREATE TABLE t (id int PRIMARY KEY, f float)", to);
+  const std::string plan = store.path() + "/plan.json";
+  ASSERT_EQ(Sqlx({"--store", store.path(), "plan:diff", "--from", RootUrl(db), "--to", RootUrl(to), "-o", plan}).exit_code, 0);
+  const std::string start = Hash(db);
+  RunResult r = Sqlx({"--store", store.path(), "apply", RootUrl(db), "--plan", plan, "--allow-destructive"});
+  EXPECT_EQ(r.exit_code, 1) << DescribeRun(r);
+  EXPECT_NE(r.err.find("rows of `t` change value when copied"), std::string::npos) << r.err;
+  EXPECT_NE(r.err.find("the online copy was abandoned: t is unchanged"), std::string::npos) << r.err;
+  EXPECT_EQ(Hash(db), start);
+  EXPECT_EQ(Artefacts(db), 0u);
+  EXPECT_EQ(RootSql("SELECT f FROM t ORDER BY id", db), "0.1\n0.5\n");
+}
+
 TEST(OnlineMigrationTest, ANewUniqueKeyOverDuplicatesIsRefusedBeforeTheCopyStarts) {
   FixtureDatabases fx;
   TempDir store("sqlx-online-store.");
