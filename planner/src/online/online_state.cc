@@ -14,7 +14,6 @@ using nlohmann::json;
 
 std::string MigrationState::ShadowTable() const { return "_sqlx_" + id + "_new"; }
 std::string MigrationState::OldTable() const { return "_sqlx_" + id + "_old"; }
-std::string MigrationState::SwapTable() const { return "_sqlx_" + id + "_tmp"; }
 std::string MigrationState::TriggerName(std::string_view event) const {
   return "_sqlx_" + id + "_" + std::string(event);
 }

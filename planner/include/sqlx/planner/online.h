@@ -8,9 +8,10 @@
 //             transaction that holds the chunk's rows; sizes adapt to a
 //             target chunk time; throttled on Threads_running and on
 //             replica lag
-//   cut-over  one atomic RENAME TABLE swaps the tables; the old table stays
-//             as `_sqlx_ID_old`, kept current by reverse triggers
-//   revert    compares both tables, then swaps back by the same RENAME
+//   cut-over  one atomic two-table RENAME swaps the tables; the old table
+//             stays as `_sqlx_ID_old` until finalize
+//   revert    reverse capture, every row copied back into the old table the
+//             same way, then the mirror RENAME (writes since are kept)
 //   finalize  drops what the migration made (the old table after a cut-over,
 //             the shadow after a revert)
 //
@@ -67,8 +68,9 @@ struct OnlineOptions {
 
 // Phases (docs/formats/migrations.md):
 //   preparing → copying → copied → cut-over → finalized
-//                                ↘ (revert) reverted → abandoned (finalize) | cut-over (again)
-//   failed: stopped with an error; its artefacts stay until finalize.
+//                                ↘ (revert: reverting) reverted → abandoned (finalize)
+//   A stop with an error keeps the phase (and records `error`): resume
+//   retries it, finalize abandons it.
 struct MigrationState {
   static constexpr int kFormatVersion = 1;
   std::string id;            // 8 lowercase hex digits
@@ -107,7 +109,6 @@ struct MigrationState {
 
   std::string ShadowTable() const;    // _sqlx_ID_new: the new table until the cut-over, then the placeholder
   std::string OldTable() const;       // _sqlx_ID_old: the old table after the cut-over
-  std::string SwapTable() const;      // _sqlx_ID_tmp: the RENAME's stepping stone
   std::string TriggerName(std::string_view event) const;  // _sqlx_ID_ins / _upd / _del, _rins / ...
   std::string TableFkName(size_t i) const;   // _sqlx_ID_fkN: foreign key i on the table while the shadow has its name
   std::string ShadowFkName(size_t i) const;  // _sqlx_ID_skN: foreign key i on the shadow after a revert
