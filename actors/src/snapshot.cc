@@ -8,6 +8,7 @@
 #include "envelope.h"
 #include "job_buffer.h"
 #include "spawn.h"
+#include "sqlx/messages/clock.h"
 #include "sqlx/messages/ir.h"
 #include "sqlx/messages/ir_flatbuffers.h"
 
@@ -55,9 +56,7 @@ Envelope Store(storage::Store& store, const Envelope& e) {
   if (!header.ok()) return ErrorReply("", 0, header.error(), false);
   const fb::LearnedDatabases* in = fb::GetEnvelope(e.bytes.data())->body_as_LearnedDatabases();
   const std::string_view connection = Str(in->connection());
-  const int64_t now_ns = std::chrono::duration_cast<std::chrono::nanoseconds>(
-                             std::chrono::system_clock::now().time_since_epoch())
-                             .count();
+  const int64_t now_ns = UnixNowNs();
   std::vector<storage::SchemaRecord> records;
   std::vector<uint32_t> stored_index;  // entry of each record
   const uint32_t n = in->databases() == nullptr ? 0 : in->databases()->size();

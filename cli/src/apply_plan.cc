@@ -16,6 +16,7 @@
 
 #include "files.h"
 #include "store_migration_observer.h"
+#include "sqlx/messages/clock.h"
 #include "sqlx/flo/learn_database.h"
 #include "sqlx/planner/guardrails.h"
 #include "sqlx/planner/render_sql.h"
@@ -25,11 +26,6 @@ namespace sqlx {
 namespace {
 
 using nlohmann::json;
-
-int64_t NowNs() {
-  return std::chrono::duration_cast<std::chrono::nanoseconds>(std::chrono::system_clock::now().time_since_epoch())
-      .count();
-}
 
 // The first column of the first row `sql` returns (a count, a variable).
 Result<std::string> FirstValue(transports::Session& session, const std::string& sql) {
@@ -122,7 +118,7 @@ class PlanRun {
   void StoreSnapshot(const flo::LearnedDatabase& learned) {
     if (options_.store == nullptr) return;
     storage::SchemaRecord record{url_.ConnectionName(), report_.database, learned.profile_hash, learned.json,
-                                 learned.not_visible.empty() ? "learned" : "partial", 0, NowNs()};
+                                 learned.not_visible.empty() ? "learned" : "partial", 0, UnixNowNs()};
     auto put = options_.store->PutSchema(record);
     if (!put.ok()) report_.warnings.push_back("the learned schema was not stored: " + put.error().ToString());
   }

@@ -55,21 +55,6 @@ Result<storage::AuditVerifyOptions> TrustAnchors(const GlobalOptions& g, const A
   return options;
 }
 
-std::string Rfc3339Millis(int64_t ns) {
-  std::time_t secs = static_cast<std::time_t>(ns / 1000000000);
-  long millis = static_cast<long>((ns % 1000000000) / 1000000);
-  if (millis < 0) {
-    millis += 1000;
-    --secs;
-  }
-  std::tm tm{};
-  gmtime_r(&secs, &tm);
-  char buf[40];
-  const size_t n = std::strftime(buf, sizeof(buf), "%Y-%m-%dT%H:%M:%S", &tm);
-  std::snprintf(buf + n, sizeof(buf) - n, ".%03ldZ", millis);
-  return buf;
-}
-
 Result<int64_t> ParseTime(const std::string& text, int64_t now_ns) {
   auto bad = [&] {
     return MakeError(ErrorCode::kInvalidArgument, "cannot read the time '" + text +

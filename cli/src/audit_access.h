@@ -12,6 +12,7 @@
 #include <nlohmann/json.hpp>
 
 #include "commands.h"
+#include "sqlx/messages/clock.h"
 #include "sqlx/messages/result.h"
 #include "sqlx/storage/audit_log.h"
 #include "sqlx/storage/store.h"
@@ -30,9 +31,6 @@ Result<OpenedLog> OpenAuditStore(const GlobalOptions& g);
 // or relative to `now_ns` ("-15m", "-7d"; units s m h d w).
 // kInvalidArgument naming the text otherwise.
 Result<int64_t> ParseTime(const std::string& text, int64_t now_ns);
-
-// `ns` as RFC 3339 UTC with milliseconds: 2026-05-01T12:00:00.123Z.
-std::string Rfc3339Millis(int64_t ns);
 
 // kInvalidArgument naming the file when it is not a checkpoint.
 Result<storage::Checkpoint> ReadCheckpoint(const std::string& path);

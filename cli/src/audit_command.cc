@@ -24,7 +24,7 @@ using storage::AuditLog;
 json EventJson(const storage::AuditEvent& e) {
   json details = json::parse(e.details_json, nullptr, false);
   return json{{"seq", e.seq},
-              {"time", Rfc3339Millis(e.time_ns)},
+              {"time", Rfc3339(e.time_ns, 3)},
               {"time_ns", e.time_ns},
               {"actor", {{"os_user", e.actor.os_user}, {"service", e.actor.service},
                          {"token_subject", e.actor.token_subject}}},
@@ -92,7 +92,7 @@ void PrintEvents(const GlobalOptions& g, const storage::AuditQueryResult& result
     std::cout << "seq,time,os_user,service,token_subject,host,pid,program,action,connection,database,table,"
                  "outcome,error,details,hash\n";
     for (const storage::AuditEvent& e : events) {
-      std::cout << e.seq << "," << Rfc3339Millis(e.time_ns) << "," << CsvField(e.actor.os_user) << ","
+      std::cout << e.seq << "," << Rfc3339(e.time_ns, 3) << "," << CsvField(e.actor.os_user) << ","
                 << CsvField(e.actor.service) << "," << CsvField(e.actor.token_subject) << "," << CsvField(e.host)
                 << "," << e.pid << "," << CsvField(e.program) << "," << CsvField(e.action) << ","
                 << CsvField(e.object.connection) << "," << CsvField(e.object.database) << ","
@@ -101,7 +101,7 @@ void PrintEvents(const GlobalOptions& g, const storage::AuditQueryResult& result
     }
   } else {
     for (const storage::AuditEvent& e : events) {
-      std::cout << e.seq << "  " << Rfc3339Millis(e.time_ns) << "  " << Actor(e) << "  " << e.action << "  "
+      std::cout << e.seq << "  " << Rfc3339(e.time_ns, 3) << "  " << Actor(e) << "  " << e.action << "  "
                 << ObjectName(e.object) << "  " << storage::AuditOutcomeName(e.outcome)
                 << (e.error.empty() ? "" : ": " + e.error) << "\n";
     }
@@ -278,7 +278,7 @@ int RunAuditCheckProof(const GlobalOptions& g, const AuditArgs& args) {
 
 int RunAuditQuery(const GlobalOptions& g, const AuditArgs& args) {
   storage::AuditQuery q;
-  const int64_t now = NowNs();
+  const int64_t now = UnixNowNs();
   for (auto [text, out] : {std::pair{&args.since, &q.since_ns}, std::pair{&args.until, &q.until_ns}}) {
     if (text->empty()) continue;
     auto t = ParseTime(*text, now);

@@ -30,7 +30,7 @@ Result<int64_t> ParseCutoff(const std::string& text, int64_t now_ns) {
   const int64_t cutoff = *parsed;
   if (cutoff > now_ns) {
     return MakeError(ErrorCode::kInvalidArgument, "--older-than " + text + " is in the future (" +
-                                                      Rfc3339Millis(cutoff) + "): give a time before now");
+                                                      Rfc3339(cutoff, 3) + "): give a time before now");
   }
   return cutoff;
 }
@@ -63,7 +63,7 @@ int RefuseUnverified(const GlobalOptions& g, storage::AuditLog& log, const std::
 }  // namespace
 
 int RunAuditPrune(const GlobalOptions& g, const AuditArgs& args) {
-  const int64_t now = NowNs();
+  const int64_t now = UnixNowNs();
   auto cutoff = ParseCutoff(args.older_than, now);
   if (!cutoff.ok()) return ReportError(g, cutoff.error());
   auto anchors = TrustAnchors(g, args);
@@ -71,7 +71,7 @@ int RunAuditPrune(const GlobalOptions& g, const AuditArgs& args) {
   auto opened = OpenAuditStore(g);
   if (!opened.ok()) return ReportError(g, opened.error());
   storage::AuditLog& log = *opened->log;
-  const json request = {{"older_than", args.older_than}, {"cutoff", Rfc3339Millis(*cutoff)}};
+  const json request = {{"older_than", args.older_than}, {"cutoff", Rfc3339(*cutoff, 3)}};
   storage::AuditEvent record = storage::NewAuditEvent("audit.prune");
   record.details_json = request.dump();
   auto report = log.Prune({*cutoff, *anchors}, std::move(record));
@@ -83,13 +83,13 @@ int RunAuditPrune(const GlobalOptions& g, const AuditArgs& args) {
                       {"first_seq", report->first_seq},
                       {"last_seq", report->last_seq},
                       {"pruned_total", report->verified.pruned + report->pruned},
-                      {"cutoff", Rfc3339Millis(*cutoff)},
+                      {"cutoff", Rfc3339(*cutoff, 3)},
                       {"cutoff_ns", *cutoff},
                       {"recorded_seq", report->recorded.seq}}
                      .dump()
               << "\n";
   } else {
-    std::cout << "pruned " << report->pruned << " event(s) older than " << Rfc3339Millis(*cutoff)
+    std::cout << "pruned " << report->pruned << " event(s) older than " << Rfc3339(*cutoff, 3)
               << " to their leaf hash";
     if (report->pruned > 0) std::cout << " (seq " << report->first_seq << " to " << report->last_seq << ")";
     std::cout << "; " << report->verified.pruned + report->pruned << " pruned in all; recorded as event "

@@ -9,20 +9,7 @@
 
 namespace sqlx::cli {
 
-int64_t NowNs() {
-  return std::chrono::duration_cast<std::chrono::nanoseconds>(
-             std::chrono::system_clock::now().time_since_epoch())
-      .count();
-}
 
-std::string Rfc3339(int64_t ns) {
-  std::time_t secs = static_cast<std::time_t>(ns / 1000000000);
-  std::tm tm{};
-  gmtime_r(&secs, &tm);
-  char buf[32];
-  std::strftime(buf, sizeof(buf), "%Y-%m-%dT%H:%M:%SZ", &tm);
-  return buf;
-}
 
 Result<std::unique_ptr<transports::Session>> OpenSession(const GlobalOptions& g,
                                                          const transports::ConnectionUrl& url, bool learning) {
@@ -61,7 +48,7 @@ Result<storage::ConnectionRecord> StoreConnection(const transports::ConnectionUr
                                                   const flo::LearnedServer& learned, storage::Store& store) {
   SQLX_ASSIGN_OR_RETURN(std::optional<storage::ConnectionRecord> existing, store.GetConnection(url.ConnectionName()));
   storage::ConnectionRecord record;
-  const int64_t now = NowNs();
+  const int64_t now = UnixNowNs();
   record.name = url.ConnectionName();
   record.created_at_ns = existing ? existing->created_at_ns : now;
   record.updated_at_ns = now;

@@ -11,14 +11,11 @@
 #include "sqlx/driver.h"
 #include "sqlx/flo/learn_server.h"
 #include "sqlx/messages/result.h"
+#include "sqlx/messages/clock.h"
 #include "sqlx/storage/store.h"
 #include "sqlx/transports/session.h"
 
 namespace sqlx::cli {
-
-// UTC nanoseconds since the epoch, and as RFC 3339 ("2024-05-01T12:00:00Z").
-int64_t NowNs();
-std::string Rfc3339(int64_t ns);
 
 // A session to `url` with --pack-dir, --max-packet and --connect-timeout;
 // `learning`: also what learning proposes at the greeting

@@ -184,7 +184,7 @@ void StoreSchemas(const std::string& connection, std::vector<flo::LearnedDatabas
     schema.profile_hash = db.profile_hash;
     schema.profile_json = std::move(db.json);
     schema.status = db.not_visible.empty() ? "learned" : "partial";
-    schema.learned_at_ns = NowNs();
+    schema.learned_at_ns = UnixNowNs();
     records.push_back(std::move(schema));
     learned_ok.push_back(&db);
   }

@@ -13,6 +13,7 @@
 //               actor.os_user, actor.service, actor.token_subject, host,
 //               program, action, object.connection, object.database,
 //               object.table, error, details_json
+#include "sqlx/messages/clock.h"
 #include "sqlx/storage/audit_event.h"
 
 #include <pwd.h>
@@ -332,9 +333,7 @@ Result<AuditEventLink> DecodeEventLink(std::string_view bytes) {
 
 AuditEvent NewAuditEvent(std::string action) {
   AuditEvent e;
-  e.time_ns = std::chrono::duration_cast<std::chrono::nanoseconds>(
-                  std::chrono::system_clock::now().time_since_epoch())
-                  .count();
+  e.time_ns = UnixNowNs();
   e.actor.os_user = CurrentOsUser();
   e.host = CurrentHost();
   e.pid = static_cast<int64_t>(getpid());

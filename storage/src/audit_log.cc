@@ -19,6 +19,7 @@
 #include "audit_keys.h"
 #include "audit_postings.h"
 #include "audit_log_impl.h"
+#include "sqlx/messages/clock.h"
 #include "sqlx/storage/audit_log.h"
 
 namespace sqlx::storage {
@@ -28,11 +29,6 @@ namespace keys = audit_keys;
 constexpr size_t kMaxEventBytes = size_t{1} << 20;
 
 rocksdb::Slice HashSlice(const Hash& h) { return rocksdb::Slice(reinterpret_cast<const char*>(h.data()), h.size()); }
-
-int64_t NowNs() {
-  return std::chrono::duration_cast<std::chrono::nanoseconds>(std::chrono::system_clock::now().time_since_epoch())
-      .count();
-}
 
 // Indexed fields become keys: a zero byte would make them ambiguous.
 Status ValidateEvent(const AuditEvent& e) {
@@ -218,7 +214,7 @@ Result<Checkpoint> RocksAuditLog::SignHead(const AuditHead& head) {
   SQLX_ASSIGN_OR_RETURN(MerkleFrontier frontier, MerkleFrontier::FromNodes(head.size, head.frontier));
   Checkpoint c;
   c.tree_size = head.size;
-  c.time_ns = NowNs();
+  c.time_ns = UnixNowNs();
   c.head_hash = head.head_hash;
   c.root = frontier.Root();
   return key_->Sign(c);
@@ -278,7 +274,7 @@ Result<bool> RocksAuditLog::StageAppend(std::vector<AuditEvent>& events, AuditHe
   if (write_index) pending_.Stage(family(RocksStore::kAuditIndex), batch, &head->time_high_water_ns);
   head->frontier = frontier.nodes();
   const bool due = !head->has_checkpoint || head->size - head->checkpoint_size >= options_.checkpoint_every_events ||
-                   NowNs() - head->checkpoint_time_ns >=
+                   UnixNowNs() - head->checkpoint_time_ns >=
                        std::chrono::duration_cast<std::chrono::nanoseconds>(options_.checkpoint_every).count();
   if (key_ && due && head->size > head->checkpoint_size) {
     SQLX_ASSIGN_OR_RETURN(Checkpoint c, SignHead(*head));

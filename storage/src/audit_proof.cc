@@ -2,6 +2,8 @@
 // proofs), read defensively, and their offline verification.
 #include "sqlx/storage/audit_proof.h"
 
+#include "sqlx/messages/clock.h"
+
 #include <ctime>
 
 #include <nlohmann/json.hpp>
@@ -21,21 +23,6 @@ constexpr size_t kMaxPath = 128;  // a proof over 2^64 leaves has at most 2 * 64
 
 Error Bad(std::string_view doc, std::string_view what) {
   return MakeError(ErrorCode::kInvalidArgument, "invalid " + std::string(doc) + ": " + std::string(what));
-}
-
-std::string Rfc3339Nanos(int64_t ns) {
-  std::time_t secs = static_cast<std::time_t>(ns / 1000000000);
-  long frac = static_cast<long>(ns % 1000000000);
-  if (frac < 0) {
-    frac += 1000000000;
-    --secs;
-  }
-  std::tm tm{};
-  gmtime_r(&secs, &tm);
-  char buf[48];
-  const size_t n = std::strftime(buf, sizeof(buf), "%Y-%m-%dT%H:%M:%S", &tm);
-  std::snprintf(buf + n, sizeof(buf) - n, ".%09ldZ", frac);
-  return buf;
 }
 
 // Typed field readers over an untrusted object; each names the field.
@@ -89,7 +76,7 @@ Status ExpectFormat(const json& obj, std::string_view want, std::string_view doc
 
 json CheckpointObject(const Checkpoint& c) {
   return json{{"format", kCheckpointFormat},  {"tree_size", c.tree_size},
-              {"time", Rfc3339Nanos(c.time_ns)}, {"time_ns", c.time_ns},
+              {"time", Rfc3339(c.time_ns, 9)}, {"time_ns", c.time_ns},
               {"head_hash", ToHex(c.head_hash)}, {"root", ToHex(c.root)},
               {"public_key", codec::HexEncodeArray(c.public_key)}, {"signature", codec::HexEncodeArray(c.signature)}};
 }
@@ -215,7 +202,7 @@ ProofVerdict CheckInclusion(const InclusionProofDoc& proof, const Checkpoint& ch
     return {false, "the inclusion path does not lead to the checkpoint's root"};
   }
   return {true, "event " + std::to_string(proof.seq) + " (" + event->action + ") is in the log of " +
-                    std::to_string(checkpoint.tree_size) + " events signed at " + Rfc3339Nanos(checkpoint.time_ns)};
+                    std::to_string(checkpoint.tree_size) + " events signed at " + Rfc3339(checkpoint.time_ns, 9)};
 }
 
 ProofVerdict CheckConsistency(const ConsistencyProofDoc& proof, const std::vector<Checkpoint>& trusted,

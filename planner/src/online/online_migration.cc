@@ -13,6 +13,7 @@
 #include "online_copy.h"
 #include "online_fks.h"
 #include "online_sql.h"
+#include "sqlx/messages/clock.h"
 #include "sqlx/planner/guardrails.h"
 #include "sqlx/planner/render_sql.h"
 #include "sqlx/transports/session.h"
@@ -29,11 +30,6 @@ namespace {
 // cannot hold is an error, never a silent change.
 constexpr const char* kStrictMode =
     "IF(@@GLOBAL.sql_mode = '', 'STRICT_ALL_TABLES', CONCAT(@@GLOBAL.sql_mode, ',STRICT_ALL_TABLES'))";
-
-int64_t NowNs() {
-  return std::chrono::duration_cast<std::chrono::nanoseconds>(std::chrono::system_clock::now().time_since_epoch())
-      .count();
-}
 
 
 // The operation's statements made to change the shadow table instead: the
@@ -107,7 +103,7 @@ Status SetUp(Session& session, const MigrationState& s, const OnlineOptions& opt
 }
 
 Status Save(MigrationState& s, MigrationObserver& observer) {
-  s.updated_at_ns = NowNs();
+  s.updated_at_ns = UnixNowNs();
   return observer.Checkpoint(s);
 }
 
@@ -285,7 +281,7 @@ Status CopyAll(Session& session, MigrationState& s, const OnlineOptions& options
     if (!last) s.last_bound = upto;
     if (last) {
       s.phase = "copied";
-      s.copied_at_ns = NowNs();
+      s.copied_at_ns = UnixNowNs();
     }
     s.error.clear();
     SQLX_RETURN_IF_ERROR(Save(s, observer));
@@ -340,7 +336,7 @@ Status DoCutOver(Session& session, MigrationState& s, const OnlineOptions& optio
     // cascades hold), so the RENAME carries them to the table's name.
     SQLX_RETURN_IF_ERROR(
         OnlyStatus(RepointForeignKeys(session, s.database, s.table, s.ShadowTable(), s.MovingFkPrefix())));
-    s.cutover_started_ns = NowNs();
+    s.cutover_started_ns = UnixNowNs();
     SQLX_RETURN_IF_ERROR(Save(s, observer));
     SQLX_RETURN_IF_ERROR(Swap(session, s.table, s.OldTable(), s.ShadowTable(), options));
   }
@@ -351,7 +347,7 @@ Status DoCutOver(Session& session, MigrationState& s, const OnlineOptions& optio
   // cut short by a crash) go to the table.
   SQLX_ASSIGN_OR_RETURN(int moved, RepointForeignKeys(session, s.database, s.OldTable(), s.table, s.MovingFkPrefix()));
   s.phase = "cut-over";
-  s.cutover_at_ns = NowNs();
+  s.cutover_at_ns = UnixNowNs();
   s.error.clear();
   SQLX_RETURN_IF_ERROR(Save(s, observer));
   observer.Event(s, "migration.cutover", nullptr,
@@ -488,7 +484,7 @@ Result<MigrationState> StartOnlineMigration(Session& session, const std::string&
   s.table = op.object;
   s.operation_id = op.id;
   s.alter_sql = op.sql;
-  s.started_at_ns = NowNs();
+  s.started_at_ns = UnixNowNs();
   SQLX_ASSIGN_OR_RETURN(std::vector<ColumnInfo> columns, ReadColumns(session, database, op.object));
   SQLX_ASSIGN_OR_RETURN(std::vector<IndexInfo> indexes, ReadIndexes(session, database, op.object));
   const IndexInfo* key = ChooseKey(indexes, columns);

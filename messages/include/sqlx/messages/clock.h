@@ -1,0 +1,18 @@
+// Wall-clock time as the project records it: UTC nanoseconds since the Unix
+// epoch, written as RFC 3339 where people read it.
+#pragma once
+
+#include <cstdint>
+#include <string>
+
+namespace sqlx {
+
+// Now, in UTC nanoseconds since the epoch (the system clock).
+int64_t UnixNowNs();
+
+// `ns` as "2026-11-26T21:50:32Z", with `fraction_digits` (0, 3 or 9) digits of
+// the second after a '.' when not 0: ".123Z", ".123456789Z". Times before
+// the epoch round toward the past.
+std::string Rfc3339(int64_t ns, int fraction_digits = 0);
+
+}  // namespace sqlx
