@@ -78,6 +78,19 @@ const IndexInfo* ChooseKey(const std::vector<IndexInfo>& indexes, const std::vec
   return nullptr;
 }
 
+void FillColumns(const std::vector<ColumnInfo>& target, const std::vector<std::string>& copied,
+                 std::vector<std::string>* names, std::vector<std::string>* values) {
+  names->clear();
+  values->clear();
+  for (const ColumnInfo& c : target) {
+    const bool automatic = c.generated() || c.extra.find("auto_increment") != std::string::npos;
+    if (std::find(copied.begin(), copied.end(), c.name) != copied.end()) continue;
+    if (c.nullable != "NO" || c.default_value || automatic) continue;
+    names->push_back(c.name);
+    values->push_back(ImplicitDefault(c.data_type, c.column_type));
+  }
+}
+
 Result<bool> TableExists(Session& session, const std::string& database, const std::string& table) {
   SQLX_ASSIGN_OR_RETURN(uint64_t n, Number(session, "SELECT COUNT(*) FROM information_schema.TABLES WHERE " +
                                                         InSchema(database, table)));

@@ -44,6 +44,12 @@ const IndexInfo* ChooseKey(const std::vector<IndexInfo>& indexes, const std::vec
 // exactly or fails (no comparison needed after it).
 bool ExactUnderStrict(const ColumnInfo& from, const ColumnInfo& to);
 
+// The columns of `target` a copy of `copied` leaves to the server although
+// it cannot fill them (NOT NULL, no default, not generated nor
+// AUTO_INCREMENT), with the value ALTER TABLE gives existing rows.
+void FillColumns(const std::vector<ColumnInfo>& target, const std::vector<std::string>& copied,
+                 std::vector<std::string>* names, std::vector<std::string>* values);
+
 Result<bool> TableExists(transports::Session& session, const std::string& database, const std::string& table);
 
 // The character set the server sends results in (bounds of text keys are

@@ -186,14 +186,7 @@ Status Prepare(Session& session, MigrationState& s, const OnlineOptions& options
     s.copy_columns.push_back(c.name);
     if (!(*now == c) && !ExactUnderStrict(c, *now)) s.compare_columns.push_back(c.name);
   }
-  s.fill_columns.clear();
-  s.fill_values.clear();
-  for (const ColumnInfo& c : new_columns) {
-    const bool automatic = c.generated() || c.extra.find("auto_increment") != std::string::npos;
-    if (FindColumn(old_columns, c.name) != nullptr || c.nullable != "NO" || c.default_value || automatic) continue;
-    s.fill_columns.push_back(c.name);
-    s.fill_values.push_back(ImplicitDefault(c.data_type, c.column_type));
-  }
+  FillColumns(new_columns, s.copy_columns, &s.fill_columns, &s.fill_values);
   for (const std::string& k : s.key_columns) {
     if (std::find(s.copy_columns.begin(), s.copy_columns.end(), k) == s.copy_columns.end())
       return undo(MakeError(ErrorCode::kUnsupported, "the change drops or recomputes key column " + Q(k) + " of " +
@@ -365,13 +358,7 @@ Status DoCutOver(Session& session, MigrationState& s, const OnlineOptions& optio
 Result<CopySpec> ReverseCopy(Session& session, const MigrationState& s) {
   SQLX_ASSIGN_OR_RETURN(std::vector<ColumnInfo> old_columns, ReadColumns(session, s.database, s.OldTable()));
   CopySpec spec{s.table, s.OldTable(), "", s.copy_columns, {}, {}, s.compare_columns};
-  for (const ColumnInfo& c : old_columns) {
-    const bool automatic = c.generated() || c.extra.find("auto_increment") != std::string::npos;
-    if (std::find(s.copy_columns.begin(), s.copy_columns.end(), c.name) != s.copy_columns.end()) continue;
-    if (c.nullable != "NO" || c.default_value || automatic) continue;
-    spec.fill_columns.push_back(c.name);
-    spec.fill_values.push_back(ImplicitDefault(c.data_type, c.column_type));
-  }
+  FillColumns(old_columns, s.copy_columns, &spec.fill_columns, &spec.fill_values);
   return spec;
 }
 
