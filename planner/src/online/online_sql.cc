@@ -175,12 +175,14 @@ std::vector<std::string> CaptureTriggers(const MigrationState& s, const std::str
   }
   const std::string insert = std::string(ignore ? "INSERT IGNORE INTO " : "INSERT INTO ") + target + " (" + columns +
                              ") VALUES (" + values + ")";
-  std::string by_old_key;
-  for (const std::string& k : s.key_columns)
-    by_old_key += (by_old_key.empty() ? "" : " AND ") + target + "." + QuoteIdentifier(k) + " = OLD." + QuoteIdentifier(k);
-  std::string by_new_key;
-  for (const std::string& k : s.key_columns)
-    by_new_key += (by_new_key.empty() ? "" : " AND ") + target + "." + QuoteIdentifier(k) + " = NEW." + QuoteIdentifier(k);
+  // target.k = ROW.k AND ... (ROW: OLD or NEW).
+  auto by_key = [&](const std::string& row) {
+    std::string out;
+    for (const std::string& k : s.key_columns)
+      out += (out.empty() ? "" : " AND ") + target + "." + QuoteIdentifier(k) + " = " + row + "." + QuoteIdentifier(k);
+    return out;
+  };
+  const std::string by_old_key = by_key("OLD"), by_new_key = by_key("NEW");
   const std::string on = " ON " + QuoteIdentifier(table) + " FOR EACH ROW ";
   const std::string del_old = "DELETE FROM " + target + " WHERE " + by_old_key;
   // A forward insert needs no delete first: the shadow only holds rows the
