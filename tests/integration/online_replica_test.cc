@@ -27,6 +27,7 @@
 #include <gtest/gtest.h>
 #include <nlohmann/json.hpp>
 
+#include "own_mariadb.h"
 #include "root_sqlx.h"
 #include "schema_fixtures.h"
 #include "sqlx_cli.h"
@@ -39,27 +40,13 @@ namespace {
 
 using testing::DescribeRun;
 using testing::Env;
+using testing::FreePort;
 using testing::RootSql;
 using testing::RootUrl;
 using testing::RunResult;
 using testing::TempDir;
 
 RunResult Sqlx(const std::vector<std::string>& args) { return testing::RootSqlx(args); }
-
-// A TCP port on 127.0.0.1 nobody listens on right now.
-int FreePort() {
-  const int fd = ::socket(AF_INET, SOCK_STREAM, 0);
-  sockaddr_in addr{};
-  addr.sin_family = AF_INET;
-  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  socklen_t len = sizeof addr;
-  int port = 0;
-  if (::bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) == 0 &&
-      ::getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len) == 0)
-    port = ntohs(addr.sin_port);
-  ::close(fd);
-  return port;
-}
 
 // A primary (binary log on) and its replica; the test's services point at it
 // (SQLX_TEST_MARIADB_* in this process's environment).
@@ -70,33 +57,23 @@ class ReplicaPair {
       replica_port_ = port;  // the shared pair: scripts/services/mariadb-replica-up checked the primary
       return;
     }
-    state_ = std::make_unique<TempDir>("sqlx-rp.");
-    if (state_->path().empty()) {  // never the scripts' default state dir: the shared services live there
-      error_ = "cannot create a temp state dir";
-      return;
-    }
-    env_ = {{"PATH", std::getenv("PATH") != nullptr ? std::getenv("PATH") : "/usr/bin:/bin"},
-            {"HOME", ::testing::TempDir()},
-            {"SQLX_TEST_STATE", state_->path()},
-            {"SQLX_TEST_MARIADB_PORT", std::to_string(FreePort())},
-            {"SQLX_TEST_MARIADB_REPLICA_PORT", std::to_string(FreePort())},
-            {"SQLX_TEST_ROOT_PASSWORD", "sqlx-replica-root-pw"}};
+    own_ = std::make_unique<testing::OwnServices>(
+        "sqlx-rp.", Env{{"SQLX_TEST_MARIADB_PORT", std::to_string(FreePort())},
+                        {"SQLX_TEST_MARIADB_REPLICA_PORT", std::to_string(FreePort())},
+                        {"SQLX_TEST_ROOT_PASSWORD", "sqlx-replica-root-pw"}});
     for (const char* script : {"mariadb-up", "mariadb-replica-up"}) {
-      RunResult r = Script(script);
-      if (r.exit_code != 0) {
-        error_ = std::string(script) + " failed: " + DescribeRun(r);
+      if (!own_->Start(script)) {
+        error_ = own_->error();
         return;
       }
-      Export(r.out);
+      started_.push_back(script);
     }
-    replica_port_ = env_["SQLX_TEST_MARIADB_REPLICA_PORT"];
+    replica_port_ = own_->env("SQLX_TEST_MARIADB_REPLICA_PORT");
   }
   ~ReplicaPair() {
-    if (state_ == nullptr || state_->path().empty()) return;
-    for (const char* script : {"mariadb-replica-down", "mariadb-down"}) {
-      RunResult r = Script(script);
-      EXPECT_EQ(r.exit_code, 0) << script << ": " << DescribeRun(r);
-    }
+    if (own_ == nullptr) return;
+    for (auto it = started_.rbegin(); it != started_.rend(); ++it)
+      own_->Stop(std::string(*it) == "mariadb-up" ? "mariadb-down" : "mariadb-replica-down");
   }
   ReplicaPair(const ReplicaPair&) = delete;
   ReplicaPair& operator=(const ReplicaPair&) = delete;
@@ -137,24 +114,8 @@ class ReplicaPair {
   }
 
  private:
-  RunResult Script(const std::string& name) {
-    return testing::Subprocess({testing::SourceDir() + "/scripts/services/" + name}, env_)
-        .Wait(testing::DeadlineIn(std::chrono::seconds(240)));
-  }
-  // `export NAME=VALUE` lines into this process's environment and the scripts'.
-  void Export(const std::string& lines) {
-    std::istringstream in(lines);
-    std::string line;
-    while (std::getline(in, line)) {
-      if (line.rfind("export ", 0) != 0 || line.find('=') == std::string::npos) continue;
-      const std::string name = line.substr(7, line.find('=') - 7), value = line.substr(line.find('=') + 1);
-      ::setenv(name.c_str(), value.c_str(), 1);
-      env_[name] = value;
-    }
-  }
-
-  std::unique_ptr<TempDir> state_;  // null: the shared pair
-  Env env_;
+  std::unique_ptr<testing::OwnServices> own_;  // null: the shared pair
+  std::vector<const char*> started_;
   std::string replica_port_;
   std::string error_;
 };
