@@ -14,6 +14,8 @@ pkg_check_modules(SODIUM REQUIRED IMPORTED_TARGET libsodium)
 pkg_check_modules(NATS REQUIRED IMPORTED_TARGET libnats)
 # zstd: pkg-config, apart from the zstd::zstd target RocksDB's config defines.
 pkg_check_modules(ZSTD REQUIRED IMPORTED_TARGET libzstd)
+# cpp-httplib 0.11: pkg-config only; its flags (OpenSSL, zlib, brotli) must be kept.
+pkg_check_modules(HTTPLIB REQUIRED IMPORTED_TARGET cpp-httplib)
 # CAF 0.17.6: no CMake config in the package; cmake/FindCAF.cmake. Only
 # actors/, orchestrator/ and cli/ link it.
 find_package(CAF 0.17 REQUIRED)

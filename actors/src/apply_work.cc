@@ -34,18 +34,4 @@ Result<std::string> ApplyOn(transports::Session& session, const transports::Conn
                 out.Union());
 }
 
-ApplySummary ReadApplySummary(std::string_view verified) {
-  const fb::ApplyReport* r = fb::GetEnvelope(verified.data())->body_as_ApplyReport();
-  ApplySummary s;
-  s.database = std::string(Str(r->database()));
-  s.result = std::string(Str(r->result()));
-  s.from_hash = std::string(Str(r->from_hash()));
-  s.to_hash = std::string(Str(r->to_hash()));
-  s.live_hash = std::string(Str(r->live_hash()));
-  s.applied = r->applied();
-  s.failed_operation = r->failed_operation();
-  s.report_json = std::string(Str(r->report_json()));
-  return s;
-}
-
 }  // namespace sqlx::actors

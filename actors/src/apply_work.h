@@ -18,7 +18,5 @@ std::string ApplyPlanJob(std::string_view job_id, const ApplyRequest& request);
 Result<std::string> ApplyOn(transports::Session& session, const transports::ConnectionUrl& url, std::string_view job,
                             const PlanRunner& runner);
 
-// Reads an ApplyReport envelope. REQUIRES: Verify(kApplyReport, verified) passed.
-ApplySummary ReadApplySummary(std::string_view verified);
 
 }  // namespace sqlx::actors

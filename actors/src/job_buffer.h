@@ -14,10 +14,12 @@ namespace sqlx::actors {
 
 // `body` of type `kind` wrapped in a finished Envelope ("SQJB") for
 // `job_id`/`attempt`, as bytes.
+// `target` (optional) names the server, for jobs sent over the bus.
 inline std::string FinishEnvelope(flatbuffers::FlatBufferBuilder& b, std::string_view job_id, uint32_t attempt,
-                                  fb::jobs::Body kind, flatbuffers::Offset<void> body) {
+                                  fb::jobs::Body kind, flatbuffers::Offset<void> body,
+                                  flatbuffers::Offset<fb::jobs::Target> target = 0) {
   auto id = b.CreateString(job_id.data(), job_id.size());
-  b.Finish(fb::jobs::CreateEnvelope(b, id, attempt, kind, body), fb::jobs::EnvelopeIdentifier());
+  b.Finish(fb::jobs::CreateEnvelope(b, id, attempt, kind, body, target), fb::jobs::EnvelopeIdentifier());
   return std::string(reinterpret_cast<const char*>(b.GetBufferPointer()), b.GetSize());
 }
 

@@ -40,9 +40,13 @@ Result<std::string> LearnServerOn(transports::Session& session, const transports
   if (body->fingerprint_salt() != nullptr) options.fingerprint_salt = body->fingerprint_salt()->str();
   options.fingerprint = !options.fingerprint_salt.empty();
   SQLX_ASSIGN_OR_RETURN(flo::LearnedServer learned, flo::LearnServer(session, url, options));
+  // The databases too, so that an org-wide learn can fan out one job per
+  // database from this result.
+  SQLX_ASSIGN_OR_RETURN(std::vector<std::string> databases, flo::ListDatabases(session, /*include_system=*/false));
   flatbuffers::FlatBufferBuilder b;
-  auto out = fb::CreateLearnedServerDirect(b, url.ConnectionName().c_str(), learned.server_version.c_str(),
-                                           learned.ToCapabilityJson().c_str(), learned.fingerprint.c_str());
+  auto out = fb::CreateLearnedServer(b, b.CreateString(url.ConnectionName()), b.CreateString(learned.server_version),
+                                     b.CreateString(learned.ToCapabilityJson()), b.CreateString(learned.fingerprint),
+                                     b.CreateVectorOfStrings(databases));
   return FinishEnvelope(b, env->job_id() ? env->job_id()->string_view() : "", env->attempt(), fb::Body::LearnedServer,
                 out.Union());
 }

@@ -7,6 +7,7 @@
 
 #include "envelope.h"
 #include "job_buffer.h"
+#include "record_of.h"
 #include "spawn.h"
 #include "sqlx/messages/clock.h"
 #include "sqlx/messages/ir.h"
@@ -26,29 +27,6 @@ const char* ChangeName(storage::PutSchemaOutcome::Change c) {
       return "unchanged";
   }
   return "";
-}
-
-// The record of one learned entry, its IR checked against its hash.
-Result<storage::SchemaRecord> RecordOf(std::string_view connection, const fb::LearnedDatabase& db, int64_t now_ns) {
-  const std::string_view name = Str(db.database());
-  if (db.ir() == nullptr) return MakeError(ErrorCode::kInvalidArgument, "learned database '" + std::string(name) + "' has no IR");
-  Result<ir::Database> schema = ir::FromFlatBuffer(
-      std::string_view(reinterpret_cast<const char*>(db.ir()->data()), db.ir()->size()));
-  if (!schema.ok()) return std::move(schema).error();
-  ir::Canonicalize(&*schema);
-  const std::string hash = ir::CanonicalProfileHash(*schema);
-  if (hash != Str(db.profile_hash())) {
-    return MakeError(ErrorCode::kInvalidArgument, "learned database '" + std::string(name) + "': its IR hashes to " +
-                                                      hash + ", not to the profile hash it came with");
-  }
-  storage::SchemaRecord record;
-  record.connection = std::string(connection);
-  record.database = std::string(name);
-  record.profile_hash = hash;
-  record.profile_json = ir::ToCanonicalJson(*schema, false);
-  record.status = schema->not_visible.empty() ? "learned" : "partial";
-  record.learned_at_ns = now_ns;
-  return record;
 }
 
 Envelope Store(storage::Store& store, const Envelope& e) {

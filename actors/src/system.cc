@@ -11,6 +11,7 @@
 #include "job_buffer.h"
 #include "learn_work.h"
 #include "spawn.h"
+#include "sqlx/actors/wire.h"
 #include "sqlx/flo/learn_database.h"
 #include "sqlx/messages/ir_flatbuffers.h"
 
@@ -83,6 +84,16 @@ class System::Impl {
 
   // Runs one job under a supervisor of its own and waits for the answer.
   Result<Envelope> Run(const transports::ConnectionUrl& url, jobs::Kind kind, std::string job) {
+    SQLX_ASSIGN_OR_RETURN(Envelope out, RunRaw(url, kind, std::move(job)));
+    if (out.kind == static_cast<uint16_t>(jobs::Kind::kError)) {
+      SQLX_RETURN_IF_ERROR(jobs::Verify(jobs::Kind::kError, out.view()));
+      return jobs::ReadError(out.view()).error;
+    }
+    return out;
+  }
+
+  // The same, answering an Error envelope as it came.
+  Result<Envelope> RunRaw(const transports::ConnectionUrl& url, jobs::Kind kind, std::string job) {
     SupervisorConfig config;
     config.url = url;
     config.session.pack_dir = options_.pack_dir;
@@ -100,11 +111,6 @@ class System::Impl {
                    out = MakeError(ErrorCode::kInternal, "the supervisor did not answer: " + system_.render(err));
                  });
     self->send_exit(supervisor, caf::exit_reason::user_shutdown);
-    if (!out.ok()) return out;
-    if (out->kind == static_cast<uint16_t>(jobs::Kind::kError)) {
-      SQLX_RETURN_IF_ERROR(jobs::Verify(jobs::Kind::kError, out->view()));
-      return jobs::ReadError(out->view()).error;
-    }
     return out;
   }
 
@@ -141,6 +147,17 @@ Result<ApplySummary> System::ApplyPlan(const transports::ConnectionUrl& url, con
                         impl_->Run(url, jobs::Kind::kApplyPlanJob, ApplyPlanJob(impl_->NextJobId(), request)));
   SQLX_RETURN_IF_ERROR(jobs::Verify(jobs::Kind::kApplyReport, reply.view()));
   return ReadApplySummary(reply.view());
+}
+
+Result<std::string> System::RunEnvelope(const transports::ConnectionUrl& url, std::string_view job) {
+  std::string copy(job);  // aligned for the verifier
+  SQLX_ASSIGN_OR_RETURN(jobs::Header header, jobs::VerifyAny(copy));
+  if (header.kind != jobs::Kind::kLearnServerJob && header.kind != jobs::Kind::kLearnDatabaseJob &&
+      header.kind != jobs::Kind::kApplyPlanJob)
+    return MakeError(ErrorCode::kInvalidArgument,
+                     "a " + std::string(jobs::KindName(header.kind)) + " message is not a job a worker runs");
+  SQLX_ASSIGN_OR_RETURN(Envelope reply, impl_->RunRaw(url, header.kind, std::move(copy)));
+  return std::string(reply.view());
 }
 
 }  // namespace sqlx::actors

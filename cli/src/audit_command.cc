@@ -21,25 +21,7 @@ namespace {
 using nlohmann::json;
 using storage::AuditLog;
 
-json EventJson(const storage::AuditEvent& e) {
-  json details = json::parse(e.details_json, nullptr, false);
-  return json{{"seq", e.seq},
-              {"time", Rfc3339(e.time_ns, 3)},
-              {"time_ns", e.time_ns},
-              {"actor", {{"os_user", e.actor.os_user}, {"service", e.actor.service},
-                         {"token_subject", e.actor.token_subject}}},
-              {"host", e.host},
-              {"pid", e.pid},
-              {"program", e.program},
-              {"action", e.action},
-              {"object", {{"connection", e.object.connection}, {"database", e.object.database},
-                          {"table", e.object.table}}},
-              {"outcome", std::string(storage::AuditOutcomeName(e.outcome))},
-              {"error", e.error},
-              {"details", details.is_discarded() ? json(e.details_json) : details},
-              {"prev_hash", storage::ToHex(e.prev_hash)},
-              {"hash", storage::ToHex(e.hash)}};
-}
+json EventJson(const storage::AuditEvent& e) { return json::parse(storage::AuditEventToJson(e)); }
 
 std::string CsvField(const std::string& s) {
   if (s.find_first_of(",\"\r\n") == std::string::npos) return s;

@@ -135,4 +135,41 @@ struct MigrationsArgs {
 };
 int RunMigrations(const GlobalOptions& g, const MigrationsArgs& args);
 
+// The cluster (docs/cluster.md): `sqlx orchestrator`, `sqlx worker`,
+// `sqlx secret-key new` (cluster_commands.cc) and the commands that talk to
+// a running orchestrator over its HTTP API (fleet_client.cc).
+struct ClusterArgs {
+  std::string nats_url = "nats://127.0.0.1:4222";  // --nats
+  std::string subject_prefix = "sqlx";              // --subject-prefix
+  std::string secret_key_file;                      // --secret-key
+  // orchestrator
+  std::string listen = "127.0.0.1:8470";            // --listen
+  std::string admin_token_file;                     // --admin-token-file
+  double job_ack_wait_s = 30;                       // --job-ack-wait
+  int job_max_deliver = 5;                          // --job-max-deliver
+  // worker
+  size_t concurrency = 1;                           // --concurrency
+  std::string worker_name;                          // --name
+  double heartbeat_s = 5;                           // --heartbeat
+  // clients
+  std::string orchestrator;                         // --orchestrator, else $SQLX_ORCHESTRATOR
+  std::string action;                               // "connections add", "fleet learn", ...
+  std::string name, url, id, run, state, cron, subject, role;
+  std::vector<std::string> tags;                    // --tag (repeatable)
+  bool no_password = false;                         // connections add|update --no-password
+  std::string connections = "all";                  // --connections all | a,b
+  bool wait = false;                                // fleet learn --wait
+  double wait_timeout_s = 600;                      // --timeout
+  size_t limit = 1000;                              // jobs list --limit
+};
+// Runs until SIGINT/SIGTERM; prints {"listening": "HOST:PORT"} once serving.
+int RunOrchestrator(const GlobalOptions& g, const ClusterArgs& args);
+// Runs until SIGINT/SIGTERM, then drains (running jobs finish and report).
+int RunWorker(const GlobalOptions& g, const ClusterArgs& args);
+// Writes a new cluster key (64 hex chars, mode 0600); refuses to overwrite.
+int RunSecretKeyNew(const GlobalOptions& g, const std::string& file);
+// connections add|list|update|remove, fleet learn|status, jobs list|show,
+// schedule add|list|remove, tokens create|list.
+int RunFleetClient(const GlobalOptions& g, const ClusterArgs& args);
+
 }  // namespace sqlx::cli

@@ -241,6 +241,101 @@ int main(int argc, char** argv) {
   audit_repair->fallthrough();
   add_trust_anchors(audit_repair);
 
+  // --- the cluster (docs/cluster.md) ---
+  ClusterArgs cluster;
+  auto add_bus = [&](CLI::App* cmd) {
+    cmd->add_option("--nats", cluster.nats_url, "NATS server URL")->default_val("nats://127.0.0.1:4222");
+    cmd->add_option("--subject-prefix", cluster.subject_prefix, "Prefix of the cluster's streams and subjects")
+        ->default_val("sqlx");
+    cmd->add_option("--secret-key", cluster.secret_key_file,
+                    "The cluster key file (sqlx secret-key new), the same for orchestrator and workers")
+        ->required();
+  };
+  CLI::App* orchestrator_cmd = app.add_subcommand(
+      "orchestrator", "Run the orchestrator: the store, the audit chain, the job queue, schedules and the HTTP API");
+  orchestrator_cmd->fallthrough();
+  add_bus(orchestrator_cmd);
+  orchestrator_cmd->add_option("--listen", cluster.listen, "HOST:PORT of the HTTP API (port 0: any free port)")
+      ->default_val("127.0.0.1:8470");
+  orchestrator_cmd->add_option("--admin-token-file", cluster.admin_token_file,
+                               "Admin API token file: registered if present, created (0600) if absent");
+  orchestrator_cmd->add_option("--job-ack-wait", cluster.job_ack_wait_s,
+                               "Seconds without a heartbeat before a job goes to another worker")
+      ->default_val(30);
+  orchestrator_cmd->add_option("--job-max-deliver", cluster.job_max_deliver, "Deliveries of a job before it is dead")
+      ->default_val(5);
+  CLI::App* worker_cmd =
+      app.add_subcommand("worker", "Run a worker: pull jobs from the queue and run them through the actors");
+  worker_cmd->fallthrough();
+  add_bus(worker_cmd);
+  worker_cmd->add_option("--concurrency", cluster.concurrency, "Jobs run at once")->default_val(1);
+  worker_cmd->add_option("--name", cluster.worker_name, "Name in job status and audit events (default host:pid)");
+  worker_cmd->add_option("--heartbeat", cluster.heartbeat_s, "Seconds between a running job's heartbeats")
+      ->default_val(5);
+  std::string secret_key_out;
+  CLI::App* secret_key_cmd = app.add_subcommand("secret-key", "The cluster key that seals connection passwords");
+  secret_key_cmd->require_subcommand(1);
+  CLI::App* secret_key_new = secret_key_cmd->add_subcommand("new", "Write a new cluster key to FILE (0600)");
+  secret_key_new->fallthrough();
+  secret_key_new->add_option("file", secret_key_out, "Where to write it (must not exist)")->required();
+
+  std::vector<CLI::App*> client_cmds;
+  auto client = [&](CLI::App* parent, const char* name, const char* help) {
+    CLI::App* cmd = parent->add_subcommand(name, help);
+    cmd->fallthrough();
+    cmd->add_option("--orchestrator", cluster.orchestrator, "http://HOST:PORT (default $SQLX_ORCHESTRATOR)");
+    client_cmds.push_back(cmd);
+    return cmd;
+  };
+  CLI::App* connections_cmd = app.add_subcommand("connections", "The fleet's connections, kept by the orchestrator");
+  connections_cmd->require_subcommand(1);
+  CLI::App* conn_add = client(connections_cmd, "add", "Add a connection (its password sealed by the orchestrator)");
+  conn_add->add_option("name", cluster.name, "Its name: letters, digits, _ - .")->required();
+  conn_add->add_option("url", cluster.url, "mysql://user@host:port (password from $SQLX_PASSWORD)")->required();
+  conn_add->add_option("--tag", cluster.tags, "A tag (repeatable)");
+  conn_add->add_flag("--no-password", cluster.no_password, "Connect without a password");
+  client(connections_cmd, "list", "Every connection (no passwords)");
+  CLI::App* conn_update = client(connections_cmd, "update", "Change a connection's URL, password or tags");
+  conn_update->add_option("name", cluster.name, "The connection")->required();
+  conn_update->add_option("--url", cluster.url, "A new URL (password from $SQLX_PASSWORD)");
+  conn_update->add_option("--tag", cluster.tags, "Replace the tags (repeatable)");
+  conn_update->add_flag("--no-password", cluster.no_password, "Forget the password");
+  CLI::App* conn_remove = client(connections_cmd, "remove", "Remove a connection");
+  conn_remove->add_option("name", cluster.name, "The connection")->required();
+  CLI::App* fleet_cmd = app.add_subcommand("fleet", "Org-wide learning across the fleet's connections");
+  fleet_cmd->require_subcommand(1);
+  CLI::App* fleet_learn = client(fleet_cmd, "learn", "Learn every database of the chosen connections, on the workers");
+  fleet_learn->add_option("--connections", cluster.connections, "all, or names a,b")->default_val("all");
+  fleet_learn->add_flag("--wait", cluster.wait, "Wait for every job and print what was learned");
+  fleet_learn->add_option("--timeout", cluster.wait_timeout_s, "Seconds --wait waits")->default_val(600);
+  CLI::App* fleet_status = client(fleet_cmd, "status", "A learn run's jobs");
+  fleet_status->add_option("run", cluster.run, "The run id (fleet learn printed it)")->required();
+  CLI::App* jobs_cmd = app.add_subcommand("jobs", "Jobs on the queue and what came of them");
+  jobs_cmd->require_subcommand(1);
+  CLI::App* jobs_list = client(jobs_cmd, "list", "Jobs, oldest first");
+  jobs_list->add_option("--run", cluster.run, "Only this run's");
+  jobs_list->add_option("--state", cluster.state, "queued, running, done, failed or dead")
+      ->check(CLI::IsMember({"queued", "running", "done", "failed", "dead"}));
+  jobs_list->add_option("--limit", cluster.limit, "At most this many")->default_val(1000);
+  CLI::App* jobs_show = client(jobs_cmd, "show", "One job as JSON");
+  jobs_show->add_option("id", cluster.id, "The job")->required();
+  CLI::App* schedule_cmd = app.add_subcommand("schedule", "Cron schedules of org-wide learning");
+  schedule_cmd->require_subcommand(1);
+  CLI::App* schedule_add = client(schedule_cmd, "add", "Learn on a cron schedule (UTC)");
+  schedule_add->add_option("--cron", cluster.cron, "Five-field cron expression, e.g. \"0 */6 * * *\"")->required();
+  schedule_add->add_option("--connections", cluster.connections, "all, or names a,b")->default_val("all");
+  client(schedule_cmd, "list", "Every schedule with its next and last run");
+  CLI::App* schedule_remove = client(schedule_cmd, "remove", "Remove a schedule");
+  schedule_remove->add_option("id", cluster.id, "The schedule")->required();
+  CLI::App* tokens_cmd = app.add_subcommand("tokens", "API tokens of the orchestrator (admin only)");
+  tokens_cmd->require_subcommand(1);
+  CLI::App* tokens_create = client(tokens_cmd, "create", "A new token, printed once");
+  tokens_create->add_option("--subject", cluster.subject, "Who holds it")->required();
+  tokens_create->add_option("--role", cluster.role, "admin, operator or auditor")
+      ->required()
+      ->check(CLI::IsMember({"admin", "operator", "auditor"}));
+  client(tokens_cmd, "list", "Every token's subject and role");
+
   try {
     std::vector<std::string> reversed(args.rbegin(), args.rend() - 1);
     app.parse(std::move(reversed));
@@ -279,6 +374,14 @@ int main(int argc, char** argv) {
   if (audit_query->parsed()) return RunAuditQuery(g, audit_args);
   if (audit_prune->parsed()) return RunAuditPrune(g, audit_args);
   if (audit_repair->parsed()) return RunAuditRepair(g, audit_args);
+  if (orchestrator_cmd->parsed()) return RunOrchestrator(g, cluster);
+  if (worker_cmd->parsed()) return RunWorker(g, cluster);
+  if (secret_key_new->parsed()) return RunSecretKeyNew(g, secret_key_out);
+  for (CLI::App* cmd : client_cmds) {
+    if (!cmd->parsed()) continue;
+    cluster.action = cmd->get_parent()->get_name() + " " + cmd->get_name();
+    return RunFleetClient(g, cluster);
+  }
   if (ping->parsed()) return RunPing(g, conn);
   if (capabilities->parsed()) return RunCapabilities(g, conn, connection_name, refresh);
   if (learn->parsed()) return RunLearn(g, conn, learn_args);

@@ -33,25 +33,40 @@ std::string_view KindName(Kind kind) {
   return n <= kMaxKind ? kKindNames[n] : std::string_view("unknown");
 }
 
-Status Verify(Kind kind, std::string_view bytes) {
-  auto bad = [](std::string msg) { return MakeError(ErrorCode::kInvalidArgument, "jobs message: " + std::move(msg)); };
-  if (bytes.size() < 8) return bad("too short (" + std::to_string(bytes.size()) + " bytes) to be a FlatBuffer");
-  if (bytes.size() >= FLATBUFFERS_MAX_BUFFER_SIZE) return bad("larger than a FlatBuffer can be");
-  if (reinterpret_cast<uintptr_t>(bytes.data()) % 8 != 0) return bad("buffer is not 8-byte aligned");
+namespace {
+
+Error Bad(std::string msg) { return MakeError(ErrorCode::kInvalidArgument, "jobs message: " + std::move(msg)); }
+
+// Every check but the tag: the body kind the buffer carries.
+Result<Kind> VerifyBuffer(std::string_view bytes) {
+  if (bytes.size() < 8) return Bad("too short (" + std::to_string(bytes.size()) + " bytes) to be a FlatBuffer");
+  if (bytes.size() >= FLATBUFFERS_MAX_BUFFER_SIZE) return Bad("larger than a FlatBuffer can be");
+  if (reinterpret_cast<uintptr_t>(bytes.data()) % 8 != 0) return Bad("buffer is not 8-byte aligned");
   if (bytes.substr(4, 4) != kFlatBufferIdentifier) {
-    return bad("file identifier is not \"" + std::string(kFlatBufferIdentifier) + "\"");
+    return Bad("file identifier is not \"" + std::string(kFlatBufferIdentifier) + "\"");
   }
   const auto* data = reinterpret_cast<const uint8_t*>(bytes.data());
   flatbuffers::Verifier verifier(data, bytes.size(), kMaxDepth, kMaxTables);
-  if (!fb::VerifyEnvelopeBuffer(verifier)) return bad("the FlatBuffers verifier rejected the buffer");
+  if (!fb::VerifyEnvelopeBuffer(verifier)) return Bad("the FlatBuffers verifier rejected the buffer");
   const fb::Envelope* env = fb::GetEnvelope(data);
   const auto body = static_cast<uint16_t>(env->body_type());
-  if (body == 0 || env->body() == nullptr) return bad("no body");
-  if (body != static_cast<uint16_t>(kind)) {
-    return bad("body is " + std::string(KindName(static_cast<Kind>(body))) + " but the tag says " +
-               std::string(KindName(kind)));
+  if (body == 0 || env->body() == nullptr) return Bad("no body");
+  return static_cast<Kind>(body);
+}
+
+}  // namespace
+
+Status Verify(Kind kind, std::string_view bytes) {
+  SQLX_ASSIGN_OR_RETURN(Kind body, VerifyBuffer(bytes));
+  if (body != kind) {
+    return Bad("body is " + std::string(KindName(body)) + " but the tag says " + std::string(KindName(kind)));
   }
   return Status::Ok();
+}
+
+Result<Header> VerifyAny(std::string_view bytes) {
+  SQLX_RETURN_IF_ERROR(VerifyBuffer(bytes));
+  return ReadHeader(bytes);
 }
 
 Header ReadHeader(std::string_view verified) {

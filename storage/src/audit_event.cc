@@ -15,6 +15,7 @@
 //               object.table, error, details_json
 #include "sqlx/messages/clock.h"
 #include "sqlx/storage/audit_event.h"
+#include "sqlx/storage/merkle.h"
 
 #include <pwd.h>
 #include <unistd.h>
@@ -385,6 +386,28 @@ std::string RedactUrlPasswords(std::string_view text) {
   }
   out.append(text.substr(pos));
   return out;
+}
+
+std::string AuditEventToJson(const AuditEvent& e) {
+  using nlohmann::json;
+  json details = json::parse(e.details_json, nullptr, false);
+  const json out{{"seq", e.seq},
+                 {"time", Rfc3339(e.time_ns, 3)},
+                 {"time_ns", e.time_ns},
+                 {"actor", {{"os_user", e.actor.os_user}, {"service", e.actor.service},
+                            {"token_subject", e.actor.token_subject}}},
+                 {"host", e.host},
+                 {"pid", e.pid},
+                 {"program", e.program},
+                 {"action", e.action},
+                 {"object", {{"connection", e.object.connection}, {"database", e.object.database},
+                             {"table", e.object.table}}},
+                 {"outcome", std::string(AuditOutcomeName(e.outcome))},
+                 {"error", e.error},
+                 {"details", details.is_discarded() ? json(e.details_json) : details},
+                 {"prev_hash", ToHex(e.prev_hash)},
+                 {"hash", ToHex(e.hash)}};
+  return out.dump(-1, ' ', false, json::error_handler_t::replace);
 }
 
 }  // namespace sqlx::storage

@@ -34,6 +34,7 @@ class RocksStore final : public Store {
     kAuditIndex,
     kAuditCheckpoints,
     kMigrations,
+    kFleet,
     kFamilyCount
   };
   // Column family names, indexed by Family. A store made before a family
@@ -41,7 +42,7 @@ class RocksStore final : public Store {
   static constexpr std::array<const char*, kFamilyCount> kFamilyNames = {
       "meta", "connections", "schemas", "schema_versions",
       "audit_events", "audit_nodes", "audit_index", "audit_checkpoints",
-      "migrations"};
+      "migrations", "fleet"};
 
   static Result<std::unique_ptr<Store>> Open(const StoreOptions& options);
   ~RocksStore() override;
@@ -64,6 +65,10 @@ class RocksStore final : public Store {
   Status PutMigration(const MigrationRecord& record) override;
   Result<std::optional<MigrationRecord>> GetMigration(std::string_view id) override;
   Result<std::vector<MigrationRecord>> ListMigrations() override;
+
+  Status WriteFleet(const std::vector<FleetWrite>& writes) override;
+  Result<std::optional<std::string>> GetFleet(std::string_view key) override;
+  Result<std::vector<std::pair<std::string, std::string>>> ScanFleet(std::string_view prefix) override;
 
   Result<std::string> FingerprintSalt() override;
 

@@ -445,6 +445,30 @@ TEST_F(StoreTest, ConcurrentPutsLoseNoVersion) {
   EXPECT_EQ((*store->GetSchema(kConn, "shop"))->version, all->size());
 }
 
+TEST_F(StoreTest, FleetRecordsWriteAtomicallyScanByPrefixAndSurviveReopen) {
+  {
+    auto store = OpenStore(dir_.path());
+    ASSERT_TRUE(store);
+    ASSERT_TRUE(store->WriteFleet({{"conn/a", "1"}, {"conn/b", "2"}, {"job/x", "3"}, {"connx", "4"}}).ok());
+    ASSERT_TRUE(store->WriteFleet({{"conn/a", std::nullopt}, {"conn/c", "5"}}).ok());
+    // An invalid key in a batch writes nothing of it.
+    auto bad = store->WriteFleet({{"conn/d", "6"}, {"", "7"}});
+    ASSERT_FALSE(bad.ok());
+    EXPECT_NE(bad.error().message.find("fleet record key"), std::string::npos);
+  }
+  auto store = OpenStore(dir_.path());
+  ASSERT_TRUE(store);
+  auto conns = store->ScanFleet("conn/");
+  ASSERT_TRUE(conns.ok());
+  ASSERT_EQ(conns->size(), 2u);
+  EXPECT_EQ((*conns)[0], std::make_pair(std::string("conn/b"), std::string("2")));
+  EXPECT_EQ((*conns)[1], std::make_pair(std::string("conn/c"), std::string("5")));
+  EXPECT_EQ(**store->GetFleet("job/x"), "3");
+  EXPECT_FALSE(store->GetFleet("conn/a")->has_value());
+  EXPECT_FALSE(store->GetFleet("conn/d")->has_value());
+  EXPECT_EQ(store->ScanFleet("")->size(), 4u);
+}
+
 TEST(StoreDefaultDirTest, PrefersSqlxHomeThenHome) {
   {
     ScopedEnv home("HOME", "/home/u");

@@ -7,6 +7,7 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "sqlx/actors/plan_runner.h"
@@ -81,6 +82,13 @@ class System {
   // repeat after some operations ran stops at drift or already-applied
   // instead of applying twice.
   Result<ApplySummary> ApplyPlan(const transports::ConnectionUrl& url, const ApplyRequest& request);
+
+  // Runs one job given in its wire form (a jobs envelope, as a worker takes
+  // it off the bus) on the server behind `url`, and returns the answer in
+  // its wire form: the job's result kind, or an Error envelope (with the
+  // job's id) when the job failed. Fails only when `job` is not a job
+  // envelope (kInvalidArgument naming what is wrong).
+  Result<std::string> RunEnvelope(const transports::ConnectionUrl& url, std::string_view job);
 
   class Impl;
 

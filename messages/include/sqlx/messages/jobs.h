@@ -54,6 +54,10 @@ struct Header {
   std::string job_id;
   uint32_t attempt = 0;
 };
+
+// Verify for bytes that arrive without a kind tag (a message off the bus):
+// the same checks, the kind being the body's own; its header on success.
+Result<Header> VerifyAny(std::string_view bytes);
 // REQUIRES: Verify(kind, bytes) passed.
 Header ReadHeader(std::string_view verified);
 

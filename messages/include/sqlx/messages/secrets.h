@@ -87,6 +87,12 @@ Result<std::string> Open(const SecretKey& key, std::string_view sealed, std::str
 // is stored.
 inline constexpr std::string_view kApiTokenPrefix = "sqlx_";
 inline constexpr size_t kApiTokenSize = 48;
+// The associated data a connection's password is sealed under, the same at
+// rest (the orchestrator's store) and in jobs on the bus: "connection-password/NAME".
+inline std::string ConnectionPasswordAad(std::string_view connection) {
+  return "connection-password/" + std::string(connection);
+}
+
 std::string NewApiToken();
 
 // 64 lowercase hex digits: SHA-256 of the token's bytes, as stored.

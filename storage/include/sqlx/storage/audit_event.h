@@ -66,6 +66,11 @@ struct AuditEventLink {
 };
 Result<AuditEventLink> DecodeEventLink(std::string_view bytes);
 
+// The event as one JSON object, for people and tools reading the timeline:
+// seq, time (RFC 3339, ms) and time_ns, actor, host, pid, program, action,
+// object, outcome, error, details (the object itself), prev_hash, hash.
+std::string AuditEventToJson(const AuditEvent& e);
+
 // An event for `action` stamped with now and this process: OS user, host,
 // pid and program.
 AuditEvent NewAuditEvent(std::string action);

@@ -12,6 +12,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 #include "sqlx/messages/result.h"
@@ -51,6 +52,12 @@ struct SchemaRecord {
 struct MigrationRecord {
   std::string id;    // 8 lowercase hex digits
   std::string json;  // planner::MigrationToJson
+};
+
+// One write to the `fleet` family: `value` set puts it, nullopt deletes it.
+struct FleetWrite {
+  std::string key;
+  std::optional<std::string> value;
 };
 
 struct PutSchemaOutcome {
@@ -101,6 +108,14 @@ class Store {
   virtual Result<std::optional<MigrationRecord>> GetMigration(std::string_view id) = 0;
   // Every migration, in id order.
   virtual Result<std::vector<MigrationRecord>> ListMigrations() = 0;
+
+  // The orchestrator's records (connections it manages, jobs, schedules,
+  // API tokens: docs/formats/fleet.md), under its own key prefixes; the
+  // store does not read the values. A write is atomic and synced.
+  virtual Status WriteFleet(const std::vector<FleetWrite>& writes) = 0;
+  virtual Result<std::optional<std::string>> GetFleet(std::string_view key) = 0;
+  // Every (key, value) whose key starts with `prefix`, in key order.
+  virtual Result<std::vector<std::pair<std::string, std::string>>> ScanFleet(std::string_view prefix) = 0;
 
   // 32 random bytes (hex), created on first use and kept: the salt of
   // server fingerprints, so they cannot be precomputed from host and version.

@@ -1,0 +1,71 @@
+// Jobs and results in their wire form (messages/schemas/jobs.fbs) for the
+// processes that send and read them over the bus without running actors:
+// the orchestrator builds jobs with their target and reads what workers
+// publish. Every Read* requires bytes that jobs::Verify (or VerifyAny)
+// accepted with the kind it names.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+#include "sqlx/actors/plan_runner.h"
+#include "sqlx/messages/result.h"
+#include "sqlx/storage/audit_event.h"
+#include "sqlx/storage/store.h"
+
+namespace sqlx::actors {
+
+// The server a job runs on (jobs.fbs Target).
+struct JobTarget {
+  std::string connection;       // the orchestrator's name for it
+  std::string url;              // without a password
+  std::string sealed_password;  // secrets::Seal(key, password, connection); empty: none
+};
+
+std::string LearnServerJobFor(std::string_view job_id, const JobTarget& target, std::string_view fingerprint_salt);
+std::string LearnDatabaseJobFor(std::string_view job_id, const JobTarget& target,
+                                const std::vector<std::string>& databases);
+std::string ApplyPlanJobFor(std::string_view job_id, const JobTarget& target, const ApplyRequest& request);
+
+struct LearnedServerResult {
+  std::string connection;  // user@host:port
+  std::string server_version;
+  std::string capability_json;
+  std::string fingerprint;
+  std::vector<std::string> databases;
+};
+LearnedServerResult ReadLearnedServer(std::string_view verified);
+
+struct LearnedDatabasesResult {
+  std::string connection;                          // user@host:port
+  std::vector<storage::SchemaRecord> records;      // learned ones, ready to store
+  std::vector<std::pair<std::string, Error>> failed;  // databases not learned, with why
+};
+// The learned entries as store records (IR decoded, canonicalized and checked
+// against the hash it came with, learned_at = `now_ns`). An entry whose IR
+// does not decode or hash fails the whole result.
+Result<LearnedDatabasesResult> ReadLearnedDatabases(std::string_view verified, int64_t now_ns);
+
+ApplySummary ReadApplySummary(std::string_view verified);
+
+struct ProgressInfo {
+  std::string phase;
+  uint32_t step = 0;
+  uint32_t total = 0;
+  std::string what;
+};
+ProgressInfo ReadProgress(std::string_view verified);
+
+struct HeartbeatInfo {
+  std::string worker;
+  int64_t time_ns = 0;
+};
+HeartbeatInfo ReadHeartbeat(std::string_view verified);
+
+// The event as the worker reported it (seq and hashes unset).
+storage::AuditEvent ReadAuditEvent(std::string_view verified);
+
+}  // namespace sqlx::actors

@@ -1,0 +1,302 @@
+// The worker: pull a job, say it started, run it through the actors while
+// heartbeating, publish its audit event and result, then ack it. The order
+// is what makes a kill -9 safe: until the ack the server redelivers the job,
+// and the result's msg id ("result:<job>") plus the orchestrator's job
+// record keep a second run from yielding a second result.
+#include "sqlx/actors/bus_worker.h"
+
+#include <flatbuffers/flatbuffers.h>
+#include <nlohmann/json.hpp>
+#include <spdlog/spdlog.h>
+#include <unistd.h>
+
+#include <atomic>
+#include <condition_variable>
+#include <mutex>
+#include <thread>
+#include <vector>
+
+#include "job_buffer.h"
+#include "sqlx/messages/bus.h"
+#include "sqlx/messages/clock.h"
+#include "sqlx/messages/jobs.h"
+#include "sqlx/storage/audit_event.h"
+#include "sqlx/transports/url.h"
+
+namespace sqlx::actors {
+namespace fb = ::sqlx::fb::jobs;
+
+namespace {
+
+using Clock = std::chrono::steady_clock;
+
+std::string DefaultName() {
+  char host[256] = {};
+  if (gethostname(host, sizeof host - 1) != 0) std::snprintf(host, sizeof host, "unknown");
+  return std::string(host) + ":" + std::to_string(getpid());
+}
+
+std::string Subject(const std::string& prefix, std::string_view leaf) { return prefix + ".events." + std::string(leaf); }
+
+std::span<const uint8_t> Span(const std::string& s) {
+  return {reinterpret_cast<const uint8_t*>(s.data()), s.size()};
+}
+
+}  // namespace
+
+class BusWorker::Impl {
+ public:
+  Impl(BusWorkerOptions options, secrets::SecretKey key)
+      : options_(std::move(options)), key_(std::move(key)), system_(options_.system) {
+    if (options_.name.empty()) options_.name = DefaultName();
+    if (options_.concurrency == 0) options_.concurrency = 1;
+  }
+
+  Status Connect() {
+    bus::ConnectOptions c;
+    c.name = "sqlx-worker " + options_.name;
+    c.retry_on_failed_connect = true;
+    c.on_state_change = [name = options_.name](const bus::ConnectionStatus& s) {
+      spdlog::info("worker {}: NATS {} ({})", name, bus::ConnectionStateName(s.state), s.server);
+    };
+    SQLX_ASSIGN_OR_RETURN(bus_, bus::Bus::Connect(options_.nats_url, c));
+    return Status::Ok();
+  }
+
+  void StartThreads() {
+    for (size_t i = 0; i < options_.concurrency; ++i) threads_.emplace_back([this] { Pull(); });
+  }
+
+  void Drain() {
+    std::lock_guard<std::mutex> lock(drain_mu_);
+    if (drained_) return;
+    stopping_ = true;
+    for (std::thread& t : threads_) t.join();
+    threads_.clear();
+    if (bus_) {
+      Status s = bus_->Drain(std::chrono::milliseconds(5000));
+      if (!s.ok()) spdlog::warn("worker {}: drain: {}", options_.name, s.error().message);
+      bus_->Close();
+    }
+    drained_ = true;
+    drained_cv_.notify_all();
+  }
+
+  void Wait() {
+    std::unique_lock<std::mutex> lock(drain_mu_);
+    drained_cv_.wait(lock, [this] { return drained_; });
+  }
+
+  BusWorkerStats stats() const {
+    return BusWorkerStats{jobs_run_.load(), jobs_failed_.load(), rejected_.load()};
+  }
+  const std::string& name() const { return options_.name; }
+
+ private:
+  // One puller: bind (waiting for the orchestrator to create the consumer),
+  // then one job at a time until told to stop.
+  void Pull() {
+    const std::string stream = bus::JobsStream(options_.subject_prefix).name;
+    std::optional<bus::Consumer> consumer;
+    auto last_complaint = Clock::now() - std::chrono::hours(1);
+    while (!stopping_) {
+      if (!consumer) {
+        auto bound = bus_->Subscribe(stream, bus::WorkerConsumer().durable);
+        if (!bound.ok()) {
+          if (Clock::now() - last_complaint > std::chrono::seconds(10)) {
+            spdlog::warn("worker {}: waiting for the job queue ({}); is the orchestrator running?", options_.name,
+                         bound.error().message);
+            last_complaint = Clock::now();
+          }
+          std::this_thread::sleep_for(std::chrono::milliseconds(200));
+          continue;
+        }
+        consumer.emplace(std::move(bound).value());
+      }
+      auto fetched = consumer->Fetch(1, options_.fetch_wait);
+      if (!fetched.ok()) {
+        // A lost server reconnects underneath; an unbound consumer (the
+        // stream was re-created) binds again.
+        spdlog::debug("worker {}: fetch: {}", options_.name, fetched.error().message);
+        if (fetched.error().code != ErrorCode::kTimeout && fetched.error().code != ErrorCode::kIo) consumer.reset();
+        std::this_thread::sleep_for(std::chrono::milliseconds(100));
+        continue;
+      }
+      for (bus::Message& m : *fetched) Handle(m);
+    }
+  }
+
+  // A message that is not a job this worker can run: never redelivered,
+  // logged with the reason, and reported to the orchestrator.
+  void Reject(bus::Message& m, const std::string& job_id, const std::string& reason) {
+    ++rejected_;
+    spdlog::warn("worker {}: rejected message {} on {}: {}", options_.name, m.metadata().stream_sequence,
+                 m.metadata().subject, reason);
+    const std::string envelope = jobs::ErrorEnvelope(
+        job_id, 0, MakeError(ErrorCode::kInvalidArgument, "worker " + options_.name + " rejected message " +
+                                                               std::to_string(m.metadata().stream_sequence) +
+                                                               " on " + m.metadata().subject + ": " + reason),
+        false);
+    auto ack = bus_->Publish(Subject(options_.subject_prefix, "rejected"), Span(envelope),
+                             "rejected:" + std::to_string(m.metadata().stream_sequence));
+    if (!ack.ok()) spdlog::warn("worker {}: reporting the rejection: {}", options_.name, ack.error().message);
+    Status t = m.Term();
+    if (!t.ok()) spdlog::warn("worker {}: terminating message: {}", options_.name, t.error().message);
+  }
+
+  void Handle(bus::Message& m) {
+    if (!m.payload_status().ok()) return Reject(m, m.metadata().msg_id, m.payload_status().error().message);
+    std::string job(m.payload_view());  // aligned for the verifier
+    auto header = jobs::VerifyAny(job);
+    if (!header.ok()) return Reject(m, m.metadata().msg_id, header.error().message);
+    if (header->kind != jobs::Kind::kLearnServerJob && header->kind != jobs::Kind::kLearnDatabaseJob &&
+        header->kind != jobs::Kind::kApplyPlanJob)
+      return Reject(m, header->job_id, "a " + std::string(jobs::KindName(header->kind)) + " is not a job");
+    const fb::Target* target = fb::GetEnvelope(job.data())->target();
+    if (target == nullptr || target->url() == nullptr || target->connection() == nullptr)
+      return Reject(m, header->job_id, "the job names no target server");
+    const std::string connection(Str(target->connection()));
+    const uint64_t delivery = m.metadata().num_delivered;
+
+    // Announce the run: the orchestrator shows the job running here.
+    PublishEvent(ProgressEnvelope(header->job_id, header->attempt, "started", delivery), "progress",
+                 "started:" + header->job_id + ":" + std::to_string(delivery));
+
+    const auto started = Clock::now();
+    std::mutex msg_mu;  // Message is used by one thread at a time
+    std::mutex hb_mu;
+    std::condition_variable hb_cv;
+    bool done = false;
+    std::thread heartbeat([&] {
+      std::unique_lock<std::mutex> lock(hb_mu);
+      while (!hb_cv.wait_for(lock, options_.heartbeat_every, [&] { return done; })) {
+        {
+          std::lock_guard<std::mutex> guard(msg_mu);
+          Status s = m.InProgress();
+          if (!s.ok()) spdlog::warn("worker {}: in-progress ack of {}: {}", options_.name, header->job_id, s.error().message);
+        }
+        PublishEvent(HeartbeatEnvelope(header->job_id, header->attempt), "heartbeat", "");
+      }
+    });
+
+    std::string reply = Run(job, *header, *target, connection);
+
+    {
+      std::lock_guard<std::mutex> lock(hb_mu);
+      done = true;
+    }
+    hb_cv.notify_all();
+    heartbeat.join();
+
+    const bool failed = reply.size() >= 8 && jobs::VerifyAny(reply).ok() &&
+                        jobs::ReadHeader(reply).kind == jobs::Kind::kError;
+    const auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(Clock::now() - started).count();
+    PublishEvent(AuditEnvelope(*header, connection, failed, reply, delivery, ms), "audit",
+                 "audit:" + header->job_id + ":" + std::to_string(delivery));
+    // The result; acked only once the server has it.
+    auto ack = bus_->Publish(Subject(options_.subject_prefix, "result"), Span(reply), "result:" + header->job_id);
+    std::lock_guard<std::mutex> guard(msg_mu);
+    if (!ack.ok()) {
+      spdlog::warn("worker {}: publishing the result of {} failed ({}); leaving the job to be redelivered",
+                   options_.name, header->job_id, ack.error().message);
+      Status n = m.Nak(std::chrono::milliseconds(1000));
+      (void)n;
+      return;
+    }
+    Status a = m.Ack();
+    if (!a.ok()) spdlog::warn("worker {}: ack of {}: {}", options_.name, header->job_id, a.error().message);
+    ++jobs_run_;
+    if (failed) ++jobs_failed_;
+    spdlog::info("worker {}: job {} ({}) {} in {} ms", options_.name, header->job_id, jobs::KindName(header->kind),
+                 failed ? "failed" : "done", ms);
+  }
+
+  // The job's answer in wire form; an Error envelope when it could not run.
+  std::string Run(const std::string& job, const jobs::Header& header, const fb::Target& target,
+                  const std::string& connection) {
+    auto fail = [&](const Error& e) { return jobs::ErrorEnvelope(header.job_id, header.attempt, e, false); };
+    auto url = transports::ParseConnectionUrl(Str(target.url()));
+    if (!url.ok()) return fail(url.error());
+    if (target.sealed_password() != nullptr && target.sealed_password()->size() > 0) {
+      const std::string_view sealed(reinterpret_cast<const char*>(target.sealed_password()->data()),
+                                    target.sealed_password()->size());
+      auto password = secrets::Open(key_, sealed, secrets::ConnectionPasswordAad(connection));
+      if (!password.ok()) {
+        return fail(MakeError(password.error().code, "the password of connection '" + connection +
+                                                         "' does not open on worker " + options_.name + ": " +
+                                                         password.error().message));
+      }
+      url->password = std::move(password).value();
+      url->password_in_url = true;
+    }
+    auto reply = system_.RunEnvelope(*url, job);
+    if (!reply.ok()) return fail(reply.error());
+    return std::move(reply).value();
+  }
+
+  void PublishEvent(const std::string& envelope, std::string_view leaf, const std::string& msg_id) {
+    auto ack = bus_->Publish(Subject(options_.subject_prefix, leaf), Span(envelope), msg_id);
+    if (!ack.ok()) spdlog::warn("worker {}: publishing {}: {}", options_.name, leaf, ack.error().message);
+  }
+
+  std::string ProgressEnvelope(const std::string& job_id, uint32_t attempt, const char* phase, uint64_t delivery) {
+    flatbuffers::FlatBufferBuilder b;
+    auto body = fb::CreateProgressDirect(b, phase, static_cast<uint32_t>(delivery), 0, options_.name.c_str());
+    return FinishEnvelope(b, job_id, attempt, fb::Body::Progress, body.Union());
+  }
+
+  std::string HeartbeatEnvelope(const std::string& job_id, uint32_t attempt) {
+    flatbuffers::FlatBufferBuilder b;
+    auto body = fb::CreateHeartbeatDirect(b, options_.name.c_str(), UnixNowNs());
+    return FinishEnvelope(b, job_id, attempt, fb::Body::Heartbeat, body.Union());
+  }
+
+  // What this process did, for the orchestrator to append to the audit
+  // chain: who ran which job against which server, and how it ended.
+  std::string AuditEnvelope(const jobs::Header& header, const std::string& connection, bool failed,
+                            const std::string& reply, uint64_t delivery, int64_t ms) {
+    storage::AuditEvent e = storage::NewAuditEvent("job.run");
+    std::string error;
+    if (failed) error = jobs::ReadError(reply).error.message;
+    const std::string details = nlohmann::json{{"delivery", delivery},
+                                               {"duration_ms", ms},
+                                               {"job_id", header.job_id},
+                                               {"kind", jobs::KindName(header.kind)}}
+                                    .dump();
+    flatbuffers::FlatBufferBuilder b;
+    auto body = fb::CreateAuditEventDirect(b, e.time_ns, e.actor.os_user.c_str(), ("worker:" + options_.name).c_str(),
+                                           nullptr, e.host.c_str(), e.pid, e.program.c_str(), e.action.c_str(),
+                                           connection.c_str(), nullptr, nullptr, failed ? 1 : 0,
+                                           error.empty() ? nullptr : error.c_str(), details.c_str());
+    return FinishEnvelope(b, header.job_id, header.attempt, fb::Body::AuditEvent, body.Union());
+  }
+
+  BusWorkerOptions options_;
+  secrets::SecretKey key_;
+  System system_;
+  std::unique_ptr<bus::Bus> bus_;
+  std::vector<std::thread> threads_;
+  std::atomic<bool> stopping_{false};
+  std::mutex drain_mu_;
+  std::condition_variable drained_cv_;
+  bool drained_ = false;
+  std::atomic<uint64_t> jobs_run_{0}, jobs_failed_{0}, rejected_{0};
+};
+
+Result<std::unique_ptr<BusWorker>> BusWorker::Start(BusWorkerOptions options, secrets::SecretKey key) {
+  if (options.system.store != nullptr)
+    return MakeError(ErrorCode::kInvalidArgument, "a worker keeps no store: results go to the orchestrator");
+  auto impl = std::make_unique<Impl>(std::move(options), std::move(key));
+  SQLX_RETURN_IF_ERROR(impl->Connect());
+  impl->StartThreads();
+  return std::unique_ptr<BusWorker>(new BusWorker(std::move(impl)));
+}
+
+BusWorker::BusWorker(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
+BusWorker::~BusWorker() { impl_->Drain(); }
+void BusWorker::Drain() { impl_->Drain(); }
+void BusWorker::Wait() { impl_->Wait(); }
+BusWorkerStats BusWorker::stats() const { return impl_->stats(); }
+const std::string& BusWorker::name() const { return impl_->name(); }
+
+}  // namespace sqlx::actors

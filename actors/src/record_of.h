@@ -1,0 +1,19 @@
+// One learned entry of a LearnedDatabases message as a store record: shared
+// by the snapshot actor (in process) and ReadLearnedDatabases (the
+// orchestrator).
+#pragma once
+
+#include <cstdint>
+#include <string_view>
+
+#include "jobs_generated.h"
+#include "sqlx/messages/result.h"
+#include "sqlx/storage/store.h"
+
+namespace sqlx::actors {
+
+// Its IR decoded, canonicalized and checked against the hash it came with.
+Result<storage::SchemaRecord> RecordOf(std::string_view connection, const fb::jobs::LearnedDatabase& db,
+                                       int64_t now_ns);
+
+}  // namespace sqlx::actors

@@ -1,0 +1,149 @@
+#include "sqlx/actors/wire.h"
+
+#include <flatbuffers/flatbuffers.h>
+
+#include "job_buffer.h"
+#include "record_of.h"
+#include "sqlx/messages/ir.h"
+#include "sqlx/messages/ir_flatbuffers.h"
+#include "sqlx/messages/jobs.h"
+
+namespace sqlx::actors {
+namespace fb = ::sqlx::fb::jobs;
+
+namespace {
+
+flatbuffers::Offset<fb::Target> TargetTable(flatbuffers::FlatBufferBuilder& b, const JobTarget& t) {
+  auto sealed = b.CreateVector(reinterpret_cast<const uint8_t*>(t.sealed_password.data()), t.sealed_password.size());
+  return fb::CreateTarget(b, b.CreateString(t.connection), b.CreateString(t.url), sealed);
+}
+
+std::vector<std::string> Strings(const flatbuffers::Vector<flatbuffers::Offset<flatbuffers::String>>* v) {
+  std::vector<std::string> out;
+  if (v == nullptr) return out;
+  out.reserve(v->size());
+  for (const flatbuffers::String* s : *v) out.push_back(s->str());
+  return out;
+}
+
+}  // namespace
+
+Result<storage::SchemaRecord> RecordOf(std::string_view connection, const fb::LearnedDatabase& db, int64_t now_ns) {
+  const std::string_view name = Str(db.database());
+  if (db.ir() == nullptr) return MakeError(ErrorCode::kInvalidArgument, "learned database '" + std::string(name) + "' has no IR");
+  Result<ir::Database> schema = ir::FromFlatBuffer(
+      std::string_view(reinterpret_cast<const char*>(db.ir()->data()), db.ir()->size()));
+  if (!schema.ok()) return std::move(schema).error();
+  ir::Canonicalize(&*schema);
+  const std::string hash = ir::CanonicalProfileHash(*schema);
+  if (hash != Str(db.profile_hash())) {
+    return MakeError(ErrorCode::kInvalidArgument, "learned database '" + std::string(name) + "': its IR hashes to " +
+                                                      hash + ", not to the profile hash it came with");
+  }
+  storage::SchemaRecord record;
+  record.connection = std::string(connection);
+  record.database = std::string(name);
+  record.profile_hash = hash;
+  record.profile_json = ir::ToCanonicalJson(*schema, false);
+  record.status = schema->not_visible.empty() ? "learned" : "partial";
+  record.learned_at_ns = now_ns;
+  return record;
+}
+
+std::string LearnServerJobFor(std::string_view job_id, const JobTarget& target, std::string_view fingerprint_salt) {
+  flatbuffers::FlatBufferBuilder b;
+  auto body = fb::CreateLearnServerJob(b, b.CreateString(fingerprint_salt.data(), fingerprint_salt.size()));
+  auto t = TargetTable(b, target);
+  return FinishEnvelope(b, job_id, 1, fb::Body::LearnServerJob, body.Union(), t);
+}
+
+std::string LearnDatabaseJobFor(std::string_view job_id, const JobTarget& target,
+                                const std::vector<std::string>& databases) {
+  flatbuffers::FlatBufferBuilder b;
+  auto body = fb::CreateLearnDatabaseJob(b, b.CreateVectorOfStrings(databases), false);
+  auto t = TargetTable(b, target);
+  return FinishEnvelope(b, job_id, 1, fb::Body::LearnDatabaseJob, body.Union(), t);
+}
+
+std::string ApplyPlanJobFor(std::string_view job_id, const JobTarget& target, const ApplyRequest& r) {
+  flatbuffers::FlatBufferBuilder b(512 + r.plan_json.size());
+  auto body = fb::CreateApplyPlanJobDirect(b, r.database.c_str(), r.plan_json.c_str(), r.dry_run,
+                                           r.allow_destructive, r.allow_blocking);
+  auto t = TargetTable(b, target);
+  return FinishEnvelope(b, job_id, 1, fb::Body::ApplyPlanJob, body.Union(), t);
+}
+
+LearnedServerResult ReadLearnedServer(std::string_view verified) {
+  const fb::LearnedServer* s = fb::GetEnvelope(verified.data())->body_as_LearnedServer();
+  LearnedServerResult out;
+  out.connection = std::string(Str(s->connection()));
+  out.server_version = std::string(Str(s->server_version()));
+  out.capability_json = std::string(Str(s->capability_json()));
+  out.fingerprint = std::string(Str(s->fingerprint()));
+  out.databases = Strings(s->databases());
+  return out;
+}
+
+Result<LearnedDatabasesResult> ReadLearnedDatabases(std::string_view verified, int64_t now_ns) {
+  const fb::LearnedDatabases* in = fb::GetEnvelope(verified.data())->body_as_LearnedDatabases();
+  LearnedDatabasesResult out;
+  out.connection = std::string(Str(in->connection()));
+  if (in->databases() == nullptr) return out;
+  for (const fb::LearnedDatabase* db : *in->databases()) {
+    if (db->error() != nullptr) {
+      Error e = jobs::ErrorFromCode(db->error()->code(), Str(db->error()->message()));
+      out.failed.emplace_back(std::string(Str(db->database())), std::move(e));
+      continue;
+    }
+    SQLX_ASSIGN_OR_RETURN(storage::SchemaRecord record, RecordOf(out.connection, *db, now_ns));
+    out.records.push_back(std::move(record));
+  }
+  return out;
+}
+
+ApplySummary ReadApplySummary(std::string_view verified) {
+  const fb::ApplyReport* r = fb::GetEnvelope(verified.data())->body_as_ApplyReport();
+  ApplySummary s;
+  s.database = std::string(Str(r->database()));
+  s.result = std::string(Str(r->result()));
+  s.from_hash = std::string(Str(r->from_hash()));
+  s.to_hash = std::string(Str(r->to_hash()));
+  s.live_hash = std::string(Str(r->live_hash()));
+  s.applied = r->applied();
+  s.failed_operation = r->failed_operation();
+  s.report_json = std::string(Str(r->report_json()));
+  return s;
+}
+
+ProgressInfo ReadProgress(std::string_view verified) {
+  const fb::Progress* p = fb::GetEnvelope(verified.data())->body_as_Progress();
+  return ProgressInfo{std::string(Str(p->phase())), p->step(), p->total(), std::string(Str(p->what()))};
+}
+
+HeartbeatInfo ReadHeartbeat(std::string_view verified) {
+  const fb::Heartbeat* h = fb::GetEnvelope(verified.data())->body_as_Heartbeat();
+  return HeartbeatInfo{std::string(Str(h->worker())), h->time_ns()};
+}
+
+storage::AuditEvent ReadAuditEvent(std::string_view verified) {
+  const fb::AuditEvent* a = fb::GetEnvelope(verified.data())->body_as_AuditEvent();
+  storage::AuditEvent e;
+  e.time_ns = a->time_ns();
+  e.actor.os_user = std::string(Str(a->actor_os_user()));
+  e.actor.service = std::string(Str(a->actor_service()));
+  e.actor.token_subject = std::string(Str(a->actor_token_subject()));
+  e.host = std::string(Str(a->host()));
+  e.pid = a->pid();
+  e.program = std::string(Str(a->program()));
+  e.action = std::string(Str(a->action()));
+  e.object.connection = std::string(Str(a->object_connection()));
+  e.object.database = std::string(Str(a->object_database()));
+  e.object.table = std::string(Str(a->object_table()));
+  e.outcome = a->outcome() == 0 ? storage::AuditOutcome::kOk : storage::AuditOutcome::kFailed;
+  e.error = std::string(Str(a->error()));
+  const std::string_view details = Str(a->details_json());
+  e.details_json = details.empty() ? "{}" : std::string(details);
+  return e;
+}
+
+}  // namespace sqlx::actors

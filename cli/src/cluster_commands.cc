@@ -1,0 +1,111 @@
+// `sqlx orchestrator`, `sqlx worker` and `sqlx secret-key new`: the cluster's
+// processes (docs/cluster.md). Both long-running commands block SIGINT and
+// SIGTERM before any thread starts and wait for them here, so the stop is
+// always an orderly one: the worker drains, the orchestrator closes its store.
+#include <signal.h>
+
+#include <iostream>
+
+#include <nlohmann/json.hpp>
+#include <spdlog/spdlog.h>
+
+#include "commands.h"
+#include "sqlx/actors/bus_worker.h"
+#include "sqlx/messages/secrets.h"
+#include "sqlx/orchestrator/orchestrator.h"
+#include "sqlx/storage/store.h"
+
+namespace sqlx::cli {
+
+namespace {
+
+// Blocks SIGINT and SIGTERM in this thread (and the threads it starts).
+sigset_t BlockStopSignals() {
+  sigset_t set;
+  sigemptyset(&set);
+  sigaddset(&set, SIGINT);
+  sigaddset(&set, SIGTERM);
+  pthread_sigmask(SIG_BLOCK, &set, nullptr);
+  return set;
+}
+
+int WaitForStopSignal(const sigset_t& set) {
+  int sig = 0;
+  sigwait(&set, &sig);
+  return sig;
+}
+
+std::chrono::milliseconds Millis(double seconds) {
+  return std::chrono::milliseconds(static_cast<int64_t>(seconds * 1000));
+}
+
+}  // namespace
+
+int RunSecretKeyNew(const GlobalOptions& g, const std::string& file) {
+  Status s = secrets::WriteNewSecretKey(file);
+  if (!s.ok()) return ReportError(g, s.error());
+  auto key = secrets::LoadSecretKey(file);
+  if (!key.ok()) return ReportError(g, key.error());
+  if (g.format == "json") {
+    std::cout << nlohmann::json{{"ok", true}, {"file", file}, {"key_id", secrets::KeyId(*key)}}.dump() << "\n";
+  } else {
+    std::cout << "wrote a new cluster key to " << file << " (key id " << secrets::KeyId(*key)
+              << "); give the same file to the orchestrator and every worker\n";
+  }
+  return kExitOk;
+}
+
+int RunOrchestrator(const GlobalOptions& g, const ClusterArgs& a) {
+  const sigset_t signals = BlockStopSignals();
+  orchestrator::OrchestratorOptions o;
+  o.nats_url = a.nats_url;
+  o.subject_prefix = a.subject_prefix;
+  o.store_dir = g.store_dir.empty() ? storage::Store::DefaultDir() : g.store_dir;
+  o.listen = a.listen;
+  o.secret_key_file = a.secret_key_file;
+  o.audit_key_file = g.audit_key.empty() ? (std::getenv("SQLX_AUDIT_KEY") ? std::getenv("SQLX_AUDIT_KEY") : "")
+                                         : g.audit_key;
+  o.admin_token_file = a.admin_token_file;
+  o.job_ack_wait = Millis(a.job_ack_wait_s);
+  o.job_max_deliver = a.job_max_deliver;
+  auto started = orchestrator::Orchestrator::Start(o);
+  if (!started.ok()) return ReportError(g, started.error());
+  const std::string host = o.listen.substr(0, o.listen.rfind(':'));
+  const std::string listening = host + ":" + std::to_string((*started)->port());
+  std::cout << nlohmann::json{{"listening", listening}, {"store", o.store_dir}}.dump() << std::endl;
+  const int sig = WaitForStopSignal(signals);
+  spdlog::info("orchestrator: {} received, stopping", sig == SIGINT ? "SIGINT" : "SIGTERM");
+  (*started)->Stop();
+  return kExitOk;
+}
+
+int RunWorker(const GlobalOptions& g, const ClusterArgs& a) {
+  const sigset_t signals = BlockStopSignals();
+  if (a.secret_key_file.empty()) {
+    return ReportError(g, MakeError(ErrorCode::kInvalidArgument,
+                                    "--secret-key FILE is required: the cluster key the orchestrator was given"));
+  }
+  auto key = secrets::LoadSecretKey(a.secret_key_file);
+  if (!key.ok()) return ReportError(g, key.error());
+  actors::BusWorkerOptions o;
+  o.nats_url = a.nats_url;
+  o.subject_prefix = a.subject_prefix;
+  o.name = a.worker_name;
+  o.concurrency = a.concurrency;
+  o.heartbeat_every = Millis(a.heartbeat_s);
+  o.system.pack_dir = g.pack_dir;
+  o.system.connect_timeout_ms = static_cast<uint32_t>(g.connect_timeout_s) * 1000;
+  o.system.scheduler_threads = std::max<size_t>(2, a.concurrency);
+  auto worker = actors::BusWorker::Start(o, std::move(key).value());
+  if (!worker.ok()) return ReportError(g, worker.error());
+  std::cout << nlohmann::json{{"worker", (*worker)->name()}, {"nats", a.nats_url}}.dump() << std::endl;
+  const int sig = WaitForStopSignal(signals);
+  spdlog::info("worker: {} received, draining", sig == SIGINT ? "SIGINT" : "SIGTERM");
+  (*worker)->Drain();
+  const actors::BusWorkerStats st = (*worker)->stats();
+  spdlog::info("worker: stopped after {} jobs ({} failed, {} messages rejected)", st.jobs_run, st.jobs_failed,
+               st.rejected);
+  return kExitOk;
+}
+
+}  // namespace sqlx::cli

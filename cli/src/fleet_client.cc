@@ -1,0 +1,314 @@
+// The commands that talk to a running orchestrator over its HTTP API
+// (docs/cluster.md): connections, fleet learn, jobs, schedules, tokens. The
+// orchestrator is --orchestrator URL or $SQLX_ORCHESTRATOR; the API token is
+// $SQLX_TOKEN (never an argument: process lists would show it).
+#include <httplib.h>
+
+#include <chrono>
+#include <cstdlib>
+#include <iomanip>
+#include <iostream>
+#include <sstream>
+#include <thread>
+
+#include <nlohmann/json.hpp>
+
+#include "commands.h"
+#include "sqlx/messages/clock.h"
+#include "sqlx/transports/url.h"
+
+namespace sqlx::cli {
+
+namespace {
+
+using nlohmann::json;
+
+struct Api {
+  std::string base;
+  std::string token;
+};
+
+Result<Api> ApiOf(const ClusterArgs& a) {
+  Api api;
+  api.base = a.orchestrator;
+  if (api.base.empty()) {
+    const char* env = std::getenv("SQLX_ORCHESTRATOR");
+    api.base = env != nullptr ? env : "";
+  }
+  if (api.base.empty())
+    return MakeError(ErrorCode::kInvalidArgument,
+                     "no orchestrator: pass --orchestrator http://HOST:PORT or set $SQLX_ORCHESTRATOR");
+  if (api.base.rfind("http://", 0) != 0)
+    return MakeError(ErrorCode::kInvalidArgument,
+                     "--orchestrator '" + api.base + "' must be an http://HOST:PORT URL");
+  while (!api.base.empty() && api.base.back() == '/') api.base.pop_back();
+  const char* token = std::getenv("SQLX_TOKEN");
+  api.token = token != nullptr ? token : "";
+  if (api.token.empty())
+    return MakeError(ErrorCode::kInvalidArgument,
+                     "no API token: set $SQLX_TOKEN (the orchestrator's --admin-token-file holds the first one)");
+  return api;
+}
+
+// One request; the JSON answer, or an Error carrying the API's message.
+Result<json> Call(const Api& api, const std::string& method, const std::string& path, const json* body = nullptr) {
+  httplib::Client client(api.base);
+  client.set_bearer_token_auth(api.token);
+  client.set_connection_timeout(5);
+  client.set_read_timeout(60);
+  const std::string payload = body != nullptr ? body->dump() : "";
+  httplib::Result res = method == "GET"    ? client.Get(path)
+                        : method == "POST" ? client.Post(path, payload, "application/json")
+                        : method == "PUT"  ? client.Put(path, payload, "application/json")
+                                           : client.Delete(path);
+  if (!res)
+    return MakeError(ErrorCode::kConnectionRefused, "cannot reach the orchestrator at " + api.base + " (" +
+                                                        httplib::to_string(res.error()) +
+                                                        "): is `sqlx orchestrator` running there?");
+  json answer = json::parse(res->body, nullptr, false);
+  if (res->status >= 400) {
+    std::string message = "HTTP " + std::to_string(res->status);
+    if (!answer.is_discarded() && answer.contains("error")) message = answer["error"].value("message", message);
+    ErrorCode code = ErrorCode::kServer;
+    if (res->status == 400) code = ErrorCode::kInvalidArgument;
+    if (res->status == 401 || res->status == 403) code = ErrorCode::kAuth;
+    if (res->status == 404) code = ErrorCode::kNotFound;
+    return MakeError(code, message);
+  }
+  if (answer.is_discarded())
+    return MakeError(ErrorCode::kProtocol, "the orchestrator answered " + path + " with something that is not JSON");
+  return answer;
+}
+
+std::string Time(int64_t ns) { return ns == 0 ? "-" : Rfc3339(ns, 0); }
+
+std::vector<std::string> SplitList(const std::string& s) {
+  std::vector<std::string> out;
+  if (s.empty() || s == "all") return out;
+  std::stringstream in(s);
+  std::string item;
+  while (std::getline(in, item, ',')) {
+    if (!item.empty()) out.push_back(item);
+  }
+  return out;
+}
+
+void PrintJson(const json& j) { std::cout << j.dump(2, ' ', false, json::error_handler_t::replace) << "\n"; }
+
+std::string Path(std::string_view base, std::string_view id) {
+  return std::string(base) + "/" + httplib::detail::encode_query_param(std::string(id));
+}
+
+void PrintConnections(const json& list) {
+  std::cout << std::left << std::setw(20) << "NAME" << std::setw(48) << "URL" << std::setw(10) << "PASSWORD"
+            << "TAGS\n";
+  for (const json& c : list) {
+    std::string tags;
+    for (const json& t : c["tags"]) tags += (tags.empty() ? "" : ",") + t.get<std::string>();
+    std::cout << std::setw(20) << c["name"].get<std::string>() << std::setw(48) << c["url"].get<std::string>()
+              << std::setw(10) << (c["has_password"].get<bool>() ? "sealed" : "none") << tags << "\n";
+  }
+}
+
+void PrintJobs(const json& list) {
+  std::cout << std::left << std::setw(28) << "JOB" << std::setw(20) << "KIND" << std::setw(9) << "STATE"
+            << std::setw(16) << "CONNECTION" << std::setw(22) << "WORKER" << "WHAT\n";
+  for (const json& j : list) {
+    std::string what;
+    if (!j["databases"].empty()) what = j["databases"][0].get<std::string>();
+    if (!j["error"].get<std::string>().empty()) what += (what.empty() ? "" : ": ") + j["error"].get<std::string>();
+    std::cout << std::setw(28) << j["id"].get<std::string>() << std::setw(20) << j["kind"].get<std::string>()
+              << std::setw(9) << j["state"].get<std::string>() << std::setw(16) << j["connection"].get<std::string>()
+              << std::setw(22) << j["worker"].get<std::string>() << what << "\n";
+  }
+}
+
+// What a finished run learned: per state, and the databases' changes.
+json RunSummary(const json& run) {
+  json changes = json::object();
+  uint64_t databases = 0;
+  for (const json& j : run["jobs"]) {
+    if (j["kind"] != "learn-database-job" || !j["summary"].contains("databases")) continue;
+    for (const json& d : j["summary"]["databases"]) {
+      ++databases;
+      const std::string change = d.contains("error") ? "error" : d.value("change", "");
+      changes[change] = changes.value(change, 0) + 1;
+    }
+  }
+  return json{{"run", run["id"]}, {"jobs", run["counts"]}, {"databases", databases}, {"changes", changes}};
+}
+
+bool RunFinished(const json& run) {
+  const json& counts = run["counts"];
+  return counts.value("queued", 0) == 0 && counts.value("running", 0) == 0;
+}
+
+int FleetLearn(const GlobalOptions& g, const ClusterArgs& a, const Api& api) {
+  json body{{"connections", SplitList(a.connections)}};
+  auto run = Call(api, "POST", "/v1/fleet/learn", &body);
+  if (!run.ok()) return ReportError(g, run.error());
+  const std::string id = (*run)["id"].get<std::string>();
+  if (!a.wait) {
+    if (g.format == "json") {
+      PrintJson(*run);
+    } else {
+      std::cout << "started " << id << " over " << (*run)["connections"].size()
+                << " connections; follow it with `sqlx fleet status " << id << "`\n";
+    }
+    return kExitOk;
+  }
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(static_cast<int64_t>(a.wait_timeout_s * 1000));
+  while (true) {
+    auto status = Call(api, "GET", Path("/v1/runs", id));
+    if (!status.ok()) return ReportError(g, status.error());
+    if (RunFinished(*status)) {
+      const json summary = RunSummary(*status);
+      const bool failed = status->at("counts").value("failed", 0) + status->at("counts").value("dead", 0) > 0;
+      if (g.format == "json") {
+        PrintJson(json{{"ok", !failed}, {"summary", summary}});
+      } else {
+        std::cout << id << ": " << summary["jobs"].dump() << "; " << summary["databases"].get<uint64_t>()
+                  << " databases learned, changes " << summary["changes"].dump() << "\n";
+        if (failed) PrintJobs((*status)["jobs"]);
+      }
+      return failed ? kExitError : kExitOk;
+    }
+    if (std::chrono::steady_clock::now() > deadline)
+      return ReportError(g, MakeError(ErrorCode::kTimeout, "run " + id + " has not finished after --timeout; " +
+                                                               "it continues: `sqlx fleet status " + id + "`"));
+    std::this_thread::sleep_for(std::chrono::milliseconds(200));
+  }
+}
+
+}  // namespace
+
+int RunFleetClient(const GlobalOptions& g, const ClusterArgs& a) {
+  auto api_or = ApiOf(a);
+  if (!api_or.ok()) return ReportError(g, api_or.error());
+  const Api api = std::move(api_or).value();
+  const std::string& act = a.action;
+
+  if (act == "connections add" || act == "connections update") {
+    json body = json::object();
+    if (act == "connections add") body["name"] = a.name;
+    if (!a.url.empty()) {
+      auto url = transports::ParseConnectionUrl(a.url);
+      if (!url.ok()) return ReportError(g, url.error());
+      body["url"] = a.url;  // the orchestrator keeps it without its password
+      if (!url->password_in_url) {
+        if (const char* pw = std::getenv("SQLX_PASSWORD"); pw != nullptr) body["password"] = pw;
+      }
+    }
+    if (a.no_password) body["password"] = "";
+    if (!a.tags.empty()) body["tags"] = a.tags;
+    auto c = act == "connections add" ? Call(api, "POST", "/v1/connections", &body)
+                                      : Call(api, "PUT", Path("/v1/connections", a.name), &body);
+    if (!c.ok()) return ReportError(g, c.error());
+    if (g.format == "json") {
+      PrintJson(*c);
+    } else {
+      PrintConnections(json::array({*c}));
+    }
+    return kExitOk;
+  }
+  if (act == "connections list") {
+    auto list = Call(api, "GET", "/v1/connections");
+    if (!list.ok()) return ReportError(g, list.error());
+    g.format == "json" ? PrintJson(*list) : PrintConnections((*list)["connections"]);
+    return kExitOk;
+  }
+  if (act == "connections remove") {
+    auto r = Call(api, "DELETE", Path("/v1/connections", a.name));
+    if (!r.ok()) return ReportError(g, r.error());
+    g.format == "json" ? PrintJson(*r) : void(std::cout << "removed connection " << a.name << "\n");
+    return kExitOk;
+  }
+  if (act == "fleet learn") return FleetLearn(g, a, api);
+  if (act == "fleet status") {
+    auto run = Call(api, "GET", Path("/v1/runs", a.run));
+    if (!run.ok()) return ReportError(g, run.error());
+    if (g.format == "json") {
+      PrintJson(*run);
+    } else {
+      std::cout << a.run << " started " << Time((*run)["created_ns"].get<int64_t>()) << " by "
+                << (*run)["actor"].get<std::string>() << ": " << (*run)["counts"].dump()
+                << (RunFinished(*run) ? " (finished)" : " (in progress)") << "\n";
+      PrintJobs((*run)["jobs"]);
+    }
+    return kExitOk;
+  }
+  if (act == "jobs list") {
+    std::string path = "/v1/jobs?limit=" + std::to_string(a.limit);
+    if (!a.run.empty()) path += "&run=" + httplib::detail::encode_query_param(a.run);
+    if (!a.state.empty()) path += "&state=" + httplib::detail::encode_query_param(a.state);
+    auto list = Call(api, "GET", path);
+    if (!list.ok()) return ReportError(g, list.error());
+    g.format == "json" ? PrintJson(*list) : PrintJobs((*list)["jobs"]);
+    return kExitOk;
+  }
+  if (act == "jobs show") {
+    auto job = Call(api, "GET", Path("/v1/jobs", a.id));
+    if (!job.ok()) return ReportError(g, job.error());
+    PrintJson(*job);
+    return kExitOk;
+  }
+  if (act == "schedule add") {
+    json body{{"cron", a.cron}, {"connections", SplitList(a.connections)}};
+    auto s = Call(api, "POST", "/v1/schedules", &body);
+    if (!s.ok()) return ReportError(g, s.error());
+    if (g.format == "json") {
+      PrintJson(*s);
+    } else {
+      std::cout << "schedule " << (*s)["id"].get<std::string>() << " \"" << (*s)["cron"].get<std::string>()
+                << "\": next learn " << Time((*s)["next_ns"].get<int64_t>()) << "\n";
+    }
+    return kExitOk;
+  }
+  if (act == "schedule list") {
+    auto list = Call(api, "GET", "/v1/schedules");
+    if (!list.ok()) return ReportError(g, list.error());
+    if (g.format == "json") {
+      PrintJson(*list);
+    } else {
+      std::cout << std::left << std::setw(20) << "SCHEDULE" << std::setw(20) << "CRON" << std::setw(22) << "NEXT"
+                << std::setw(22) << "LAST" << "CONNECTIONS\n";
+      for (const json& s : (*list)["schedules"]) {
+        std::string conns;
+        for (const json& c : s["connections"]) conns += (conns.empty() ? "" : ",") + c.get<std::string>();
+        std::cout << std::setw(20) << s["id"].get<std::string>() << std::setw(20) << s["cron"].get<std::string>()
+                  << std::setw(22) << Time(s["next_ns"].get<int64_t>()) << std::setw(22)
+                  << Time(s["last_ns"].get<int64_t>()) << (conns.empty() ? "all" : conns) << "\n";
+      }
+    }
+    return kExitOk;
+  }
+  if (act == "schedule remove") {
+    auto r = Call(api, "DELETE", Path("/v1/schedules", a.id));
+    if (!r.ok()) return ReportError(g, r.error());
+    g.format == "json" ? PrintJson(*r) : void(std::cout << "removed schedule " << a.id << "\n");
+    return kExitOk;
+  }
+  if (act == "tokens create") {
+    json body{{"subject", a.subject}, {"role", a.role}};
+    auto t = Call(api, "POST", "/v1/tokens", &body);
+    if (!t.ok()) return ReportError(g, t.error());
+    // The token is shown once; it is stored only as its digest.
+    g.format == "json" ? PrintJson(*t) : void(std::cout << (*t)["token"].get<std::string>() << "\n");
+    return kExitOk;
+  }
+  if (act == "tokens list") {
+    auto list = Call(api, "GET", "/v1/tokens");
+    if (!list.ok()) return ReportError(g, list.error());
+    if (g.format == "json") {
+      PrintJson(*list);
+    } else {
+      for (const json& t : (*list)["tokens"])
+        std::cout << std::left << std::setw(24) << t["subject"].get<std::string>() << std::setw(10)
+                  << t["role"].get<std::string>() << Time(t["created_ns"].get<int64_t>()) << "\n";
+    }
+    return kExitOk;
+  }
+  return ReportError(g, MakeError(ErrorCode::kInvalidArgument, "unknown fleet command '" + act + "'"));
+}
+
+}  // namespace sqlx::cli

@@ -1,0 +1,287 @@
+#include "records.h"
+
+#include <array>
+
+namespace sqlx::orchestrator {
+
+namespace {
+
+using nlohmann::json;
+
+constexpr std::string_view kConnPrefix = "conn/";
+constexpr std::string_view kJobPrefix = "job/";
+constexpr std::string_view kRunPrefix = "run/";
+constexpr std::string_view kSchedulePrefix = "schedule/";
+constexpr std::string_view kTokenPrefix = "token/";
+constexpr std::string_view kSeenPrefix = "seen/";
+
+std::string Key(std::string_view prefix, std::string_view id) { return std::string(prefix) + std::string(id); }
+
+std::string HexOf(std::string_view bytes) {
+  static constexpr char kDigits[] = "0123456789abcdef";
+  std::string out;
+  out.reserve(bytes.size() * 2);
+  for (unsigned char c : bytes) {
+    out.push_back(kDigits[c >> 4]);
+    out.push_back(kDigits[c & 15]);
+  }
+  return out;
+}
+
+Result<std::string> BytesOfHex(std::string_view hex) {
+  auto nibble = [](char c) -> int {
+    if (c >= '0' && c <= '9') return c - '0';
+    if (c >= 'a' && c <= 'f') return c - 'a' + 10;
+    return -1;
+  };
+  if (hex.size() % 2 != 0) return MakeError(ErrorCode::kIo, "odd-length hex in a fleet record");
+  std::string out(hex.size() / 2, '\0');
+  for (size_t i = 0; i < out.size(); ++i) {
+    const int hi = nibble(hex[2 * i]), lo = nibble(hex[2 * i + 1]);
+    if (hi < 0 || lo < 0) return MakeError(ErrorCode::kIo, "bad hex in a fleet record");
+    out[i] = static_cast<char>(hi * 16 + lo);
+  }
+  return out;
+}
+
+template <class T, class F>
+Result<T> Decode(std::string_view key, const std::string& value, F&& from) {
+  try {
+    return from(json::parse(value));
+  } catch (const std::exception& e) {
+    return MakeError(ErrorCode::kIo, "fleet record " + std::string(key) + " does not decode: " + e.what() +
+                                              " (the store was changed outside sqlx)");
+  }
+}
+
+Result<FleetConnection> ConnectionFrom(const json& j) {
+  FleetConnection c;
+  c.name = j.at("name").get<std::string>();
+  c.url = j.at("url").get<std::string>();
+  SQLX_ASSIGN_OR_RETURN(c.sealed_password, BytesOfHex(j.value("sealed_password", "")));
+  c.tags = j.value("tags", std::vector<std::string>{});
+  c.created_ns = j.value("created_ns", int64_t{0});
+  c.updated_ns = j.value("updated_ns", int64_t{0});
+  return c;
+}
+
+json StoredJson(const FleetConnection& c) {
+  json j = ToJson(c);
+  j["sealed_password"] = HexOf(c.sealed_password);
+  return j;
+}
+
+Result<Job> JobFrom(const json& j) {
+  Job o;
+  o.id = j.at("id").get<std::string>();
+  o.kind = j.at("kind").get<std::string>();
+  o.run = j.value("run", "");
+  o.connection = j.value("connection", "");
+  o.databases = j.value("databases", std::vector<std::string>{});
+  auto state = ParseJobState(j.value("state", ""));
+  if (!state) return MakeError(ErrorCode::kIo, "job " + o.id + " has an unknown state");
+  o.state = *state;
+  o.worker = j.value("worker", "");
+  o.deliveries = j.value("deliveries", uint64_t{0});
+  o.stream_seq = j.value("stream_seq", uint64_t{0});
+  o.created_ns = j.value("created_ns", int64_t{0});
+  o.started_ns = j.value("started_ns", int64_t{0});
+  o.heartbeat_ns = j.value("heartbeat_ns", int64_t{0});
+  o.finished_ns = j.value("finished_ns", int64_t{0});
+  o.error = j.value("error", "");
+  if (j.contains("summary")) o.summary = j.at("summary");
+  return o;
+}
+
+Result<Run> RunFrom(const json& j) {
+  Run r;
+  r.id = j.at("id").get<std::string>();
+  r.kind = j.value("kind", "fleet-learn");
+  r.connections = j.value("connections", std::vector<std::string>{});
+  r.actor = j.value("actor", "");
+  r.created_ns = j.value("created_ns", int64_t{0});
+  return r;
+}
+
+Result<Schedule> ScheduleFrom(const json& j) {
+  Schedule s;
+  s.id = j.at("id").get<std::string>();
+  s.cron = j.at("cron").get<std::string>();
+  s.connections = j.value("connections", std::vector<std::string>{});
+  s.actor = j.value("actor", "");
+  s.created_ns = j.value("created_ns", int64_t{0});
+  s.next_ns = j.value("next_ns", int64_t{0});
+  s.last_ns = j.value("last_ns", int64_t{0});
+  s.last_run = j.value("last_run", "");
+  return s;
+}
+
+Result<ApiToken> TokenFrom(const json& j) {
+  ApiToken t;
+  t.digest = j.at("digest").get<std::string>();
+  t.subject = j.at("subject").get<std::string>();
+  t.role = j.at("role").get<std::string>();
+  t.created_ns = j.value("created_ns", int64_t{0});
+  return t;
+}
+
+template <class T, class F>
+Result<std::optional<T>> GetOne(storage::Store& store, std::string key, F&& from) {
+  SQLX_ASSIGN_OR_RETURN(std::optional<std::string> value, store.GetFleet(key));
+  if (!value) return std::optional<T>();
+  SQLX_ASSIGN_OR_RETURN(T record, (Decode<T>(key, *value, from)));
+  return std::optional<T>(std::move(record));
+}
+
+template <class T, class F>
+Result<std::vector<T>> ListAll(storage::Store& store, std::string prefix, F&& from) {
+  SQLX_ASSIGN_OR_RETURN(auto rows, store.ScanFleet(prefix));
+  std::vector<T> out;
+  out.reserve(rows.size());
+  for (const auto& [key, value] : rows) {
+    SQLX_ASSIGN_OR_RETURN(T record, (Decode<T>(key, value, from)));
+    out.push_back(std::move(record));
+  }
+  return out;
+}
+
+}  // namespace
+
+std::string_view JobStateName(JobState s) {
+  switch (s) {
+    case JobState::kQueued:
+      return "queued";
+    case JobState::kRunning:
+      return "running";
+    case JobState::kDone:
+      return "done";
+    case JobState::kFailed:
+      return "failed";
+    case JobState::kDead:
+      return "dead";
+  }
+  return "unknown";
+}
+
+std::optional<JobState> ParseJobState(std::string_view s) {
+  for (JobState state : {JobState::kQueued, JobState::kRunning, JobState::kDone, JobState::kFailed, JobState::kDead}) {
+    if (JobStateName(state) == s) return state;
+  }
+  return std::nullopt;
+}
+
+nlohmann::json ToJson(const FleetConnection& c) {
+  return json{{"name", c.name},          {"url", c.url},
+              {"has_password", !c.sealed_password.empty()},
+              {"tags", c.tags},          {"created_ns", c.created_ns},
+              {"updated_ns", c.updated_ns}};
+}
+
+nlohmann::json ToJson(const Job& o) {
+  return json{{"id", o.id},
+              {"kind", o.kind},
+              {"run", o.run},
+              {"connection", o.connection},
+              {"databases", o.databases},
+              {"state", JobStateName(o.state)},
+              {"worker", o.worker},
+              {"deliveries", o.deliveries},
+              {"stream_seq", o.stream_seq},
+              {"created_ns", o.created_ns},
+              {"started_ns", o.started_ns},
+              {"heartbeat_ns", o.heartbeat_ns},
+              {"finished_ns", o.finished_ns},
+              {"error", o.error},
+              {"summary", o.summary}};
+}
+
+nlohmann::json ToJson(const Run& r) {
+  return json{{"id", r.id}, {"kind", r.kind}, {"connections", r.connections}, {"actor", r.actor},
+              {"created_ns", r.created_ns}};
+}
+
+nlohmann::json ToJson(const Schedule& s) {
+  return json{{"id", s.id},         {"cron", s.cron},         {"connections", s.connections},
+              {"actor", s.actor},   {"created_ns", s.created_ns}, {"next_ns", s.next_ns},
+              {"last_ns", s.last_ns}, {"last_run", s.last_run}};
+}
+
+nlohmann::json ToJson(const ApiToken& t) {
+  return json{{"subject", t.subject}, {"role", t.role}, {"created_ns", t.created_ns}};
+}
+
+Result<std::optional<FleetConnection>> Records::GetConnection(std::string_view name) {
+  return GetOne<FleetConnection>(store_, Key(kConnPrefix, name), ConnectionFrom);
+}
+Result<std::vector<FleetConnection>> Records::ListConnections() {
+  return ListAll<FleetConnection>(store_, std::string(kConnPrefix), ConnectionFrom);
+}
+Result<std::optional<Job>> Records::GetJob(std::string_view id) {
+  return GetOne<Job>(store_, Key(kJobPrefix, id), JobFrom);
+}
+Result<std::vector<Job>> Records::ListJobs(std::string_view id_prefix) {
+  return ListAll<Job>(store_, Key(kJobPrefix, id_prefix), JobFrom);
+}
+Result<std::optional<Run>> Records::GetRun(std::string_view id) {
+  return GetOne<Run>(store_, Key(kRunPrefix, id), RunFrom);
+}
+Result<std::vector<Run>> Records::ListRuns() { return ListAll<Run>(store_, std::string(kRunPrefix), RunFrom); }
+Result<std::vector<Schedule>> Records::ListSchedules() {
+  return ListAll<Schedule>(store_, std::string(kSchedulePrefix), ScheduleFrom);
+}
+Result<std::optional<Schedule>> Records::GetSchedule(std::string_view id) {
+  return GetOne<Schedule>(store_, Key(kSchedulePrefix, id), ScheduleFrom);
+}
+Result<std::optional<ApiToken>> Records::GetToken(std::string_view digest) {
+  return GetOne<ApiToken>(store_, Key(kTokenPrefix, digest), TokenFrom);
+}
+Result<std::vector<ApiToken>> Records::ListTokens() {
+  return ListAll<ApiToken>(store_, std::string(kTokenPrefix), TokenFrom);
+}
+Result<bool> Records::Seen(std::string_view marker) {
+  SQLX_ASSIGN_OR_RETURN(std::optional<std::string> value, store_.GetFleet(Key(kSeenPrefix, marker)));
+  return value.has_value();
+}
+
+void Records::Batch::Put(const FleetConnection& c) {
+  writes_.push_back({Key(kConnPrefix, c.name), StoredJson(c).dump()});
+}
+void Records::Batch::Put(const Job& j) { writes_.push_back({Key(kJobPrefix, j.id), ToJson(j).dump()}); }
+void Records::Batch::Put(const Run& r) { writes_.push_back({Key(kRunPrefix, r.id), ToJson(r).dump()}); }
+void Records::Batch::Put(const Schedule& s) { writes_.push_back({Key(kSchedulePrefix, s.id), ToJson(s).dump()}); }
+void Records::Batch::Put(const ApiToken& t) {
+  json j = ToJson(t);
+  j["digest"] = t.digest;
+  writes_.push_back({Key(kTokenPrefix, t.digest), j.dump()});
+}
+void Records::Batch::MarkSeen(std::string_view marker) { writes_.push_back({Key(kSeenPrefix, marker), "1"}); }
+void Records::Batch::DeleteConnection(std::string_view name) {
+  writes_.push_back({Key(kConnPrefix, name), std::nullopt});
+}
+void Records::Batch::DeleteSchedule(std::string_view id) {
+  writes_.push_back({Key(kSchedulePrefix, id), std::nullopt});
+}
+void Records::Batch::DeleteToken(std::string_view digest) {
+  writes_.push_back({Key(kTokenPrefix, digest), std::nullopt});
+}
+
+Status Records::Write(const Batch& batch, std::string_view what) {
+  if (batch.writes_.empty()) return Status::Ok();
+  Status s = store_.WriteFleet(batch.writes_);
+  if (!s.ok()) return MakeError(s.error().code, std::string(what) + ": " + s.error().message);
+  return Status::Ok();
+}
+
+Status ValidateConnectionName(std::string_view name) {
+  bool ok = !name.empty() && name.size() <= 64;
+  for (char c : name) {
+    ok = ok && ((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '_' || c == '-' ||
+                c == '.');
+  }
+  if (!ok)
+    return MakeError(ErrorCode::kInvalidArgument, "connection name '" + std::string(name) +
+                                                      "' must be 1 to 64 letters, digits, '_', '-' or '.'");
+  return Status::Ok();
+}
+
+}  // namespace sqlx::orchestrator
