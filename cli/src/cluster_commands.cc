@@ -9,8 +9,10 @@
 #include <nlohmann/json.hpp>
 #include <spdlog/spdlog.h>
 
+#include "audit_access.h"
 #include "commands.h"
 #include "sqlx/actors/bus_worker.h"
+#include "sqlx/messages/clock.h"
 #include "sqlx/messages/secrets.h"
 #include "sqlx/orchestrator/orchestrator.h"
 #include "sqlx/storage/store.h"
@@ -68,6 +70,18 @@ int RunOrchestrator(const GlobalOptions& g, const ClusterArgs& a) {
   o.admin_token_file = a.admin_token_file;
   o.job_ack_wait = Millis(a.job_ack_wait_s);
   o.job_max_deliver = a.job_max_deliver;
+  if (!a.audit_retention.empty()) {
+    // A period: the same spelling as `sqlx audit prune --older-than` (90d, 12h).
+    const int64_t now = UnixNowNs();
+    auto cutoff = ParseTime("-" + a.audit_retention, now);
+    if (!cutoff.ok() || *cutoff >= now || a.audit_retention.find_first_not_of("0123456789") == 0) {
+      return ReportError(g, MakeError(ErrorCode::kInvalidArgument,
+                                      "--audit-retention '" + a.audit_retention +
+                                          "' is not a period: give a number and a unit s m h d w (e.g. 90d)"));
+    }
+    o.audit_retention = std::chrono::seconds((now - *cutoff) / 1000000000);
+    o.audit_retention_every = std::chrono::seconds(static_cast<int64_t>(a.audit_retention_every_s));
+  }
   auto started = orchestrator::Orchestrator::Start(o);
   if (!started.ok()) return ReportError(g, started.error());
   const std::string host = o.listen.substr(0, o.listen.rfind(':'));

@@ -147,6 +147,8 @@ struct ClusterArgs {
   std::string admin_token_file;                     // --admin-token-file
   double job_ack_wait_s = 30;                       // --job-ack-wait
   int job_max_deliver = 5;                          // --job-max-deliver
+  std::string audit_retention;                      // --audit-retention: a period (90d); empty: keep all
+  double audit_retention_every_s = 3600;            // --audit-retention-every
   // worker
   size_t concurrency = 1;                           // --concurrency
   std::string worker_name;                          // --name

@@ -264,6 +264,11 @@ int main(int argc, char** argv) {
       ->default_val(30);
   orchestrator_cmd->add_option("--job-max-deliver", cluster.job_max_deliver, "Deliveries of a job before it is dead")
       ->default_val(5);
+  orchestrator_cmd->add_option("--audit-retention", cluster.audit_retention,
+                               "Prune audit events older than this period to their hash (90d, 12h; default: keep all)");
+  orchestrator_cmd->add_option("--audit-retention-every", cluster.audit_retention_every_s,
+                               "Seconds between retention prunes (the first at start)")
+      ->default_val(3600);
   CLI::App* worker_cmd =
       app.add_subcommand("worker", "Run a worker: pull jobs from the queue and run them through the actors");
   worker_cmd->fallthrough();

@@ -78,6 +78,19 @@ std::optional<int64_t> IntParam(const httplib::Request& req, const char* name) {
 
 }  // namespace
 
+Result<std::pair<std::string, int>> ParseListen(const std::string& listen) {
+  const size_t colon = listen.rfind(':');
+  if (colon == std::string::npos)
+    return MakeError(ErrorCode::kInvalidArgument, "--listen '" + listen + "' is not HOST:PORT");
+  const std::string host = listen.substr(0, colon);
+  int port = 0;
+  const std::string port_text = listen.substr(colon + 1);
+  auto [ptr, ec] = std::from_chars(port_text.data(), port_text.data() + port_text.size(), port);
+  if (host.empty() || ec != std::errc() || ptr != port_text.data() + port_text.size() || port < 0 || port > 65535)
+    return MakeError(ErrorCode::kInvalidArgument, "--listen '" + listen + "': give HOST:PORT with a port 0..65535");
+  return std::make_pair(host, port);
+}
+
 Status Orchestrator::Impl::Serve() {
   http_ = std::make_unique<httplib::Server>();
   httplib::Server& http = *http_;
@@ -274,15 +287,8 @@ Status Orchestrator::Impl::Serve() {
            }));
 
   // --- bind ---
-  const size_t colon = options_.listen.rfind(':');
-  if (colon == std::string::npos)
-    return MakeError(ErrorCode::kInvalidArgument, "--listen '" + options_.listen + "' is not HOST:PORT");
-  const std::string host = options_.listen.substr(0, colon);
-  int port = 0;
-  const std::string port_text = options_.listen.substr(colon + 1);
-  auto [ptr, ec] = std::from_chars(port_text.data(), port_text.data() + port_text.size(), port);
-  if (ec != std::errc() || ptr != port_text.data() + port_text.size() || port < 0 || port > 65535)
-    return MakeError(ErrorCode::kInvalidArgument, "--listen '" + options_.listen + "': the port is not 0..65535");
+  SQLX_ASSIGN_OR_RETURN(auto listen, ParseListen(options_.listen));
+  const auto& [host, port] = listen;
   if (port == 0) {
     port_ = http.bind_to_any_port(host);
     if (port_ <= 0) return MakeError(ErrorCode::kIo, "cannot listen on " + host + " (any port)");
@@ -295,6 +301,7 @@ Status Orchestrator::Impl::Serve() {
   threads_.emplace_back([this] { EventsLoop(); });
   threads_.emplace_back([this] { DeadLettersLoop(); });
   threads_.emplace_back([this] { SchedulerLoop(); });
+  threads_.emplace_back([this] { RetentionLoop(); });
   spdlog::info("orchestrator: HTTP API on {}:{}", host, port_);
   return Status::Ok();
 }

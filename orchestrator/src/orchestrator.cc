@@ -17,6 +17,7 @@
 #include "sqlx/actors/wire.h"
 #include "sqlx/messages/clock.h"
 #include "sqlx/messages/jobs.h"
+#include "sqlx/storage/audit_checkpoint.h"
 #include "sqlx/transports/url.h"
 
 namespace sqlx::orchestrator {
@@ -95,8 +96,14 @@ Status Orchestrator::Impl::Open() {
     return MakeError(ErrorCode::kInvalidArgument,
                      "--secret-key FILE is required: the cluster key that seals connection passwords "
                      "(make one with `sqlx secret-key new FILE`)");
+  // Everything that can be checked is checked before the store is opened
+  // (or created): a refused start leaves nothing behind.
+  SQLX_RETURN_IF_ERROR(ParseListen(options_.listen));
   SQLX_ASSIGN_OR_RETURN(secrets::SecretKey key, secrets::LoadSecretKey(options_.secret_key_file));
   key_.emplace(std::move(key));
+  if (!options_.audit_key_file.empty()) {
+    SQLX_RETURN_IF_ERROR(storage::AuditSigningKey::Load(options_.audit_key_file));
+  }
   SQLX_ASSIGN_OR_RETURN(store_, storage::Store::Open(storage::StoreOptions{options_.store_dir}));
   records_ = std::make_unique<Records>(*store_);
   storage::AuditLogOptions audit_options;
@@ -653,6 +660,13 @@ void Orchestrator::Impl::Stop() {
   threads_.clear();
   if (audit_) {
     (void)RecordAudit(nullptr, "orchestrator.stopped", {}, nullptr, json::object());
+    if (!options_.audit_key_file.empty()) {
+      // Sign the head on the way out, so that `sqlx audit head` and a
+      // truncation check cover every event this run wrote.
+      std::lock_guard<std::mutex> lock(audit_mu_);
+      auto checkpoint = audit_->CheckpointNow();
+      if (!checkpoint.ok()) spdlog::warn("orchestrator: signing the last checkpoint: {}", checkpoint.error().message);
+    }
     audit_.reset();
   }
   if (bus_) bus_->Close();

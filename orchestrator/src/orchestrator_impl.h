@@ -25,6 +25,9 @@ class Server;
 
 namespace sqlx::orchestrator {
 
+// --listen's HOST:PORT (port 0: any free port); kInvalidArgument otherwise.
+Result<std::pair<std::string, int>> ParseListen(const std::string& listen);
+
 // Who made an API request: the token's subject and role, and where from.
 struct Caller {
   std::string subject;
@@ -68,6 +71,10 @@ class Orchestrator::Impl {
 
   // --- scheduler.cc ---
   void SchedulerLoop();
+
+  // --- retention.cc ---
+  void RetentionLoop();
+  Status PruneOnce();
 
   // --- http_api.cc ---
   void StopHttp();

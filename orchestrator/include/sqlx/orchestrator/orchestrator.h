@@ -32,6 +32,13 @@ struct OrchestratorOptions {
   std::chrono::milliseconds job_ack_wait{30000};
   // Deliveries of one job before it is given up as dead. Default 5.
   int job_max_deliver = 5;
+  // Audit retention: events older than this are pruned to their leaf hash
+  // (docs/formats/audit.md, "Pruned leaves"), after the whole log verified
+  // (against the public key of audit_key_file when set). 0: keep every
+  // event. Default 0.
+  std::chrono::seconds audit_retention{0};
+  // How often the retention prune runs (the first time at start). Default 1 h.
+  std::chrono::seconds audit_retention_every{3600};
 };
 
 class Orchestrator {

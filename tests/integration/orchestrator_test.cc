@@ -1,0 +1,130 @@
+// `sqlx orchestrator` as a process on the test nats-server: audit retention
+// as configuration (pruned on schedule, the chain still verifies, the prune is
+// an event), the head signed on the way out, and refusals of bad options.
+#include <signal.h>
+
+#include <chrono>
+#include <string>
+#include <thread>
+
+#include <gtest/gtest.h>
+#include <nlohmann/json.hpp>
+
+#include "sqlx_cli.h"
+#include "subprocess.h"
+#include "temp_dir.h"
+#include "test_env.h"
+
+namespace sqlx::testing {
+namespace {
+
+using nlohmann::json;
+using namespace std::chrono_literals;
+
+std::string UniquePrefix(const char* what) {
+  return std::string(what) + std::to_string(::getpid()) + "x" +
+         std::to_string(std::chrono::steady_clock::now().time_since_epoch().count() % 1000000);
+}
+
+class OrchestratorProcessTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    ASSERT_FALSE(dir_.path().empty());
+    key_ = dir_.path() + "/cluster.key";
+    audit_key_ = dir_.path() + "/audit.pem";
+    store_ = dir_.path() + "/store";
+    token_file_ = dir_.path() + "/admin.token";
+    ASSERT_EQ(RunSqlx({"secret-key", "new", key_}).exit_code, 0);
+    ASSERT_EQ(RunSqlx({"audit", "keygen", "--out", audit_key_}).exit_code, 0);
+  }
+
+  // Starts the orchestrator and waits for its {"listening": ...} line.
+  std::unique_ptr<Subprocess> Start(const std::vector<std::string>& extra) {
+    std::vector<std::string> argv = {SqlxBinary(),      "--store",        store_,
+                                     "orchestrator",    "--nats",         NatsUrl(),
+                                     "--subject-prefix", prefix_,         "--listen",
+                                     "127.0.0.1:0",     "--secret-key",   key_,
+                                     "--audit-key",     audit_key_,       "--admin-token-file",
+                                     token_file_};
+    argv.insert(argv.end(), extra.begin(), extra.end());
+    auto p = std::make_unique<Subprocess>(argv, SqlxBaseEnv(), dir_.path() + "/orchestrator.err");
+    const bool ready = p->ReadUntil([](const RunResult& r) { return r.out.find('\n') != std::string::npos; },
+                                    DeadlineIn(20s));
+    EXPECT_TRUE(ready) << ReadFile(dir_.path() + "/orchestrator.err");
+    if (ready) endpoint_ = "http://" + json::parse(p->result().out.substr(0, p->result().out.find('\n')))["listening"].get<std::string>();
+    return p;
+  }
+
+  Env ClientEnv() {
+    Env env = SqlxBaseEnv();
+    env["SQLX_ORCHESTRATOR"] = endpoint_;
+    std::string token = ReadFile(token_file_);
+    while (!token.empty() && token.back() == '\n') token.pop_back();
+    env["SQLX_TOKEN"] = token;
+    return env;
+  }
+
+  TempDir dir_{"sqlx-orchestrator-test."};
+  std::string prefix_ = UniquePrefix("orch");
+  std::string key_, audit_key_, store_, token_file_, endpoint_;
+};
+
+TEST_F(OrchestratorProcessTest, AuditRetentionPrunesOnScheduleAndTheHeadIsSignedAtStop) {
+  auto orchestrator = Start({"--audit-retention", "1s", "--audit-retention-every", "1"});
+  ASSERT_FALSE(endpoint_.empty());
+  // A few events to age: a connection added and changed.
+  RunResult add = RunSqlx({"connections", "add", "old", "mysql://u@127.0.0.1:1", "--no-password"}, ClientEnv());
+  ASSERT_EQ(add.exit_code, 0) << DescribeRun(add);
+  ASSERT_EQ(RunSqlx({"connections", "update", "old", "--tag", "t"}, ClientEnv()).exit_code, 0);
+  std::this_thread::sleep_for(3s);  // the events turn older than 1 s, and a prune runs every second
+  ASSERT_EQ(::kill(orchestrator->pid(), SIGTERM), 0);
+  RunResult stopped = orchestrator->Wait(DeadlineIn(20s));
+  ASSERT_EQ(stopped.exit_code, 0) << ReadFile(dir_.path() + "/orchestrator.err");
+
+  RunResult verify = RunSqlx({"--store", store_, "--format", "json", "audit", "verify", "--pubkey", audit_key_ + ".pub"});
+  ASSERT_EQ(verify.exit_code, 0) << DescribeRun(verify);
+  const json report = json::parse(verify.out);
+  EXPECT_TRUE(report["ok"].get<bool>());
+  EXPECT_GT(report["pruned"].get<uint64_t>(), 2u) << verify.out;  // token.created, orchestrator.started, connection.*
+  // The stop signed the head: no event is left outside a signed checkpoint.
+  EXPECT_EQ(report["unsigned_tail"].get<uint64_t>(), 0u) << verify.out;
+
+  RunResult prunes = RunSqlx({"--store", store_, "--format", "json", "audit", "query", "--action", "audit.prune"});
+  ASSERT_EQ(prunes.exit_code, 0) << DescribeRun(prunes);
+  const json events = json::parse(prunes.out)["events"];
+  ASSERT_FALSE(events.empty());
+  EXPECT_EQ(events[0]["actor"]["service"], "orchestrator");
+  EXPECT_EQ(events[0]["details"]["retention_s"], 1);
+  // The connection events are gone from the timeline (pruned), the chain intact.
+  RunResult conns = RunSqlx({"--store", store_, "--format", "json", "audit", "query", "--action", "connection.created"});
+  ASSERT_EQ(conns.exit_code, 0);
+  EXPECT_TRUE(json::parse(conns.out)["events"].empty()) << conns.out;
+}
+
+TEST_F(OrchestratorProcessTest, RefusesBadOptionsBeforeTouchingAnything) {
+  RunResult bad_period = RunSqlx({"--store", store_, "orchestrator", "--nats", NatsUrl(), "--secret-key", key_,
+                                  "--audit-retention", "ninety days"});
+  EXPECT_EQ(bad_period.exit_code, 2);
+  EXPECT_NE(bad_period.err.find("--audit-retention"), std::string::npos) << bad_period.err;
+
+  RunResult no_key = RunSqlx({"--store", store_, "orchestrator", "--nats", NatsUrl(), "--secret-key",
+                              dir_.path() + "/missing.key"});
+  EXPECT_NE(no_key.exit_code, 0);
+  EXPECT_NE(no_key.err.find("missing.key"), std::string::npos) << no_key.err;
+
+  WriteFile(dir_.path() + "/loose.key", std::string(64, 'a') + "\n");  // mode 0644: readable by others
+  RunResult loose = RunSqlx({"--store", store_, "orchestrator", "--nats", NatsUrl(), "--secret-key",
+                             dir_.path() + "/loose.key"});
+  EXPECT_NE(loose.exit_code, 0);
+  EXPECT_NE(loose.err.find("chmod 600"), std::string::npos) << loose.err;
+
+  RunResult bad_listen = RunSqlx({"--store", store_, "orchestrator", "--nats", NatsUrl(), "--secret-key", key_,
+                                  "--listen", "127.0.0.1:99999"});
+  EXPECT_EQ(bad_listen.exit_code, 2);
+  EXPECT_NE(bad_listen.err.find("--listen"), std::string::npos) << bad_listen.err;
+  // None of them created the store.
+  EXPECT_FALSE(std::filesystem::exists(store_ + "/CURRENT"));
+}
+
+}  // namespace
+}  // namespace sqlx::testing
