@@ -96,6 +96,32 @@ class BusTest : public ::testing::Test {
   StreamConfig jobs_;
 };
 
+TEST_F(BusTest, RequestGetsTheRespondersAnswerAndTimesOutWithoutOne) {
+  const std::string subject = prefix_ + ".lease";
+  std::atomic<int> served{0};
+  {
+    auto responder = bus_->Serve(subject, [&](std::span<const std::uint8_t> request) {
+      ++served;
+      Bytes reply(request.rbegin(), request.rend());  // the request reversed
+      return reply;
+    });
+    ASSERT_TRUE(responder.ok()) << responder.error().message;
+    const Bytes request = {1, 2, 3, 4};
+    for (int i = 0; i < 50; ++i) {
+      auto reply = bus_->Request(subject, request, 2s);
+      ASSERT_TRUE(reply.ok()) << reply.error().message;
+      EXPECT_EQ(*reply, (Bytes{4, 3, 2, 1}));
+    }
+    EXPECT_EQ(served.load(), 50);
+  }
+  // The responder is gone: a request fails as a timeout, quickly.
+  const auto start = std::chrono::steady_clock::now();
+  auto none = bus_->Request(subject, Bytes{1}, 2s);
+  ASSERT_FALSE(none.ok());
+  EXPECT_EQ(none.error().code, ErrorCode::kTimeout) << none.error().message;
+  EXPECT_LT(std::chrono::steady_clock::now() - start, 2500ms);
+}
+
 TEST_F(BusTest, EnsuresStreamsAndConsumersIdempotently) {
   EXPECT_TRUE(bus_->EnsureStream(jobs_).ok());
   StreamConfig changed = jobs_;

@@ -217,6 +217,22 @@ class DeadLetterSubscription {
   std::unique_ptr<State> state_;
 };
 
+// A core-NATS subscription that answers requests (Bus::Serve). Requests are
+// handled one at a time on the client's delivery thread; unsubscribed when
+// destroyed.
+class Responder {
+ public:
+  Responder(Responder&&) noexcept;
+  Responder& operator=(Responder&&) noexcept;
+  ~Responder();
+
+  struct State;  // defined in the bus sources
+  explicit Responder(std::unique_ptr<State> state);
+
+ private:
+  std::unique_ptr<State> state_;
+};
+
 // A connection to NATS. Thread-safe. Consumers, messages and subscriptions
 // keep the underlying connection alive after the Bus is destroyed.
 class Bus {
@@ -248,6 +264,14 @@ class Bus {
                          std::string_view msg_id);
   // Core NATS publish: no storage, no ack, max_payload applies as is.
   Status PublishCore(std::string_view subject, std::span<const std::uint8_t> payload);
+
+  // Core request/reply (nothing stored): sends `payload` to `subject` and
+  // waits up to `timeout` for the one reply. kTimeout when no reply came (no
+  // responder, or a slow one). Payloads must fit max_payload.
+  Result<Bytes> Request(std::string_view subject, std::span<const std::uint8_t> payload, Millis timeout);
+  // Answers requests on `subject` with what `handler` returns. The handler
+  // must not block for long: requesters wait for it.
+  Result<Responder> Serve(std::string_view subject, std::function<Bytes(std::span<const std::uint8_t>)> handler);
 
   // Binds to an existing durable pull consumer (EnsureConsumer first).
   Result<Consumer> Subscribe(std::string_view stream, std::string_view durable);
