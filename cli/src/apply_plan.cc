@@ -265,6 +265,10 @@ class PlanRun {
     if (options_.on_progress) options_.on_progress(report_);
     for (const planner::Operation& op : plan_.operations) {
       const auto start = std::chrono::steady_clock::now();
+      if (options_.before_change) {
+        Status allowed = options_.before_change();
+        if (!allowed.ok()) return Fail(op, allowed.error(), std::chrono::milliseconds(0));
+      }
       Status st = Execute(op, session_sql_mode);
       const auto elapsed =
           std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - start);

@@ -2,6 +2,7 @@
 // the CLI does not reach (capabilities, listing, batch learning, close), and
 // Apply's report and audit events without the CLI.
 #include "sqlx/driver.h"
+#include "sqlx/messages/ir.h"
 
 #include <algorithm>
 #include <filesystem>
@@ -314,6 +315,32 @@ TEST_F(DriverApplyTest, AFailedOperationStopsAndReturnsTheReversePlanOfTheApplie
   report = MustApply(*report.reverse_plan, back);
   EXPECT_EQ(report.result, ApplyResult::kApplied) << ApplyReportToJson(report);
   EXPECT_EQ(Learn(from_).profile_hash, start);
+}
+
+TEST_F(DriverApplyTest, BeforeChangeRefusingStopsTheRunBeforeThatOperation) {
+  ASSERT_NO_FATAL_FAILURE(Build("drv_fence", "CREATE TABLE a_first (id int PRIMARY KEY); CREATE TABLE b_second (id int PRIMARY KEY)",
+                                "CREATE TABLE a_first (id int PRIMARY KEY, x int); CREATE TABLE b_second (id int PRIMARY KEY, y int)"));
+  ASSERT_EQ(plan_.operations.size(), 2u);
+  TestStore store;
+  ApplyOptions options = store.Options(from_);
+  int calls = 0;
+  // The first operation may run; before the second the fence says no.
+  options.before_change = [&calls]() -> Status {
+    if (++calls == 2) return MakeError(ErrorCode::kCancelled, "lease lost: token 1 superseded by token 2");
+    return Status::Ok();
+  };
+  ApplyReport report = MustApply(plan_, options);
+  EXPECT_EQ(calls, 2);
+  ASSERT_EQ(report.result, ApplyResult::kFailed) << ApplyReportToJson(report);
+  ASSERT_EQ(report.applied.size(), 1u);
+  EXPECT_EQ(report.failed_operation, plan_.operations[1].id);
+  ASSERT_TRUE(report.error.has_value());
+  EXPECT_NE(report.error->message.find("lease lost"), std::string::npos) << report.error->message;
+  // b_second was not touched: learning it alone shows no y column.
+  const flo::LearnedDatabase now = Learn(from_);
+  const std::string json = ir::ToCanonicalJson(now.schema, false);
+  EXPECT_NE(json.find("\"x\""), std::string::npos);
+  EXPECT_EQ(json.find("\"y\""), std::string::npos);
 }
 
 TEST(DriverTest, ApplyAfterCloseFailsSayingSo) {

@@ -59,6 +59,12 @@ struct ApplyOptions {
   std::function<void(const planner::MigrationState&, double rows_per_second, std::string_view throttled)>
       on_migration_progress;
   std::function<bool()> stop_requested;
+  // Called before each operation that changes the server, after the checks:
+  // an error stops the run there (the operation reported as failed with that
+  // error, nothing of it run). The cluster's workers check their lease here,
+  // so that a worker whose job went to another one changes nothing more
+  // (docs/cluster.md, "Leases"). Default: none.
+  std::function<Status()> before_change;
 };
 
 // How a run ended.
