@@ -93,7 +93,8 @@ class System::Impl {
   }
 
   // The same, answering an Error envelope as it came.
-  Result<Envelope> RunRaw(const transports::ConnectionUrl& url, jobs::Kind kind, std::string job) {
+  Result<Envelope> RunRaw(const transports::ConnectionUrl& url, jobs::Kind kind, std::string job,
+                          const System::RunHooks& hooks = {}) {
     SupervisorConfig config;
     config.url = url;
     config.session.pack_dir = options_.pack_dir;
@@ -101,6 +102,15 @@ class System::Impl {
     config.session.on_greeting = flo::LearnSessionGreeting();
     config.snapshot = snapshot_ ? &snapshot_ : nullptr;
     config.plan_runner = options_.plan_runner;
+    if (hooks.before_change && config.plan_runner) {
+      config.plan_runner = [runner = options_.plan_runner, fence = hooks.before_change](
+                               transports::Session& session, const transports::ConnectionUrl& u,
+                               const ApplyRequest& request) {
+        ApplyRequest fenced = request;
+        fenced.before_change = fence;
+        return runner(session, u, fenced);
+      };
+    }
     config.max_attempts = options_.max_attempts;
     caf::actor supervisor = SpawnSupervisor(system_, std::move(config));
     caf::scoped_actor self{system_};
@@ -149,14 +159,15 @@ Result<ApplySummary> System::ApplyPlan(const transports::ConnectionUrl& url, con
   return ReadApplySummary(reply.view());
 }
 
-Result<std::string> System::RunEnvelope(const transports::ConnectionUrl& url, std::string_view job) {
+Result<std::string> System::RunEnvelope(const transports::ConnectionUrl& url, std::string_view job,
+                                        const RunHooks& hooks) {
   std::string copy(job);  // aligned for the verifier
   SQLX_ASSIGN_OR_RETURN(jobs::Header header, jobs::VerifyAny(copy));
   if (header.kind != jobs::Kind::kLearnServerJob && header.kind != jobs::Kind::kLearnDatabaseJob &&
       header.kind != jobs::Kind::kApplyPlanJob)
     return MakeError(ErrorCode::kInvalidArgument,
                      "a " + std::string(jobs::KindName(header.kind)) + " message is not a job a worker runs");
-  SQLX_ASSIGN_OR_RETURN(Envelope reply, impl_->RunRaw(url, header.kind, std::move(copy)));
+  SQLX_ASSIGN_OR_RETURN(Envelope reply, impl_->RunRaw(url, header.kind, std::move(copy), hooks));
   return std::string(reply.view());
 }
 

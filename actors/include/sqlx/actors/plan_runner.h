@@ -22,6 +22,10 @@ struct ApplyRequest {
   bool dry_run = false;
   bool allow_destructive = false;
   bool allow_blocking = false;
+  // Checked before each operation that changes the server (the driver's
+  // ApplyOptions::before_change): a worker's lease. Not part of the job's
+  // bytes: RunEnvelope's hooks set it. Default: none.
+  std::function<Status()> before_change;
 };
 
 // What the run ended with: the fields of jobs.fbs's ApplyReport.

@@ -4,6 +4,7 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <optional>
 #include <string>
@@ -83,12 +84,19 @@ class System {
   // instead of applying twice.
   Result<ApplySummary> ApplyPlan(const transports::ConnectionUrl& url, const ApplyRequest& request);
 
+  // What the caller of RunEnvelope adds to one job's run.
+  struct RunHooks {
+    // An apply job's fence: ApplyRequest::before_change. Default: none.
+    std::function<Status()> before_change;
+  };
+
   // Runs one job given in its wire form (a jobs envelope, as a worker takes
   // it off the bus) on the server behind `url`, and returns the answer in
   // its wire form: the job's result kind, or an Error envelope (with the
   // job's id) when the job failed. Fails only when `job` is not a job
   // envelope (kInvalidArgument naming what is wrong).
-  Result<std::string> RunEnvelope(const transports::ConnectionUrl& url, std::string_view job);
+  Result<std::string> RunEnvelope(const transports::ConnectionUrl& url, std::string_view job,
+                                  const RunHooks& hooks = {});
 
   class Impl;
 
