@@ -17,18 +17,6 @@ namespace sqlx::actors {
 namespace {
 namespace fb = ::sqlx::fb::jobs;
 
-const char* ChangeName(storage::PutSchemaOutcome::Change c) {
-  switch (c) {
-    case storage::PutSchemaOutcome::Change::kNew:
-      return "new";
-    case storage::PutSchemaOutcome::Change::kChanged:
-      return "changed";
-    case storage::PutSchemaOutcome::Change::kUnchanged:
-      return "unchanged";
-  }
-  return "";
-}
-
 Envelope Store(storage::Store& store, const Envelope& e) {
   auto header = Accept(e, "snapshot", {jobs::Kind::kLearnedDatabases});
   if (!header.ok()) return ErrorReply("", 0, header.error(), false);
@@ -75,7 +63,7 @@ Envelope Store(storage::Store& store, const Envelope& e) {
     const char* change = nullptr;
     if (next < stored_index.size() && stored_index[next] == i) {
       version = outcomes[next].version;
-      change = ChangeName(outcomes[next].change);
+      change = storage::ChangeName(outcomes[next].change).data();
       ++next;
     }
     auto ir_bytes = db->ir() == nullptr ? flatbuffers::Offset<flatbuffers::Vector<uint8_t>>()

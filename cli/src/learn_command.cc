@@ -26,15 +26,6 @@ namespace {
 
 using storage::PutSchemaOutcome;
 
-const char* ChangeName(PutSchemaOutcome::Change change) {
-  switch (change) {
-    case PutSchemaOutcome::Change::kNew: return "new";
-    case PutSchemaOutcome::Change::kChanged: return "changed";
-    case PutSchemaOutcome::Change::kUnchanged: return "unchanged";
-  }
-  return "unknown";
-}
-
 // The databases the command line names; empty means "every database".
 // Contradictions are kInvalidArgument (exit 2).
 Result<std::vector<std::string>> NamedDatabases(const transports::ConnectionUrl& url, const LearnArgs& args) {

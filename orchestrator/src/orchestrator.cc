@@ -4,7 +4,6 @@
 // event is acked only after what it says was persisted; a result for a job
 // that is already finished is dropped (the job id is the idempotency key).
 #include <fcntl.h>
-#include <openssl/rand.h>
 #include <spdlog/spdlog.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -16,6 +15,7 @@
 #include "orchestrator_impl.h"
 #include "sqlx/actors/wire.h"
 #include "sqlx/messages/clock.h"
+#include "sqlx/messages/hex.h"
 #include "sqlx/messages/jobs.h"
 #include "sqlx/storage/audit_checkpoint.h"
 #include "sqlx/transports/url.h"
@@ -28,22 +28,6 @@ using nlohmann::json;
 
 constexpr std::string_view kServerJob = "learn-server-job";
 constexpr std::string_view kDatabaseJob = "learn-database-job";
-
-std::string RandomHex(size_t bytes) {
-  std::string raw(bytes, '\0');
-  if (RAND_bytes(reinterpret_cast<unsigned char*>(raw.data()), static_cast<int>(bytes)) != 1) {
-    // The CSPRNG never fails on Linux; fall back to the clock rather than abort.
-    const int64_t now = UnixNowNs();
-    for (size_t i = 0; i < bytes; ++i) raw[i] = static_cast<char>(now >> (8 * (i % 8)));
-  }
-  static constexpr char kDigits[] = "0123456789abcdef";
-  std::string out;
-  for (unsigned char c : raw) {
-    out.push_back(kDigits[c >> 4]);
-    out.push_back(kDigits[c & 15]);
-  }
-  return out;
-}
 
 // The URL as given, without its password ("mysql://u:pw@h" -> "mysql://u@h").
 std::string WithoutPassword(const std::string& url) {
@@ -75,18 +59,6 @@ storage::AuditEvent EventFor(const Caller* caller, const std::string& action, co
   }
   e.details_json = d.dump();
   return e;
-}
-
-const char* ChangeName(storage::PutSchemaOutcome::Change c) {
-  switch (c) {
-    case storage::PutSchemaOutcome::Change::kNew:
-      return "new";
-    case storage::PutSchemaOutcome::Change::kChanged:
-      return "changed";
-    case storage::PutSchemaOutcome::Change::kUnchanged:
-      return "unchanged";
-  }
-  return "";
 }
 
 }  // namespace
@@ -454,7 +426,7 @@ Status Orchestrator::Impl::OnLearnedDatabases(Job job, std::string_view verified
     const storage::PutSchemaOutcome& out = outcomes[i];
     const storage::AuditObject object{read->connection, rec.database, ""};
     json details{{"job", job.id},         {"run", job.run},         {"profile_hash", rec.profile_hash},
-                 {"change", ChangeName(out.change)}, {"version", out.version}, {"worker", job.worker}};
+                 {"change", std::string(storage::ChangeName(out.change))}, {"version", out.version}, {"worker", job.worker}};
     events.push_back(EventFor(nullptr, "learn.finished", object, nullptr, details));
     if (out.change == storage::PutSchemaOutcome::Change::kChanged) {
       events.push_back(EventFor(nullptr, "drift.found", object, nullptr,
@@ -465,7 +437,7 @@ Status Orchestrator::Impl::OnLearnedDatabases(Job job, std::string_view verified
     }
     entries.push_back(json{{"database", rec.database},
                            {"profile_hash", rec.profile_hash},
-                           {"change", ChangeName(out.change)},
+                           {"change", std::string(storage::ChangeName(out.change))},
                            {"version", out.version},
                            {"status", rec.status}});
   }

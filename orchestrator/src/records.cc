@@ -2,6 +2,8 @@
 
 #include <array>
 
+#include "sqlx/messages/hex.h"
+
 namespace sqlx::orchestrator {
 
 namespace {
@@ -17,33 +19,6 @@ constexpr std::string_view kSeenPrefix = "seen/";
 
 std::string Key(std::string_view prefix, std::string_view id) { return std::string(prefix) + std::string(id); }
 
-std::string HexOf(std::string_view bytes) {
-  static constexpr char kDigits[] = "0123456789abcdef";
-  std::string out;
-  out.reserve(bytes.size() * 2);
-  for (unsigned char c : bytes) {
-    out.push_back(kDigits[c >> 4]);
-    out.push_back(kDigits[c & 15]);
-  }
-  return out;
-}
-
-Result<std::string> BytesOfHex(std::string_view hex) {
-  auto nibble = [](char c) -> int {
-    if (c >= '0' && c <= '9') return c - '0';
-    if (c >= 'a' && c <= 'f') return c - 'a' + 10;
-    return -1;
-  };
-  if (hex.size() % 2 != 0) return MakeError(ErrorCode::kIo, "odd-length hex in a fleet record");
-  std::string out(hex.size() / 2, '\0');
-  for (size_t i = 0; i < out.size(); ++i) {
-    const int hi = nibble(hex[2 * i]), lo = nibble(hex[2 * i + 1]);
-    if (hi < 0 || lo < 0) return MakeError(ErrorCode::kIo, "bad hex in a fleet record");
-    out[i] = static_cast<char>(hi * 16 + lo);
-  }
-  return out;
-}
-
 template <class T, class F>
 Result<T> Decode(std::string_view key, const std::string& value, F&& from) {
   try {
@@ -58,7 +33,7 @@ Result<FleetConnection> ConnectionFrom(const json& j) {
   FleetConnection c;
   c.name = j.at("name").get<std::string>();
   c.url = j.at("url").get<std::string>();
-  SQLX_ASSIGN_OR_RETURN(c.sealed_password, BytesOfHex(j.value("sealed_password", "")));
+  SQLX_ASSIGN_OR_RETURN(c.sealed_password, HexDecode(j.value("sealed_password", "")));
   c.tags = j.value("tags", std::vector<std::string>{});
   c.created_ns = j.value("created_ns", int64_t{0});
   c.updated_ns = j.value("updated_ns", int64_t{0});
@@ -67,7 +42,7 @@ Result<FleetConnection> ConnectionFrom(const json& j) {
 
 json StoredJson(const FleetConnection& c) {
   json j = ToJson(c);
-  j["sealed_password"] = HexOf(c.sealed_password);
+  j["sealed_password"] = HexEncode(c.sealed_password);
   return j;
 }
 

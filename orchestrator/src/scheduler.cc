@@ -6,6 +6,7 @@
 
 #include "orchestrator_impl.h"
 #include "sqlx/messages/clock.h"
+#include "sqlx/messages/hex.h"
 #include "sqlx/orchestrator/cron.h"
 
 namespace sqlx::orchestrator {
@@ -14,13 +15,7 @@ namespace {
 
 using nlohmann::json;
 
-std::string NewScheduleId() {
-  static constexpr char kDigits[] = "0123456789abcdef";
-  const uint64_t now = static_cast<uint64_t>(UnixNowNs());
-  std::string id = "sch-";
-  for (int shift = 36; shift >= 0; shift -= 4) id.push_back(kDigits[(now >> shift) & 15]);
-  return id;
-}
+std::string NewScheduleId() { return "sch-" + RandomHex(5); }
 
 }  // namespace
 

@@ -142,4 +142,16 @@ Result<std::vector<std::string>> RocksStore::ListDatabases(std::string_view conn
   return databases;
 }
 
+std::string_view ChangeName(PutSchemaOutcome::Change change) {
+  switch (change) {
+    case PutSchemaOutcome::Change::kNew:
+      return "new";
+    case PutSchemaOutcome::Change::kChanged:
+      return "changed";
+    case PutSchemaOutcome::Change::kUnchanged:
+      return "unchanged";
+  }
+  return "unknown";
+}
+
 }  // namespace sqlx::storage

@@ -66,6 +66,8 @@ struct PutSchemaOutcome {
   uint64_t version = 0;          // the current version after the put
   std::string previous_hash;     // empty for kNew
 };
+// "new", "changed", "unchanged": how commands, messages and events say it.
+std::string_view ChangeName(PutSchemaOutcome::Change change);
 
 class Store {
  public:
