@@ -14,13 +14,14 @@ static_assert(static_cast<uint16_t>(fb::Body::MAX) == kMaxKind, "jobs.h Kind and
 static_assert(static_cast<int>(fb::Body::LearnServerJob) == static_cast<int>(Kind::kLearnServerJob));
 static_assert(static_cast<int>(fb::Body::LearnedDatabases) == static_cast<int>(Kind::kLearnedDatabases));
 static_assert(static_cast<int>(fb::Body::Error) == static_cast<int>(Kind::kError));
+static_assert(static_cast<int>(fb::Body::ProbeResult) == static_cast<int>(Kind::kProbeResult));
 
 namespace {
 
 constexpr std::string_view kKindNames[] = {
     "none",           "learn-server-job", "learn-database-job", "apply-plan-job", "learned-server",
     "learned-databases", "apply-report",  "progress",           "heartbeat",      "audit-event",
-    "error",
+    "error",          "probe-job",        "probe-result",
 };
 static_assert(std::size(kKindNames) == kMaxKind + 1);
 

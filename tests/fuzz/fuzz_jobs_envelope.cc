@@ -56,5 +56,9 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   if (const auto* report = env->body_as_ApplyReport(); report != nullptr) seen += Touch(report->report_json());
   if (const auto* server = env->body_as_LearnedServer(); server != nullptr) seen += Touch(server->capability_json());
   if (const auto* audit = env->body_as_AuditEvent(); audit != nullptr) seen += Touch(audit->details_json());
+  if (const auto* probe = env->body_as_ProbeJob(); probe != nullptr && probe->payload() != nullptr) {
+    seen += probe->payload()->size();
+  }
+  if (const auto* probed = env->body_as_ProbeResult(); probed != nullptr) seen += Touch(probed->worker());
   return seen == static_cast<size_t>(-1) ? 1 : 0;
 }

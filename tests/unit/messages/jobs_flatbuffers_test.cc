@@ -128,6 +128,35 @@ TEST(JobsFlatBufferTest, AnErrorEnvelopeRoundTrips) {
   EXPECT_EQ(ReadHeader(View(words, bytes.size())).attempt, 3u);
 }
 
+TEST(JobsFlatBufferTest, AProbeAndItsResultCarryKinds11And12) {
+  EXPECT_EQ(static_cast<int>(fb::Body::ProbeJob), 11);
+  EXPECT_EQ(static_cast<int>(fb::Body::ProbeResult), 12);
+  EXPECT_EQ(KindName(Kind::kProbeJob), "probe-job");
+  EXPECT_EQ(KindName(Kind::kProbeResult), "probe-result");
+  EXPECT_EQ(KindName(static_cast<Kind>(kMaxKind + 1)), "unknown");
+
+  flatbuffers::FlatBufferBuilder b;
+  const std::vector<uint8_t> filler(100, 0x5a);
+  auto probe = fb::CreateProbeJobDirect(b, &filler);
+  b.Finish(fb::CreateEnvelopeDirect(b, "run-1.p0", 1, fb::Body::ProbeJob, probe.Union()), fb::EnvelopeIdentifier());
+  const std::string job(reinterpret_cast<const char*>(b.GetBufferPointer()), b.GetSize());
+  auto job_words = Aligned(job);
+  ASSERT_TRUE(Verify(Kind::kProbeJob, View(job_words, job.size())).ok());
+  EXPECT_EQ(fb::GetEnvelope(job_words.data())->body_as_ProbeJob()->payload()->size(), 100u);
+
+  b.Clear();
+  auto result = fb::CreateProbeResultDirect(b, "host:42", 100);
+  b.Finish(fb::CreateEnvelopeDirect(b, "run-1.p0", 1, fb::Body::ProbeResult, result.Union()),
+           fb::EnvelopeIdentifier());
+  const std::string reply(reinterpret_cast<const char*>(b.GetBufferPointer()), b.GetSize());
+  auto reply_words = Aligned(reply);
+  auto header = VerifyAny(View(reply_words, reply.size()));
+  ASSERT_TRUE(header.ok()) << header.error().message;
+  EXPECT_EQ(header->kind, Kind::kProbeResult);
+  EXPECT_EQ(header->job_id, "run-1.p0");
+  EXPECT_EQ(fb::GetEnvelope(reply_words.data())->body_as_ProbeResult()->worker()->str(), "host:42");
+}
+
 TEST(JobsFlatBufferTest, TransientNetworkErrorsAreRetryableOthersAreNot) {
   EXPECT_TRUE(IsRetryable(ErrorCode::kConnectionRefused));
   EXPECT_TRUE(IsRetryable(ErrorCode::kClosed));

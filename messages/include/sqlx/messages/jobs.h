@@ -30,8 +30,10 @@ enum class Kind : uint16_t {
   kHeartbeat = 8,         // a worker still holds a job
   kAuditEvent = 9,        // an event for the audit chain
   kError = 10,            // a job or a message failed
+  kProbeJob = 11,         // a queue health check: answered at once, no server
+  kProbeResult = 12,      // result of kProbeJob
 };
-inline constexpr uint16_t kMaxKind = 10;
+inline constexpr uint16_t kMaxKind = 12;
 
 // "learn-server-job", "learned-databases", "error", ...; "unknown" otherwise.
 std::string_view KindName(Kind kind);
