@@ -155,6 +155,7 @@ Result<std::unique_ptr<Bus>> Bus::Connect(std::string_view url, ConnectOptions o
   if (s == NATS_OK) s = natsOptions_SetReconnectedCB(opts.p, OnReconnected, conn.get());
   if (s == NATS_OK) s = natsOptions_SetClosedCB(opts.p, OnClosed, conn.get());
   if (s == NATS_OK) s = natsOptions_SetErrorHandler(opts.p, OnAsyncError, conn.get());
+  if (s == NATS_OK) s = natsOptions_SetSendAsap(opts.p, o.send_asap);
   if (s == NATS_OK && o.retry_on_failed_connect) {
     s = natsOptions_SetRetryOnFailedConnect(opts.p, true, OnConnected, conn.get());
   }

@@ -52,6 +52,12 @@ struct ConnectOptions {
   bool retry_on_failed_connect = false;
   // Wait for JetStream API answers and publish acks. Default: 5 s.
   Millis request_timeout{5000};
+  // Writes every outgoing message to the socket at once. NATS.c otherwise
+  // leaves plain publishes to its flusher thread, which waits about 1 ms to
+  // coalesce them: each Fetch's pull request (and each Nak, InProgress, Term)
+  // would start that much later. Requests (publishes with a PubAck, Ack,
+  // API calls) are sent at once either way. Default: true.
+  bool send_asap = true;
   // Payloads at least this long are zstd-compressed when that makes them
   // smaller. Default: 4 KiB.
   std::size_t compress_min_bytes = 4096;
