@@ -2,7 +2,8 @@
 // heartbeating, publish its audit event and result, then ack it. The order
 // is what makes a kill -9 safe: until the ack the server redelivers the job,
 // and the result's msg id ("result:<job>") plus the orchestrator's job
-// record keep a second run from yielding a second result.
+// record keep a second run from yielding a second result. A probe job (a
+// queue health check) takes the same result-then-ack path and nothing else.
 #include "sqlx/actors/bus_worker.h"
 
 #include <flatbuffers/flatbuffers.h>
@@ -17,6 +18,7 @@
 #include <vector>
 
 #include "job_buffer.h"
+#include "sqlx/actors/wire.h"
 #include "sqlx/messages/bus.h"
 #include "sqlx/messages/clock.h"
 #include "sqlx/messages/jobs.h"
@@ -149,6 +151,7 @@ class BusWorker::Impl {
     std::string job(m.payload_view());  // aligned for the verifier
     auto header = jobs::VerifyAny(job);
     if (!header.ok()) return Reject(m, m.metadata().msg_id, header.error().message);
+    if (header->kind == jobs::Kind::kProbeJob) return AnswerProbe(m, job, *header);
     if (header->kind != jobs::Kind::kLearnServerJob && header->kind != jobs::Kind::kLearnDatabaseJob &&
         header->kind != jobs::Kind::kApplyPlanJob)
       return Reject(m, header->job_id, "a " + std::string(jobs::KindName(header->kind)) + " is not a job");
@@ -193,22 +196,38 @@ class BusWorker::Impl {
     const auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(Clock::now() - started).count();
     PublishEvent(AuditEnvelope(*header, connection, failed, reply, delivery, ms), "audit",
                  "audit:" + header->job_id + ":" + std::to_string(delivery));
-    // The result; acked only once the server has it.
-    auto ack = bus_->Publish(Subject(options_.subject_prefix, "result"), Span(reply), "result:" + header->job_id);
-    std::lock_guard<std::mutex> guard(msg_mu);
-    if (!ack.ok()) {
-      spdlog::warn("worker {}: publishing the result of {} failed ({}); leaving the job to be redelivered",
-                   options_.name, header->job_id, ack.error().message);
-      Status n = m.Nak(std::chrono::milliseconds(1000));
-      (void)n;
-      return;
-    }
-    Status a = m.Ack();
-    if (!a.ok()) spdlog::warn("worker {}: ack of {}: {}", options_.name, header->job_id, a.error().message);
-    ++jobs_run_;
+    if (!PublishResultThenAck(m, *header, reply)) return;
     if (failed) ++jobs_failed_;
     spdlog::info("worker {}: job {} ({}) {} in {} ms", options_.name, header->job_id, jobs::KindName(header->kind),
                  failed ? "failed" : "done", ms);
+  }
+
+  // A probe measures the queue path itself: answered at once, without the
+  // actors, a server, a started event, heartbeats or an audit event, but
+  // with the same result msg id and ack-after-PubAck as every job.
+  void AnswerProbe(bus::Message& m, const std::string& job, const jobs::Header& header) {
+    const fb::ProbeJob* probe = fb::GetEnvelope(job.data())->body_as_ProbeJob();
+    const uint32_t bytes = probe->payload() == nullptr ? 0 : probe->payload()->size();
+    if (!PublishResultThenAck(m, header, ProbeResultFor(header.job_id, header.attempt, options_.name, bytes))) return;
+    spdlog::debug("worker {}: probe {} answered", options_.name, header.job_id);
+  }
+
+  // The result, as "result:<job>" (a second run's is a duplicate); the job
+  // is acked only once the server has the result, else nakked to be run
+  // again. False when the result was not published.
+  bool PublishResultThenAck(bus::Message& m, const jobs::Header& header, const std::string& reply) {
+    auto ack = bus_->Publish(Subject(options_.subject_prefix, "result"), Span(reply), "result:" + header.job_id);
+    if (!ack.ok()) {
+      spdlog::warn("worker {}: publishing the result of {} failed ({}); leaving the job to be redelivered",
+                   options_.name, header.job_id, ack.error().message);
+      Status n = m.Nak(std::chrono::milliseconds(1000));
+      (void)n;
+      return false;
+    }
+    Status a = m.Ack();
+    if (!a.ok()) spdlog::warn("worker {}: ack of {}: {}", options_.name, header.job_id, a.error().message);
+    ++jobs_run_;
+    return true;
   }
 
   // The job's answer in wire form; an Error envelope when it could not run.

@@ -73,6 +73,24 @@ std::string ApplyPlanJobFor(std::string_view job_id, const JobTarget& target, co
   return FinishEnvelope(b, job_id, 1, fb::Body::ApplyPlanJob, body.Union(), t);
 }
 
+std::string ProbeJobFor(std::string_view job_id) {
+  flatbuffers::FlatBufferBuilder b(128);
+  auto body = fb::CreateProbeJob(b);
+  return FinishEnvelope(b, job_id, 1, fb::Body::ProbeJob, body.Union());
+}
+
+std::string ProbeResultFor(std::string_view job_id, uint32_t attempt, std::string_view worker,
+                           uint32_t payload_bytes) {
+  flatbuffers::FlatBufferBuilder b(128 + worker.size());
+  auto body = fb::CreateProbeResult(b, b.CreateString(worker.data(), worker.size()), payload_bytes);
+  return FinishEnvelope(b, job_id, attempt, fb::Body::ProbeResult, body.Union());
+}
+
+ProbeResultInfo ReadProbeResult(std::string_view verified) {
+  const fb::ProbeResult* r = fb::GetEnvelope(verified.data())->body_as_ProbeResult();
+  return ProbeResultInfo{std::string(Str(r->worker())), r->payload_bytes()};
+}
+
 LearnedServerResult ReadLearnedServer(std::string_view verified) {
   const fb::LearnedServer* s = fb::GetEnvelope(verified.data())->body_as_LearnedServer();
   LearnedServerResult out;

@@ -30,6 +30,18 @@ std::string LearnDatabaseJobFor(std::string_view job_id, const JobTarget& target
                                 const std::vector<std::string>& databases);
 std::string ApplyPlanJobFor(std::string_view job_id, const JobTarget& target, const ApplyRequest& request);
 
+// A queue health check (jobs.fbs ProbeJob): no target, an empty payload.
+std::string ProbeJobFor(std::string_view job_id);
+// A worker's answer to a probe of `payload_bytes` bytes.
+std::string ProbeResultFor(std::string_view job_id, uint32_t attempt, std::string_view worker,
+                           uint32_t payload_bytes);
+
+struct ProbeResultInfo {
+  std::string worker;
+  uint32_t payload_bytes = 0;
+};
+ProbeResultInfo ReadProbeResult(std::string_view verified);
+
 struct LearnedServerResult {
   std::string connection;  // user@host:port
   std::string server_version;
