@@ -28,6 +28,8 @@ using nlohmann::json;
 
 constexpr std::string_view kServerJob = "learn-server-job";
 constexpr std::string_view kDatabaseJob = "learn-database-job";
+// Worker events fetched, persisted in one write and acked at a time.
+constexpr int kEventBatch = 256;
 
 // The URL as given, without its password ("mysql://u:pw@h" -> "mysql://u@h").
 std::string WithoutPassword(const std::string& url) {
@@ -249,33 +251,63 @@ void Orchestrator::Impl::EventsLoop() {
       }
       consumer.emplace(std::move(bound).value());
     }
-    auto fetched = consumer->Fetch(64, std::chrono::milliseconds(500));
+    auto fetched = consumer->Fetch(kEventBatch, std::chrono::milliseconds(500));
     if (!fetched.ok()) {
       spdlog::debug("orchestrator: events fetch: {}", fetched.error().message);
       std::this_thread::sleep_for(std::chrono::milliseconds(100));
       continue;
     }
-    for (bus::Message& m : *fetched) {
-      Status s = Process(m);
-      if (s.ok()) {
-        Status a = m.Ack();
-        if (!a.ok()) spdlog::warn("orchestrator: ack of event {}: {}", m.metadata().stream_sequence, a.error().message);
-      } else {
-        spdlog::warn("orchestrator: event {} on {} not persisted, retrying: {}", m.metadata().stream_sequence,
-                     m.metadata().subject, s.error().message);
-        (void)m.Nak(std::chrono::milliseconds(1000));
-      }
+    if (!fetched->empty()) ProcessBatch(*fetched);
+  }
+}
+
+void Orchestrator::Impl::ProcessBatch(std::vector<bus::Message>& batch) {
+  std::vector<Status> processed;
+  processed.reserve(batch.size());
+  Status written = Status::Ok();
+  {
+    std::lock_guard<std::mutex> lock(state_mu_);
+    EventWrites w;
+    for (const bus::Message& m : batch) processed.push_back(Process(m, w));
+    written = Flush(w);
+    if (written.ok() && w.lost) written = MakeError(ErrorCode::kIo, "an earlier write of this batch failed");
+  }
+  for (size_t i = 0; i < batch.size(); ++i) {
+    bus::Message& m = batch[i];
+    const Status& s = processed[i].ok() ? written : processed[i];
+    if (s.ok()) {
+      Status a = m.Ack();
+      if (!a.ok()) spdlog::warn("orchestrator: ack of event {}: {}", m.metadata().stream_sequence, a.error().message);
+    } else {
+      spdlog::warn("orchestrator: event {} on {} not persisted, retrying: {}", m.metadata().stream_sequence,
+                   m.metadata().subject, s.error().message);
+      (void)m.Nak(std::chrono::milliseconds(1000));
     }
   }
 }
 
-Status Orchestrator::Impl::Process(const bus::Message& m) {
+Status Orchestrator::Impl::Flush(EventWrites& w) {
+  Status s = AppendAudit(std::move(w.audit));
+  if (s.ok()) s = records_->Write(w.records, "recording worker events");
+  const bool lost = w.lost || !s.ok();
+  w = EventWrites{};
+  w.lost = lost;
+  return s;
+}
+
+Result<std::optional<Job>> Orchestrator::Impl::GetJob(const EventWrites& w, const std::string& id) {
+  if (auto it = w.jobs.find(id); it != w.jobs.end()) return std::optional<Job>(it->second);
+  return records_->GetJob(id);
+}
+
+Status Orchestrator::Impl::Process(const bus::Message& m, EventWrites& w) {
   const std::string where = "event " + std::to_string(m.metadata().stream_sequence) + " on " + m.metadata().subject;
   auto rejected = [&](const std::string& reason) {
     spdlog::warn("orchestrator: rejected {}: {}", where, reason);
     Error e = MakeError(ErrorCode::kInvalidArgument, reason);
-    return RecordAudit(nullptr, "bus.rejected", {}, &e,
-                       json{{"subject", m.metadata().subject}, {"stream_seq", m.metadata().stream_sequence}});
+    w.audit.push_back(EventFor(nullptr, "bus.rejected", {}, &e,
+                               json{{"subject", m.metadata().subject}, {"stream_seq", m.metadata().stream_sequence}}));
+    return Status::Ok();
   };
   if (!m.payload_status().ok()) return rejected(m.payload_status().error().message);
   const std::string bytes(m.payload_view());  // aligned for the verifier
@@ -284,22 +316,24 @@ Status Orchestrator::Impl::Process(const bus::Message& m) {
   switch (header->kind) {
     case jobs::Kind::kProgress: {
       actors::ProgressInfo p = actors::ReadProgress(bytes);
-      if (p.phase == "started") return OnStarted(header->job_id, p.what, p.step);
+      if (p.phase == "started") return OnStarted(w, header->job_id, p.what, p.step);
       return Status::Ok();
     }
     case jobs::Kind::kHeartbeat:
-      return OnHeartbeat(header->job_id, actors::ReadHeartbeat(bytes).time_ns);
+      return OnHeartbeat(w, header->job_id, actors::ReadHeartbeat(bytes).time_ns);
     case jobs::Kind::kAuditEvent: {
+      // Appended before the marker is written (both at the flush): a crash
+      // between them repeats an audit event rather than losing it.
       const std::string marker = m.metadata().msg_id;
       if (!marker.empty()) {
+        if (w.seen.contains(marker)) return Status::Ok();
         SQLX_ASSIGN_OR_RETURN(bool seen, records_->Seen(marker));
         if (seen) return Status::Ok();
+        w.seen.insert(marker);
+        w.records.MarkSeen(marker);
       }
-      SQLX_RETURN_IF_ERROR(AppendAudit({actors::ReadAuditEvent(bytes)}));
-      if (marker.empty()) return Status::Ok();
-      Records::Batch batch;
-      batch.MarkSeen(marker);
-      return records_->Write(batch, "marking audit event " + marker);
+      w.audit.push_back(actors::ReadAuditEvent(bytes));
+      return Status::Ok();
     }
     case jobs::Kind::kLearnedServer:
     case jobs::Kind::kLearnedDatabases:
@@ -309,15 +343,15 @@ Status Orchestrator::Impl::Process(const bus::Message& m) {
     default:
       return rejected(std::string("a ") + std::string(jobs::KindName(header->kind)) + " is not an event");
   }
-  std::lock_guard<std::mutex> lock(state_mu_);
-  SQLX_ASSIGN_OR_RETURN(std::optional<Job> job, records_->GetJob(header->job_id));
+  SQLX_ASSIGN_OR_RETURN(std::optional<Job> job, GetJob(w, header->job_id));
   if (!job) {
     if (header->kind == jobs::Kind::kError) {
       // A worker's report of a message it could not take as a job.
       const jobs::JobError e = jobs::ReadError(bytes);
       spdlog::warn("orchestrator: {}", e.error.message);
-      return RecordAudit(nullptr, "bus.rejected", {}, &e.error,
-                         json{{"subject", m.metadata().subject}, {"job_id", header->job_id}});
+      w.audit.push_back(EventFor(nullptr, "bus.rejected", {}, &e.error,
+                                 json{{"subject", m.metadata().subject}, {"job_id", header->job_id}}));
+      return Status::Ok();
     }
     return rejected("result for unknown job '" + header->job_id + "'");
   }
@@ -327,41 +361,40 @@ Status Orchestrator::Impl::Process(const bus::Message& m) {
   }
   switch (header->kind) {
     case jobs::Kind::kLearnedServer:
-      return OnLearnedServer(std::move(*job), bytes);
+      return OnLearnedServer(w, std::move(*job), bytes);
     case jobs::Kind::kLearnedDatabases:
-      return OnLearnedDatabases(std::move(*job), bytes);
+      return OnLearnedDatabases(w, std::move(*job), bytes);
     case jobs::Kind::kApplyReport:
-      return OnApplied(std::move(*job), bytes);
+      OnApplied(w, std::move(*job), bytes);
+      return Status::Ok();
     default:
-      return OnFailed(std::move(*job), jobs::ReadError(bytes).error);
+      OnFailed(w, std::move(*job), jobs::ReadError(bytes).error);
+      return Status::Ok();
   }
 }
 
-Status Orchestrator::Impl::OnStarted(const std::string& job_id, const std::string& worker, uint64_t delivery) {
-  std::lock_guard<std::mutex> lock(state_mu_);
-  SQLX_ASSIGN_OR_RETURN(std::optional<Job> job, records_->GetJob(job_id));
+Status Orchestrator::Impl::OnStarted(EventWrites& w, const std::string& job_id, const std::string& worker,
+                                     uint64_t delivery) {
+  SQLX_ASSIGN_OR_RETURN(std::optional<Job> job, GetJob(w, job_id));
   if (!job || IsTerminal(job->state)) return Status::Ok();
   job->state = JobState::kRunning;
   job->worker = worker;
   job->deliveries = std::max<uint64_t>(job->deliveries, delivery);
   job->started_ns = UnixNowNs();
   job->heartbeat_ns = job->started_ns;
-  Records::Batch batch;
-  batch.Put(*job);
-  return records_->Write(batch, "recording job " + job_id + " started");
+  w.Put(*job);
+  return Status::Ok();
 }
 
-Status Orchestrator::Impl::OnHeartbeat(const std::string& job_id, int64_t time_ns) {
-  std::lock_guard<std::mutex> lock(state_mu_);
-  SQLX_ASSIGN_OR_RETURN(std::optional<Job> job, records_->GetJob(job_id));
+Status Orchestrator::Impl::OnHeartbeat(EventWrites& w, const std::string& job_id, int64_t time_ns) {
+  SQLX_ASSIGN_OR_RETURN(std::optional<Job> job, GetJob(w, job_id));
   if (!job || IsTerminal(job->state)) return Status::Ok();
   job->heartbeat_ns = time_ns;
-  Records::Batch batch;
-  batch.Put(*job);
-  return records_->Write(batch, "recording a heartbeat of job " + job_id);
+  w.Put(*job);
+  return Status::Ok();
 }
 
-Status Orchestrator::Impl::OnLearnedServer(Job job, std::string_view verified) {
+Status Orchestrator::Impl::OnLearnedServer(EventWrites& w, Job job, std::string_view verified) {
   actors::LearnedServerResult r = actors::ReadLearnedServer(verified);
   const int64_t now = UnixNowNs();
   SQLX_ASSIGN_OR_RETURN(std::optional<storage::ConnectionRecord> known, store_->GetConnection(r.connection));
@@ -388,33 +421,36 @@ Status Orchestrator::Impl::OnLearnedServer(Job job, std::string_view verified) {
   job.state = JobState::kDone;
   job.finished_ns = now;
   job.summary = json{{"server", r.connection}, {"server_version", r.server_version}, {"databases", r.databases.size()}};
-  Records::Batch batch;
-  batch.Put(job);
-  for (const Job& c : children) batch.Put(c);
-  SQLX_RETURN_IF_ERROR(records_->Write(batch, "recording job " + job.id));
-  Records::Batch published;
+  // The database jobs are written (with everything before them) before
+  // they are published.
+  w.Put(job);
+  for (const Job& c : children) w.Put(c);
+  SQLX_RETURN_IF_ERROR(Flush(w));
   for (Job& c : children) {
     Status s = Publish(c);
     if (!s.ok()) {
       spdlog::warn("orchestrator: publishing job {}: {}", c.id, s.error().message);
       continue;
     }
-    published.Put(c);
+    w.Put(c);
   }
-  SQLX_RETURN_IF_ERROR(records_->Write(published, "recording published jobs"));
-  return RecordAudit(nullptr, "learn.server.finished", storage::AuditObject{r.connection, "", ""}, nullptr,
-                     json{{"job", job.id},
-                          {"run", job.run},
-                          {"fleet_connection", job.connection},
-                          {"server_version", r.server_version},
-                          {"databases", r.databases.size()},
-                          {"worker", job.worker}});
+  w.audit.push_back(EventFor(nullptr, "learn.server.finished", storage::AuditObject{r.connection, "", ""}, nullptr,
+                             json{{"job", job.id},
+                                  {"run", job.run},
+                                  {"fleet_connection", job.connection},
+                                  {"server_version", r.server_version},
+                                  {"databases", r.databases.size()},
+                                  {"worker", job.worker}}));
+  return Status::Ok();
 }
 
-Status Orchestrator::Impl::OnLearnedDatabases(Job job, std::string_view verified) {
+Status Orchestrator::Impl::OnLearnedDatabases(EventWrites& w, Job job, std::string_view verified) {
   const int64_t now = UnixNowNs();
   auto read = actors::ReadLearnedDatabases(verified, now);
-  if (!read.ok()) return OnFailed(std::move(job), read.error());
+  if (!read.ok()) {
+    OnFailed(w, std::move(job), read.error());
+    return Status::Ok();
+  }
   std::vector<storage::PutSchemaOutcome> outcomes;
   if (!read->records.empty()) {
     SQLX_ASSIGN_OR_RETURN(outcomes, store_->PutSchemas(read->records));
@@ -450,33 +486,28 @@ Status Orchestrator::Impl::OnLearnedDatabases(Job job, std::string_view verified
   if (!read->failed.empty()) job.error = read->failed.front().second.message;
   job.finished_ns = now;
   job.summary = json{{"server", read->connection}, {"databases", entries}};
-  Records::Batch batch;
-  batch.Put(job);
-  SQLX_RETURN_IF_ERROR(records_->Write(batch, "recording job " + job.id));
-  return AppendAudit(std::move(events));
+  w.Put(job);
+  for (storage::AuditEvent& e : events) w.audit.push_back(std::move(e));
+  return Status::Ok();
 }
 
-Status Orchestrator::Impl::OnApplied(Job job, std::string_view verified) {
+void Orchestrator::Impl::OnApplied(EventWrites& w, Job job, std::string_view verified) {
   actors::ApplySummary s = actors::ReadApplySummary(verified);
   job.state = s.result == "applied" || s.result == "already-applied" ? JobState::kDone : JobState::kFailed;
   job.finished_ns = UnixNowNs();
   job.summary = json{{"database", s.database}, {"result", s.result}, {"from_hash", s.from_hash},
                      {"to_hash", s.to_hash},   {"live_hash", s.live_hash}, {"applied", s.applied}};
-  Records::Batch batch;
-  batch.Put(job);
-  return records_->Write(batch, "recording job " + job.id);
+  w.Put(job);
 }
 
-Status Orchestrator::Impl::OnFailed(Job job, const Error& error) {
+void Orchestrator::Impl::OnFailed(EventWrites& w, Job job, const Error& error) {
   job.state = JobState::kFailed;
   job.error = error.ToString();
   job.finished_ns = UnixNowNs();
-  Records::Batch batch;
-  batch.Put(job);
-  SQLX_RETURN_IF_ERROR(records_->Write(batch, "recording job " + job.id));
-  return AppendAudit({EventFor(nullptr, "job.failed", {}, &error,
-                               json{{"job", job.id}, {"run", job.run}, {"kind", job.kind},
-                                    {"fleet_connection", job.connection}, {"worker", job.worker}})});
+  w.Put(job);
+  w.audit.push_back(EventFor(nullptr, "job.failed", {}, &error,
+                             json{{"job", job.id}, {"run", job.run}, {"kind", job.kind},
+                                  {"fleet_connection", job.connection}, {"worker", job.worker}}));
 }
 
 void Orchestrator::Impl::DeadLettersLoop() {

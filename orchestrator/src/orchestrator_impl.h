@@ -5,9 +5,11 @@
 
 #include <atomic>
 #include <condition_variable>
+#include <map>
 #include <memory>
 #include <mutex>
 #include <optional>
+#include <set>
 #include <string>
 #include <thread>
 #include <vector>
@@ -33,6 +35,25 @@ struct Caller {
   std::string subject;
   std::string role;
   std::string remote;  // "addr:port"
+};
+
+// What one fetched batch of worker events amounts to, written at once when
+// the batch is done (or before a handler that writes for itself): the audit
+// events first, then the records in one synced batch. Jobs read while the
+// batch is built come from here first, so a second event of the same job
+// sees the first one's effect. Used under state_mu_.
+struct EventWrites {
+  Records::Batch records;
+  std::map<std::string, Job, std::less<>> jobs;  // changed by this batch, as they will be written
+  std::set<std::string, std::less<>> seen;       // audit markers this batch marks
+  std::vector<storage::AuditEvent> audit;
+  bool lost = false;  // a flush failed: no event of this batch may be acked
+
+  void Put(const Job& job) {
+    records.Put(job);
+    jobs[job.id] = job;
+  }
+  bool empty() const { return records.empty() && audit.empty(); }
 };
 
 class Orchestrator::Impl {
@@ -87,14 +108,23 @@ class Orchestrator::Impl {
   Result<std::string> JobEnvelope(const Job& job);
   void EventsLoop();
   void DeadLettersLoop();
-  // One event from a worker; an error leaves it unacked to be retried.
-  Status Process(const bus::Message& m);
-  Status OnStarted(const std::string& job_id, const std::string& worker, uint64_t delivery);
-  Status OnHeartbeat(const std::string& job_id, int64_t time_ns);
-  Status OnLearnedServer(Job job, std::string_view verified);
-  Status OnLearnedDatabases(Job job, std::string_view verified);
-  Status OnFailed(Job job, const Error& error);
-  Status OnApplied(Job job, std::string_view verified);
+  // The events of one fetch, under state_mu_: each processed into one
+  // EventWrites, that written, then each acked; an event that failed, or
+  // any when the writes failed, is nakked to be retried.
+  void ProcessBatch(std::vector<bus::Message>& batch);
+  // One event from a worker, its effect added to `w` (a learned server's
+  // database jobs are written, by flushing `w`, before they are published).
+  // An error: the event's effect is not in `w`.
+  Status Process(const bus::Message& m, EventWrites& w);
+  // Writes and clears `w`: audit events, then the records.
+  Status Flush(EventWrites& w);
+  Result<std::optional<Job>> GetJob(const EventWrites& w, const std::string& id);
+  Status OnStarted(EventWrites& w, const std::string& job_id, const std::string& worker, uint64_t delivery);
+  Status OnHeartbeat(EventWrites& w, const std::string& job_id, int64_t time_ns);
+  Status OnLearnedServer(EventWrites& w, Job job, std::string_view verified);
+  Status OnLearnedDatabases(EventWrites& w, Job job, std::string_view verified);
+  void OnFailed(EventWrites& w, Job job, const Error& error);
+  void OnApplied(EventWrites& w, Job job, std::string_view verified);
   Status AppendAudit(std::vector<storage::AuditEvent> events);
 
   OrchestratorOptions options_;
