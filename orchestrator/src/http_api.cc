@@ -174,6 +174,12 @@ Status Orchestrator::Impl::Serve() {
               if (!run.ok()) return ReplyError(res, run.error());
               Reply(res, 202, ToJson(*run));
             }));
+  http.Post("/v1/probe", guard({"admin", "operator"}, [this](const auto& req, auto& res, const Caller& caller) {
+              const json body = Body(req);
+              auto run = StartProbe(caller, body.value("count", uint64_t{0}));
+              if (!run.ok()) return ReplyError(res, run.error());
+              Reply(res, 202, ToJson(*run));
+            }));
   http.Get("/v1/runs", guard({"admin", "operator"}, [this](const auto&, auto& res, const Caller&) {
              auto runs = records_->ListRuns();
              if (!runs.ok()) return ReplyError(res, runs.error());
@@ -188,15 +194,23 @@ Status Orchestrator::Impl::Serve() {
                return ReplyError(res, 404, "not_found", "no run '" + std::string(req.matches[1]) + "'");
              auto jobs = records_->ListJobs(std::string(req.matches[1]) + ".");
              if (!jobs.ok()) return ReplyError(res, jobs.error());
+             // ?jobs=0: the counts without the job list (a large run's poll).
+             const bool with_jobs = !req.has_param("jobs") || req.get_param_value("jobs") != "0";
              json out = ToJson(**run);
              json counts = json::object();
+             json workers = json::object();
              json list = json::array();
+             int64_t last_finished_ns = 0;
              for (const Job& j : *jobs) {
                counts[std::string(JobStateName(j.state))] = counts.value(std::string(JobStateName(j.state)), 0) + 1;
-               list.push_back(ToJson(j));
+               if (!j.worker.empty()) workers[j.worker] = workers.value(j.worker, 0) + 1;
+               last_finished_ns = std::max(last_finished_ns, j.finished_ns);
+               if (with_jobs) list.push_back(ToJson(j));
              }
              out["counts"] = counts;
-             out["jobs"] = list;
+             out["workers"] = workers;  // jobs per worker that last ran them
+             out["last_finished_ns"] = last_finished_ns;
+             if (with_jobs) out["jobs"] = list;
              Reply(res, 200, out);
            }));
   http.Get("/v1/jobs", guard({"admin", "operator"}, [this](const auto& req, auto& res, const Caller&) {

@@ -78,6 +78,9 @@ class Orchestrator::Impl {
   // An org-wide learn of `connections` (empty: every connection).
   Result<Run> StartLearn(const std::string& actor, const std::vector<std::string>& connections,
                          const Caller* caller);
+  // A queue health check: `count` probe jobs, recorded and published in
+  // batches; returns once all are published (workers answer meanwhile).
+  Result<Run> StartProbe(const Caller& caller, uint64_t count);
   Result<Schedule> AddSchedule(const Caller& caller, const std::string& cron,
                                const std::vector<std::string>& connections);
   Status RemoveSchedule(const Caller& caller, const std::string& id);
@@ -125,6 +128,7 @@ class Orchestrator::Impl {
   Status OnLearnedDatabases(EventWrites& w, Job job, std::string_view verified);
   void OnFailed(EventWrites& w, Job job, const Error& error);
   void OnApplied(EventWrites& w, Job job, std::string_view verified);
+  void OnProbed(EventWrites& w, Job job, std::string_view verified);
   Status AppendAudit(std::vector<storage::AuditEvent> events);
 
   OrchestratorOptions options_;

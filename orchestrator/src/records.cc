@@ -75,6 +75,7 @@ Result<Run> RunFrom(const json& j) {
   r.connections = j.value("connections", std::vector<std::string>{});
   r.actor = j.value("actor", "");
   r.created_ns = j.value("created_ns", int64_t{0});
+  r.published_ns = j.value("published_ns", int64_t{0});
   return r;
 }
 
@@ -171,8 +172,9 @@ nlohmann::json ToJson(const Job& o) {
 }
 
 nlohmann::json ToJson(const Run& r) {
-  return json{{"id", r.id}, {"kind", r.kind}, {"connections", r.connections}, {"actor", r.actor},
-              {"created_ns", r.created_ns}};
+  return json{{"id", r.id},         {"kind", r.kind},
+              {"connections", r.connections}, {"actor", r.actor},
+              {"created_ns", r.created_ns}, {"published_ns", r.published_ns}};
 }
 
 nlohmann::json ToJson(const Schedule& s) {

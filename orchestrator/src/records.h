@@ -32,8 +32,8 @@ std::optional<JobState> ParseJobState(std::string_view s);
 inline bool IsTerminal(JobState s) { return s == JobState::kDone || s == JobState::kFailed || s == JobState::kDead; }
 
 struct Job {
-  std::string id;    // "<run>.s.<n>" (server) or "<run>.d.<n>.<m>" (database)
-  std::string kind;  // jobs::KindName: "learn-server-job", "learn-database-job", ...
+  std::string id;    // "<run>.s<n>" (server), "<run>.s<n>.d<m>" (database) or "<run>.p<n>" (probe)
+  std::string kind;  // jobs::KindName: "learn-server-job", "learn-database-job", "probe-job", ...
   std::string run;
   std::string connection;              // FleetConnection name
   std::vector<std::string> databases;  // a database job's
@@ -46,13 +46,15 @@ struct Job {
   nlohmann::json summary = nlohmann::json::object();  // what came of it
 };
 
-// An org-wide learn: its server jobs, and through them its database jobs.
+// An org-wide learn ("fleet-learn": its server jobs, and through them its
+// database jobs) or a queue health check ("probe": its probe jobs).
 struct Run {
   std::string id;
   std::string kind = "fleet-learn";
-  std::vector<std::string> connections;  // as resolved when it started
+  std::vector<std::string> connections;  // as resolved when it started; a probe: none
   std::string actor;                     // token subject or "schedule:<id>"
   int64_t created_ns = 0;
+  int64_t published_ns = 0;              // when its first job was published; 0: not yet
 };
 
 struct Schedule {
