@@ -160,7 +160,8 @@ struct ClusterArgs {
   std::vector<std::string> tags;                    // --tag (repeatable)
   bool no_password = false;                         // connections add|update --no-password
   std::string connections = "all";                  // --connections all | a,b
-  bool wait = false;                                // fleet learn --wait
+  bool wait = false;                                // fleet learn|jobs probe --wait
+  uint64_t count = 0;                               // jobs probe --count
   double wait_timeout_s = 600;                      // --timeout
   size_t limit = 1000;                              // jobs list --limit
 };
@@ -170,7 +171,7 @@ int RunOrchestrator(const GlobalOptions& g, const ClusterArgs& args);
 int RunWorker(const GlobalOptions& g, const ClusterArgs& args);
 // Writes a new cluster key (64 hex chars, mode 0600); refuses to overwrite.
 int RunSecretKeyNew(const GlobalOptions& g, const std::string& file);
-// connections add|list|update|remove, fleet learn|status, jobs list|show,
+// connections add|list|update|remove, fleet learn|status, jobs list|show|probe,
 // schedule add|list|remove, tokens create|list.
 int RunFleetClient(const GlobalOptions& g, const ClusterArgs& args);
 

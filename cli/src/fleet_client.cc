@@ -180,6 +180,56 @@ int FleetLearn(const GlobalOptions& g, const ClusterArgs& a, const Api& api) {
   }
 }
 
+// `jobs probe`: N probe jobs through the queue; with --wait, the rate from
+// the first publish to the last result stored (the orchestrator's clock).
+int JobsProbe(const GlobalOptions& g, const ClusterArgs& a, const Api& api) {
+  json body{{"count", a.count}};
+  auto run = Call(api, "POST", "/v1/probe", &body);
+  if (!run.ok()) return ReportError(g, run.error());
+  const std::string id = (*run)["id"].get<std::string>();
+  if (!a.wait) {
+    if (g.format == "json") {
+      PrintJson(*run);
+    } else {
+      std::cout << id << "\n";
+    }
+    return kExitOk;
+  }
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(static_cast<int64_t>(a.wait_timeout_s * 1000));
+  auto pause = std::chrono::milliseconds(50);
+  while (true) {
+    auto status = Call(api, "GET", Path("/v1/runs", id) + "?jobs=0");
+    if (!status.ok()) return ReportError(g, status.error());
+    if (RunFinished(*status)) {
+      const json& counts = (*status)["counts"];
+      const uint64_t done = counts.value("done", uint64_t{0});
+      const bool failed = done != a.count;
+      int64_t from = (*status)["published_ns"].get<int64_t>();
+      if (from == 0) from = (*status)["created_ns"].get<int64_t>();
+      const double seconds = static_cast<double>((*status)["last_finished_ns"].get<int64_t>() - from) / 1e9;
+      const double rate = seconds > 0 ? static_cast<double>(done) / seconds : 0;
+      if (g.format == "json") {
+        PrintJson(json{{"ok", !failed},        {"run", id},          {"jobs", a.count},
+                       {"counts", counts},     {"seconds", seconds}, {"jobs_per_s", rate},
+                       {"workers", (*status)["workers"]}});
+      } else {
+        std::cout << id << ": " << done << " of " << a.count << " probe jobs done in " << std::fixed
+                  << std::setprecision(3) << seconds << " s, " << std::setprecision(0) << rate
+                  << " jobs/s (first publish to last result stored); workers:";
+        for (const auto& [worker, n] : (*status)["workers"].items()) std::cout << " " << worker << " " << n;
+        std::cout << "\n";
+        if (failed) std::cout << "jobs by state: " << counts.dump() << " (see `sqlx jobs list --run " << id << "`)\n";
+      }
+      return failed ? kExitError : kExitOk;
+    }
+    if (std::chrono::steady_clock::now() > deadline)
+      return ReportError(g, MakeError(ErrorCode::kTimeout, "probe run " + id + " has not finished after --timeout (" +
+                                                               (*status)["counts"].dump() + "); are workers running?"));
+    std::this_thread::sleep_for(pause);
+    pause = std::min(pause * 2, std::chrono::milliseconds(500));
+  }
+}
+
 }  // namespace
 
 int RunFleetClient(const GlobalOptions& g, const ClusterArgs& a) {
@@ -246,6 +296,7 @@ int RunFleetClient(const GlobalOptions& g, const ClusterArgs& a) {
     g.format == "json" ? PrintJson(*list) : PrintJobs((*list)["jobs"]);
     return kExitOk;
   }
+  if (act == "jobs probe") return JobsProbe(g, a, api);
   if (act == "jobs show") {
     auto job = Call(api, "GET", Path("/v1/jobs", a.id));
     if (!job.ok()) return ReportError(g, job.error());

@@ -324,6 +324,11 @@ int main(int argc, char** argv) {
   jobs_list->add_option("--limit", cluster.limit, "At most this many")->default_val(1000);
   CLI::App* jobs_show = client(jobs_cmd, "show", "One job as JSON");
   jobs_show->add_option("id", cluster.id, "The job")->required();
+  CLI::App* jobs_probe =
+      client(jobs_cmd, "probe", "Check the queue: N probe jobs through the workers and back, no server involved");
+  jobs_probe->add_option("--count", cluster.count, "Probe jobs to run")->required()->check(CLI::Range(1, 100000));
+  jobs_probe->add_flag("--wait", cluster.wait, "Wait for every result and print the jobs/s");
+  jobs_probe->add_option("--timeout", cluster.wait_timeout_s, "Seconds --wait waits")->default_val(600);
   CLI::App* schedule_cmd = app.add_subcommand("schedule", "Cron schedules of org-wide learning");
   schedule_cmd->require_subcommand(1);
   CLI::App* schedule_add = client(schedule_cmd, "add", "Learn on a cron schedule (UTC)");
