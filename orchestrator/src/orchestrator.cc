@@ -28,10 +28,6 @@ using nlohmann::json;
 
 constexpr std::string_view kServerJob = "learn-server-job";
 constexpr std::string_view kDatabaseJob = "learn-database-job";
-constexpr std::string_view kProbeJob = "probe-job";
-// A probe run's jobs are recorded and published this many at a time.
-constexpr size_t kProbeChunk = 500;
-constexpr uint64_t kMaxProbeJobs = 100000;
 // Worker events fetched, persisted in one write and acked at a time.
 constexpr int kEventBatch = 256;
 
@@ -68,6 +64,8 @@ storage::AuditEvent EventFor(const Caller* caller, const std::string& action, co
 }
 
 }  // namespace
+
+std::string NewRunId() { return "run-" + RandomHex(5); }
 
 Status Orchestrator::Impl::Open() {
   if (options_.secret_key_file.empty())
@@ -164,7 +162,7 @@ Status Orchestrator::Impl::RepublishPending() {
 }
 
 Result<std::string> Orchestrator::Impl::JobEnvelope(const Job& job) {
-  if (job.kind == kProbeJob) return actors::ProbeJobFor(job.id);
+  if (job.kind == jobs::KindName(jobs::Kind::kProbeJob)) return actors::ProbeJobFor(job.id);
   SQLX_ASSIGN_OR_RETURN(std::optional<FleetConnection> conn, records_->GetConnection(job.connection));
   if (!conn)
     return MakeError(ErrorCode::kNotFound, "job " + job.id + ": connection '" + job.connection + "' was removed");
@@ -207,7 +205,7 @@ Result<Run> Orchestrator::Impl::StartLearn(const std::string& actor, const std::
     }
   }
   Run run;
-  run.id = "run-" + RandomHex(5);
+  run.id = NewRunId();
   run.connections = names;
   run.actor = actor;
   run.created_ns = UnixNowNs();
@@ -240,70 +238,6 @@ Result<Run> Orchestrator::Impl::StartLearn(const std::string& actor, const std::
   SQLX_RETURN_IF_ERROR(records_->Write(published, "recording published jobs"));
   SQLX_RETURN_IF_ERROR(RecordAudit(caller, "fleet.learn.started", {}, nullptr,
                                    json{{"run", run.id}, {"connections", names}, {"by", actor}}));
-  return run;
-}
-
-Result<Run> Orchestrator::Impl::StartProbe(const Caller& caller, uint64_t count) {
-  if (count < 1 || count > kMaxProbeJobs)
-    return MakeError(ErrorCode::kInvalidArgument,
-                     "a probe runs 1 to " + std::to_string(kMaxProbeJobs) + " jobs, not " + std::to_string(count));
-  Run run;
-  run.id = "run-" + RandomHex(5);
-  run.kind = "probe";
-  run.actor = caller.subject;
-  run.created_ns = UnixNowNs();
-  {
-    Records::Batch batch;
-    batch.Put(run);
-    SQLX_RETURN_IF_ERROR(records_->Write(batch, "recording probe run " + run.id));
-  }
-  SQLX_RETURN_IF_ERROR(RecordAudit(&caller, "probe.started", {}, nullptr, json{{"run", run.id}, {"jobs", count}}));
-  // Without state_mu_ while publishing, so that results are persisted
-  // meanwhile: records of new jobs conflict with nothing, and the stream
-  // sequences are set afterwards on whatever the record has become.
-  size_t failed = 0;
-  for (uint64_t first = 0; first < count; first += kProbeChunk) {
-    std::vector<Job> jobs;
-    Records::Batch batch;
-    for (uint64_t i = first; i < std::min<uint64_t>(count, first + kProbeChunk); ++i) {
-      Job job;
-      job.id = run.id + ".p" + std::to_string(i);
-      job.kind = std::string(kProbeJob);
-      job.run = run.id;
-      job.created_ns = run.created_ns;
-      batch.Put(job);
-      jobs.push_back(std::move(job));
-    }
-    SQLX_RETURN_IF_ERROR(records_->Write(batch, "recording the jobs of probe run " + run.id));
-    if (first == 0) {
-      run.published_ns = UnixNowNs();
-      Records::Batch r;
-      r.Put(run);
-      SQLX_RETURN_IF_ERROR(records_->Write(r, "recording probe run " + run.id));
-    }
-    std::vector<std::pair<std::string, uint64_t>> sequences;
-    for (Job& job : jobs) {
-      Status s = Publish(job);
-      if (!s.ok()) {
-        // The record stays queued: the next start publishes it again.
-        if (failed++ == 0) spdlog::warn("orchestrator: publishing job {}: {}", job.id, s.error().message);
-        continue;
-      }
-      sequences.emplace_back(job.id, job.stream_seq);
-    }
-    std::lock_guard<std::mutex> lock(state_mu_);
-    Records::Batch published;
-    for (const auto& [id, seq] : sequences) {
-      SQLX_ASSIGN_OR_RETURN(std::optional<Job> job, records_->GetJob(id));
-      if (!job || seq == 0) continue;
-      job->stream_seq = seq;
-      published.Put(*job);
-    }
-    SQLX_RETURN_IF_ERROR(records_->Write(published, "recording published jobs"));
-  }
-  if (failed > 0)
-    return MakeError(ErrorCode::kIo, std::to_string(failed) + " of " + std::to_string(count) + " jobs of probe run " +
-                                         run.id + " were not published (they stay queued until the next start)");
   return run;
 }
 
@@ -572,15 +506,6 @@ void Orchestrator::Impl::OnApplied(EventWrites& w, Job job, std::string_view ver
   job.finished_ns = UnixNowNs();
   job.summary = json{{"database", s.database}, {"result", s.result}, {"from_hash", s.from_hash},
                      {"to_hash", s.to_hash},   {"live_hash", s.live_hash}, {"applied", s.applied}};
-  w.Put(job);
-}
-
-void Orchestrator::Impl::OnProbed(EventWrites& w, Job job, std::string_view verified) {
-  const actors::ProbeResultInfo r = actors::ReadProbeResult(verified);
-  job.state = JobState::kDone;
-  job.worker = r.worker;
-  job.finished_ns = UnixNowNs();
-  job.summary = json{{"payload_bytes", r.payload_bytes}};
   w.Put(job);
 }
 

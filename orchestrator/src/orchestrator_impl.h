@@ -56,6 +56,9 @@ struct EventWrites {
   bool empty() const { return records.empty() && audit.empty(); }
 };
 
+// "run-" and 10 random hex digits.
+std::string NewRunId();
+
 class Orchestrator::Impl {
  public:
   explicit Impl(OrchestratorOptions options);
@@ -78,8 +81,9 @@ class Orchestrator::Impl {
   // An org-wide learn of `connections` (empty: every connection).
   Result<Run> StartLearn(const std::string& actor, const std::vector<std::string>& connections,
                          const Caller* caller);
-  // A queue health check: `count` probe jobs, recorded and published in
-  // batches; returns once all are published (workers answer meanwhile).
+  // A queue health check (probe.cc): `count` probe jobs, recorded and
+  // published in batches; returns once all are published (workers answer
+  // meanwhile).
   Result<Run> StartProbe(const Caller& caller, uint64_t count);
   Result<Schedule> AddSchedule(const Caller& caller, const std::string& cron,
                                const std::vector<std::string>& connections);
