@@ -143,6 +143,24 @@ bool RunFinished(const json& run) {
   return counts.value("queued", 0) == 0 && counts.value("running", 0) == 0;
 }
 
+// Polls run `id` (GET /v1/runs/<id><query>) until no job is queued or
+// running; its last status, or kTimeout after `timeout_s`.
+Result<json> WaitForRun(const Api& api, const std::string& id, const std::string& query, double timeout_s) {
+  const auto deadline =
+      std::chrono::steady_clock::now() + std::chrono::milliseconds(static_cast<int64_t>(timeout_s * 1000));
+  auto pause = std::chrono::milliseconds(50);
+  while (true) {
+    SQLX_ASSIGN_OR_RETURN(json status, Call(api, "GET", Path("/v1/runs", id) + query));
+    if (RunFinished(status)) return status;
+    if (std::chrono::steady_clock::now() > deadline)
+      return MakeError(ErrorCode::kTimeout, "run " + id + " has not finished after --timeout (jobs " +
+                                                status["counts"].dump() + "); it continues: `sqlx fleet status " +
+                                                id + "`; are workers running?");
+    std::this_thread::sleep_for(pause);
+    pause = std::min(pause * 2, std::chrono::milliseconds(500));
+  }
+}
+
 int FleetLearn(const GlobalOptions& g, const ClusterArgs& a, const Api& api) {
   json body{{"connections", SplitList(a.connections)}};
   auto run = Call(api, "POST", "/v1/fleet/learn", &body);
@@ -157,27 +175,18 @@ int FleetLearn(const GlobalOptions& g, const ClusterArgs& a, const Api& api) {
     }
     return kExitOk;
   }
-  const auto deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(static_cast<int64_t>(a.wait_timeout_s * 1000));
-  while (true) {
-    auto status = Call(api, "GET", Path("/v1/runs", id));
-    if (!status.ok()) return ReportError(g, status.error());
-    if (RunFinished(*status)) {
-      const json summary = RunSummary(*status);
-      const bool failed = status->at("counts").value("failed", 0) + status->at("counts").value("dead", 0) > 0;
-      if (g.format == "json") {
-        PrintJson(json{{"ok", !failed}, {"summary", summary}});
-      } else {
-        std::cout << id << ": " << summary["jobs"].dump() << "; " << summary["databases"].get<uint64_t>()
-                  << " databases learned, changes " << summary["changes"].dump() << "\n";
-        if (failed) PrintJobs((*status)["jobs"]);
-      }
-      return failed ? kExitError : kExitOk;
-    }
-    if (std::chrono::steady_clock::now() > deadline)
-      return ReportError(g, MakeError(ErrorCode::kTimeout, "run " + id + " has not finished after --timeout; " +
-                                                               "it continues: `sqlx fleet status " + id + "`"));
-    std::this_thread::sleep_for(std::chrono::milliseconds(200));
+  auto status = WaitForRun(api, id, "", a.wait_timeout_s);
+  if (!status.ok()) return ReportError(g, status.error());
+  const json summary = RunSummary(*status);
+  const bool failed = status->at("counts").value("failed", 0) + status->at("counts").value("dead", 0) > 0;
+  if (g.format == "json") {
+    PrintJson(json{{"ok", !failed}, {"summary", summary}});
+  } else {
+    std::cout << id << ": " << summary["jobs"].dump() << "; " << summary["databases"].get<uint64_t>()
+              << " databases learned, changes " << summary["changes"].dump() << "\n";
+    if (failed) PrintJobs((*status)["jobs"]);
   }
+  return failed ? kExitError : kExitOk;
 }
 
 // `jobs probe`: N probe jobs through the queue; with --wait, the rate from
@@ -195,39 +204,27 @@ int JobsProbe(const GlobalOptions& g, const ClusterArgs& a, const Api& api) {
     }
     return kExitOk;
   }
-  const auto deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(static_cast<int64_t>(a.wait_timeout_s * 1000));
-  auto pause = std::chrono::milliseconds(50);
-  while (true) {
-    auto status = Call(api, "GET", Path("/v1/runs", id) + "?jobs=0");
-    if (!status.ok()) return ReportError(g, status.error());
-    if (RunFinished(*status)) {
-      const json& counts = (*status)["counts"];
-      const uint64_t done = counts.value("done", uint64_t{0});
-      const bool failed = done != a.count;
-      int64_t from = (*status)["published_ns"].get<int64_t>();
-      if (from == 0) from = (*status)["created_ns"].get<int64_t>();
-      const double seconds = static_cast<double>((*status)["last_finished_ns"].get<int64_t>() - from) / 1e9;
-      const double rate = seconds > 0 ? static_cast<double>(done) / seconds : 0;
-      if (g.format == "json") {
-        PrintJson(json{{"ok", !failed},        {"run", id},          {"jobs", a.count},
-                       {"counts", counts},     {"seconds", seconds}, {"jobs_per_s", rate},
-                       {"workers", (*status)["workers"]}});
-      } else {
-        std::cout << id << ": " << done << " of " << a.count << " probe jobs done in " << std::fixed
-                  << std::setprecision(3) << seconds << " s, " << std::setprecision(0) << rate
-                  << " jobs/s (first publish to last result stored); workers:";
-        for (const auto& [worker, n] : (*status)["workers"].items()) std::cout << " " << worker << " " << n;
-        std::cout << "\n";
-        if (failed) std::cout << "jobs by state: " << counts.dump() << " (see `sqlx jobs list --run " << id << "`)\n";
-      }
-      return failed ? kExitError : kExitOk;
-    }
-    if (std::chrono::steady_clock::now() > deadline)
-      return ReportError(g, MakeError(ErrorCode::kTimeout, "probe run " + id + " has not finished after --timeout (" +
-                                                               (*status)["counts"].dump() + "); are workers running?"));
-    std::this_thread::sleep_for(pause);
-    pause = std::min(pause * 2, std::chrono::milliseconds(500));
+  auto status = WaitForRun(api, id, "?jobs=0", a.wait_timeout_s);
+  if (!status.ok()) return ReportError(g, status.error());
+  const json& counts = (*status)["counts"];
+  const uint64_t done = counts.value("done", uint64_t{0});
+  const bool failed = done != a.count;
+  int64_t from = (*status)["published_ns"].get<int64_t>();
+  if (from == 0) from = (*status)["created_ns"].get<int64_t>();
+  const double seconds = static_cast<double>((*status)["last_finished_ns"].get<int64_t>() - from) / 1e9;
+  const double rate = seconds > 0 ? static_cast<double>(done) / seconds : 0;
+  if (g.format == "json") {
+    PrintJson(json{{"ok", !failed},    {"run", id},          {"jobs", a.count},     {"counts", counts},
+                   {"seconds", seconds}, {"jobs_per_s", rate}, {"workers", (*status)["workers"]}});
+  } else {
+    std::cout << id << ": " << done << " of " << a.count << " probe jobs done in " << std::fixed
+              << std::setprecision(3) << seconds << " s, " << std::setprecision(0) << rate
+              << " jobs/s (first publish to last result stored); workers:";
+    for (const auto& [worker, n] : (*status)["workers"].items()) std::cout << " " << worker << " " << n;
+    std::cout << "\n";
+    if (failed) std::cout << "jobs by state: " << counts.dump() << " (see `sqlx jobs list --run " << id << "`)\n";
   }
+  return failed ? kExitError : kExitOk;
 }
 
 }  // namespace
