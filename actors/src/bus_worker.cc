@@ -14,6 +14,7 @@
 #include <atomic>
 #include <condition_variable>
 #include <mutex>
+#include <optional>
 #include <thread>
 #include <vector>
 
@@ -45,6 +46,85 @@ std::span<const uint8_t> Span(const std::string& s) {
 }
 
 }  // namespace
+
+// The lease of one job that changes a server (docs/cluster.md, "Leases"):
+// acquired before the run, renewed with every heartbeat and before every
+// operation. Once lost it stays lost, and the run changes nothing more.
+class LeaseClient {
+ public:
+  LeaseClient(bus::Bus& bus, std::string subject, std::string worker, std::string job_id, uint64_t delivery,
+              std::chrono::milliseconds wait)
+      : bus_(bus), subject_(std::move(subject)), worker_(std::move(worker)), job_id_(std::move(job_id)),
+        delivery_(delivery), wait_(wait) {}
+
+  // Ok with the lease held; kCancelled saying who holds it otherwise.
+  Status Acquire() {
+    SQLX_ASSIGN_OR_RETURN(LeaseReplyInfo reply, Ask(0));
+    std::lock_guard<std::mutex> lock(mu_);
+    if (!reply.granted) return MakeError(ErrorCode::kCancelled, reply.reason);
+    token_ = reply.token;
+    expires_ns_ = reply.expires_ns;
+    return Status::Ok();
+  }
+
+  // Ok while the lease is this worker's. An orchestrator that does not
+  // answer is asked again until the lease would have expired: after that
+  // another worker may hold it, and the lease counts as lost.
+  Status Renew() {
+    uint64_t token = 0;
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      if (!lost_.empty()) return MakeError(ErrorCode::kCancelled, lost_);
+      token = token_;
+    }
+    for (;;) {
+      auto reply = Ask(token);
+      std::lock_guard<std::mutex> lock(mu_);
+      if (!lost_.empty()) return MakeError(ErrorCode::kCancelled, lost_);
+      if (reply.ok()) {
+        if (!reply->granted) {
+          lost_ = reply->reason;
+          return MakeError(ErrorCode::kCancelled, lost_);
+        }
+        expires_ns_ = reply->expires_ns;
+        return Status::Ok();
+      }
+      if (UnixNowNs() >= expires_ns_) {
+        lost_ = "lease of job " + job_id_ + " (token " + std::to_string(token_) +
+                ") expired while the orchestrator did not answer: " + reply.error().message;
+        return MakeError(ErrorCode::kCancelled, lost_);
+      }
+      std::this_thread::sleep_for(std::chrono::milliseconds(200));
+    }
+  }
+
+  std::string lost() const {
+    std::lock_guard<std::mutex> lock(mu_);
+    return lost_;
+  }
+  uint64_t token() const {
+    std::lock_guard<std::mutex> lock(mu_);
+    return token_;
+  }
+
+ private:
+  Result<LeaseReplyInfo> Ask(uint64_t token) {
+    const std::string request = LeaseRequestFor(LeaseRequestInfo{job_id_, worker_, delivery_, token});
+    SQLX_ASSIGN_OR_RETURN(bus::Bytes raw, bus_.Request(subject_, Span(request), wait_));
+    std::string reply(raw.begin(), raw.end());  // aligned for the verifier
+    SQLX_RETURN_IF_ERROR(jobs::Verify(jobs::Kind::kLeaseReply, reply));
+    return ReadLeaseReply(reply);
+  }
+
+  bus::Bus& bus_;
+  const std::string subject_, worker_, job_id_;
+  const uint64_t delivery_;
+  const std::chrono::milliseconds wait_;
+  mutable std::mutex mu_;
+  uint64_t token_ = 0;
+  int64_t expires_ns_ = 0;
+  std::string lost_;  // non-empty: why the lease is gone
+};
 
 class BusWorker::Impl {
  public:
@@ -161,6 +241,19 @@ class BusWorker::Impl {
     const std::string connection(Str(target->connection()));
     const uint64_t delivery = m.metadata().num_delivered;
 
+    // A job that changes a server runs only under its lease.
+    std::optional<LeaseClient> lease;
+    if (header->kind == jobs::Kind::kApplyPlanJob) {
+      lease.emplace(*bus_, options_.subject_prefix + ".lease", options_.name, header->job_id, delivery,
+                    std::chrono::milliseconds(5000));
+      Status acquired = lease->Acquire();
+      if (!acquired.ok()) {
+        spdlog::info("worker {}: job {} not started: {}", options_.name, header->job_id, acquired.error().message);
+        (void)m.Nak(2 * options_.heartbeat_every);  // the holder finishes it, or its lease runs out
+        return;
+      }
+    }
+
     // Announce the run: the orchestrator shows the job running here.
     PublishEvent(ProgressEnvelope(header->job_id, header->attempt, "started", delivery), "progress",
                  "started:" + header->job_id + ":" + std::to_string(delivery));
@@ -179,10 +272,13 @@ class BusWorker::Impl {
           if (!s.ok()) spdlog::warn("worker {}: in-progress ack of {}: {}", options_.name, header->job_id, s.error().message);
         }
         PublishEvent(HeartbeatEnvelope(header->job_id, header->attempt), "heartbeat", "");
+        if (lease) (void)lease->Renew();  // a lost lease stops the run at its next operation
       }
     });
 
-    std::string reply = Run(job, *header, *target, connection);
+    System::RunHooks hooks;
+    if (lease) hooks.before_change = [&lease] { return lease->Renew(); };
+    std::string reply = Run(job, *header, *target, connection, hooks);
 
     {
       std::lock_guard<std::mutex> lock(hb_mu);
@@ -191,6 +287,14 @@ class BusWorker::Impl {
     hb_cv.notify_all();
     heartbeat.join();
 
+    if (lease && !lease->lost().empty()) {
+      // Another delivery holds the job now (this worker was frozen, cut off,
+      // or too slow): its result is the job's. This run changed nothing
+      // after the loss; it publishes nothing and leaves the message alone.
+      spdlog::warn("worker {}: job {}: {}; this run's result is dropped", options_.name, header->job_id,
+                   lease->lost());
+      return;
+    }
     const bool failed = reply.size() >= 8 && jobs::VerifyAny(reply).ok() &&
                         jobs::ReadHeader(reply).kind == jobs::Kind::kError;
     const auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(Clock::now() - started).count();
@@ -232,7 +336,7 @@ class BusWorker::Impl {
 
   // The job's answer in wire form; an Error envelope when it could not run.
   std::string Run(const std::string& job, const jobs::Header& header, const fb::Target& target,
-                  const std::string& connection) {
+                  const std::string& connection, const System::RunHooks& hooks) {
     auto fail = [&](const Error& e) { return jobs::ErrorEnvelope(header.job_id, header.attempt, e, false); };
     auto url = transports::ParseConnectionUrl(Str(target.url()));
     if (!url.ok()) return fail(url.error());
@@ -248,7 +352,7 @@ class BusWorker::Impl {
       url->password = std::move(password).value();
       url->password_in_url = true;
     }
-    auto reply = system_.RunEnvelope(*url, job);
+    auto reply = system_.RunEnvelope(*url, job, hooks);
     if (!reply.ok()) return fail(reply.error());
     return std::move(reply).value();
   }

@@ -164,4 +164,28 @@ storage::AuditEvent ReadAuditEvent(std::string_view verified) {
   return e;
 }
 
+std::string LeaseRequestFor(const LeaseRequestInfo& r) {
+  flatbuffers::FlatBufferBuilder b;
+  auto body = fb::CreateLeaseRequestDirect(b, r.worker.c_str(), r.delivery, r.token);
+  return FinishEnvelope(b, r.job_id, 1, fb::Body::LeaseRequest, body.Union());
+}
+
+LeaseRequestInfo ReadLeaseRequest(std::string_view verified) {
+  const fb::Envelope* env = fb::GetEnvelope(verified.data());
+  const fb::LeaseRequest* r = env->body_as_LeaseRequest();
+  return LeaseRequestInfo{std::string(Str(env->job_id())), std::string(Str(r->worker())), r->delivery(), r->token()};
+}
+
+std::string LeaseReplyFor(std::string_view job_id, const LeaseReplyInfo& r) {
+  flatbuffers::FlatBufferBuilder b;
+  auto body = fb::CreateLeaseReplyDirect(b, r.granted, r.token, r.holder.c_str(), r.reason.c_str(), r.expires_ns);
+  return FinishEnvelope(b, job_id, 1, fb::Body::LeaseReply, body.Union());
+}
+
+LeaseReplyInfo ReadLeaseReply(std::string_view verified) {
+  const fb::LeaseReply* r = fb::GetEnvelope(verified.data())->body_as_LeaseReply();
+  return LeaseReplyInfo{r->granted(), r->token(), std::string(Str(r->holder())), std::string(Str(r->reason())),
+                        r->expires_ns()};
+}
+
 }  // namespace sqlx::actors

@@ -15,13 +15,14 @@ static_assert(static_cast<int>(fb::Body::LearnServerJob) == static_cast<int>(Kin
 static_assert(static_cast<int>(fb::Body::LearnedDatabases) == static_cast<int>(Kind::kLearnedDatabases));
 static_assert(static_cast<int>(fb::Body::Error) == static_cast<int>(Kind::kError));
 static_assert(static_cast<int>(fb::Body::ProbeResult) == static_cast<int>(Kind::kProbeResult));
+static_assert(static_cast<int>(fb::Body::LeaseReply) == static_cast<int>(Kind::kLeaseReply));
 
 namespace {
 
 constexpr std::string_view kKindNames[] = {
     "none",           "learn-server-job", "learn-database-job", "apply-plan-job", "learned-server",
     "learned-databases", "apply-report",  "progress",           "heartbeat",      "audit-event",
-    "error",          "probe-job",        "probe-result",
+    "error",          "probe-job",        "probe-result",       "lease-request",  "lease-reply",
 };
 static_assert(std::size(kKindNames) == kMaxKind + 1);
 

@@ -42,6 +42,25 @@ struct ProbeResultInfo {
 };
 ProbeResultInfo ReadProbeResult(std::string_view verified);
 
+// A job's lease (jobs.fbs LeaseRequest / LeaseReply; docs/cluster.md).
+struct LeaseRequestInfo {
+  std::string job_id;
+  std::string worker;
+  uint64_t delivery = 0;
+  uint64_t token = 0;  // 0: acquire
+};
+std::string LeaseRequestFor(const LeaseRequestInfo& request);
+LeaseRequestInfo ReadLeaseRequest(std::string_view verified);
+struct LeaseReplyInfo {
+  bool granted = false;
+  uint64_t token = 0;
+  std::string holder;
+  std::string reason;
+  int64_t expires_ns = 0;
+};
+std::string LeaseReplyFor(std::string_view job_id, const LeaseReplyInfo& reply);
+LeaseReplyInfo ReadLeaseReply(std::string_view verified);
+
 struct LearnedServerResult {
   std::string connection;  // user@host:port
   std::string server_version;

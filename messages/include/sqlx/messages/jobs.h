@@ -32,8 +32,10 @@ enum class Kind : uint16_t {
   kError = 10,            // a job or a message failed
   kProbeJob = 11,         // a queue health check: answered at once, no server
   kProbeResult = 12,      // result of kProbeJob
+  kLeaseRequest = 13,     // a worker asks for (or renews) a job's lease
+  kLeaseReply = 14,       // the orchestrator's answer
 };
-inline constexpr uint16_t kMaxKind = 12;
+inline constexpr uint16_t kMaxKind = 14;
 
 // "learn-server-job", "learned-databases", "error", ...; "unknown" otherwise.
 std::string_view KindName(Kind kind);
