@@ -192,7 +192,20 @@ Result<std::string> Orchestrator::Impl::JobEnvelope(const Job& job) {
 }
 
 Status Orchestrator::Impl::Publish(Job& job) {
-  SQLX_ASSIGN_OR_RETURN(std::string envelope, JobEnvelope(job));
+  Result<std::string> built = JobEnvelope(job);
+  if (!built.ok() && built.error().code == ErrorCode::kNotFound) {
+    // Its connection was removed after the job was made: it can never run.
+    // Failed (the caller persists it), neither queued forever nor an error
+    // that stops the orchestrator from starting (RepublishPending).
+    job.state = JobState::kFailed;
+    job.error = built.error().message;
+    job.finished_ns = UnixNowNs();
+    return AppendAudit({EventFor(nullptr, "job.failed", {}, &built.error(),
+                                 json{{"job", job.id}, {"run", job.run}, {"kind", job.kind},
+                                      {"fleet_connection", job.connection}})});
+  }
+  if (!built.ok()) return built.error();
+  const std::string envelope = std::move(built).value();
   const std::string subject = options_.subject_prefix + ".jobs." + job.kind;
   SQLX_ASSIGN_OR_RETURN(bus::PubAck ack,
                         bus_->Publish(subject,
