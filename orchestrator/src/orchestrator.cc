@@ -345,9 +345,17 @@ Status Orchestrator::Impl::Process(const bus::Message& m) {
   }
   std::lock_guard<std::mutex> lock(state_mu_);
   SQLX_ASSIGN_OR_RETURN(std::optional<Job> job, records_->GetJob(header->job_id));
+  // A worker's report of a message it could not take as a job comes on
+  // ".events.rejected" with msg id "rejected:<stream seq of that message>"
+  // (BusWorker). It ends the job it names only when that message was the
+  // job's own: bytes that merely name a job (garbage, a forgery) are
+  // recorded and change nothing.
+  const bool rejection = m.metadata().subject == options_.subject_prefix + ".events.rejected";
+  if (job && rejection &&
+      (job->stream_seq == 0 || m.metadata().msg_id != "rejected:" + std::to_string(job->stream_seq)))
+    job.reset();
   if (!job) {
     if (header->kind == jobs::Kind::kError) {
-      // A worker's report of a message it could not take as a job.
       const jobs::JobError e = jobs::ReadError(bytes);
       spdlog::warn("orchestrator: {}", e.error.message);
       return RecordAudit(nullptr, "bus.rejected", {}, &e.error,
