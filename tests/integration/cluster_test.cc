@@ -61,10 +61,10 @@ bool WaitMidJob(SqlxCluster& cluster, HoldingProxy& proxy, const std::string& jo
 // leads through a HoldingProxy to `databases` databases of the shared
 // MariaDB.
 struct HeldFleet {
-  HeldFleet(const std::string& tag, int databases, int job_ack_wait_s)
+  HeldFleet(const std::string& tag, int databases, int job_ack_wait_s, int job_max_deliver = 5)
       : dbs(testing::SharedMariaDbPort(), testing::FleetName(tag), databases, 2, password),
         proxy(testing::SharedMariaDbPort()),
-        cluster(tag, testing::NatsUrl(), job_ack_wait_s) {}
+        cluster(tag, testing::NatsUrl(), job_ack_wait_s, job_max_deliver) {}
   bool Start() {
     if (proxy.port() == 0 || !cluster.StartOrchestrator()) return false;
     cluster.AddConnection("held", dbs.Url(proxy.port()), password);
@@ -192,6 +192,72 @@ TEST(ClusterTest, AJobOfAWorkerKilledMidJobIsRedeliveredAndFinishedOnce) {
   for (const json& e : cluster.AuditEvents("job.run")) {
     EXPECT_EQ(e["actor"]["service"], "worker:heir") << "the killed worker reported nothing: " << e.dump();
   }
+
+  cluster.ExpectSecretNowhere(fleet.password, fleet.dbs.user());
+}
+
+// SIGTERM is an orderly stop: a worker mid-job finishes the job (its
+// result published and the job acked) before it exits.
+TEST(ClusterTest, AWorkerStoppedMidJobFinishesTheJobFirst) {
+  HeldFleet fleet("drain", /*databases=*/2, /*job_ack_wait_s=*/3);
+  ASSERT_TRUE(fleet.Start());
+  SqlxCluster& cluster = fleet.cluster;
+  HoldingProxy& proxy = fleet.proxy;
+
+  proxy.Hold();
+  cluster.StartWorker("leaving");
+  const std::string run = cluster.StartLearn();
+  const std::string job = run + ".s0";
+  ASSERT_TRUE(WaitMidJob(cluster, proxy, job, "leaving")) << cluster.Job(job).dump(1);
+  ::kill(cluster.WorkerPid("leaving"), SIGTERM);
+  proxy.Release();
+  cluster.StopWorker("leaving", SIGTERM);  // waits for its exit, which must be 0
+  EXPECT_NE(cluster.WorkerLog("leaving").find("job " + job + " (learn-server-job) done"), std::string::npos)
+      << cluster.WorkerLog("leaving");
+  EXPECT_TRUE(PollUntil([&] { return cluster.Job(job)["state"] == "done"; }, 30s)) << cluster.Job(job).dump(1);
+  const json finished = cluster.Job(job);
+  EXPECT_EQ(finished["worker"], "leaving");
+  EXPECT_EQ(finished["deliveries"], 1);
+
+  cluster.StartWorker("next");
+  const json record = cluster.WaitRunFinished(run, 60s);
+  ASSERT_TRUE(record.is_object());
+  EXPECT_EQ(testing::ExpectAllDone(record), 3u);
+  EXPECT_EQ(cluster.Job(job)["deliveries"], 1);
+
+  cluster.ExpectSecretNowhere(fleet.password, fleet.dbs.user());
+}
+
+// A job no worker finishes (each is killed mid-job) is given up after
+// --job-max-deliver deliveries: dead, with a job.dead event, and its run
+// ends instead of waiting forever.
+TEST(ClusterTest, AJobNoWorkerFinishesIsDeadAfterMaxDeliveries) {
+  HeldFleet fleet("dead", /*databases=*/2, /*job_ack_wait_s=*/2, /*job_max_deliver=*/2);
+  ASSERT_TRUE(fleet.Start());
+  SqlxCluster& cluster = fleet.cluster;
+  HoldingProxy& proxy = fleet.proxy;
+
+  proxy.Hold();
+  const std::string run = cluster.StartLearn();
+  const std::string job = run + ".s0";
+  for (const std::string worker : {"first", "second"}) {
+    cluster.StartWorker(worker);
+    ASSERT_TRUE(WaitMidJob(cluster, proxy, job, worker)) << cluster.Job(job).dump(1);
+    cluster.StopWorker(worker, SIGKILL);
+    proxy.Release();  // the killed worker's connection goes
+    proxy.Hold();
+  }
+  proxy.Release();
+  cluster.StartWorker("third");  // the server notices the limit when someone pulls
+  const json record = cluster.WaitRunFinished(run, 60s);
+  ASSERT_TRUE(record.is_object());
+  EXPECT_EQ(record["counts"], (json{{"dead", 1}})) << record.dump(1);
+  const json dead = cluster.Job(job);
+  EXPECT_EQ(dead["deliveries"], 2);
+  EXPECT_NE(dead["error"].get<std::string>().find("2 deliveries"), std::string::npos) << dead.dump(1);
+  EXPECT_EQ(cluster.AuditEvents("job.dead").size(), 1u);
+  const testing::RunResult status = cluster.Sqlx({"fleet", "status", run});
+  EXPECT_NE(status.out.find("dead"), std::string::npos) << status.out;
 
   cluster.ExpectSecretNowhere(fleet.password, fleet.dbs.user());
 }

@@ -69,10 +69,12 @@ inline void ExpectEachOnce(const std::map<std::string, int>& seen, size_t databa
 class SqlxCluster {
  public:
   // The prefix is "ct<pid><tag>": tests in parallel never share streams.
-  // `job_ack_wait_s`: the orchestrator's --job-ack-wait (workers heartbeat
-  // every second, well within it).
-  SqlxCluster(const std::string& tag, std::string nats_url, int job_ack_wait_s = 30)
-      : dir_("sqlx-cluster."), nats_url_(std::move(nats_url)), ack_wait_s_(job_ack_wait_s) {
+  // `job_ack_wait_s` and `job_max_deliver`: the orchestrator's
+  // --job-ack-wait (workers heartbeat every second, well within it) and
+  // --job-max-deliver.
+  SqlxCluster(const std::string& tag, std::string nats_url, int job_ack_wait_s = 30, int job_max_deliver = 5)
+      : dir_("sqlx-cluster."), nats_url_(std::move(nats_url)), ack_wait_s_(job_ack_wait_s),
+        max_deliver_(job_max_deliver) {
     prefix_ = "ct" + std::to_string(::getpid()) + tag;
     RunResult r = Subprocess({SqlxBinary(), "secret-key", "new", key_file()}, BaseEnv()).Wait(SqlxDeadline());
     EXPECT_EQ(r.exit_code, 0) << DescribeRun(r);
@@ -107,7 +109,7 @@ class SqlxCluster {
         std::vector<std::string>{SqlxBinary(), "-v", "--store", store_dir(), "orchestrator", "--nats", nats_url_,
                                  "--subject-prefix", prefix_, "--secret-key", key_file(), "--listen", "127.0.0.1:0",
                                  "--admin-token-file", dir_.path() + "/admin.token", "--job-ack-wait",
-                                 std::to_string(ack_wait_s_)},
+                                 std::to_string(ack_wait_s_), "--job-max-deliver", std::to_string(max_deliver_)},
         BaseEnv(), log);
     const bool up = orchestrator_->ReadUntil(
         [](const RunResult& r) { return r.out.find('\n') != std::string::npos; }, SqlxDeadline());
@@ -365,6 +367,7 @@ class SqlxCluster {
   TempDir dir_;
   std::string nats_url_;
   int ack_wait_s_;
+  int max_deliver_;
   std::string prefix_;
   std::unique_ptr<Subprocess> orchestrator_;
   int api_port_ = 0;
