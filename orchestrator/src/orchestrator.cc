@@ -176,7 +176,20 @@ Result<std::string> Orchestrator::Impl::JobEnvelope(const Job& job) {
 }
 
 Status Orchestrator::Impl::Publish(Job& job) {
-  SQLX_ASSIGN_OR_RETURN(std::string envelope, JobEnvelope(job));
+  Result<std::string> built = JobEnvelope(job);
+  if (!built.ok() && built.error().code == ErrorCode::kNotFound) {
+    // Its connection was removed after the job was made: it can never run.
+    // Failed (the caller persists it), neither queued forever nor an error
+    // that stops the orchestrator from starting (RepublishPending).
+    job.state = JobState::kFailed;
+    job.error = built.error().message;
+    job.finished_ns = UnixNowNs();
+    return AppendAudit({EventFor(nullptr, "job.failed", {}, &built.error(),
+                                 json{{"job", job.id}, {"run", job.run}, {"kind", job.kind},
+                                      {"fleet_connection", job.connection}})});
+  }
+  if (!built.ok()) return built.error();
+  const std::string envelope = std::move(built).value();
   const std::string subject = options_.subject_prefix + ".jobs." + job.kind;
   SQLX_ASSIGN_OR_RETURN(bus::PubAck ack,
                         bus_->Publish(subject,
@@ -350,9 +363,17 @@ Status Orchestrator::Impl::Process(const bus::Message& m, EventWrites& w) {
       return rejected(std::string("a ") + std::string(jobs::KindName(header->kind)) + " is not an event");
   }
   SQLX_ASSIGN_OR_RETURN(std::optional<Job> job, GetJob(w, header->job_id));
+  // A worker's report of a message it could not take as a job comes on
+  // ".events.rejected" with msg id "rejected:<stream seq of that message>"
+  // (BusWorker). It ends the job it names only when that message was the
+  // job's own: bytes that merely name a job (garbage, a forgery) are
+  // recorded and change nothing.
+  const bool rejection = m.metadata().subject == options_.subject_prefix + ".events.rejected";
+  if (job && rejection &&
+      (job->stream_seq == 0 || m.metadata().msg_id != "rejected:" + std::to_string(job->stream_seq)))
+    job.reset();
   if (!job) {
     if (header->kind == jobs::Kind::kError) {
-      // A worker's report of a message it could not take as a job.
       const jobs::JobError e = jobs::ReadError(bytes);
       spdlog::warn("orchestrator: {}", e.error.message);
       w.audit.push_back(EventFor(nullptr, "bus.rejected", {}, &e.error,

@@ -111,7 +111,9 @@ class Orchestrator::Impl {
   Status EnsureQueue();
   Status BootstrapAdminToken();
   Status RepublishPending();
-  Status Publish(Job& job);  // sets stream_seq (the caller persists it)
+  // Sets stream_seq, or fails a job whose connection was removed (the
+  // caller persists it).
+  Status Publish(Job& job);
   Result<std::string> JobEnvelope(const Job& job);
   void EventsLoop();
   void DeadLettersLoop();

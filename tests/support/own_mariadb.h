@@ -10,7 +10,9 @@
 
 #include <chrono>
 #include <cstdlib>
+#include <map>
 #include <memory>
+#include <optional>
 #include <sstream>
 #include <string>
 #include <vector>
@@ -40,7 +42,8 @@ inline int FreePort() {
 }
 
 // Runs scripts/services/ scripts with a state dir of their own, and takes
-// the `export NAME=VALUE` lines they print into this process's environment.
+// the `export NAME=VALUE` lines they print into this process's environment
+// (restored as it was when this goes).
 class OwnServices {
  public:
   OwnServices(const std::string& prefix, const Env& extra) : state_(std::make_unique<TempDir>(prefix)) {
@@ -49,6 +52,17 @@ class OwnServices {
             {"SQLX_TEST_STATE", state_->path()}};
     for (const auto& [name, value] : extra) env_[name] = value;
   }
+  ~OwnServices() {
+    for (const auto& [name, value] : saved_) {
+      if (value) {
+        ::setenv(name.c_str(), value->c_str(), 1);
+      } else {
+        ::unsetenv(name.c_str());
+      }
+    }
+  }
+  OwnServices(const OwnServices&) = delete;
+  OwnServices& operator=(const OwnServices&) = delete;
   // False (and error() set) when `name` fails or there is no state dir:
   // never the scripts' default one, where the shared services live.
   bool Start(const std::string& name) {
@@ -82,6 +96,10 @@ class OwnServices {
     while (std::getline(in, line)) {
       if (line.rfind("export ", 0) != 0 || line.find('=') == std::string::npos) continue;
       const std::string name = line.substr(7, line.find('=') - 7), value = line.substr(line.find('=') + 1);
+      if (saved_.count(name) == 0) {
+        const char* was = std::getenv(name.c_str());
+        saved_[name] = was != nullptr ? std::optional<std::string>(was) : std::nullopt;
+      }
       ::setenv(name.c_str(), value.c_str(), 1);
       env_[name] = value;
     }
@@ -89,6 +107,7 @@ class OwnServices {
 
   std::unique_ptr<TempDir> state_;
   Env env_;
+  std::map<std::string, std::optional<std::string>> saved_;  // what Export replaced
   std::string error_;
 };
 
@@ -106,6 +125,8 @@ class OwnMariaDb {
   OwnMariaDb(const OwnMariaDb&) = delete;
   OwnMariaDb& operator=(const OwnMariaDb&) = delete;
   const std::string& error() const { return services_.error(); }
+  // Its port on 127.0.0.1 (0 when it did not start).
+  int port() { return started_ ? std::stoi(services_.env("SQLX_TEST_MARIADB_PORT")) : 0; }
 
  private:
   OwnServices services_;

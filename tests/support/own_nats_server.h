@@ -34,6 +34,8 @@ class OwnNatsServer {
   OwnNatsServer& operator=(const OwnNatsServer&) = delete;
 
   std::string url() const { return "nats://127.0.0.1:" + std::to_string(port_); }
+  // Its store and log.
+  std::string dir() const { return dir_.string(); }
 
   // Starts nats-server (same port and store each time); true once it accepts TCP.
   bool Start() {
