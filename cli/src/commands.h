@@ -164,6 +164,8 @@ struct ClusterArgs {
   uint64_t count = 0;                               // jobs probe --count
   double wait_timeout_s = 600;                      // --timeout
   size_t limit = 1000;                              // jobs list --limit
+  std::string plan_file, database;                  // fleet apply --plan, --db
+  bool dry_run = false, allow_destructive = false, allow_blocking = false;  // fleet apply
 };
 // Runs until SIGINT/SIGTERM; prints {"listening": "HOST:PORT"} once serving.
 int RunOrchestrator(const GlobalOptions& g, const ClusterArgs& args);

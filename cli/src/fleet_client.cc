@@ -7,6 +7,7 @@
 #include <chrono>
 #include <cstdlib>
 #include <iomanip>
+#include <fstream>
 #include <iostream>
 #include <sstream>
 #include <thread>
@@ -189,6 +190,49 @@ int FleetLearn(const GlobalOptions& g, const ClusterArgs& a, const Api& api) {
   return failed ? kExitError : kExitOk;
 }
 
+// `fleet apply`: plan.json on one connection's database, run by a worker
+// under a lease; with --wait, the job's outcome (exit 1 unless applied).
+int FleetApply(const GlobalOptions& g, const ClusterArgs& a, const Api& api) {
+  std::ifstream in(a.plan_file);
+  if (!in)
+    return ReportError(g, MakeError(ErrorCode::kNotFound, "cannot read --plan " + a.plan_file));
+  std::stringstream text;
+  text << in.rdbuf();
+  json body{{"connection", a.name},
+            {"database", a.database},
+            {"plan", text.str()},
+            {"dry_run", a.dry_run},
+            {"allow_destructive", a.allow_destructive},
+            {"allow_blocking", a.allow_blocking}};
+  auto run = Call(api, "POST", "/v1/apply", &body);
+  if (!run.ok()) return ReportError(g, run.error());
+  const std::string id = (*run)["id"].get<std::string>();
+  if (!a.wait) {
+    if (g.format == "json") {
+      PrintJson(*run);
+    } else {
+      std::cout << "started " << id << "; follow it with `sqlx fleet status " << id << "`\n";
+    }
+    return kExitOk;
+  }
+  auto status = WaitForRun(api, id, "", a.wait_timeout_s);
+  if (!status.ok()) return ReportError(g, status.error());
+  const json& jobs = (*status)["jobs"];
+  const json job = jobs.empty() ? json::object() : jobs[0];
+  const bool ok = job.value("state", "") == "done";
+  if (g.format == "json") {
+    PrintJson(json{{"ok", ok}, {"run", id}, {"job", job}});
+  } else {
+    const json summary = job.value("summary", json::object());
+    std::cout << id << ": " << summary.value("result", job.value("state", "")) << " on "
+              << job.value("connection", "") << "/" << summary.value("database", "") << " by "
+              << job.value("worker", "") << " (" << summary.value("applied", 0) << " operations)";
+    if (!job.value("error", "").empty()) std::cout << ": " << job.value("error", "");
+    std::cout << "\n";
+  }
+  return ok ? kExitOk : kExitError;
+}
+
 // `jobs probe`: N probe jobs through the queue; with --wait, the rate from
 // the first publish to the last result stored (the orchestrator's clock).
 int JobsProbe(const GlobalOptions& g, const ClusterArgs& a, const Api& api) {
@@ -294,6 +338,7 @@ int RunFleetClient(const GlobalOptions& g, const ClusterArgs& a) {
     return kExitOk;
   }
   if (act == "jobs probe") return JobsProbe(g, a, api);
+  if (act == "fleet apply") return FleetApply(g, a, api);
   if (act == "jobs show") {
     auto job = Call(api, "GET", Path("/v1/jobs", a.id));
     if (!job.ok()) return ReportError(g, job.error());

@@ -313,6 +313,16 @@ int main(int argc, char** argv) {
   fleet_learn->add_option("--connections", cluster.connections, "all, or names a,b")->default_val("all");
   fleet_learn->add_flag("--wait", cluster.wait, "Wait for every job and print what was learned");
   fleet_learn->add_option("--timeout", cluster.wait_timeout_s, "Seconds --wait waits")->default_val(600);
+  CLI::App* fleet_apply =
+      client(fleet_cmd, "apply", "Run plan.json on one connection's database, on a worker under a lease");
+  fleet_apply->add_option("--connection", cluster.name, "The connection (sqlx connections list)")->required();
+  fleet_apply->add_option("--plan", cluster.plan_file, "plan.json (sqlx plan:diff -o)")->required();
+  fleet_apply->add_option("--db", cluster.database, "The database (default: the plan's)");
+  fleet_apply->add_flag("--dry-run", cluster.dry_run, "Check drift, consent and pre-checks; change nothing");
+  fleet_apply->add_flag("--allow-destructive", cluster.allow_destructive, "Operations that drop data may run");
+  fleet_apply->add_flag("--allow-blocking", cluster.allow_blocking, "Copies that block writes may run");
+  fleet_apply->add_flag("--wait", cluster.wait, "Wait for the outcome (exit 1 unless applied)");
+  fleet_apply->add_option("--timeout", cluster.wait_timeout_s, "Seconds --wait waits")->default_val(600);
   CLI::App* fleet_status = client(fleet_cmd, "status", "A learn run's jobs");
   fleet_status->add_option("run", cluster.run, "The run id (fleet learn printed it)")->required();
   CLI::App* jobs_cmd = app.add_subcommand("jobs", "Jobs on the queue and what came of them");

@@ -180,6 +180,21 @@ Status Orchestrator::Impl::Serve() {
               if (!run.ok()) return ReplyError(res, run.error());
               Reply(res, 202, ToJson(*run));
             }));
+  http.Post("/v1/apply", guard({"admin", "operator"}, [this](const auto& req, auto& res, const Caller& caller) {
+              const json body = Body(req);
+              ApplyParams p;
+              p.connection = body.value("connection", "");
+              p.database = body.value("database", "");
+              // The plan as plan.json's text, or as the JSON object itself.
+              if (body.contains("plan")) p.plan_json = body["plan"].is_string() ? body["plan"].get<std::string>()
+                                                                                : body["plan"].dump();
+              p.dry_run = body.value("dry_run", false);
+              p.allow_destructive = body.value("allow_destructive", false);
+              p.allow_blocking = body.value("allow_blocking", false);
+              auto run = StartApply(caller, p);
+              if (!run.ok()) return ReplyError(res, run.error());
+              Reply(res, 202, ToJson(*run));
+            }));
   http.Get("/v1/runs", guard({"admin", "operator"}, [this](const auto&, auto& res, const Caller&) {
              auto runs = records_->ListRuns();
              if (!runs.ok()) return ReplyError(res, runs.error());

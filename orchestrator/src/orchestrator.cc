@@ -44,11 +44,15 @@ std::string WithoutPassword(const std::string& url) {
   return url.substr(0, colon) + url.substr(at);
 }
 
+}  // namespace
+
+std::string NewRunId() { return "run-" + RandomHex(5); }
+
 storage::AuditEvent EventFor(const Caller* caller, const std::string& action, const storage::AuditObject& object,
-                             const Error* error, const json& details) {
+                             const Error* error, const nlohmann::json& details) {
   storage::AuditEvent e = storage::NewAuditEvent(action);
   e.actor.service = "orchestrator";
-  json d = details;
+  nlohmann::json d = details;
   if (caller != nullptr) {
     e.actor.token_subject = caller->subject;
     d["remote"] = caller->remote;
@@ -63,9 +67,7 @@ storage::AuditEvent EventFor(const Caller* caller, const std::string& action, co
   return e;
 }
 
-}  // namespace
 
-std::string NewRunId() { return "run-" + RandomHex(5); }
 
 Status Orchestrator::Impl::Open() {
   if (options_.secret_key_file.empty())
@@ -92,6 +94,7 @@ Status Orchestrator::Impl::Open() {
   };
   SQLX_ASSIGN_OR_RETURN(bus_, bus::Bus::Connect(options_.nats_url, c));
   SQLX_RETURN_IF_ERROR(EnsureQueue());
+  SQLX_RETURN_IF_ERROR(ServeLeases());
   SQLX_RETURN_IF_ERROR(BootstrapAdminToken());
   SQLX_RETURN_IF_ERROR(RecordAudit(nullptr, "orchestrator.started", {}, nullptr,
                                    json{{"listen", options_.listen}, {"nats", options_.nats_url},
@@ -172,6 +175,17 @@ Result<std::string> Orchestrator::Impl::JobEnvelope(const Job& job) {
     return actors::LearnServerJobFor(job.id, target, salt);
   }
   if (job.kind == kDatabaseJob) return actors::LearnDatabaseJobFor(job.id, target, job.databases);
+  if (job.kind == jobs::KindName(jobs::Kind::kApplyPlanJob)) {
+    SQLX_ASSIGN_OR_RETURN(std::optional<std::string> plan, records_->GetPlan(job.id));
+    if (!plan) return MakeError(ErrorCode::kNotFound, "job " + job.id + ": its plan is not in the store");
+    actors::ApplyRequest request;
+    request.database = job.params.value("database", "");
+    request.plan_json = std::move(*plan);
+    request.dry_run = job.params.value("dry_run", false);
+    request.allow_destructive = job.params.value("allow_destructive", false);
+    request.allow_blocking = job.params.value("allow_blocking", false);
+    return actors::ApplyPlanJobFor(job.id, target, request);
+  }
   return MakeError(ErrorCode::kUnsupported, "job " + job.id + " has kind " + job.kind + ", which this orchestrator does not run");
 }
 
@@ -527,6 +541,22 @@ void Orchestrator::Impl::OnApplied(EventWrites& w, Job job, std::string_view ver
   job.finished_ns = UnixNowNs();
   job.summary = json{{"database", s.database}, {"result", s.result}, {"from_hash", s.from_hash},
                      {"to_hash", s.to_hash},   {"live_hash", s.live_hash}, {"applied", s.applied}};
+  if (s.failed_operation != 0) job.summary["failed_operation"] = s.failed_operation;
+  const json report = json::parse(s.report_json, nullptr, false);
+  if (job.state == JobState::kFailed) {
+    job.error = s.result;
+    if (report.is_object() && report.contains("error") && report["error"].is_string())
+      job.error = s.result + ": " + report["error"].get<std::string>();
+  }
+  Error failure = MakeError(ErrorCode::kServer, job.error.empty() ? s.result : job.error);
+  json details = job.summary;
+  details["job"] = job.id;
+  details["run"] = job.run;
+  details["worker"] = job.worker;
+  if (report.is_object() && report.contains("applied")) details["steps"] = report["applied"];
+  w.audit.push_back(EventFor(nullptr, job.state == JobState::kDone ? "apply.finished" : "apply.failed",
+                             storage::AuditObject{job.connection, s.database, ""},
+                             job.state == JobState::kDone ? nullptr : &failure, details));
   w.Put(job);
 }
 
@@ -702,6 +732,7 @@ void Orchestrator::Impl::Stop() {
     }
     audit_.reset();
   }
+  leases_.reset();  // drained: no lease answer is being written when the store closes
   if (bus_) bus_->Close();
   records_.reset();
   store_.reset();

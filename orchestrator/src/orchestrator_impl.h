@@ -59,6 +59,11 @@ struct EventWrites {
 // "run-" and 10 random hex digits.
 std::string NewRunId();
 
+// An event the orchestrator records, by `caller` (null: by itself); its
+// token subject, address and role go into the details.
+storage::AuditEvent EventFor(const Caller* caller, const std::string& action, const storage::AuditObject& object,
+                             const Error* error, const nlohmann::json& details);
+
 class Orchestrator::Impl {
  public:
   explicit Impl(OrchestratorOptions options);
@@ -99,6 +104,19 @@ class Orchestrator::Impl {
 
   // --- scheduler.cc ---
   void SchedulerLoop();
+
+  // --- apply.cc ---
+  struct ApplyParams {
+    std::string connection;  // fleet connection name
+    std::string database;    // empty: the plan's
+    std::string plan_json;   // docs/formats/plan.md
+    bool dry_run = false, allow_destructive = false, allow_blocking = false;
+  };
+  // A run of one apply job, its plan stored beside it.
+  Result<Run> StartApply(const Caller& caller, const ApplyParams& params);
+  // The answer to a worker's LeaseRequest envelope (<prefix>.lease).
+  bus::Bytes OnLeaseRequest(std::span<const uint8_t> request);
+  Status ServeLeases();
 
   // --- retention.cc ---
   void RetentionLoop();
@@ -143,6 +161,7 @@ class Orchestrator::Impl {
   std::unique_ptr<storage::AuditLog> audit_;
   std::optional<secrets::SecretKey> key_;
   std::unique_ptr<bus::Bus> bus_;
+  std::optional<bus::Responder> leases_;  // answers <prefix>.lease
   std::unique_ptr<httplib::Server> http_;
   int port_ = 0;
 

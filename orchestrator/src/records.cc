@@ -16,6 +16,8 @@ constexpr std::string_view kRunPrefix = "run/";
 constexpr std::string_view kSchedulePrefix = "schedule/";
 constexpr std::string_view kTokenPrefix = "token/";
 constexpr std::string_view kSeenPrefix = "seen/";
+constexpr std::string_view kLeasePrefix = "lease/";
+constexpr std::string_view kPlanPrefix = "plan/";
 
 std::string Key(std::string_view prefix, std::string_view id) { return std::string(prefix) + std::string(id); }
 
@@ -65,6 +67,7 @@ Result<Job> JobFrom(const json& j) {
   o.finished_ns = j.value("finished_ns", int64_t{0});
   o.error = j.value("error", "");
   if (j.contains("summary")) o.summary = j.at("summary");
+  if (j.contains("params")) o.params = j.at("params");
   return o;
 }
 
@@ -168,7 +171,8 @@ nlohmann::json ToJson(const Job& o) {
               {"heartbeat_ns", o.heartbeat_ns},
               {"finished_ns", o.finished_ns},
               {"error", o.error},
-              {"summary", o.summary}};
+              {"summary", o.summary},
+              {"params", o.params}};
 }
 
 nlohmann::json ToJson(const Run& r) {
@@ -215,6 +219,24 @@ Result<std::optional<ApiToken>> Records::GetToken(std::string_view digest) {
 Result<std::vector<ApiToken>> Records::ListTokens() {
   return ListAll<ApiToken>(store_, std::string(kTokenPrefix), TokenFrom);
 }
+Result<std::optional<Lease>> Records::GetLease(std::string_view job_id) {
+  return GetOne<Lease>(store_, Key(kLeasePrefix, job_id), [](const json& j) -> Result<Lease> {
+    return Lease{j.at("job").get<std::string>(), j.at("holder").get<std::string>(), j.at("token").get<uint64_t>(),
+                 j.at("expires_ns").get<int64_t>()};
+  });
+}
+Result<std::optional<std::string>> Records::GetPlan(std::string_view job_id) {
+  return store_.GetFleet(Key(kPlanPrefix, job_id));
+}
+void Records::Batch::Put(const Lease& l) {
+  writes_.push_back({Key(kLeasePrefix, l.job_id),
+                     json{{"job", l.job_id}, {"holder", l.holder}, {"token", l.token}, {"expires_ns", l.expires_ns}}
+                         .dump()});
+}
+void Records::Batch::PutPlan(std::string_view job_id, std::string plan_json) {
+  writes_.push_back({Key(kPlanPrefix, job_id), std::move(plan_json)});
+}
+
 Result<bool> Records::Seen(std::string_view marker) {
   SQLX_ASSIGN_OR_RETURN(std::optional<std::string> value, store_.GetFleet(Key(kSeenPrefix, marker)));
   return value.has_value();

@@ -10,6 +10,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "lease.h"
 #include "sqlx/messages/result.h"
 #include "sqlx/storage/store.h"
 
@@ -44,6 +45,9 @@ struct Job {
   int64_t created_ns = 0, started_ns = 0, heartbeat_ns = 0, finished_ns = 0;
   std::string error;                   // failed / dead: why
   nlohmann::json summary = nlohmann::json::object();  // what came of it
+  // What the job was asked to do beyond its kind and target: an apply job's
+  // database and consents (its plan is a record of its own: plan/ID).
+  nlohmann::json params = nlohmann::json::object();
 };
 
 // An org-wide learn ("fleet-learn": its server jobs, and through them its
@@ -98,6 +102,8 @@ class Records {
   Result<std::optional<ApiToken>> GetToken(std::string_view digest);
   Result<std::vector<ApiToken>> ListTokens();
   Result<bool> Seen(std::string_view marker);
+  Result<std::optional<Lease>> GetLease(std::string_view job_id);
+  Result<std::optional<std::string>> GetPlan(std::string_view job_id);
 
   // One atomic, synced batch of puts and deletes.
   class Batch {
@@ -108,6 +114,8 @@ class Records {
     void Put(const Schedule& s);
     void Put(const ApiToken& t);
     void MarkSeen(std::string_view marker);
+    void Put(const Lease& l);
+    void PutPlan(std::string_view job_id, std::string plan_json);
     void DeleteConnection(std::string_view name);
     void DeleteSchedule(std::string_view id);
     void DeleteToken(std::string_view digest);

@@ -80,6 +80,7 @@ const std::vector<Route>& Routes() {
       {"DELETE", "/v1/connections/" + kId, "/v1/connections/nosuch", {"admin"}},
       {"POST", "/v1/fleet/learn", "/v1/fleet/learn", {"admin", "operator"}},
       {"POST", "/v1/probe", "/v1/probe", {"admin", "operator"}},
+      {"POST", "/v1/apply", "/v1/apply", {"admin", "operator"}},
       {"GET", "/v1/runs", "/v1/runs", {"admin", "operator"}},
       {"GET", "/v1/runs/" + kId, "/v1/runs/nosuch", {"admin", "operator"}},
       {"GET", "/v1/jobs", "/v1/jobs", {"admin", "operator"}},

@@ -27,6 +27,7 @@
 #include <nlohmann/json.hpp>
 
 #include "fleet_databases.h"
+#include "held_fleet.h"
 #include "holding_proxy.h"
 #include "own_mariadb.h"
 #include "own_nats_server.h"
@@ -41,41 +42,11 @@ namespace {
 using namespace std::chrono_literals;
 using nlohmann::json;
 using testing::FleetDatabases;
+using testing::HeldFleet;
 using testing::HoldingProxy;
+using testing::WaitMidJob;
 using testing::PollUntil;
 using testing::SqlxCluster;
-
-// Waits until `job` is running on `worker` (any: "") and the worker waits
-// at the proxy.
-bool WaitMidJob(SqlxCluster& cluster, HoldingProxy& proxy, const std::string& job, const std::string& worker) {
-  return PollUntil(
-      [&] {
-        const json j = cluster.Job(job);
-        return j.is_object() && j["state"] == "running" && (worker.empty() || j["worker"] == worker) &&
-               proxy.held() == 1;
-      },
-      30s);
-}
-
-// A cluster (orchestrator started by Start()) whose connection "held"
-// leads through a HoldingProxy to `databases` databases of the shared
-// MariaDB.
-struct HeldFleet {
-  HeldFleet(const std::string& tag, int databases, int job_ack_wait_s, int job_max_deliver = 5)
-      : dbs(testing::SharedMariaDbPort(), testing::FleetName(tag), databases, 2, password),
-        proxy(testing::SharedMariaDbPort()),
-        cluster(tag, testing::NatsUrl(), job_ack_wait_s, job_max_deliver) {}
-  bool Start() {
-    if (proxy.port() == 0 || !cluster.StartOrchestrator()) return false;
-    cluster.AddConnection("held", dbs.Url(proxy.port()), password);
-    return true;
-  }
-
-  const std::string password = testing::NewPassword();
-  FleetDatabases dbs;
-  HoldingProxy proxy;
-  SqlxCluster cluster;  // stopped first, before the proxy and the databases go
-};
 
 // ---------------------------------------------------------------------------
 

@@ -1,0 +1,144 @@
+// Plans applied through the cluster (POST /v1/apply, `sqlx fleet apply`) and
+// the leases that fence them (docs/cluster.md, "Leases"). An apply job runs
+// on a worker only under its lease; every acquisition takes the next token,
+// so a worker frozen past its lease finds at its next check that a newer
+// delivery holds the job, and changes nothing more. Leases are persisted
+// before the answer leaves, so a restarted orchestrator never hands out a
+// token twice.
+#include <spdlog/spdlog.h>
+
+#include "orchestrator_impl.h"
+#include "sqlx/actors/wire.h"
+#include "sqlx/messages/clock.h"
+#include "sqlx/messages/jobs.h"
+
+namespace sqlx::orchestrator {
+
+namespace {
+
+using nlohmann::json;
+
+constexpr std::string_view kApplyJob = "apply-plan-job";
+constexpr std::chrono::milliseconds kLeaseWait{5000};
+
+bus::Bytes Reply(std::string_view job_id, const actors::LeaseReplyInfo& reply) {
+  const std::string bytes = actors::LeaseReplyFor(job_id, reply);
+  return bus::Bytes(bytes.begin(), bytes.end());
+}
+
+}  // namespace
+
+Result<Run> Orchestrator::Impl::StartApply(const Caller& caller, const ApplyParams& p) {
+  const json plan = json::parse(p.plan_json, nullptr, false);
+  if (!plan.is_object() || !plan.contains("from_hash") || !plan.contains("operations"))
+    return MakeError(ErrorCode::kInvalidArgument,
+                     "the plan is not a plan.json (docs/formats/plan.md): make one with `sqlx plan:diff -o plan.json`");
+  std::lock_guard<std::mutex> lock(state_mu_);
+  SQLX_ASSIGN_OR_RETURN(std::optional<FleetConnection> conn, records_->GetConnection(p.connection));
+  if (!conn)
+    return MakeError(ErrorCode::kNotFound, "no connection named '" + p.connection + "' (see `sqlx connections list`)");
+  Run run;
+  run.id = NewRunId();
+  run.kind = "apply";
+  run.connections = {p.connection};
+  run.actor = caller.subject;
+  run.created_ns = UnixNowNs();
+  Job job;
+  job.id = run.id + ".a0";
+  job.kind = std::string(kApplyJob);
+  job.run = run.id;
+  job.connection = p.connection;
+  job.databases = {p.database.empty() ? plan.value("database", "") : p.database};
+  job.created_ns = run.created_ns;
+  job.params = json{{"database", p.database},
+                    {"dry_run", p.dry_run},
+                    {"allow_destructive", p.allow_destructive},
+                    {"allow_blocking", p.allow_blocking},
+                    {"from_hash", plan.value("from_hash", "")},
+                    {"to_hash", plan.value("to_hash", "")},
+                    {"operations", plan["operations"].size()}};
+  Records::Batch batch;
+  batch.Put(run);
+  batch.PutPlan(job.id, p.plan_json);
+  batch.Put(job);
+  SQLX_RETURN_IF_ERROR(records_->Write(batch, "recording apply run " + run.id));
+  SQLX_RETURN_IF_ERROR(RecordAudit(&caller, "apply.requested",
+                                   storage::AuditObject{p.connection, job.databases[0], ""}, nullptr,
+                                   json{{"run", run.id}, {"job", job.id}, {"params", job.params}}));
+  Status published = Publish(job);
+  if (!published.ok()) {
+    spdlog::warn("orchestrator: publishing job {}: {}", job.id, published.error().message);
+  } else {
+    Records::Batch after;
+    after.Put(job);
+    SQLX_RETURN_IF_ERROR(records_->Write(after, "recording published job " + job.id));
+  }
+  return run;
+}
+
+Status Orchestrator::Impl::ServeLeases() {
+  SQLX_ASSIGN_OR_RETURN(bus::Responder responder,
+                        bus_->Serve(options_.subject_prefix + ".lease",
+                                    [this](std::span<const uint8_t> request) { return OnLeaseRequest(request); }));
+  leases_.emplace(std::move(responder));
+  return Status::Ok();
+}
+
+bus::Bytes Orchestrator::Impl::OnLeaseRequest(std::span<const uint8_t> request) {
+  const std::string bytes(reinterpret_cast<const char*>(request.data()), request.size());  // aligned
+  actors::LeaseReplyInfo denied;
+  Status verified = jobs::Verify(jobs::Kind::kLeaseRequest, bytes);
+  if (!verified.ok()) {
+    spdlog::warn("orchestrator: rejected a lease request: {}", verified.error().message);
+    denied.reason = "not a lease request: " + verified.error().message;
+    return Reply("", denied);
+  }
+  const actors::LeaseRequestInfo r = actors::ReadLeaseRequest(bytes);
+  std::lock_guard<std::mutex> lock(state_mu_);
+  auto job = records_->GetJob(r.job_id);
+  auto current = records_->GetLease(r.job_id);
+  if (!job.ok() || !current.ok()) {
+    denied.reason = "the orchestrator could not read job " + r.job_id + ": " +
+                    (!job.ok() ? job.error().message : current.error().message);
+    return Reply(r.job_id, denied);
+  }
+  if (!job->has_value()) {
+    denied.reason = "no job " + r.job_id;
+    return Reply(r.job_id, denied);
+  }
+  const Job& j = **job;
+  const int64_t now = UnixNowNs();
+  const int64_t ttl = std::chrono::duration_cast<std::chrono::nanoseconds>(options_.job_ack_wait).count();
+  const LeaseDecision d = DecideLease(*current, r.job_id, r.worker, r.token, now, ttl,
+                                      IsTerminal(j.state) ? JobStateName(j.state) : "");
+  if (!d.granted) {
+    denied.holder = d.lease.holder;
+    denied.token = d.lease.token;
+    denied.expires_ns = d.lease.expires_ns;
+    denied.reason = d.reason;
+    if (r.token != 0) {
+      // A holder fenced off: what a frozen or partitioned worker ran into.
+      Error e = MakeError(ErrorCode::kCancelled, d.reason);
+      (void)AppendAudit({EventFor(nullptr, "job.fenced", storage::AuditObject{j.connection, "", ""}, &e,
+                                  json{{"job", j.id}, {"worker", r.worker}, {"fence", r.token},
+                                       {"current_fence", d.lease.token}, {"holder", d.lease.holder}})});
+    }
+    return Reply(r.job_id, denied);
+  }
+  Records::Batch batch;
+  batch.Put(d.lease);
+  Status written = records_->Write(batch, "recording the lease of job " + r.job_id);
+  if (!written.ok()) {
+    // Never answer with a token that was not persisted.
+    denied.reason = written.error().message;
+    return Reply(r.job_id, denied);
+  }
+  if (r.token == 0) {
+    (void)AppendAudit({EventFor(nullptr, "job.leased", storage::AuditObject{j.connection, "", ""}, nullptr,
+                                json{{"job", j.id}, {"worker", r.worker}, {"fence", d.lease.token},
+                                     {"delivery", r.delivery}})});
+  }
+  return Reply(r.job_id, actors::LeaseReplyInfo{true, d.lease.token, d.lease.holder, "", d.lease.expires_ns});
+}
+
+}  // namespace sqlx::orchestrator
