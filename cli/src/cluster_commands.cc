@@ -68,6 +68,19 @@ actors::PlanRunner DriverPlanRunner() {
   };
 }
 
+// A period as `sqlx audit prune --older-than` spells it (90d, 12h, 30m;
+// units s m h d w); "0" is none.
+Result<std::chrono::seconds> ParsePeriod(const std::string& flag, const std::string& text) {
+  if (text == "0") return std::chrono::seconds(0);
+  const int64_t now = UnixNowNs();
+  auto cutoff = ParseTime("-" + text, now);
+  if (!cutoff.ok() || *cutoff >= now || text.find_first_not_of("0123456789") == 0)
+    return MakeError(ErrorCode::kInvalidArgument, flag + " '" + text +
+                                                      "' is not a period: give a number and a unit s m h d w "
+                                                      "(e.g. 90d), or 0");
+  return std::chrono::seconds((now - *cutoff) / 1000000000);
+}
+
 }  // namespace
 
 int RunSecretKeyNew(const GlobalOptions& g, const std::string& file) {
@@ -98,17 +111,14 @@ int RunOrchestrator(const GlobalOptions& g, const ClusterArgs& a) {
   o.job_ack_wait = Millis(a.job_ack_wait_s);
   o.job_max_deliver = a.job_max_deliver;
   if (!a.audit_retention.empty()) {
-    // A period: the same spelling as `sqlx audit prune --older-than` (90d, 12h).
-    const int64_t now = UnixNowNs();
-    auto cutoff = ParseTime("-" + a.audit_retention, now);
-    if (!cutoff.ok() || *cutoff >= now || a.audit_retention.find_first_not_of("0123456789") == 0) {
-      return ReportError(g, MakeError(ErrorCode::kInvalidArgument,
-                                      "--audit-retention '" + a.audit_retention +
-                                          "' is not a period: give a number and a unit s m h d w (e.g. 90d)"));
-    }
-    o.audit_retention = std::chrono::seconds((now - *cutoff) / 1000000000);
-    o.audit_retention_every = std::chrono::seconds(static_cast<int64_t>(a.audit_retention_every_s));
+    auto period = ParsePeriod("--audit-retention", a.audit_retention);
+    if (!period.ok()) return ReportError(g, period.error());
+    o.audit_retention = *period;
   }
+  o.audit_retention_every = std::chrono::seconds(static_cast<int64_t>(a.audit_retention_every_s));
+  auto job_period = ParsePeriod("--job-retention", a.job_retention);
+  if (!job_period.ok()) return ReportError(g, job_period.error());
+  o.job_retention = *job_period;
   auto started = orchestrator::Orchestrator::Start(o);
   if (!started.ok()) return ReportError(g, started.error());
   const std::string host = o.listen.substr(0, o.listen.rfind(':'));

@@ -149,6 +149,7 @@ struct ClusterArgs {
   int job_max_deliver = 5;                          // --job-max-deliver
   std::string audit_retention;                      // --audit-retention: a period (90d); empty: keep all
   double audit_retention_every_s = 3600;            // --audit-retention-every
+  std::string job_retention = "30d";                // --job-retention: a period; 0: keep all
   // worker
   size_t concurrency = 1;                           // --concurrency
   std::string worker_name;                          // --name

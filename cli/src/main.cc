@@ -267,8 +267,11 @@ int main(int argc, char** argv) {
   orchestrator_cmd->add_option("--audit-retention", cluster.audit_retention,
                                "Prune audit events older than this period to their hash (90d, 12h; default: keep all)");
   orchestrator_cmd->add_option("--audit-retention-every", cluster.audit_retention_every_s,
-                               "Seconds between retention prunes (the first at start)")
+                               "Seconds between retention prunes, audit and jobs (the first at start)")
       ->default_val(3600);
+  orchestrator_cmd->add_option("--job-retention", cluster.job_retention,
+                               "Delete runs finished longer ago than this, with their jobs (30d; 0: keep all)")
+      ->default_val("30d");
   CLI::App* worker_cmd =
       app.add_subcommand("worker", "Run a worker: pull jobs from the queue and run them through the actors");
   worker_cmd->fallthrough();

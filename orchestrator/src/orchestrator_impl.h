@@ -121,6 +121,9 @@ class Orchestrator::Impl {
   // --- retention.cc ---
   void RetentionLoop();
   Status PruneOnce();
+  // Deletes finished runs past job_retention, and audit markers older than
+  // the events stream keeps messages (no redelivery can need them).
+  Status PruneJobs();
 
   // --- http_api.cc ---
   void StopHttp();

@@ -1,7 +1,9 @@
 #include "records.h"
 
 #include <array>
+#include <cstdlib>
 
+#include "sqlx/messages/clock.h"
 #include "sqlx/messages/hex.h"
 
 namespace sqlx::orchestrator {
@@ -237,6 +239,16 @@ void Records::Batch::PutPlan(std::string_view job_id, std::string plan_json) {
   writes_.push_back({Key(kPlanPrefix, job_id), std::move(plan_json)});
 }
 
+Result<std::vector<std::pair<std::string, int64_t>>> Records::ListSeen() {
+  SQLX_ASSIGN_OR_RETURN(auto rows, store_.ScanFleet(kSeenPrefix));
+  std::vector<std::pair<std::string, int64_t>> out;
+  out.reserve(rows.size());
+  for (auto& [key, value] : rows) {
+    out.emplace_back(key.substr(kSeenPrefix.size()), std::strtoll(value.c_str(), nullptr, 10));
+  }
+  return out;
+}
+
 Result<bool> Records::Seen(std::string_view marker) {
   SQLX_ASSIGN_OR_RETURN(std::optional<std::string> value, store_.GetFleet(Key(kSeenPrefix, marker)));
   return value.has_value();
@@ -253,7 +265,17 @@ void Records::Batch::Put(const ApiToken& t) {
   j["digest"] = t.digest;
   writes_.push_back({Key(kTokenPrefix, t.digest), j.dump()});
 }
-void Records::Batch::MarkSeen(std::string_view marker) { writes_.push_back({Key(kSeenPrefix, marker), "1"}); }
+void Records::Batch::MarkSeen(std::string_view marker) {
+  writes_.push_back({Key(kSeenPrefix, marker), std::to_string(UnixNowNs())});
+}
+void Records::Batch::DeleteRun(std::string_view run_id) { writes_.push_back({Key(kRunPrefix, run_id), std::nullopt}); }
+void Records::Batch::DeleteJob(std::string_view job_id) {
+  for (std::string_view prefix : {kJobPrefix, kPlanPrefix, kLeasePrefix})
+    writes_.push_back({Key(prefix, job_id), std::nullopt});
+}
+void Records::Batch::DeleteSeen(std::string_view marker) {
+  writes_.push_back({Key(kSeenPrefix, marker), std::nullopt});
+}
 void Records::Batch::DeleteConnection(std::string_view name) {
   writes_.push_back({Key(kConnPrefix, name), std::nullopt});
 }

@@ -102,6 +102,9 @@ class Records {
   Result<std::optional<ApiToken>> GetToken(std::string_view digest);
   Result<std::vector<ApiToken>> ListTokens();
   Result<bool> Seen(std::string_view marker);
+  // Every audit marker with the time it was written (0: written as "1" by
+  // an orchestrator before markers carried it).
+  Result<std::vector<std::pair<std::string, int64_t>>> ListSeen();
   Result<std::optional<Lease>> GetLease(std::string_view job_id);
   Result<std::optional<std::string>> GetPlan(std::string_view job_id);
 
@@ -119,6 +122,10 @@ class Records {
     void DeleteConnection(std::string_view name);
     void DeleteSchedule(std::string_view id);
     void DeleteToken(std::string_view digest);
+    // A finished run's records: the run, and each job with its plan and lease.
+    void DeleteRun(std::string_view run_id);
+    void DeleteJob(std::string_view job_id);
+    void DeleteSeen(std::string_view marker);
     bool empty() const { return writes_.empty(); }
 
    private:

@@ -4,6 +4,7 @@
 #include <signal.h>
 
 #include <chrono>
+#include <set>
 #include <string>
 #include <thread>
 
@@ -99,6 +100,50 @@ TEST_F(OrchestratorProcessTest, AuditRetentionPrunesOnScheduleAndTheHeadIsSigned
   RunResult conns = RunSqlx({"--store", store_, "--format", "json", "audit", "query", "--action", "connection.created"});
   ASSERT_EQ(conns.exit_code, 0);
   EXPECT_TRUE(json::parse(conns.out)["events"].empty()) << conns.out;
+}
+
+TEST_F(OrchestratorProcessTest, JobRetentionDeletesFinishedRunsOnlyAndSaysSo) {
+  auto orchestrator = Start({"--job-retention", "2s", "--audit-retention-every", "1"});
+  ASSERT_FALSE(endpoint_.empty());
+  Subprocess worker({SqlxBinary(), "worker", "--nats", NatsUrl(), "--subject-prefix", prefix_, "--secret-key", key_,
+                     "--name", "w1", "--heartbeat", "1"},
+                    SqlxBaseEnv(), dir_.path() + "/worker.err");
+  RunResult probe = RunSqlx({"--format", "json", "jobs", "probe", "--count", "5", "--wait"}, ClientEnv());
+  ASSERT_EQ(probe.exit_code, 0) << DescribeRun(probe);
+  const std::string finished_run = json::parse(probe.out)["run"].get<std::string>();
+  ASSERT_EQ(::kill(worker.pid(), SIGTERM), 0);
+  EXPECT_EQ(worker.Wait(DeadlineIn(20s)).exit_code, 0);
+  // With no worker left, this run stays queued: never deleted.
+  RunResult queued = RunSqlx({"--format", "json", "jobs", "probe", "--count", "2"}, ClientEnv());
+  ASSERT_EQ(queued.exit_code, 0) << DescribeRun(queued);
+  const std::string queued_run = json::parse(queued.out)["id"].get<std::string>();
+
+  auto runs = [&] {
+    RunResult r = RunSqlx({"--format", "json", "jobs", "list"}, ClientEnv());
+    EXPECT_EQ(r.exit_code, 0) << DescribeRun(r);
+    std::set<std::string> out;
+    const json list = json::parse(r.out, nullptr, false);
+    if (list.is_object())
+      for (const json& j : list["jobs"]) out.insert(j["run"].get<std::string>());
+    return out;
+  };
+  const auto deadline = std::chrono::steady_clock::now() + 20s;
+  while (runs().count(finished_run) != 0 && std::chrono::steady_clock::now() < deadline)
+    std::this_thread::sleep_for(250ms);
+  const std::set<std::string> left = runs();
+  EXPECT_EQ(left.count(finished_run), 0u) << "the finished run's jobs are gone";
+  EXPECT_EQ(left.count(queued_run), 1u) << "the queued run is kept";
+  RunResult gone = RunSqlx({"fleet", "status", finished_run}, ClientEnv());
+  EXPECT_NE(gone.exit_code, 0);
+
+  ASSERT_EQ(::kill(orchestrator->pid(), SIGTERM), 0);
+  ASSERT_EQ(orchestrator->Wait(DeadlineIn(20s)).exit_code, 0);
+  RunResult pruned = RunSqlx({"--store", store_, "--format", "json", "audit", "query", "--action", "jobs.pruned"});
+  ASSERT_EQ(pruned.exit_code, 0) << DescribeRun(pruned);
+  const json events = json::parse(pruned.out)["events"];
+  ASSERT_FALSE(events.empty());
+  EXPECT_EQ(events[0]["details"]["runs"], 1);
+  EXPECT_EQ(events[0]["details"]["jobs"], 5);
 }
 
 TEST_F(OrchestratorProcessTest, RefusesBadOptionsBeforeTouchingAnything) {

@@ -37,8 +37,12 @@ struct OrchestratorOptions {
   // (against the public key of audit_key_file when set). 0: keep every
   // event. Default 0.
   std::chrono::seconds audit_retention{0};
-  // How often the retention prune runs (the first time at start). Default 1 h.
+  // How often the retention prunes run (the first time at start). Default 1 h.
   std::chrono::seconds audit_retention_every{3600};
+  // Runs whose jobs all finished longer ago than this are deleted with
+  // their jobs, plans and leases (the audit log keeps what they did), at the
+  // same cadence. 0: keep them. Default 30 days.
+  std::chrono::seconds job_retention{std::chrono::hours(24 * 30)};
 };
 
 class Orchestrator {
