@@ -6,6 +6,7 @@
 
 #include <chrono>
 #include <cstdlib>
+#include <functional>
 #include <iomanip>
 #include <fstream>
 #include <iostream>
@@ -271,6 +272,29 @@ int JobsProbe(const GlobalOptions& g, const ClusterArgs& a, const Api& api) {
   return failed ? kExitError : kExitOk;
 }
 
+// One request's answer: as JSON with --format json, else as `text` prints it.
+int Answer(const GlobalOptions& g, const Result<json>& answer, const std::function<void(const json&)>& text) {
+  if (!answer.ok()) return ReportError(g, answer.error());
+  if (g.format == "json") {
+    PrintJson(*answer);
+  } else {
+    text(*answer);
+  }
+  return kExitOk;
+}
+
+void PrintSchedules(const json& list) {
+  std::cout << std::left << std::setw(20) << "SCHEDULE" << std::setw(20) << "CRON" << std::setw(22) << "NEXT"
+            << std::setw(22) << "LAST" << "CONNECTIONS\n";
+  for (const json& s : list) {
+    std::string conns;
+    for (const json& c : s["connections"]) conns += (conns.empty() ? "" : ",") + c.get<std::string>();
+    std::cout << std::setw(20) << s["id"].get<std::string>() << std::setw(20) << s["cron"].get<std::string>()
+              << std::setw(22) << Time(s["next_ns"].get<int64_t>()) << std::setw(22) << Time(s["last_ns"].get<int64_t>())
+              << (conns.empty() ? "all" : conns) << "\n";
+  }
+}
+
 }  // namespace
 
 int RunFleetClient(const GlobalOptions& g, const ClusterArgs& a) {
@@ -292,114 +316,60 @@ int RunFleetClient(const GlobalOptions& g, const ClusterArgs& a) {
     }
     if (a.no_password) body["password"] = "";
     if (!a.tags.empty()) body["tags"] = a.tags;
-    auto c = act == "connections add" ? Call(api, "POST", "/v1/connections", &body)
-                                      : Call(api, "PUT", Path("/v1/connections", a.name), &body);
-    if (!c.ok()) return ReportError(g, c.error());
-    if (g.format == "json") {
-      PrintJson(*c);
-    } else {
-      PrintConnections(json::array({*c}));
-    }
-    return kExitOk;
+    return Answer(g,
+                  act == "connections add" ? Call(api, "POST", "/v1/connections", &body)
+                                           : Call(api, "PUT", Path("/v1/connections", a.name), &body),
+                  [](const json& c) { PrintConnections(json::array({c})); });
   }
-  if (act == "connections list") {
-    auto list = Call(api, "GET", "/v1/connections");
-    if (!list.ok()) return ReportError(g, list.error());
-    g.format == "json" ? PrintJson(*list) : PrintConnections((*list)["connections"]);
-    return kExitOk;
-  }
+  if (act == "connections list")
+    return Answer(g, Call(api, "GET", "/v1/connections"), [](const json& l) { PrintConnections(l["connections"]); });
   if (act == "connections remove") {
-    auto r = Call(api, "DELETE", Path("/v1/connections", a.name));
-    if (!r.ok()) return ReportError(g, r.error());
-    g.format == "json" ? PrintJson(*r) : void(std::cout << "removed connection " << a.name << "\n");
-    return kExitOk;
+    return Answer(g, Call(api, "DELETE", Path("/v1/connections", a.name)),
+                  [&](const json&) { std::cout << "removed connection " << a.name << "\n"; });
   }
   if (act == "fleet learn") return FleetLearn(g, a, api);
+  if (act == "fleet apply") return FleetApply(g, a, api);
   if (act == "fleet status") {
-    auto run = Call(api, "GET", Path("/v1/runs", a.run));
-    if (!run.ok()) return ReportError(g, run.error());
-    if (g.format == "json") {
-      PrintJson(*run);
-    } else {
-      std::cout << a.run << " started " << Time((*run)["created_ns"].get<int64_t>()) << " by "
-                << (*run)["actor"].get<std::string>() << ": " << (*run)["counts"].dump()
-                << (RunFinished(*run) ? " (finished)" : " (in progress)") << "\n";
-      PrintJobs((*run)["jobs"]);
-    }
-    return kExitOk;
+    return Answer(g, Call(api, "GET", Path("/v1/runs", a.run)), [&](const json& run) {
+      std::cout << a.run << " started " << Time(run["created_ns"].get<int64_t>()) << " by "
+                << run["actor"].get<std::string>() << ": " << run["counts"].dump()
+                << (RunFinished(run) ? " (finished)" : " (in progress)") << "\n";
+      PrintJobs(run["jobs"]);
+    });
   }
   if (act == "jobs list") {
     std::string path = "/v1/jobs?limit=" + std::to_string(a.limit);
     if (!a.run.empty()) path += "&run=" + httplib::detail::encode_query_param(a.run);
     if (!a.state.empty()) path += "&state=" + httplib::detail::encode_query_param(a.state);
-    auto list = Call(api, "GET", path);
-    if (!list.ok()) return ReportError(g, list.error());
-    g.format == "json" ? PrintJson(*list) : PrintJobs((*list)["jobs"]);
-    return kExitOk;
+    return Answer(g, Call(api, "GET", path), [](const json& l) { PrintJobs(l["jobs"]); });
   }
   if (act == "jobs probe") return JobsProbe(g, a, api);
-  if (act == "fleet apply") return FleetApply(g, a, api);
-  if (act == "jobs show") {
-    auto job = Call(api, "GET", Path("/v1/jobs", a.id));
-    if (!job.ok()) return ReportError(g, job.error());
-    PrintJson(*job);
-    return kExitOk;
-  }
+  if (act == "jobs show") return Answer(g, Call(api, "GET", Path("/v1/jobs", a.id)), PrintJson);
   if (act == "schedule add") {
     json body{{"cron", a.cron}, {"connections", SplitList(a.connections)}};
-    auto s = Call(api, "POST", "/v1/schedules", &body);
-    if (!s.ok()) return ReportError(g, s.error());
-    if (g.format == "json") {
-      PrintJson(*s);
-    } else {
-      std::cout << "schedule " << (*s)["id"].get<std::string>() << " \"" << (*s)["cron"].get<std::string>()
-                << "\": next learn " << Time((*s)["next_ns"].get<int64_t>()) << "\n";
-    }
-    return kExitOk;
+    return Answer(g, Call(api, "POST", "/v1/schedules", &body), [](const json& s) {
+      std::cout << "schedule " << s["id"].get<std::string>() << " \"" << s["cron"].get<std::string>()
+                << "\": next learn " << Time(s["next_ns"].get<int64_t>()) << "\n";
+    });
   }
-  if (act == "schedule list") {
-    auto list = Call(api, "GET", "/v1/schedules");
-    if (!list.ok()) return ReportError(g, list.error());
-    if (g.format == "json") {
-      PrintJson(*list);
-    } else {
-      std::cout << std::left << std::setw(20) << "SCHEDULE" << std::setw(20) << "CRON" << std::setw(22) << "NEXT"
-                << std::setw(22) << "LAST" << "CONNECTIONS\n";
-      for (const json& s : (*list)["schedules"]) {
-        std::string conns;
-        for (const json& c : s["connections"]) conns += (conns.empty() ? "" : ",") + c.get<std::string>();
-        std::cout << std::setw(20) << s["id"].get<std::string>() << std::setw(20) << s["cron"].get<std::string>()
-                  << std::setw(22) << Time(s["next_ns"].get<int64_t>()) << std::setw(22)
-                  << Time(s["last_ns"].get<int64_t>()) << (conns.empty() ? "all" : conns) << "\n";
-      }
-    }
-    return kExitOk;
-  }
+  if (act == "schedule list")
+    return Answer(g, Call(api, "GET", "/v1/schedules"), [](const json& l) { PrintSchedules(l["schedules"]); });
   if (act == "schedule remove") {
-    auto r = Call(api, "DELETE", Path("/v1/schedules", a.id));
-    if (!r.ok()) return ReportError(g, r.error());
-    g.format == "json" ? PrintJson(*r) : void(std::cout << "removed schedule " << a.id << "\n");
-    return kExitOk;
+    return Answer(g, Call(api, "DELETE", Path("/v1/schedules", a.id)),
+                  [&](const json&) { std::cout << "removed schedule " << a.id << "\n"; });
   }
   if (act == "tokens create") {
     json body{{"subject", a.subject}, {"role", a.role}};
-    auto t = Call(api, "POST", "/v1/tokens", &body);
-    if (!t.ok()) return ReportError(g, t.error());
     // The token is shown once; it is stored only as its digest.
-    g.format == "json" ? PrintJson(*t) : void(std::cout << (*t)["token"].get<std::string>() << "\n");
-    return kExitOk;
+    return Answer(g, Call(api, "POST", "/v1/tokens", &body),
+                  [](const json& t) { std::cout << t["token"].get<std::string>() << "\n"; });
   }
   if (act == "tokens list") {
-    auto list = Call(api, "GET", "/v1/tokens");
-    if (!list.ok()) return ReportError(g, list.error());
-    if (g.format == "json") {
-      PrintJson(*list);
-    } else {
-      for (const json& t : (*list)["tokens"])
+    return Answer(g, Call(api, "GET", "/v1/tokens"), [](const json& l) {
+      for (const json& t : l["tokens"])
         std::cout << std::left << std::setw(24) << t["subject"].get<std::string>() << std::setw(10)
                   << t["role"].get<std::string>() << Time(t["created_ns"].get<int64_t>()) << "\n";
-    }
-    return kExitOk;
+    });
   }
   return ReportError(g, MakeError(ErrorCode::kInvalidArgument, "unknown fleet command '" + act + "'"));
 }

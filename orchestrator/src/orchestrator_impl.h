@@ -56,6 +56,10 @@ struct EventWrites {
   bool empty() const { return records.empty() && audit.empty(); }
 };
 
+// Job kinds as records and subjects name them (jobs::KindName).
+inline constexpr std::string_view kServerJob = "learn-server-job";
+inline constexpr std::string_view kDatabaseJob = "learn-database-job";
+
 // "run-" and 10 random hex digits.
 std::string NewRunId();
 
