@@ -333,6 +333,30 @@ TEST(ClusterTest, ARunSurvivesANatsServerRestart) {
   EXPECT_TRUE(user_seen) << "the jobs' URLs are in no file of " << nats.dir();
 }
 
+// A learn started while the nats-server is away: its jobs cannot be
+// published then; they stay queued and go out once it is back, without a
+// restart of the orchestrator.
+TEST(ClusterTest, JobsStartedWhileNatsIsAwayArePublishedOnceItIsBack) {
+  testing::OwnNatsServer nats;
+  ASSERT_TRUE(nats.Start());
+  const std::string password = testing::NewPassword();
+  FleetDatabases dbs(testing::SharedMariaDbPort(), testing::FleetName("na"), 3, 1, password);
+  SqlxCluster cluster("away", nats.url(), /*job_ack_wait_s=*/5);
+  ASSERT_TRUE(cluster.StartOrchestrator());
+  cluster.AddConnection("a", dbs.Url(), password);
+
+  nats.Stop();
+  const std::string run = cluster.StartLearn();  // accepted, recorded, not published
+  EXPECT_EQ(cluster.Job(run + ".s0")["state"], "queued");
+  ASSERT_TRUE(nats.Start());
+  cluster.StartWorker("w");
+  const json record = cluster.WaitRunFinished(run, 60s);
+  ASSERT_TRUE(record.is_object());
+  EXPECT_EQ(testing::ExpectAllDone(record), 4u);
+  testing::ExpectEachOnce(cluster.LearnedPerDatabase(run), 3);
+  cluster.ExpectSecretNowhere(password, dbs.user());
+}
+
 // The orchestrator killed with jobs queued (no worker yet), then stopped
 // while a worker runs one: each start republishes what is unfinished and
 // takes up the results published meanwhile; the run completes once.
