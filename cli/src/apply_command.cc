@@ -193,7 +193,7 @@ int RunApply(const GlobalOptions& g, const ApplyArgs& args) {
   if (!audit.ok()) return ReportError(g, audit.error());
   auto driver = CreateDriver(*url, DriverOptionsFor(g));
   if (!driver.ok()) return ReportError(g, driver.error());
-  auto online = OnlineOptionsOf(g, args.online);  // replicas are reached before any change
+  auto online = OnlineOptionsOf(g, args.online, args.connect.url);  // replicas are reached before any change
   if (!online.ok()) return ReportError(g, online.error());
 
   ApplyPrinter printer(g, *plan);

@@ -144,8 +144,8 @@ int main(int argc, char** argv) {
     sub->add_option("--max-threads-running", online.max_threads_running,
                     "Online copies wait while the server runs more threads (0: never)");
     sub->add_option("--replica", online.replicas,
-                    "A replica whose lag throttles online copies: mysql://user@host[:port] (repeatable; password "
-                    "from $SQLX_PASSWORD)")
+                    "A replica whose lag throttles online copies: mysql://user@host[:port], or `discover` for "
+                    "every replica the primary lists (repeatable; password from $SQLX_PASSWORD)")
         ->allow_extra_args(false);  // one URL per --replica: a following URL is the command's
     sub->add_option("--max-replica-lag", online.max_replica_lag,
                     "Online copies wait while a --replica is more seconds behind (or not replicating)")

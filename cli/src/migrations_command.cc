@@ -106,7 +106,7 @@ int RunMigrations(const GlobalOptions& g, const MigrationsArgs& args) {
   if (!session.ok()) return ReportError(g, session.error());
   MigrationTerminal terminal(g.format != "json");
   StoreMigrationObserver observer(**store, audit->get(), terminal.Hooks());
-  auto online = OnlineOptionsOf(g, args.online);  // resume's replicas, reached before it continues
+  auto online = OnlineOptionsOf(g, args.online, args.connect.url);  // resume's replicas, reached before it continues
   if (!online.ok()) return ReportError(g, online.error());
   const planner::OnlineOptions& options = *online;
   Status st = Status::Ok();

@@ -1,11 +1,15 @@
 #include "online_runner.h"
 
 #include <csignal>
+#include <cstdlib>
 #include <cstdio>
 #include <iostream>
 
 #include <nlohmann/json.hpp>
+#include <spdlog/spdlog.h>
 
+#include "connect_args.h"
+#include "connection_learning.h"
 #include "replica_lag.h"
 
 namespace sqlx::cli {
@@ -98,14 +102,69 @@ void MigrationTerminal::OnProgress(const planner::MigrationState& state, double 
   std::cerr << j.dump() << "\n";
 }
 
-Result<planner::OnlineOptions> OnlineOptionsOf(const GlobalOptions& g, const OnlineArgs& args) {
+namespace {
+
+// `url` with its host and port replaced ("mysql://u:p@h:1/db?x" -> "mysql://u:p@H:P/db?x").
+std::string WithHostPort(const std::string& url, const std::string& host, uint16_t port) {
+  const size_t scheme = url.find("://");
+  const size_t start = scheme == std::string::npos ? 0 : scheme + 3;
+  size_t end = url.find_first_of("/?", start);
+  if (end == std::string::npos) end = url.size();
+  const size_t at = url.rfind('@', end - 1);
+  const size_t authority = at == std::string::npos || at < start ? start : at + 1;
+  const std::string address = host.find(':') != std::string::npos ? "[" + host + "]" : host;
+  return url.substr(0, authority) + address + ":" + std::to_string(port) + url.substr(end);
+}
+
+// The replicas' URLs: those given, with "discover" replaced by the primary's.
+Result<std::vector<std::string>> ReplicaUrls(const GlobalOptions& g, const std::vector<std::string>& given,
+                                             const std::string& primary_url) {
+  std::vector<std::string> out;
+  for (const std::string& r : given) {
+    if (r != "discover") {
+      out.push_back(r);
+      continue;
+    }
+    const char* env = std::getenv("SQLX_URL");
+    const std::string base = primary_url.empty() && env != nullptr ? env : primary_url;
+    SQLX_ASSIGN_OR_RETURN(transports::ConnectionUrl url, ResolveConnection({base, ""}));
+    url.database.clear();
+    SQLX_ASSIGN_OR_RETURN(std::unique_ptr<transports::Session> session, OpenSession(g, url, /*learning=*/false));
+    auto replicas = planner::DiscoverReplicas(*session);
+    if (!replicas.ok()) {
+      Error e = replicas.error();
+      e.message = "--replica discover: listing the replicas of " + url.ConnectionName() + ": " + e.message +
+                  " (the account needs REPLICATION MASTER ADMIN; or name each replica with --replica URL)";
+      return e;
+    }
+    if (replicas->empty())
+      return MakeError(ErrorCode::kInvalidArgument, "--replica discover: " + url.ConnectionName() +
+                                                        " lists no replica (SHOW REPLICA HOSTS is empty)");
+    for (const planner::ReplicaAddress& a : *replicas) {
+      if (a.host.empty() || a.port == 0)
+        return MakeError(ErrorCode::kInvalidArgument,
+                         "--replica discover: replica server_id " + std::to_string(a.server_id) +
+                             " reports no address: set report_host and report_port on it, or name it with "
+                             "--replica URL");
+      spdlog::info("replica discovered: server_id {} at {}:{}", a.server_id, a.host, a.port);
+      out.push_back(WithHostPort(base, a.host, a.port));
+    }
+  }
+  return out;
+}
+
+}  // namespace
+
+Result<planner::OnlineOptions> OnlineOptionsOf(const GlobalOptions& g, const OnlineArgs& args,
+                                               const std::string& primary_url) {
   planner::OnlineOptions o;
   o.postpone_cutover = args.postpone_cutover;
   o.chunk_seconds = args.chunk_time;
   o.max_threads_running = args.max_threads_running;
   o.max_replica_lag_seconds = args.max_replica_lag;
   if (!args.replicas.empty()) {
-    SQLX_ASSIGN_OR_RETURN(std::shared_ptr<ReplicaLagProbe> probe, ReplicaLagProbe::Open(g, args.replicas));
+    SQLX_ASSIGN_OR_RETURN(std::vector<std::string> urls, ReplicaUrls(g, args.replicas, primary_url));
+    SQLX_ASSIGN_OR_RETURN(std::shared_ptr<ReplicaLagProbe> probe, ReplicaLagProbe::Open(g, urls));
     o.replica_lag = [probe] { return probe->Worst(); };
   }
   return o;

@@ -43,6 +43,10 @@ std::string MigrationProgressText(const planner::MigrationState& state, double r
 // with --replica, a session to each replica is opened here (an unreachable
 // one, or one that is not a replica, is the error) and kept for the
 // options' replica_lag.
-Result<planner::OnlineOptions> OnlineOptionsOf(const GlobalOptions& g, const OnlineArgs& args);
+// `--replica discover` stands for every replica the primary lists (SHOW
+// REPLICA HOSTS: each must report its address with report_host and
+// report_port), reached as `primary_url` with that host and port.
+Result<planner::OnlineOptions> OnlineOptionsOf(const GlobalOptions& g, const OnlineArgs& args,
+                                               const std::string& primary_url);
 
 }  // namespace sqlx::cli

@@ -213,7 +213,10 @@ TEST_F(OnlineReplicaTest, CopyWaitsWhileTheReplicaIsBehindAndCompletesWhenItCatc
       if (!behind) std::this_thread::sleep_for(std::chrono::milliseconds(100));
     }
     std::vector<std::string> argv = {testing::SqlxBinary()};
-    for (const std::string& a : t.Apply({"--replica", pair_->ReplicaUrl(), "--max-replica-lag", "1"}))
+    // The first hold finds its replica through the primary (SHOW REPLICA
+    // HOSTS: the replica reports its address), the second is named.
+    const std::string replica = &hold == &holds[0] ? "discover" : pair_->ReplicaUrl();
+    for (const std::string& a : t.Apply({"--replica", replica, "--max-replica-lag", "1"}))
       argv.push_back(a);
     testing::Subprocess apply(argv, testing::RootSqlxEnv());
 

@@ -1,6 +1,7 @@
 // Reading a replica's lag (planner/online.h, ReadReplicaLag).
 #include <algorithm>
 #include <cstdlib>
+#include <optional>
 
 #include "sqlx/planner/online.h"
 #include "sqlx/transports/session.h"
@@ -68,6 +69,43 @@ Result<std::optional<double>> ReadReplicaLag(transports::Session& session, std::
     worst = std::max(*worst, *lag);
   }
   return worst;
+}
+
+Result<std::vector<ReplicaAddress>> DiscoverReplicas(transports::Session& session) {
+  const Error none =
+      MakeError(ErrorCode::kUnsupported, "the server knows none of SHOW REPLICA HOSTS, SHOW SLAVE HOSTS, SHOW REPLICAS");
+  for (const char* statement : {"SHOW REPLICA HOSTS", "SHOW SLAVE HOSTS", "SHOW REPLICAS"}) {
+    auto stream = session.Query(statement);
+    if (!stream.ok() && stream.error().server_code == kParseError) continue;
+    if (!stream.ok()) return stream.error();
+    auto has = (*stream)->NextResult();
+    if (!has.ok() && has.error().server_code == kParseError) continue;
+    if (!has.ok()) return has.error();
+    std::vector<ReplicaAddress> out;
+    if (!*has) return out;
+    const auto& columns = (*stream)->columns();
+    auto find = [&](const char* name) -> std::optional<size_t> {
+      for (size_t i = 0; i < columns.size(); ++i)
+        if (columns[i].name == name) return i;
+      return std::nullopt;
+    };
+    const auto id = find("Server_id"), host = find("Host"), port = find("Port");
+    if (!id || !host || !port)
+      return MakeError(ErrorCode::kUnsupported, std::string(statement) + " has no Server_id, Host and Port columns");
+    for (;;) {
+      SQLX_ASSIGN_OR_RETURN(const transports::RowBatch* batch, (*stream)->NextBatch());
+      if (batch == nullptr) break;
+      for (size_t r = 0; r < batch->rows(); ++r) {
+        ReplicaAddress a;
+        a.server_id = std::strtoull(std::string(batch->cell(r, *id).value_or("0")).c_str(), nullptr, 10);
+        a.host = std::string(batch->cell(r, *host).value_or(""));
+        a.port = static_cast<uint16_t>(std::strtoul(std::string(batch->cell(r, *port).value_or("0")).c_str(), nullptr, 10));
+        out.push_back(std::move(a));
+      }
+    }
+    return out;
+  }
+  return none;
 }
 
 }  // namespace sqlx::planner

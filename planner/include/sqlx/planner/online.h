@@ -182,6 +182,17 @@ Status FinalizeMigration(transports::Session& session, MigrationState& state, Mi
 // For callers that hold replica sessions (OnlineOptions::replica_lag).
 Result<std::optional<double>> ReadReplicaLag(transports::Session& session, std::string& statement);
 
+// A replica as its primary lists it (SHOW REPLICA HOSTS / SHOW SLAVE HOSTS):
+// the address it reports with report_host / report_port.
+struct ReplicaAddress {
+  uint64_t server_id = 0;
+  std::string host;  // empty: the replica reports none (report_host unset)
+  uint16_t port = 0;
+};
+// The replicas connected to the primary behind `session`. Needs REPLICATION
+// MASTER ADMIN (or REPLICATION SLAVE) on MariaDB; the server's error otherwise.
+Result<std::vector<ReplicaAddress>> DiscoverReplicas(transports::Session& session);
+
 // A new random migration id (8 lowercase hex digits).
 std::string NewMigrationId();
 
