@@ -108,6 +108,8 @@ int RunOrchestrator(const GlobalOptions& g, const ClusterArgs& a) {
   o.audit_key_file = g.audit_key.empty() ? (std::getenv("SQLX_AUDIT_KEY") ? std::getenv("SQLX_AUDIT_KEY") : "")
                                          : g.audit_key;
   o.admin_token_file = a.admin_token_file;
+  o.tls_cert_file = a.tls_cert;
+  o.tls_key_file = a.tls_key;
   o.job_ack_wait = Millis(a.job_ack_wait_s);
   o.job_max_deliver = a.job_max_deliver;
   if (!a.audit_retention.empty()) {
@@ -123,7 +125,9 @@ int RunOrchestrator(const GlobalOptions& g, const ClusterArgs& a) {
   if (!started.ok()) return ReportError(g, started.error());
   const std::string host = o.listen.substr(0, o.listen.rfind(':'));
   const std::string listening = host + ":" + std::to_string((*started)->port());
-  std::cout << nlohmann::json{{"listening", listening}, {"store", o.store_dir}}.dump() << std::endl;
+  const std::string scheme = o.tls_cert_file.empty() ? "http://" : "https://";
+  std::cout << nlohmann::json{{"listening", listening}, {"url", scheme + listening}, {"store", o.store_dir}}.dump()
+            << std::endl;
   const int sig = WaitForStopSignal(signals);
   spdlog::info("orchestrator: {} received, stopping", sig == SIGINT ? "SIGINT" : "SIGTERM");
   (*started)->Stop();

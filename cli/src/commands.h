@@ -145,6 +145,7 @@ struct ClusterArgs {
   // orchestrator
   std::string listen = "127.0.0.1:8470";            // --listen
   std::string admin_token_file;                     // --admin-token-file
+  std::string tls_cert, tls_key;                    // --tls-cert, --tls-key: serve HTTPS
   double job_ack_wait_s = 30;                       // --job-ack-wait
   int job_max_deliver = 5;                          // --job-max-deliver
   std::string audit_retention;                      // --audit-retention: a period (90d); empty: keep all
@@ -156,6 +157,7 @@ struct ClusterArgs {
   double heartbeat_s = 5;                           // --heartbeat
   // clients
   std::string orchestrator;                         // --orchestrator, else $SQLX_ORCHESTRATOR
+  std::string orchestrator_ca;                      // --orchestrator-ca, else $SQLX_ORCHESTRATOR_CA
   std::string action;                               // "connections add", "fleet learn", ...
   std::string name, url, id, run, state, cron, subject, role;
   std::vector<std::string> tags;                    // --tag (repeatable)

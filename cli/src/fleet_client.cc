@@ -28,6 +28,7 @@ using nlohmann::json;
 struct Api {
   std::string base;
   std::string token;
+  std::string ca;  // PEM file the orchestrator's certificate must chain to; empty: the system's
 };
 
 Result<Api> ApiOf(const ClusterArgs& a) {
@@ -40,9 +41,14 @@ Result<Api> ApiOf(const ClusterArgs& a) {
   if (api.base.empty())
     return MakeError(ErrorCode::kInvalidArgument,
                      "no orchestrator: pass --orchestrator http://HOST:PORT or set $SQLX_ORCHESTRATOR");
-  if (api.base.rfind("http://", 0) != 0)
+  if (api.base.rfind("http://", 0) != 0 && api.base.rfind("https://", 0) != 0)
     return MakeError(ErrorCode::kInvalidArgument,
-                     "--orchestrator '" + api.base + "' must be an http://HOST:PORT URL");
+                     "--orchestrator '" + api.base + "' must be an http:// or https://HOST:PORT URL");
+  api.ca = a.orchestrator_ca;
+  if (api.ca.empty()) {
+    const char* env = std::getenv("SQLX_ORCHESTRATOR_CA");
+    api.ca = env != nullptr ? env : "";
+  }
   while (!api.base.empty() && api.base.back() == '/') api.base.pop_back();
   const char* token = std::getenv("SQLX_TOKEN");
   api.token = token != nullptr ? token : "";
@@ -56,6 +62,10 @@ Result<Api> ApiOf(const ClusterArgs& a) {
 Result<json> Call(const Api& api, const std::string& method, const std::string& path, const json* body = nullptr) {
   httplib::Client client(api.base);
   client.set_bearer_token_auth(api.token);
+  // https: the certificate is verified (chain and host name), against
+  // --orchestrator-ca when given.
+  client.enable_server_certificate_verification(true);
+  if (!api.ca.empty()) client.set_ca_cert_path(api.ca);
   client.set_connection_timeout(5);
   client.set_read_timeout(60);
   const std::string payload = body != nullptr ? body->dump() : "";
@@ -63,6 +73,10 @@ Result<json> Call(const Api& api, const std::string& method, const std::string& 
                         : method == "POST" ? client.Post(path, payload, "application/json")
                         : method == "PUT"  ? client.Put(path, payload, "application/json")
                                            : client.Delete(path);
+  if (!res && (res.error() == httplib::Error::SSLServerVerification || res.error() == httplib::Error::SSLLoadingCerts))
+    return MakeError(ErrorCode::kTls, "the certificate of the orchestrator at " + api.base +
+                                          " does not verify: give the CA it was issued by with --orchestrator-ca "
+                                          "or $SQLX_ORCHESTRATOR_CA (and a URL host the certificate names)");
   if (!res)
     return MakeError(ErrorCode::kConnectionRefused, "cannot reach the orchestrator at " + api.base + " (" +
                                                         httplib::to_string(res.error()) +

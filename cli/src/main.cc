@@ -257,6 +257,8 @@ int main(int argc, char** argv) {
   add_bus(orchestrator_cmd);
   orchestrator_cmd->add_option("--listen", cluster.listen, "HOST:PORT of the HTTP API (port 0: any free port)")
       ->default_val("127.0.0.1:8470");
+  orchestrator_cmd->add_option("--tls-cert", cluster.tls_cert, "PEM certificate (chain): serve the API over HTTPS");
+  orchestrator_cmd->add_option("--tls-key", cluster.tls_key, "PEM private key of --tls-cert");
   orchestrator_cmd->add_option("--admin-token-file", cluster.admin_token_file,
                                "Admin API token file: registered if present, created (0600) if absent");
   orchestrator_cmd->add_option("--job-ack-wait", cluster.job_ack_wait_s,
@@ -291,7 +293,9 @@ int main(int argc, char** argv) {
   auto client = [&](CLI::App* parent, const char* name, const char* help) {
     CLI::App* cmd = parent->add_subcommand(name, help);
     cmd->fallthrough();
-    cmd->add_option("--orchestrator", cluster.orchestrator, "http://HOST:PORT (default $SQLX_ORCHESTRATOR)");
+    cmd->add_option("--orchestrator", cluster.orchestrator, "http(s)://HOST:PORT (default $SQLX_ORCHESTRATOR)");
+    cmd->add_option("--orchestrator-ca", cluster.orchestrator_ca,
+                    "CA (PEM) of an https orchestrator's certificate (default $SQLX_ORCHESTRATOR_CA, else the system's)");
     client_cmds.push_back(cmd);
     return cmd;
   };

@@ -92,7 +92,16 @@ Result<std::pair<std::string, int>> ParseListen(const std::string& listen) {
 }
 
 Status Orchestrator::Impl::Serve() {
-  http_ = std::make_unique<httplib::Server>();
+  if (!options_.tls_cert_file.empty()) {
+    auto https = std::make_unique<httplib::SSLServer>(options_.tls_cert_file.c_str(), options_.tls_key_file.c_str());
+    if (!https->is_valid())
+      return MakeError(ErrorCode::kInvalidArgument, "cannot serve HTTPS with --tls-cert " + options_.tls_cert_file +
+                                                        " and --tls-key " + options_.tls_key_file +
+                                                        ": not a PEM certificate and its private key");
+    http_ = std::move(https);
+  } else {
+    http_ = std::make_unique<httplib::Server>();
+  }
   httplib::Server& http = *http_;
 
   auto guard = [this](std::initializer_list<const char*> roles, Handler handler) {

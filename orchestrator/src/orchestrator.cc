@@ -60,6 +60,12 @@ Status Orchestrator::Impl::Open() {
   // Everything that can be checked is checked before the store is opened
   // (or created): a refused start leaves nothing behind.
   SQLX_RETURN_IF_ERROR(ParseListen(options_.listen));
+  if (options_.tls_cert_file.empty() != options_.tls_key_file.empty())
+    return MakeError(ErrorCode::kInvalidArgument, "--tls-cert and --tls-key go together: give both, or neither");
+  for (const std::string* file : {&options_.tls_cert_file, &options_.tls_key_file}) {
+    if (!file->empty() && ::access(file->c_str(), R_OK) != 0)
+      return MakeError(ErrorCode::kInvalidArgument, "cannot read " + *file + ": " + std::strerror(errno));
+  }
   SQLX_ASSIGN_OR_RETURN(secrets::SecretKey key, secrets::LoadSecretKey(options_.secret_key_file));
   key_.emplace(std::move(key));
   if (!options_.audit_key_file.empty()) {

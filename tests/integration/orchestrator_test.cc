@@ -14,6 +14,7 @@
 #include "sqlx_cli.h"
 #include "subprocess.h"
 #include "temp_dir.h"
+#include "test_pki.h"
 #include "test_env.h"
 
 namespace sqlx::testing {
@@ -52,7 +53,7 @@ class OrchestratorProcessTest : public ::testing::Test {
     const bool ready = p->ReadUntil([](const RunResult& r) { return r.out.find('\n') != std::string::npos; },
                                     DeadlineIn(20s));
     EXPECT_TRUE(ready) << ReadFile(dir_.path() + "/orchestrator.err");
-    if (ready) endpoint_ = "http://" + json::parse(p->result().out.substr(0, p->result().out.find('\n')))["listening"].get<std::string>();
+    if (ready) endpoint_ = json::parse(p->result().out.substr(0, p->result().out.find('\n')))["url"].get<std::string>();
     return p;
   }
 
@@ -144,6 +145,45 @@ TEST_F(OrchestratorProcessTest, JobRetentionDeletesFinishedRunsOnlyAndSaysSo) {
   ASSERT_FALSE(events.empty());
   EXPECT_EQ(events[0]["details"]["runs"], 1);
   EXPECT_EQ(events[0]["details"]["jobs"], 5);
+}
+
+TEST_F(OrchestratorProcessTest, ServesTheApiOverHttpsThatClientsVerify) {
+  TestPki pki;
+  const std::string cert = dir_.path() + "/server.pem", key = dir_.path() + "/server.key";
+  WritePem(cert, pki.server.cert.get());
+  {
+    FILE* f = std::fopen(key.c_str(), "w");
+    ASSERT_NE(f, nullptr);
+    PEM_write_PrivateKey(f, pki.server.key.get(), nullptr, nullptr, 0, nullptr, nullptr);
+    std::fclose(f);
+  }
+  auto orchestrator = Start({"--tls-cert", cert, "--tls-key", key});
+  ASSERT_EQ(endpoint_.rfind("https://127.0.0.1:", 0), 0u) << endpoint_;
+
+  Env trusted = ClientEnv();
+  trusted["SQLX_ORCHESTRATOR_CA"] = pki.ca_file;
+  RunResult ok = RunSqlx({"connections", "add", "c", "mysql://u@127.0.0.1:1", "--no-password"}, trusted);
+  EXPECT_EQ(ok.exit_code, 0) << DescribeRun(ok);
+  RunResult listed = RunSqlx({"connections", "list", "--orchestrator-ca", pki.ca_file}, ClientEnv());
+  EXPECT_EQ(listed.exit_code, 0) << DescribeRun(listed);
+
+  // A certificate from a CA the client was not given, or none: refused.
+  Env rogue = ClientEnv();
+  rogue["SQLX_ORCHESTRATOR_CA"] = pki.rogue_ca_file;
+  for (const Env& env : {rogue, ClientEnv()}) {
+    RunResult refused = RunSqlx({"connections", "list"}, env);
+    EXPECT_EQ(refused.exit_code, 1) << DescribeRun(refused);
+    EXPECT_NE(refused.err.find("does not verify"), std::string::npos) << refused.err;
+  }
+  // Plain HTTP to the HTTPS port gets no answer.
+  Env plain = trusted;
+  plain["SQLX_ORCHESTRATOR"] = "http://" + endpoint_.substr(8);
+  EXPECT_NE(RunSqlx({"connections", "list"}, plain).exit_code, 0);
+
+  RunResult half = RunSqlx({"--store", dir_.path() + "/other", "orchestrator", "--nats", NatsUrl(), "--secret-key", key_,
+                            "--tls-cert", cert});
+  EXPECT_EQ(half.exit_code, 2);
+  EXPECT_NE(half.err.find("go together"), std::string::npos) << half.err;
 }
 
 TEST_F(OrchestratorProcessTest, RefusesBadOptionsBeforeTouchingAnything) {

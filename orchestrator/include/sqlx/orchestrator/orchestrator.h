@@ -21,6 +21,10 @@ struct OrchestratorOptions {
   std::string subject_prefix = "sqlx";  // streams and subjects (bus::JobsStream)
   std::string store_dir;
   std::string listen = "127.0.0.1:8470";  // HOST:PORT of the HTTP API; port 0: any free port
+  // PEM certificate (chain) and private key: the API is served over HTTPS.
+  // Both or neither; neither: plain HTTP (keep `listen` on loopback).
+  std::string tls_cert_file;
+  std::string tls_key_file;
   std::string secret_key_file;          // the cluster key (secrets::LoadSecretKey), shared with workers
   std::string audit_key_file;           // Ed25519 key signing audit checkpoints; empty: unsigned
   // A file holding an admin API token: registered at start when present;
