@@ -177,20 +177,23 @@ Result<json> WaitForRun(const Api& api, const std::string& id, const std::string
   }
 }
 
+// A run started without --wait: as JSON, or a line saying how to follow it.
+int ReportStarted(const GlobalOptions& g, const json& run, const std::string& what) {
+  const std::string id = run["id"].get<std::string>();
+  if (g.format == "json") {
+    PrintJson(run);
+  } else {
+    std::cout << "started " << id << what << "; follow it with `sqlx fleet status " << id << "`\n";
+  }
+  return kExitOk;
+}
+
 int FleetLearn(const GlobalOptions& g, const ClusterArgs& a, const Api& api) {
   json body{{"connections", SplitList(a.connections)}};
   auto run = Call(api, "POST", "/v1/fleet/learn", &body);
   if (!run.ok()) return ReportError(g, run.error());
   const std::string id = (*run)["id"].get<std::string>();
-  if (!a.wait) {
-    if (g.format == "json") {
-      PrintJson(*run);
-    } else {
-      std::cout << "started " << id << " over " << (*run)["connections"].size()
-                << " connections; follow it with `sqlx fleet status " << id << "`\n";
-    }
-    return kExitOk;
-  }
+  if (!a.wait) return ReportStarted(g, *run, " over " + std::to_string((*run)["connections"].size()) + " connections");
   auto status = WaitForRun(api, id, "", a.wait_timeout_s);
   if (!status.ok()) return ReportError(g, status.error());
   const json summary = RunSummary(*status);
@@ -222,14 +225,7 @@ int FleetApply(const GlobalOptions& g, const ClusterArgs& a, const Api& api) {
   auto run = Call(api, "POST", "/v1/apply", &body);
   if (!run.ok()) return ReportError(g, run.error());
   const std::string id = (*run)["id"].get<std::string>();
-  if (!a.wait) {
-    if (g.format == "json") {
-      PrintJson(*run);
-    } else {
-      std::cout << "started " << id << "; follow it with `sqlx fleet status " << id << "`\n";
-    }
-    return kExitOk;
-  }
+  if (!a.wait) return ReportStarted(g, *run, "");
   auto status = WaitForRun(api, id, "", a.wait_timeout_s);
   if (!status.ok()) return ReportError(g, status.error());
   const json& jobs = (*status)["jobs"];
