@@ -4,6 +4,7 @@
 // $SQLX_TOKEN (never an argument: process lists would show it).
 #include <httplib.h>
 
+#include <algorithm>
 #include <chrono>
 #include <cstdlib>
 #include <functional>
@@ -116,13 +117,20 @@ std::string Path(std::string_view base, std::string_view id) {
 }
 
 void PrintConnections(const json& list) {
-  std::cout << std::left << std::setw(20) << "NAME" << std::setw(48) << "URL" << std::setw(10) << "PASSWORD"
-            << "TAGS\n";
+  // Columns as wide as their longest value, two spaces apart.
+  size_t name_w = 4, url_w = 3;
+  for (const json& c : list) {
+    name_w = std::max(name_w, c["name"].get<std::string>().size());
+    url_w = std::max(url_w, c["url"].get<std::string>().size());
+  }
+  std::cout << std::left << std::setw(static_cast<int>(name_w + 2)) << "NAME" << std::setw(static_cast<int>(url_w + 2))
+            << "URL" << std::setw(10) << "PASSWORD" << "TAGS\n";
   for (const json& c : list) {
     std::string tags;
     for (const json& t : c["tags"]) tags += (tags.empty() ? "" : ",") + t.get<std::string>();
-    std::cout << std::setw(20) << c["name"].get<std::string>() << std::setw(48) << c["url"].get<std::string>()
-              << std::setw(10) << (c["has_password"].get<bool>() ? "sealed" : "none") << tags << "\n";
+    std::cout << std::setw(static_cast<int>(name_w + 2)) << c["name"].get<std::string>()
+              << std::setw(static_cast<int>(url_w + 2)) << c["url"].get<std::string>() << std::setw(10)
+              << (c["has_password"].get<bool>() ? "sealed" : "none") << tags << "\n";
   }
 }
 
