@@ -64,6 +64,8 @@ struct AuditArgs {
   std::string db, object, actor, action, outcome;
   size_t limit = 100;
   std::string older_than;                     // prune --older-than: 90d, -7d or RFC 3339
+  std::string orchestrator;                   // query --orchestrator: read a running orchestrator's log
+  std::string orchestrator_ca;                // query --orchestrator-ca
 };
 
 // Writes a new Ed25519 key to `out` (0600) and its public key to `out`.pub.
@@ -179,5 +181,9 @@ int RunSecretKeyNew(const GlobalOptions& g, const std::string& file);
 // connections add|list|update|remove, fleet learn|status, jobs list|show|probe,
 // schedule add|list|remove, tokens create|list.
 int RunFleetClient(const GlobalOptions& g, const ClusterArgs& args);
+// GET `path` from the orchestrator at `orchestrator` (else $SQLX_ORCHESTRATOR)
+// with $SQLX_TOKEN, verifying an https certificate against `ca` (else
+// $SQLX_ORCHESTRATOR_CA): the answer's JSON text, or the API's error.
+Result<std::string> OrchestratorGet(const std::string& orchestrator, const std::string& ca, const std::string& path);
 
 }  // namespace sqlx::cli

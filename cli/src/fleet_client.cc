@@ -392,4 +392,13 @@ int RunFleetClient(const GlobalOptions& g, const ClusterArgs& a) {
   return ReportError(g, MakeError(ErrorCode::kInvalidArgument, "unknown fleet command '" + act + "'"));
 }
 
+Result<std::string> OrchestratorGet(const std::string& orchestrator, const std::string& ca, const std::string& path) {
+  ClusterArgs a;
+  a.orchestrator = orchestrator;
+  a.orchestrator_ca = ca;
+  SQLX_ASSIGN_OR_RETURN(Api api, ApiOf(a));
+  SQLX_ASSIGN_OR_RETURN(json answer, Call(api, "GET", path));
+  return answer.dump();
+}
+
 }  // namespace sqlx::cli

@@ -224,6 +224,10 @@ int main(int argc, char** argv) {
   audit_check->add_option("--pubkey", audit_args.pubkey_file, "Trusted public key (PEM)");
   CLI::App* audit_query = audit->add_subcommand("query", "The forensic timeline: events matching every filter");
   audit_query->fallthrough();
+  audit_query->add_option("--orchestrator", audit_args.orchestrator,
+                           "Read a running orchestrator's log through its API (http(s)://HOST:PORT; token in $SQLX_TOKEN)");
+  audit_query->add_option("--orchestrator-ca", audit_args.orchestrator_ca,
+                          "CA (PEM) of an https orchestrator (default $SQLX_ORCHESTRATOR_CA)");
   audit_query->add_option("--since", audit_args.since, "From this time (RFC 3339, or -15m, -7d)");
   audit_query->add_option("--until", audit_args.until, "Before this time (RFC 3339, or relative)");
   audit_query->add_option("--db", audit_args.db, "Events on this database");

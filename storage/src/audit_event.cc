@@ -14,6 +14,7 @@
 //               program, action, object.connection, object.database,
 //               object.table, error, details_json
 #include "sqlx/messages/clock.h"
+#include "sqlx/messages/hex.h"
 #include "sqlx/storage/audit_event.h"
 #include "sqlx/storage/merkle.h"
 
@@ -408,6 +409,38 @@ std::string AuditEventToJson(const AuditEvent& e) {
                  {"prev_hash", ToHex(e.prev_hash)},
                  {"hash", ToHex(e.hash)}};
   return out.dump(-1, ' ', false, json::error_handler_t::replace);
+}
+
+Result<AuditEvent> AuditEventFromJson(std::string_view text) {
+  using nlohmann::json;
+  const json j = json::parse(text, nullptr, false);
+  if (!j.is_object()) return MakeError(ErrorCode::kInvalidArgument, "an audit event is not a JSON object");
+  try {
+    AuditEvent e;
+    e.seq = j.at("seq").get<uint64_t>();
+    e.time_ns = j.at("time_ns").get<int64_t>();
+    const json& actor = j.at("actor");
+    e.actor = {actor.value("os_user", ""), actor.value("service", ""), actor.value("token_subject", "")};
+    e.host = j.value("host", "");
+    e.pid = j.value("pid", int64_t{0});
+    e.program = j.value("program", "");
+    e.action = j.at("action").get<std::string>();
+    const json& object = j.at("object");
+    e.object = {object.value("connection", ""), object.value("database", ""), object.value("table", "")};
+    e.outcome = j.value("outcome", "ok") == "failed" ? AuditOutcome::kFailed : AuditOutcome::kOk;
+    e.error = j.value("error", "");
+    const json& details = j.at("details");
+    e.details_json = details.is_string() ? details.get<std::string>() : details.dump();
+    for (auto [name, hash] : {std::pair{"prev_hash", &e.prev_hash}, std::pair{"hash", &e.hash}}) {
+      SQLX_ASSIGN_OR_RETURN(std::string bytes, HexDecode(j.at(name).get<std::string>()));
+      if (bytes.size() != hash->size())
+        return MakeError(ErrorCode::kInvalidArgument, std::string("an audit event's ") + name + " is not 32 bytes");
+      std::copy(bytes.begin(), bytes.end(), hash->begin());
+    }
+    return e;
+  } catch (const json::exception& ex) {
+    return MakeError(ErrorCode::kInvalidArgument, std::string("an audit event does not read: ") + ex.what());
+  }
 }
 
 }  // namespace sqlx::storage

@@ -186,6 +186,39 @@ TEST_F(OrchestratorProcessTest, ServesTheApiOverHttpsThatClientsVerify) {
   EXPECT_NE(half.err.find("go together"), std::string::npos) << half.err;
 }
 
+TEST_F(OrchestratorProcessTest, AnAuditorReadsTheTimelineOfARunningOrchestrator) {
+  auto orchestrator = Start({});
+  ASSERT_FALSE(endpoint_.empty());
+  ASSERT_EQ(RunSqlx({"connections", "add", "seen", "mysql://u@127.0.0.1:1", "--no-password"}, ClientEnv()).exit_code, 0);
+  RunResult token = RunSqlx({"tokens", "create", "--subject", "eve", "--role", "auditor"}, ClientEnv());
+  ASSERT_EQ(token.exit_code, 0) << DescribeRun(token);
+  Env auditor = ClientEnv();
+  auditor["SQLX_TOKEN"] = token.out.substr(0, token.out.find('\n'));
+
+  RunResult text = RunSqlx({"audit", "query", "--orchestrator", endpoint_, "--action", "connection.created"}, auditor);
+  ASSERT_EQ(text.exit_code, 0) << DescribeRun(text);
+  EXPECT_NE(text.out.find("connection.created"), std::string::npos) << text.out;
+  RunResult doc = RunSqlx({"--format", "json", "audit", "query", "--orchestrator", endpoint_, "--actor", "admin"}, auditor);
+  ASSERT_EQ(doc.exit_code, 0) << DescribeRun(doc);
+  const json events = json::parse(doc.out)["events"];
+  ASSERT_FALSE(events.empty());
+  for (const json& e : events) {
+    EXPECT_EQ(e["actor"]["token_subject"], "admin") << e.dump();
+    EXPECT_EQ(e["hash"].get<std::string>().size(), 64u);
+  }
+  // An operator may not read the log; the auditor's reads were recorded.
+  RunResult op_token = RunSqlx({"tokens", "create", "--subject", "ops", "--role", "operator"}, ClientEnv());
+  Env op = ClientEnv();
+  op["SQLX_TOKEN"] = op_token.out.substr(0, op_token.out.find('\n'));
+  RunResult denied = RunSqlx({"audit", "query", "--orchestrator", endpoint_}, op);
+  EXPECT_EQ(denied.exit_code, 1);
+  EXPECT_NE(denied.err.find("role operator may not"), std::string::npos) << denied.err;
+  RunResult reads = RunSqlx({"--format", "json", "audit", "query", "--orchestrator", endpoint_, "--action", "audit.read"},
+                            auditor);
+  ASSERT_EQ(reads.exit_code, 0);
+  EXPECT_GE(json::parse(reads.out)["events"].size(), 2u);
+}
+
 TEST_F(OrchestratorProcessTest, RefusesBadOptionsBeforeTouchingAnything) {
   RunResult bad_period = RunSqlx({"--store", store_, "orchestrator", "--nats", NatsUrl(), "--secret-key", key_,
                                   "--audit-retention", "ninety days"});

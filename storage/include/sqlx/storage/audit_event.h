@@ -70,6 +70,9 @@ Result<AuditEventLink> DecodeEventLink(std::string_view bytes);
 // seq, time (RFC 3339, ms) and time_ns, actor, host, pid, program, action,
 // object, outcome, error, details (the object itself), prev_hash, hash.
 std::string AuditEventToJson(const AuditEvent& e);
+// The inverse, for events read from the orchestrator's API; kInvalidArgument
+// naming what is missing or malformed.
+Result<AuditEvent> AuditEventFromJson(std::string_view json);
 
 // An event for `action` stamped with now and this process: OS user, host,
 // pid and program.
