@@ -19,7 +19,6 @@ namespace {
 using nlohmann::json;
 
 constexpr std::string_view kApplyJob = "apply-plan-job";
-constexpr std::chrono::milliseconds kLeaseWait{5000};
 
 bus::Bytes Reply(std::string_view job_id, const actors::LeaseReplyInfo& reply) {
   const std::string bytes = actors::LeaseReplyFor(job_id, reply);
