@@ -18,7 +18,6 @@ namespace {
 
 using nlohmann::json;
 
-constexpr std::string_view kApplyJob = "apply-plan-job";
 
 bus::Bytes Reply(std::string_view job_id, const actors::LeaseReplyInfo& reply) {
   const std::string bytes = actors::LeaseReplyFor(job_id, reply);
@@ -44,7 +43,7 @@ Result<Run> Orchestrator::Impl::StartApply(const Caller& caller, const ApplyPara
   run.created_ns = UnixNowNs();
   Job job;
   job.id = run.id + ".a0";
-  job.kind = std::string(kApplyJob);
+  job.kind = std::string(jobs::KindName(jobs::Kind::kApplyPlanJob));
   job.run = run.id;
   job.connection = p.connection;
   job.databases = {p.database.empty() ? plan.value("database", "") : p.database};
