@@ -7,10 +7,14 @@
 #include <string_view>
 
 #include "jobs_generated.h"
+#include "sqlx/actors/system.h"
 #include "sqlx/messages/result.h"
 #include "sqlx/storage/store.h"
 
 namespace sqlx::actors {
+
+// A LearnedServer table as the in-process result (system.h).
+LearnedServer ServerOf(const fb::jobs::LearnedServer& server);
 
 // Its IR decoded, canonicalized and checked against the hash it came with.
 Result<storage::SchemaRecord> RecordOf(std::string_view connection, const fb::jobs::LearnedDatabase& db,

@@ -10,6 +10,7 @@
 #include <string_view>
 
 #include "sqlx/actors/plan_runner.h"
+#include "sqlx/actors/system.h"
 #include "sqlx/storage/store.h"
 #include "sqlx/transports/session.h"
 #include "sqlx/transports/url.h"
@@ -22,20 +23,34 @@ namespace sqlx::actors {
 void ConfigureActorSystem(caf::actor_system_config& cfg, size_t scheduler_threads);
 
 // connection: owns one transports::Session to `url` (opened on the first
-// command, opened again after one that left it unusable) and runs the
+// command, opened again after one that left it unusable) — and, with
+// `learn_sessions` 2, a second one that learn-database jobs split their
+// catalog queries over (its connect beside the first's) — and runs the
 // session work of LearnServerJob, LearnDatabaseJob (learn_work.h) and
 // ApplyPlanJob (apply_work.h, with `plan_runner`; refused when it is empty)
 // one at a time, in mailbox order. Detached: it has a thread of its own, so
 // its blocking socket I/O never holds a scheduler worker.
-caf::actor SpawnConnection(caf::actor_system& sys, const transports::ConnectionUrl& url,
-                           const transports::SessionOptions& options, const PlanRunner& plan_runner = {});
+// `on_learn_progress`: called on the connection's thread as learn jobs move
+// on (SystemOptions::on_learn_progress).
+struct ConnectionConfig {
+  transports::ConnectionUrl url;
+  transports::SessionOptions session;
+  PlanRunner plan_runner;
+  uint32_t learn_sessions = 1;
+  std::function<void(const LearnStep&)> on_learn_progress;
+};
+caf::actor SpawnConnection(caf::actor_system& sys, const ConnectionConfig& config);
 
 // snapshot: takes LearnedDatabases, checks each nested IR against its
-// profile hash, stores them in `store` in one atomic write (Store::PutSchemas)
-// and answers LearnedDatabases with each entry's stored version and change.
-// Detached: the write is synced to disk. `store` is not owned and must
-// outlive the actor.
-caf::actor SpawnSnapshot(caf::actor_system& sys, storage::Store* store);
+// profile hash, stores them in the store in one atomic write
+// (Store::PutSchemas) and answers LearnedDatabases with each entry's stored
+// version and change; a LearnedServer (alone, or as a LearnedDatabases'
+// `server`) is stored as the connection's record, its fingerprint salted
+// with the store's salt when it came without one. Detached: the writes are
+// synced to disk. `open_store` is called on the first message; the store it
+// gives is not owned and must outlive the actor.
+using StoreOpener = std::function<Result<storage::Store*>()>;
+caf::actor SpawnSnapshot(caf::actor_system& sys, StoreOpener open_store);
 
 // learner: takes a learn job, has the connection run it, passes a
 // LearnedDatabases result whose job asked for it through `snapshot` (when
@@ -49,9 +64,7 @@ caf::actor SpawnLearner(caf::actor_system& sys, const caf::actor& connection, co
 caf::actor SpawnApply(caf::actor_system& sys, const caf::actor& connection);
 
 struct SupervisorConfig {
-  transports::ConnectionUrl url;
-  transports::SessionOptions session;
-  PlanRunner plan_runner;          // empty: apply jobs are answered kUnsupported
+  ConnectionConfig connection;     // every attempt's connection actor (empty plan runner: apply jobs are answered kUnsupported)
   caf::actor* snapshot = nullptr;  // not owned; null or invalid: no storing
   // Runs of one job at most (the first included). Default 3.
   uint32_t max_attempts = 3;

@@ -73,7 +73,7 @@ void Start(Self* self, const std::string& id) {
   jobs::SetAttempt(job.envelope.bytes.data(), attempt);  // stored: every job is written with attempt 1
   const SupervisorConfig& config = self->state.config;
   const bool apply = job.envelope.kind == static_cast<uint16_t>(jobs::Kind::kApplyPlanJob);
-  job.connection = SpawnConnection(self->system(), config.url, config.session, config.plan_runner);
+  job.connection = SpawnConnection(self->system(), config.connection);
   job.worker = apply ? SpawnApply(self->system(), job.connection)
                      : SpawnLearner(self->system(), job.connection,
                                     config.snapshot != nullptr ? *config.snapshot : caf::actor());

@@ -10,6 +10,8 @@
 #include "envelope.h"
 #include "job_buffer.h"
 #include "learn_work.h"
+#include "parallel.h"
+#include "record_of.h"
 #include "spawn.h"
 #include "sqlx/actors/wire.h"
 #include "sqlx/flo/learn_database.h"
@@ -39,26 +41,42 @@ Result<LearnedDatabases> ReadLearned(const Envelope& reply) {
   LearnedDatabases out;
   out.connection = std::string(Str(body->connection()));
   out.attempts = env->attempt();
+  if (body->server() != nullptr) out.server = ServerOf(*body->server());
+  out.catalog_statements = body->catalog_statements();
+  out.learn_time = std::chrono::microseconds(body->learn_us());
   if (body->databases() == nullptr) return out;
-  for (const fb::LearnedDatabase* entry : *body->databases()) {
-    LearnedDatabase db;
+  const uint32_t n = body->databases()->size();
+  out.databases.resize(n);
+  std::vector<std::optional<Error>> bad(n);  // an entry without a readable IR fails the result
+  // The IRs decode side by side (one per database).
+  ForEachIndex(n, [&](size_t i) {
+    const fb::LearnedDatabase* entry = body->databases()->Get(static_cast<uint32_t>(i));
+    LearnedDatabase& db = out.databases[i];
     db.name = std::string(Str(entry->database()));
     if (entry->error() != nullptr) {
       db.error = ReadEntryError(*entry->error());
-      out.databases.push_back(std::move(db));
-      continue;
+      return;
     }
     db.profile_hash = std::string(Str(entry->profile_hash()));
-    if (entry->ir() == nullptr) return MakeError(ErrorCode::kProtocol, "learned database '" + db.name + "' has no IR");
-    SQLX_ASSIGN_OR_RETURN(
-        db.schema,
-        ir::FromFlatBuffer(std::string_view(reinterpret_cast<const char*>(entry->ir()->data()), entry->ir()->size())));
+    if (entry->ir() == nullptr) {
+      bad[i] = MakeError(ErrorCode::kProtocol, "learned database '" + db.name + "' has no IR");
+      return;
+    }
+    Result<ir::Database> schema =
+        ir::FromFlatBuffer(std::string_view(reinterpret_cast<const char*>(entry->ir()->data()), entry->ir()->size()));
+    if (!schema.ok()) {
+      bad[i] = schema.error();
+      return;
+    }
+    db.schema = std::move(schema).value();
     if (entry->not_visible() != nullptr) {
       for (const flatbuffers::String* s : *entry->not_visible()) db.not_visible.push_back(s->str());
     }
     db.stored_version = entry->stored_version();
     db.change = std::string(Str(entry->change()));
-    out.databases.push_back(std::move(db));
+  });
+  for (std::optional<Error>& e : bad) {
+    if (e) return *e;
   }
   return out;
 }
@@ -76,7 +94,11 @@ class System::Impl {
  public:
   explicit Impl(const SystemOptions& options)
       : options_(options), system_(Configure(config_, options)) {
-    if (options.store != nullptr) snapshot_ = SpawnSnapshot(system_, options.store);
+    if (options.store != nullptr) {
+      snapshot_ = SpawnSnapshot(system_, [store = options.store]() -> Result<storage::Store*> { return store; });
+    } else if (options.open_store) {
+      snapshot_ = SpawnSnapshot(system_, options.open_store);
+    }
   }
   ~Impl() {
     if (snapshot_) caf::anon_send_exit(snapshot_, caf::exit_reason::user_shutdown);
@@ -96,14 +118,18 @@ class System::Impl {
   Result<Envelope> RunRaw(const transports::ConnectionUrl& url, jobs::Kind kind, std::string job,
                           const System::RunHooks& hooks = {}) {
     SupervisorConfig config;
-    config.url = url;
-    config.session.pack_dir = options_.pack_dir;
-    config.session.connect_timeout = std::chrono::milliseconds(options_.connect_timeout_ms);
-    config.session.on_greeting = flo::LearnSessionGreeting();
+    ConnectionConfig& connection = config.connection;
+    connection.url = url;
+    connection.session.pack_dir = options_.pack_dir;
+    connection.session.connect_timeout = std::chrono::milliseconds(options_.connect_timeout_ms);
+    connection.session.max_packet = options_.max_packet;
+    connection.session.on_greeting = flo::LearnSessionGreeting();
+    connection.learn_sessions = options_.learn_sessions;
+    connection.on_learn_progress = options_.on_learn_progress;
     config.snapshot = snapshot_ ? &snapshot_ : nullptr;
-    config.plan_runner = options_.plan_runner;
-    if (hooks.before_change && config.plan_runner) {
-      config.plan_runner = [runner = options_.plan_runner, fence = hooks.before_change](
+    connection.plan_runner = options_.plan_runner;
+    if (hooks.before_change && connection.plan_runner) {
+      connection.plan_runner = [runner = options_.plan_runner, fence = hooks.before_change](
                                transports::Session& session, const transports::ConnectionUrl& u,
                                const ApplyRequest& request) {
         ApplyRequest fenced = request;
@@ -139,17 +165,25 @@ System::~System() = default;
 
 Result<LearnedDatabases> System::LearnDatabases(const transports::ConnectionUrl& url,
                                                 const std::vector<std::string>& names) {
+  LearnRequest request;
+  request.databases = names;
+  return Learn(url, request);
+}
+
+Result<LearnedDatabases> System::Learn(const transports::ConnectionUrl& url, const LearnRequest& request) {
+  if (request.all_databases && !request.databases.empty())
+    return MakeError(ErrorCode::kInvalidArgument, "a learn names databases and asks for all of them: give one");
   SQLX_ASSIGN_OR_RETURN(Envelope reply, impl_->Run(url, jobs::Kind::kLearnDatabaseJob,
-                                                   LearnDatabaseJob(impl_->NextJobId(), names, true)));
+                                                   LearnDatabaseJob(impl_->NextJobId(), request)));
   return ReadLearned(reply);
 }
 
-Result<std::string> System::LearnServerCapabilities(const transports::ConnectionUrl& url,
-                                                    const std::string& fingerprint_salt) {
+Result<LearnedServer> System::LearnServer(const transports::ConnectionUrl& url, const std::string& fingerprint_salt,
+                                          bool store) {
   SQLX_ASSIGN_OR_RETURN(Envelope reply, impl_->Run(url, jobs::Kind::kLearnServerJob,
-                                                   LearnServerJob(impl_->NextJobId(), fingerprint_salt)));
+                                                   LearnServerJob(impl_->NextJobId(), fingerprint_salt, store)));
   SQLX_RETURN_IF_ERROR(jobs::Verify(jobs::Kind::kLearnedServer, reply.view()));
-  return std::string(Str(fb::GetEnvelope(reply.bytes.data())->body_as_LearnedServer()->capability_json()));
+  return ReadLearnedServer(reply.view());
 }
 
 Result<ApplySummary> System::ApplyPlan(const transports::ConnectionUrl& url, const ApplyRequest& request) {

@@ -91,15 +91,18 @@ ProbeResultInfo ReadProbeResult(std::string_view verified) {
   return ProbeResultInfo{std::string(Str(r->worker())), r->payload_bytes()};
 }
 
-LearnedServerResult ReadLearnedServer(std::string_view verified) {
-  const fb::LearnedServer* s = fb::GetEnvelope(verified.data())->body_as_LearnedServer();
-  LearnedServerResult out;
-  out.connection = std::string(Str(s->connection()));
-  out.server_version = std::string(Str(s->server_version()));
-  out.capability_json = std::string(Str(s->capability_json()));
-  out.fingerprint = std::string(Str(s->fingerprint()));
-  out.databases = Strings(s->databases());
+LearnedServer ServerOf(const fb::LearnedServer& s) {
+  LearnedServer out;
+  out.connection = std::string(Str(s.connection()));
+  out.server_version = std::string(Str(s.server_version()));
+  out.capability_json = std::string(Str(s.capability_json()));
+  out.fingerprint = std::string(Str(s.fingerprint()));
+  out.databases = Strings(s.databases());
   return out;
+}
+
+LearnedServer ReadLearnedServer(std::string_view verified) {
+  return ServerOf(*fb::GetEnvelope(verified.data())->body_as_LearnedServer());
 }
 
 Result<LearnedDatabasesResult> ReadLearnedDatabases(std::string_view verified, int64_t now_ns) {

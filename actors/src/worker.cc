@@ -14,6 +14,14 @@ namespace sqlx::actors {
 namespace {
 namespace fb = ::sqlx::fb::jobs;
 
+// Whether a (verified) learn job asks for its result to be stored.
+bool StoreAsked(jobs::Kind kind, const Envelope& e) {
+  const fb::Envelope* env = fb::GetEnvelope(e.bytes.data());
+  if (kind == jobs::Kind::kLearnDatabaseJob) return env->body_as_LearnDatabaseJob()->store();
+  if (kind == jobs::Kind::kLearnServerJob) return env->body_as_LearnServerJob()->store();
+  return false;
+}
+
 caf::behavior Worker(caf::event_based_actor* self, std::string role, std::vector<jobs::Kind> kinds,
                      caf::actor connection, caf::actor snapshot) {
   self->link_to(connection);
@@ -21,8 +29,7 @@ caf::behavior Worker(caf::event_based_actor* self, std::string role, std::vector
       [self, role, kinds, connection, snapshot](Envelope& e) -> caf::result<Envelope> {
         auto header = Accept(e, role, kinds);
         if (!header.ok()) return ErrorReply("", 0, header.error(), false);
-        const bool store = header->kind == jobs::Kind::kLearnDatabaseJob && static_cast<bool>(snapshot) &&
-                           fb::GetEnvelope(e.bytes.data())->body_as_LearnDatabaseJob()->store();
+        const bool store = static_cast<bool>(snapshot) && StoreAsked(header->kind, e);
         auto rp = self->make_response_promise<Envelope>();
         const jobs::Header h = *header;
         // A request to a linked or helper actor fails when that actor exited
@@ -36,7 +43,8 @@ caf::behavior Worker(caf::event_based_actor* self, std::string role, std::vector
         self->request(connection, caf::infinite, std::move(e))
             .then(
                 [self, rp, store, snapshot, failed](Envelope& result) mutable {
-                  if (!store || result.kind != static_cast<uint16_t>(jobs::Kind::kLearnedDatabases)) {
+                  if (!store || (result.kind != static_cast<uint16_t>(jobs::Kind::kLearnedDatabases) &&
+                                 result.kind != static_cast<uint16_t>(jobs::Kind::kLearnedServer))) {
                     rp.deliver(std::move(result));
                     return;
                   }

@@ -1,17 +1,20 @@
 // `sqlx apply URL --plan plan.json [--dry-run] [--allow-destructive]
 // [--allow-blocking] [online options]`: runs a plan on a live database
-// (docs/cli.md) through Driver::Apply, which does the work (sqlx/apply.h);
-// this file reads the plan, opens the store, the driver and the replicas,
-// and prints the report as it grows: text on stdout (errors on stderr), or
-// one JSON document.
+// (docs/cli.md) as an apply job of the actors (supervisor → apply actor →
+// connection actor), whose plan runner is the driver's ApplyPlan
+// (sqlx/apply.h) with this command's store, audit log and hooks; this file
+// reads the plan, opens the store and the replicas, and prints the report as
+// it grows: text on stdout (errors on stderr), or one JSON document.
 #include <iostream>
+#include <optional>
 
 #include "audit_trail.h"
 #include "commands.h"
 #include "connection_learning.h"
 #include "files.h"
 #include "online_runner.h"
-#include "sqlx/driver.h"
+#include "driver_plan_runner.h"
+#include "sqlx/actors/system.h"
 #include "sqlx/planner/guardrails.h"
 #include "sqlx/planner/plan.h"
 
@@ -163,7 +166,13 @@ class ApplyPrinter {
   size_t applied_ = 0;
 };
 
-Result<planner::Plan> ReadPlan(const std::string& file) {
+// The plan file: its text (as the apply job carries it) and the plan.
+struct PlanFile {
+  std::string text;
+  planner::Plan plan;
+};
+
+Result<PlanFile> ReadPlan(const std::string& file) {
   SQLX_ASSIGN_OR_RETURN(std::string text, ReadTextFile(file));
   auto plan = planner::PlanFromJson(text);
   if (!plan.ok()) {
@@ -171,14 +180,15 @@ Result<planner::Plan> ReadPlan(const std::string& file) {
     e.message = file + ": " + e.message;
     return e;
   }
-  return plan;
+  return PlanFile{std::move(text), std::move(plan).value()};
 }
 
 }  // namespace
 
 int RunApply(const GlobalOptions& g, const ApplyArgs& args) {
-  auto plan = ReadPlan(args.plan_file);
-  if (!plan.ok()) return ReportError(g, plan.error());
+  auto read = ReadPlan(args.plan_file);
+  if (!read.ok()) return ReportError(g, read.error());
+  const planner::Plan* plan = &read->plan;
   auto url = ResolveConnection(args.connect);
   if (!url.ok()) return ReportError(g, url.error());
   ApplyOptions options;
@@ -191,15 +201,10 @@ int RunApply(const GlobalOptions& g, const ApplyArgs& args) {
   if (!store.ok()) return ReportError(g, store.error());
   auto audit = OpenAuditLog(g, **store);
   if (!audit.ok()) return ReportError(g, audit.error());
-  auto driver = CreateDriver(*url, DriverOptionsFor(g));
-  if (!driver.ok()) return ReportError(g, driver.error());
   auto online = OnlineOptionsOf(g, args.online, args.connect.url);  // replicas are reached before any change
   if (!online.ok()) return ReportError(g, online.error());
 
   ApplyPrinter printer(g, *plan);
-  options.dry_run = args.dry_run;
-  options.allow_destructive = args.allow_destructive;
-  options.allow_blocking = args.allow_blocking;
   options.plan_name = args.plan_file;
   options.store = store->get();
   options.audit = audit->get();
@@ -211,8 +216,26 @@ int RunApply(const GlobalOptions& g, const ApplyArgs& args) {
   options.on_migration_event = hooks.on_event;
   options.on_migration_progress = hooks.on_progress;
   options.stop_requested = hooks.stop_requested;
-  auto report = (*driver)->Apply(*plan, options);
-  if (!report.ok()) return ReportError(g, report.error());
+  actors::ApplyRequest request;
+  request.database = options.database;
+  request.plan_json = std::move(read->text);
+  request.dry_run = args.dry_run;
+  request.allow_destructive = args.allow_destructive;
+  request.allow_blocking = args.allow_blocking;
+  std::optional<ApplyReport> report;
+  actors::SystemOptions system_options = SystemOptionsFor(g);
+  system_options.plan_runner = DriverPlanRunner(std::move(options), [&report](const ApplyReport& r) { report = r; });
+  // One attempt: a run that lost its connection is not repeated behind the
+  // user's back (an online migration it started is resumed with `sqlx
+  // migrations resume`, a plan applied again finds where it stopped).
+  system_options.max_attempts = 1;
+  Result<actors::ApplySummary> ran = MakeError(ErrorCode::kInternal, "not run");
+  {
+    actors::System system(system_options);
+    ran = system.ApplyPlan(*url, request);
+  }
+  if (!ran.ok()) return ReportError(g, ran.error());
+  if (!report) return ReportError(g, MakeError(ErrorCode::kInternal, "the apply job answered without its report"));
   return printer.Finish(*report);
 }
 

@@ -9,7 +9,7 @@
 #include <nlohmann/json.hpp>
 #include <spdlog/spdlog.h>
 
-#include "apply_plan.h"
+#include "driver_plan_runner.h"
 #include "audit_access.h"
 #include "commands.h"
 #include "sqlx/actors/bus_worker.h"
@@ -42,30 +42,6 @@ int WaitForStopSignal(const sigset_t& set) {
 
 std::chrono::milliseconds Millis(double seconds) {
   return std::chrono::milliseconds(static_cast<int64_t>(seconds * 1000));
-}
-
-// How a worker runs an apply job: the driver's ApplyPlan on the connection
-// actor's session, its lease checked before each operation. A worker keeps
-// no store: online copies need one for their checkpoints, so they run only
-// as blocking copies with --allow-blocking (issue #8 brings checkpoints over
-// the bus).
-actors::PlanRunner DriverPlanRunner() {
-  return [](transports::Session& session, const transports::ConnectionUrl& url,
-            const actors::ApplyRequest& request) -> Result<actors::ApplySummary> {
-    SQLX_ASSIGN_OR_RETURN(planner::Plan plan, planner::PlanFromJson(request.plan_json));
-    ApplyOptions options;
-    options.database = request.database;
-    options.dry_run = request.dry_run;
-    options.allow_destructive = request.allow_destructive;
-    options.allow_blocking = request.allow_blocking;
-    options.plan_name = "cluster job";
-    options.before_change = request.before_change;
-    SQLX_ASSIGN_OR_RETURN(ApplyReport report, ApplyPlan(session, url, plan, options));
-    return actors::ApplySummary{report.database,  std::string(ApplyResultName(report.result)),
-                                report.from_hash, report.to_hash,
-                                report.live_hash, static_cast<uint32_t>(report.applied.size()),
-                                report.failed_operation, ApplyReportToJson(report)};
-  };
 }
 
 // A period as `sqlx audit prune --older-than` spells it (90d, 12h, 30m;
@@ -151,7 +127,13 @@ int RunWorker(const GlobalOptions& g, const ClusterArgs& a) {
   o.system.pack_dir = g.pack_dir;
   o.system.connect_timeout_ms = static_cast<uint32_t>(g.connect_timeout_s) * 1000;
   o.system.scheduler_threads = std::max<size_t>(2, a.concurrency);
-  o.system.plan_runner = DriverPlanRunner();
+  // An apply job: the driver's ApplyPlan on the connection actor's session,
+  // its lease checked before each operation. A worker keeps no store:
+  // online copies need one for their checkpoints, so they run only as
+  // blocking copies with --allow-blocking.
+  ApplyOptions apply;
+  apply.plan_name = "cluster job";
+  o.system.plan_runner = DriverPlanRunner(apply);
   auto worker = actors::BusWorker::Start(o, std::move(key).value());
   if (!worker.ok()) return ReportError(g, worker.error());
   std::cout << nlohmann::json{{"worker", (*worker)->name()}, {"nats", a.nats_url}}.dump() << std::endl;

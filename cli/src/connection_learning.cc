@@ -35,28 +35,25 @@ Result<std::unique_ptr<storage::Store>> OpenStore(const GlobalOptions& g) {
   return storage::Store::Open(options);
 }
 
-Result<storage::ConnectionRecord> LearnAndStoreConnection(const GlobalOptions& g, const transports::ConnectionUrl& url,
-                                                          storage::Store& store) {
-  DriverOptions options = DriverOptionsFor(g);
-  SQLX_ASSIGN_OR_RETURN(options.fingerprint_salt, store.FingerprintSalt());
-  SQLX_ASSIGN_OR_RETURN(std::unique_ptr<Driver> driver, CreateDriver(url, options));
-  SQLX_ASSIGN_OR_RETURN(flo::LearnedServer learned, driver->Capabilities());
-  return StoreConnection(url, learned, store);
+actors::SystemOptions SystemOptionsFor(const GlobalOptions& g) {
+  actors::SystemOptions options;
+  options.pack_dir = g.pack_dir;
+  options.max_packet = g.max_packet;
+  options.connect_timeout_ms = static_cast<uint32_t>(g.connect_timeout_s) * 1000;
+  return options;
 }
 
-Result<storage::ConnectionRecord> StoreConnection(const transports::ConnectionUrl& url,
-                                                  const flo::LearnedServer& learned, storage::Store& store) {
-  SQLX_ASSIGN_OR_RETURN(std::optional<storage::ConnectionRecord> existing, store.GetConnection(url.ConnectionName()));
-  storage::ConnectionRecord record;
-  const int64_t now = UnixNowNs();
-  record.name = url.ConnectionName();
-  record.created_at_ns = existing ? existing->created_at_ns : now;
-  record.updated_at_ns = now;
-  record.learned_at_ns = now;
-  record.capability_json = learned.ToCapabilityJson();
-  record.server_fingerprint = learned.fingerprint;
-  SQLX_RETURN_IF_ERROR(store.PutConnection(record));
-  return record;
+Result<storage::ConnectionRecord> LearnAndStoreConnection(const GlobalOptions& g, const transports::ConnectionUrl& url,
+                                                          storage::Store& store) {
+  SQLX_ASSIGN_OR_RETURN(std::string salt, store.FingerprintSalt());
+  actors::SystemOptions options = SystemOptionsFor(g);
+  options.store = &store;
+  actors::System system(options);
+  SQLX_RETURN_IF_ERROR(system.LearnServer(url, salt, /*store=*/true));
+  SQLX_ASSIGN_OR_RETURN(std::optional<storage::ConnectionRecord> record, store.GetConnection(url.ConnectionName()));
+  if (!record)
+    return MakeError(ErrorCode::kInternal, "the learned connection '" + url.ConnectionName() + "' was not stored");
+  return *std::move(record);
 }
 
 }  // namespace sqlx::cli

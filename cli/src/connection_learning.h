@@ -1,6 +1,6 @@
-// What several commands share: opening a session and the store with the
-// global options, and learning a server's capabilities into the store
-// (`sqlx capabilities`, `sqlx learn`).
+// What several commands share: opening a session, the actor system and the
+// store with the global options, and learning a server's capabilities into
+// the store (`sqlx capabilities`).
 #pragma once
 
 #include <cstdint>
@@ -8,8 +8,8 @@
 #include <string>
 
 #include "commands.h"
+#include "sqlx/actors/system.h"
 #include "sqlx/driver.h"
-#include "sqlx/flo/learn_server.h"
 #include "sqlx/messages/result.h"
 #include "sqlx/messages/clock.h"
 #include "sqlx/storage/store.h"
@@ -30,16 +30,15 @@ DriverOptions DriverOptionsFor(const GlobalOptions& g);
 // use by another process, then fails saying so).
 Result<std::unique_ptr<storage::Store>> OpenStore(const GlobalOptions& g);
 
-// Learns the server at `url` through a driver (Driver::Capabilities, its
-// fingerprint salted with the store's salt) and stores it as
-// StoreConnection does.
+// The actor system's options of --pack-dir, --max-packet and
+// --connect-timeout (the one-shot commands run their jobs through the
+// actors, as the workers do: docs/actors.md).
+actors::SystemOptions SystemOptionsFor(const GlobalOptions& g);
+
+// Learns the server at `url` through the actors (its fingerprint salted
+// with the store's salt) and stores it as the connection's record (the
+// snapshot actor's write); returns that record.
 Result<storage::ConnectionRecord> LearnAndStoreConnection(const GlobalOptions& g, const transports::ConnectionUrl& url,
                                                           storage::Store& store);
-
-// Stores what flo::LearnServer learned under url.ConnectionName(), keeping
-// the record's creation time. REQUIRES: learned.fingerprint is salted with
-// the store's salt (LearnServerOptions::fingerprint_salt or ServerFingerprint).
-Result<storage::ConnectionRecord> StoreConnection(const transports::ConnectionUrl& url,
-                                                  const flo::LearnedServer& learned, storage::Store& store);
 
 }  // namespace sqlx::cli

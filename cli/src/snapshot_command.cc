@@ -1,7 +1,7 @@
 // `sqlx snapshot`: one database learned live, written as its canonical IR
 // JSON with the profile hash beside it (docs/cli.md). The store is not
 // touched. --format sql renders the same IR as a DDL script instead. The
-// learning and rendering go through the driver (sqlx/driver.h).
+// learning goes through the actors (a learn job that stores nothing).
 #include <fcntl.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -17,7 +17,8 @@
 #include "commands.h"
 #include "connection_learning.h"
 #include "files.h"
-#include "sqlx/driver.h"
+#include "sqlx/actors/system.h"
+#include "sqlx/planner/render_sql.h"
 #include "sqlx/messages/ir.h"
 
 namespace sqlx::cli {
@@ -27,10 +28,9 @@ namespace {
 // The canonical IR JSON with "profile_hash" added as a top-level key, in
 // its sorted place: the IR's bytes are kept exactly (re-serializing would
 // turn its per-byte \u00xx escapes of non-UTF-8 bytes into characters).
-std::string SnapshotJson(const flo::LearnedDatabase& db) {
+std::string SnapshotJson(const std::string& ir, const std::string& profile_hash) {
   static constexpr std::string_view kKey = "profile_hash";
-  const std::string& ir = db.json;
-  const std::string member = "\"" + std::string(kKey) + "\":\"" + db.profile_hash + "\"";
+  const std::string member = "\"" + std::string(kKey) + "\":\"" + profile_hash + "\"";
   // Scan the top-level keys; insert before the first that sorts after kKey.
   int depth = 0;
   bool in_string = false;
@@ -82,11 +82,17 @@ int RunSnapshot(const GlobalOptions& g, const ConnectArgs& c, const std::string&
   }
   database = url.database;
   url.database.clear();  // an unknown database is reported by the learn, not the connect
-  auto driver = CreateDriver(url, DriverOptionsFor(g));
-  if (!driver.ok()) return fail(driver.error());
-  auto learned = (*driver)->Snapshot(database);
+  actors::LearnRequest request;
+  request.databases = {database};
+  request.store = false;
+  Result<actors::LearnedDatabases> learned = MakeError(ErrorCode::kInternal, "not learned");
+  {
+    actors::System system(SystemOptionsFor(g));
+    learned = system.Learn(url, request);
+  }
   if (!learned.ok()) return fail(learned.error());
-  const flo::LearnedDatabase& db = *learned;
+  const actors::LearnedDatabase& db = learned->databases.front();
+  if (db.error) return fail(*db.error);
   for (const std::string& line : db.not_visible) std::cerr << "sqlx: warning: not learned: " << line << "\n";
 
   std::string text;
@@ -95,9 +101,9 @@ int RunSnapshot(const GlobalOptions& g, const ConnectArgs& c, const std::string&
     planner::ScriptOptions options;
     options.header = "SQLx OS snapshot of database " + database + " (rendered from its IR)\nprofile_hash " +
                      db.profile_hash + "\nLoad into an empty database: mariadb NEWDB < this-file";
-    text = (*driver)->RenderSql(db.schema, options);
+    text = planner::RenderScript(db.schema, options);
   } else {
-    text = SnapshotJson(db);
+    text = SnapshotJson(ir::ToCanonicalJson(db.schema, false), db.profile_hash);
   }
   if (!output.empty() && output != "-") {
     Status st = WriteFileAtomically(output, text);

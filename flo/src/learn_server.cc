@@ -130,10 +130,18 @@ Result<LearnedServer> LearnServer(transports::Session& session, const transports
 
 Result<std::string> ServerFingerprint(const transports::Session& session, const transports::ConnectionUrl& url,
                                       const std::string& salt) {
+  return FingerprintOf(ConnectedEndpoint(session, url), session.server().greeting.server_version, salt);
+}
+
+std::string ConnectedEndpoint(const transports::Session& session, const transports::ConnectionUrl& url) {
   const transports::ServerInfo& info = session.server();
-  // host:port as connected (the scheme's default port filled in).
-  const std::string endpoint = info.endpoint.empty() ? url.Endpoint() : info.endpoint;
-  return Sha256Hex(endpoint + ":" + info.greeting.server_version + ":" + salt);
+  return info.endpoint.empty() ? url.Endpoint() : info.endpoint;
+}
+
+Result<std::string> FingerprintOf(std::string_view endpoint, std::string_view server_version, std::string_view salt) {
+  std::string input;
+  input.append(endpoint).append(":").append(server_version).append(":").append(salt);
+  return Sha256Hex(input);
 }
 
 }  // namespace sqlx::flo

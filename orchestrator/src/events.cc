@@ -190,17 +190,9 @@ Status Orchestrator::Impl::OnHeartbeat(EventWrites& w, const std::string& job_id
 }
 
 Status Orchestrator::Impl::OnLearnedServer(EventWrites& w, Job job, std::string_view verified) {
-  actors::LearnedServerResult r = actors::ReadLearnedServer(verified);
+  actors::LearnedServer r = actors::ReadLearnedServer(verified);
   const int64_t now = UnixNowNs();
-  SQLX_ASSIGN_OR_RETURN(std::optional<storage::ConnectionRecord> known, store_->GetConnection(r.connection));
-  storage::ConnectionRecord rec = known.value_or(storage::ConnectionRecord{});
-  if (!known) rec.created_at_ns = now;
-  rec.name = r.connection;
-  rec.capability_json = r.capability_json;
-  rec.server_fingerprint = r.fingerprint;
-  rec.updated_at_ns = now;
-  rec.learned_at_ns = now;
-  SQLX_RETURN_IF_ERROR(store_->PutConnection(rec));
+  SQLX_RETURN_IF_ERROR(storage::PutLearnedConnection(*store_, r.connection, r.capability_json, r.fingerprint, now));
 
   std::vector<Job> children;
   for (size_t i = 0; i < r.databases.size(); ++i) {

@@ -35,4 +35,18 @@ Result<std::vector<ConnectionRecord>> RocksStore::ListConnections() {
   return records;
 }
 
+Result<ConnectionRecord> PutLearnedConnection(Store& store, std::string_view name, std::string capability_json,
+                                              std::string fingerprint, int64_t now_ns) {
+  SQLX_ASSIGN_OR_RETURN(std::optional<ConnectionRecord> known, store.GetConnection(name));
+  ConnectionRecord record = known.value_or(ConnectionRecord{});
+  if (!known) record.created_at_ns = now_ns;
+  record.name = std::string(name);
+  record.capability_json = std::move(capability_json);
+  record.server_fingerprint = std::move(fingerprint);
+  record.updated_at_ns = now_ns;
+  record.learned_at_ns = now_ns;
+  SQLX_RETURN_IF_ERROR(store.PutConnection(record));
+  return record;
+}
+
 }  // namespace sqlx::storage

@@ -8,6 +8,7 @@
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <atomic>
 #include <chrono>
 #include <future>
@@ -28,6 +29,7 @@
 #include "sqlx/apply.h"
 #include "sqlx/driver.h"
 #include "sqlx/flo/learn_database.h"
+#include "sqlx/flo/learn_server.h"
 #include "sqlx/messages/ir.h"
 #include "sqlx/storage/store.h"
 #include "temp_dir.h"
@@ -108,6 +110,86 @@ TEST(ActorsLearnTest, LearnsTheSameSchemasAsFloAndStoresThem) {
   EXPECT_EQ(again->databases[0].stored_version, 1u);
 }
 
+// What `sqlx learn` asks of the actors: the server first, then every
+// database the server shows, on two sessions, stored by the snapshot actor
+// in a store the caller opens while the server is learned (open_store).
+TEST(ActorsLearnTest, LearnsTheServerAndEveryDatabaseOnTwoSessionsIntoALazilyOpenedStore) {
+  FixtureDatabases dbs;
+  std::vector<std::string> names = CreateShop(dbs);
+  TempDir dir("sqlx-actors-store-");
+  std::unique_ptr<storage::Store> store;
+  int opened = 0;
+  std::vector<LearnStep::Phase> phases;
+  SystemOptions options;
+  options.open_store = [&]() -> Result<storage::Store*> {
+    ++opened;
+    SQLX_ASSIGN_OR_RETURN(store, storage::Store::Open({dir.path()}));
+    return store.get();
+  };
+  options.learn_sessions = 2;
+  options.on_learn_progress = [&](const LearnStep& step) {
+    if (phases.empty() || phases.back() != step.phase) phases.push_back(step.phase);
+  };
+  Result<LearnedDatabases> learned = MakeError(ErrorCode::kInternal, "not run");
+  {
+    System system(options);
+    LearnRequest request;
+    request.all_databases = true;
+    request.learn_server = true;
+    learned = system.Learn(RootUrl(), request);
+  }
+  ASSERT_TRUE(learned.ok()) << learned.error().ToString();
+  EXPECT_EQ(opened, 1);
+  EXPECT_EQ(phases, (std::vector<LearnStep::Phase>{LearnStep::Phase::kServer, LearnStep::Phase::kListing,
+                                                  LearnStep::Phase::kCatalog, LearnStep::Phase::kBuilding}));
+  EXPECT_GT(learned->catalog_statements, 0u);
+  EXPECT_GT(learned->learn_time.count(), 0);
+  // The server's record, its fingerprint salted with the store's salt.
+  ASSERT_TRUE(learned->server.has_value());
+  EXPECT_THAT(learned->server->capability_json, HasSubstr("\"flavor\":\"MariaDB\""));
+  auto salt = store->FingerprintSalt();
+  ASSERT_TRUE(salt.ok());
+  auto expected = flo::FingerprintOf(RootUrl().Endpoint(), learned->server->server_version, *salt);
+  ASSERT_TRUE(expected.ok());
+  EXPECT_EQ(learned->server->fingerprint, *expected);
+  auto record = store->GetConnection(RootUrl().ConnectionName());
+  ASSERT_TRUE(record.ok() && record->has_value());
+  EXPECT_EQ((*record)->server_fingerprint, *expected);
+  EXPECT_EQ((*record)->capability_json, learned->server->capability_json);
+  // Every database, the system schemas left out, each stored.
+  const std::vector<flo::LearnedDatabase> direct = LearnDirectly(names);
+  ASSERT_EQ(direct.size(), 2u);
+  for (size_t i = 0; i < names.size(); ++i) {
+    auto it = std::find_if(learned->databases.begin(), learned->databases.end(),
+                           [&](const LearnedDatabase& db) { return db.name == names[i]; });
+    ASSERT_NE(it, learned->databases.end()) << names[i];
+    EXPECT_EQ(it->profile_hash, direct[i].profile_hash);
+    EXPECT_EQ(it->change, "new");
+    auto stored = store->GetSchema(RootUrl().ConnectionName(), names[i]);
+    ASSERT_TRUE(stored.ok() && stored->has_value());
+    EXPECT_EQ((*stored)->profile_json, direct[i].json);
+  }
+  for (const LearnedDatabase& db : learned->databases) EXPECT_NE(db.name, "mysql");
+}
+
+TEST(ActorsLearnTest, AStoreThatCannotBeOpenedFailsTheJobOnce) {
+  SystemOptions options;
+  int calls = 0;
+  options.open_store = [&]() -> Result<storage::Store*> {
+    ++calls;
+    return MakeError(ErrorCode::kIo, "store /nowhere: cannot be opened");
+  };
+  System system(options);
+  auto learned = system.LearnDatabases(RootUrl(), {"mysql"});
+  ASSERT_FALSE(learned.ok());
+  EXPECT_EQ(learned.error().code, ErrorCode::kIo);
+  EXPECT_THAT(learned.error().message, HasSubstr("cannot be opened"));
+  EXPECT_EQ(calls, 1);
+  auto server = system.LearnServer(RootUrl(), "", /*store=*/true);
+  ASSERT_FALSE(server.ok());
+  EXPECT_EQ(calls, 1);  // not opened again
+}
+
 TEST(ActorsLearnTest, AFailedConnectIsTheCallsError) {
   transports::ConnectionUrl url = RootUrl();
   url.password = "wrong-password";
@@ -119,11 +201,28 @@ TEST(ActorsLearnTest, AFailedConnectIsTheCallsError) {
   EXPECT_EQ(learned.error().code, ErrorCode::kAuth);  // not retryable: answered at once
 }
 
-TEST(ActorsLearnTest, LearnsTheServersCapabilities) {
+TEST(ActorsLearnTest, LearnsTheServersCapabilitiesAndStoresThemWhenAsked) {
   System system;
-  auto caps = system.LearnServerCapabilities(RootUrl(), "");
-  ASSERT_TRUE(caps.ok()) << caps.error().ToString();
-  EXPECT_THAT(*caps, HasSubstr("\"flavor\":\"MariaDB\""));
+  auto server = system.LearnServer(RootUrl(), "", /*store=*/false);
+  ASSERT_TRUE(server.ok()) << server.error().ToString();
+  EXPECT_THAT(server->capability_json, HasSubstr("\"flavor\":\"MariaDB\""));
+  EXPECT_EQ(server->fingerprint, "");  // no salt, not stored
+  EXPECT_THAT(server->databases, ::testing::Not(::testing::Contains("mysql")));  // system schemas left out
+
+  TempDir dir("sqlx-actors-store-");
+  auto store = storage::Store::Open({dir.path()});
+  ASSERT_TRUE(store.ok()) << store.error().ToString();
+  auto salt = (*store)->FingerprintSalt();
+  ASSERT_TRUE(salt.ok());
+  SystemOptions options;
+  options.store = store->get();
+  System storing(options);
+  auto stored = storing.LearnServer(RootUrl(), *salt, /*store=*/true);
+  ASSERT_TRUE(stored.ok()) << stored.error().ToString();
+  EXPECT_EQ(stored->fingerprint.size(), 64u);
+  auto record = (*store)->GetConnection(RootUrl().ConnectionName());
+  ASSERT_TRUE(record.ok() && record->has_value());
+  EXPECT_EQ((*record)->server_fingerprint, stored->fingerprint);
 }
 
 // The driver's ApplyPlan as the apply actor's runner (what the CLI will
@@ -232,7 +331,7 @@ class ActorsTest : public ::testing::Test {
     return out;
   }
   static Envelope LearnJob(const std::string& id, const std::vector<std::string>& names) {
-    return MakeEnvelope(jobs::Kind::kLearnDatabaseJob, LearnDatabaseJob(id, names, false));
+    return MakeEnvelope(jobs::Kind::kLearnDatabaseJob, LearnDatabaseJob(id, LearnRequest{names, false, false, false, false}));
   }
   static jobs::JobError ErrorOf(const Envelope& e) {
     EXPECT_EQ(e.kind, static_cast<uint16_t>(jobs::Kind::kError));
@@ -248,8 +347,8 @@ class ActorsTest : public ::testing::Test {
   }
   SupervisorConfig Supervision(uint32_t max_attempts) {
     SupervisorConfig config;
-    config.url = RootUrl();
-    config.session.on_greeting = flo::LearnSessionGreeting();
+    config.connection.url = RootUrl();
+    config.connection.session.on_greeting = flo::LearnSessionGreeting();
     config.max_attempts = max_attempts;
     return config;
   }
@@ -260,7 +359,9 @@ TEST_F(ActorsTest, GarbageEnvelopesAreRejectedWithAReasonAndTheActorsKeepServing
   const std::vector<std::string> names = CreateShop(dbs);
   const std::string hash = LearnDirectly({names[0]})[0].profile_hash;
 
-  caf::actor connection = SpawnConnection(sys_, RootUrl(), {});
+  ConnectionConfig config;
+  config.url = RootUrl();
+  caf::actor connection = SpawnConnection(sys_, config);
   caf::actor supervisor = SpawnSupervisor(sys_, Supervision(1));
   const std::string garbage = "\x01\x02not a flatbuffer at all, just bytes";
   Envelope good = LearnJob("job-ok", {names[0]});

@@ -11,6 +11,7 @@
 #include <string>
 #include <vector>
 
+#include "holding_proxy.h"
 #include "learn_pack_edit.h"
 #include "schema_fixtures.h"
 #include "sqlx/messages/ir.h"
@@ -373,6 +374,37 @@ TEST(CliLearnTest, ALearnKilledHalfWayLeavesThePreviousSnapshotCurrent) {
   std::vector<storage::SchemaRecord> versions = Versions(store.path(), db);
   ASSERT_EQ(versions.size(), 1u);
   EXPECT_EQ(versions[0].profile_hash, hash);
+}
+
+// The learn runs as a job of the actors: a connection lost mid-learn fails
+// that attempt, and the supervisor runs the job again on fresh connections
+// (docs/actors.md). A proxy in front of the server cuts the first
+// connection half-way through what the server sends it.
+TEST(CliLearnTest, ALearnWhoseConnectionIsLostMidWayIsRunAgain) {
+  FixtureDatabases fx;
+  const std::string db = fx.Load("sakila", "sakila/v1.5.sql");
+  testing::HoldingProxy proxy(std::stoi(testing::MariaDbPort()));
+  ASSERT_NE(proxy.port(), 0);
+  const std::string url = "mysql://root@127.0.0.1:" + std::to_string(proxy.port()) + "/" + db;
+  TempDir dry("sqlx-learn-store.");
+  RunResult whole = Sqlx({"--store", dry.path(), "--format", "json", "learn", url});
+  ASSERT_EQ(whole.exit_code, 0) << DescribeRun(whole);
+  EXPECT_EQ(Json(whole)["attempts"], 1);
+  // The learn's two connections; the next first one is cut at half of the
+  // smaller's bytes: after its connect, before its learn is done.
+  const std::vector<size_t> sent = proxy.server_bytes();
+  ASSERT_EQ(sent.size(), 2u);
+  proxy.CutNext(std::min(sent[0], sent[1]) / 2);
+
+  TempDir store("sqlx-learn-store.");
+  RunResult cut = Sqlx({"--store", store.path(), "--format", "json", "learn", url});
+  ASSERT_EQ(cut.exit_code, 0) << DescribeRun(cut);
+  const nlohmann::json doc = Json(cut);
+  EXPECT_EQ(doc["attempts"], 2) << cut.out;
+  EXPECT_NE(cut.err.find("attempt 1 of 3 failed, retrying"), std::string::npos) << cut.err;
+  EXPECT_EQ(Entry(doc, db)["change"], "new");
+  EXPECT_EQ(Entry(doc, db)["profile_hash"], Entry(Json(whole), db)["profile_hash"]);
+  EXPECT_EQ(proxy.server_bytes().size(), 6u);  // two connections per attempt (the dry run's included)
 }
 
 }  // namespace

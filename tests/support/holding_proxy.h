@@ -1,7 +1,9 @@
 // A TCP proxy on 127.0.0.1 in front of one upstream port that can hold new
 // connections: accepted, but not forwarded until released. A client that
 // connects while the proxy holds waits for the server's first bytes, which
-// keeps a worker "mid-job" for exactly as long as a test needs.
+// keeps a worker "mid-job" for exactly as long as a test needs. It can also
+// cut a connection once the server has sent it a number of bytes: a
+// connection lost mid-job.
 #pragma once
 
 #include <arpa/inet.h>
@@ -11,6 +13,7 @@
 #include <unistd.h>
 
 #include <atomic>
+#include <deque>
 #include <mutex>
 #include <thread>
 #include <vector>
@@ -62,8 +65,21 @@ class HoldingProxy {
   void Release() {
     std::lock_guard<std::mutex> lock(mu_);
     holding_ = false;
-    for (int fd : held_) pumps_.emplace_back([this, fd] { Pump(fd); });
+    for (int fd : held_) pumps_.emplace_back([this, fd] { Pump(fd, nullptr, 0); });
     held_.clear();
+  }
+  // The next connection accepted is closed (both ways) once the server has
+  // sent it `server_bytes` bytes.
+  void CutNext(size_t server_bytes) {
+    std::lock_guard<std::mutex> lock(mu_);
+    cut_next_ = server_bytes;
+  }
+  // Bytes the server sent on each connection so far, in accept order.
+  std::vector<size_t> server_bytes() {
+    std::lock_guard<std::mutex> lock(mu_);
+    std::vector<size_t> out;
+    for (const std::atomic<size_t>& n : sent_) out.push_back(n.load());
+    return out;
   }
   // Connections waiting now.
   size_t held() {
@@ -87,17 +103,21 @@ class HoldingProxy {
       const int fd = ::accept4(listen_fd_, nullptr, nullptr, SOCK_CLOEXEC);
       if (fd < 0) continue;
       std::lock_guard<std::mutex> lock(mu_);
+      std::atomic<size_t>* sent = &sent_.emplace_back(0);
+      const size_t cut = cut_next_;
+      cut_next_ = 0;
       if (holding_ && pass_first_ == 0) {
         held_.push_back(fd);
       } else {
         if (holding_) --pass_first_;
-        pumps_.emplace_back([this, fd] { Pump(fd); });
+        pumps_.emplace_back([this, fd, sent, cut] { Pump(fd, sent, cut); });
       }
     }
   }
 
-  // Copies bytes both ways until either side closes or the proxy stops.
-  void Pump(int client) {
+  // Copies bytes both ways until either side closes or the proxy stops, or
+  // (cut > 0) the server has sent `cut` bytes; counts the server's in `sent`.
+  void Pump(int client, std::atomic<size_t>* sent, size_t cut) {
     const int server = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
     sockaddr_in a = Loopback(upstream_port_);
     if (::connect(server, reinterpret_cast<sockaddr*>(&a), sizeof a) != 0) {
@@ -114,6 +134,10 @@ class HoldingProxy {
         if (fds[i].revents == 0) continue;
         const ssize_t n = ::read(fds[i].fd, buf, sizeof buf);
         closed = n <= 0 || !WriteAll(fds[1 - i].fd, buf, static_cast<size_t>(n));
+        if (!closed && i == 1 && sent != nullptr) {
+          const size_t total = *sent += static_cast<size_t>(n);
+          closed = cut > 0 && total >= cut;
+        }
       }
       if (closed) break;
     }
@@ -138,6 +162,8 @@ class HoldingProxy {
   std::thread accepter_;
   std::mutex mu_;
   bool holding_ = false;
+  size_t cut_next_ = 0;
+  std::deque<std::atomic<size_t>> sent_;  // per connection, in accept order (a deque: stable addresses)
   size_t pass_first_ = 0;  // while holding: connections still let through
   std::vector<int> held_;
   std::vector<std::thread> pumps_;

@@ -3,6 +3,7 @@
 // CLI. No CAF type appears here: CAF stays in actors/src.
 #pragma once
 
+#include <chrono>
 #include <cstdint>
 #include <functional>
 #include <memory>
@@ -19,13 +20,44 @@
 
 namespace sqlx::actors {
 
+// How a learn job moves on (SystemOptions::on_learn_progress).
+struct LearnStep {
+  enum class Phase {
+    kServer,    // the server is being probed (learn_server)
+    kListing,   // the databases are being listed (all_databases)
+    kCatalog,   // catalog query `step` of `total` (`what`: its name) reached
+    kBuilding,  // `step` of `total` databases built into IR; `what` names the last one
+  };
+  Phase phase = Phase::kServer;
+  int step = 0;  // 1-based (kCatalog, kBuilding)
+  int total = 0;
+  std::string_view what;  // valid during the call only
+  size_t databases = 0;   // kCatalog, kBuilding: how many databases the job learns
+};
+
 struct SystemOptions {
   // CAF scheduler threads for the event-based actors (connections and
   // snapshot writes have threads of their own). Default 2.
   size_t scheduler_threads = 2;
   // Not owned; must outlive the System. Null: learned databases are not
-  // stored. Default: null.
+  // stored (unless open_store gives a store). Default: null.
   storage::Store* store = nullptr;
+  // When `store` is null: called once, on the snapshot actor's thread, when
+  // the first result is to be stored, so that a caller can open its store
+  // while the server is learned (`sqlx learn`). The store it returns is not
+  // owned and must outlive the System; an error fails the jobs that store.
+  // Default: none.
+  std::function<Result<storage::Store*>()> open_store;
+  // Sessions a learn-database job splits its catalog queries over: 2 opens
+  // a second session beside the first, its connect overlapping the first's
+  // work (flo::LearnDatabaseOptions::helper_session), as `sqlx learn` does;
+  // a second session that cannot be opened leaves the learn on one.
+  // Default 1.
+  uint32_t learn_sessions = 1;
+  // Called on the connection actor's thread as each learn job moves on
+  // (in process only: no job's bytes carry it); must not block. Default:
+  // none.
+  std::function<void(const LearnStep&)> on_learn_progress;
   // Runs of one job at most, the first included: a job whose actor exits
   // mid-job, or that fails with a retryable error (jobs::IsRetryable), runs
   // again until then. Default 3.
@@ -33,6 +65,7 @@ struct SystemOptions {
   // Wire pack search (transports::SessionOptions::pack_dir). Default: empty.
   std::string pack_dir;
   uint32_t connect_timeout_ms = 10000;  // default 10 s
+  uint64_t max_packet = uint64_t{1} << 30;  // largest packet taken from a server; default 1 GiB
   // Runs ApplyPlan's plans on the connection actor's session; the caller
   // that links the driver supplies it (plan_runner.h). Default: empty
   // (ApplyPlan fails with kUnsupported).
@@ -50,10 +83,33 @@ struct LearnedDatabase {
   std::optional<Error> error;            // set: not learned (the server does not show it)
 };
 
+// The server as the actors learned (and, with a store, stored) it.
+struct LearnedServer {
+  std::string connection;       // "user@host:port"
+  std::string server_version;   // as the greeting sent it
+  std::string capability_json;  // flo's canonical capability matrix, as the store keeps it
+  std::string fingerprint;      // empty: learned without a salt and not stored
+  std::vector<std::string> databases;  // the server's databases, sorted (in a learn's `server`: those listed, all_databases only)
+};
+
 struct LearnedDatabases {
   std::string connection;  // "user@host:port"
   std::vector<LearnedDatabase> databases;  // one per requested name, in order
+  std::optional<LearnedServer> server;     // when the request asked for learn_server
+  uint32_t catalog_statements = 0;         // statements of the batch of catalog queries (shared by the databases)
+  std::chrono::microseconds learn_time{0};  // wall time of that batch
   uint32_t attempts = 0;   // runs the job took (1 unless one was retried)
+};
+
+// What a learn job asks for (jobs.fbs LearnDatabaseJob).
+struct LearnRequest {
+  std::vector<std::string> databases;  // exact names, learned in one batch
+  bool all_databases = false;          // every database the server shows instead (`databases` empty)
+  bool include_system = false;         // with all_databases: the system schemas too
+  // The server first, on the same session: LearnedDatabases::server (and,
+  // when stored, the connection's record with the store's fingerprint).
+  bool learn_server = false;
+  bool store = true;                   // with a store: the snapshot actor stores what was learned
 };
 
 // Thread-safety: the calls may be made from several threads; each blocks
@@ -72,10 +128,15 @@ class System {
   // a lost connection after max_attempts, an actor exiting every attempt).
   Result<LearnedDatabases> LearnDatabases(const transports::ConnectionUrl& url, const std::vector<std::string>& names);
 
-  // The capability matrix of the server behind `url` (flo::LearnServer),
-  // canonical JSON as the store keeps it; `fingerprint_salt` empty: none.
-  Result<std::string> LearnServerCapabilities(const transports::ConnectionUrl& url,
-                                              const std::string& fingerprint_salt);
+  // The same for a whole request: every database, the server too, with or
+  // without storing (`sqlx learn`, `sqlx snapshot`).
+  Result<LearnedDatabases> Learn(const transports::ConnectionUrl& url, const LearnRequest& request);
+
+  // The server behind `url` (flo::LearnServer) with its fingerprint salted
+  // with `fingerprint_salt`; `store`: the snapshot actor stores it as the
+  // connection's record (`sqlx capabilities`).
+  Result<LearnedServer> LearnServer(const transports::ConnectionUrl& url, const std::string& fingerprint_salt,
+                                    bool store);
 
   // Runs a plan on the server behind `url` (supervisor → apply actor →
   // connection → plan_runner). A retryable failure (a lost connection) runs

@@ -12,6 +12,7 @@
 #include <vector>
 
 #include "sqlx/actors/plan_runner.h"
+#include "sqlx/actors/system.h"
 #include "sqlx/messages/result.h"
 #include "sqlx/storage/audit_event.h"
 #include "sqlx/storage/store.h"
@@ -61,14 +62,7 @@ struct LeaseReplyInfo {
 std::string LeaseReplyFor(std::string_view job_id, const LeaseReplyInfo& reply);
 LeaseReplyInfo ReadLeaseReply(std::string_view verified);
 
-struct LearnedServerResult {
-  std::string connection;  // user@host:port
-  std::string server_version;
-  std::string capability_json;
-  std::string fingerprint;
-  std::vector<std::string> databases;
-};
-LearnedServerResult ReadLearnedServer(std::string_view verified);
+LearnedServer ReadLearnedServer(std::string_view verified);
 
 struct LearnedDatabasesResult {
   std::string connection;                          // user@host:port

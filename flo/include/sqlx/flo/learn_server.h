@@ -6,6 +6,7 @@
 #include <cstdint>
 #include <map>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "sqlx/messages/result.h"
@@ -62,6 +63,13 @@ struct LearnServerOptions {
 // server version and `salt`: the LearnedServer's fingerprint.
 Result<std::string> ServerFingerprint(const transports::Session& session, const transports::ConnectionUrl& url,
                                       const std::string& salt);
+// Its parts: host:port as `session` connected (the scheme's default port
+// filled in), else as the URL names it ...
+std::string ConnectedEndpoint(const transports::Session& session, const transports::ConnectionUrl& url);
+// ... and the hash of them with the greeting's server version and `salt`:
+// for a caller that learned the server without a salt (a LearnedServer
+// message carries the endpoint and version).
+Result<std::string> FingerprintOf(std::string_view endpoint, std::string_view server_version, std::string_view salt);
 
 // Learns the server behind `session`. Individual probes that fail are
 // recorded (value false and the error as `result`; null and listed in

@@ -69,6 +69,14 @@ struct PutSchemaOutcome {
 // "new", "changed", "unchanged": how commands, messages and events say it.
 std::string_view ChangeName(PutSchemaOutcome::Change change);
 
+class Store;
+
+// Records a server as just learned: the connection's record with this
+// capability matrix and fingerprint, learned and updated at `now_ns`, its
+// created_at kept from the record it replaces. Returns what was written.
+Result<ConnectionRecord> PutLearnedConnection(Store& store, std::string_view name, std::string capability_json,
+                                              std::string fingerprint, int64_t now_ns);
+
 class Store {
  public:
   // Opens (creating if needed) the store in options.dir. A store held by

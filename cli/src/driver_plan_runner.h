@@ -1,0 +1,22 @@
+// How the actors run a plan for the CLI's processes: the driver's ApplyPlan
+// on the connection actor's session (actors/ cannot link the driver:
+// sqlx/actors/plan_runner.h). `sqlx apply` and `sqlx worker` both pass it.
+#pragma once
+
+#include <functional>
+
+#include "sqlx/actors/plan_runner.h"
+#include "sqlx/apply.h"
+
+namespace sqlx::cli {
+
+// A runner that applies each request's plan with `base` (its hooks, store
+// and audit log: the caller's, in process), the request's database and
+// consents, and the request's fence (before_change) when it has one.
+// `keep`, when set, is given the whole report before the summary is made
+// (`sqlx apply` prints it). The runner runs on the connection actor's
+// thread; base's hooks are called there.
+actors::PlanRunner DriverPlanRunner(ApplyOptions base = {},
+                                    std::function<void(const ApplyReport&)> keep = {});
+
+}  // namespace sqlx::cli
