@@ -70,8 +70,12 @@ void Orchestrator::Impl::ProcessBatch(std::vector<bus::Message>& batch) {
 }
 
 Status Orchestrator::Impl::Flush(EventWrites& w) {
-  Status s = AppendAudit(std::move(w.audit));
-  if (s.ok()) s = records_->Write(w.records, "recording worker events");
+  // The audit events and the records — among them the markers that say a
+  // worker's audit event was taken — in one atomic batch: a crash never
+  // leaves an event appended without its marker (it would be appended again
+  // when redelivered) nor a marker without its event.
+  Status s = w.audit.empty() ? records_->Write(w.records, "recording worker events")
+                             : AppendAudit(std::move(w.audit), w.records);
   const bool lost = w.lost || !s.ok();
   w = EventWrites{};
   w.lost = lost;
@@ -105,8 +109,7 @@ Status Orchestrator::Impl::Process(const bus::Message& m, EventWrites& w) {
     case jobs::Kind::kHeartbeat:
       return OnHeartbeat(w, header->job_id, actors::ReadHeartbeat(bytes).time_ns);
     case jobs::Kind::kAuditEvent: {
-      // Appended before the marker is written (both at the flush): a crash
-      // between them repeats an audit event rather than losing it.
+      // Appended with its marker in one batch (at the flush).
       const std::string marker = m.metadata().msg_id;
       if (!marker.empty()) {
         if (w.seen.contains(marker)) return Status::Ok();

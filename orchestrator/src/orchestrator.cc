@@ -267,10 +267,10 @@ Result<Run> Orchestrator::Impl::StartLearn(const std::string& actor, const std::
 
 // ---- audit ----
 
-Status Orchestrator::Impl::AppendAudit(std::vector<storage::AuditEvent> events) {
-  if (events.empty()) return Status::Ok();
+Status Orchestrator::Impl::AppendAudit(std::vector<storage::AuditEvent> events, const Records::Batch& with) {
+  if (events.empty() && with.empty()) return Status::Ok();
   std::lock_guard<std::mutex> lock(audit_mu_);
-  auto appended = audit_->Append(std::move(events));
+  auto appended = audit_->Append(std::move(events), with.writes());
   if (!appended.ok()) return appended.error();
   return Status::Ok();
 }

@@ -160,7 +160,8 @@ class Orchestrator::Impl {
   void OnFailed(EventWrites& w, Job job, const Error& error);
   void OnApplied(EventWrites& w, Job job, std::string_view verified);
   void OnProbed(EventWrites& w, Job job, std::string_view verified);
-  Status AppendAudit(std::vector<storage::AuditEvent> events);
+  // Appends `events` to the audit chain, `with` in the same atomic batch.
+  Status AppendAudit(std::vector<storage::AuditEvent> events, const Records::Batch& with = {});
 
   OrchestratorOptions options_;
   std::unique_ptr<storage::Store> store_;

@@ -127,6 +127,7 @@ class Records {
     void DeleteJob(std::string_view job_id);
     void DeleteSeen(std::string_view marker);
     bool empty() const { return writes_.empty(); }
+    const std::vector<storage::FleetWrite>& writes() const { return writes_; }
 
    private:
     friend class Records;

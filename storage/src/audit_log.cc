@@ -348,11 +348,13 @@ RocksAuditLog::~RocksAuditLog() {
   (void)WritePendingIndex();
 }
 
-Result<std::vector<AuditEvent>> RocksAuditLog::Append(std::vector<AuditEvent> events) {
+Result<std::vector<AuditEvent>> RocksAuditLog::Append(std::vector<AuditEvent> events,
+                                                     const std::vector<FleetWrite>& fleet_writes) {
   std::lock_guard<std::mutex> lock(mu_);
   SQLX_RETURN_IF_ERROR(CheckHeadMatchesTail());
   AuditHead head = head_;
   rocksdb::WriteBatch batch;
+  SQLX_RETURN_IF_ERROR(store_.StageFleet(fleet_writes, &batch));
   SQLX_ASSIGN_OR_RETURN(bool index_written, StageAppend(events, &head, &batch));
   SQLX_RETURN_IF_ERROR(Commit(batch, std::move(head), index_written, "appending audit events"));
   return events;

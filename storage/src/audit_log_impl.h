@@ -65,7 +65,9 @@ class RocksAuditLog final : public AuditLog {
                 std::optional<Error> head_error);
   ~RocksAuditLog() override;
 
-  Result<std::vector<AuditEvent>> Append(std::vector<AuditEvent> events) override;
+  using AuditLog::Append;
+  Result<std::vector<AuditEvent>> Append(std::vector<AuditEvent> events,
+                                         const std::vector<FleetWrite>& fleet_writes) override;
   Result<Checkpoint> CheckpointNow() override;
   Result<std::optional<Checkpoint>> LatestCheckpoint() override;
   Result<std::optional<Checkpoint>> CheckpointAt(uint64_t tree_size) override;

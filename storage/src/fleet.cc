@@ -15,16 +15,21 @@ Status ValidateFleetKey(std::string_view key) {
 
 }  // namespace
 
-Status RocksStore::WriteFleet(const std::vector<FleetWrite>& writes) {
-  rocksdb::WriteBatch batch;
+Status RocksStore::StageFleet(const std::vector<FleetWrite>& writes, rocksdb::WriteBatch* batch) {
   for (const FleetWrite& w : writes) {
     SQLX_RETURN_IF_ERROR(ValidateFleetKey(w.key));
     if (w.value) {
-      batch.Put(family_[kFleet], w.key, *w.value);
+      batch->Put(family_[kFleet], w.key, *w.value);
     } else {
-      batch.Delete(family_[kFleet], w.key);
+      batch->Delete(family_[kFleet], w.key);
     }
   }
+  return Status::Ok();
+}
+
+Status RocksStore::WriteFleet(const std::vector<FleetWrite>& writes) {
+  rocksdb::WriteBatch batch;
+  SQLX_RETURN_IF_ERROR(StageFleet(writes, &batch));
   return Write(batch, writes.size() == 1 ? "writing fleet record " + writes[0].key
                                          : "writing " + std::to_string(writes.size()) + " fleet records");
 }

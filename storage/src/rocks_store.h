@@ -67,6 +67,9 @@ class RocksStore final : public Store {
   Result<std::vector<MigrationRecord>> ListMigrations() override;
 
   Status WriteFleet(const std::vector<FleetWrite>& writes) override;
+  // Adds `writes` to `batch` (keys validated), for a write that also holds
+  // other records (AuditLog::Append with fleet writes).
+  Status StageFleet(const std::vector<FleetWrite>& writes, rocksdb::WriteBatch* batch);
   Result<std::optional<std::string>> GetFleet(std::string_view key) override;
   Result<std::vector<std::pair<std::string, std::string>>> ScanFleet(std::string_view prefix) override;
 

@@ -37,6 +37,33 @@ TEST_F(AuditLogTest, AppendsChainedEventsWithSeqAndHashes) {
   EXPECT_TRUE(Verify().ok) << Verify().message;
 }
 
+// The orchestrator's markers of worker events ride in the events' batch:
+// both are written, or neither (a bad record fails the whole append).
+TEST_F(AuditLogTest, AppendsFleetRecordsInTheSameBatchOrNothing) {
+  auto r = log_->Append({Ev("a"), Ev("b")}, {{"seen/m1", std::string("1")}, {"seen/m2", std::string("1")}});
+  ASSERT_TRUE(r.ok()) << r.error().message;
+  EXPECT_EQ(log_->Size(), 2u);
+  auto m1 = store_->GetFleet("seen/m1");
+  ASSERT_TRUE(m1.ok());
+  EXPECT_EQ(m1->value_or(""), "1");
+
+  auto bad = log_->Append({Ev("c")}, {{"seen/m3", std::string("1")}, {"", std::string("1")}});
+  ASSERT_FALSE(bad.ok());
+  EXPECT_EQ(bad.error().code, ErrorCode::kInvalidArgument);
+  EXPECT_EQ(log_->Size(), 2u);
+  auto m3 = store_->GetFleet("seen/m3");
+  ASSERT_TRUE(m3.ok());
+  EXPECT_FALSE(m3->has_value());
+  Reopen();
+  EXPECT_EQ(log_->Size(), 2u);
+  auto deleted = log_->Append({Ev("d")}, {{"seen/m1", std::nullopt}});
+  ASSERT_TRUE(deleted.ok()) << deleted.error().message;
+  auto gone = store_->GetFleet("seen/m1");
+  ASSERT_TRUE(gone.ok());
+  EXPECT_FALSE(gone->has_value());
+  EXPECT_TRUE(Verify().ok) << Verify().message;
+}
+
 TEST_F(AuditLogTest, SignsCheckpointsEveryNEventsAndOnDemand) {
   AppendMany(25);
   // The first append is signed at once; then every 10 events.

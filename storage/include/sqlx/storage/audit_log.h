@@ -133,7 +133,13 @@ class AuditLog {
   // Refuses (kIo) to append to a log whose head record does not match its
   // newest event: it was changed outside sqlx, and signing on top of it
   // would vouch for the change.
-  virtual Result<std::vector<AuditEvent>> Append(std::vector<AuditEvent> events) = 0;
+  Result<std::vector<AuditEvent>> Append(std::vector<AuditEvent> events) { return Append(std::move(events), {}); }
+  // The same, with `fleet_writes` (Store::WriteFleet's records) in the same
+  // atomic batch: a record that says the events were taken (the
+  // orchestrator's markers of worker events) is written if and only if
+  // they are appended.
+  virtual Result<std::vector<AuditEvent>> Append(std::vector<AuditEvent> events,
+                                                 const std::vector<FleetWrite>& fleet_writes) = 0;
   // Signs a checkpoint at the current head now (or returns the latest when it
   // already covers the head). kInvalidArgument without a signing key.
   virtual Result<Checkpoint> CheckpointNow() = 0;
