@@ -73,9 +73,22 @@ std::string ApplyPlanJobFor(std::string_view job_id, const JobTarget& target, co
   return FinishEnvelope(b, job_id, 1, fb::Body::ApplyPlanJob, body.Union(), t);
 }
 
-std::string ProbeJobFor(std::string_view job_id) {
-  flatbuffers::FlatBufferBuilder b(128);
-  auto body = fb::CreateProbeJob(b);
+std::string ProbeJobFor(std::string_view job_id, uint32_t payload_bytes) {
+  flatbuffers::FlatBufferBuilder b(128 + payload_bytes);
+  flatbuffers::Offset<flatbuffers::Vector<uint8_t>> payload;
+  if (payload_bytes > 0) {
+    uint8_t* filler = nullptr;
+    payload = b.CreateUninitializedVector(payload_bytes, &filler);
+    // xorshift64: cheap bytes that zstd cannot shrink.
+    uint64_t x = 0x9e3779b97f4a7c15ull;
+    for (uint32_t i = 0; i < payload_bytes; ++i) {
+      x ^= x << 13;
+      x ^= x >> 7;
+      x ^= x << 17;
+      filler[i] = static_cast<uint8_t>(x);
+    }
+  }
+  auto body = fb::CreateProbeJob(b, payload);
   return FinishEnvelope(b, job_id, 1, fb::Body::ProbeJob, body.Union());
 }
 

@@ -167,6 +167,7 @@ struct ClusterArgs {
   std::string connections = "all";                  // --connections all | a,b
   bool wait = false;                                // fleet learn|jobs probe --wait
   uint64_t count = 0;                               // jobs probe --count
+  uint64_t payload_bytes = 0;                       // jobs probe --payload-bytes
   double wait_timeout_s = 600;                      // --timeout
   size_t limit = 1000;                              // jobs list --limit
   std::string plan_file, database;                  // fleet apply --plan, --db

@@ -256,6 +256,7 @@ int FleetApply(const GlobalOptions& g, const ClusterArgs& a, const Api& api) {
 // the first publish to the last result stored (the orchestrator's clock).
 int JobsProbe(const GlobalOptions& g, const ClusterArgs& a, const Api& api) {
   json body{{"count", a.count}};
+  if (a.payload_bytes > 0) body["payload_bytes"] = a.payload_bytes;
   auto run = Call(api, "POST", "/v1/probe", &body);
   if (!run.ok()) return ReportError(g, run.error());
   const std::string id = (*run)["id"].get<std::string>();

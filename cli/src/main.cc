@@ -348,6 +348,9 @@ int main(int argc, char** argv) {
   CLI::App* jobs_probe =
       client(jobs_cmd, "probe", "Check the queue: N probe jobs through the workers and back, no server involved");
   jobs_probe->add_option("--count", cluster.count, "Probe jobs to run")->required()->check(CLI::Range(1, 100000));
+  jobs_probe->add_option("--payload-bytes", cluster.payload_bytes,
+                         "Filler each probe job carries (incompressible; past NATS's max_payload it travels in chunks)")
+      ->check(CLI::Range(uint64_t{0}, uint64_t{64} << 20));
   jobs_probe->add_flag("--wait", cluster.wait, "Wait for every result and print the jobs/s");
   jobs_probe->add_option("--timeout", cluster.wait_timeout_s, "Seconds --wait waits")->default_val(600);
   CLI::App* schedule_cmd = app.add_subcommand("schedule", "Cron schedules of org-wide learning");

@@ -185,7 +185,7 @@ Status Orchestrator::Impl::Serve() {
             }));
   http.Post("/v1/probe", guard({"admin", "operator"}, [this](const auto& req, auto& res, const Caller& caller) {
               const json body = Body(req);
-              auto run = StartProbe(caller, body.value("count", uint64_t{0}));
+              auto run = StartProbe(caller, body.value("count", uint64_t{0}), body.value("payload_bytes", uint64_t{0}));
               if (!run.ok()) return ReplyError(res, run.error());
               Reply(res, 202, ToJson(*run));
             }));

@@ -159,7 +159,8 @@ Status Orchestrator::Impl::RepublishPending() {
 }
 
 Result<std::string> Orchestrator::Impl::JobEnvelope(const Job& job) {
-  if (job.kind == jobs::KindName(jobs::Kind::kProbeJob)) return actors::ProbeJobFor(job.id);
+  if (job.kind == jobs::KindName(jobs::Kind::kProbeJob))
+    return actors::ProbeJobFor(job.id, job.params.value("payload_bytes", uint32_t{0}));
   SQLX_ASSIGN_OR_RETURN(std::optional<FleetConnection> conn, records_->GetConnection(job.connection));
   if (!conn)
     return MakeError(ErrorCode::kNotFound, "job " + job.id + ": connection '" + job.connection + "' was removed");

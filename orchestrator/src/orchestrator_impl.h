@@ -93,7 +93,8 @@ class Orchestrator::Impl {
   // A queue health check (probe.cc): `count` probe jobs, recorded and
   // published in batches; returns once all are published (workers answer
   // meanwhile).
-  Result<Run> StartProbe(const Caller& caller, uint64_t count);
+  // `count` probe jobs, each carrying `payload_bytes` of filler.
+  Result<Run> StartProbe(const Caller& caller, uint64_t count, uint64_t payload_bytes);
   Result<Schedule> AddSchedule(const Caller& caller, const std::string& cron,
                                const std::vector<std::string>& connections);
   Status RemoveSchedule(const Caller& caller, const std::string& id);

@@ -20,13 +20,19 @@ using nlohmann::json;
 // A probe run's jobs are recorded and published this many at a time.
 constexpr uint64_t kProbeChunk = 500;
 constexpr uint64_t kMaxProbeJobs = 100000;
+// The largest probe payload: past the project's NATS max_payload (8 MiB),
+// so that the chunked path can be probed too.
+constexpr uint64_t kMaxProbePayload = 64ull << 20;
 
 }  // namespace
 
-Result<Run> Orchestrator::Impl::StartProbe(const Caller& caller, uint64_t count) {
+Result<Run> Orchestrator::Impl::StartProbe(const Caller& caller, uint64_t count, uint64_t payload_bytes) {
   if (count < 1 || count > kMaxProbeJobs)
     return MakeError(ErrorCode::kInvalidArgument,
                      "a probe runs 1 to " + std::to_string(kMaxProbeJobs) + " jobs, not " + std::to_string(count));
+  if (payload_bytes > kMaxProbePayload)
+    return MakeError(ErrorCode::kInvalidArgument, "a probe's payload is at most " + std::to_string(kMaxProbePayload) +
+                                                      " bytes (64 MiB), not " + std::to_string(payload_bytes));
   Run run;
   run.id = NewRunId();
   run.kind = "probe";
@@ -37,7 +43,8 @@ Result<Run> Orchestrator::Impl::StartProbe(const Caller& caller, uint64_t count)
     batch.Put(run);
     SQLX_RETURN_IF_ERROR(records_->Write(batch, "recording probe run " + run.id));
   }
-  SQLX_RETURN_IF_ERROR(RecordAudit(&caller, "probe.started", {}, nullptr, json{{"run", run.id}, {"jobs", count}}));
+  SQLX_RETURN_IF_ERROR(RecordAudit(&caller, "probe.started", {}, nullptr,
+                                   json{{"run", run.id}, {"jobs", count}, {"payload_bytes", payload_bytes}}));
   // Without state_mu_ while publishing, so that results are persisted
   // meanwhile: records of new jobs conflict with nothing, and the stream
   // sequences are set afterwards on whatever the record has become.
@@ -51,6 +58,7 @@ Result<Run> Orchestrator::Impl::StartProbe(const Caller& caller, uint64_t count)
       job.kind = std::string(jobs::KindName(jobs::Kind::kProbeJob));
       job.run = run.id;
       job.created_ns = run.created_ns;
+      if (payload_bytes > 0) job.params = json{{"payload_bytes", payload_bytes}};
       batch.Put(job);
       chunk.push_back(std::move(job));
     }

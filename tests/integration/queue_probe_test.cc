@@ -153,6 +153,31 @@ TEST_F(QueueProbeTest, TwoHundredProbesAreAllDoneAndBothWorkersAnswer) {
   EXPECT_EQ(orchestrator->Stop(), 0);
 }
 
+// Probe jobs larger than the server's max_payload (8 MiB in the project's
+// NATS config) travel in chunks, and the workers see every byte.
+TEST_F(QueueProbeTest, ProbesLargerThanMaxPayloadArriveWhole) {
+  auto orchestrator = StartOrchestrator();
+  auto worker = StartWorker("probe-big");
+  ASSERT_FALSE(orchestrator_.empty());
+  const uint64_t size = 12u << 20;
+  RunResult r = Client({"jobs", "probe", "--count", "3", "--payload-bytes", std::to_string(size), "--wait",
+                        "--timeout", "60", "--format", "json"});
+  ASSERT_EQ(r.exit_code, 0) << DescribeRun(r);
+  const json out = json::parse(r.out, nullptr, false);
+  ASSERT_TRUE(out.is_object()) << r.out;
+  EXPECT_EQ(out["counts"].value("done", 0), 3) << out.dump();
+  RunResult list = Client({"jobs", "list", "--run", out["run"].get<std::string>(), "--format", "json"});
+  ASSERT_EQ(list.exit_code, 0) << DescribeRun(list);
+  const json jobs = json::parse(list.out, nullptr, false)["jobs"];
+  ASSERT_EQ(jobs.size(), 3u);
+  for (const json& j : jobs) EXPECT_EQ(j["summary"].value("payload_bytes", uint64_t{0}), size) << j.dump();
+
+  RunResult too_big = Client({"jobs", "probe", "--count", "1", "--payload-bytes", std::to_string((64u << 20) + 1)});
+  EXPECT_EQ(too_big.exit_code, 2) << DescribeRun(too_big);
+  EXPECT_EQ(worker->Stop(), 0);
+  EXPECT_EQ(orchestrator->Stop(), 0);
+}
+
 TEST_F(QueueProbeTest, WithoutWaitItPrintsTheRunWhoseJobsFinishOnceAWorkerComes) {
   auto orchestrator = StartOrchestrator();
   ASSERT_FALSE(orchestrator_.empty());

@@ -32,7 +32,9 @@ std::string LearnDatabaseJobFor(std::string_view job_id, const JobTarget& target
 std::string ApplyPlanJobFor(std::string_view job_id, const JobTarget& target, const ApplyRequest& request);
 
 // A queue health check (jobs.fbs ProbeJob): no target, an empty payload.
-std::string ProbeJobFor(std::string_view job_id);
+// A probe job carrying `payload_bytes` of filler (incompressible, so that a
+// large one takes the bus's chunked path).
+std::string ProbeJobFor(std::string_view job_id, uint32_t payload_bytes = 0);
 // A worker's answer to a probe of `payload_bytes` bytes.
 std::string ProbeResultFor(std::string_view job_id, uint32_t attempt, std::string_view worker,
                            uint32_t payload_bytes);
