@@ -209,6 +209,7 @@ void Step::AdvanceRevert() {
   if (newest != nullptr) {
     ro.targets[index].state = TargetState::kReverting;
     ro.targets[index].reason.clear();
+    ++ro.targets[index].attempts;
     d_.actions.push_back(RolloutAction{RolloutAction::Kind::kRevert, index, "", json::object()});
     return;
   }

@@ -93,7 +93,7 @@ struct RolloutTarget {
   std::string job;         // its last job (apply or revert)
   std::string from_hash;   // its learned hash when it was planned: where a revert goes back to
   uint64_t from_version = 0;  // that learned schema's version in the store
-  uint32_t attempts = 0;   // apply jobs published for it
+  uint32_t attempts = 0;   // jobs (apply and revert) published for it
   int64_t finished_ns = 0; // when it was applied (revert goes newest first)
 
   bool operator==(const RolloutTarget&) const = default;

@@ -78,6 +78,12 @@ Result<std::vector<ResolvedTarget>> ResolveTargets(const std::vector<TargetSelec
       if (!Matches(s, c)) continue;
       named = true;
       server_of[c.connection] = c.server;
+      if (s.db_glob.find_first_of("*?[") == std::string::npos) {
+        // A database named outright is a target even when not learned (yet).
+        picked.emplace(c.connection, s.db_glob);
+        any = true;
+        continue;
+      }
       for (const std::string& db : c.databases) {
         if (::fnmatch(s.db_glob.c_str(), db.c_str(), 0) != 0) continue;
         picked.emplace(c.connection, db);

@@ -51,7 +51,9 @@ struct ResolvedTarget {
 // order: servers in name order taking turns (the first database of each
 // server, then the second of each, ...), and within a server by connection
 // then database. The same fleet always gives the same order. A `name:`
-// selector naming no connection is kNotFound; an empty result is
+// selector naming no connection is kNotFound. A database pattern without
+// wildcards (`name:db1/shop`) names its database outright, learned or not
+// (the engine holds a target it has no snapshot of). An empty result is
 // kInvalidArgument saying which selectors matched nothing.
 Result<std::vector<ResolvedTarget>> ResolveTargets(const std::vector<TargetSelector>& selectors,
                                                    const std::vector<TargetCandidate>& candidates);

@@ -86,6 +86,9 @@ TEST(RolloutTargetsTest, ResolutionPicksEachDatabaseOnceWithServersTakingTurns) 
   std::vector<TargetCandidate> shuffled = Fleet();
   std::swap(shuffled[0], shuffled[3]);
   EXPECT_EQ(Names(*ResolveTargets({sel("all")}, shuffled)), Names(*all));
+  // A database named outright is picked even when not learned.
+  EXPECT_EQ(Names(*ResolveTargets({sel("name:c/new_db"), sel("tag:dev/shop_1")}, Fleet())),
+            (std::vector<std::string>{"c/new_db", "c/shop_1"}));
 }
 
 TEST(RolloutTargetsTest, ResolutionNamesWhatMatchedNothing) {
