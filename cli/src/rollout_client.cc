@@ -60,8 +60,9 @@ Result<json> WaitSettled(const Api& api, const std::string& id, double timeout_s
 }
 
 void PrintSummary(const json& r) {
-  std::cout << r["id"].get<std::string>() << ": " << r["phase"].get<std::string>() << " (" << r["state"].get<std::string>()
-            << "), targets " << r["counts"].dump();
+  const std::string phase = r["phase"].get<std::string>(), state = r["state"].get<std::string>();
+  std::cout << r["id"].get<std::string>() << ": " << phase << (phase == state ? "" : " (" + state + ")") << ", targets "
+            << r["counts"].dump();
   if (!r["reason"].get<std::string>().empty()) std::cout << "\n  reason: " << r["reason"].get<std::string>();
   std::cout << "\n";
 }
