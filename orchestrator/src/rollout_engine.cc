@@ -161,6 +161,7 @@ Status Orchestrator::Impl::DriveRollout(Rollout& r, const RolloutEvent& first, c
     }
     const Caller* who = by_caller ? caller : nullptr;
     by_caller = false;
+    if (d.actions.empty() && d.rollout == r) continue;  // a tick before its time: nothing to write
     r = std::move(d.rollout);
     std::vector<storage::AuditEvent> audits;
     std::vector<std::pair<size_t, bool>> dispatch;  // (target, revert)
