@@ -102,13 +102,7 @@ Result<Orchestrator::Impl::RolloutRequest> RolloutRequestOf(const json& body) {
   } else {
     r.targets = body.value("targets", std::vector<std::string>{});
   }
-  r.strategy.canary = body.value("canary", size_t{0});
-  SQLX_ASSIGN_OR_RETURN(r.strategy.waves, ParseWaves(body.value("waves", "")));
-  SQLX_ASSIGN_OR_RETURN(r.strategy.gate, ParseGate(body.value("gate", "health")));
-  r.strategy.failure_budget = body.value("failure_budget", uint32_t{0});
-  r.strategy.per_server = body.value("per_server", uint32_t{1});
-  r.strategy.allow_destructive = body.value("allow_destructive", false);
-  r.strategy.allow_blocking = body.value("allow_blocking", false);
+  SQLX_ASSIGN_OR_RETURN(r.strategy, RolloutStrategyFromJson(body));
   return r;
 }
 

@@ -170,6 +170,13 @@ struct RolloutDecision {
 
 RolloutDecision DecideRollout(const Rollout& current, const RolloutEvent& event);
 
+// A strategy as JSON: {"canary", "waves" ("10%,50%,100%"), "gate"
+// ("health", "approval", "wait:30s"), "failure_budget", "per_server",
+// "allow_destructive", "allow_blocking"}; absent keys take the defaults.
+// kInvalidArgument names a bad wave or gate.
+nlohmann::json RolloutStrategyToJson(const RolloutStrategy& s);
+Result<RolloutStrategy> RolloutStrategyFromJson(const nlohmann::json& j);
+
 // The persisted record (docs/formats/fleet.md, `rollout/ID`) and back.
 nlohmann::json RolloutToJson(const Rollout& r);
 Result<Rollout> RolloutFromJson(const nlohmann::json& j);

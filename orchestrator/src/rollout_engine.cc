@@ -126,7 +126,7 @@ Result<Rollout> Orchestrator::Impl::CreateRollout(const Caller& caller, const Ro
                                         {"selectors", texts},
                                         {"waves", sizes},
                                         {"desired_hash", r.desired_hash},
-                                        {"strategy", RolloutToJson(r)["strategy"]}}));
+                                        {"strategy", RolloutStrategyToJson(r.strategy)}}));
   RolloutEvent start;
   start.kind = Kind::kStart;
   start.actor = caller.subject;

@@ -156,22 +156,36 @@ Rollout NewRollout(std::string id, std::string actor, std::vector<std::string> s
   return r;
 }
 
+nlohmann::json RolloutStrategyToJson(const RolloutStrategy& s) {
+  return json{{"canary", s.canary},
+              {"waves", WavesText(s.waves)},
+              {"gate", GateText(s.gate)},
+              {"failure_budget", s.failure_budget},
+              {"per_server", s.per_server},
+              {"allow_destructive", s.allow_destructive},
+              {"allow_blocking", s.allow_blocking}};
+}
+
+Result<RolloutStrategy> RolloutStrategyFromJson(const nlohmann::json& j) {
+  RolloutStrategy s;
+  s.canary = j.value("canary", size_t{0});
+  SQLX_ASSIGN_OR_RETURN(s.waves, ParseWaves(j.value("waves", "")));
+  SQLX_ASSIGN_OR_RETURN(s.gate, ParseGate(j.value("gate", "health")));
+  s.failure_budget = j.value("failure_budget", uint32_t{0});
+  s.per_server = j.value("per_server", uint32_t{1});
+  s.allow_destructive = j.value("allow_destructive", false);
+  s.allow_blocking = j.value("allow_blocking", false);
+  return s;
+}
+
 nlohmann::json RolloutToJson(const Rollout& r) {
   json targets = json::array();
   for (const RolloutTarget& t : r.targets) targets.push_back(TargetJson(t));
-  const RolloutStrategy& s = r.strategy;
   return json{{"id", r.id},
               {"actor", r.actor},
               {"selectors", r.selectors},
               {"desired_hash", r.desired_hash},
-              {"strategy",
-               {{"canary", s.canary},
-                {"waves", WavesText(s.waves)},
-                {"gate", GateText(s.gate)},
-                {"failure_budget", s.failure_budget},
-                {"per_server", s.per_server},
-                {"allow_destructive", s.allow_destructive},
-                {"allow_blocking", s.allow_blocking}}},
+              {"strategy", RolloutStrategyToJson(r.strategy)},
               {"state", RolloutStateName(r.state)},
               {"phase", RolloutPhase(r)},
               {"reverting", r.reverting},
@@ -192,14 +206,7 @@ Result<Rollout> RolloutFromJson(const nlohmann::json& j) {
     r.actor = j.value("actor", "");
     r.selectors = j.value("selectors", std::vector<std::string>{});
     r.desired_hash = j.value("desired_hash", "");
-    const json& s = j.at("strategy");
-    r.strategy.canary = s.value("canary", size_t{0});
-    SQLX_ASSIGN_OR_RETURN(r.strategy.waves, ParseWaves(s.value("waves", "")));
-    SQLX_ASSIGN_OR_RETURN(r.strategy.gate, ParseGate(s.value("gate", "health")));
-    r.strategy.failure_budget = s.value("failure_budget", uint32_t{0});
-    r.strategy.per_server = s.value("per_server", uint32_t{1});
-    r.strategy.allow_destructive = s.value("allow_destructive", false);
-    r.strategy.allow_blocking = s.value("allow_blocking", false);
+    SQLX_ASSIGN_OR_RETURN(r.strategy, RolloutStrategyFromJson(j.at("strategy")));
     auto state = ParseRolloutState(j.value("state", ""));
     if (!state) return MakeError(ErrorCode::kIo, "rollout " + r.id + " has an unknown state");
     r.state = *state;
