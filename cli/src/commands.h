@@ -171,7 +171,13 @@ struct ClusterArgs {
   double wait_timeout_s = 600;                      // --timeout
   size_t limit = 1000;                              // jobs list --limit
   std::string plan_file, database;                  // fleet apply --plan, --db
-  bool dry_run = false, allow_destructive = false, allow_blocking = false;  // fleet apply
+  bool dry_run = false, allow_destructive = false, allow_blocking = false;  // fleet apply, rollout create
+  // rollout create (docs/rollouts.md)
+  std::string desired_file, dev_url;                // --to, --dev-url (a .sql --to)
+  std::vector<std::string> targets;                 // --targets (repeatable)
+  size_t canary = 0;                                // --canary
+  std::string waves, gate = "health";               // --waves, --gate
+  uint32_t failure_budget = 0, per_server = 1;      // --failure-budget, --per-server
 };
 // Runs until SIGINT/SIGTERM; prints {"listening": "HOST:PORT"} once serving.
 int RunOrchestrator(const GlobalOptions& g, const ClusterArgs& args);

@@ -17,20 +17,13 @@
 #include <nlohmann/json.hpp>
 
 #include "commands.h"
+#include "fleet_api.h"
 #include "sqlx/messages/clock.h"
 #include "sqlx/transports/url.h"
 
 namespace sqlx::cli {
 
-namespace {
-
 using nlohmann::json;
-
-struct Api {
-  std::string base;
-  std::string token;
-  std::string ca;  // PEM file the orchestrator's certificate must chain to; empty: the system's
-};
 
 Result<Api> ApiOf(const ClusterArgs& a) {
   Api api;
@@ -60,7 +53,7 @@ Result<Api> ApiOf(const ClusterArgs& a) {
 }
 
 // One request; the JSON answer, or an Error carrying the API's message.
-Result<json> Call(const Api& api, const std::string& method, const std::string& path, const json* body = nullptr) {
+Result<json> Call(const Api& api, const std::string& method, const std::string& path, const json* body) {
   httplib::Client client(api.base);
   client.set_bearer_token_auth(api.token);
   // https: the certificate is verified (chain and host name), against
@@ -99,6 +92,24 @@ Result<json> Call(const Api& api, const std::string& method, const std::string& 
 
 std::string Time(int64_t ns) { return ns == 0 ? "-" : Rfc3339(ns, 0); }
 
+void PrintJson(const json& j) { std::cout << j.dump(2, ' ', false, json::error_handler_t::replace) << "\n"; }
+
+std::string Path(std::string_view base, std::string_view id) {
+  return std::string(base) + "/" + httplib::detail::encode_query_param(std::string(id));
+}
+
+int Answer(const GlobalOptions& g, const Result<json>& answer, const std::function<void(const json&)>& text) {
+  if (!answer.ok()) return ReportError(g, answer.error());
+  if (g.format == "json") {
+    PrintJson(*answer);
+  } else {
+    text(*answer);
+  }
+  return kExitOk;
+}
+
+namespace {
+
 std::vector<std::string> SplitList(const std::string& s) {
   std::vector<std::string> out;
   if (s.empty() || s == "all") return out;
@@ -108,12 +119,6 @@ std::vector<std::string> SplitList(const std::string& s) {
     if (!item.empty()) out.push_back(item);
   }
   return out;
-}
-
-void PrintJson(const json& j) { std::cout << j.dump(2, ' ', false, json::error_handler_t::replace) << "\n"; }
-
-std::string Path(std::string_view base, std::string_view id) {
-  return std::string(base) + "/" + httplib::detail::encode_query_param(std::string(id));
 }
 
 void PrintConnections(const json& list) {
@@ -291,17 +296,6 @@ int JobsProbe(const GlobalOptions& g, const ClusterArgs& a, const Api& api) {
   return failed ? kExitError : kExitOk;
 }
 
-// One request's answer: as JSON with --format json, else as `text` prints it.
-int Answer(const GlobalOptions& g, const Result<json>& answer, const std::function<void(const json&)>& text) {
-  if (!answer.ok()) return ReportError(g, answer.error());
-  if (g.format == "json") {
-    PrintJson(*answer);
-  } else {
-    text(*answer);
-  }
-  return kExitOk;
-}
-
 void PrintSchedules(const json& list) {
   std::cout << std::left << std::setw(20) << "SCHEDULE" << std::setw(20) << "CRON" << std::setw(22) << "NEXT"
             << std::setw(22) << "LAST" << "CONNECTIONS\n";
@@ -346,6 +340,7 @@ int RunFleetClient(const GlobalOptions& g, const ClusterArgs& a) {
     return Answer(g, Call(api, "DELETE", Path("/v1/connections", a.name)),
                   [&](const json&) { std::cout << "removed connection " << a.name << "\n"; });
   }
+  if (act.rfind("rollout ", 0) == 0) return RunRolloutClient(g, a, api);
   if (act == "fleet learn") return FleetLearn(g, a, api);
   if (act == "fleet apply") return FleetApply(g, a, api);
   if (act == "fleet status") {

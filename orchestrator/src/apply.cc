@@ -41,13 +41,23 @@ Result<Run> Orchestrator::Impl::StartApply(const Caller& caller, const ApplyPara
   run.connections = {p.connection};
   run.actor = caller.subject;
   run.created_ns = UnixNowNs();
+  Records::Batch batch;
+  batch.Put(run);
+  SQLX_RETURN_IF_ERROR(records_->Write(batch, "recording apply run " + run.id));
+  SQLX_RETURN_IF_ERROR(QueueApplyJob(&caller, run.id, run.id + ".a0", p, json::object()));
+  return run;
+}
+
+Result<Job> Orchestrator::Impl::QueueApplyJob(const Caller* caller, const std::string& run, const std::string& job_id,
+                                              const ApplyParams& p, const nlohmann::json& extra) {
+  const json plan = json::parse(p.plan_json, nullptr, false);
   Job job;
-  job.id = run.id + ".a0";
+  job.id = job_id;
   job.kind = std::string(jobs::KindName(jobs::Kind::kApplyPlanJob));
-  job.run = run.id;
+  job.run = run;
   job.connection = p.connection;
   job.databases = {p.database.empty() ? plan.value("database", "") : p.database};
-  job.created_ns = run.created_ns;
+  job.created_ns = UnixNowNs();
   job.params = json{{"database", p.database},
                     {"dry_run", p.dry_run},
                     {"allow_destructive", p.allow_destructive},
@@ -55,23 +65,23 @@ Result<Run> Orchestrator::Impl::StartApply(const Caller& caller, const ApplyPara
                     {"from_hash", plan.value("from_hash", "")},
                     {"to_hash", plan.value("to_hash", "")},
                     {"operations", plan["operations"].size()}};
+  for (const auto& [key, value] : extra.items()) job.params[key] = value;
   Records::Batch batch;
-  batch.Put(run);
   batch.PutPlan(job.id, p.plan_json);
   batch.Put(job);
-  SQLX_RETURN_IF_ERROR(records_->Write(batch, "recording apply run " + run.id));
-  SQLX_RETURN_IF_ERROR(RecordAudit(&caller, "apply.requested",
-                                   storage::AuditObject{p.connection, job.databases[0], ""}, nullptr,
-                                   json{{"run", run.id}, {"job", job.id}, {"params", job.params}}));
+  SQLX_RETURN_IF_ERROR(records_->Write(batch, "recording apply job " + job.id));
+  SQLX_RETURN_IF_ERROR(RecordAudit(caller, "apply.requested", storage::AuditObject{p.connection, job.databases[0], ""},
+                                   nullptr, json{{"run", run}, {"job", job.id}, {"params", job.params}}));
   Status published = Publish(job);
   if (!published.ok()) {
+    // The record stays queued: the next start publishes it again.
     spdlog::warn("orchestrator: publishing job {}: {}", job.id, published.error().message);
   } else {
     Records::Batch after;
     after.Put(job);
     SQLX_RETURN_IF_ERROR(records_->Write(after, "recording published job " + job.id));
   }
-  return run;
+  return job;
 }
 
 Status Orchestrator::Impl::ServeLeases() {

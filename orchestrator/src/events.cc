@@ -48,13 +48,16 @@ void Orchestrator::Impl::ProcessBatch(std::vector<bus::Message>& batch) {
   std::vector<Status> processed;
   processed.reserve(batch.size());
   Status written = Status::Ok();
+  bool rollouts = false;
   {
     std::lock_guard<std::mutex> lock(state_mu_);
     EventWrites w;
     for (const bus::Message& m : batch) processed.push_back(Process(m, w));
+    rollouts = w.rollouts;
     written = Flush(w);
     if (written.ok() && w.lost) written = MakeError(ErrorCode::kIo, "an earlier write of this batch failed");
   }
+  if (rollouts && written.ok()) NotifyRollouts();
   for (size_t i = 0; i < batch.size(); ++i) {
     bus::Message& m = batch[i];
     const Status& s = processed[i].ok() ? written : processed[i];
@@ -77,8 +80,10 @@ Status Orchestrator::Impl::Flush(EventWrites& w) {
   Status s = w.audit.empty() ? records_->Write(w.records, "recording worker events")
                              : AppendAudit(std::move(w.audit), w.records);
   const bool lost = w.lost || !s.ok();
+  const bool rollouts = w.rollouts;
   w = EventWrites{};
   w.lost = lost;
+  w.rollouts = rollouts;
   return s;
 }
 
@@ -300,6 +305,7 @@ void Orchestrator::Impl::OnApplied(EventWrites& w, Job job, std::string_view ver
   details["run"] = job.run;
   details["worker"] = job.worker;
   if (report.is_object() && report.contains("applied")) details["steps"] = report["applied"];
+  w.rollouts = w.rollouts || job.params.contains("rollout");
   w.audit.push_back(EventFor(nullptr, job.state == JobState::kDone ? "apply.finished" : "apply.failed",
                              storage::AuditObject{job.connection, s.database, ""},
                              job.state == JobState::kDone ? nullptr : &failure, details));
@@ -311,6 +317,7 @@ void Orchestrator::Impl::OnFailed(EventWrites& w, Job job, const Error& error) {
   job.error = error.ToString();
   job.finished_ns = UnixNowNs();
   w.Put(job);
+  w.rollouts = w.rollouts || job.params.contains("rollout");
   w.audit.push_back(EventFor(nullptr, "job.failed", {}, &error,
                              json{{"job", job.id}, {"run", job.run}, {"kind", job.kind},
                                   {"fleet_connection", job.connection}, {"worker", job.worker}}));

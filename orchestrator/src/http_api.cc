@@ -76,6 +76,36 @@ std::optional<int64_t> IntParam(const httplib::Request& req, const char* name) {
   return out;
 }
 
+// A rollout as the API shows it: the record, and its targets counted per state.
+json RolloutStatusJson(const Rollout& r) {
+  json out = RolloutToJson(r);
+  json counts = json::object();
+  for (const RolloutTarget& t : r.targets) {
+    const std::string state(TargetStateName(t.state));
+    counts[state] = counts.value(state, 0) + 1;
+  }
+  out["counts"] = counts;
+  return out;
+}
+
+// POST /v1/rollouts's body: {"desired": IR (object or text), "targets":
+// selector or [selectors], "canary", "waves", "gate", "failure_budget",
+// "per_server", "allow_destructive", "allow_blocking"}.
+Result<Orchestrator::Impl::RolloutRequest> RolloutRequestOf(const json& body) {
+  Orchestrator::Impl::RolloutRequest r;
+  if (!body.contains("desired"))
+    return MakeError(ErrorCode::kInvalidArgument, "\"desired\" is required: the desired schema as a snapshot (IR JSON)");
+  const json& desired = body["desired"];
+  r.desired_json = desired.is_string() ? desired.get<std::string>() : desired.dump();
+  if (body.contains("targets") && body["targets"].is_string()) {
+    r.targets = {body["targets"].get<std::string>()};
+  } else {
+    r.targets = body.value("targets", std::vector<std::string>{});
+  }
+  SQLX_ASSIGN_OR_RETURN(r.strategy, RolloutStrategyFromJson(body));
+  return r;
+}
+
 }  // namespace
 
 Result<std::pair<std::string, int>> ParseListen(const std::string& listen) {
@@ -286,6 +316,50 @@ Status Orchestrator::Impl::Serve() {
                 Reply(res, 200, json{{"removed", std::string(req.matches[1])}});
               }));
 
+  // --- rollouts (docs/rollouts.md): operators run them, auditors read them ---
+  http.Get("/v1/rollouts", guard({"admin", "operator", "auditor"}, [this](const auto&, auto& res, const Caller&) {
+             auto all = records_->ListRollouts();
+             if (!all.ok()) return ReplyError(res, all.error());
+             json out = json::array();
+             for (const Rollout& r : *all) {
+               json one = RolloutStatusJson(r);
+               one.erase("targets");
+               out.push_back(std::move(one));
+             }
+             Reply(res, 200, json{{"rollouts", out}});
+           }));
+  http.Post("/v1/rollouts", guard({"admin", "operator"}, [this](const auto& req, auto& res, const Caller& caller) {
+              auto request = RolloutRequestOf(Body(req));
+              if (!request.ok()) return ReplyError(res, request.error());
+              auto r = CreateRollout(caller, *request);
+              if (!r.ok()) return ReplyError(res, r.error());
+              Reply(res, 201, RolloutStatusJson(*r));
+            }));
+  http.Get(R"(/v1/rollouts/([A-Za-z0-9_.\-]+))",
+           guard({"admin", "operator", "auditor"}, [this](const auto& req, auto& res, const Caller&) {
+             auto r = records_->GetRollout(std::string(req.matches[1]));
+             if (!r.ok()) return ReplyError(res, r.error());
+             if (!r->has_value())
+               return ReplyError(res, 404, "not_found", "no rollout '" + std::string(req.matches[1]) + "'");
+             Reply(res, 200, RolloutStatusJson(**r));
+           }));
+  // A command the rollout's state does not admit: 409, saying why.
+  auto command = [this](RolloutEvent::Kind kind) -> Handler {
+    return [this, kind](const httplib::Request& req, httplib::Response& res, const Caller& caller) {
+      auto r = CommandRollout(caller, std::string(req.matches[1]), kind);
+      if (!r.ok() && r.error().code == ErrorCode::kInvalidArgument)
+        return ReplyError(res, 409, "conflict", r.error().message);
+      if (!r.ok()) return ReplyError(res, r.error());
+      Reply(res, 200, RolloutStatusJson(*r));
+    };
+  };
+  using Command = RolloutEvent::Kind;
+  http.Post(R"(/v1/rollouts/([A-Za-z0-9_.\-]+)/pause)", guard({"admin", "operator"}, command(Command::kPause)));
+  http.Post(R"(/v1/rollouts/([A-Za-z0-9_.\-]+)/resume)", guard({"admin", "operator"}, command(Command::kResume)));
+  http.Post(R"(/v1/rollouts/([A-Za-z0-9_.\-]+)/abort)", guard({"admin", "operator"}, command(Command::kAbort)));
+  http.Post(R"(/v1/rollouts/([A-Za-z0-9_.\-]+)/revert)", guard({"admin", "operator"}, command(Command::kRevert)));
+  http.Post(R"(/v1/rollouts/([A-Za-z0-9_.\-]+)/approve)", guard({"admin", "operator"}, command(Command::kApprove)));
+
   // --- tokens ---
   http.Get("/v1/tokens", guard({"admin"}, [this](const auto&, auto& res, const Caller&) {
              auto all = records_->ListTokens();
@@ -340,6 +414,7 @@ Status Orchestrator::Impl::Serve() {
   threads_.emplace_back([this] { DeadLettersLoop(); });
   threads_.emplace_back([this] { SchedulerLoop(); });
   threads_.emplace_back([this] { RetentionLoop(); });
+  threads_.emplace_back([this] { RolloutLoop(); });
   spdlog::info("orchestrator: HTTP API on {}:{}", host, port_);
   return Status::Ok();
 }

@@ -48,6 +48,7 @@ struct EventWrites {
   std::set<std::string, std::less<>> seen;       // audit markers this batch marks
   std::vector<storage::AuditEvent> audit;
   bool lost = false;  // a flush failed: no event of this batch may be acked
+  bool rollouts = false;  // an apply job of a rollout finished: wake the rollouts once written
 
   void Put(const Job& job) {
     records.Put(job);
@@ -119,9 +120,32 @@ class Orchestrator::Impl {
   };
   // A run of one apply job, its plan stored beside it.
   Result<Run> StartApply(const Caller& caller, const ApplyParams& params);
+  // Apply job `job_id` of `run` (a run or a rollout id), its plan stored
+  // beside it: recorded, audited (apply.requested, by `caller`; null: the
+  // orchestrator) and published. `extra` keys join the job's params.
+  // REQUIRES: state_mu_ held.
+  Result<Job> QueueApplyJob(const Caller* caller, const std::string& run, const std::string& job_id,
+                            const ApplyParams& params, const nlohmann::json& extra);
   // The answer to a worker's LeaseRequest envelope (<prefix>.lease).
   bus::Bytes OnLeaseRequest(std::span<const uint8_t> request);
   Status ServeLeases();
+
+  // --- rollout_engine.cc ---
+  struct RolloutRequest {
+    std::string desired_json;          // the desired IR (docs/formats/ir.md)
+    std::vector<std::string> targets;  // selectors (rollout_targets.h)
+    RolloutStrategy strategy;
+  };
+  // Resolves the targets, records the rollout and starts its first wave.
+  Result<Rollout> CreateRollout(const Caller& caller, const RolloutRequest& request);
+  // pause, resume, abort, revert or approve, by `caller`: the rollout after
+  // it. A command its state does not admit is kInvalidArgument, saying why.
+  Result<Rollout> CommandRollout(const Caller& caller, const std::string& id, RolloutEvent::Kind command);
+  // Wakes RolloutLoop (an apply result of a rollout was persisted).
+  void NotifyRollouts();
+  // Drives every unfinished rollout on: job results, wait gates, resumes
+  // after a restart. Runs until Stop.
+  void RolloutLoop();
 
   // --- retention.cc ---
   void RetentionLoop();
@@ -163,6 +187,19 @@ class Orchestrator::Impl {
   void OnProbed(EventWrites& w, Job job, std::string_view verified);
   // Appends `events` to the audit chain, `with` in the same atomic batch.
   Status AppendAudit(std::vector<storage::AuditEvent> events, const Records::Batch& with = {});
+  // --- rollout_engine.cc, under state_mu_ ---
+  // Decides `first` and what follows from it (planning results), each
+  // decision's audit events appended, then its record written, then its
+  // jobs published. A refused command of `caller` is an error.
+  Status DriveRollout(Rollout& r, const RolloutEvent& first, const Caller* caller);
+  // Plans target `index` (its revert: back to its original schema) and
+  // publishes its job under the target's job id; or the event that takes
+  // the place of a job (skipped, held, nothing to revert).
+  Result<std::optional<RolloutEvent>> DispatchTarget(Rollout& r, size_t index, bool revert);
+  // Feeds finished jobs of the rollout's targets in flight to it (and the
+  // start of a pending one, the tick of a gate); publishes a job that was
+  // recorded as dispatched but never queued.
+  Status ReconcileRollout(Rollout& r);
 
   OrchestratorOptions options_;
   std::unique_ptr<storage::Store> store_;
@@ -174,7 +211,10 @@ class Orchestrator::Impl {
   std::unique_ptr<httplib::Server> http_;
   int port_ = 0;
 
-  std::mutex state_mu_;  // read-modify-write of job, run and schedule records
+  std::mutex rollout_mu_;  // rollout_wake_
+  std::condition_variable rollout_cv_;
+  bool rollout_wake_ = false;
+  std::mutex state_mu_;  // read-modify-write of job, run, schedule and rollout records
   std::mutex audit_mu_;  // the chain's one writer
   std::atomic<bool> stopping_{false};
   std::vector<std::thread> threads_;

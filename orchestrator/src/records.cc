@@ -20,6 +20,8 @@ constexpr std::string_view kTokenPrefix = "token/";
 constexpr std::string_view kSeenPrefix = "seen/";
 constexpr std::string_view kLeasePrefix = "lease/";
 constexpr std::string_view kPlanPrefix = "plan/";
+constexpr std::string_view kRolloutPrefix = "rollout/";
+constexpr std::string_view kDesiredPrefix = "desired/";
 
 std::string Key(std::string_view prefix, std::string_view id) { return std::string(prefix) + std::string(id); }
 
@@ -229,6 +231,21 @@ Result<std::optional<Lease>> Records::GetLease(std::string_view job_id) {
 }
 Result<std::optional<std::string>> Records::GetPlan(std::string_view job_id) {
   return store_.GetFleet(Key(kPlanPrefix, job_id));
+}
+Result<std::optional<Rollout>> Records::GetRollout(std::string_view id) {
+  return GetOne<Rollout>(store_, Key(kRolloutPrefix, id), RolloutFromJson);
+}
+Result<std::vector<Rollout>> Records::ListRollouts() {
+  return ListAll<Rollout>(store_, std::string(kRolloutPrefix), RolloutFromJson);
+}
+Result<std::optional<std::string>> Records::GetDesired(std::string_view rollout_id) {
+  return store_.GetFleet(Key(kDesiredPrefix, rollout_id));
+}
+void Records::Batch::Put(const Rollout& r) {
+  writes_.push_back({Key(kRolloutPrefix, r.id), RolloutToJson(r).dump()});
+}
+void Records::Batch::PutDesired(std::string_view rollout_id, std::string ir_json) {
+  writes_.push_back({Key(kDesiredPrefix, rollout_id), std::move(ir_json)});
 }
 void Records::Batch::Put(const Lease& l) {
   writes_.push_back({Key(kLeasePrefix, l.job_id),

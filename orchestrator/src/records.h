@@ -11,6 +11,7 @@
 #include <nlohmann/json.hpp>
 
 #include "lease.h"
+#include "rollout.h"
 #include "sqlx/messages/result.h"
 #include "sqlx/storage/store.h"
 
@@ -107,6 +108,10 @@ class Records {
   Result<std::vector<std::pair<std::string, int64_t>>> ListSeen();
   Result<std::optional<Lease>> GetLease(std::string_view job_id);
   Result<std::optional<std::string>> GetPlan(std::string_view job_id);
+  Result<std::optional<Rollout>> GetRollout(std::string_view id);
+  Result<std::vector<Rollout>> ListRollouts();
+  // A rollout's desired IR (canonical JSON text).
+  Result<std::optional<std::string>> GetDesired(std::string_view rollout_id);
 
   // One atomic, synced batch of puts and deletes.
   class Batch {
@@ -119,6 +124,8 @@ class Records {
     void MarkSeen(std::string_view marker);
     void Put(const Lease& l);
     void PutPlan(std::string_view job_id, std::string plan_json);
+    void Put(const Rollout& r);
+    void PutDesired(std::string_view rollout_id, std::string ir_json);
     void DeleteConnection(std::string_view name);
     void DeleteSchedule(std::string_view id);
     void DeleteToken(std::string_view digest);

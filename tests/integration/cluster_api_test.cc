@@ -91,6 +91,14 @@ const std::vector<Route>& Routes() {
       {"GET", "/v1/tokens", "/v1/tokens", {"admin"}},
       {"POST", "/v1/tokens", "/v1/tokens", {"admin"}},
       {"GET", "/v1/audit/events", "/v1/audit/events", {"admin", "auditor"}},
+      {"GET", "/v1/rollouts", "/v1/rollouts", {"admin", "operator", "auditor"}},
+      {"POST", "/v1/rollouts", "/v1/rollouts", {"admin", "operator"}},
+      {"GET", "/v1/rollouts/" + kId, "/v1/rollouts/nosuch", {"admin", "operator", "auditor"}},
+      {"POST", "/v1/rollouts/" + kId + "/pause", "/v1/rollouts/nosuch/pause", {"admin", "operator"}},
+      {"POST", "/v1/rollouts/" + kId + "/resume", "/v1/rollouts/nosuch/resume", {"admin", "operator"}},
+      {"POST", "/v1/rollouts/" + kId + "/abort", "/v1/rollouts/nosuch/abort", {"admin", "operator"}},
+      {"POST", "/v1/rollouts/" + kId + "/revert", "/v1/rollouts/nosuch/revert", {"admin", "operator"}},
+      {"POST", "/v1/rollouts/" + kId + "/approve", "/v1/rollouts/nosuch/approve", {"admin", "operator"}},
   };
   return kRoutes;
 }

@@ -1,0 +1,288 @@
+#include "rollout.h"
+
+#include <algorithm>
+#include <map>
+
+namespace sqlx::orchestrator {
+
+namespace {
+
+using nlohmann::json;
+using Kind = RolloutEvent::Kind;
+
+std::string TargetName(const RolloutTarget& t) { return t.connection + "/" + t.database; }
+
+// One decision in the making: the record as it changes, and what to do.
+class Step {
+ public:
+  Step(const Rollout& r, const RolloutEvent& e) : original_(r), e_(e) { d_.rollout = r; }
+
+  RolloutDecision Run();
+
+ private:
+  Rollout& r() { return d_.rollout; }
+  void Audit(const std::string& action, json details) {
+    details["rollout"] = r().id;
+    if (!e_.actor.empty()) details["by"] = e_.actor;
+    d_.actions.push_back(RolloutAction{RolloutAction::Kind::kAudit, 0, action, std::move(details)});
+  }
+  void Refuse(const std::string& why) {
+    d_.refusal = why;
+    d_.actions.clear();
+  }
+  RolloutTarget* Target() { return e_.target < r().targets.size() ? &r().targets[e_.target] : nullptr; }
+  void OnTargetResult();
+  void StartWave(size_t wave);
+  void Advance();
+  void AdvanceRevert();
+  void Pause(const std::string& reason);
+  void Command();
+
+  const Rollout& original_;
+  const RolloutEvent& e_;
+  RolloutDecision d_;
+};
+
+RolloutDecision Step::Run() {
+  switch (e_.kind) {
+    case Kind::kStart:
+      if (r().state == RolloutState::kPending) StartWave(0);
+      break;
+    case Kind::kTick:
+      if (r().state == RolloutState::kGate && r().strategy.gate.kind == Gate::Kind::kWait &&
+          e_.now_ns >= r().gate_until_ns) {
+        Audit("rollout.gate.passed", json{{"wave", r().wave}, {"gate", GateText(r().strategy.gate)}});
+        StartWave(r().wave + 1);
+      }
+      break;
+    case Kind::kApplied:
+    case Kind::kSkipped:
+    case Kind::kHeld:
+    case Kind::kFailed:
+    case Kind::kReverted:
+    case Kind::kRevertFailed:
+      OnTargetResult();
+      break;
+    default:
+      Command();
+      break;
+  }
+  if (d_.refusal.empty() && !(d_.rollout == original_)) r().updated_ns = e_.now_ns;
+  return std::move(d_);
+}
+
+void Step::OnTargetResult() {
+  RolloutTarget* t = Target();
+  if (t == nullptr) return;
+  const bool forward = e_.kind == Kind::kApplied || e_.kind == Kind::kSkipped || e_.kind == Kind::kHeld ||
+                       e_.kind == Kind::kFailed;
+  // A result that does not fit (a duplicate, a target not in flight) changes nothing.
+  if (forward && t->state != TargetState::kApplying) return;
+  if (!forward && t->state != TargetState::kReverting) return;
+  json details{{"connection", t->connection}, {"database", t->database}, {"wave", t->wave}, {"job", t->job}};
+  if (!e_.reason.empty()) details["reason"] = e_.reason;
+  t->reason = e_.reason;
+  switch (e_.kind) {
+    case Kind::kApplied:
+      t->state = TargetState::kDone;
+      t->finished_ns = e_.now_ns;
+      Audit("rollout.target.applied", details);
+      break;
+    case Kind::kSkipped:
+      t->state = TargetState::kSkipped;
+      t->finished_ns = e_.now_ns;
+      Audit("rollout.target.skipped", details);
+      break;
+    case Kind::kHeld:
+      t->state = TargetState::kHeld;
+      Audit("rollout.target.held", details);
+      break;
+    case Kind::kFailed:
+      t->state = TargetState::kFailed;
+      Audit("rollout.target.failed", details);
+      break;
+    case Kind::kReverted:
+      t->state = TargetState::kReverted;
+      Audit("rollout.target.reverted", details);
+      break;
+    default:
+      t->state = TargetState::kRevertFailed;
+      Audit("rollout.target.revert_failed", details);
+      Pause("the revert of " + TargetName(*t) + " failed: " + e_.reason);
+      return;
+  }
+  if (r().state == RolloutState::kRunning) Advance();
+  if (r().state == RolloutState::kReverting) AdvanceRevert();
+}
+
+void Step::StartWave(size_t wave) {
+  r().wave = wave;
+  r().state = RolloutState::kRunning;
+  r().gate_until_ns = 0;
+  size_t n = 0;
+  for (const RolloutTarget& t : r().targets) n += t.wave == wave ? 1 : 0;
+  Audit("rollout.wave.started", json{{"wave", wave}, {"phase", RolloutPhase(r())}, {"targets", n}});
+  Advance();
+}
+
+// The current wave: pause past the failure budget; else start what the
+// per-server budget admits; once nothing is left, pass to the gate.
+void Step::Advance() {
+  Rollout& ro = r();
+  std::vector<const RolloutTarget*> failures;
+  bool unfinished = false;
+  std::map<std::string, uint32_t> in_flight;
+  for (const RolloutTarget& t : ro.targets) {
+    if (t.state == TargetState::kApplying) ++in_flight[t.server];
+    if (t.wave != ro.wave) continue;
+    if (t.state == TargetState::kFailed || t.state == TargetState::kHeld) failures.push_back(&t);
+    if (t.state == TargetState::kPending || t.state == TargetState::kApplying) unfinished = true;
+  }
+  if (failures.size() > ro.strategy.failure_budget) {
+    std::string which;
+    for (const RolloutTarget* t : failures) which += (which.empty() ? "" : "; ") + TargetName(*t) + ": " + t->reason;
+    Pause(RolloutPhase(ro) + ": " + std::to_string(failures.size()) + " target(s) failed or held, over the budget of " +
+          std::to_string(ro.strategy.failure_budget) + " (" + which +
+          "); fix them, then `sqlx rollout resume " + ro.id + "` retries them");
+    return;
+  }
+  if (unfinished) {
+    for (size_t i = 0; i < ro.targets.size(); ++i) {
+      RolloutTarget& t = ro.targets[i];
+      if (t.wave != ro.wave || t.state != TargetState::kPending) continue;
+      if (in_flight[t.server] >= std::max<uint32_t>(1, ro.strategy.per_server)) continue;
+      ++in_flight[t.server];
+      t.state = TargetState::kApplying;
+      t.reason.clear();
+      ++t.attempts;
+      d_.actions.push_back(RolloutAction{RolloutAction::Kind::kApply, i, "", json::object()});
+    }
+    return;
+  }
+  json summary{{"wave", ro.wave}, {"phase", RolloutPhase(ro)}, {"failed_or_held", failures.size()}};
+  if (ro.wave + 1 >= ro.waves) {
+    ro.state = RolloutState::kCompleted;
+    ro.finished_ns = e_.now_ns;
+    Audit("rollout.completed", summary);
+    return;
+  }
+  switch (ro.strategy.gate.kind) {
+    case Gate::Kind::kHealth:
+      Audit("rollout.gate.passed", summary);
+      StartWave(ro.wave + 1);
+      return;
+    case Gate::Kind::kWait:
+      ro.state = RolloutState::kGate;
+      ro.gate_until_ns = e_.now_ns + ro.strategy.gate.wait_s * 1'000'000'000;
+      summary["until_ns"] = ro.gate_until_ns;
+      Audit("rollout.gate.waiting", summary);
+      return;
+    case Gate::Kind::kApproval:
+      ro.state = RolloutState::kGate;
+      summary["needs"] = "approval: sqlx rollout approve " + ro.id;
+      Audit("rollout.gate.waiting", summary);
+      return;
+  }
+}
+
+// One revert at a time, the most recently applied target first.
+void Step::AdvanceRevert() {
+  Rollout& ro = r();
+  const RolloutTarget* newest = nullptr;
+  size_t index = 0;
+  for (size_t i = 0; i < ro.targets.size(); ++i) {
+    const RolloutTarget& t = ro.targets[i];
+    if (t.state == TargetState::kReverting) return;
+    if (t.state == TargetState::kDone && (newest == nullptr || t.finished_ns >= newest->finished_ns)) {
+      newest = &t;
+      index = i;
+    }
+  }
+  if (newest != nullptr) {
+    ro.targets[index].state = TargetState::kReverting;
+    ro.targets[index].reason.clear();
+    ++ro.targets[index].attempts;
+    d_.actions.push_back(RolloutAction{RolloutAction::Kind::kRevert, index, "", json::object()});
+    return;
+  }
+  size_t reverted = 0;
+  for (const RolloutTarget& t : ro.targets) reverted += t.state == TargetState::kReverted ? 1 : 0;
+  ro.state = RolloutState::kReverted;
+  ro.finished_ns = e_.now_ns;
+  Audit("rollout.reverted", json{{"targets", reverted}});
+}
+
+void Step::Pause(const std::string& reason) {
+  r().state = RolloutState::kPaused;
+  r().reason = reason;
+  Audit("rollout.paused", json{{"reason", reason}, {"phase", RolloutPhase(r())}});
+}
+
+void Step::Command() {
+  Rollout& ro = r();
+  const RolloutState s = ro.state;
+  const std::string state(RolloutStateName(s));
+  size_t in_flight = 0;
+  for (const RolloutTarget& t : ro.targets) in_flight += t.state == TargetState::kApplying ? 1 : 0;
+  switch (e_.kind) {
+    case Kind::kPause:
+      if (s != RolloutState::kRunning && s != RolloutState::kGate && s != RolloutState::kReverting)
+        return Refuse("rollout " + ro.id + " is " + state + ": only a running rollout (or one at a gate) pauses");
+      return Pause("paused by " + (e_.actor.empty() ? std::string("the orchestrator") : e_.actor));
+    case Kind::kResume:
+      if (s != RolloutState::kPaused)
+        return Refuse("rollout " + ro.id + " is " + state + ", not paused: nothing to resume");
+      ro.reason.clear();
+      Audit("rollout.resumed", json{{"phase", RolloutPhase(ro)}});
+      if (ro.reverting) {
+        for (RolloutTarget& t : ro.targets) {
+          if (t.state == TargetState::kRevertFailed) t.state = TargetState::kDone;
+        }
+        ro.state = RolloutState::kReverting;
+        return AdvanceRevert();
+      }
+      // The current wave's failed and held targets are tried again.
+      for (RolloutTarget& t : ro.targets) {
+        if (t.wave == ro.wave && (t.state == TargetState::kFailed || t.state == TargetState::kHeld))
+          t.state = TargetState::kPending;
+      }
+      ro.state = RolloutState::kRunning;
+      return Advance();
+    case Kind::kAbort:
+      if (s != RolloutState::kRunning && s != RolloutState::kGate && !(s == RolloutState::kPaused && !ro.reverting))
+        return Refuse("rollout " + ro.id + " is " + state + ": only a running, gated or paused rollout aborts");
+      ro.state = RolloutState::kAborted;
+      ro.finished_ns = e_.now_ns;
+      return Audit("rollout.aborted", json{{"phase", RolloutPhase(ro)}, {"in_flight", in_flight}});
+    case Kind::kRevert:
+      if (s != RolloutState::kCompleted && s != RolloutState::kAborted && s != RolloutState::kPaused)
+        return Refuse("rollout " + ro.id + " is " + state +
+                      ": pause or abort it first; a completed, paused or aborted rollout reverts");
+      if (ro.reverting) return Refuse("rollout " + ro.id + " is already reverting: resume it");
+      if (in_flight > 0)
+        return Refuse("rollout " + ro.id + " has " + std::to_string(in_flight) +
+                      " apply job(s) in flight: revert once they finished (sqlx rollout status " + ro.id + ")");
+      ro.state = RolloutState::kReverting;
+      ro.reverting = true;
+      ro.reason.clear();
+      Audit("rollout.revert.started", json{{"from", state}});
+      return AdvanceRevert();
+    case Kind::kApprove:
+      if (s != RolloutState::kGate)
+        return Refuse("rollout " + ro.id + " is " + state + ", not waiting at a gate: nothing to approve");
+      Audit("rollout.approved", json{{"wave", ro.wave}, {"gate", GateText(ro.strategy.gate)}});
+      return StartWave(ro.wave + 1);
+    default:
+      return Refuse("not a rollout command");
+  }
+}
+
+}  // namespace
+
+RolloutDecision DecideRollout(const Rollout& current, const RolloutEvent& event) {
+  RolloutDecision d = Step(current, event).Run();
+  if (!d.refusal.empty()) d.rollout = current;
+  return d;
+}
+
+}  // namespace sqlx::orchestrator

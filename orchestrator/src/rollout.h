@@ -1,0 +1,184 @@
+// A rollout (docs/rollouts.md): one desired schema applied to many
+// databases in waves, a canary first, with a gate between waves, a failure
+// budget per wave and at most K apply jobs at once per server. This file is
+// the rollout's record and its state machine: a pure function from (record,
+// event) to (new record, actions), like DecideLease. The orchestrator
+// (rollout_engine.cc) persists the record, carries out the actions (plan and
+// publish an apply job, record an audit event) and feeds back what came of
+// them as events.
+//
+//   pending ─start─▶ running(wave 0 = canary) ─wave done─▶ gate ─passed─▶ running(wave 1) … ─▶ completed
+//        running/gate ─failure budget exceeded, or pause─▶ paused ─resume─▶ running
+//        running/gate/paused ─abort─▶ aborted
+//        completed/paused/aborted ─revert─▶ reverting (done targets, newest first) ─▶ reverted
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "rollout_targets.h"
+#include "sqlx/messages/result.h"
+
+namespace sqlx::orchestrator {
+
+enum class RolloutState {
+  kPending,    // created; its first wave starts at once
+  kRunning,    // the current wave's targets are being applied
+  kGate,       // a wave finished within its budget; waiting for the gate (a time, or an approval)
+  kPaused,     // failure budget exceeded, a revert failed, or an operator paused it: nothing new starts
+  kCompleted,  // every wave done
+  kAborted,    // stopped for good; what was applied stays (revert undoes it)
+  kReverting,  // the applied targets are being reverted, newest first, one at a time
+  kReverted,   // every applied target reverted
+};
+std::string_view RolloutStateName(RolloutState s);
+std::optional<RolloutState> ParseRolloutState(std::string_view s);
+
+enum class TargetState {
+  kPending,       // not started (or to be retried after a resume)
+  kApplying,      // its apply job is queued or running
+  kDone,          // applied (or found applied by the worker)
+  kSkipped,       // already at the desired hash: nothing to do
+  kHeld,          // not applied, with the reason: no learned snapshot, or its schema drifted
+  kFailed,        // its apply failed, with the error
+  kReverting,     // its revert job is queued or running
+  kReverted,      // back at its original hash
+  kRevertFailed,  // its revert failed, with the error
+};
+std::string_view TargetStateName(TargetState s);
+std::optional<TargetState> ParseTargetState(std::string_view s);
+
+// The gate between two waves. Every gate first needs the wave healthy: its
+// failed and held targets within the failure budget (else the rollout
+// pauses, and no further wave starts).
+struct Gate {
+  enum class Kind {
+    kHealth,    // the next wave starts as soon as this one is done
+    kWait,      // ... and `wait_s` seconds have passed
+    kApproval,  // ... and an operator approved (`sqlx rollout approve`)
+  };
+  Kind kind = Kind::kHealth;
+  int64_t wait_s = 0;
+
+  bool operator==(const Gate&) const = default;
+};
+// "health", "approval", "wait:30s" (units s m h; a bare number is seconds).
+Result<Gate> ParseGate(std::string_view text);
+std::string GateText(const Gate& g);
+
+struct RolloutStrategy {
+  size_t canary = 0;                // databases in the canary wave; 0: none
+  std::vector<WaveSpec> waves;      // after the canary; what they leave is one last wave
+  Gate gate;
+  uint32_t failure_budget = 0;      // failed or held targets a wave may have and still pass. Default 0
+  uint32_t per_server = 1;          // apply jobs at once on one server (host:port). Default 1
+  bool allow_destructive = false;   // the apply jobs' consents
+  bool allow_blocking = false;
+
+  bool operator==(const RolloutStrategy&) const = default;
+};
+
+struct RolloutTarget {
+  std::string connection;  // fleet connection name
+  std::string database;
+  std::string server;      // host:port
+  size_t wave = 0;
+  TargetState state = TargetState::kPending;
+  std::string reason;      // held, failed, revert failed: why
+  std::string job;         // its last job (apply or revert)
+  std::string from_hash;   // its learned hash when it was planned: where a revert goes back to
+  uint64_t from_version = 0;  // that learned schema's version in the store
+  uint32_t attempts = 0;   // jobs (apply and revert) published for it
+  int64_t finished_ns = 0; // when it was applied (revert goes newest first)
+
+  bool operator==(const RolloutTarget&) const = default;
+};
+
+struct Rollout {
+  std::string id;                    // "ro-" + 10 hex digits
+  std::string actor;                 // token subject that created it
+  std::vector<std::string> selectors;  // as given (canonical text)
+  std::string desired_hash;          // profile hash of the desired IR (kept as desired/ID)
+  RolloutStrategy strategy;
+  RolloutState state = RolloutState::kPending;
+  bool reverting = false;            // a revert began (a paused revert resumes reverting)
+  size_t wave = 0;                   // the current wave
+  size_t waves = 0;                  // how many (the canary counts as one)
+  int64_t gate_until_ns = 0;         // kGate with a wait: when it passes
+  std::string reason;                // kPaused: why
+  int64_t created_ns = 0, updated_ns = 0, finished_ns = 0;
+  std::vector<RolloutTarget> targets;
+
+  bool operator==(const Rollout&) const = default;
+};
+
+// How people name where it is: "canary", "wave 2 of 3", or the state.
+std::string RolloutPhase(const Rollout& r);
+
+// A new rollout over `targets` (in rollout order) with waves cut by
+// PlanWaves: state kPending.
+Rollout NewRollout(std::string id, std::string actor, std::vector<std::string> selectors, std::string desired_hash,
+                   RolloutStrategy strategy, const std::vector<ResolvedTarget>& targets, int64_t now_ns);
+
+struct RolloutEvent {
+  enum class Kind {
+    kStart,         // the engine, right after creation
+    kTick,          // time passes (a wait gate)
+    kApplied,       // target's apply job done
+    kSkipped,       // target already at the desired hash (found when planning it)
+    kHeld,          // target cannot be applied: `reason`
+    kFailed,        // target's apply job failed: `reason`
+    kReverted,      // target's revert job done
+    kRevertFailed,  // target's revert job failed: `reason`
+    kPause,         // commands, by `actor`
+    kResume,
+    kAbort,
+    kRevert,
+    kApprove,
+  };
+  Kind kind = Kind::kTick;
+  size_t target = 0;
+  std::string reason;
+  std::string actor;  // who caused it (commands: the token subject)
+  int64_t now_ns = 0;
+};
+
+struct RolloutAction {
+  enum class Kind {
+    kApply,   // plan `target` and publish its apply job (the target is kApplying)
+    kRevert,  // publish `target`'s revert job (the target is kReverting)
+    kAudit,   // record `audit_action` with `details`
+  };
+  Kind kind = Kind::kAudit;
+  size_t target = 0;
+  std::string audit_action;  // "rollout.wave.started", ...
+  nlohmann::json details = nlohmann::json::object();
+};
+
+struct RolloutDecision {
+  // A command that does not apply in the current state is refused: the
+  // record unchanged, no actions, `refusal` saying why and what to do.
+  std::string refusal;
+  Rollout rollout;
+  std::vector<RolloutAction> actions;
+};
+
+RolloutDecision DecideRollout(const Rollout& current, const RolloutEvent& event);
+
+// A strategy as JSON: {"canary", "waves" ("10%,50%,100%"), "gate"
+// ("health", "approval", "wait:30s"), "failure_budget", "per_server",
+// "allow_destructive", "allow_blocking"}; absent keys take the defaults.
+// kInvalidArgument names a bad wave or gate.
+nlohmann::json RolloutStrategyToJson(const RolloutStrategy& s);
+Result<RolloutStrategy> RolloutStrategyFromJson(const nlohmann::json& j);
+
+// The persisted record (docs/formats/fleet.md, `rollout/ID`) and back.
+nlohmann::json RolloutToJson(const Rollout& r);
+Result<Rollout> RolloutFromJson(const nlohmann::json& j);
+
+}  // namespace sqlx::orchestrator

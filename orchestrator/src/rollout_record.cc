@@ -1,0 +1,232 @@
+// The rollout record (rollout.h): names of its states, gates, its
+// construction and its JSON form (docs/formats/fleet.md, `rollout/ID`).
+#include "rollout.h"
+
+#include <charconv>
+
+namespace sqlx::orchestrator {
+
+namespace {
+
+using nlohmann::json;
+
+constexpr RolloutState kRolloutStates[] = {RolloutState::kPending,   RolloutState::kRunning,  RolloutState::kGate,
+                                           RolloutState::kPaused,    RolloutState::kCompleted, RolloutState::kAborted,
+                                           RolloutState::kReverting, RolloutState::kReverted};
+constexpr TargetState kTargetStates[] = {TargetState::kPending,  TargetState::kApplying,  TargetState::kDone,
+                                         TargetState::kSkipped,  TargetState::kHeld,      TargetState::kFailed,
+                                         TargetState::kReverting, TargetState::kReverted, TargetState::kRevertFailed};
+
+template <class E, size_t N>
+std::optional<E> ParseName(const E (&all)[N], std::string_view name, std::string_view (*name_of)(E)) {
+  for (E e : all) {
+    if (name_of(e) == name) return e;
+  }
+  return std::nullopt;
+}
+
+json TargetJson(const RolloutTarget& t) {
+  return json{{"connection", t.connection},     {"database", t.database},   {"server", t.server},
+              {"wave", t.wave},                 {"state", TargetStateName(t.state)}, {"reason", t.reason},
+              {"job", t.job},                   {"from_hash", t.from_hash}, {"from_version", t.from_version},
+              {"attempts", t.attempts},         {"finished_ns", t.finished_ns}};
+}
+
+Result<RolloutTarget> TargetFrom(const json& j) {
+  RolloutTarget t;
+  t.connection = j.at("connection").get<std::string>();
+  t.database = j.at("database").get<std::string>();
+  t.server = j.value("server", "");
+  t.wave = j.value("wave", size_t{0});
+  auto state = ParseTargetState(j.value("state", ""));
+  if (!state) return MakeError(ErrorCode::kIo, "rollout target " + t.connection + "/" + t.database + " has an unknown state");
+  t.state = *state;
+  t.reason = j.value("reason", "");
+  t.job = j.value("job", "");
+  t.from_hash = j.value("from_hash", "");
+  t.from_version = j.value("from_version", uint64_t{0});
+  t.attempts = j.value("attempts", uint32_t{0});
+  t.finished_ns = j.value("finished_ns", int64_t{0});
+  return t;
+}
+
+}  // namespace
+
+std::string_view RolloutStateName(RolloutState s) {
+  switch (s) {
+    case RolloutState::kPending: return "pending";
+    case RolloutState::kRunning: return "running";
+    case RolloutState::kGate: return "gate";
+    case RolloutState::kPaused: return "paused";
+    case RolloutState::kCompleted: return "completed";
+    case RolloutState::kAborted: return "aborted";
+    case RolloutState::kReverting: return "reverting";
+    case RolloutState::kReverted: return "reverted";
+  }
+  return "unknown";
+}
+
+std::optional<RolloutState> ParseRolloutState(std::string_view s) { return ParseName(kRolloutStates, s, RolloutStateName); }
+
+std::string_view TargetStateName(TargetState s) {
+  switch (s) {
+    case TargetState::kPending: return "pending";
+    case TargetState::kApplying: return "applying";
+    case TargetState::kDone: return "done";
+    case TargetState::kSkipped: return "skipped";
+    case TargetState::kHeld: return "held";
+    case TargetState::kFailed: return "failed";
+    case TargetState::kReverting: return "reverting";
+    case TargetState::kReverted: return "reverted";
+    case TargetState::kRevertFailed: return "revert-failed";
+  }
+  return "unknown";
+}
+
+std::optional<TargetState> ParseTargetState(std::string_view s) { return ParseName(kTargetStates, s, TargetStateName); }
+
+Result<Gate> ParseGate(std::string_view text) {
+  Gate g;
+  if (text == "health") return g;
+  if (text == "approval") {
+    g.kind = Gate::Kind::kApproval;
+    return g;
+  }
+  auto bad = [&] {
+    return MakeError(ErrorCode::kInvalidArgument, "gate '" + std::string(text) +
+                                                      "': give health, approval, or wait:DURATION (wait:30s, wait:5m, "
+                                                      "wait:1h)");
+  };
+  if (text.substr(0, 5) != "wait:") return bad();
+  std::string_view amount = text.substr(5);
+  int64_t unit = 1;
+  if (!amount.empty() && (amount.back() == 's' || amount.back() == 'm' || amount.back() == 'h')) {
+    unit = amount.back() == 's' ? 1 : amount.back() == 'm' ? 60 : 3600;
+    amount.remove_suffix(1);
+  }
+  int64_t n = 0;
+  auto [ptr, ec] = std::from_chars(amount.data(), amount.data() + amount.size(), n);
+  if (amount.empty() || ec != std::errc() || ptr != amount.data() + amount.size() || n < 0 || n > 7 * 24 * 3600)
+    return bad();
+  g.kind = Gate::Kind::kWait;
+  g.wait_s = n * unit;
+  return g;
+}
+
+std::string GateText(const Gate& g) {
+  switch (g.kind) {
+    case Gate::Kind::kHealth: return "health";
+    case Gate::Kind::kApproval: return "approval";
+    case Gate::Kind::kWait: return "wait:" + std::to_string(g.wait_s) + "s";
+  }
+  return "health";
+}
+
+std::string RolloutPhase(const Rollout& r) {
+  if (r.state != RolloutState::kRunning && r.state != RolloutState::kGate) return std::string(RolloutStateName(r.state));
+  const bool canary = r.strategy.canary > 0;
+  std::string where = canary && r.wave == 0 ? "canary"
+                                            : "wave " + std::to_string(r.wave + (canary ? 0 : 1)) + " of " +
+                                                  std::to_string(r.waves - (canary ? 1 : 0));
+  return r.state == RolloutState::kGate ? "gate after " + where : where;
+}
+
+Rollout NewRollout(std::string id, std::string actor, std::vector<std::string> selectors, std::string desired_hash,
+                   RolloutStrategy strategy, const std::vector<ResolvedTarget>& targets, int64_t now_ns) {
+  Rollout r;
+  r.id = std::move(id);
+  r.actor = std::move(actor);
+  r.selectors = std::move(selectors);
+  r.desired_hash = std::move(desired_hash);
+  r.strategy = std::move(strategy);
+  r.created_ns = r.updated_ns = now_ns;
+  const std::vector<size_t> sizes = PlanWaves(targets.size(), r.strategy.canary, r.strategy.waves);
+  r.waves = sizes.size();
+  size_t next = 0;
+  for (size_t wave = 0; wave < sizes.size(); ++wave) {
+    for (size_t k = 0; k < sizes[wave]; ++k, ++next) {
+      RolloutTarget t;
+      t.connection = targets[next].connection;
+      t.database = targets[next].database;
+      t.server = targets[next].server;
+      t.wave = wave;
+      r.targets.push_back(std::move(t));
+    }
+  }
+  return r;
+}
+
+nlohmann::json RolloutStrategyToJson(const RolloutStrategy& s) {
+  return json{{"canary", s.canary},
+              {"waves", WavesText(s.waves)},
+              {"gate", GateText(s.gate)},
+              {"failure_budget", s.failure_budget},
+              {"per_server", s.per_server},
+              {"allow_destructive", s.allow_destructive},
+              {"allow_blocking", s.allow_blocking}};
+}
+
+Result<RolloutStrategy> RolloutStrategyFromJson(const nlohmann::json& j) {
+  RolloutStrategy s;
+  s.canary = j.value("canary", size_t{0});
+  SQLX_ASSIGN_OR_RETURN(s.waves, ParseWaves(j.value("waves", "")));
+  SQLX_ASSIGN_OR_RETURN(s.gate, ParseGate(j.value("gate", "health")));
+  s.failure_budget = j.value("failure_budget", uint32_t{0});
+  s.per_server = j.value("per_server", uint32_t{1});
+  s.allow_destructive = j.value("allow_destructive", false);
+  s.allow_blocking = j.value("allow_blocking", false);
+  return s;
+}
+
+nlohmann::json RolloutToJson(const Rollout& r) {
+  json targets = json::array();
+  for (const RolloutTarget& t : r.targets) targets.push_back(TargetJson(t));
+  return json{{"id", r.id},
+              {"actor", r.actor},
+              {"selectors", r.selectors},
+              {"desired_hash", r.desired_hash},
+              {"strategy", RolloutStrategyToJson(r.strategy)},
+              {"state", RolloutStateName(r.state)},
+              {"phase", RolloutPhase(r)},
+              {"reverting", r.reverting},
+              {"wave", r.wave},
+              {"waves", r.waves},
+              {"gate_until_ns", r.gate_until_ns},
+              {"reason", r.reason},
+              {"created_ns", r.created_ns},
+              {"updated_ns", r.updated_ns},
+              {"finished_ns", r.finished_ns},
+              {"targets", targets}};
+}
+
+Result<Rollout> RolloutFromJson(const nlohmann::json& j) {
+  try {
+    Rollout r;
+    r.id = j.at("id").get<std::string>();
+    r.actor = j.value("actor", "");
+    r.selectors = j.value("selectors", std::vector<std::string>{});
+    r.desired_hash = j.value("desired_hash", "");
+    SQLX_ASSIGN_OR_RETURN(r.strategy, RolloutStrategyFromJson(j.at("strategy")));
+    auto state = ParseRolloutState(j.value("state", ""));
+    if (!state) return MakeError(ErrorCode::kIo, "rollout " + r.id + " has an unknown state");
+    r.state = *state;
+    r.reverting = j.value("reverting", false);
+    r.wave = j.value("wave", size_t{0});
+    r.waves = j.value("waves", size_t{0});
+    r.gate_until_ns = j.value("gate_until_ns", int64_t{0});
+    r.reason = j.value("reason", "");
+    r.created_ns = j.value("created_ns", int64_t{0});
+    r.updated_ns = j.value("updated_ns", int64_t{0});
+    r.finished_ns = j.value("finished_ns", int64_t{0});
+    for (const json& t : j.value("targets", json::array())) {
+      SQLX_ASSIGN_OR_RETURN(RolloutTarget target, TargetFrom(t));
+      r.targets.push_back(std::move(target));
+    }
+    return r;
+  } catch (const std::exception& e) {
+    return MakeError(ErrorCode::kIo, std::string("a rollout record does not decode: ") + e.what() +
+                                         " (the store was changed outside sqlx)");
+  }
+}
+
+}  // namespace sqlx::orchestrator

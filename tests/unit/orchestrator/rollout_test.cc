@@ -1,0 +1,441 @@
+// The rollout model: target selectors and their resolution, waves, and the
+// state machine driven event by event the way the orchestrator drives it
+// (each kApply answered by a result event), plus the record's JSON round trip.
+#include "rollout.h"
+
+#include <gtest/gtest.h>
+
+#include <map>
+#include <set>
+
+namespace sqlx::orchestrator {
+namespace {
+
+using Kind = RolloutEvent::Kind;
+
+// --- selectors ---
+
+struct SelectorCase {
+  std::string text;
+  TargetSelector parsed;
+};
+
+TEST(RolloutTargetsTest, SelectorsParseAndPrintBack) {
+  const std::vector<SelectorCase> cases = {
+      {"all", {TargetSelector::Kind::kAll, "", "*"}},
+      {"all/shop_*", {TargetSelector::Kind::kAll, "", "shop_*"}},
+      {"name:db1", {TargetSelector::Kind::kName, "db1", "*"}},
+      {"name:db1/shop_[0-9]", {TargetSelector::Kind::kName, "db1", "shop_[0-9]"}},
+      {"tag:prod/shop_*", {TargetSelector::Kind::kTag, "prod", "shop_*"}},
+  };
+  for (const SelectorCase& c : cases) {
+    SCOPED_TRACE(c.text);
+    auto s = ParseTargetSelector(c.text);
+    ASSERT_TRUE(s.ok()) << s.error().message;
+    EXPECT_EQ(*s, c.parsed);
+    EXPECT_EQ(TargetSelectorText(*s), c.text);
+  }
+}
+
+TEST(RolloutTargetsTest, BadSelectorsSayWhatIsWrong) {
+  const std::vector<std::pair<std::string, std::string>> cases = {
+      {"", "is not a selector"},
+      {"prod", "'prod' is not a selector"},
+      {"host:db1", "unknown selector kind 'host'"},
+      {"name:", "the name after ':' is empty"},
+      {"tag:/x", "the tag after ':' is empty"},
+      {"tag:prod/", "the database pattern after '/' is empty"},
+      {"all/a/b", "a database pattern has no '/'"},
+  };
+  for (const auto& [text, why] : cases) {
+    SCOPED_TRACE(text);
+    auto s = ParseTargetSelector(text);
+    ASSERT_FALSE(s.ok());
+    EXPECT_EQ(s.error().code, ErrorCode::kInvalidArgument);
+    EXPECT_NE(s.error().message.find(why), std::string::npos) << s.error().message;
+    EXPECT_NE(s.error().message.find("tag:TAG"), std::string::npos) << "names the accepted forms";
+  }
+}
+
+std::vector<TargetCandidate> Fleet() {
+  return {
+      {"a1", {"prod"}, "h1:3306", {"shop_1", "shop_2", "other"}},
+      {"a2", {"prod"}, "h1:3306", {"shop_3"}},
+      {"b", {"prod", "eu"}, "h2:3306", {"shop_1", "shop_2"}},
+      {"c", {"dev"}, "h3:3306", {"shop_1"}},
+  };
+}
+
+std::vector<std::string> Names(const std::vector<ResolvedTarget>& targets) {
+  std::vector<std::string> out;
+  for (const ResolvedTarget& t : targets) out.push_back(t.connection + "/" + t.database);
+  return out;
+}
+
+TEST(RolloutTargetsTest, ResolutionPicksEachDatabaseOnceWithServersTakingTurns) {
+  auto sel = [](const std::string& text) { return *ParseTargetSelector(text); };
+  auto prod = ResolveTargets({sel("tag:prod/shop_*"), sel("name:a1/shop_1")}, Fleet());
+  ASSERT_TRUE(prod.ok()) << prod.error().message;
+  EXPECT_EQ(Names(*prod),
+            (std::vector<std::string>{"a1/shop_1", "b/shop_1", "a1/shop_2", "b/shop_2", "a2/shop_3"}));
+  EXPECT_EQ((*prod)[1].server, "h2:3306");
+  auto all = ResolveTargets({sel("all")}, Fleet());
+  ASSERT_TRUE(all.ok());
+  EXPECT_EQ(all->size(), 7u);
+  // The same fleet in another order resolves the same.
+  std::vector<TargetCandidate> shuffled = Fleet();
+  std::swap(shuffled[0], shuffled[3]);
+  EXPECT_EQ(Names(*ResolveTargets({sel("all")}, shuffled)), Names(*all));
+  // A database named outright is picked even when not learned.
+  EXPECT_EQ(Names(*ResolveTargets({sel("name:c/new_db"), sel("tag:dev/shop_1")}, Fleet())),
+            (std::vector<std::string>{"c/new_db", "c/shop_1"}));
+}
+
+TEST(RolloutTargetsTest, ResolutionNamesWhatMatchedNothing) {
+  auto missing = ResolveTargets({*ParseTargetSelector("name:nosuch")}, Fleet());
+  ASSERT_FALSE(missing.ok());
+  EXPECT_EQ(missing.error().code, ErrorCode::kNotFound);
+  EXPECT_NE(missing.error().message.find("no connection named 'nosuch'"), std::string::npos);
+  auto none = ResolveTargets({*ParseTargetSelector("tag:qa"), *ParseTargetSelector("name:c/x*")}, Fleet());
+  ASSERT_FALSE(none.ok());
+  EXPECT_NE(none.error().message.find("tag:qa, name:c/x*"), std::string::npos) << none.error().message;
+  EXPECT_FALSE(ResolveTargets({}, Fleet()).ok());
+}
+
+// --- waves ---
+
+TEST(RolloutTargetsTest, WavesParse) {
+  auto w = ParseWaves("10%,50%,100%");
+  ASSERT_TRUE(w.ok());
+  EXPECT_EQ(*w, (std::vector<WaveSpec>{{true, 10}, {true, 50}, {true, 100}}));
+  EXPECT_EQ(WavesText(*w), "10%,50%,100%");
+  EXPECT_EQ(*ParseWaves("2,5"), (std::vector<WaveSpec>{{false, 2}, {false, 5}}));
+  EXPECT_TRUE(ParseWaves("")->empty());
+  for (const char* bad : {"0", "10%,", "abc", "101%", "50%,10%", "-1", "5%%"}) {
+    SCOPED_TRACE(bad);
+    auto r = ParseWaves(bad);
+    ASSERT_FALSE(r.ok());
+    EXPECT_NE(r.error().message.find("wave '"), std::string::npos) << r.error().message;
+  }
+}
+
+TEST(RolloutTargetsTest, WavePlansCoverEveryTargetOnce) {
+  const std::vector<WaveSpec> pct = *ParseWaves("10%,50%,100%");
+  EXPECT_EQ(PlanWaves(21, 1, pct), (std::vector<size_t>{1, 2, 8, 10}));
+  EXPECT_EQ(PlanWaves(3, 1, pct), (std::vector<size_t>{1, 1, 1})) << "an empty wave is dropped";
+  EXPECT_EQ(PlanWaves(6, 0, *ParseWaves("2,1")), (std::vector<size_t>{2, 1, 3})) << "the rest is one last wave";
+  EXPECT_EQ(PlanWaves(4, 0, {}), (std::vector<size_t>{4}));
+  EXPECT_EQ(PlanWaves(2, 5, pct), (std::vector<size_t>{2}));
+  EXPECT_EQ(PlanWaves(10, 2, *ParseWaves("1,50%")), (std::vector<size_t>{2, 1, 3, 4}));
+}
+
+// --- gates ---
+
+TEST(RolloutTest, GatesParse) {
+  EXPECT_EQ(*ParseGate("health"), (Gate{Gate::Kind::kHealth, 0}));
+  EXPECT_EQ(*ParseGate("approval"), (Gate{Gate::Kind::kApproval, 0}));
+  EXPECT_EQ(*ParseGate("wait:30s"), (Gate{Gate::Kind::kWait, 30}));
+  EXPECT_EQ(*ParseGate("wait:2m"), (Gate{Gate::Kind::kWait, 120}));
+  EXPECT_EQ(*ParseGate("wait:5"), (Gate{Gate::Kind::kWait, 5}));
+  EXPECT_EQ(GateText(*ParseGate("wait:2m")), "wait:120s");
+  for (const char* bad : {"", "wait:", "wait:x", "later", "wait:-1s"}) EXPECT_FALSE(ParseGate(bad).ok()) << bad;
+}
+
+// --- the state machine ---
+
+constexpr int64_t kT0 = 1'800'000'000'000'000'000;
+
+// Drives a rollout as the engine does: events in, apply/revert actions
+// collected, audit actions listed by name.
+class Driver {
+ public:
+  explicit Driver(Rollout r) : r_(std::move(r)) {}
+
+  // Sends `e`; a refusal is returned (empty: accepted).
+  std::string Send(RolloutEvent e) {
+    e.now_ns = now_ += 1000;
+    RolloutDecision d = DecideRollout(r_, e);
+    if (!d.refusal.empty()) {
+      EXPECT_EQ(d.rollout, r_) << "a refusal changes nothing";
+      EXPECT_TRUE(d.actions.empty());
+      return d.refusal;
+    }
+    r_ = std::move(d.rollout);
+    for (const RolloutAction& a : d.actions) {
+      if (a.kind == RolloutAction::Kind::kAudit) {
+        audits.push_back(a.audit_action);
+        last_details = a.details;
+      } else {
+        (a.kind == RolloutAction::Kind::kApply ? applies : reverts).push_back(a.target);
+      }
+    }
+    return "";
+  }
+  std::string Command(Kind k, const std::string& actor = "op") { return Send({k, 0, "", actor, 0}); }
+  void Result(Kind k, size_t target, const std::string& reason = "") { Send({k, target, reason, "", 0}); }
+  // Answers the applies outstanding now (not those they lead to): applied,
+  // unless `failing` names it.
+  void AnswerApplies(const std::map<size_t, std::string>& failing = {}) {
+    const std::vector<size_t> outstanding = std::move(applies);
+    applies.clear();
+    for (size_t t : outstanding) {
+      auto f = failing.find(t);
+      if (f == failing.end()) {
+        Result(Kind::kApplied, t);
+      } else {
+        Result(Kind::kFailed, t, f->second);
+      }
+    }
+  }
+  const Rollout& r() const { return r_; }
+  Rollout& mutable_r() { return r_; }
+  void Advance(int64_t ns) { now_ += ns; }
+
+  std::vector<size_t> applies, reverts;
+  std::vector<std::string> audits;
+  nlohmann::json last_details;
+
+ private:
+  Rollout r_;
+  int64_t now_ = kT0;
+};
+
+std::vector<ResolvedTarget> Targets(const std::vector<std::pair<std::string, std::string>>& conn_server, int per) {
+  std::vector<ResolvedTarget> out;
+  for (int i = 0; i < per; ++i) {
+    for (const auto& [conn, server] : conn_server) out.push_back({conn, "shop_" + std::to_string(i), server});
+  }
+  return out;
+}
+
+Rollout Make(RolloutStrategy s, size_t targets_per_server = 3) {
+  return NewRollout("ro-1", "alice", {"all"}, "hash", std::move(s),
+                    Targets({{"a", "h1:1"}, {"b", "h2:1"}}, static_cast<int>(targets_per_server)), kT0);
+}
+
+size_t Count(const Rollout& r, TargetState s) {
+  size_t n = 0;
+  for (const RolloutTarget& t : r.targets) n += t.state == s ? 1 : 0;
+  return n;
+}
+
+TEST(RolloutTest, ACanaryThenWavesCompleteWithTheHealthGate) {
+  RolloutStrategy s;
+  s.canary = 1;
+  s.waves = *ParseWaves("50%,100%");
+  s.per_server = 2;
+  Driver d(Make(s));
+  ASSERT_EQ(d.r().waves, 3u);
+  EXPECT_EQ(d.r().state, RolloutState::kPending);
+  d.Send({Kind::kStart});
+  EXPECT_EQ(d.r().state, RolloutState::kRunning);
+  EXPECT_EQ(RolloutPhase(d.r()), "canary");
+  EXPECT_EQ(d.applies, (std::vector<size_t>{0})) << "the canary alone";
+  d.AnswerApplies();
+  EXPECT_EQ(d.r().wave, 1u);
+  EXPECT_EQ(RolloutPhase(d.r()), "wave 1 of 2");
+  EXPECT_EQ(d.applies.size(), 3u) << "50% of the 5 left, rounded up";
+  d.AnswerApplies();
+  EXPECT_EQ(d.r().wave, 2u);
+  d.AnswerApplies();
+  EXPECT_EQ(d.r().state, RolloutState::kCompleted);
+  EXPECT_EQ(Count(d.r(), TargetState::kDone), 6u);
+  EXPECT_EQ(d.audits, (std::vector<std::string>{
+                          "rollout.wave.started", "rollout.target.applied", "rollout.gate.passed",
+                          "rollout.wave.started", "rollout.target.applied", "rollout.target.applied",
+                          "rollout.target.applied", "rollout.gate.passed", "rollout.wave.started",
+                          "rollout.target.applied", "rollout.target.applied", "rollout.completed"}));
+}
+
+TEST(RolloutTest, NeverMoreThanKAppliesAtOnceOnOneServer) {
+  RolloutStrategy s;
+  s.per_server = 2;
+  Driver d(Make(s, 5));  // one wave of 10 over two servers
+  d.Send({Kind::kStart});
+  size_t most = 0;
+  while (!d.applies.empty()) {
+    std::map<std::string, size_t> applying;
+    for (const RolloutTarget& t : d.r().targets)
+      if (t.state == TargetState::kApplying) most = std::max(most, ++applying[t.server]);
+    for (const auto& [server, n] : applying) EXPECT_LE(n, 2u) << server;
+    const size_t t = d.applies.front();
+    d.applies.erase(d.applies.begin());
+    d.Result(Kind::kApplied, t);
+  }
+  EXPECT_EQ(most, 2u);
+  EXPECT_EQ(d.r().state, RolloutState::kCompleted);
+}
+
+TEST(RolloutTest, AFailureOverTheBudgetPausesNamingTheTargetAndResumeRetriesIt) {
+  RolloutStrategy s;
+  s.canary = 1;
+  s.waves = *ParseWaves("100%");
+  s.per_server = 1;
+  Driver d(Make(s));
+  d.Send({Kind::kStart});
+  d.AnswerApplies();
+  ASSERT_EQ(d.r().wave, 1u);
+  // Wave 1: target 1 fails; the other in flight (other server) finishes;
+  // nothing more of the wave starts.
+  ASSERT_EQ(d.applies, (std::vector<size_t>{1, 2}));
+  d.Result(Kind::kFailed, 1, "duplicate entry 'x' for key 'uk'");
+  d.applies.erase(d.applies.begin());
+  EXPECT_EQ(d.r().state, RolloutState::kPaused);
+  EXPECT_NE(d.r().reason.find("b/shop_0"), std::string::npos) << d.r().reason;
+  EXPECT_NE(d.r().reason.find("duplicate entry"), std::string::npos) << d.r().reason;
+  d.AnswerApplies();  // target 2, in flight when the rollout paused
+  EXPECT_TRUE(d.applies.empty()) << "a paused rollout starts nothing";
+  EXPECT_EQ(d.r().state, RolloutState::kPaused);
+  EXPECT_EQ(d.r().targets[2].state, TargetState::kDone);
+  EXPECT_EQ(Count(d.r(), TargetState::kPending), 3u);
+  EXPECT_NE(d.Command(Kind::kApprove), "") << "no gate to approve";
+
+  EXPECT_EQ(d.Command(Kind::kResume, "bob"), "");
+  EXPECT_EQ(d.audits.back(), "rollout.resumed");
+  EXPECT_EQ(d.last_details.value("by", ""), "bob");
+  EXPECT_EQ(d.r().targets[1].state, TargetState::kApplying);
+  EXPECT_EQ(d.r().targets[1].attempts, 2u);
+  d.AnswerApplies();
+  d.AnswerApplies();
+  d.AnswerApplies();
+  EXPECT_EQ(d.r().state, RolloutState::kCompleted);
+  EXPECT_NE(std::find(d.audits.begin(), d.audits.end(), "rollout.resumed"), d.audits.end());
+}
+
+TEST(RolloutTest, HeldTargetsCountAgainstTheBudgetAndSkippedOnesAreDone) {
+  RolloutStrategy s;
+  s.failure_budget = 1;
+  s.per_server = 3;
+  Driver d(Make(s, 2));
+  d.Send({Kind::kStart});
+  ASSERT_EQ(d.applies.size(), 4u);
+  d.Result(Kind::kSkipped, 0);
+  d.Result(Kind::kHeld, 1, "no learned snapshot: learn it first");
+  EXPECT_EQ(d.r().state, RolloutState::kRunning) << "one held is within a budget of one";
+  d.Result(Kind::kApplied, 2);
+  d.Result(Kind::kApplied, 3);
+  EXPECT_EQ(d.r().state, RolloutState::kCompleted);
+  EXPECT_EQ(d.r().targets[0].state, TargetState::kSkipped);
+  EXPECT_EQ(d.r().targets[1].reason, "no learned snapshot: learn it first");
+}
+
+TEST(RolloutTest, AnApprovalGateWaitsForApproveAndAWaitGateForTime) {
+  RolloutStrategy s;
+  s.canary = 1;
+  s.gate = *ParseGate("approval");
+  s.per_server = 4;
+  Driver d(Make(s));
+  d.Send({Kind::kStart});
+  d.AnswerApplies();
+  EXPECT_EQ(d.r().state, RolloutState::kGate);
+  EXPECT_EQ(RolloutPhase(d.r()), "gate after canary");
+  d.Send({Kind::kTick});
+  EXPECT_EQ(d.r().state, RolloutState::kGate);
+  EXPECT_TRUE(d.applies.empty());
+  EXPECT_EQ(d.Command(Kind::kApprove, "carol"), "");
+  EXPECT_EQ(d.r().state, RolloutState::kRunning);
+  EXPECT_EQ(d.applies.size(), 5u);
+
+  RolloutStrategy w = s;
+  w.gate = *ParseGate("wait:10s");
+  Driver timed(Make(w));
+  timed.Send({Kind::kStart});
+  timed.AnswerApplies();
+  ASSERT_EQ(timed.r().state, RolloutState::kGate);
+  timed.Send({Kind::kTick});
+  EXPECT_EQ(timed.r().state, RolloutState::kGate);
+  timed.Advance(10'000'000'000);
+  timed.Send({Kind::kTick});
+  EXPECT_EQ(timed.r().state, RolloutState::kRunning);
+  EXPECT_EQ(timed.applies.size(), 5u);
+}
+
+TEST(RolloutTest, PauseAbortAndRefusedCommands) {
+  RolloutStrategy s;
+  s.per_server = 1;
+  Driver d(Make(s));
+  EXPECT_NE(d.Command(Kind::kResume), "");
+  d.Send({Kind::kStart});
+  EXPECT_NE(d.Command(Kind::kRevert).find("pause or abort it first"), std::string::npos);
+  EXPECT_EQ(d.Command(Kind::kPause, "dave"), "");
+  EXPECT_EQ(d.r().reason, "paused by dave");
+  EXPECT_NE(d.Command(Kind::kPause), "") << "already paused";
+  d.AnswerApplies();  // in flight when paused: recorded, nothing new starts
+  EXPECT_TRUE(d.applies.empty());
+  EXPECT_EQ(d.Command(Kind::kAbort, "dave"), "");
+  EXPECT_EQ(d.r().state, RolloutState::kAborted);
+  EXPECT_NE(d.Command(Kind::kAbort), "");
+  EXPECT_NE(d.Command(Kind::kResume), "");
+  EXPECT_EQ(d.last_details["by"], "dave");
+}
+
+TEST(RolloutTest, RevertGoesNewestFirstOneAtATimeAndPausesOnAFailure) {
+  RolloutStrategy s;
+  s.per_server = 1;
+  s.canary = 1;
+  Driver d(Make(s, 2));
+  d.Send({Kind::kStart});
+  std::vector<size_t> applied_order;
+  while (!d.applies.empty()) {
+    const size_t t = d.applies.front();
+    d.applies.erase(d.applies.begin());
+    applied_order.push_back(t);
+    d.Result(Kind::kApplied, t);
+  }
+  ASSERT_EQ(d.r().state, RolloutState::kCompleted);
+  EXPECT_EQ(d.Command(Kind::kRevert, "erin"), "");
+  EXPECT_EQ(d.r().state, RolloutState::kReverting);
+  ASSERT_EQ(d.reverts.size(), 1u);
+  EXPECT_EQ(d.reverts[0], applied_order.back());
+  d.Result(Kind::kRevertFailed, d.reverts[0], "drift");
+  EXPECT_EQ(d.r().state, RolloutState::kPaused);
+  EXPECT_TRUE(d.r().reverting);
+  EXPECT_NE(d.r().reason.find("the revert of"), std::string::npos);
+  EXPECT_NE(d.Command(Kind::kAbort), "") << "a paused revert resumes; it does not abort";
+  EXPECT_EQ(d.Command(Kind::kResume), "");
+  ASSERT_EQ(d.reverts.size(), 2u);
+  EXPECT_EQ(d.reverts[1], applied_order.back()) << "the failed one is tried again first";
+  while (d.r().state == RolloutState::kReverting) d.Result(Kind::kReverted, d.reverts.back());
+  std::vector<size_t> reverted(d.reverts.begin() + 1, d.reverts.end());
+  EXPECT_EQ(reverted, std::vector<size_t>(applied_order.rbegin(), applied_order.rend()));
+  EXPECT_EQ(d.r().state, RolloutState::kReverted);
+  EXPECT_EQ(Count(d.r(), TargetState::kReverted), 4u);
+  EXPECT_EQ(d.audits.back(), "rollout.reverted");
+}
+
+TEST(RolloutTest, ResultsThatDoNotFitChangeNothing) {
+  RolloutStrategy s;
+  Driver d(Make(s));
+  d.Send({Kind::kStart});
+  const Rollout before = d.r();
+  d.Result(Kind::kApplied, 5);   // not in flight
+  d.Result(Kind::kReverted, 0);  // not reverting
+  d.Result(Kind::kApplied, 99);  // no such target
+  EXPECT_EQ(d.r(), before);
+}
+
+TEST(RolloutTest, TheRecordRoundTripsThroughJson) {
+  RolloutStrategy s;
+  s.canary = 2;
+  s.waves = *ParseWaves("10%,3,100%");
+  s.gate = *ParseGate("wait:90s");
+  s.failure_budget = 2;
+  s.per_server = 3;
+  s.allow_blocking = true;
+  Driver d(Make(s, 4));
+  d.Send({Kind::kStart});
+  d.Result(Kind::kFailed, d.applies[0], "boom");
+  d.mutable_r().targets[3].from_hash = "abc";
+  d.mutable_r().targets[3].from_version = 7;
+  const nlohmann::json j = RolloutToJson(d.r());
+  auto back = RolloutFromJson(nlohmann::json::parse(j.dump()));
+  ASSERT_TRUE(back.ok()) << back.error().message;
+  EXPECT_EQ(*back, d.r());
+  nlohmann::json broken = j;
+  broken["state"] = "sideways";
+  EXPECT_FALSE(RolloutFromJson(broken).ok());
+  EXPECT_FALSE(RolloutFromJson(nlohmann::json::array()).ok());
+}
+
+}  // namespace
+}  // namespace sqlx::orchestrator
