@@ -28,7 +28,12 @@ bool Matches(const AuditEvent& e, const AuditQuery& q) {
       q.actor != e.actor.token_subject) {
     return false;
   }
-  if (!q.action.empty() && e.action != q.action) return false;
+  if (!q.action.empty()) {
+    // "rollout.*": every action under that prefix.
+    const bool prefix = q.action.back() == '*';
+    const std::string_view want = prefix ? std::string_view(q.action).substr(0, q.action.size() - 1) : q.action;
+    if (prefix ? !std::string_view(e.action).starts_with(want) : e.action != want) return false;
+  }
   if (q.outcome && e.outcome != *q.outcome) return false;
   return true;
 }
@@ -42,7 +47,9 @@ std::optional<std::string> IndexPrefixFor(const AuditQuery& q) {
   }
   if (!q.database.empty()) return keys::IndexPrefix(keys::kDatabaseIndex, q.database);
   if (!q.actor.empty()) return keys::IndexPrefix(keys::kActorIndex, q.actor);
-  if (!q.action.empty()) return keys::IndexPrefix(keys::kActionIndex, q.action);
+  // A prefix ("rollout.*") spans several actions' index entries, whose key
+  // order is not time order: it walks the time index instead.
+  if (!q.action.empty() && q.action.back() != '*') return keys::IndexPrefix(keys::kActionIndex, q.action);
   return std::nullopt;
 }
 

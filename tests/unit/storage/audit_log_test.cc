@@ -250,6 +250,16 @@ TEST_F(AuditLogTest, QueryUsesFiltersAndReturnsTheNewestOldestFirst) {
   conn.object = kConn;
   conn.limit = 2;
   EXPECT_EQ(seqs(log_->Query(conn).value()), (std::vector<uint64_t>{29, 30}));
+  // A prefix: every action under it, newest last, with the other filters.
+  AuditQuery prefix;
+  prefix.action = "learn.*";
+  prefix.limit = 4;
+  EXPECT_EQ(seqs(log_->Query(prefix).value()), (std::vector<uint64_t>{23, 25, 27, 29}));
+  prefix.action = "l*";
+  prefix.database = "crm";
+  EXPECT_EQ(seqs(log_->Query(prefix).value()), (std::vector<uint64_t>{21, 23, 27, 29}));
+  prefix.action = "learn.finishedX*";
+  EXPECT_TRUE(seqs(log_->Query(prefix).value()).empty());
 }
 
 std::vector<uint64_t> Seqs(const Result<AuditQueryResult>& result) {

@@ -74,7 +74,7 @@ struct AuditQuery {
   std::string database;             // --db
   std::string object;               // "db" or "db.table"
   std::string actor;                // any of os_user, service, token_subject
-  std::string action;
+  std::string action;               // exact, or a prefix ending in "*" ("rollout.*")
   std::optional<AuditOutcome> outcome;
   size_t limit = 100;               // the newest `limit` matches
 };
