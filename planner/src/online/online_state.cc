@@ -76,10 +76,13 @@ Result<MigrationState> MigrationFromJson(const std::string& text) {
     s.key_kinds = j.at("key_kinds").get<std::vector<std::string>>();
     s.copy_columns = j.at("copy_columns").get<std::vector<std::string>>();
     s.compare_columns = j.at("compare_columns").get<std::vector<std::string>>();
-    s.fill_columns = j.at("fill_columns").get<std::vector<std::string>>();
-    s.fill_values = j.at("fill_values").get<std::vector<std::string>>();
-    s.fk_names = j.at("fk_names").get<std::vector<std::string>>();
-    s.fk_clauses = j.at("fk_clauses").get<std::vector<std::string>>();
+    // Added after the first migrations were written: absent in their
+    // records, which were of tables without them.
+    const std::vector<std::string> none;
+    s.fill_columns = j.value("fill_columns", none);
+    s.fill_values = j.value("fill_values", none);
+    s.fk_names = j.value("fk_names", none);
+    s.fk_clauses = j.value("fk_clauses", none);
     s.last_bound = j.at("last_bound").get<std::vector<std::string>>();
     s.rows_copied = j.at("rows_copied").get<uint64_t>();
     s.rows_estimate = j.at("rows_estimate").get<uint64_t>();
