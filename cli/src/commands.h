@@ -178,6 +178,7 @@ struct ClusterArgs {
   size_t canary = 0;                                // --canary
   std::string waves, gate = "health";               // --waves, --gate
   uint32_t failure_budget = 0, per_server = 1;      // --failure-budget, --per-server
+  bool watch = false;                               // rollout status --watch
 };
 // Runs until SIGINT/SIGTERM; prints {"listening": "HOST:PORT"} once serving.
 int RunOrchestrator(const GlobalOptions& g, const ClusterArgs& args);

@@ -371,6 +371,11 @@ int main(int argc, char** argv) {
     cmd->add_flag("--wait", cluster.wait, "Wait until it settles: exit 1 if it ends paused or aborted");
     cmd->add_option("--timeout", cluster.wait_timeout_s, "Seconds --wait waits")->default_val(600);
   }
+  rollout_cmd->get_subcommand("status")
+      ->add_flag("--watch", cluster.watch,
+                 "Redraw until it needs a person or ends: exit 0 completed or reverted, 1 paused or aborted, 3 "
+                 "waiting for approval")
+      ->excludes("--wait");
   CLI::App* jobs_cmd = app.add_subcommand("jobs", "Jobs on the queue and what came of them");
   jobs_cmd->require_subcommand(1);
   CLI::App* jobs_list = client(jobs_cmd, "list", "Jobs, oldest first");

@@ -2,10 +2,14 @@
 // over its HTTP API. `create --to` takes the desired schema as a snapshot
 // file, or as a .sql script learned on --dev-url (scratch_database.h) here,
 // before anything is sent.
+#include <unistd.h>
+
 #include <algorithm>
 #include <chrono>
+#include <cstdio>
 #include <iomanip>
 #include <iostream>
+#include <sstream>
 #include <thread>
 
 #include <nlohmann/json.hpp>
@@ -59,25 +63,146 @@ Result<json> WaitSettled(const Api& api, const std::string& id, double timeout_s
   }
 }
 
-void PrintSummary(const json& r) {
-  const std::string phase = r["phase"].get<std::string>(), state = r["state"].get<std::string>();
-  std::cout << r["id"].get<std::string>() << ": " << phase << (phase == state ? "" : " (" + state + ")") << ", targets "
-            << r["counts"].dump();
-  if (!r["reason"].get<std::string>().empty()) std::cout << "\n  reason: " << r["reason"].get<std::string>();
-  std::cout << "\n";
+// "850ms", "12.3s", "4m05s", "2h03m".
+std::string Took(int64_t ms) {
+  char buf[32];
+  if (ms < 1000) {
+    std::snprintf(buf, sizeof buf, "%lldms", static_cast<long long>(ms));
+  } else if (ms < 60'000) {
+    std::snprintf(buf, sizeof buf, "%.1fs", static_cast<double>(ms) / 1000);
+  } else if (ms < 3'600'000) {
+    std::snprintf(buf, sizeof buf, "%lldm%02llds", static_cast<long long>(ms / 60'000),
+                  static_cast<long long>(ms / 1000 % 60));
+  } else {
+    std::snprintf(buf, sizeof buf, "%lldh%02lldm", static_cast<long long>(ms / 3'600'000),
+                  static_cast<long long>(ms / 60'000 % 60));
+  }
+  return buf;
 }
 
-void PrintTargets(const json& r) {
+// "about 40.0s left (mean 5.0s per target x 8 left / 2 at once, ...): an estimate".
+std::string EstimateText(const json& r) {
+  const json& e = r["estimate"];
+  if (!e.is_object()) return "";
+  if (!e.value("known", false)) return e.value("note", "");
+  std::string out = "about " + Took(e["left_ms"].get<int64_t>()) + " left (mean " +
+                    Took(e["mean_target_ms"].get<int64_t>()) + " per target x " +
+                    std::to_string(e["targets_left"].get<size_t>()) + " left / " +
+                    std::to_string(e["concurrency"].get<size_t>()) + " at once";
+  if (e["wait_gates_ms"].get<int64_t>() > 0) out += " + " + Took(e["wait_gates_ms"].get<int64_t>()) + " of wait gates";
+  if (e["approvals_ahead"].get<size_t>() > 0)
+    out += ", not counting " + std::to_string(e["approvals_ahead"].get<size_t>()) + " approval(s)";
+  return out + "): an estimate";
+}
+
+// "ro-…: wave 1 of 2 (running), targets {...}": what --watch compares.
+std::string SummaryLine(const json& r) {
+  const std::string phase = r["phase"].get<std::string>(), state = r["state"].get<std::string>();
+  std::string out = r["id"].get<std::string>() + ": " + phase + (phase == state ? "" : " (" + state + ")") +
+                    ", targets " + r["counts"].dump();
+  if (!r["reason"].get<std::string>().empty()) out += "; reason: " + r["reason"].get<std::string>();
+  return out;
+}
+
+void PrintSummary(std::ostream& out, const json& r) {
+  const std::string phase = r["phase"].get<std::string>(), state = r["state"].get<std::string>();
+  out << r["id"].get<std::string>() << ": " << phase << (phase == state ? "" : " (" + state + ")") << ", targets "
+      << r["counts"].dump();
+  if (!r["reason"].get<std::string>().empty()) out << "\n  reason: " << r["reason"].get<std::string>();
+  if (const std::string eta = EstimateText(r); !eta.empty()) out << "\n  estimate: " << eta;
+  out << "\n";
+}
+
+void PrintWaves(std::ostream& out, const json& r) {
+  if (!r.contains("timings")) return;
+  out << std::left << std::setw(14) << "WAVE" << std::setw(9) << "TARGETS" << std::setw(22) << "STARTED"
+      << std::setw(22) << "FINISHED" << "TOOK\n";
+  for (const json& w : r["timings"]) {
+    const int64_t finished = w["finished_ns"].get<int64_t>();
+    std::string took = w["took_ms"].is_null() ? "-" : Took(w["took_ms"].get<int64_t>());
+    if (!w["took_ms"].is_null() && finished == 0) took += " so far";
+    out << std::setw(14) << w["name"].get<std::string>() << std::setw(9) << w["targets"].get<size_t>()
+        << std::setw(22) << Time(w["started_ns"].get<int64_t>()) << std::setw(22) << Time(finished) << took << "\n";
+  }
+}
+
+// What a target shows beyond its state: its reason, or for one in flight
+// what its worker reports.
+std::string TargetNote(const json& t, int64_t now_ns) {
+  if (!t.contains("progress")) return t["reason"].get<std::string>();
+  const json& p = t["progress"];
+  const std::string job_state = p["job_state"].get<std::string>();
+  if (job_state == "queued") return "queued, no worker has it yet";
+  std::string out = job_state + " on " + p["worker"].get<std::string>() + " for " +
+                    Took((now_ns - p["started_ns"].get<int64_t>()) / 1'000'000) + ", last heartbeat " +
+                    Took((now_ns - p["heartbeat_ns"].get<int64_t>()) / 1'000'000) + " ago";
+  if (p["deliveries"].get<uint64_t>() > 1) out += ", delivery " + std::to_string(p["deliveries"].get<uint64_t>());
+  return out;
+}
+
+void PrintTargets(std::ostream& out, const json& r) {
   size_t name_w = 6;
   for (const json& t : r["targets"])
     name_w = std::max(name_w, t["connection"].get<std::string>().size() + t["database"].get<std::string>().size() + 1);
-  std::cout << std::left << std::setw(static_cast<int>(name_w + 2)) << "TARGET" << std::setw(6) << "WAVE"
-            << std::setw(15) << "STATE" << std::setw(26) << "JOB" << "REASON\n";
+  const int64_t now = r.value("now_ns", int64_t{0});
+  out << std::left << std::setw(static_cast<int>(name_w + 2)) << "TARGET" << std::setw(6) << "WAVE" << std::setw(15)
+      << "STATE" << std::setw(26) << "JOB" << std::setw(22) << "STARTED" << std::setw(10) << "TOOK"
+      << "REASON / PROGRESS\n";
   for (const json& t : r["targets"]) {
-    std::cout << std::setw(static_cast<int>(name_w + 2))
-              << t["connection"].get<std::string>() + "/" + t["database"].get<std::string>() << std::setw(6)
-              << t["wave"].get<size_t>() << std::setw(15) << t["state"].get<std::string>() << std::setw(26)
-              << t["job"].get<std::string>() << t["reason"].get<std::string>() << "\n";
+    const int64_t started = t.value("started_ns", int64_t{0}), finished = t.value("finished_ns", int64_t{0});
+    const std::string took = started == 0 ? "-" : Took(((finished > 0 ? finished : now) - started) / 1'000'000);
+    out << std::setw(static_cast<int>(name_w + 2))
+        << t["connection"].get<std::string>() + "/" + t["database"].get<std::string>() << std::setw(6)
+        << t["wave"].get<size_t>() << std::setw(15) << t["state"].get<std::string>() << std::setw(26)
+        << t["job"].get<std::string>() << std::setw(22) << Time(started) << std::setw(10) << took
+        << TargetNote(t, now) << "\n";
+  }
+}
+
+void PrintStatus(std::ostream& out, const json& r) {
+  PrintSummary(out, r);
+  PrintWaves(out, r);
+  PrintTargets(out, r);
+}
+
+// --watch's exit code (docs/rollouts.md).
+constexpr int kExitAwaitingApproval = 3;
+
+// Polls until the rollout settles (needs a person, or ended): on a
+// terminal the status redrawn in place; otherwise (or --format json) a line
+// each time its phase, state, counts or reason change.
+int Watch(const GlobalOptions& g, const ClusterArgs& a, const Api& api) {
+  const bool redraw = g.format != "json" && ::isatty(STDOUT_FILENO) == 1;
+  const auto deadline =
+      std::chrono::steady_clock::now() + std::chrono::milliseconds(static_cast<int64_t>(a.wait_timeout_s * 1000));
+  std::string last;
+  while (true) {
+    auto answer = Call(api, "GET", Path("/v1/rollouts", a.id));
+    if (!answer.ok()) return ReportError(g, answer.error());
+    const json& r = *answer;
+    if (redraw) {
+      std::ostringstream screen;
+      PrintStatus(screen, r);
+      std::cout << "\033[H\033[J" << screen.str() << std::flush;  // home, erase the screen, draw
+    } else if (const std::string line = SummaryLine(r); line != last) {
+      last = line;
+      if (g.format == "json") {
+        std::cout << r.dump() << std::endl;
+      } else {
+        const std::string eta = EstimateText(r);
+        std::cout << Time(r.value("now_ns", int64_t{0})) << " " << line
+                  << (r["estimate"].value("known", false) ? "; " + eta : "") << std::endl;
+      }
+    }
+    if (Settled(r)) {
+      const std::string state = r.value("state", "");
+      if (state == "completed" || state == "reverted") return kExitOk;
+      return state == "gate" ? kExitAwaitingApproval : kExitError;
+    }
+    if (std::chrono::steady_clock::now() > deadline)
+      return ReportError(g, MakeError(ErrorCode::kTimeout, "rollout " + a.id + " is still " + r.value("phase", "") +
+                                                               " after --timeout; it goes on"));
+    std::this_thread::sleep_for(std::chrono::milliseconds(300));
   }
 }
 
@@ -93,8 +218,7 @@ int Show(const GlobalOptions& g, const ClusterArgs& a, const Api& api, const Res
   if (g.format == "json") {
     PrintJson(r);
   } else {
-    PrintSummary(r);
-    PrintTargets(r);
+    PrintStatus(std::cout, r);
   }
   const std::string state = r.value("state", "");
   return a.wait && (state == "paused" || state == "aborted") ? kExitError : kExitOk;
@@ -130,6 +254,7 @@ int RunRolloutClient(const GlobalOptions& g, const ClusterArgs& a, const Api& ap
       }
     });
   }
+  if (act == "status" && a.watch) return Watch(g, a, api);
   if (act == "status") return Show(g, a, api, Call(api, "GET", Path("/v1/rollouts", a.id)));
   // pause, resume, abort, revert, approve
   return Show(g, a, api, Call(api, "POST", Path("/v1/rollouts", a.id) + "/" + act));

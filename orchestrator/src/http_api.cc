@@ -76,15 +76,32 @@ std::optional<int64_t> IntParam(const httplib::Request& req, const char* name) {
   return out;
 }
 
-// A rollout as the API shows it: the record, and its targets counted per state.
-json RolloutStatusJson(const Rollout& r) {
+// A rollout as the API shows it: the record, its targets counted per state,
+// its per-wave timings and estimate (RolloutProgressJson); with `records`,
+// each target in flight with what its worker reports of its job ("progress").
+json RolloutStatusJson(const Rollout& r, Records* records) {
+  const int64_t now = UnixNowNs();
   json out = RolloutToJson(r);
   json counts = json::object();
-  for (const RolloutTarget& t : r.targets) {
+  for (size_t i = 0; i < r.targets.size(); ++i) {
+    const RolloutTarget& t = r.targets[i];
     const std::string state(TargetStateName(t.state));
     counts[state] = counts.value(state, 0) + 1;
+    if (records == nullptr || t.job.empty() ||
+        (t.state != TargetState::kApplying && t.state != TargetState::kReverting))
+      continue;
+    auto job = records->GetJob(t.job);
+    if (!job.ok() || !*job) continue;  // not queued yet: the next pass publishes it
+    out["targets"][i]["progress"] = json{{"job_state", JobStateName((*job)->state)},
+                                         {"worker", (*job)->worker},
+                                         {"deliveries", (*job)->deliveries},
+                                         {"queued_ns", (*job)->created_ns},
+                                         {"started_ns", (*job)->started_ns},
+                                         {"heartbeat_ns", (*job)->heartbeat_ns}};
   }
   out["counts"] = counts;
+  out.update(RolloutProgressJson(r, now));
+  out["now_ns"] = now;
   return out;
 }
 
@@ -322,7 +339,7 @@ Status Orchestrator::Impl::Serve() {
              if (!all.ok()) return ReplyError(res, all.error());
              json out = json::array();
              for (const Rollout& r : *all) {
-               json one = RolloutStatusJson(r);
+               json one = RolloutStatusJson(r, nullptr);
                one.erase("targets");
                out.push_back(std::move(one));
              }
@@ -333,7 +350,7 @@ Status Orchestrator::Impl::Serve() {
               if (!request.ok()) return ReplyError(res, request.error());
               auto r = CreateRollout(caller, *request);
               if (!r.ok()) return ReplyError(res, r.error());
-              Reply(res, 201, RolloutStatusJson(*r));
+              Reply(res, 201, RolloutStatusJson(*r, records_.get()));
             }));
   http.Get(R"(/v1/rollouts/([A-Za-z0-9_.\-]+))",
            guard({"admin", "operator", "auditor"}, [this](const auto& req, auto& res, const Caller&) {
@@ -341,7 +358,7 @@ Status Orchestrator::Impl::Serve() {
              if (!r.ok()) return ReplyError(res, r.error());
              if (!r->has_value())
                return ReplyError(res, 404, "not_found", "no rollout '" + std::string(req.matches[1]) + "'");
-             Reply(res, 200, RolloutStatusJson(**r));
+             Reply(res, 200, RolloutStatusJson(**r, records_.get()));
            }));
   // A command the rollout's state does not admit: 409, saying why.
   auto command = [this](RolloutEvent::Kind kind) -> Handler {
@@ -350,7 +367,7 @@ Status Orchestrator::Impl::Serve() {
       if (!r.ok() && r.error().code == ErrorCode::kInvalidArgument)
         return ReplyError(res, 409, "conflict", r.error().message);
       if (!r.ok()) return ReplyError(res, r.error());
-      Reply(res, 200, RolloutStatusJson(*r));
+      Reply(res, 200, RolloutStatusJson(*r, records_.get()));
     };
   };
   using Command = RolloutEvent::Kind;

@@ -31,6 +31,19 @@ class Step {
     d_.actions.clear();
   }
   RolloutTarget* Target() { return e_.target < r().targets.size() ? &r().targets[e_.target] : nullptr; }
+  WaveTimes& Times(size_t wave) {
+    if (r().wave_times.size() <= wave) r().wave_times.resize(wave + 1);
+    return r().wave_times[wave];
+  }
+  // Jobs in flight per server, this rollout's and the others'.
+  std::map<std::string, uint32_t> InFlight() {
+    std::map<std::string, uint32_t> n = e_.elsewhere;
+    for (const RolloutTarget& t : r().targets) {
+      if (t.state == TargetState::kApplying || t.state == TargetState::kReverting) ++n[t.server];
+    }
+    return n;
+  }
+  uint32_t PerServer() { return std::max<uint32_t>(1, r().strategy.per_server); }
   void OnTargetResult();
   void StartWave(size_t wave);
   void Advance();
@@ -53,6 +66,10 @@ RolloutDecision Step::Run() {
           e_.now_ns >= r().gate_until_ns) {
         Audit("rollout.gate.passed", json{{"wave", r().wave}, {"gate", GateText(r().strategy.gate)}});
         StartWave(r().wave + 1);
+      } else if (r().state == RolloutState::kRunning) {
+        Advance();  // room other rollouts took on a server may have come free
+      } else if (r().state == RolloutState::kReverting) {
+        AdvanceRevert();
       }
       break;
     case Kind::kApplied:
@@ -86,19 +103,23 @@ void Step::OnTargetResult() {
     case Kind::kApplied:
       t->state = TargetState::kDone;
       t->finished_ns = e_.now_ns;
+      t->replan = false;
       Audit("rollout.target.applied", details);
       break;
     case Kind::kSkipped:
       t->state = TargetState::kSkipped;
       t->finished_ns = e_.now_ns;
+      t->replan = false;
       Audit("rollout.target.skipped", details);
       break;
     case Kind::kHeld:
       t->state = TargetState::kHeld;
+      t->finished_ns = e_.now_ns;
       Audit("rollout.target.held", details);
       break;
     case Kind::kFailed:
       t->state = TargetState::kFailed;
+      t->finished_ns = e_.now_ns;
       Audit("rollout.target.failed", details);
       break;
     case Kind::kReverted:
@@ -119,6 +140,7 @@ void Step::StartWave(size_t wave) {
   r().wave = wave;
   r().state = RolloutState::kRunning;
   r().gate_until_ns = 0;
+  Times(wave) = WaveTimes{e_.now_ns, 0};
   size_t n = 0;
   for (const RolloutTarget& t : r().targets) n += t.wave == wave ? 1 : 0;
   Audit("rollout.wave.started", json{{"wave", wave}, {"phase", RolloutPhase(r())}, {"targets", n}});
@@ -126,14 +148,14 @@ void Step::StartWave(size_t wave) {
 }
 
 // The current wave: pause past the failure budget; else start what the
-// per-server budget admits; once nothing is left, pass to the gate.
+// per-server budget admits (counting other rollouts' jobs); once nothing is
+// left, pass to the gate.
 void Step::Advance() {
   Rollout& ro = r();
   std::vector<const RolloutTarget*> failures;
   bool unfinished = false;
-  std::map<std::string, uint32_t> in_flight;
+  std::map<std::string, uint32_t> in_flight = InFlight();
   for (const RolloutTarget& t : ro.targets) {
-    if (t.state == TargetState::kApplying) ++in_flight[t.server];
     if (t.wave != ro.wave) continue;
     if (t.state == TargetState::kFailed || t.state == TargetState::kHeld) failures.push_back(&t);
     if (t.state == TargetState::kPending || t.state == TargetState::kApplying) unfinished = true;
@@ -150,16 +172,23 @@ void Step::Advance() {
     for (size_t i = 0; i < ro.targets.size(); ++i) {
       RolloutTarget& t = ro.targets[i];
       if (t.wave != ro.wave || t.state != TargetState::kPending) continue;
-      if (in_flight[t.server] >= std::max<uint32_t>(1, ro.strategy.per_server)) continue;
+      if (in_flight[t.server] >= PerServer()) continue;
       ++in_flight[t.server];
       t.state = TargetState::kApplying;
       t.reason.clear();
+      t.started_ns = e_.now_ns;
+      t.finished_ns = 0;
       ++t.attempts;
       d_.actions.push_back(RolloutAction{RolloutAction::Kind::kApply, i, "", json::object()});
     }
     return;
   }
-  json summary{{"wave", ro.wave}, {"phase", RolloutPhase(ro)}, {"failed_or_held", failures.size()}};
+  WaveTimes& times = Times(ro.wave);
+  times.finished_ns = e_.now_ns;
+  json summary{{"wave", ro.wave},
+               {"phase", RolloutPhase(ro)},
+               {"failed_or_held", failures.size()},
+               {"took_ms", (times.finished_ns - times.started_ns) / 1'000'000}};
   if (ro.wave + 1 >= ro.waves) {
     ro.state = RolloutState::kCompleted;
     ro.finished_ns = e_.now_ns;
@@ -199,6 +228,8 @@ void Step::AdvanceRevert() {
     }
   }
   if (newest != nullptr) {
+    // In order or not at all: the newest waits for room on its server.
+    if (InFlight()[newest->server] >= PerServer()) return;
     ro.targets[index].state = TargetState::kReverting;
     ro.targets[index].reason.clear();
     ++ro.targets[index].attempts;
@@ -241,10 +272,12 @@ void Step::Command() {
         ro.state = RolloutState::kReverting;
         return AdvanceRevert();
       }
-      // The current wave's failed and held targets are tried again.
+      // The current wave's failed and held targets are tried again, a held
+      // one planned from what is learned of it now.
       for (RolloutTarget& t : ro.targets) {
-        if (t.wave == ro.wave && (t.state == TargetState::kFailed || t.state == TargetState::kHeld))
-          t.state = TargetState::kPending;
+        if (t.wave != ro.wave || (t.state != TargetState::kFailed && t.state != TargetState::kHeld)) continue;
+        t.replan = t.state == TargetState::kHeld;
+        t.state = TargetState::kPending;
       }
       ro.state = RolloutState::kRunning;
       return Advance();
@@ -283,6 +316,17 @@ RolloutDecision DecideRollout(const Rollout& current, const RolloutEvent& event)
   RolloutDecision d = Step(current, event).Run();
   if (!d.refusal.empty()) d.rollout = current;
   return d;
+}
+
+std::map<std::string, uint32_t> InFlightPerServer(const std::vector<Rollout>& rollouts, std::string_view except) {
+  std::map<std::string, uint32_t> n;
+  for (const Rollout& r : rollouts) {
+    if (r.id == except) continue;
+    for (const RolloutTarget& t : r.targets) {
+      if (t.state == TargetState::kApplying || t.state == TargetState::kReverting) ++n[t.server];
+    }
+  }
+  return n;
 }
 
 }  // namespace sqlx::orchestrator

@@ -14,6 +14,7 @@
 #pragma once
 
 #include <cstdint>
+#include <map>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -94,9 +95,22 @@ struct RolloutTarget {
   std::string from_hash;   // its learned hash when it was planned: where a revert goes back to
   uint64_t from_version = 0;  // that learned schema's version in the store
   uint32_t attempts = 0;   // jobs (apply and revert) published for it
-  int64_t finished_ns = 0; // when it was applied (revert goes newest first)
+  int64_t started_ns = 0;  // when its last apply was started (planned and its job queued); 0: never
+  int64_t finished_ns = 0; // when its last apply ended (revert goes newest first); 0: not yet
+  // Resumed after it was held: planned from its learned snapshot as it is
+  // then (the operator learned it again), not held for differing from
+  // `from_hash`. A live schema that still differs holds it again.
+  bool replan = false;
 
   bool operator==(const RolloutTarget&) const = default;
+};
+
+// When a wave started and when its last target ended (0: not yet).
+struct WaveTimes {
+  int64_t started_ns = 0;
+  int64_t finished_ns = 0;
+
+  bool operator==(const WaveTimes&) const = default;
 };
 
 struct Rollout {
@@ -112,6 +126,7 @@ struct Rollout {
   int64_t gate_until_ns = 0;         // kGate with a wait: when it passes
   std::string reason;                // kPaused: why
   int64_t created_ns = 0, updated_ns = 0, finished_ns = 0;
+  std::vector<WaveTimes> wave_times;  // one per wave
   std::vector<RolloutTarget> targets;
 
   bool operator==(const Rollout&) const = default;
@@ -119,6 +134,8 @@ struct Rollout {
 
 // How people name where it is: "canary", "wave 2 of 3", or the state.
 std::string RolloutPhase(const Rollout& r);
+// How people name wave `wave`: "canary", "wave 2 of 3".
+std::string WaveName(const Rollout& r, size_t wave);
 
 // A new rollout over `targets` (in rollout order) with waves cut by
 // PlanWaves: state kPending.
@@ -146,6 +163,10 @@ struct RolloutEvent {
   std::string reason;
   std::string actor;  // who caused it (commands: the token subject)
   int64_t now_ns = 0;
+  // Apply and revert jobs other rollouts have in flight, per server
+  // (host:port): a job starts on a server only while fewer than this
+  // rollout's per_server jobs run there, counting every rollout.
+  std::map<std::string, uint32_t> elsewhere;
 };
 
 struct RolloutAction {
@@ -169,6 +190,32 @@ struct RolloutDecision {
 };
 
 RolloutDecision DecideRollout(const Rollout& current, const RolloutEvent& event);
+
+// The apply and revert jobs `rollouts` have in flight per server, those of
+// the rollout `except` left out: RolloutEvent::elsewhere for it.
+std::map<std::string, uint32_t> InFlightPerServer(const std::vector<Rollout>& rollouts, std::string_view except);
+
+// How long the rest of a rollout may take, from the targets of its finished
+// waves: their mean apply time × the targets left / the apply jobs at once
+// (per_server × the servers with targets left, at most the targets left),
+// plus the wait gates still ahead. An estimate: approval gates, failures
+// and other rollouts on the same servers are not in it.
+struct RolloutEstimate {
+  bool known = false;           // false: no finished wave to estimate from (or nothing left)
+  size_t measured = 0;          // targets the mean is over
+  int64_t mean_target_ns = 0;   // their mean time from start to end
+  size_t targets_left = 0;      // pending or in flight
+  size_t concurrency = 0;       // apply jobs at once
+  int64_t gates_ns = 0;         // wait gates ahead (the current one: what is left of it)
+  size_t approvals_ahead = 0;   // approval gates ahead: not in left_ns
+  int64_t left_ns = 0;          // mean × left / concurrency + gates
+};
+RolloutEstimate EstimateRollout(const Rollout& r, int64_t now_ns);
+
+// What `sqlx rollout status` shows beyond the record: "timings", per wave
+// its name, targets, started_ns, finished_ns and took_ms (so far, while it
+// runs); and "estimate" (EstimateRollout; null when not known).
+nlohmann::json RolloutProgressJson(const Rollout& r, int64_t now_ns);
 
 // A strategy as JSON: {"canary", "waves" ("10%,50%,100%"), "gate"
 // ("health", "approval", "wait:30s"), "failure_budget", "per_server",

@@ -149,11 +149,16 @@ Result<Rollout> Orchestrator::Impl::CommandRollout(const Caller& caller, const s
 }
 
 Status Orchestrator::Impl::DriveRollout(Rollout& r, const RolloutEvent& first, const Caller* caller) {
+  // Other rollouts do not change meanwhile (state_mu_): what they have in
+  // flight is read once.
+  SQLX_ASSIGN_OR_RETURN(std::vector<Rollout> all, records_->ListRollouts());
+  const std::map<std::string, uint32_t> elsewhere = InFlightPerServer(all, r.id);
   std::deque<RolloutEvent> events{first};
   bool by_caller = true;  // the first event is the caller's; what follows from it, the orchestrator's
   while (!events.empty()) {
-    const RolloutEvent e = std::move(events.front());
+    RolloutEvent e = std::move(events.front());
     events.pop_front();
+    e.elsewhere = elsewhere;
     RolloutDecision d = DecideRollout(r, e);
     if (!d.refusal.empty()) {
       if (by_caller && caller != nullptr) return MakeError(ErrorCode::kInvalidArgument, d.refusal);
@@ -186,6 +191,11 @@ Status Orchestrator::Impl::DriveRollout(Rollout& r, const RolloutEvent& first, c
     for (const auto& [target, revert] : dispatch) {
       SQLX_ASSIGN_OR_RETURN(std::optional<RolloutEvent> instead, DispatchTarget(r, target, revert));
       if (instead) events.push_back(std::move(*instead));
+    }
+    if (!dispatch.empty()) {
+      Records::Batch planned;
+      planned.Put(r);  // the from_hash and from_version each dispatch planned from
+      SQLX_RETURN_IF_ERROR(records_->Write(planned, "recording rollout " + r.id));
     }
   }
   return Status::Ok();
@@ -227,10 +237,12 @@ Result<std::optional<RolloutEvent>> Orchestrator::Impl::DispatchTarget(Rollout& 
     to.not_visible = from.not_visible;
     if (learned->profile_hash == ir::ProfileHash(to))
       return TargetEvent(Kind::kSkipped, index, "already at the desired hash");
-    if (!t.from_hash.empty() && learned->profile_hash != t.from_hash)
+    // Resumed after being held, it is planned from what is learned now.
+    if (!t.replan && !t.from_hash.empty() && learned->profile_hash != t.from_hash)
       return TargetEvent(fail, index,
                          "its schema drifted from what the rollout expects: learned " + t.from_hash.substr(0, 12) +
-                             " when the rollout was made, " + learned->profile_hash.substr(0, 12) + " now");
+                             " when the rollout was made, " + learned->profile_hash.substr(0, 12) +
+                             " now; `sqlx rollout resume " + r.id + "` plans it from its learned schema as it is then");
     t.from_hash = learned->profile_hash;
     t.from_version = learned->version;
   }
@@ -284,7 +296,8 @@ Status Orchestrator::Impl::ReconcileRollout(Rollout& r) {
     }
     if (e) SQLX_RETURN_IF_ERROR(DriveRollout(r, *e, nullptr));
   }
-  if (r.state == RolloutState::kGate) {
+  // A wait gate's time, or room on a server other rollouts filled.
+  if (r.state == RolloutState::kGate || r.state == RolloutState::kRunning || r.state == RolloutState::kReverting) {
     RolloutEvent tick;
     tick.kind = Kind::kTick;
     tick.now_ns = UnixNowNs();

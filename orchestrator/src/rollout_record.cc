@@ -29,7 +29,8 @@ json TargetJson(const RolloutTarget& t) {
   return json{{"connection", t.connection},     {"database", t.database},   {"server", t.server},
               {"wave", t.wave},                 {"state", TargetStateName(t.state)}, {"reason", t.reason},
               {"job", t.job},                   {"from_hash", t.from_hash}, {"from_version", t.from_version},
-              {"attempts", t.attempts},         {"finished_ns", t.finished_ns}};
+              {"attempts", t.attempts},         {"started_ns", t.started_ns}, {"finished_ns", t.finished_ns},
+              {"replan", t.replan}};
 }
 
 Result<RolloutTarget> TargetFrom(const json& j) {
@@ -46,7 +47,9 @@ Result<RolloutTarget> TargetFrom(const json& j) {
   t.from_hash = j.value("from_hash", "");
   t.from_version = j.value("from_version", uint64_t{0});
   t.attempts = j.value("attempts", uint32_t{0});
+  t.started_ns = j.value("started_ns", int64_t{0});
   t.finished_ns = j.value("finished_ns", int64_t{0});
+  t.replan = j.value("replan", false);
   return t;
 }
 
@@ -122,12 +125,16 @@ std::string GateText(const Gate& g) {
   return "health";
 }
 
+std::string WaveName(const Rollout& r, size_t wave) {
+  const bool canary = r.strategy.canary > 0;
+  return canary && wave == 0 ? "canary"
+                             : "wave " + std::to_string(wave + (canary ? 0 : 1)) + " of " +
+                                   std::to_string(r.waves - (canary ? 1 : 0));
+}
+
 std::string RolloutPhase(const Rollout& r) {
   if (r.state != RolloutState::kRunning && r.state != RolloutState::kGate) return std::string(RolloutStateName(r.state));
-  const bool canary = r.strategy.canary > 0;
-  std::string where = canary && r.wave == 0 ? "canary"
-                                            : "wave " + std::to_string(r.wave + (canary ? 0 : 1)) + " of " +
-                                                  std::to_string(r.waves - (canary ? 1 : 0));
+  const std::string where = WaveName(r, r.wave);
   return r.state == RolloutState::kGate ? "gate after " + where : where;
 }
 
@@ -142,6 +149,7 @@ Rollout NewRollout(std::string id, std::string actor, std::vector<std::string> s
   r.created_ns = r.updated_ns = now_ns;
   const std::vector<size_t> sizes = PlanWaves(targets.size(), r.strategy.canary, r.strategy.waves);
   r.waves = sizes.size();
+  r.wave_times.resize(r.waves);
   size_t next = 0;
   for (size_t wave = 0; wave < sizes.size(); ++wave) {
     for (size_t k = 0; k < sizes[wave]; ++k, ++next) {
@@ -181,6 +189,9 @@ Result<RolloutStrategy> RolloutStrategyFromJson(const nlohmann::json& j) {
 nlohmann::json RolloutToJson(const Rollout& r) {
   json targets = json::array();
   for (const RolloutTarget& t : r.targets) targets.push_back(TargetJson(t));
+  json wave_times = json::array();
+  for (const WaveTimes& w : r.wave_times)
+    wave_times.push_back(json{{"started_ns", w.started_ns}, {"finished_ns", w.finished_ns}});
   return json{{"id", r.id},
               {"actor", r.actor},
               {"selectors", r.selectors},
@@ -196,6 +207,7 @@ nlohmann::json RolloutToJson(const Rollout& r) {
               {"created_ns", r.created_ns},
               {"updated_ns", r.updated_ns},
               {"finished_ns", r.finished_ns},
+              {"wave_times", wave_times},
               {"targets", targets}};
 }
 
@@ -218,6 +230,8 @@ Result<Rollout> RolloutFromJson(const nlohmann::json& j) {
     r.created_ns = j.value("created_ns", int64_t{0});
     r.updated_ns = j.value("updated_ns", int64_t{0});
     r.finished_ns = j.value("finished_ns", int64_t{0});
+    for (const json& w : j.value("wave_times", json::array()))
+      r.wave_times.push_back(WaveTimes{w.value("started_ns", int64_t{0}), w.value("finished_ns", int64_t{0})});
     for (const json& t : j.value("targets", json::array())) {
       SQLX_ASSIGN_OR_RETURN(RolloutTarget target, TargetFrom(t));
       r.targets.push_back(std::move(target));

@@ -154,6 +154,7 @@ class Driver {
   // Sends `e`; a refusal is returned (empty: accepted).
   std::string Send(RolloutEvent e) {
     e.now_ns = now_ += 1000;
+    e.elsewhere = elsewhere;
     RolloutDecision d = DecideRollout(r_, e);
     if (!d.refusal.empty()) {
       EXPECT_EQ(d.rollout, r_) << "a refusal changes nothing";
@@ -191,8 +192,11 @@ class Driver {
   Rollout& mutable_r() { return r_; }
   void Advance(int64_t ns) { now_ += ns; }
 
+  int64_t now() const { return now_; }
+
   std::vector<size_t> applies, reverts;
   std::vector<std::string> audits;
+  std::map<std::string, uint32_t> elsewhere;  // other rollouts' jobs in flight, sent with each event
   nlohmann::json last_details;
 
  private:
@@ -427,6 +431,9 @@ TEST(RolloutTest, TheRecordRoundTripsThroughJson) {
   d.Result(Kind::kFailed, d.applies[0], "boom");
   d.mutable_r().targets[3].from_hash = "abc";
   d.mutable_r().targets[3].from_version = 7;
+  d.mutable_r().targets[3].replan = true;
+  ASSERT_GT(d.r().wave_times[0].started_ns, 0);
+  ASSERT_GT(d.r().targets[d.applies[1]].started_ns, 0);
   const nlohmann::json j = RolloutToJson(d.r());
   auto back = RolloutFromJson(nlohmann::json::parse(j.dump()));
   ASSERT_TRUE(back.ok()) << back.error().message;
@@ -435,6 +442,143 @@ TEST(RolloutTest, TheRecordRoundTripsThroughJson) {
   broken["state"] = "sideways";
   EXPECT_FALSE(RolloutFromJson(broken).ok());
   EXPECT_FALSE(RolloutFromJson(nlohmann::json::array()).ok());
+}
+
+TEST(RolloutTest, WavesAndTargetsRecordWhenTheyStartedAndEnded) {
+  RolloutStrategy s;
+  s.canary = 1;
+  s.per_server = 2;
+  Driver d(Make(s));
+  ASSERT_EQ(d.r().wave_times.size(), 2u);
+  d.Send({Kind::kStart});
+  const int64_t started = d.now();
+  EXPECT_EQ(d.r().wave_times[0], (WaveTimes{started, 0}));
+  EXPECT_EQ(d.r().targets[0].started_ns, started);
+  EXPECT_EQ(d.r().targets[0].finished_ns, 0);
+  d.Advance(5'000'000'000);
+  d.AnswerApplies();
+  const int64_t canary_done = d.now();
+  EXPECT_EQ(d.r().wave_times[0], (WaveTimes{started, canary_done}));
+  EXPECT_EQ(d.r().targets[0].finished_ns, canary_done);
+  EXPECT_EQ(d.r().wave_times[1].started_ns, canary_done) << "the health gate passes at once";
+  const nlohmann::json p = RolloutProgressJson(d.r(), canary_done + 2'000'000);
+  ASSERT_EQ(p["timings"].size(), 2u);
+  EXPECT_EQ(p["timings"][0]["name"], "canary");
+  EXPECT_EQ(p["timings"][0]["targets"], 1);
+  EXPECT_EQ(p["timings"][0]["took_ms"], (canary_done - started) / 1'000'000);
+  EXPECT_EQ(p["timings"][1]["name"], "wave 1 of 1");
+  EXPECT_EQ(p["timings"][1]["took_ms"], 2) << "a wave in progress: so far";
+  EXPECT_EQ(p["timings"][1]["finished_ns"], 0);
+}
+
+TEST(RolloutTest, TheEstimateIsTheMeanTargetTimeOfFinishedWavesTimesWhatIsLeftOverConcurrency) {
+  RolloutStrategy s;
+  s.canary = 2;
+  s.per_server = 1;
+  s.gate = *ParseGate("wait:10s");
+  s.waves = *ParseWaves("2");
+  Driver d(Make(s, 4));  // 8 targets on 2 servers: canary 2, wave of 2, last wave of 4
+  d.Send({Kind::kStart});
+  EXPECT_FALSE(EstimateRollout(d.r(), d.now()).known) << "no finished wave yet";
+  EXPECT_EQ(RolloutProgressJson(d.r(), d.now())["estimate"]["note"], "no finished wave yet to estimate from");
+  // The canary's targets take 4 s and 6 s: a mean of 5 s.
+  ASSERT_EQ(d.applies, (std::vector<size_t>{0, 1}));
+  d.Advance(4'000'000'000);
+  d.Result(Kind::kApplied, 0);
+  d.Advance(2'000'000'000);
+  d.Result(Kind::kApplied, 1);
+  ASSERT_EQ(d.r().state, RolloutState::kGate);
+  d.Advance(3'000'000'000);
+  RolloutEstimate e = EstimateRollout(d.r(), d.now());
+  ASSERT_TRUE(e.known);
+  EXPECT_EQ(e.measured, 2u);
+  EXPECT_NEAR(static_cast<double>(e.mean_target_ns), 5e9, 1e4);
+  EXPECT_EQ(e.targets_left, 6u);
+  EXPECT_EQ(e.concurrency, 2u) << "one at once on each of two servers";
+  // 3 rounds of 5 s; the current gate's 7 s left and the next gate's 10 s.
+  EXPECT_EQ(e.gates_ns, 17'000'000'000);
+  EXPECT_EQ(e.left_ns, 3 * e.mean_target_ns + e.gates_ns);
+  const nlohmann::json j = RolloutProgressJson(d.r(), d.now())["estimate"];
+  EXPECT_EQ(j["mean_target_ms"], 5000);
+  EXPECT_NE(j["note"].get<std::string>().find("an estimate"), std::string::npos);
+
+  RolloutStrategy a = s;
+  a.gate = *ParseGate("approval");
+  a.per_server = 4;
+  Driver approved(Make(a, 4));
+  approved.Send({Kind::kStart});
+  approved.AnswerApplies();
+  e = EstimateRollout(approved.r(), approved.now());
+  EXPECT_EQ(e.approvals_ahead, 2u) << "approvals are not in left_ns";
+  EXPECT_EQ(e.concurrency, 6u) << "at most the targets left";
+  EXPECT_EQ(e.gates_ns, 0);
+  approved.Command(Kind::kAbort);
+  EXPECT_FALSE(EstimateRollout(approved.r(), approved.now()).known) << "an aborted rollout has nothing left";
+}
+
+TEST(RolloutTest, OtherRolloutsJobsOnAServerCountAgainstItsLimit) {
+  RolloutStrategy s;
+  s.per_server = 1;
+  Driver d(Make(s, 2));  // one wave: a/shop_0 (h1), b/shop_0 (h2), a/shop_1, b/shop_1
+  d.elsewhere = {{"h1:1", 1}};
+  d.Send({Kind::kStart});
+  EXPECT_EQ(d.applies, (std::vector<size_t>{1})) << "h1 is busy with another rollout's job";
+  d.Send({Kind::kTick});
+  EXPECT_EQ(d.applies, (std::vector<size_t>{1})) << "still busy: nothing new";
+  d.elsewhere.clear();
+  d.Send({Kind::kTick});
+  EXPECT_EQ(d.applies, (std::vector<size_t>{1, 0})) << "a tick starts what the freed server admits";
+  d.AnswerApplies();
+  d.AnswerApplies();
+  ASSERT_EQ(d.r().state, RolloutState::kCompleted);
+
+  // A revert waits for room on the newest target's server too, in order.
+  const size_t newest = d.r().targets[3].finished_ns > d.r().targets[2].finished_ns ? 3 : 2;
+  d.elsewhere = {{d.r().targets[newest].server, 1}};
+  EXPECT_EQ(d.Command(Kind::kRevert), "");
+  EXPECT_EQ(d.r().state, RolloutState::kReverting);
+  EXPECT_TRUE(d.reverts.empty());
+  d.elsewhere.clear();
+  d.Send({Kind::kTick});
+  EXPECT_EQ(d.reverts, (std::vector<size_t>{newest}));
+
+  // What other rollouts have in flight, per server.
+  Rollout other = Make(s, 2);
+  other.id = "ro-2";
+  other.targets[0].state = TargetState::kApplying;
+  other.targets[2].state = TargetState::kReverting;
+  other.targets[1].state = TargetState::kDone;
+  EXPECT_EQ(InFlightPerServer({d.r(), other}, "ro-1"), (std::map<std::string, uint32_t>{{"h1:1", 2}}));
+  EXPECT_EQ(InFlightPerServer({d.r(), other}, "ro-2"),
+            (std::map<std::string, uint32_t>{{d.r().targets[newest].server, 1}}));
+}
+
+TEST(RolloutTest, ResumePlansHeldTargetsFromWhatIsLearnedNow) {
+  RolloutStrategy s;
+  s.per_server = 4;
+  Driver d(Make(s, 2));
+  d.Send({Kind::kStart});
+  d.Result(Kind::kHeld, 0, "its schema drifted");
+  d.Result(Kind::kFailed, 1, "duplicate entry");
+  d.Result(Kind::kApplied, 2);
+  d.Result(Kind::kApplied, 3);
+  ASSERT_EQ(d.r().state, RolloutState::kPaused);
+  EXPECT_GT(d.r().targets[0].finished_ns, 0) << "held: it ended";
+  EXPECT_FALSE(d.r().targets[0].replan);
+  EXPECT_EQ(d.Command(Kind::kResume), "");
+  EXPECT_TRUE(d.r().targets[0].replan) << "held: planned from its learned schema as it is now";
+  EXPECT_FALSE(d.r().targets[1].replan) << "failed: planned as before";
+  EXPECT_EQ(d.r().targets[0].state, TargetState::kApplying);
+  // Still drifted: held again, with the reason; resumed again, replanned again.
+  d.Result(Kind::kHeld, 0, "the live schema drifted from its learned snapshot");
+  d.Result(Kind::kApplied, 1);
+  ASSERT_EQ(d.r().state, RolloutState::kPaused);
+  EXPECT_NE(d.r().reason.find("the live schema drifted"), std::string::npos) << d.r().reason;
+  EXPECT_EQ(d.Command(Kind::kResume), "");
+  d.Result(Kind::kApplied, 0);
+  EXPECT_EQ(d.r().state, RolloutState::kCompleted);
+  EXPECT_FALSE(d.r().targets[0].replan) << "applied: the flag has done its work";
+  EXPECT_EQ(d.r().targets[0].attempts, 3u);
 }
 
 }  // namespace
