@@ -48,14 +48,15 @@ std::span<const uint8_t> Span(const std::string& s) {
 }  // namespace
 
 // The lease of one job that changes a server (docs/cluster.md, "Leases"):
-// acquired before the run, renewed with every heartbeat and before every
-// operation. Once lost it stays lost, and the run changes nothing more.
+// acquired before the run, renewed with every heartbeat, before every
+// operation and with every checkpoint of an online copy. Once lost it stays
+// lost, and the run changes nothing more.
 class LeaseClient {
  public:
-  LeaseClient(bus::Bus& bus, std::string subject, std::string worker, std::string job_id, uint64_t delivery,
+  LeaseClient(bus::Bus& bus, const std::string& prefix, std::string worker, std::string job_id, uint64_t delivery,
               std::chrono::milliseconds wait)
-      : bus_(bus), subject_(std::move(subject)), worker_(std::move(worker)), job_id_(std::move(job_id)),
-        delivery_(delivery), wait_(wait) {}
+      : bus_(bus), lease_subject_(prefix + ".lease"), checkpoint_subject_(prefix + ".checkpoint"),
+        worker_(std::move(worker)), job_id_(std::move(job_id)), delivery_(delivery), wait_(wait) {}
 
   // Ok with the lease held; kCancelled saying who holds it otherwise.
   Status Acquire() {
@@ -64,13 +65,38 @@ class LeaseClient {
     if (!reply.granted) return MakeError(ErrorCode::kCancelled, reply.reason);
     token_ = reply.token;
     expires_ns_ = reply.expires_ns;
+    migrations_ = std::move(reply.migrations);
     return Status::Ok();
   }
 
-  // Ok while the lease is this worker's. An orchestrator that does not
-  // answer is asked again until the lease would have expired: after that
-  // another worker may hold it, and the lease counts as lost.
+  // Ok while the lease is this worker's.
   Status Renew() {
+    return Hold([this](uint64_t token) { return Ask(token); });
+  }
+
+  // Stores an online migration's checkpoint (MigrationToJson) in the
+  // orchestrator's store, which renews the lease too; a refusal means the
+  // lease is another's (fenced), and the copy stops.
+  Status Checkpoint(const std::string& migration_json) {
+    return Hold([&](uint64_t token) {
+      return Send(checkpoint_subject_, MigrationCheckpointFor({job_id_, worker_, token, migration_json}));
+    });
+  }
+
+  std::string lost() const {
+    std::lock_guard<std::mutex> lock(mu_);
+    return lost_;
+  }
+  // The job's unfinished online migrations, as the acquisition returned them.
+  const std::vector<std::string>& migrations() const { return migrations_; }
+
+ private:
+  // `ask(token)` until the orchestrator answers: a refusal loses the lease;
+  // an orchestrator that does not answer is asked again until the lease
+  // would have expired: after that another worker may hold it, and the
+  // lease counts as lost.
+  template <class Ask>
+  Status Hold(Ask ask) {
     uint64_t token = 0;
     {
       std::lock_guard<std::mutex> lock(mu_);
@@ -78,7 +104,7 @@ class LeaseClient {
       token = token_;
     }
     for (;;) {
-      auto reply = Ask(token);
+      Result<LeaseReplyInfo> reply = ask(token);
       std::lock_guard<std::mutex> lock(mu_);
       if (!lost_.empty()) return MakeError(ErrorCode::kCancelled, lost_);
       if (reply.ok()) {
@@ -98,32 +124,64 @@ class LeaseClient {
     }
   }
 
-  std::string lost() const {
-    std::lock_guard<std::mutex> lock(mu_);
-    return lost_;
-  }
-  uint64_t token() const {
-    std::lock_guard<std::mutex> lock(mu_);
-    return token_;
+  Result<LeaseReplyInfo> Ask(uint64_t token) {
+    return Send(lease_subject_, LeaseRequestFor(LeaseRequestInfo{job_id_, worker_, delivery_, token}));
   }
 
- private:
-  Result<LeaseReplyInfo> Ask(uint64_t token) {
-    const std::string request = LeaseRequestFor(LeaseRequestInfo{job_id_, worker_, delivery_, token});
-    SQLX_ASSIGN_OR_RETURN(bus::Bytes raw, bus_.Request(subject_, Span(request), wait_));
+  Result<LeaseReplyInfo> Send(const std::string& subject, const std::string& request) {
+    SQLX_ASSIGN_OR_RETURN(bus::Bytes raw, bus_.Request(subject, Span(request), wait_));
     std::string reply(raw.begin(), raw.end());  // aligned for the verifier
     SQLX_RETURN_IF_ERROR(jobs::Verify(jobs::Kind::kLeaseReply, reply));
     return ReadLeaseReply(reply);
   }
 
   bus::Bus& bus_;
-  const std::string subject_, worker_, job_id_;
+  const std::string lease_subject_, checkpoint_subject_, worker_, job_id_;
   const uint64_t delivery_;
   const std::chrono::milliseconds wait_;
   mutable std::mutex mu_;
   uint64_t token_ = 0;
   int64_t expires_ns_ = 0;
   std::string lost_;  // non-empty: why the lease is gone
+  std::vector<std::string> migrations_;  // set by Acquire, before the run
+};
+
+// The audit events of one job's run (the driver's apply.started and
+// apply.step, the online migrations' phase events), forwarded to the
+// orchestrator's chain: one message each on <prefix>.events.audit, its msg
+// id "audit:<job>:<delivery>:<n>" (deduplicated there), its actor the
+// worker, its details naming the job and the worker. The run's outcome
+// (apply.finished / apply.failed) is not forwarded: the orchestrator records
+// it from the job's result.
+class JobAuditForwarder final : public storage::AuditSink {
+ public:
+  JobAuditForwarder(bus::Bus& bus, std::string subject, std::string worker, const jobs::Header& header,
+                    uint64_t delivery)
+      : bus_(bus), subject_(std::move(subject)), worker_(std::move(worker)), header_(header), delivery_(delivery) {}
+
+  Result<std::vector<storage::AuditEvent>> Append(std::vector<storage::AuditEvent> events) override {
+    for (storage::AuditEvent& e : events) {
+      if (e.action == "apply.finished" || e.action == "apply.failed") continue;
+      e.actor.service = "worker:" + worker_;
+      nlohmann::json details = nlohmann::json::parse(e.details_json, nullptr, false);
+      if (!details.is_object()) details = nlohmann::json::object();
+      details["job"] = header_.job_id;
+      details["worker"] = worker_;
+      e.details_json = details.dump();
+      const std::string msg_id =
+          "audit:" + header_.job_id + ":" + std::to_string(delivery_) + ":" + std::to_string(++sent_);
+      auto published = bus_.Publish(subject_, Span(AuditEventFor(header_.job_id, header_.attempt, e)), msg_id);
+      if (!published.ok()) return published.error();
+    }
+    return events;
+  }
+
+ private:
+  bus::Bus& bus_;
+  const std::string subject_, worker_;
+  const jobs::Header header_;
+  const uint64_t delivery_;
+  std::atomic<uint64_t> sent_{0};
 };
 
 class BusWorker::Impl {
@@ -244,7 +302,7 @@ class BusWorker::Impl {
     // A job that changes a server runs only under its lease.
     std::optional<LeaseClient> lease;
     if (header->kind == jobs::Kind::kApplyPlanJob) {
-      lease.emplace(*bus_, options_.subject_prefix + ".lease", options_.name, header->job_id, delivery,
+      lease.emplace(*bus_, options_.subject_prefix, options_.name, header->job_id, delivery,
                     std::chrono::milliseconds(5000));
       Status acquired = lease->Acquire();
       if (!acquired.ok()) {
@@ -277,7 +335,14 @@ class BusWorker::Impl {
     });
 
     System::RunHooks hooks;
-    if (lease) hooks.before_change = [&lease] { return lease->Renew(); };
+    std::optional<JobAuditForwarder> audit;
+    if (lease) {
+      audit.emplace(*bus_, Subject(options_.subject_prefix, "audit"), options_.name, *header, delivery);
+      hooks.before_change = [&lease] { return lease->Renew(); };
+      hooks.checkpoint = [&lease](const std::string& migration_json) { return lease->Checkpoint(migration_json); };
+      hooks.resume = lease->migrations();
+      hooks.audit = &*audit;
+    }
     std::string reply = Run(job, *header, *target, connection, hooks);
 
     {
@@ -381,17 +446,16 @@ class BusWorker::Impl {
     storage::AuditEvent e = storage::NewAuditEvent("job.run");
     std::string error;
     if (failed) error = jobs::ReadError(reply).error.message;
-    const std::string details = nlohmann::json{{"delivery", delivery},
-                                               {"duration_ms", ms},
-                                               {"job_id", header.job_id},
-                                               {"kind", jobs::KindName(header.kind)}}
-                                    .dump();
-    flatbuffers::FlatBufferBuilder b;
-    auto body = fb::CreateAuditEventDirect(b, e.time_ns, e.actor.os_user.c_str(), ("worker:" + options_.name).c_str(),
-                                           nullptr, e.host.c_str(), e.pid, e.program.c_str(), e.action.c_str(),
-                                           connection.c_str(), nullptr, nullptr, failed ? 1 : 0,
-                                           error.empty() ? nullptr : error.c_str(), details.c_str());
-    return FinishEnvelope(b, header.job_id, header.attempt, fb::Body::AuditEvent, body.Union());
+    e.details_json = nlohmann::json{{"delivery", delivery},
+                                    {"duration_ms", ms},
+                                    {"job_id", header.job_id},
+                                    {"kind", jobs::KindName(header.kind)}}
+                         .dump();
+    e.actor.service = "worker:" + options_.name;
+    e.object.connection = connection;
+    e.outcome = failed ? storage::AuditOutcome::kFailed : storage::AuditOutcome::kOk;
+    e.error = error;
+    return AuditEventFor(header.job_id, header.attempt, e);
   }
 
   BusWorkerOptions options_;

@@ -128,13 +128,13 @@ class System::Impl {
     connection.on_learn_progress = options_.on_learn_progress;
     config.snapshot = snapshot_ ? &snapshot_ : nullptr;
     connection.plan_runner = options_.plan_runner;
-    if (hooks.before_change && connection.plan_runner) {
-      connection.plan_runner = [runner = options_.plan_runner, fence = hooks.before_change](
-                               transports::Session& session, const transports::ConnectionUrl& u,
-                               const ApplyRequest& request) {
-        ApplyRequest fenced = request;
-        fenced.before_change = fence;
-        return runner(session, u, fenced);
+    if (connection.plan_runner) {
+      connection.plan_runner = [runner = options_.plan_runner, hooks](transports::Session& session,
+                                                                   const transports::ConnectionUrl& u,
+                                                                   const ApplyRequest& request) {
+        ApplyRequest hooked = request;
+        hooked.hooks = hooks;
+        return runner(session, u, hooked);
       };
     }
     config.max_attempts = options_.max_attempts;

@@ -180,6 +180,18 @@ storage::AuditEvent ReadAuditEvent(std::string_view verified) {
   return e;
 }
 
+std::string AuditEventFor(std::string_view job_id, uint32_t attempt, const storage::AuditEvent& e) {
+  flatbuffers::FlatBufferBuilder b;
+  auto body = fb::CreateAuditEventDirect(
+      b, e.time_ns, e.actor.os_user.c_str(), e.actor.service.c_str(),
+      e.actor.token_subject.empty() ? nullptr : e.actor.token_subject.c_str(), e.host.c_str(), e.pid,
+      e.program.c_str(), e.action.c_str(), e.object.connection.c_str(),
+      e.object.database.empty() ? nullptr : e.object.database.c_str(),
+      e.object.table.empty() ? nullptr : e.object.table.c_str(), e.outcome == storage::AuditOutcome::kOk ? 0 : 1,
+      e.error.empty() ? nullptr : e.error.c_str(), e.details_json.c_str());
+  return FinishEnvelope(b, job_id, attempt, fb::Body::AuditEvent, body.Union());
+}
+
 std::string LeaseRequestFor(const LeaseRequestInfo& r) {
   flatbuffers::FlatBufferBuilder b;
   auto body = fb::CreateLeaseRequestDirect(b, r.worker.c_str(), r.delivery, r.token);
@@ -194,14 +206,33 @@ LeaseRequestInfo ReadLeaseRequest(std::string_view verified) {
 
 std::string LeaseReplyFor(std::string_view job_id, const LeaseReplyInfo& r) {
   flatbuffers::FlatBufferBuilder b;
-  auto body = fb::CreateLeaseReplyDirect(b, r.granted, r.token, r.holder.c_str(), r.reason.c_str(), r.expires_ns);
+  std::vector<flatbuffers::Offset<flatbuffers::String>> migrations;
+  for (const std::string& m : r.migrations) migrations.push_back(b.CreateString(m));
+  auto body = fb::CreateLeaseReplyDirect(b, r.granted, r.token, r.holder.c_str(), r.reason.c_str(), r.expires_ns,
+                                         migrations.empty() ? nullptr : &migrations);
   return FinishEnvelope(b, job_id, 1, fb::Body::LeaseReply, body.Union());
 }
 
 LeaseReplyInfo ReadLeaseReply(std::string_view verified) {
   const fb::LeaseReply* r = fb::GetEnvelope(verified.data())->body_as_LeaseReply();
-  return LeaseReplyInfo{r->granted(), r->token(), std::string(Str(r->holder())), std::string(Str(r->reason())),
-                        r->expires_ns()};
+  LeaseReplyInfo out{r->granted(), r->token(), std::string(Str(r->holder())), std::string(Str(r->reason())),
+                     r->expires_ns(), {}};
+  if (r->migrations() != nullptr)
+    for (const flatbuffers::String* m : *r->migrations()) out.migrations.emplace_back(Str(m));
+  return out;
+}
+
+std::string MigrationCheckpointFor(const MigrationCheckpointInfo& c) {
+  flatbuffers::FlatBufferBuilder b(256 + c.migration_json.size());
+  auto body = fb::CreateMigrationCheckpointDirect(b, c.worker.c_str(), c.token, c.migration_json.c_str());
+  return FinishEnvelope(b, c.job_id, 1, fb::Body::MigrationCheckpoint, body.Union());
+}
+
+MigrationCheckpointInfo ReadMigrationCheckpoint(std::string_view verified) {
+  const fb::Envelope* env = fb::GetEnvelope(verified.data());
+  const fb::MigrationCheckpoint* c = env->body_as_MigrationCheckpoint();
+  return MigrationCheckpointInfo{std::string(Str(env->job_id())), std::string(Str(c->worker())), c->token(),
+                                 std::string(Str(c->migration_json()))};
 }
 
 }  // namespace sqlx::actors

@@ -188,7 +188,7 @@ class PlanRun {
                                           "leaves before its cut-over");
       if (op.strategy != planner::Strategy::kOnlineCopy) continue;
       SQLX_ASSIGN_OR_RETURN(std::string obstacle, planner::OnlineCopyObstacle(session_, report_.database, op));
-      if (obstacle.empty() && options_.store == nullptr)
+      if (obstacle.empty() && !options_.checkpoint && options_.store == nullptr)
         obstacle = "an online copy keeps its checkpoints in a store, and none is given";
       if (obstacle.empty()) {
         report_.online.push_back(op.id);
@@ -207,9 +207,9 @@ class PlanRun {
   // the new definition cannot hold) abandons it: the table is unchanged.
   Status RunOnline(const planner::Operation& op) {
     MigrationHooks hooks{options_.on_migration_event, options_.on_migration_progress, options_.stop_requested};
-    StoreMigrationObserver observer(*options_.store, options_.audit, hooks);
-    SQLX_ASSIGN_OR_RETURN(planner::MigrationState state,
-                          planner::StartOnlineMigration(session_, url_.ConnectionName(), report_.database, op, observer));
+    StoreMigrationObserver observer(options_.checkpoint ? options_.checkpoint : StoreCheckpoints(*options_.store),
+                                    options_.audit, hooks);
+    SQLX_ASSIGN_OR_RETURN(planner::MigrationState state, StartOrResume(op, observer));
     Status st = planner::ContinueOnlineMigration(session_, state, options_.online, observer);
     if (!observer.audit_failure().empty())
       report_.warnings.push_back("the audit event " + observer.audit_failure() + " was not recorded");
@@ -233,6 +233,20 @@ class PlanRun {
     report_.migrations.push_back({op.id, state.id, state.table, state.phase, state.rows_copied});
     SQLX_RETURN_IF_ERROR(session_.Execute("SET SESSION lock_wait_timeout = DEFAULT"));
     return Status::Ok();
+  }
+
+  // The migration an earlier run left for `op` (options_.resume), taken up
+  // from its checkpoint; else a new one.
+  Result<planner::MigrationState> StartOrResume(const planner::Operation& op, planner::MigrationObserver& observer) {
+    for (const planner::MigrationState& earlier : options_.resume) {
+      if (earlier.operation_id != op.id || earlier.database != report_.database || earlier.table != op.object ||
+          earlier.connection != url_.ConnectionName() || earlier.Done())
+        continue;
+      observer.Event(earlier, "migration.resumed", nullptr,
+                     json{{"rows_copied", earlier.rows_copied}, {"chunks", earlier.chunks}}.dump());
+      return earlier;
+    }
+    return planner::StartOnlineMigration(session_, url_.ConnectionName(), report_.database, op, observer);
   }
 
   // Every operation of a run is executed here and only here: the online

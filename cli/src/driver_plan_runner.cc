@@ -1,6 +1,7 @@
 #include "driver_plan_runner.h"
 
 #include "apply_plan.h"
+#include "sqlx/planner/online.h"
 #include "sqlx/planner/plan.h"
 
 namespace sqlx::cli {
@@ -15,7 +16,21 @@ actors::PlanRunner DriverPlanRunner(ApplyOptions base, std::function<void(const 
     options.dry_run = request.dry_run;
     options.allow_destructive = request.allow_destructive;
     options.allow_blocking = request.allow_blocking;
-    if (request.before_change) options.before_change = request.before_change;
+    // A worker's hooks: its lease, its online copies' checkpoints and its
+    // audit events go to the orchestrator, and a migration an earlier
+    // delivery left unfinished is continued from its checkpoint.
+    const actors::ApplyHooks& hooks = request.hooks;
+    if (hooks.before_change) options.before_change = hooks.before_change;
+    if (hooks.audit != nullptr) options.audit = hooks.audit;
+    if (hooks.checkpoint) {
+      options.checkpoint = [send = hooks.checkpoint](const planner::MigrationState& state) {
+        return send(planner::MigrationToJson(state));
+      };
+    }
+    for (const std::string& earlier : hooks.resume) {
+      SQLX_ASSIGN_OR_RETURN(planner::MigrationState state, planner::MigrationFromJson(earlier));
+      options.resume.push_back(std::move(state));
+    }
     SQLX_ASSIGN_OR_RETURN(ApplyReport report, ApplyPlan(session, url, plan, options));
     if (keep) keep(report);
     return actors::ApplySummary{report.database,  std::string(ApplyResultName(report.result)),

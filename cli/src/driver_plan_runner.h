@@ -12,7 +12,8 @@ namespace sqlx::cli {
 
 // A runner that applies each request's plan with `base` (its hooks, store
 // and audit log: the caller's, in process), the request's database and
-// consents, and the request's fence (before_change) when it has one.
+// consents, and the request's hooks when it has them (a cluster worker's:
+// its fence, checkpoints, audit forwarding and migrations to resume).
 // `keep`, when set, is given the whole report before the summary is made
 // (`sqlx apply` prints it). The runner runs on the connection actor's
 // thread; base's hooks are called there.

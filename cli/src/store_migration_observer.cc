@@ -4,12 +4,17 @@
 
 namespace sqlx {
 
-StoreMigrationObserver::StoreMigrationObserver(storage::Store& store, storage::AuditLog* audit, MigrationHooks hooks)
-    : store_(store), audit_(audit), hooks_(std::move(hooks)) {}
-
-Status StoreMigrationObserver::Checkpoint(const planner::MigrationState& state) {
-  return store_.PutMigration({state.id, planner::MigrationToJson(state)});
+MigrationCheckpointFn StoreCheckpoints(storage::Store& store) {
+  return [&store](const planner::MigrationState& state) {
+    return store.PutMigration({state.id, planner::MigrationToJson(state)});
+  };
 }
+
+StoreMigrationObserver::StoreMigrationObserver(MigrationCheckpointFn checkpoint, storage::AuditSink* audit,
+                                               MigrationHooks hooks)
+    : checkpoint_(std::move(checkpoint)), audit_(audit), hooks_(std::move(hooks)) {}
+
+Status StoreMigrationObserver::Checkpoint(const planner::MigrationState& state) { return checkpoint_(state); }
 
 void StoreMigrationObserver::Event(const planner::MigrationState& state, std::string_view event, const Error* error,
                                    const std::string& details_json) {

@@ -1,6 +1,8 @@
-// planner::MigrationObserver over the store (checkpoints, synced) and the
-// audit log (one event per phase); what to show and when to stop come from
-// the caller's hooks (the CLI: a progress line, SIGINT/SIGTERM as a pause).
+// planner::MigrationObserver over where a run keeps its migrations'
+// checkpoints (the store, synced; or the caller's function: a cluster
+// worker's goes to the orchestrator) and the audit sink (one event per
+// phase); what to show and when to stop come from the caller's hooks (the
+// CLI: a progress line, SIGINT/SIGTERM as a pause).
 #pragma once
 
 #include <functional>
@@ -19,10 +21,19 @@ struct MigrationHooks {
   std::function<bool()> stop_requested;
 };
 
+// Stores a migration's record durably (MigrationObserver::Checkpoint).
+using MigrationCheckpointFn = std::function<Status(const planner::MigrationState&)>;
+
+// Checkpoints into `store`'s migrations column family (not owned; must
+// outlive the function).
+MigrationCheckpointFn StoreCheckpoints(storage::Store& store);
+
 class StoreMigrationObserver final : public planner::MigrationObserver {
  public:
-  // `audit` may be null (no events recorded). Neither is owned.
-  StoreMigrationObserver(storage::Store& store, storage::AuditLog* audit, MigrationHooks hooks);
+  // `audit` may be null (no events recorded); not owned.
+  StoreMigrationObserver(MigrationCheckpointFn checkpoint, storage::AuditSink* audit, MigrationHooks hooks);
+  StoreMigrationObserver(storage::Store& store, storage::AuditSink* audit, MigrationHooks hooks)
+      : StoreMigrationObserver(StoreCheckpoints(store), audit, std::move(hooks)) {}
 
   Status Checkpoint(const planner::MigrationState& state) override;
   void Event(const planner::MigrationState& state, std::string_view event, const Error* error,
@@ -34,8 +45,8 @@ class StoreMigrationObserver final : public planner::MigrationObserver {
   const std::string& audit_failure() const { return audit_failure_; }
 
  private:
-  storage::Store& store_;
-  storage::AuditLog* audit_;
+  MigrationCheckpointFn checkpoint_;
+  storage::AuditSink* audit_;
   MigrationHooks hooks_;
   std::string audit_failure_;
 };

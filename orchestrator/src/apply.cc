@@ -4,7 +4,9 @@
 // so a worker frozen past its lease finds at its next check that a newer
 // delivery holds the job, and changes nothing more. Leases are persisted
 // before the answer leaves, so a restarted orchestrator never hands out a
-// token twice.
+// token twice. The online copies of an apply job keep their checkpoints
+// here, written only under the job's current lease, and a new holder gets
+// them with its lease to continue from.
 #include <spdlog/spdlog.h>
 
 #include "orchestrator_impl.h"
@@ -22,6 +24,22 @@ using nlohmann::json;
 bus::Bytes Reply(std::string_view job_id, const actors::LeaseReplyInfo& reply) {
   const std::string bytes = actors::LeaseReplyFor(job_id, reply);
   return bus::Bytes(bytes.begin(), bytes.end());
+}
+
+// A checkpoint's migration record as far as the orchestrator reads it: a
+// JSON object whose id (8 lowercase hex digits: it goes into a key) and
+// phase are strings. The engine's own reader checks the rest when a worker
+// resumes from it.
+Result<json> MigrationRecordOf(const std::string& text) {
+  json m = json::parse(text, nullptr, false);
+  if (!m.is_object() || !m.contains("id") || !m["id"].is_string() || !m.contains("phase") ||
+      !m["phase"].is_string())
+    return MakeError(ErrorCode::kInvalidArgument, "the checkpoint is not a migration record (docs/formats/migrations.md)");
+  const std::string id = m["id"].get<std::string>();
+  if (id.size() != 8 || id.find_first_not_of("0123456789abcdef") != std::string::npos)
+    return MakeError(ErrorCode::kInvalidArgument, "the checkpoint's migration id '" + id.substr(0, 40) +
+                                                      "' is not 8 lowercase hex digits");
+  return m;
 }
 
 }  // namespace
@@ -141,12 +159,90 @@ bus::Bytes Orchestrator::Impl::OnLeaseRequest(std::span<const uint8_t> request) 
     denied.reason = written.error().message;
     return Reply(r.job_id, denied);
   }
+  actors::LeaseReplyInfo granted{true, d.lease.token, d.lease.holder, "", d.lease.expires_ns, {}};
   if (r.token == 0) {
-    (void)AppendAudit({EventFor(nullptr, "job.leased", storage::AuditObject{j.connection, "", ""}, nullptr,
-                                json{{"job", j.id}, {"worker", r.worker}, {"fence", d.lease.token},
-                                     {"delivery", r.delivery}})});
+    // The new holder continues what an earlier delivery's online copies left.
+    auto migrations = records_->ListMigrations(r.job_id);
+    if (!migrations.ok()) spdlog::warn("orchestrator: {}", migrations.error().message);
+    json resumes = json::array();
+    for (const JobMigration& m : migrations.ok() ? *migrations : std::vector<JobMigration>{}) {
+      if (m.done()) continue;
+      granted.migrations.push_back(m.migration.dump());
+      resumes.push_back(m.id());
+    }
+    json details{{"job", j.id}, {"worker", r.worker}, {"fence", d.lease.token}, {"delivery", r.delivery}};
+    if (!resumes.empty()) details["resumes"] = resumes;
+    (void)AppendAudit(
+        {EventFor(nullptr, "job.leased", storage::AuditObject{j.connection, "", ""}, nullptr, details)});
   }
-  return Reply(r.job_id, actors::LeaseReplyInfo{true, d.lease.token, d.lease.holder, "", d.lease.expires_ns});
+  return Reply(r.job_id, granted);
+}
+
+Status Orchestrator::Impl::ServeCheckpoints() {
+  SQLX_ASSIGN_OR_RETURN(bus::Responder responder,
+                        bus_->Serve(options_.subject_prefix + ".checkpoint",
+                                    [this](std::span<const uint8_t> request) { return OnCheckpoint(request); }));
+  checkpoints_.emplace(std::move(responder));
+  return Status::Ok();
+}
+
+bus::Bytes Orchestrator::Impl::OnCheckpoint(std::span<const uint8_t> request) {
+  const std::string bytes(reinterpret_cast<const char*>(request.data()), request.size());  // aligned
+  actors::LeaseReplyInfo denied;
+  Status verified = jobs::Verify(jobs::Kind::kMigrationCheckpoint, bytes);
+  if (!verified.ok()) {
+    spdlog::warn("orchestrator: rejected a checkpoint: {}", verified.error().message);
+    denied.reason = "not a migration checkpoint: " + verified.error().message;
+    return Reply("", denied);
+  }
+  const actors::MigrationCheckpointInfo c = actors::ReadMigrationCheckpoint(bytes);
+  auto migration = MigrationRecordOf(c.migration_json);
+  if (!migration.ok()) {
+    denied.reason = migration.error().message;
+    return Reply(c.job_id, denied);
+  }
+  std::lock_guard<std::mutex> lock(state_mu_);
+  auto job = records_->GetJob(c.job_id);
+  auto current = records_->GetLease(c.job_id);
+  if (!job.ok() || !current.ok()) {
+    denied.reason = "the orchestrator could not read job " + c.job_id + ": " +
+                    (!job.ok() ? job.error().message : current.error().message);
+    return Reply(c.job_id, denied);
+  }
+  if (!job->has_value() || (*job)->kind != jobs::KindName(jobs::Kind::kApplyPlanJob)) {
+    denied.reason = "no apply job " + c.job_id;
+    return Reply(c.job_id, denied);
+  }
+  const Job& j = **job;
+  const JobMigration record{c.job_id, c.worker, c.token, UnixNowNs(), std::move(migration).value()};
+  // A checkpoint is a renewal that also stores: only the newest token's
+  // holder may write (token 0 would acquire: refused).
+  const int64_t ttl = std::chrono::duration_cast<std::chrono::nanoseconds>(options_.job_ack_wait).count();
+  const LeaseDecision d =
+      c.token == 0 ? LeaseDecision{false, current->value_or(Lease{}), "a checkpoint needs the job's lease token"}
+                   : DecideLease(*current, c.job_id, c.worker, c.token, record.stored_ns, ttl,
+                                 IsTerminal(j.state) ? JobStateName(j.state) : "");
+  if (!d.granted) {
+    denied.holder = d.lease.holder;
+    denied.token = d.lease.token;
+    denied.expires_ns = d.lease.expires_ns;
+    denied.reason = "checkpoint of migration " + record.id() + " refused: " + d.reason;
+    Error e = MakeError(ErrorCode::kCancelled, denied.reason);
+    (void)AppendAudit({EventFor(nullptr, "job.fenced", storage::AuditObject{j.connection, "", ""}, &e,
+                                json{{"job", j.id}, {"worker", c.worker}, {"fence", c.token},
+                                     {"current_fence", d.lease.token}, {"holder", d.lease.holder},
+                                     {"migration", record.id()}})});
+    return Reply(c.job_id, denied);
+  }
+  Records::Batch batch;
+  batch.Put(d.lease);
+  batch.Put(record);
+  Status written = records_->Write(batch, "recording a checkpoint of job " + c.job_id);
+  if (!written.ok()) {
+    denied.reason = written.error().message;  // not stored: the worker's copy stops there
+    return Reply(c.job_id, denied);
+  }
+  return Reply(c.job_id, actors::LeaseReplyInfo{true, d.lease.token, d.lease.holder, "", d.lease.expires_ns, {}});
 }
 
 }  // namespace sqlx::orchestrator

@@ -84,6 +84,7 @@ Status Orchestrator::Impl::Open() {
   SQLX_ASSIGN_OR_RETURN(bus_, bus::Bus::Connect(options_.nats_url, c));
   SQLX_RETURN_IF_ERROR(EnsureQueue());
   SQLX_RETURN_IF_ERROR(ServeLeases());
+  SQLX_RETURN_IF_ERROR(ServeCheckpoints());
   SQLX_RETURN_IF_ERROR(BootstrapAdminToken());
   SQLX_RETURN_IF_ERROR(RecordAudit(nullptr, "orchestrator.started", {}, nullptr,
                                    json{{"listen", options_.listen}, {"nats", options_.nats_url},
@@ -316,6 +317,7 @@ void Orchestrator::Impl::Stop() {
     }
     audit_.reset();
   }
+  checkpoints_.reset();
   leases_.reset();  // drained: no lease answer is being written when the store closes
   if (bus_) bus_->Close();
   records_.reset();

@@ -129,6 +129,11 @@ class Orchestrator::Impl {
   // The answer to a worker's LeaseRequest envelope (<prefix>.lease).
   bus::Bytes OnLeaseRequest(std::span<const uint8_t> request);
   Status ServeLeases();
+  // The answer to a worker's MigrationCheckpoint envelope
+  // (<prefix>.checkpoint): stored (synced) under the job's current lease,
+  // which it renews, else refused.
+  bus::Bytes OnCheckpoint(std::span<const uint8_t> request);
+  Status ServeCheckpoints();
 
   // --- rollout_engine.cc ---
   struct RolloutRequest {
@@ -208,6 +213,7 @@ class Orchestrator::Impl {
   std::optional<secrets::SecretKey> key_;
   std::unique_ptr<bus::Bus> bus_;
   std::optional<bus::Responder> leases_;  // answers <prefix>.lease
+  std::optional<bus::Responder> checkpoints_;  // answers <prefix>.checkpoint
   std::unique_ptr<httplib::Server> http_;
   int port_ = 0;
 

@@ -22,6 +22,7 @@ constexpr std::string_view kLeasePrefix = "lease/";
 constexpr std::string_view kPlanPrefix = "plan/";
 constexpr std::string_view kRolloutPrefix = "rollout/";
 constexpr std::string_view kDesiredPrefix = "desired/";
+constexpr std::string_view kMigrationPrefix = "migration/";
 
 std::string Key(std::string_view prefix, std::string_view id) { return std::string(prefix) + std::string(id); }
 
@@ -254,6 +255,24 @@ void Records::Batch::Put(const Lease& l) {
 }
 void Records::Batch::PutPlan(std::string_view job_id, std::string plan_json) {
   writes_.push_back({Key(kPlanPrefix, job_id), std::move(plan_json)});
+}
+
+json ToJson(const JobMigration& m) {
+  return json{{"job", m.job_id}, {"worker", m.worker}, {"token", m.token}, {"stored_ns", m.stored_ns},
+              {"migration", m.migration}};
+}
+Result<std::vector<JobMigration>> Records::ListMigrations(std::string_view job_id) {
+  const std::string prefix = job_id.empty() ? std::string(kMigrationPrefix) : Key(kMigrationPrefix, job_id) + "/";
+  return ListAll<JobMigration>(store_, prefix, [](const json& j) -> Result<JobMigration> {
+    return JobMigration{j.at("job").get<std::string>(), j.at("worker").get<std::string>(),
+                        j.at("token").get<uint64_t>(), j.value("stored_ns", int64_t{0}), j.at("migration")};
+  });
+}
+void Records::Batch::Put(const JobMigration& m) {
+  writes_.push_back({Key(kMigrationPrefix, m.job_id) + "/" + m.id(), ToJson(m).dump()});
+}
+void Records::Batch::DeleteMigration(const JobMigration& m) {
+  writes_.push_back({Key(kMigrationPrefix, m.job_id) + "/" + m.id(), std::nullopt});
 }
 
 Result<std::vector<std::pair<std::string, int64_t>>> Records::ListSeen() {

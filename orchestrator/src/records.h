@@ -80,7 +80,24 @@ struct ApiToken {
   int64_t created_ns = 0;
 };
 
+// An apply job's online migration as its worker's last checkpoint left it
+// (docs/cluster.md, "Online copies"): stored only from the job's current
+// lease holder.
+struct JobMigration {
+  std::string job_id;
+  std::string worker;      // who sent the checkpoint
+  uint64_t token = 0;      // the lease token it came under
+  int64_t stored_ns = 0;
+  nlohmann::json migration = nlohmann::json::object();  // planner MigrationToJson (docs/formats/migrations.md)
+
+  std::string id() const { return migration.value("id", ""); }
+  std::string phase() const { return migration.value("phase", ""); }
+  // Finalized or abandoned: nothing left to continue.
+  bool done() const { return phase() == "finalized" || phase() == "abandoned"; }
+};
+
 nlohmann::json ToJson(const FleetConnection& c);  // without the sealed password
+nlohmann::json ToJson(const JobMigration& m);
 nlohmann::json ToJson(const Job& j);
 nlohmann::json ToJson(const Run& r);
 nlohmann::json ToJson(const Schedule& s);
@@ -112,6 +129,8 @@ class Records {
   Result<std::vector<Rollout>> ListRollouts();
   // A rollout's desired IR (canonical JSON text).
   Result<std::optional<std::string>> GetDesired(std::string_view rollout_id);
+  // The online migrations of `job_id` (empty: of every job), by job and id.
+  Result<std::vector<JobMigration>> ListMigrations(std::string_view job_id = "");
 
   // One atomic, synced batch of puts and deletes.
   class Batch {
@@ -126,6 +145,8 @@ class Records {
     void PutPlan(std::string_view job_id, std::string plan_json);
     void Put(const Rollout& r);
     void PutDesired(std::string_view rollout_id, std::string ir_json);
+    void Put(const JobMigration& m);
+    void DeleteMigration(const JobMigration& m);
     void DeleteConnection(std::string_view name);
     void DeleteSchedule(std::string_view id);
     void DeleteToken(std::string_view digest);

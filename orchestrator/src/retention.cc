@@ -64,7 +64,11 @@ Status Orchestrator::Impl::PruneJobs() {
       for (const Job& j : jobs) old = old && IsTerminal(j.state) && j.finished_ns < cutoff;
       if (!old) continue;
       batch.DeleteRun(run.id);
-      for (const Job& j : jobs) batch.DeleteJob(j.id);
+      for (const Job& j : jobs) {
+        batch.DeleteJob(j.id);
+        SQLX_ASSIGN_OR_RETURN(std::vector<JobMigration> migrations, records_->ListMigrations(j.id));
+        for (const JobMigration& m : migrations) batch.DeleteMigration(m);
+      }
       ++runs;
       jobs_deleted += jobs.size();
     }

@@ -60,5 +60,11 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     seen += probe->payload()->size();
   }
   if (const auto* probed = env->body_as_ProbeResult(); probed != nullptr) seen += Touch(probed->worker());
+  if (const auto* lease = env->body_as_LeaseReply(); lease != nullptr && lease->migrations() != nullptr) {
+    for (const auto* s : *lease->migrations()) seen += Touch(s);
+  }
+  if (const auto* ckpt = env->body_as_MigrationCheckpoint(); ckpt != nullptr) {
+    seen += Touch(ckpt->worker()) + Touch(ckpt->migration_json());
+  }
   return seen == static_cast<size_t>(-1) ? 1 : 0;
 }

@@ -38,8 +38,10 @@ struct ApplyOptions {
   storage::Store* store = nullptr;
   // Not owned; must outlive the call. When set, the audit events
   // apply.started, apply.step (one per operation run), apply.finished and
-  // apply.failed are appended (none on a dry run). Default: null.
-  storage::AuditLog* audit = nullptr;
+  // apply.failed are appended (none on a dry run), and the online
+  // migrations' phase events. The CLI gives its audit log; a cluster worker
+  // a forwarder to the orchestrator's chain. Default: null.
+  storage::AuditSink* audit = nullptr;
   // When an operation fails, the reverse plan of the applied ones is
   // written here (atomically) as plan.json. Default "": not written (it is
   // still in the report).
@@ -49,9 +51,22 @@ struct ApplyOptions {
   // its `result` is meaningful only in the report Apply returns. Default: none.
   std::function<void(const ApplyReport&)> on_progress;
   // Operations of strategy online-copy run as online migrations
-  // (sqlx/planner/online.h) with these options; they need `store` for their
-  // checkpoints (without one they are refused unless allow_blocking).
+  // (sqlx/planner/online.h) with these options; they need somewhere to keep
+  // their checkpoints: `checkpoint`, else `store` (without either they are
+  // refused unless allow_blocking).
   planner::OnlineOptions online;
+  // Stores an online migration's record durably (synced) at each of its
+  // checkpoints; the copy stops when it fails. Called on the calling
+  // thread. A cluster worker sends it to the orchestrator, which persists
+  // it only for the job's current lease holder. Default: none (the record
+  // goes to `store`'s migrations).
+  std::function<Status(const planner::MigrationState&)> checkpoint;
+  // Online migrations an earlier run of the same plan left unfinished (a
+  // cluster job redelivered after its worker died): an online-copy
+  // operation whose operation_id, database and table match one continues it
+  // from its checkpoint (ContinueOnlineMigration: chunks copied before are
+  // not copied again) instead of starting a new one. Default: none.
+  std::vector<planner::MigrationState> resume;
   // A migration's phase events (also recorded in `audit`), its progress, and
   // whether to pause it (polled between chunks; a paused run ends kPaused).
   // Default: none.

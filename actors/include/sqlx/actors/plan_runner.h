@@ -8,12 +8,31 @@
 #include <cstdint>
 #include <functional>
 #include <string>
+#include <vector>
 
 #include "sqlx/messages/result.h"
+#include "sqlx/storage/audit_log.h"
 #include "sqlx/transports/session.h"
 #include "sqlx/transports/url.h"
 
 namespace sqlx::actors {
+
+// What a cluster worker adds to an apply job's run, beyond the job's bytes
+// (System::RunEnvelope's hooks; the driver's ApplyOptions of the same
+// names). Defaults: none.
+struct ApplyHooks {
+  // Checked before each operation that changes the server: the job's lease.
+  std::function<Status()> before_change;
+  // Stores an online migration's checkpoint (planner MigrationToJson)
+  // durably: the worker sends it to the orchestrator.
+  std::function<Status(const std::string& migration_json)> checkpoint;
+  // Online migrations (MigrationToJson) an earlier delivery of the job left
+  // unfinished, to continue rather than start again.
+  std::vector<std::string> resume;
+  // Where the run's audit events go (the orchestrator's chain, through the
+  // bus). Not owned; must outlive the run.
+  storage::AuditSink* audit = nullptr;
+};
 
 // An ApplyPlanJob's fields (jobs.fbs) as the runner gets them.
 struct ApplyRequest {
@@ -22,10 +41,7 @@ struct ApplyRequest {
   bool dry_run = false;
   bool allow_destructive = false;
   bool allow_blocking = false;
-  // Checked before each operation that changes the server (the driver's
-  // ApplyOptions::before_change): a worker's lease. Not part of the job's
-  // bytes: RunEnvelope's hooks set it. Default: none.
-  std::function<Status()> before_change;
+  ApplyHooks hooks;  // not part of the job's bytes: RunEnvelope's hooks set them
 };
 
 // What the run ended with: the fields of jobs.fbs's ApplyReport.

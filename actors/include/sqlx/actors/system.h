@@ -145,11 +145,9 @@ class System {
   // instead of applying twice.
   Result<ApplySummary> ApplyPlan(const transports::ConnectionUrl& url, const ApplyRequest& request);
 
-  // What the caller of RunEnvelope adds to one job's run.
-  struct RunHooks {
-    // An apply job's fence: ApplyRequest::before_change. Default: none.
-    std::function<Status()> before_change;
-  };
+  // What the caller of RunEnvelope adds to one job's run: an apply job's
+  // fence, checkpoints and audit forwarding (ApplyRequest::hooks).
+  using RunHooks = ApplyHooks;
 
   // Runs one job given in its wire form (a jobs envelope, as a worker takes
   // it off the bus) on the server behind `url`, and returns the answer in

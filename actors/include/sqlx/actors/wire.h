@@ -60,9 +60,24 @@ struct LeaseReplyInfo {
   std::string holder;
   std::string reason;
   int64_t expires_ns = 0;
+  // A granted acquisition: the job's unfinished online migrations
+  // (MigrationToJson), for the new holder to continue.
+  std::vector<std::string> migrations;
 };
 std::string LeaseReplyFor(std::string_view job_id, const LeaseReplyInfo& reply);
 LeaseReplyInfo ReadLeaseReply(std::string_view verified);
+
+// An online migration's checkpoint, stored by the orchestrator for the
+// worker that holds the job's lease (jobs.fbs MigrationCheckpoint, answered
+// with a LeaseReply; docs/cluster.md, "Online copies").
+struct MigrationCheckpointInfo {
+  std::string job_id;
+  std::string worker;
+  uint64_t token = 0;          // the lease token the worker holds
+  std::string migration_json;  // planner MigrationToJson
+};
+std::string MigrationCheckpointFor(const MigrationCheckpointInfo& checkpoint);
+MigrationCheckpointInfo ReadMigrationCheckpoint(std::string_view verified);
 
 LearnedServer ReadLearnedServer(std::string_view verified);
 
@@ -92,7 +107,9 @@ struct HeartbeatInfo {
 };
 HeartbeatInfo ReadHeartbeat(std::string_view verified);
 
-// The event as the worker reported it (seq and hashes unset).
+// An event for the orchestrator to append to the audit chain (seq and
+// hashes are the chain's to set), and the event as the worker reported it.
+std::string AuditEventFor(std::string_view job_id, uint32_t attempt, const storage::AuditEvent& event);
 storage::AuditEvent ReadAuditEvent(std::string_view verified);
 
 }  // namespace sqlx::actors

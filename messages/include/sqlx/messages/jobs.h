@@ -34,8 +34,9 @@ enum class Kind : uint16_t {
   kProbeResult = 12,      // result of kProbeJob
   kLeaseRequest = 13,     // a worker asks for (or renews) a job's lease
   kLeaseReply = 14,       // the orchestrator's answer
+  kMigrationCheckpoint = 15,  // a worker stores an online migration's checkpoint (answered with a kLeaseReply)
 };
-inline constexpr uint16_t kMaxKind = 14;
+inline constexpr uint16_t kMaxKind = 15;
 
 // "learn-server-job", "learned-databases", "error", ...; "unknown" otherwise.
 std::string_view KindName(Kind kind);

@@ -116,7 +116,19 @@ struct AuditRepairReport {
   AuditEvent recorded;    // the audit.repair event, as appended
 };
 
-class AuditLog {
+// Where audit events go: the chain itself (AuditLog), or, on a process
+// that does not hold it (a cluster worker), a forwarder to the one that
+// does. Thread-safe.
+class AuditSink {
+ public:
+  virtual ~AuditSink() = default;
+  // Records `events` in order (durably, when it returns Ok) and returns them
+  // as recorded: the chain sets seq, prev_hash and hash; a forwarder leaves
+  // them unset (the receiving chain sets them).
+  virtual Result<std::vector<AuditEvent>> Append(std::vector<AuditEvent> events) = 0;
+};
+
+class AuditLog : public AuditSink {
  public:
   // The audit log of `store`, which must outlive it. Loads the signing key
   // when options name one (errors as AuditSigningKey::Load; kInvalidArgument
@@ -133,7 +145,9 @@ class AuditLog {
   // Refuses (kIo) to append to a log whose head record does not match its
   // newest event: it was changed outside sqlx, and signing on top of it
   // would vouch for the change.
-  Result<std::vector<AuditEvent>> Append(std::vector<AuditEvent> events) { return Append(std::move(events), {}); }
+  Result<std::vector<AuditEvent>> Append(std::vector<AuditEvent> events) override {
+    return Append(std::move(events), {});
+  }
   // The same, with `fleet_writes` (Store::WriteFleet's records) in the same
   // atomic batch: a record that says the events were taken (the
   // orchestrator's markers of worker events) is written if and only if
