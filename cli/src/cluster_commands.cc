@@ -127,12 +127,14 @@ int RunWorker(const GlobalOptions& g, const ClusterArgs& a) {
   o.system.pack_dir = g.pack_dir;
   o.system.connect_timeout_ms = static_cast<uint32_t>(g.connect_timeout_s) * 1000;
   o.system.scheduler_threads = std::max<size_t>(2, a.concurrency);
-  // An apply job: the driver's ApplyPlan on the connection actor's session,
-  // its lease checked before each operation. A worker keeps no store:
-  // online copies need one for their checkpoints, so they run only as
-  // blocking copies with --allow-blocking.
+  // An apply job: the driver's ApplyPlan on the connection actor's session
+  // under the worker's hooks (its lease checked before each operation; its
+  // online copies' checkpoints and its audit events sent to the
+  // orchestrator), online copies with the worker's options.
   ApplyOptions apply;
   apply.plan_name = "cluster job";
+  apply.online.chunk_seconds = a.chunk_time;
+  apply.online.max_threads_running = a.max_threads_running;
   o.system.plan_runner = DriverPlanRunner(apply);
   auto worker = actors::BusWorker::Start(o, std::move(key).value());
   if (!worker.ok()) return ReportError(g, worker.error());

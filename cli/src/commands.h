@@ -157,6 +157,8 @@ struct ClusterArgs {
   size_t concurrency = 1;                           // --concurrency
   std::string worker_name;                          // --name
   double heartbeat_s = 5;                           // --heartbeat
+  double chunk_time = 0.5;                          // --chunk-time: the online copies' target chunk seconds
+  uint64_t max_threads_running = 50;                // --max-threads-running: their throttle (0: never)
   // clients
   std::string orchestrator;                         // --orchestrator, else $SQLX_ORCHESTRATOR
   std::string orchestrator_ca;                      // --orchestrator-ca, else $SQLX_ORCHESTRATOR_CA

@@ -286,6 +286,12 @@ int main(int argc, char** argv) {
   worker_cmd->add_option("--name", cluster.worker_name, "Name in job status and audit events (default host:pid)");
   worker_cmd->add_option("--heartbeat", cluster.heartbeat_s, "Seconds between a running job's heartbeats")
       ->default_val(5);
+  worker_cmd->add_option("--chunk-time", cluster.chunk_time, "Target seconds of one copied chunk (online copies)")
+      ->check(CLI::Range(0.01, 60.0))
+      ->default_val(0.5);
+  worker_cmd->add_option("--max-threads-running", cluster.max_threads_running,
+                         "Online copies wait while the server runs more threads (0: never)")
+      ->default_val(50);
   std::string secret_key_out;
   CLI::App* secret_key_cmd = app.add_subcommand("secret-key", "The cluster key that seals connection passwords");
   secret_key_cmd->require_subcommand(1);

@@ -312,6 +312,22 @@ Status Orchestrator::Impl::Serve() {
              Reply(res, 200, ToJson(**job));
            }));
 
+  // --- online migrations of apply jobs, as their last checkpoints left them ---
+  http.Get("/v1/migrations", guard({"admin", "operator"}, [this](const auto& req, auto& res, const Caller&) {
+             auto all = records_->ListMigrations(req.has_param("job") ? req.get_param_value("job") : "");
+             if (!all.ok()) return ReplyError(res, all.error());
+             json out = json::array();
+             for (const JobMigration& m : *all) out.push_back(ToJson(m));
+             Reply(res, 200, json{{"migrations", out}});
+           }));
+  http.Get(R"(/v1/migrations/([0-9a-f]+))", guard({"admin", "operator"}, [this](const auto& req, auto& res, const Caller&) {
+             auto all = records_->ListMigrations();
+             if (!all.ok()) return ReplyError(res, all.error());
+             for (const JobMigration& m : *all)
+               if (m.id() == req.matches[1]) return Reply(res, 200, ToJson(m));
+             ReplyError(res, 404, "not_found", "no migration '" + std::string(req.matches[1]) + "'");
+           }));
+
   // --- schedules ---
   http.Get("/v1/schedules", guard({"admin", "operator"}, [this](const auto&, auto& res, const Caller&) {
              auto all = records_->ListSchedules();

@@ -85,6 +85,8 @@ const std::vector<Route>& Routes() {
       {"GET", "/v1/runs/" + kId, "/v1/runs/nosuch", {"admin", "operator"}},
       {"GET", "/v1/jobs", "/v1/jobs", {"admin", "operator"}},
       {"GET", "/v1/jobs/" + kId, "/v1/jobs/nosuch", {"admin", "operator"}},
+      {"GET", "/v1/migrations", "/v1/migrations", {"admin", "operator"}},
+      {"GET", "/v1/migrations/([0-9a-f]+)", "/v1/migrations/0badcafe", {"admin", "operator"}},
       {"GET", "/v1/schedules", "/v1/schedules", {"admin", "operator"}},
       {"POST", "/v1/schedules", "/v1/schedules", {"admin", "operator"}},
       {"DELETE", "/v1/schedules/" + kId, "/v1/schedules/nosuch", {"admin", "operator"}},

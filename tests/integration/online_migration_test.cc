@@ -21,6 +21,7 @@
 #include "sqlx/transports/session.h"
 #include "sqlx/transports/url.h"
 #include "sqlx_cli.h"
+#include "table_writer.h"
 #include "temp_dir.h"
 #include "test_env.h"
 
@@ -29,6 +30,9 @@ namespace {
 
 using testing::DescribeRun;
 using testing::FixtureDatabases;
+using testing::KeyStyle;
+using testing::RowsDiffering;
+using testing::Writer;
 using testing::RootSql;
 using testing::RunResult;
 using testing::TempDir;
@@ -42,154 +46,6 @@ std::string Hash(const std::string& db) { return testing::LiveHash(db); }
 int64_t NowNs() {
   return std::chrono::duration_cast<std::chrono::nanoseconds>(std::chrono::system_clock::now().time_since_epoch())
       .count();
-}
-
-// Rows are numbered n = 1, 2, ...; a simple key is id = n, a composite one
-// (a, b) = (n / 10, 'b' + n % 10).
-struct KeyStyle {
-  bool composite = false;
-  std::string Where(uint64_t n) const {
-    return composite ? "a = " + std::to_string(n / 10) + " AND b = 'b" + std::to_string(n % 10) + "'"
-                     : "id = " + std::to_string(n);
-  }
-  std::string Assign(uint64_t n) const {
-    return composite ? "a = " + std::to_string(n / 10) + ", b = 'b" + std::to_string(n % 10) + "'"
-                     : "id = " + std::to_string(n);
-  }
-  std::string InsertColumns() const { return composite ? "(a, b, k, v)" : "(id, k, v)"; }
-  std::string InsertKey(uint64_t n) const {
-    return composite ? std::to_string(n / 10) + ", 'b" + std::to_string(n % 10) + "'" : std::to_string(n);
-  }
-  std::string Join() const { return composite ? "x.a = y.a AND x.b = y.b" : "x.id = y.id"; }
-  std::string Null() const { return composite ? "y.a IS NULL" : "y.id IS NULL"; }
-};
-
-// Writes to `db`.t and `control`.t in one transaction each: inserts,
-// updates, deletes and key-changing updates. Records its longest stalls.
-class Writer {
- public:
-  Writer(std::string db, std::string control, KeyStyle key, uint64_t rows)
-      : db_(std::move(db)), control_(std::move(control)), key_(key), next_(rows + 1), max_(rows) {}
-  ~Writer() { Stop(); }
-
-  void Start() {
-    stop_ = false;
-    thread_ = std::thread([this] { Loop(); });
-  }
-  void Stop() {
-    stop_ = true;
-    if (thread_.joinable()) thread_.join();
-  }
-  struct Stall {
-    int64_t start_ns, ms;
-  };
-  // Stalls over `ms` that do not overlap [from_ns, to_ns] (with 200 ms slack).
-  std::vector<Stall> StallsOutside(int64_t ms, int64_t from_ns, int64_t to_ns) const {
-    std::vector<Stall> out;
-    for (const Stall& s : stalls_) {
-      const int64_t end = s.start_ns + s.ms * 1000000;
-      const bool overlaps = from_ns > 0 && end >= from_ns - 200000000 && s.start_ns <= to_ns + 200000000;
-      if (s.ms > ms && !overlaps) out.push_back(s);
-    }
-    return out;
-  }
-  uint64_t commits() const { return commits_; }
-  // Server error codes the writer's statements got, with their counts.
-  std::string Errors() const {
-    std::string out;
-    for (const auto& [code, n] : errors_) out += std::to_string(code) + "x" + std::to_string(n) + " ";
-    return out;
-  }
-  uint64_t rollbacks() const { return rollbacks_; }
-  std::string failure() const { return failure_; }
-
- private:
-  void Loop() {
-    auto url = transports::ParseConnectionUrl(testing::MariaDbUrl("root", testing::MariaDbRootPassword(), "", ""));
-    if (!url.ok()) {
-      failure_ = url.error().ToString();
-      return;
-    }
-    auto session = transports::Session::Open(*url, {});
-    if (!session.ok()) {
-      failure_ = session.error().ToString();
-      return;
-    }
-    std::mt19937_64 rng(NowNs());
-    while (!stop_) {
-      const uint64_t pick = rng() % max_ + 1;
-      std::string statement;
-      switch (rng() % 4) {
-        case 0: {
-          const uint64_t n = next_++;
-          max_ = std::max(max_, n);
-          statement = "INSERT INTO {T} " + key_.InsertColumns() + " VALUES (" + key_.InsertKey(n) + ", " +
-                      std::to_string(rng() % 1000) + ", 'w" + std::to_string(n) + "')";
-          break;
-        }
-        case 1:
-          statement = "UPDATE {T} SET k = k + 1, v = 'u" + std::to_string(rng() % 100000) + "' WHERE " + key_.Where(pick);
-          break;
-        case 2:
-          statement = "DELETE FROM {T} WHERE " + key_.Where(pick);
-          break;
-        default: {
-          const uint64_t n = next_++;
-          max_ = std::max(max_, n);
-          statement = "UPDATE {T} SET " + key_.Assign(n) + " WHERE " + key_.Where(pick);
-        }
-      }
-      const int64_t start = NowNs();
-      bool ok = (*session)->Execute("START TRANSACTION").ok();
-      for (const std::string& db : {db_, control_}) {
-        std::string s = statement;
-        s.replace(s.find("{T}"), 3, "`" + db + "`.t");
-        if (!ok) break;
-        auto done = (*session)->Execute(s);
-        if (!done.ok()) {
-          ok = false;
-          if (errors_[done.error().server_code]++ == 0)
-            messages_ += done.error().ToString() + " | " + s + "\n";
-        }
-      }
-      ok = ok && (*session)->Execute("COMMIT").ok();
-      if (!ok) {
-        if (!(*session)->usable()) {
-          failure_ = "the writer's session broke";
-          return;
-        }
-        (void)(*session)->Execute("ROLLBACK");
-        ++rollbacks_;
-      } else {
-        ++commits_;
-      }
-      const int64_t ms = (NowNs() - start) / 1000000;
-      if (ms > 200) stalls_.push_back({start, ms});
-    }
-  }
-
-  std::string db_, control_;
-  KeyStyle key_;
-  std::atomic<uint64_t> next_;
-  uint64_t max_;
-  std::atomic<bool> stop_{false};
-  std::thread thread_;
-  std::vector<Stall> stalls_;
-  std::atomic<uint64_t> commits_{0}, rollbacks_{0};
-  std::map<int, int> errors_;
- public:
-  std::string messages_;
-  std::string failure_;
-};
-
-// Rows of db.t and control.t that differ on the columns both keep.
-uint64_t RowsDiffering(const std::string& db, const std::string& control, const KeyStyle& key) {
-  const std::string same = "x.k <=> y.k AND x.v <=> y.v";
-  const std::string a = "`" + db + "`.t", b = "`" + control + "`.t";
-  const std::string sql = "SELECT (SELECT COUNT(*) FROM " + a + " x LEFT JOIN " + b + " y ON " + key.Join() +
-                          " WHERE " + key.Null() + " OR NOT (" + same + ")) + (SELECT COUNT(*) FROM " + b +
-                          " x LEFT JOIN " + a + " y ON " + key.Join() + " WHERE " + key.Null() + ")";
-  return std::strtoull(RootSql(sql).c_str(), nullptr, 10);
 }
 
 uint64_t Artefacts(const std::string& db) {

@@ -136,13 +136,21 @@ class SqlxCluster {
     orchestrator_.reset();
   }
 
+  // SIGSTOP / SIGCONT: the orchestrator keeps running (frozen meanwhile:
+  // it answers no request).
+  void SignalOrchestrator(int signal) {
+    if (orchestrator_) ::kill(orchestrator_->pid(), signal);
+  }
+
   // --- workers ---
 
-  void StartWorker(const std::string& name) {
-    workers_[name] = std::make_unique<Subprocess>(
-        std::vector<std::string>{SqlxBinary(), "-v", "worker", "--nats", nats_url_, "--subject-prefix", prefix_,
-                                 "--secret-key", key_file(), "--name", name, "--heartbeat", "1"},
-        BaseEnv(), NextLog("worker-" + name));
+  // `sqlx worker` named `name`, heartbeating every second, with `extra`
+  // arguments (say, --chunk-time).
+  void StartWorker(const std::string& name, const std::vector<std::string>& extra = {}) {
+    std::vector<std::string> argv = {SqlxBinary(), "-v", "worker", "--nats", nats_url_, "--subject-prefix", prefix_,
+                                     "--secret-key", key_file(), "--name", name, "--heartbeat", "1"};
+    argv.insert(argv.end(), extra.begin(), extra.end());
+    workers_[name] = std::make_unique<Subprocess>(argv, BaseEnv(), NextLog("worker-" + name));
     worker_logs_[name] = log_;
   }
   pid_t WorkerPid(const std::string& name) { return workers_.at(name)->pid(); }
