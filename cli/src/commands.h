@@ -134,6 +134,10 @@ struct MigrationsArgs {
   ConnectArgs connect;         // URL of the migration's server (the store keeps no password)
   bool force = false;          // revert --force: even when rows differ
   OnlineArgs online;           // resume's options
+  // list, status: a running orchestrator's migrations (its apply jobs')
+  // through its API instead of the store; token in $SQLX_TOKEN.
+  std::string orchestrator;     // --orchestrator URL
+  std::string orchestrator_ca;  // --orchestrator-ca, else $SQLX_ORCHESTRATOR_CA
 };
 int RunMigrations(const GlobalOptions& g, const MigrationsArgs& args);
 

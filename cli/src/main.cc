@@ -171,6 +171,11 @@ int main(int argc, char** argv) {
   CLI::App* migrations = app.add_subcommand("migrations", "Online migrations: list, status, cutover, revert, finalize, resume");
   migrations->fallthrough();
   migrations->require_subcommand(1);
+  migrations->add_option("--orchestrator", mig_args.orchestrator,
+                          "list, status: a running orchestrator's migrations through its API (http(s)://HOST:PORT; "
+                          "token in $SQLX_TOKEN)");
+  migrations->add_option("--orchestrator-ca", mig_args.orchestrator_ca,
+                          "CA (PEM) of an https orchestrator (default $SQLX_ORCHESTRATOR_CA)");
   migrations->add_subcommand("list", "Every online migration in the store")->fallthrough();
   for (const char* action : {"status", "cutover", "revert", "finalize", "resume"}) {
     static const std::map<std::string, std::string> kHelp = {

@@ -34,28 +34,69 @@ Result<planner::MigrationState> Load(storage::Store& store, const std::string& i
   return planner::MigrationFromJson(record->json);
 }
 
-int List(const GlobalOptions& g, storage::Store& store) {
-  auto records = store.ListMigrations();
-  if (!records.ok()) return ReportError(g, records.error());
+// A migration as a list shows it, with the apply job that runs it when it
+// comes from an orchestrator.
+struct Listed {
+  planner::MigrationState state;
+  std::string job, worker;
+};
+
+int List(const GlobalOptions& g, const std::vector<Listed>& migrations) {
   json all = json::array();
   if (g.format != "json") std::cout << "ID        PHASE      CONNECTION / DATABASE.TABLE                ROWS COPIED\n";
-  for (const storage::MigrationRecord& r : *records) {
-    auto s = planner::MigrationFromJson(r.json);
-    if (!s.ok()) {
-      std::cerr << "sqlx: warning: migration " << r.id << ": " << s.error().ToString() << "\n";
-      continue;
+  for (const Listed& m : migrations) {
+    const planner::MigrationState& s = m.state;
+    json j = Summary(s);
+    if (!m.job.empty()) {
+      j["job"] = m.job;
+      j["worker"] = m.worker;
     }
-    all.push_back(Summary(*s));
+    all.push_back(j);
     if (g.format != "json") {
       char line[512];
-      std::snprintf(line, sizeof line, "%-9s %-10s %-42s %llu of ~%llu\n", s->id.c_str(), s->phase.c_str(),
-                    (s->connection + " " + s->database + "." + s->table).c_str(),
-                    static_cast<unsigned long long>(s->rows_copied), static_cast<unsigned long long>(s->rows_estimate));
+      std::snprintf(line, sizeof line, "%-9s %-10s %-42s %llu of ~%llu%s\n", s.id.c_str(), s.phase.c_str(),
+                    (s.connection + " " + s.database + "." + s.table).c_str(),
+                    static_cast<unsigned long long>(s.rows_copied), static_cast<unsigned long long>(s.rows_estimate),
+                    m.job.empty() ? "" : ("  job " + m.job + " on " + m.worker).c_str());
       std::cout << line;
     }
   }
   if (g.format == "json") std::cout << all.dump(2) << "\n";
   return kExitOk;
+}
+
+Result<std::vector<Listed>> FromStore(storage::Store& store) {
+  SQLX_ASSIGN_OR_RETURN(std::vector<storage::MigrationRecord> records, store.ListMigrations());
+  std::vector<Listed> out;
+  for (const storage::MigrationRecord& r : records) {
+    auto s = planner::MigrationFromJson(r.json);
+    if (!s.ok()) {
+      std::cerr << "sqlx: warning: migration " << r.id << ": " << s.error().ToString() << "\n";
+      continue;
+    }
+    out.push_back({std::move(s).value(), "", ""});
+  }
+  return out;
+}
+
+// The apply jobs' migrations of a running orchestrator, as their last
+// checkpoints left them (GET /v1/migrations; docs/cluster.md).
+Result<std::vector<Listed>> FromOrchestrator(const MigrationsArgs& args) {
+  SQLX_ASSIGN_OR_RETURN(std::string answer, OrchestratorGet(args.orchestrator, args.orchestrator_ca, "/v1/migrations"));
+  const json doc = json::parse(answer, nullptr, false);
+  if (!doc.is_object() || !doc.contains("migrations") || !doc["migrations"].is_array())
+    return MakeError(ErrorCode::kProtocol, "the orchestrator's answer holds no migrations");
+  std::vector<Listed> out;
+  for (const json& m : doc["migrations"]) {
+    if (!m.is_object() || !m.contains("migration")) continue;
+    auto s = planner::MigrationFromJson(m["migration"].dump());
+    if (!s.ok()) {
+      std::cerr << "sqlx: warning: a migration of job " << m.value("job", "?") << ": " << s.error().ToString() << "\n";
+      continue;
+    }
+    out.push_back({std::move(s).value(), m.value("job", ""), m.value("worker", "")});
+  }
+  return out;
 }
 
 int Status_(const GlobalOptions& g, const planner::MigrationState& s) {
@@ -85,9 +126,26 @@ int Status_(const GlobalOptions& g, const planner::MigrationState& s) {
 }  // namespace
 
 int RunMigrations(const GlobalOptions& g, const MigrationsArgs& args) {
+  if (!args.orchestrator.empty()) {
+    if (args.action != "list" && args.action != "status")
+      return ReportError(g, MakeError(ErrorCode::kInvalidArgument,
+                                      "--orchestrator shows a cluster's migrations (list, status); to " + args.action +
+                                          " one, stop the orchestrator and use its store (--store DIR)"));
+    auto listed = FromOrchestrator(args);
+    if (!listed.ok()) return ReportError(g, listed.error());
+    if (args.action == "list") return List(g, *listed);
+    for (const Listed& m : *listed)
+      if (m.state.id == args.id) return Status_(g, m.state);
+    return ReportError(g, MakeError(ErrorCode::kNotFound, "no migration " + args.id +
+                                                              " at the orchestrator (`sqlx migrations list --orchestrator URL` shows them)"));
+  }
   auto store = OpenStore(g);
   if (!store.ok()) return ReportError(g, store.error());
-  if (args.action == "list") return List(g, **store);
+  if (args.action == "list") {
+    auto listed = FromStore(**store);
+    if (!listed.ok()) return ReportError(g, listed.error());
+    return List(g, *listed);
+  }
   auto loaded = Load(**store, args.id);
   if (!loaded.ok()) return ReportError(g, loaded.error());
   planner::MigrationState s = std::move(*loaded);

@@ -161,6 +161,19 @@ TEST(ClusterOnlineTest, AnOnlineCopyRunsOnAWorkerUnderAWriterWithItsCheckpointsI
   const std::string id = stored["migration"]["id"];
   EXPECT_EQ(cluster.Get("/v1/migrations/" + id)["job"], job);
   EXPECT_EQ(cluster.Http("GET", "/v1/migrations/0badcafe", cluster.admin_token()).status, 404);
+  // ... and `sqlx migrations list|status --orchestrator` show it.
+  const json listed = cluster.SqlxJson({"migrations", "list", "--orchestrator", cluster.api()});
+  ASSERT_TRUE(listed.is_array() && listed.size() == 1) << listed.dump(1);
+  EXPECT_EQ(listed[0]["id"], id);
+  EXPECT_EQ(listed[0]["job"], job);
+  EXPECT_EQ(listed[0]["worker"], "w1");
+  const json status = cluster.SqlxJson({"migrations", "status", id, "--orchestrator", cluster.api()});
+  EXPECT_EQ(status["phase"], "cut-over") << status.dump(1);
+  EXPECT_EQ(status["rows_copied"], stored["migration"]["rows_copied"]);
+  const testing::RunResult text = cluster.Sqlx({"migrations", "list", "--orchestrator", cluster.api()});
+  EXPECT_NE(text.out.find("job " + job + " on w1"), std::string::npos) << text.out;
+  const testing::RunResult refused = cluster.Sqlx({"migrations", "finalize", id, "--orchestrator", cluster.api()});
+  EXPECT_EQ(refused.exit_code, 2) << testing::DescribeRun(refused);
 
   // The worker's apply.step and the migration's phase events are in the
   // chain, naming the job and the worker; the run's outcome once (the
