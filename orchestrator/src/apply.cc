@@ -238,6 +238,9 @@ bus::Bytes Orchestrator::Impl::OnCheckpoint(std::span<const uint8_t> request) {
   batch.Put(d.lease);
   batch.Put(record);
   Status written = records_->Write(batch, "recording a checkpoint of job " + c.job_id);
+  // Mirrored where `sqlx migrations` reads records (the store's migrations
+  // family), for the finalize, revert or resume of a stopped cluster's.
+  if (written.ok()) written = store_->PutMigration({record.id(), c.migration_json});
   if (!written.ok()) {
     denied.reason = written.error().message;  // not stored: the worker's copy stops there
     return Reply(c.job_id, denied);

@@ -195,6 +195,23 @@ TEST(ClusterOnlineTest, AnOnlineCopyRunsOnAWorkerUnderAWriterWithItsCheckpointsI
   EXPECT_EQ(f.EventsOfJob("apply.finished", job).size(), 1u);
   EXPECT_EQ(cluster.AuditEvents("apply.failed").size(), 0u);
   cluster.ExpectSecretNowhere(f.password, f.dbs.user());
+
+  // Stopped, the orchestrator's store holds the record where `sqlx
+  // migrations` reads it: finalize drops the old table.
+  const testing::RunResult listed_store =
+      testing::RunSqlx({"--store", cluster.store_dir(), "--format", "json", "migrations", "list"},
+                       testing::SqlxBaseEnv());
+  ASSERT_EQ(listed_store.exit_code, 0) << testing::DescribeRun(listed_store);
+  EXPECT_EQ(json::parse(listed_store.out)[0]["phase"], "cut-over") << listed_store.out;
+  testing::Env env = testing::SqlxBaseEnv();
+  env["SQLX_PASSWORD"] = f.password;
+  const std::string at = f.dbs.Url().substr(0, f.dbs.Url().find('?'));
+  const testing::RunResult finalized = testing::RunSqlx(
+      {"--store", cluster.store_dir(), "migrations", "finalize", id, at + "?ssl-mode=disabled"}, env);
+  EXPECT_EQ(finalized.exit_code, 0) << testing::DescribeRun(finalized);
+  EXPECT_EQ(testing::RootSql("SELECT COUNT(*) FROM information_schema.TABLES WHERE TABLE_SCHEMA = '" + f.db +
+                             "' AND TABLE_NAME LIKE '\\_sqlx\\_%'"),
+            "0\n");
 }
 
 TEST(ClusterOnlineTest, AWorkerKilledMidCopyLeavesTheJobToAnotherThatResumesFromItsCheckpoint) {
