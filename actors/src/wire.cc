@@ -206,20 +206,16 @@ LeaseRequestInfo ReadLeaseRequest(std::string_view verified) {
 
 std::string LeaseReplyFor(std::string_view job_id, const LeaseReplyInfo& r) {
   flatbuffers::FlatBufferBuilder b;
-  std::vector<flatbuffers::Offset<flatbuffers::String>> migrations;
-  for (const std::string& m : r.migrations) migrations.push_back(b.CreateString(m));
-  auto body = fb::CreateLeaseReplyDirect(b, r.granted, r.token, r.holder.c_str(), r.reason.c_str(), r.expires_ns,
-                                         migrations.empty() ? nullptr : &migrations);
+  auto migrations = r.migrations.empty() ? 0 : b.CreateVectorOfStrings(r.migrations);
+  auto body = fb::CreateLeaseReply(b, r.granted, r.token, b.CreateString(r.holder), b.CreateString(r.reason),
+                                   r.expires_ns, migrations);
   return FinishEnvelope(b, job_id, 1, fb::Body::LeaseReply, body.Union());
 }
 
 LeaseReplyInfo ReadLeaseReply(std::string_view verified) {
   const fb::LeaseReply* r = fb::GetEnvelope(verified.data())->body_as_LeaseReply();
-  LeaseReplyInfo out{r->granted(), r->token(), std::string(Str(r->holder())), std::string(Str(r->reason())),
-                     r->expires_ns(), {}};
-  if (r->migrations() != nullptr)
-    for (const flatbuffers::String* m : *r->migrations()) out.migrations.emplace_back(Str(m));
-  return out;
+  return LeaseReplyInfo{r->granted(),    r->token(), std::string(Str(r->holder())), std::string(Str(r->reason())),
+                        r->expires_ns(), Strings(r->migrations())};
 }
 
 std::string MigrationCheckpointFor(const MigrationCheckpointInfo& c) {

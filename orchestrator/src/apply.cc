@@ -26,6 +26,49 @@ bus::Bytes Reply(std::string_view job_id, const actors::LeaseReplyInfo& reply) {
   return bus::Bytes(bytes.begin(), bytes.end());
 }
 
+// A refused lease request or checkpoint: the lease as it stands and why.
+actors::LeaseReplyInfo Refusal(const LeaseDecision& d, std::string reason) {
+  return actors::LeaseReplyInfo{false, d.lease.token, d.lease.holder, std::move(reason), d.lease.expires_ns, {}};
+}
+
+// What a worker fenced off ran into (a renewal or a checkpoint under a
+// token that is not the job's newest), for the audit chain.
+storage::AuditEvent Fenced(const Job& j, const std::string& worker, uint64_t fence, const LeaseDecision& d,
+                           const std::string& reason, json details) {
+  Error e = MakeError(ErrorCode::kCancelled, reason);
+  details.update(json{{"job", j.id}, {"worker", worker}, {"fence", fence}, {"current_fence", d.lease.token},
+                      {"holder", d.lease.holder}});
+  return EventFor(nullptr, "job.fenced", storage::AuditObject{j.connection, "", ""}, &e, details);
+}
+
+// The request's bytes (aligned) once they verify as a `kind` envelope;
+// otherwise the reason to answer with.
+Result<std::string> VerifiedRequest(std::span<const uint8_t> request, jobs::Kind kind, const std::string& what) {
+  std::string bytes(reinterpret_cast<const char*>(request.data()), request.size());
+  Status verified = jobs::Verify(kind, bytes);
+  if (!verified.ok()) {
+    spdlog::warn("orchestrator: rejected a {}: {}", what, verified.error().message);
+    return MakeError(ErrorCode::kInvalidArgument, "not a " + what + ": " + verified.error().message);
+  }
+  return bytes;
+}
+
+// A job and its lease, as a lease or checkpoint request finds them;
+// otherwise the reason to refuse with.
+struct LeasedJob {
+  Job job;
+  std::optional<Lease> lease;
+};
+Result<LeasedJob> ReadLeasedJob(Records& records, const std::string& job_id) {
+  auto job = records.GetJob(job_id);
+  auto lease = records.GetLease(job_id);
+  if (!job.ok() || !lease.ok())
+    return MakeError(ErrorCode::kIo, "the orchestrator could not read job " + job_id + ": " +
+                                         (!job.ok() ? job.error().message : lease.error().message));
+  if (!job->has_value()) return MakeError(ErrorCode::kNotFound, "no job " + job_id);
+  return LeasedJob{std::move(**job), std::move(*lease)};
+}
+
 // A checkpoint's migration record as far as the orchestrator reads it: a
 // JSON object whose id (8 lowercase hex digits: it goes into a key) and
 // phase are strings. The engine's own reader checks the rest when a worker
@@ -103,53 +146,40 @@ Result<Job> Orchestrator::Impl::QueueApplyJob(const Caller* caller, const std::s
 }
 
 Status Orchestrator::Impl::ServeLeases() {
-  SQLX_ASSIGN_OR_RETURN(bus::Responder responder,
+  SQLX_ASSIGN_OR_RETURN(bus::Responder leases,
                         bus_->Serve(options_.subject_prefix + ".lease",
                                     [this](std::span<const uint8_t> request) { return OnLeaseRequest(request); }));
-  leases_.emplace(std::move(responder));
+  SQLX_ASSIGN_OR_RETURN(bus::Responder checkpoints,
+                        bus_->Serve(options_.subject_prefix + ".checkpoint",
+                                    [this](std::span<const uint8_t> request) { return OnCheckpoint(request); }));
+  leases_.emplace(std::move(leases));
+  checkpoints_.emplace(std::move(checkpoints));
   return Status::Ok();
 }
 
 bus::Bytes Orchestrator::Impl::OnLeaseRequest(std::span<const uint8_t> request) {
-  const std::string bytes(reinterpret_cast<const char*>(request.data()), request.size());  // aligned
   actors::LeaseReplyInfo denied;
-  Status verified = jobs::Verify(jobs::Kind::kLeaseRequest, bytes);
-  if (!verified.ok()) {
-    spdlog::warn("orchestrator: rejected a lease request: {}", verified.error().message);
-    denied.reason = "not a lease request: " + verified.error().message;
+  auto bytes = VerifiedRequest(request, jobs::Kind::kLeaseRequest, "lease request");
+  if (!bytes.ok()) {
+    denied.reason = bytes.error().message;
     return Reply("", denied);
   }
-  const actors::LeaseRequestInfo r = actors::ReadLeaseRequest(bytes);
+  const actors::LeaseRequestInfo r = actors::ReadLeaseRequest(*bytes);
   std::lock_guard<std::mutex> lock(state_mu_);
-  auto job = records_->GetJob(r.job_id);
-  auto current = records_->GetLease(r.job_id);
-  if (!job.ok() || !current.ok()) {
-    denied.reason = "the orchestrator could not read job " + r.job_id + ": " +
-                    (!job.ok() ? job.error().message : current.error().message);
+  auto leased = ReadLeasedJob(*records_, r.job_id);
+  if (!leased.ok()) {
+    denied.reason = leased.error().message;
     return Reply(r.job_id, denied);
   }
-  if (!job->has_value()) {
-    denied.reason = "no job " + r.job_id;
-    return Reply(r.job_id, denied);
-  }
-  const Job& j = **job;
+  const Job& j = leased->job;
   const int64_t now = UnixNowNs();
   const int64_t ttl = std::chrono::duration_cast<std::chrono::nanoseconds>(options_.job_ack_wait).count();
-  const LeaseDecision d = DecideLease(*current, r.job_id, r.worker, r.token, now, ttl,
+  const LeaseDecision d = DecideLease(leased->lease, r.job_id, r.worker, r.token, now, ttl,
                                       IsTerminal(j.state) ? JobStateName(j.state) : "");
   if (!d.granted) {
-    denied.holder = d.lease.holder;
-    denied.token = d.lease.token;
-    denied.expires_ns = d.lease.expires_ns;
-    denied.reason = d.reason;
-    if (r.token != 0) {
-      // A holder fenced off: what a frozen or partitioned worker ran into.
-      Error e = MakeError(ErrorCode::kCancelled, d.reason);
-      (void)AppendAudit({EventFor(nullptr, "job.fenced", storage::AuditObject{j.connection, "", ""}, &e,
-                                  json{{"job", j.id}, {"worker", r.worker}, {"fence", r.token},
-                                       {"current_fence", d.lease.token}, {"holder", d.lease.holder}})});
-    }
-    return Reply(r.job_id, denied);
+    // A holder fenced off: what a frozen or partitioned worker ran into.
+    if (r.token != 0) (void)AppendAudit({Fenced(j, r.worker, r.token, d, d.reason, json::object())});
+    return Reply(r.job_id, Refusal(d, d.reason));
   }
   Records::Batch batch;
   batch.Put(d.lease);
@@ -178,61 +208,40 @@ bus::Bytes Orchestrator::Impl::OnLeaseRequest(std::span<const uint8_t> request) 
   return Reply(r.job_id, granted);
 }
 
-Status Orchestrator::Impl::ServeCheckpoints() {
-  SQLX_ASSIGN_OR_RETURN(bus::Responder responder,
-                        bus_->Serve(options_.subject_prefix + ".checkpoint",
-                                    [this](std::span<const uint8_t> request) { return OnCheckpoint(request); }));
-  checkpoints_.emplace(std::move(responder));
-  return Status::Ok();
-}
-
 bus::Bytes Orchestrator::Impl::OnCheckpoint(std::span<const uint8_t> request) {
-  const std::string bytes(reinterpret_cast<const char*>(request.data()), request.size());  // aligned
   actors::LeaseReplyInfo denied;
-  Status verified = jobs::Verify(jobs::Kind::kMigrationCheckpoint, bytes);
-  if (!verified.ok()) {
-    spdlog::warn("orchestrator: rejected a checkpoint: {}", verified.error().message);
-    denied.reason = "not a migration checkpoint: " + verified.error().message;
+  auto bytes = VerifiedRequest(request, jobs::Kind::kMigrationCheckpoint, "migration checkpoint");
+  if (!bytes.ok()) {
+    denied.reason = bytes.error().message;
     return Reply("", denied);
   }
-  const actors::MigrationCheckpointInfo c = actors::ReadMigrationCheckpoint(bytes);
+  const actors::MigrationCheckpointInfo c = actors::ReadMigrationCheckpoint(*bytes);
   auto migration = MigrationRecordOf(c.migration_json);
   if (!migration.ok()) {
     denied.reason = migration.error().message;
     return Reply(c.job_id, denied);
   }
   std::lock_guard<std::mutex> lock(state_mu_);
-  auto job = records_->GetJob(c.job_id);
-  auto current = records_->GetLease(c.job_id);
-  if (!job.ok() || !current.ok()) {
-    denied.reason = "the orchestrator could not read job " + c.job_id + ": " +
-                    (!job.ok() ? job.error().message : current.error().message);
+  auto leased = ReadLeasedJob(*records_, c.job_id);
+  if (leased.ok() && leased->job.kind != jobs::KindName(jobs::Kind::kApplyPlanJob))
+    leased = MakeError(ErrorCode::kInvalidArgument, "job " + c.job_id + " is not an apply job");
+  if (!leased.ok()) {
+    denied.reason = leased.error().message;
     return Reply(c.job_id, denied);
   }
-  if (!job->has_value() || (*job)->kind != jobs::KindName(jobs::Kind::kApplyPlanJob)) {
-    denied.reason = "no apply job " + c.job_id;
-    return Reply(c.job_id, denied);
-  }
-  const Job& j = **job;
+  const Job& j = leased->job;
   const JobMigration record{c.job_id, c.worker, c.token, UnixNowNs(), std::move(migration).value()};
   // A checkpoint is a renewal that also stores: only the newest token's
   // holder may write (token 0 would acquire: refused).
   const int64_t ttl = std::chrono::duration_cast<std::chrono::nanoseconds>(options_.job_ack_wait).count();
   const LeaseDecision d =
-      c.token == 0 ? LeaseDecision{false, current->value_or(Lease{}), "a checkpoint needs the job's lease token"}
-                   : DecideLease(*current, c.job_id, c.worker, c.token, record.stored_ns, ttl,
+      c.token == 0 ? LeaseDecision{false, leased->lease.value_or(Lease{}), "a checkpoint needs the job's lease token"}
+                   : DecideLease(leased->lease, c.job_id, c.worker, c.token, record.stored_ns, ttl,
                                  IsTerminal(j.state) ? JobStateName(j.state) : "");
   if (!d.granted) {
-    denied.holder = d.lease.holder;
-    denied.token = d.lease.token;
-    denied.expires_ns = d.lease.expires_ns;
-    denied.reason = "checkpoint of migration " + record.id() + " refused: " + d.reason;
-    Error e = MakeError(ErrorCode::kCancelled, denied.reason);
-    (void)AppendAudit({EventFor(nullptr, "job.fenced", storage::AuditObject{j.connection, "", ""}, &e,
-                                json{{"job", j.id}, {"worker", c.worker}, {"fence", c.token},
-                                     {"current_fence", d.lease.token}, {"holder", d.lease.holder},
-                                     {"migration", record.id()}})});
-    return Reply(c.job_id, denied);
+    const std::string reason = "checkpoint of migration " + record.id() + " refused: " + d.reason;
+    (void)AppendAudit({Fenced(j, c.worker, c.token, d, reason, json{{"migration", record.id()}})});
+    return Reply(c.job_id, Refusal(d, reason));
   }
   Records::Batch batch;
   batch.Put(d.lease);

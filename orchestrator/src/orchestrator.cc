@@ -84,7 +84,6 @@ Status Orchestrator::Impl::Open() {
   SQLX_ASSIGN_OR_RETURN(bus_, bus::Bus::Connect(options_.nats_url, c));
   SQLX_RETURN_IF_ERROR(EnsureQueue());
   SQLX_RETURN_IF_ERROR(ServeLeases());
-  SQLX_RETURN_IF_ERROR(ServeCheckpoints());
   SQLX_RETURN_IF_ERROR(BootstrapAdminToken());
   SQLX_RETURN_IF_ERROR(RecordAudit(nullptr, "orchestrator.started", {}, nullptr,
                                    json{{"listen", options_.listen}, {"nats", options_.nats_url},

@@ -128,12 +128,12 @@ class Orchestrator::Impl {
                             const ApplyParams& params, const nlohmann::json& extra);
   // The answer to a worker's LeaseRequest envelope (<prefix>.lease).
   bus::Bytes OnLeaseRequest(std::span<const uint8_t> request);
-  Status ServeLeases();
   // The answer to a worker's MigrationCheckpoint envelope
   // (<prefix>.checkpoint): stored (synced) under the job's current lease,
   // which it renews, else refused.
   bus::Bytes OnCheckpoint(std::span<const uint8_t> request);
-  Status ServeCheckpoints();
+  // Answers <prefix>.lease and <prefix>.checkpoint.
+  Status ServeLeases();
 
   // --- rollout_engine.cc ---
   struct RolloutRequest {
