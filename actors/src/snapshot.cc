@@ -8,7 +8,7 @@
 
 #include "envelope.h"
 #include "job_buffer.h"
-#include "parallel.h"
+#include "sqlx/messages/parallel.h"
 #include "record_of.h"
 #include "spawn.h"
 #include "sqlx/flo/learn_server.h"

@@ -10,7 +10,7 @@
 #include "envelope.h"
 #include "job_buffer.h"
 #include "learn_work.h"
-#include "parallel.h"
+#include "sqlx/messages/parallel.h"
 #include "record_of.h"
 #include "spawn.h"
 #include "sqlx/actors/wire.h"

@@ -100,8 +100,18 @@ class RocksStore final : public Store {
   std::unique_ptr<rocksdb::DB> db_;
   std::vector<rocksdb::ColumnFamilyHandle*> handles_;  // every opened family
   std::array<rocksdb::ColumnFamilyHandle*, kFamilyCount> family_{};
-  // Adds `record`'s writes to `batch`. REQUIRES: schema_mu_ held.
-  Result<PutSchemaOutcome> StageSchema(const SchemaRecord& record, rocksdb::WriteBatch* batch);
+  // What PutSchemas writes for one record: its outcome and encoded value,
+  // under the current key and (a new version) the version key.
+  struct StagedSchema {
+    PutSchemaOutcome outcome;
+    std::string value;
+    std::string current_key;
+    std::string version_key;  // empty: unchanged, no new version
+  };
+  // Reads `record`'s current version and encodes what it becomes; writes
+  // nothing. Safe on several threads at once. REQUIRES: schema_mu_ held (by
+  // the calling PutSchemas).
+  Result<StagedSchema> StageSchema(const SchemaRecord& record);
   std::mutex schema_mu_;  // held across PutSchema's read-modify-write
   std::mutex salt_mu_;    // held while the salt is read or created
 };

@@ -4,6 +4,7 @@
 #include <utility>
 
 #include "records.h"
+#include "sqlx/messages/parallel.h"
 #include "rocks_store.h"
 #include "store_keys.h"
 
@@ -21,11 +22,12 @@ std::string Describe(std::string_view connection, std::string_view database) {
 
 }  // namespace
 
-Result<PutSchemaOutcome> RocksStore::StageSchema(const SchemaRecord& record, rocksdb::WriteBatch* batch) {
+Result<RocksStore::StagedSchema> RocksStore::StageSchema(const SchemaRecord& record) {
   SQLX_RETURN_IF_ERROR(ValidateSchemaNames(record.connection, record.database));
   SQLX_ASSIGN_OR_RETURN(std::optional<SchemaRecord> current,
                         GetSchema(record.connection, record.database));
-  PutSchemaOutcome outcome;
+  StagedSchema staged;
+  PutSchemaOutcome& outcome = staged.outcome;
   SchemaRecord next = record;
   if (current && current->profile_hash == record.profile_hash) {
     // Same schema: the current record is relearned; its version record keeps
@@ -43,13 +45,11 @@ Result<PutSchemaOutcome> RocksStore::StageSchema(const SchemaRecord& record, roc
   }
   outcome.version = next.version;
   // A new version's record and the current record are the same bytes.
-  SQLX_ASSIGN_OR_RETURN(std::string value, EncodeSchema(next));
-  if (outcome.change != PutSchemaOutcome::Change::kUnchanged) {
-    batch->Put(family_[kSchemaVersions], SchemaVersionKey(record.connection, record.database, next.version),
-               value);
-  }
-  batch->Put(family_[kSchemas], SchemaKey(record.connection, record.database), value);
-  return outcome;
+  SQLX_ASSIGN_OR_RETURN(staged.value, EncodeSchema(next));
+  if (outcome.change != PutSchemaOutcome::Change::kUnchanged)
+    staged.version_key = SchemaVersionKey(record.connection, record.database, next.version);
+  staged.current_key = SchemaKey(record.connection, record.database);
+  return staged;
 }
 
 Result<PutSchemaOutcome> RocksStore::PutSchema(const SchemaRecord& record) {
@@ -74,11 +74,18 @@ Result<std::vector<PutSchemaOutcome>> RocksStore::PutSchemas(const std::vector<S
   size_t reserve = 0;
   for (const SchemaRecord& r : records) reserve += 2 * (r.profile_json.size() + r.profile_json.size() / 4 + 512);
   rocksdb::WriteBatch batch(reserve);
+  // Each record read and encoded on its own (a learn of many databases
+  // writes megabytes of escaped JSON), then all put in order.
+  std::vector<std::optional<Result<StagedSchema>>> staged(records.size());
+  ForEachIndex(records.size(), [&](size_t i) { staged[i] = StageSchema(records[i]); });
   std::vector<PutSchemaOutcome> outcomes;
   outcomes.reserve(records.size());
-  for (const SchemaRecord& r : records) {
-    SQLX_ASSIGN_OR_RETURN(PutSchemaOutcome outcome, StageSchema(r, &batch));
-    outcomes.push_back(std::move(outcome));
+  for (std::optional<Result<StagedSchema>>& s : staged) {
+    if (!(*s).ok()) return (*s).error();
+    StagedSchema& one = (*s).value();
+    if (!one.version_key.empty()) batch.Put(family_[kSchemaVersions], one.version_key, one.value);
+    batch.Put(family_[kSchemas], one.current_key, one.value);
+    outcomes.push_back(std::move(one.outcome));
   }
   const std::string what = records.size() == 1 ? Describe(records[0].connection, records[0].database)
                                                : std::to_string(records.size()) + " schemas";

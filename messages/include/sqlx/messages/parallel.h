@@ -1,6 +1,6 @@
-// Runs independent per-item work (decoding and checking learned IRs) on the
-// machine's cores: a learn of many databases hands over one IR per
-// database, and each is decoded, canonicalized and hashed on its own.
+// Runs independent per-item work on the machine's cores: a learn of many
+// databases hands over one IR per database, and each is decoded, checked,
+// encoded for the store on its own (actors' snapshot, storage's PutSchemas).
 #pragma once
 
 #include <algorithm>
@@ -9,7 +9,7 @@
 #include <thread>
 #include <vector>
 
-namespace sqlx::actors {
+namespace sqlx {
 
 // Calls fn(i) for every i in [0, n), on up to hardware_concurrency threads
 // (the calling one included), and returns when all calls have. Calls for
@@ -32,4 +32,4 @@ void ForEachIndex(size_t n, Fn&& fn) {
   for (std::thread& h : helpers) h.join();
 }
 
-}  // namespace sqlx::actors
+}  // namespace sqlx
