@@ -344,12 +344,20 @@ int RunFleetClient(const GlobalOptions& g, const ClusterArgs& a) {
   if (act == "fleet learn") return FleetLearn(g, a, api);
   if (act == "fleet apply") return FleetApply(g, a, api);
   if (act == "fleet status") {
-    return Answer(g, Call(api, "GET", Path("/v1/runs", a.run)), [&](const json& run) {
+    // --wait: until every job of the run has finished; exit 1 when one failed.
+    bool failed = false;
+    if (a.wait) {
+      auto status = WaitForRun(api, a.run, "?jobs=0", a.wait_timeout_s);
+      if (!status.ok()) return ReportError(g, status.error());
+      failed = status->at("counts").value("failed", 0) + status->at("counts").value("dead", 0) > 0;
+    }
+    const int shown = Answer(g, Call(api, "GET", Path("/v1/runs", a.run)), [&](const json& run) {
       std::cout << a.run << " started " << Time(run["created_ns"].get<int64_t>()) << " by "
                 << run["actor"].get<std::string>() << ": " << run["counts"].dump()
                 << (RunFinished(run) ? " (finished)" : " (in progress)") << "\n";
       PrintJobs(run["jobs"]);
     });
+    return shown == kExitOk && failed ? kExitError : shown;
   }
   if (act == "jobs list") {
     std::string path = "/v1/jobs?limit=" + std::to_string(a.limit);

@@ -347,6 +347,8 @@ int main(int argc, char** argv) {
   fleet_apply->add_option("--timeout", cluster.wait_timeout_s, "Seconds --wait waits")->default_val(600);
   CLI::App* fleet_status = client(fleet_cmd, "status", "A learn run's jobs");
   fleet_status->add_option("run", cluster.run, "The run id (fleet learn printed it)")->required();
+  fleet_status->add_flag("--wait", cluster.wait, "Wait until every job of the run has finished (exit 1 when one failed)");
+  fleet_status->add_option("--timeout", cluster.wait_timeout_s, "Seconds --wait waits")->default_val(600);
   CLI::App* rollout_cmd = app.add_subcommand("rollout", "Roll a schema change out across the fleet in waves");
   rollout_cmd->require_subcommand(1);
   CLI::App* rollout_create =
