@@ -13,6 +13,7 @@
 #include <thread>
 #include <vector>
 
+#include "fleet_databases.h"
 #include "schema_fixtures.h"
 #include "sqlx/transports/session.h"
 #include "sqlx/transports/url.h"
@@ -47,10 +48,19 @@ struct KeyStyle {
 
 // Writes to `db`.t and `control`.t in one transaction each: inserts,
 // updates, deletes and key-changing updates. Records its longest stalls.
+// `port`: the MariaDB on 127.0.0.1 (0: the shared one); `pace`: a pause
+// after each transaction (0: none).
 class Writer {
  public:
-  Writer(std::string db, std::string control, KeyStyle key, uint64_t rows)
-      : db_(std::move(db)), control_(std::move(control)), key_(key), next_(rows + 1), max_(rows) {}
+  Writer(std::string db, std::string control, KeyStyle key, uint64_t rows, int port = 0,
+         std::chrono::milliseconds pace = std::chrono::milliseconds(0))
+      : db_(std::move(db)),
+        control_(std::move(control)),
+        key_(key),
+        next_(rows + 1),
+        max_(rows),
+        port_(port),
+        pace_(pace) {}
   ~Writer() { Stop(); }
 
   void Start() {
@@ -86,7 +96,9 @@ class Writer {
 
  private:
   void Loop() {
-    auto url = transports::ParseConnectionUrl(testing::MariaDbUrl("root", testing::MariaDbRootPassword(), "", ""));
+    std::string at = testing::MariaDbUrl("root", testing::MariaDbRootPassword(), "", "");
+    if (port_ != 0) at = at.substr(0, at.rfind(':') + 1) + std::to_string(port_) + "/";
+    auto url = transports::ParseConnectionUrl(at);
     if (!url.ok()) {
       failure_ = url.error().ToString();
       return;
@@ -146,6 +158,7 @@ class Writer {
       }
       const int64_t ms = (WriterNowNs() - start) / 1000000;
       if (ms > 200) stalls_.push_back({start, ms});
+      if (pace_.count() > 0) std::this_thread::sleep_for(pace_);
     }
   }
 
@@ -153,6 +166,8 @@ class Writer {
   KeyStyle key_;
   std::atomic<uint64_t> next_;
   uint64_t max_;
+  int port_;
+  std::chrono::milliseconds pace_;
   std::atomic<bool> stop_{false};
   std::thread thread_;
   std::vector<Stall> stalls_;
@@ -163,14 +178,15 @@ class Writer {
   std::string failure_;
 };
 
-// Rows of db.t and control.t that differ on the columns both keep.
-inline uint64_t RowsDiffering(const std::string& db, const std::string& control, const KeyStyle& key) {
+// Rows of db.t and control.t that differ on the columns both keep, on the
+// MariaDB at `port` (0: the shared one).
+inline uint64_t RowsDiffering(const std::string& db, const std::string& control, const KeyStyle& key, int port = 0) {
   const std::string same = "x.k <=> y.k AND x.v <=> y.v";
   const std::string a = "`" + db + "`.t", b = "`" + control + "`.t";
   const std::string sql = "SELECT (SELECT COUNT(*) FROM " + a + " x LEFT JOIN " + b + " y ON " + key.Join() +
                           " WHERE " + key.Null() + " OR NOT (" + same + ")) + (SELECT COUNT(*) FROM " + b +
                           " x LEFT JOIN " + a + " y ON " + key.Join() + " WHERE " + key.Null() + ")";
-  return std::strtoull(RootSql(sql).c_str(), nullptr, 10);
+  return std::strtoull((port != 0 ? RootSqlAt(port, sql) : RootSql(sql)).c_str(), nullptr, 10);
 }
 
 }  // namespace sqlx::testing
