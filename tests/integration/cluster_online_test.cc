@@ -264,17 +264,20 @@ TEST(ClusterOnlineTest, AWorkerKilledMidCopyLeavesTheJobToAnotherThatResumesFrom
   EXPECT_EQ(checkpoint["token"], 1);
 
   // The next delivery goes to w2 with a new token and the checkpoint: it
-  // continues the same migration. It is frozen while the test checks the
-  // fence (the lease is still w2's: nobody else runs).
+  // continues the same migration. It is frozen as soon as its first
+  // checkpoint is stored (watched closely: it copies fast), while the test
+  // checks the fence (the lease is still w2's: nobody else runs).
   cluster.StartWorker("w2", small);
-  ASSERT_TRUE(PollUntil(
-      [&] {
-        if (f.EventsOfJob("migration.resumed", job).empty()) return false;
-        cluster.SignalWorker("w2", SIGSTOP);
-        return true;
-      },
-      60s))
-      << cluster.WorkerLog("w2");
+  bool frozen = false;
+  for (const auto deadline = std::chrono::steady_clock::now() + 60s;
+       !frozen && std::chrono::steady_clock::now() < deadline; std::this_thread::sleep_for(5ms)) {
+    const json m = f.Migrations(job);
+    if (m.size() == 1 && m[0].value("token", 0) == 2) {
+      cluster.SignalWorker("w2", SIGSTOP);
+      frozen = true;
+    }
+  }
+  ASSERT_TRUE(frozen) << f.Migrations(job).dump(1) << cluster.WorkerLog("w2");
 
   // w1's token is stale now: a checkpoint under it is refused (recorded as
   // job.fenced) and the stored checkpoint is not w1's.
