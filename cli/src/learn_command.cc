@@ -8,8 +8,6 @@
 #include <cstdio>
 #include <future>
 #include <iostream>
-#include <mutex>
-#include <optional>
 
 #include <nlohmann/json.hpp>
 #include <spdlog/spdlog.h>
@@ -155,26 +153,15 @@ std::string StepText(const std::string& connection, const actors::LearnStep& s) 
   return learning + "building " + of + " " + std::string(s.what);
 }
 
-// The store, opened on a thread of its own while the server is learned:
-// the snapshot actor takes it for the first write, the command for the
-// audit events after.
-class StoreOpening {
- public:
-  explicit StoreOpening(const GlobalOptions& g)
-      : future_(std::async(std::launch::async, [&g] { return OpenStore(g); })) {}
-  // Waits for the opening (once); thread-safe.
-  Result<storage::Store*> Get() {
-    std::lock_guard<std::mutex> lock(mu_);
-    if (!opened_) opened_ = future_.get();
-    if (!opened_->ok()) return opened_->error();
-    return opened_->value().get();
-  }
+// The store being opened (a shared future: the snapshot actor's thread and
+// the command both wait on it).
+using StoreOpening = std::shared_future<Result<std::unique_ptr<storage::Store>>>;
 
- private:
-  std::mutex mu_;
-  std::future<Result<std::unique_ptr<storage::Store>>> future_;
-  std::optional<Result<std::unique_ptr<storage::Store>>> opened_;
-};
+Result<storage::Store*> OpenedStore(const StoreOpening& opening) {
+  const Result<std::unique_ptr<storage::Store>>& opened = opening.get();
+  if (!opened.ok()) return opened.error();
+  return opened.value().get();
+}
 
 // The job's entries: those the snapshot actor stored, and those the server
 // did not show (their errors on stderr).
@@ -237,7 +224,7 @@ int RunLearn(const GlobalOptions& g, const ConnectArgs& c, const LearnArgs& args
   // The store opens (a new one: directories, column families, synced
   // writes) while the server is learned; the snapshot actor first needs it
   // to store what was learned.
-  StoreOpening store(g);
+  const StoreOpening store = std::async(std::launch::async, [&g] { return OpenStore(g); }).share();
   // The session names no database: an unknown one is then reported by the
   // learn, beside the others, instead of failing the connect.
   transports::ConnectionUrl session_url = url;
@@ -245,7 +232,7 @@ int RunLearn(const GlobalOptions& g, const ConnectArgs& c, const LearnArgs& args
   const std::string connection = url.ConnectionName();
 
   actors::SystemOptions options = SystemOptionsFor(g);
-  options.open_store = [&store] { return store.Get(); };
+  options.open_store = [store] { return OpenedStore(store); };
   options.learn_sessions = 2;  // the catalog queries run on two sessions at once (docs/cli.md)
   options.on_learn_progress = [&](const actors::LearnStep& step) {
     const std::string text = StepText(connection, step);
@@ -264,7 +251,7 @@ int RunLearn(const GlobalOptions& g, const ConnectArgs& c, const LearnArgs& args
     learned = system.Learn(session_url, request);
   }
   spdlog::debug("learn: learned and stored at {:.1f} ms", MsSince(start));
-  Result<storage::Store*> opened = store.Get();
+  Result<storage::Store*> opened = OpenedStore(store);
   if (!opened.ok()) return fail(opened.error());
   if (!learned.ok()) {
     // A learn that fails as a whole (connect, authentication, probing, the
