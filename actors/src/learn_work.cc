@@ -5,6 +5,7 @@
 #include <optional>
 
 #include "job_buffer.h"
+#include "record_of.h"
 #include "sqlx/flo/learn_database.h"
 #include "sqlx/flo/learn_server.h"
 #include "sqlx/messages/ir_flatbuffers.h"
@@ -25,10 +26,9 @@ flatbuffers::Offset<fb::LearnedServer> ServerTable(flatbuffers::FlatBufferBuilde
                                                    const transports::ConnectionUrl& url,
                                                    const flo::LearnedServer& learned,
                                                    const std::vector<std::string>& databases) {
-  return fb::CreateLearnedServer(b, b.CreateString(url.ConnectionName()), b.CreateString(learned.server_version),
-                                 b.CreateString(learned.ToCapabilityJson()), b.CreateString(learned.fingerprint),
-                                 b.CreateVectorOfStrings(databases),
-                                 b.CreateString(flo::ConnectedEndpoint(session, url)));
+  const LearnedServer server{url.ConnectionName(), learned.server_version, learned.ToCapabilityJson(),
+                             learned.fingerprint, databases};
+  return ServerTableOf(b, server, flo::ConnectedEndpoint(session, url));
 }
 
 }  // namespace

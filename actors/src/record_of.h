@@ -13,8 +13,11 @@
 
 namespace sqlx::actors {
 
-// A LearnedServer table as the in-process result (system.h).
+// A LearnedServer table as the in-process result (system.h), and back (with
+// the endpoint connected to, the fingerprint's input).
 LearnedServer ServerOf(const fb::jobs::LearnedServer& server);
+flatbuffers::Offset<fb::jobs::LearnedServer> ServerTableOf(flatbuffers::FlatBufferBuilder& b,
+                                                           const LearnedServer& server, std::string_view endpoint);
 
 // Its IR decoded, canonicalized and checked against the hash it came with.
 Result<storage::SchemaRecord> RecordOf(std::string_view connection, const fb::jobs::LearnedDatabase& db,

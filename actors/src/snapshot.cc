@@ -58,9 +58,7 @@ Result<flatbuffers::Offset<fb::LearnedServer>> StoreServer(SnapshotState& st, st
   }
   SQLX_RETURN_IF_ERROR(storage::PutLearnedConnection(store, server.connection, server.capability_json,
                                                      server.fingerprint, now_ns));
-  return fb::CreateLearnedServer(b, b.CreateString(server.connection), b.CreateString(server.server_version),
-                                 b.CreateString(server.capability_json), b.CreateString(server.fingerprint),
-                                 b.CreateVectorOfStrings(server.databases), b.CreateString(Str(in.endpoint())));
+  return ServerTableOf(b, server, Str(in.endpoint()));
 }
 
 Envelope Finish(flatbuffers::FlatBufferBuilder& b, const jobs::Header& header, fb::Body kind,

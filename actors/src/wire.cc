@@ -114,6 +114,14 @@ LearnedServer ServerOf(const fb::LearnedServer& s) {
   return out;
 }
 
+flatbuffers::Offset<fb::LearnedServer> ServerTableOf(flatbuffers::FlatBufferBuilder& b, const LearnedServer& server,
+                                                     std::string_view endpoint) {
+  return fb::CreateLearnedServer(b, b.CreateString(server.connection), b.CreateString(server.server_version),
+                                 b.CreateString(server.capability_json), b.CreateString(server.fingerprint),
+                                 b.CreateVectorOfStrings(server.databases),
+                                 b.CreateString(endpoint.data(), endpoint.size()));
+}
+
 LearnedServer ReadLearnedServer(std::string_view verified) {
   return ServerOf(*fb::GetEnvelope(verified.data())->body_as_LearnedServer());
 }
