@@ -195,16 +195,20 @@ class Orchestrator::Impl {
   // --- rollout_engine.cc, under state_mu_ ---
   // Decides `first` and what follows from it (planning results), each
   // decision's audit events appended, then its record written, then its
-  // jobs published. A refused command of `caller` is an error.
-  Status DriveRollout(Rollout& r, const RolloutEvent& first, const Caller* caller);
+  // jobs published. A refused command of `caller` is an error. `all`: every
+  // rollout as the caller holds it (what the others have in flight); null:
+  // read from the store.
+  Status DriveRollout(Rollout& r, const RolloutEvent& first, const Caller* caller,
+                      const std::vector<Rollout>* all = nullptr);
   // Plans target `index` (its revert: back to its original schema) and
   // publishes its job under the target's job id; or the event that takes
   // the place of a job (skipped, held, nothing to revert).
   Result<std::optional<RolloutEvent>> DispatchTarget(Rollout& r, size_t index, bool revert);
   // Feeds finished jobs of the rollout's targets in flight to it (and the
   // start of a pending one, the tick of a gate); publishes a job that was
-  // recorded as dispatched but never queued.
-  Status ReconcileRollout(Rollout& r);
+  // recorded as dispatched but never queued. `all`: every rollout, `r` among
+  // them, kept current by the caller (RolloutLoop).
+  Status ReconcileRollout(Rollout& r, const std::vector<Rollout>& all);
 
   OrchestratorOptions options_;
   std::unique_ptr<storage::Store> store_;

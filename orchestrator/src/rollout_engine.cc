@@ -148,11 +148,16 @@ Result<Rollout> Orchestrator::Impl::CommandRollout(const Caller& caller, const s
   return std::move(*r);
 }
 
-Status Orchestrator::Impl::DriveRollout(Rollout& r, const RolloutEvent& first, const Caller* caller) {
+Status Orchestrator::Impl::DriveRollout(Rollout& r, const RolloutEvent& first, const Caller* caller,
+                                       const std::vector<Rollout>* all) {
   // Other rollouts do not change meanwhile (state_mu_): what they have in
   // flight is read once.
-  SQLX_ASSIGN_OR_RETURN(std::vector<Rollout> all, records_->ListRollouts());
-  const std::map<std::string, uint32_t> elsewhere = InFlightPerServer(all, r.id);
+  std::vector<Rollout> listed;
+  if (all == nullptr) {
+    SQLX_ASSIGN_OR_RETURN(listed, records_->ListRollouts());
+    all = &listed;
+  }
+  const std::map<std::string, uint32_t> elsewhere = InFlightPerServer(*all, r.id);
   std::deque<RolloutEvent> events{first};
   bool by_caller = true;  // the first event is the caller's; what follows from it, the orchestrator's
   while (!events.empty()) {
@@ -211,7 +216,6 @@ Result<std::optional<RolloutEvent>> Orchestrator::Impl::DispatchTarget(Rollout& 
   SQLX_ASSIGN_OR_RETURN(std::optional<std::string> desired_json, records_->GetDesired(r.id));
   if (!desired_json) return MakeError(ErrorCode::kIo, "rollout " + r.id + ": its desired schema is not in the store");
   SQLX_ASSIGN_OR_RETURN(ir::Database desired, ir::FromJson(*desired_json));
-  desired.name = t.database;
   SQLX_ASSIGN_OR_RETURN(std::optional<storage::ConnectionRecord> server, store_->GetConnection(names.store_name));
   ir::Database from, to;
   if (revert) {
@@ -262,12 +266,12 @@ Result<std::optional<RolloutEvent>> Orchestrator::Impl::DispatchTarget(Rollout& 
   return std::optional<RolloutEvent>();
 }
 
-Status Orchestrator::Impl::ReconcileRollout(Rollout& r) {
+Status Orchestrator::Impl::ReconcileRollout(Rollout& r, const std::vector<Rollout>& all) {
   if (r.state == RolloutState::kPending) {
     RolloutEvent start;
     start.kind = Kind::kStart;
     start.now_ns = UnixNowNs();
-    return DriveRollout(r, start, nullptr);
+    return DriveRollout(r, start, nullptr, &all);
   }
   for (size_t i = 0; i < r.targets.size(); ++i) {
     const RolloutTarget& t = r.targets[i];
@@ -294,14 +298,14 @@ Status Orchestrator::Impl::ReconcileRollout(Rollout& r) {
     } else if (IsTerminal(job->state)) {
       e = TargetEvent(revert ? Kind::kRevertFailed : Kind::kFailed, i, job->error);
     }
-    if (e) SQLX_RETURN_IF_ERROR(DriveRollout(r, *e, nullptr));
+    if (e) SQLX_RETURN_IF_ERROR(DriveRollout(r, *e, nullptr, &all));
   }
   // A wait gate's time, or room on a server other rollouts filled.
   if (r.state == RolloutState::kGate || r.state == RolloutState::kRunning || r.state == RolloutState::kReverting) {
     RolloutEvent tick;
     tick.kind = Kind::kTick;
     tick.now_ns = UnixNowNs();
-    return DriveRollout(r, tick, nullptr);
+    return DriveRollout(r, tick, nullptr, &all);
   }
   return Status::Ok();
 }
@@ -328,7 +332,7 @@ void Orchestrator::Impl::RolloutLoop() {
     }
     for (Rollout& r : *all) {
       if (!Unfinished(r)) continue;
-      Status s = ReconcileRollout(r);
+      Status s = ReconcileRollout(r, *all);
       if (!s.ok()) spdlog::warn("orchestrator: rollout {}: {}", r.id, s.error().message);
     }
   }
