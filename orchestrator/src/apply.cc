@@ -31,6 +31,19 @@ actors::LeaseReplyInfo Refusal(const LeaseDecision& d, std::string reason) {
   return actors::LeaseReplyInfo{false, d.lease.token, d.lease.holder, std::move(reason), d.lease.expires_ns, {}};
 }
 
+// A granted lease or stored checkpoint: the lease it leaves.
+actors::LeaseReplyInfo Granted(const LeaseDecision& d) {
+  return actors::LeaseReplyInfo{true, d.lease.token, d.lease.holder, "", d.lease.expires_ns, {}};
+}
+
+// A request refused before any lease was looked at (it does not verify,
+// its job cannot be read, the store cannot write).
+bus::Bytes Denied(std::string_view job_id, std::string reason) {
+  actors::LeaseReplyInfo denied;
+  denied.reason = std::move(reason);
+  return Reply(job_id, denied);
+}
+
 // What a worker fenced off ran into (a renewal or a checkpoint under a
 // token that is not the job's newest), for the audit chain.
 storage::AuditEvent Fenced(const Job& j, const std::string& worker, uint64_t fence, const LeaseDecision& d,
@@ -67,6 +80,14 @@ Result<LeasedJob> ReadLeasedJob(Records& records, const std::string& job_id) {
                                          (!job.ok() ? job.error().message : lease.error().message));
   if (!job->has_value()) return MakeError(ErrorCode::kNotFound, "no job " + job_id);
   return LeasedJob{std::move(**job), std::move(*lease)};
+}
+
+// DecideLease for a request on `leased` at `now`: leases last an AckWait
+// (`ttl_ns`), and a finished job grants none.
+LeaseDecision DecideFor(const LeasedJob& leased, const std::string& job_id, const std::string& worker, uint64_t token,
+                        int64_t now, int64_t ttl_ns) {
+  const Job& j = leased.job;
+  return DecideLease(leased.lease, job_id, worker, token, now, ttl_ns, IsTerminal(j.state) ? JobStateName(j.state) : "");
 }
 
 // A checkpoint's migration record as far as the orchestrator reads it: a
@@ -158,24 +179,14 @@ Status Orchestrator::Impl::ServeLeases() {
 }
 
 bus::Bytes Orchestrator::Impl::OnLeaseRequest(std::span<const uint8_t> request) {
-  actors::LeaseReplyInfo denied;
   auto bytes = VerifiedRequest(request, jobs::Kind::kLeaseRequest, "lease request");
-  if (!bytes.ok()) {
-    denied.reason = bytes.error().message;
-    return Reply("", denied);
-  }
+  if (!bytes.ok()) return Denied("", bytes.error().message);
   const actors::LeaseRequestInfo r = actors::ReadLeaseRequest(*bytes);
   std::lock_guard<std::mutex> lock(state_mu_);
   auto leased = ReadLeasedJob(*records_, r.job_id);
-  if (!leased.ok()) {
-    denied.reason = leased.error().message;
-    return Reply(r.job_id, denied);
-  }
+  if (!leased.ok()) return Denied(r.job_id, leased.error().message);
   const Job& j = leased->job;
-  const int64_t now = UnixNowNs();
-  const int64_t ttl = std::chrono::duration_cast<std::chrono::nanoseconds>(options_.job_ack_wait).count();
-  const LeaseDecision d = DecideLease(leased->lease, r.job_id, r.worker, r.token, now, ttl,
-                                      IsTerminal(j.state) ? JobStateName(j.state) : "");
+  const LeaseDecision d = DecideFor(*leased, r.job_id, r.worker, r.token, UnixNowNs(), LeaseTtlNs());
   if (!d.granted) {
     // A holder fenced off: what a frozen or partitioned worker ran into.
     if (r.token != 0) (void)AppendAudit({Fenced(j, r.worker, r.token, d, d.reason, json::object())});
@@ -184,12 +195,9 @@ bus::Bytes Orchestrator::Impl::OnLeaseRequest(std::span<const uint8_t> request) 
   Records::Batch batch;
   batch.Put(d.lease);
   Status written = records_->Write(batch, "recording the lease of job " + r.job_id);
-  if (!written.ok()) {
-    // Never answer with a token that was not persisted.
-    denied.reason = written.error().message;
-    return Reply(r.job_id, denied);
-  }
-  actors::LeaseReplyInfo granted{true, d.lease.token, d.lease.holder, "", d.lease.expires_ns, {}};
+  // Never answer with a token that was not persisted.
+  if (!written.ok()) return Denied(r.job_id, written.error().message);
+  actors::LeaseReplyInfo granted = Granted(d);
   if (r.token == 0) {
     // The new holder continues what an earlier delivery's online copies left.
     auto migrations = records_->ListMigrations(r.job_id);
@@ -209,35 +217,23 @@ bus::Bytes Orchestrator::Impl::OnLeaseRequest(std::span<const uint8_t> request) 
 }
 
 bus::Bytes Orchestrator::Impl::OnCheckpoint(std::span<const uint8_t> request) {
-  actors::LeaseReplyInfo denied;
   auto bytes = VerifiedRequest(request, jobs::Kind::kMigrationCheckpoint, "migration checkpoint");
-  if (!bytes.ok()) {
-    denied.reason = bytes.error().message;
-    return Reply("", denied);
-  }
+  if (!bytes.ok()) return Denied("", bytes.error().message);
   const actors::MigrationCheckpointInfo c = actors::ReadMigrationCheckpoint(*bytes);
   auto migration = MigrationRecordOf(c.migration_json);
-  if (!migration.ok()) {
-    denied.reason = migration.error().message;
-    return Reply(c.job_id, denied);
-  }
+  if (!migration.ok()) return Denied(c.job_id, migration.error().message);
   std::lock_guard<std::mutex> lock(state_mu_);
   auto leased = ReadLeasedJob(*records_, c.job_id);
   if (leased.ok() && leased->job.kind != jobs::KindName(jobs::Kind::kApplyPlanJob))
     leased = MakeError(ErrorCode::kInvalidArgument, "job " + c.job_id + " is not an apply job");
-  if (!leased.ok()) {
-    denied.reason = leased.error().message;
-    return Reply(c.job_id, denied);
-  }
+  if (!leased.ok()) return Denied(c.job_id, leased.error().message);
   const Job& j = leased->job;
   const JobMigration record{c.job_id, c.worker, c.token, UnixNowNs(), std::move(migration).value()};
   // A checkpoint is a renewal that also stores: only the newest token's
   // holder may write (token 0 would acquire: refused).
-  const int64_t ttl = std::chrono::duration_cast<std::chrono::nanoseconds>(options_.job_ack_wait).count();
   const LeaseDecision d =
       c.token == 0 ? LeaseDecision{false, leased->lease.value_or(Lease{}), "a checkpoint needs the job's lease token"}
-                   : DecideLease(leased->lease, c.job_id, c.worker, c.token, record.stored_ns, ttl,
-                                 IsTerminal(j.state) ? JobStateName(j.state) : "");
+                   : DecideFor(*leased, c.job_id, c.worker, c.token, record.stored_ns, LeaseTtlNs());
   if (!d.granted) {
     const std::string reason = "checkpoint of migration " + record.id() + " refused: " + d.reason;
     (void)AppendAudit({Fenced(j, c.worker, c.token, d, reason, json{{"migration", record.id()}})});
@@ -250,11 +246,8 @@ bus::Bytes Orchestrator::Impl::OnCheckpoint(std::span<const uint8_t> request) {
   // Mirrored where `sqlx migrations` reads records (the store's migrations
   // family), for the finalize, revert or resume of a stopped cluster's.
   if (written.ok()) written = store_->PutMigration({record.id(), c.migration_json});
-  if (!written.ok()) {
-    denied.reason = written.error().message;  // not stored: the worker's copy stops there
-    return Reply(c.job_id, denied);
-  }
-  return Reply(c.job_id, actors::LeaseReplyInfo{true, d.lease.token, d.lease.holder, "", d.lease.expires_ns, {}});
+  if (!written.ok()) return Denied(c.job_id, written.error().message);  // not stored: the worker's copy stops there
+  return Reply(c.job_id, Granted(d));
 }
 
 }  // namespace sqlx::orchestrator

@@ -192,6 +192,12 @@ class Orchestrator::Impl {
   void OnProbed(EventWrites& w, Job job, std::string_view verified);
   // Appends `events` to the audit chain, `with` in the same atomic batch.
   Status AppendAudit(std::vector<storage::AuditEvent> events, const Records::Batch& with = {});
+  // A lease lasts an AckWait: a holder that stops renewing loses it when
+  // JetStream would redeliver its job.
+  int64_t LeaseTtlNs() const {
+    return std::chrono::duration_cast<std::chrono::nanoseconds>(options_.job_ack_wait).count();
+  }
+
   // --- rollout_engine.cc, under state_mu_ ---
   // Decides `first` and what follows from it (planning results), each
   // decision's audit events appended, then its record written, then its
