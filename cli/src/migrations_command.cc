@@ -79,6 +79,19 @@ Result<std::vector<Listed>> FromStore(storage::Store& store) {
   return out;
 }
 
+// One migration as the orchestrator answers it: {job, worker, migration}.
+Result<Listed> ListedOf(const json& m) {
+  if (!m.is_object() || !m.contains("migration"))
+    return MakeError(ErrorCode::kProtocol, "the orchestrator's answer is not a migration");
+  auto s = planner::MigrationFromJson(m["migration"].dump());
+  if (!s.ok()) {
+    Error e = s.error();
+    e.message = "a migration of job " + m.value("job", "?") + ": " + e.message;
+    return e;
+  }
+  return Listed{std::move(s).value(), m.value("job", ""), m.value("worker", "")};
+}
+
 // The apply jobs' migrations of a running orchestrator, as their last
 // checkpoints left them (GET /v1/migrations; docs/cluster.md).
 Result<std::vector<Listed>> FromOrchestrator(const MigrationsArgs& args) {
@@ -88,13 +101,12 @@ Result<std::vector<Listed>> FromOrchestrator(const MigrationsArgs& args) {
     return MakeError(ErrorCode::kProtocol, "the orchestrator's answer holds no migrations");
   std::vector<Listed> out;
   for (const json& m : doc["migrations"]) {
-    if (!m.is_object() || !m.contains("migration")) continue;
-    auto s = planner::MigrationFromJson(m["migration"].dump());
-    if (!s.ok()) {
-      std::cerr << "sqlx: warning: a migration of job " << m.value("job", "?") << ": " << s.error().ToString() << "\n";
+    auto listed = ListedOf(m);
+    if (!listed.ok()) {
+      std::cerr << "sqlx: warning: " << listed.error().ToString() << "\n";
       continue;
     }
-    out.push_back({std::move(s).value(), m.value("job", ""), m.value("worker", "")});
+    out.push_back(std::move(listed).value());
   }
   return out;
 }
@@ -131,13 +143,16 @@ int RunMigrations(const GlobalOptions& g, const MigrationsArgs& args) {
       return ReportError(g, MakeError(ErrorCode::kInvalidArgument,
                                       "--orchestrator shows a cluster's migrations (list, status); to " + args.action +
                                           " one, stop the orchestrator and use its store (--store DIR)"));
-    auto listed = FromOrchestrator(args);
-    if (!listed.ok()) return ReportError(g, listed.error());
-    if (args.action == "list") return List(g, *listed);
-    for (const Listed& m : *listed)
-      if (m.state.id == args.id) return Status_(g, m.state);
-    return ReportError(g, MakeError(ErrorCode::kNotFound, "no migration " + args.id +
-                                                              " at the orchestrator (`sqlx migrations list --orchestrator URL` shows them)"));
+    if (args.action == "list") {
+      auto listed = FromOrchestrator(args);
+      if (!listed.ok()) return ReportError(g, listed.error());
+      return List(g, *listed);
+    }
+    auto answer = OrchestratorGet(args.orchestrator, args.orchestrator_ca, "/v1/migrations/" + args.id);
+    if (!answer.ok()) return ReportError(g, answer.error());
+    auto one = ListedOf(json::parse(*answer, nullptr, false));
+    if (!one.ok()) return ReportError(g, one.error());
+    return Status_(g, one->state);
   }
   auto store = OpenStore(g);
   if (!store.ok()) return ReportError(g, store.error());
