@@ -61,19 +61,9 @@ Result<int64_t> ParseTime(const std::string& text, int64_t now_ns) {
                                                       "': use RFC 3339 (2024-05-01T12:00:00Z) or -15m, -2h, -7d");
   };
   if (!text.empty() && text[0] == '-') {
-    size_t used = 0;
-    long long n = 0;
-    try {
-      n = std::stoll(text.substr(1), &used);
-    } catch (const std::exception&) {
-      return bad();
-    }
-    if (n < 0 || used + 2 != text.size()) return bad();
-    static const std::string kUnits = "smhdw";
-    static const int64_t kSeconds[] = {1, 60, 3600, 86400, 604800};
-    const size_t unit = kUnits.find(text.back());
-    if (unit == std::string::npos || n > 1000LL * 365 * 86400 / kSeconds[unit]) return bad();
-    return now_ns - static_cast<int64_t>(n) * kSeconds[unit] * 1000000000LL;
+    const std::optional<int64_t> seconds = ParsePeriodSeconds(std::string_view(text).substr(1));
+    if (!seconds) return bad();
+    return now_ns - *seconds * 1000000000LL;
   }
   std::tm tm{};
   int consumed = 0;

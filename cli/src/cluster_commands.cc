@@ -48,13 +48,12 @@ std::chrono::milliseconds Millis(double seconds) {
 // units s m h d w); "0" is none.
 Result<std::chrono::seconds> ParsePeriod(const std::string& flag, const std::string& text) {
   if (text == "0") return std::chrono::seconds(0);
-  const int64_t now = UnixNowNs();
-  auto cutoff = ParseTime("-" + text, now);
-  if (!cutoff.ok() || *cutoff >= now || text.find_first_not_of("0123456789") == 0)
+  const std::optional<int64_t> seconds = ParsePeriodSeconds(text);
+  if (!seconds || *seconds == 0)
     return MakeError(ErrorCode::kInvalidArgument, flag + " '" + text +
                                                       "' is not a period: give a number and a unit s m h d w "
                                                       "(e.g. 90d), or 0");
-  return std::chrono::seconds((now - *cutoff) / 1000000000);
+  return std::chrono::seconds(*seconds);
 }
 
 }  // namespace

@@ -2,7 +2,10 @@
 // construction and its JSON form (docs/formats/fleet.md, `rollout/ID`).
 #include "rollout.h"
 
-#include <charconv>
+#include <optional>
+#include <string>
+
+#include "sqlx/messages/clock.h"
 
 namespace sqlx::orchestrator {
 
@@ -101,18 +104,14 @@ Result<Gate> ParseGate(std::string_view text) {
                                                       "wait:1h)");
   };
   if (text.substr(0, 5) != "wait:") return bad();
-  std::string_view amount = text.substr(5);
-  int64_t unit = 1;
-  if (!amount.empty() && (amount.back() == 's' || amount.back() == 'm' || amount.back() == 'h')) {
-    unit = amount.back() == 's' ? 1 : amount.back() == 'm' ? 60 : 3600;
-    amount.remove_suffix(1);
-  }
-  int64_t n = 0;
-  auto [ptr, ec] = std::from_chars(amount.data(), amount.data() + amount.size(), n);
-  if (amount.empty() || ec != std::errc() || ptr != amount.data() + amount.size() || n < 0 || n > 7 * 24 * 3600)
-    return bad();
+  // A period (wait:90s, wait:5m), or bare seconds (wait:30); a week at most.
+  const std::string_view amount = text.substr(5);
+  std::optional<int64_t> seconds = ParsePeriodSeconds(amount);
+  if (!seconds && !amount.empty() && amount.find_first_not_of("0123456789") == std::string_view::npos)
+    seconds = ParsePeriodSeconds(std::string(amount) + "s");
+  if (!seconds || *seconds > 7 * 24 * 3600) return bad();
   g.kind = Gate::Kind::kWait;
-  g.wait_s = n * unit;
+  g.wait_s = *seconds;
   return g;
 }
 

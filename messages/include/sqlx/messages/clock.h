@@ -3,7 +3,9 @@
 #pragma once
 
 #include <cstdint>
+#include <optional>
 #include <string>
+#include <string_view>
 
 namespace sqlx {
 
@@ -14,5 +16,11 @@ int64_t UnixNowNs();
 // the second after a '.' when not 0: ".123Z", ".123456789Z". Times before
 // the epoch round toward the past.
 std::string Rfc3339(int64_t ns, int fraction_digits = 0);
+
+// A period as a count and one unit of s m h d w ("30s", "15m", "90d"), in
+// seconds; nullopt when `text` is not one (no unit, a sign, anything else,
+// more than 1000 years). How commands and options spell retention, gate
+// waits and relative times.
+std::optional<int64_t> ParsePeriodSeconds(std::string_view text);
 
 }  // namespace sqlx
