@@ -95,19 +95,22 @@ std::string EstimateText(const json& r) {
   return out + "): an estimate";
 }
 
-// "ro-…: wave 1 of 2 (running), targets {...}": what --watch compares.
-std::string SummaryLine(const json& r) {
+// "ro-…: wave 1 of 2 (running), targets {...}".
+std::string Headline(const json& r) {
   const std::string phase = r["phase"].get<std::string>(), state = r["state"].get<std::string>();
-  std::string out = r["id"].get<std::string>() + ": " + phase + (phase == state ? "" : " (" + state + ")") +
-                    ", targets " + r["counts"].dump();
+  return r["id"].get<std::string>() + ": " + phase + (phase == state ? "" : " (" + state + ")") + ", targets " +
+         r["counts"].dump();
+}
+
+// The headline and the reason on one line: what --watch compares.
+std::string SummaryLine(const json& r) {
+  std::string out = Headline(r);
   if (!r["reason"].get<std::string>().empty()) out += "; reason: " + r["reason"].get<std::string>();
   return out;
 }
 
 void PrintSummary(std::ostream& out, const json& r) {
-  const std::string phase = r["phase"].get<std::string>(), state = r["state"].get<std::string>();
-  out << r["id"].get<std::string>() << ": " << phase << (phase == state ? "" : " (" + state + ")") << ", targets "
-      << r["counts"].dump();
+  out << Headline(r);
   if (!r["reason"].get<std::string>().empty()) out << "\n  reason: " << r["reason"].get<std::string>();
   if (const std::string eta = EstimateText(r); !eta.empty()) out << "\n  estimate: " << eta;
   out << "\n";
