@@ -2,12 +2,15 @@
 #include <caf/all.hpp>
 #include <spdlog/spdlog.h>
 
+#include <chrono>
 #include <future>
 #include <memory>
+#include <optional>
 
 #include "apply_work.h"
 #include "envelope.h"
 #include "learn_work.h"
+#include "query_work.h"
 #include "spawn.h"
 
 namespace sqlx::actors {
@@ -22,8 +25,22 @@ struct ConnectionState {
   // first, kept for the next job while usable.
   std::unique_ptr<transports::Session> helper;
   std::future<OpenedSession> helper_opening;
+  // The query being streamed (QueryJob): while it is open the actor takes
+  // only its QueryNext messages; other jobs wait in the mailbox.
+  std::optional<OpenQuery> query;
   static inline const char* name = "sqlx.connection";
+
+  ConnectionState() = default;
+  ConnectionState(const ConnectionState&) = delete;
+  ConnectionState& operator=(const ConnectionState&) = delete;
+  // An actor ended mid-query closes its socket instead of reading the rest
+  // of the results (the stream's destructor would drain them).
+  ~ConnectionState() {
+    if (query && session) session->Close();
+  }
 };
+
+using Self = caf::stateful_actor<ConnectionState>;
 
 // Starts opening the helper session on a thread of its own, unless one is
 // open and usable or on its way.
@@ -77,10 +94,97 @@ Result<std::string> RunOnSession(ConnectionState& st, jobs::Kind kind, std::stri
   }
 }
 
-Envelope Run(ConnectionState& st, const Envelope& e) {
+// Opens the session when there is none or it is no longer usable.
+Status EnsureSession(ConnectionState& st) {
+  if (st.session != nullptr && st.session->usable()) return Status::Ok();
+  st.session.reset();
+  SQLX_ASSIGN_OR_RETURN(st.session, transports::Session::Open(st.config.url, st.config.session));
+  return Status::Ok();
+}
+
+// Ends the open query. `drop_session`: the results are not read to their
+// end; the session is closed (the server stops sending) and opened again by
+// the next job.
+void EndQuery(Self* self, bool drop_session) {
+  ConnectionState& st = self->state;
+  if (drop_session && st.session != nullptr) st.session->Close();
+  st.query.reset();
+  if (drop_session || (st.session != nullptr && !st.session->usable())) st.session.reset();
+  self->unbecome();
+}
+
+caf::behavior Streaming(Self* self, std::chrono::milliseconds idle);
+
+// QueryJob: runs the SQL and answers its first step; while steps remain the
+// actor streams (Streaming).
+Envelope StartQuery(Self* self, const jobs::Header& header, const Envelope& e) {
+  ConnectionState& st = self->state;
+  const QueryJobInfo job = ReadQueryJob(e.view());
+  if (Status opened = EnsureSession(st); !opened.ok()) return ErrorReply(header, opened.error());
+  if (!job.database.empty()) {
+    if (Status used = st.session->InitDb(job.database); !used.ok()) return ErrorReply(header, used.error());
+  }
+  auto stream = st.session->Query(job.sql);
+  if (!stream.ok()) return ErrorReply(header, stream.error());
+  st.query.emplace(header.job_id, std::move(stream).value());
+  self->become(caf::keep_behavior, Streaming(self, job.idle_timeout.count() > 0 ? job.idle_timeout : kDefaultQueryIdle));
+  bool end = false;
+  auto step = st.query->Step(&end);
+  if (!step.ok()) {
+    EndQuery(self, false);
+    return ErrorReply(header, step.error());
+  }
+  if (end) EndQuery(self, false);
+  return Envelope{static_cast<uint16_t>(jobs::Kind::kQueryRows), std::move(step).value()};
+}
+
+caf::behavior Streaming(Self* self, std::chrono::milliseconds idle) {
+  return {
+      [self](Envelope& e) -> caf::result<Envelope> {
+        // Every other message waits until the query ends (serialized).
+        if (e.kind != static_cast<uint16_t>(jobs::Kind::kQueryNext)) return caf::skip;
+        ConnectionState& st = self->state;
+        auto header = Accept(e, "connection", {jobs::Kind::kQueryNext});
+        if (!header.ok()) return ErrorReply("", 0, header.error(), false);
+        if (header->job_id != st.query->job_id()) {
+          return ErrorReply(*header, MakeError(ErrorCode::kInvalidArgument,
+                                               "query '" + header->job_id + "' is not open on this connection (query '" +
+                                                   st.query->job_id() + "' is)"));
+        }
+        if (ReadQueryNextCancel(e.view())) {
+          std::vector<uint8_t> end = st.query->EndStep();
+          EndQuery(self, true);
+          return Envelope{static_cast<uint16_t>(jobs::Kind::kQueryRows), std::move(end)};
+        }
+        bool end = false;
+        auto step = st.query->Step(&end);
+        if (!step.ok()) {
+          EndQuery(self, false);
+          return ErrorReply(*header, step.error());
+        }
+        if (end) EndQuery(self, false);
+        return Envelope{static_cast<uint16_t>(jobs::Kind::kQueryRows), std::move(step).value()};
+      },
+      caf::after(idle) >> [self, idle] {
+        spdlog::warn("connection {}: query '{}' closed: no one asked for its next results in {} ms",
+                     self->state.config.url.ConnectionName(), self->state.query->job_id(), idle.count());
+        EndQuery(self, true);
+      },
+  };
+}
+
+Envelope Run(Self* self, const Envelope& e) {
+  ConnectionState& st = self->state;
   auto header = Accept(e, "connection",
-                       {jobs::Kind::kLearnServerJob, jobs::Kind::kLearnDatabaseJob, jobs::Kind::kApplyPlanJob});
+                       {jobs::Kind::kLearnServerJob, jobs::Kind::kLearnDatabaseJob, jobs::Kind::kApplyPlanJob,
+                        jobs::Kind::kQueryJob, jobs::Kind::kQueryNext});
   if (!header.ok()) return ErrorReply("", 0, header.error(), false);
+  if (header->kind == jobs::Kind::kQueryJob) return StartQuery(self, *header, e);
+  if (header->kind == jobs::Kind::kQueryNext) {
+    return ErrorReply(*header, MakeError(ErrorCode::kInvalidArgument,
+                                         "query '" + header->job_id + "' is not open on this connection: it ended, "
+                                         "was cancelled or was closed after its idle timeout"));
+  }
   if (header->kind == jobs::Kind::kApplyPlanJob && !st.config.plan_runner) {
     return ErrorReply(*header, MakeError(ErrorCode::kUnsupported,
                                          "this actor system was started without a plan runner: it cannot apply plans"));
@@ -88,12 +192,7 @@ Envelope Run(ConnectionState& st, const Envelope& e) {
   // The second session's connect runs beside the first's (and the server's
   // probes).
   if (header->kind == jobs::Kind::kLearnDatabaseJob && st.config.learn_sessions >= 2) StartHelper(st);
-  if (st.session == nullptr || !st.session->usable()) {
-    st.session.reset();
-    auto opened = transports::Session::Open(st.config.url, st.config.session);
-    if (!opened.ok()) return ErrorReply(*header, opened.error());
-    st.session = std::move(opened).value();
-  }
+  if (Status opened = EnsureSession(st); !opened.ok()) return ErrorReply(*header, opened.error());
   Result<std::string> out = RunOnSession(st, header->kind, e.view());
   if (!out.ok()) {
     spdlog::debug("connection {}: job {} failed: {}", st.config.url.ConnectionName(), header->job_id,
@@ -103,10 +202,10 @@ Envelope Run(ConnectionState& st, const Envelope& e) {
   return MakeEnvelope(ResultKind(header->kind), *out);
 }
 
-caf::behavior Connection(caf::stateful_actor<ConnectionState>* self, ConnectionConfig config) {
+caf::behavior Connection(Self* self, ConnectionConfig config) {
   self->state.config = std::move(config);
   return {
-      [self](Envelope& e) -> Envelope { return Run(self->state, e); },
+      [self](Envelope& e) -> Envelope { return Run(self, e); },
   };
 }
 

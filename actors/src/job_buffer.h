@@ -15,11 +15,17 @@ namespace sqlx::actors {
 // `body` of type `kind` wrapped in a finished Envelope ("SQJB") for
 // `job_id`/`attempt`, as bytes.
 // `target` (optional) names the server, for jobs sent over the bus.
+// FinishEnvelope without the copy: the envelope stays in `b`.
+inline void FinishEnvelopeIn(flatbuffers::FlatBufferBuilder& b, std::string_view job_id, uint32_t attempt,
+                             fb::jobs::Body kind, flatbuffers::Offset<void> body,
+                             flatbuffers::Offset<fb::jobs::Target> target = 0) {
+  auto id = b.CreateString(job_id.data(), job_id.size());
+  b.Finish(fb::jobs::CreateEnvelope(b, id, attempt, kind, body, target), fb::jobs::EnvelopeIdentifier());
+}
 inline std::string FinishEnvelope(flatbuffers::FlatBufferBuilder& b, std::string_view job_id, uint32_t attempt,
                                   fb::jobs::Body kind, flatbuffers::Offset<void> body,
                                   flatbuffers::Offset<fb::jobs::Target> target = 0) {
-  auto id = b.CreateString(job_id.data(), job_id.size());
-  b.Finish(fb::jobs::CreateEnvelope(b, id, attempt, kind, body, target), fb::jobs::EnvelopeIdentifier());
+  FinishEnvelopeIn(b, job_id, attempt, kind, body, target);
   return std::string(reinterpret_cast<const char*>(b.GetBufferPointer()), b.GetSize());
 }
 

@@ -5,11 +5,14 @@
 
 #include <atomic>
 #include <chrono>
+#include <optional>
+#include <utility>
 
 #include "apply_work.h"
 #include "envelope.h"
 #include "job_buffer.h"
 #include "learn_work.h"
+#include "query_work.h"
 #include "sqlx/messages/parallel.h"
 #include "record_of.h"
 #include "spawn.h"
@@ -118,12 +121,8 @@ class System::Impl {
   Result<Envelope> RunRaw(const transports::ConnectionUrl& url, jobs::Kind kind, std::string job,
                           const System::RunHooks& hooks = {}) {
     SupervisorConfig config;
+    config.connection = ConnectionFor(url, true);
     ConnectionConfig& connection = config.connection;
-    connection.url = url;
-    connection.session.pack_dir = options_.pack_dir;
-    connection.session.connect_timeout = std::chrono::milliseconds(options_.connect_timeout_ms);
-    connection.session.max_packet = options_.max_packet;
-    connection.session.on_greeting = flo::LearnSessionGreeting();
     connection.learn_sessions = options_.learn_sessions;
     connection.on_learn_progress = options_.on_learn_progress;
     config.snapshot = snapshot_ ? &snapshot_ : nullptr;
@@ -152,6 +151,20 @@ class System::Impl {
 
   std::string NextJobId() { return "local-" + std::to_string(++next_job_); }
 
+  Result<std::unique_ptr<QueryCursor>> Query(const transports::ConnectionUrl& url, const QueryRequest& request);
+
+  // A connection actor's config for `url`; `multi_statements` proposes them
+  // at the greeting (flo::LearnSessionGreeting), as learning wants.
+  ConnectionConfig ConnectionFor(const transports::ConnectionUrl& url, bool multi_statements) const {
+    ConnectionConfig connection;
+    connection.url = url;
+    connection.session.pack_dir = options_.pack_dir;
+    connection.session.connect_timeout = std::chrono::milliseconds(options_.connect_timeout_ms);
+    connection.session.max_packet = options_.max_packet;
+    if (multi_statements) connection.session.on_greeting = flo::LearnSessionGreeting();
+    return connection;
+  }
+
  private:
   SystemOptions options_;
   caf::actor_system_config config_;
@@ -159,6 +172,111 @@ class System::Impl {
   caf::actor snapshot_;
   std::atomic<uint64_t> next_job_{0};
 };
+
+namespace {
+
+// System::Query's cursor: a connection actor of its own, asked for one step
+// at a time, one step asked ahead (the actor reads the next batch off the
+// socket while the reader works on this one).
+class ActorQueryCursor final : public QueryCursor {
+ public:
+  ActorQueryCursor(caf::actor_system& system, caf::actor connection, std::string job_id)
+      : self_(system), connection_(std::move(connection)), job_id_(std::move(job_id)) {}
+  ~ActorQueryCursor() override {
+    // Mid-way: the actor closes its session instead of reading the rest.
+    caf::anon_send_exit(connection_, caf::exit_reason::user_shutdown);
+  }
+
+  // Sends the job and takes its first step.
+  Status Start(const QueryJobInfo& job) {
+    Ask(jobs::Kind::kQueryJob, QueryJob(job_id_, job));
+    return Fetch();
+  }
+
+  Result<bool> NextResult() override {
+    for (;;) {
+      if (failed_) return *failed_;
+      if (steps_.results_started() > consumed_) {
+        consumed_ = steps_.results_started();
+        batch_ready_ = steps_.batch().rows() > 0;
+        return true;
+      }
+      if (steps_.end_of_query()) return false;
+      SQLX_RETURN_IF_ERROR(Fetch());  // the current result's unread rows are passed over
+    }
+  }
+  const std::vector<transports::Column>& columns() const override { return steps_.columns(); }
+  bool has_rows() const override { return consumed_ > 0 && steps_.has_rows(); }
+  Result<const transports::RowBatch*> NextBatch() override {
+    if (failed_) return *failed_;
+    if (!has_rows() || steps_.results_started() != consumed_) return static_cast<const transports::RowBatch*>(nullptr);
+    if (batch_ready_) {
+      batch_ready_ = false;
+      return &steps_.batch();
+    }
+    if (steps_.end_of_result()) return static_cast<const transports::RowBatch*>(nullptr);
+    SQLX_RETURN_IF_ERROR(Fetch());  // the same result goes on: rows, or its end
+    if (steps_.batch().rows() > 0) return &steps_.batch();
+    return static_cast<const transports::RowBatch*>(nullptr);
+  }
+  const transports::Completion& completion() const override { return steps_.completion(); }
+
+ private:
+  using Pending = decltype(std::declval<caf::scoped_actor&>()->request(std::declval<caf::actor&>(), caf::infinite,
+                                                                       std::declval<Envelope>()));
+
+  void Ask(jobs::Kind kind, const std::string& bytes) {
+    pending_.emplace(self_->request(connection_, caf::infinite, MakeEnvelope(kind, bytes)));
+  }
+
+  // Takes the step asked for, and asks for the one after it.
+  Status Fetch() {
+    if (!pending_) Ask(jobs::Kind::kQueryNext, QueryNext(job_id_, false));
+    Result<Envelope> reply = MakeError(ErrorCode::kInternal, "no answer");
+    pending_->receive([&](Envelope& r) { reply = std::move(r); },
+                      [&](caf::error& err) {
+                        reply = MakeError(ErrorCode::kInternal,
+                                          "the connection actor ended mid-query: " + self_->system().render(err));
+                      });
+    pending_.reset();
+    Status taken = Take(reply);
+    if (!taken.ok()) {
+      failed_ = taken.error();
+      return taken;
+    }
+    if (!steps_.end_of_query()) Ask(jobs::Kind::kQueryNext, QueryNext(job_id_, false));
+    return Status::Ok();
+  }
+
+  Status Take(const Result<Envelope>& reply) {
+    if (!reply.ok()) return reply.error();
+    if (reply->kind == static_cast<uint16_t>(jobs::Kind::kError)) {
+      SQLX_RETURN_IF_ERROR(jobs::Verify(jobs::Kind::kError, reply->view()));
+      return jobs::ReadError(reply->view()).error;
+    }
+    SQLX_RETURN_IF_ERROR(jobs::Verify(jobs::Kind::kQueryRows, reply->view()));
+    return steps_.Take(reply->view());
+  }
+
+  caf::scoped_actor self_;
+  caf::actor connection_;
+  std::string job_id_;
+  std::optional<Pending> pending_;
+  QuerySteps steps_;
+  uint64_t consumed_ = 0;     // results the reader has moved to
+  bool batch_ready_ = false;  // steps_.batch() holds rows not yet handed out
+  std::optional<Error> failed_;
+};
+
+}  // namespace
+
+Result<std::unique_ptr<QueryCursor>> System::Impl::Query(const transports::ConnectionUrl& url,
+                                                         const QueryRequest& request) {
+  caf::actor connection = SpawnConnection(system_, ConnectionFor(url, request.multi_statements));
+  auto cursor = std::make_unique<ActorQueryCursor>(system_, std::move(connection), NextJobId());
+  SQLX_RETURN_IF_ERROR(cursor->Start(QueryJobInfo{request.sql, request.database, request.idle_timeout}));
+  return std::unique_ptr<QueryCursor>(std::move(cursor));
+}
 
 System::System(const SystemOptions& options) : impl_(std::make_unique<Impl>(options)) {}
 System::~System() = default;
@@ -191,6 +309,12 @@ Result<ApplySummary> System::ApplyPlan(const transports::ConnectionUrl& url, con
                         impl_->Run(url, jobs::Kind::kApplyPlanJob, ApplyPlanJob(impl_->NextJobId(), request)));
   SQLX_RETURN_IF_ERROR(jobs::Verify(jobs::Kind::kApplyReport, reply.view()));
   return ReadApplySummary(reply.view());
+}
+
+Result<std::unique_ptr<QueryCursor>> System::Query(const transports::ConnectionUrl& url,
+                                                   const QueryRequest& request) {
+  if (request.sql.empty()) return MakeError(ErrorCode::kInvalidArgument, "the query is empty: give the SQL to run");
+  return impl_->Query(url, request);
 }
 
 Result<std::string> System::RunEnvelope(const transports::ConnectionUrl& url, std::string_view job,

@@ -1,5 +1,6 @@
-// `sqlx ping` and `sqlx query`, through the driver (sqlx/driver.h): one
-// session, no store.
+// `sqlx ping` (through the driver, sqlx/driver.h) and `sqlx query` (through
+// the actors: a query job whose rows the connection actor streams on
+// demand): one session, no store.
 #include <chrono>
 #include <cstdio>
 #include <iostream>
@@ -11,24 +12,11 @@
 #include "commands.h"
 #include "connection_learning.h"
 #include "output.h"
+#include "sqlx/actors/system.h"
 #include "sqlx/driver.h"
 #include "sqlx/transports/session.h"
 
 namespace sqlx::cli {
-
-namespace {
-
-// A driver for statements a person wrote: no multi-statement strings.
-Result<std::unique_ptr<Driver>> ConnectForQuery(const GlobalOptions& g, const ConnectArgs& c) {
-  auto url = ResolveConnection(c);
-  if (!url.ok()) return url.error();
-  spdlog::debug("connecting to {}", url->Redacted());
-  DriverOptions options = DriverOptionsFor(g);
-  options.multi_statements = false;
-  return CreateDriver(*url, options);
-}
-
-}  // namespace
 
 int ReportError(const GlobalOptions& g, const Error& error) {
   std::cerr << "sqlx: error: " << error.ToString() << "\n";
@@ -107,10 +95,16 @@ int RunPing(const GlobalOptions& g, const ConnectArgs& c) {
 }
 
 int RunQuery(const GlobalOptions& g, const ConnectArgs& c, const std::string& sql) {
-  auto driver = ConnectForQuery(g, c);
-  if (!driver.ok()) return ReportError(g, driver.error());
-  // Rows stream from the driver's session in batches (memory stays flat).
-  auto stream = (*driver)->Query(sql);
+  auto url = ResolveConnection(c);
+  if (!url.ok()) return ReportError(g, url.error());
+  spdlog::debug("connecting to {}", url->Redacted());
+  // Rows stream from the connection actor in batches, one asked ahead while
+  // this thread prints the last (memory stays flat). Statements a person
+  // wrote: no multi-statement strings.
+  actors::System system(SystemOptionsFor(g));
+  actors::QueryRequest request;
+  request.sql = sql;
+  auto stream = system.Query(*url, request);
   if (!stream.ok()) return ReportError(g, stream.error());
   OutputBuffer out;
   uint64_t total_rows = 0;

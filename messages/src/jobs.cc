@@ -17,6 +17,7 @@ static_assert(static_cast<int>(fb::Body::Error) == static_cast<int>(Kind::kError
 static_assert(static_cast<int>(fb::Body::ProbeResult) == static_cast<int>(Kind::kProbeResult));
 static_assert(static_cast<int>(fb::Body::LeaseReply) == static_cast<int>(Kind::kLeaseReply));
 static_assert(static_cast<int>(fb::Body::MigrationCheckpoint) == static_cast<int>(Kind::kMigrationCheckpoint));
+static_assert(static_cast<int>(fb::Body::QueryRows) == static_cast<int>(Kind::kQueryRows));
 
 namespace {
 
@@ -24,7 +25,7 @@ constexpr std::string_view kKindNames[] = {
     "none",           "learn-server-job", "learn-database-job", "apply-plan-job", "learned-server",
     "learned-databases", "apply-report",  "progress",           "heartbeat",      "audit-event",
     "error",          "probe-job",        "probe-result",       "lease-request",  "lease-reply",
-    "migration-checkpoint",
+    "migration-checkpoint", "query-job",  "query-next",         "query-rows",
 };
 static_assert(std::size(kKindNames) == kMaxKind + 1);
 

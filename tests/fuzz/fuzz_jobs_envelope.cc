@@ -1,7 +1,8 @@
 // Fuzzes what every actor does with an inbound envelope (docs/actors.md):
 // the first two bytes are the kind tag, the rest the buffer. Whatever
 // jobs::Verify accepts must be safe to read in full: the header, an Error,
-// and the nested IR buffers of LearnedDatabases (through ir::FromFlatBuffer).
+// and the nested IR buffers of LearnedDatabases (through ir::FromFlatBuffer),
+// and a query's steps as its reader takes them (QuerySteps, every cell).
 #include <flatbuffers/flatbuffers.h>
 
 #include <cstddef>
@@ -11,6 +12,7 @@
 #include <vector>
 
 #include "jobs_generated.h"
+#include "query_work.h"
 #include "sqlx/messages/ir_flatbuffers.h"
 #include "sqlx/messages/jobs.h"
 
@@ -65,6 +67,22 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   }
   if (const auto* ckpt = env->body_as_MigrationCheckpoint(); ckpt != nullptr) {
     seen += Touch(ckpt->worker()) + Touch(ckpt->migration_json());
+  }
+  if (kind == sqlx::jobs::Kind::kQueryRows) {
+    // Twice: as a first step, and after itself (a continuation).
+    sqlx::actors::QuerySteps steps;
+    for (int i = 0; i < 2; ++i) {
+      if (!steps.Take(bytes).ok()) break;
+      const auto& batch = steps.batch();
+      for (size_t r = 0; r < batch.rows(); ++r) {
+        for (size_t c = 0; c < batch.columns(); ++c) {
+          const std::string_view v = batch.value(r, c);
+          if (v.size() > batch.byte_size()) __builtin_trap();
+          for (char ch : v) seen += static_cast<unsigned char>(ch);
+        }
+      }
+      for (const auto& col : steps.columns()) seen += col.name.size();
+    }
   }
   return seen == static_cast<size_t>(-1) ? 1 : 0;
 }

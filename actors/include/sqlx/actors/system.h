@@ -16,6 +16,7 @@
 #include "sqlx/messages/ir.h"
 #include "sqlx/messages/result.h"
 #include "sqlx/storage/store.h"
+#include "sqlx/transports/session.h"
 #include "sqlx/transports/url.h"
 
 namespace sqlx::actors {
@@ -112,6 +113,37 @@ struct LearnRequest {
   bool store = true;                   // with a store: the snapshot actor stores what was learned
 };
 
+// What a query asks for (System::Query).
+struct QueryRequest {
+  std::string sql;
+  std::string database;  // empty: the URL's
+  // Proposes multi-statement strings at the greeting; false for statements
+  // a person wrote (`sqlx query`): a string of several is then refused by
+  // the server instead of run. Default false.
+  bool multi_statements = false;
+  // The connection closes the query when its next results are not asked
+  // for within this time. 0: 60 s.
+  std::chrono::milliseconds idle_timeout{0};
+};
+
+// The results of one query, streamed from its connection actor at the
+// reader's pace: each call for rows asks the actor for the next batch, and
+// the actor reads one step ahead while the reader works. The reading rules
+// are transports::QueryStream's: NextResult moves to the next result
+// (skipping the current one's unread rows), NextBatch gives its rows until
+// nullptr, completion() is the result's once its rows are read. A batch
+// stays valid until the next call. Used by one thread at a time; destroying
+// it mid-way ends the query (the connection closes its session).
+class QueryCursor {
+ public:
+  virtual ~QueryCursor() = default;
+  virtual Result<bool> NextResult() = 0;
+  virtual const std::vector<transports::Column>& columns() const = 0;
+  virtual bool has_rows() const = 0;
+  virtual Result<const transports::RowBatch*> NextBatch() = 0;
+  virtual const transports::Completion& completion() const = 0;
+};
+
 // Thread-safety: the calls may be made from several threads; each blocks
 // until its job is answered.
 class System {
@@ -144,6 +176,13 @@ class System {
   // repeat after some operations ran stops at drift or already-applied
   // instead of applying twice.
   Result<ApplySummary> ApplyPlan(const transports::ConnectionUrl& url, const ApplyRequest& request);
+
+  // Runs `request.sql` on a connection actor of its own (a QueryJob; not
+  // retried: a statement may not be safe to run twice) and returns its
+  // results as they stream. Fails when the connect, the database or the
+  // first result fails; later errors come from the cursor's calls. The
+  // cursor must not outlive the System.
+  Result<std::unique_ptr<QueryCursor>> Query(const transports::ConnectionUrl& url, const QueryRequest& request);
 
   // What the caller of RunEnvelope adds to one job's run: an apply job's
   // fence, checkpoints and audit forwarding (ApplyRequest::hooks).

@@ -35,8 +35,11 @@ enum class Kind : uint16_t {
   kLeaseRequest = 13,     // a worker asks for (or renews) a job's lease
   kLeaseReply = 14,       // the orchestrator's answer
   kMigrationCheckpoint = 15,  // a worker stores an online migration's checkpoint (answered with a kLeaseReply)
+  kQueryJob = 16,             // run SQL on the connection's session, results streamed on demand
+  kQueryNext = 17,            // the next step of an open query's results (or its cancel)
+  kQueryRows = 18,            // one step of a query's results (answer to kQueryJob and kQueryNext)
 };
-inline constexpr uint16_t kMaxKind = 15;
+inline constexpr uint16_t kMaxKind = 18;
 
 // "learn-server-job", "learned-databases", "error", ...; "unknown" otherwise.
 std::string_view KindName(Kind kind);
