@@ -10,6 +10,7 @@
 #include "apply_work.h"
 #include "envelope.h"
 #include "learn_work.h"
+#include "ping_work.h"
 #include "query_work.h"
 #include "spawn.h"
 
@@ -177,9 +178,19 @@ Envelope Run(Self* self, const Envelope& e) {
   ConnectionState& st = self->state;
   auto header = Accept(e, "connection",
                        {jobs::Kind::kLearnServerJob, jobs::Kind::kLearnDatabaseJob, jobs::Kind::kApplyPlanJob,
-                        jobs::Kind::kQueryJob, jobs::Kind::kQueryNext});
+                        jobs::Kind::kQueryJob, jobs::Kind::kQueryNext, jobs::Kind::kPingJob});
   if (!header.ok()) return ErrorReply("", 0, header.error(), false);
   if (header->kind == jobs::Kind::kQueryJob) return StartQuery(self, *header, e);
+  if (header->kind == jobs::Kind::kPingJob) {
+    if (ReadPingFresh(e.view()) && st.session != nullptr) {
+      st.session->Close();
+      st.session.reset();
+    }
+    if (Status opened = EnsureSession(st); !opened.ok()) return ErrorReply(*header, opened.error());
+    auto report = PingOn(*st.session, st.config.url, header->job_id);
+    if (!report.ok()) return ErrorReply(*header, report.error());
+    return MakeEnvelope(jobs::Kind::kPingReport, *report);
+  }
   if (header->kind == jobs::Kind::kQueryNext) {
     return ErrorReply(*header, MakeError(ErrorCode::kInvalidArgument,
                                          "query '" + header->job_id + "' is not open on this connection: it ended, "

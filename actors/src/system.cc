@@ -12,6 +12,7 @@
 #include "envelope.h"
 #include "job_buffer.h"
 #include "learn_work.h"
+#include "ping_work.h"
 #include "query_work.h"
 #include "sqlx/messages/parallel.h"
 #include "record_of.h"
@@ -152,6 +153,24 @@ class System::Impl {
   std::string NextJobId() { return "local-" + std::to_string(++next_job_); }
 
   Result<std::unique_ptr<QueryCursor>> Query(const transports::ConnectionUrl& url, const QueryRequest& request);
+
+  // One request to a connection actor of its own, which ends with it.
+  Result<Envelope> AskConnection(const transports::ConnectionUrl& url, jobs::Kind kind, const std::string& job) {
+    caf::actor connection = SpawnConnection(system_, ConnectionFor(url, false));
+    caf::scoped_actor self{system_};
+    Result<Envelope> out = MakeError(ErrorCode::kInternal, "no answer");
+    self->request(connection, caf::infinite, MakeEnvelope(kind, job))
+        .receive([&](Envelope& reply) { out = std::move(reply); },
+                 [&](caf::error& err) {
+                   out = MakeError(ErrorCode::kInternal, "the connection actor did not answer: " + system_.render(err));
+                 });
+    self->send_exit(connection, caf::exit_reason::user_shutdown);
+    if (out.ok() && out->kind == static_cast<uint16_t>(jobs::Kind::kError)) {
+      SQLX_RETURN_IF_ERROR(jobs::Verify(jobs::Kind::kError, out->view()));
+      return jobs::ReadError(out->view()).error;
+    }
+    return out;
+  }
 
   // A connection actor's config for `url`; `multi_statements` proposes them
   // at the greeting (flo::LearnSessionGreeting), as learning wants.
@@ -309,6 +328,13 @@ Result<ApplySummary> System::ApplyPlan(const transports::ConnectionUrl& url, con
                         impl_->Run(url, jobs::Kind::kApplyPlanJob, ApplyPlanJob(impl_->NextJobId(), request)));
   SQLX_RETURN_IF_ERROR(jobs::Verify(jobs::Kind::kApplyReport, reply.view()));
   return ReadApplySummary(reply.view());
+}
+
+Result<PingResult> System::Ping(const transports::ConnectionUrl& url) {
+  SQLX_ASSIGN_OR_RETURN(Envelope reply,
+                        impl_->AskConnection(url, jobs::Kind::kPingJob, PingJob(impl_->NextJobId(), true)));
+  SQLX_RETURN_IF_ERROR(jobs::Verify(jobs::Kind::kPingReport, reply.view()));
+  return ReadPingReport(reply.view());
 }
 
 Result<std::unique_ptr<QueryCursor>> System::Query(const transports::ConnectionUrl& url,

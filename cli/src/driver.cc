@@ -11,15 +11,14 @@
 
 namespace sqlx {
 
-namespace {
-
-// "5.5.5-10.11.6-MariaDB-0+deb12u1" -> flavor MariaDB, version 10.11.6-...
-void SplitVersion(const std::string& raw, std::string* flavor, std::string* version) {
+void SplitServerVersion(const std::string& raw, std::string* flavor, std::string* version) {
   *version = raw;
   // MariaDB prefixes "5.5.5-" for old replication clients.
   if (raw.rfind("5.5.5-", 0) == 0) *version = raw.substr(6);
   *flavor = raw.find("MariaDB") != std::string::npos ? "MariaDB" : "MySQL";
 }
+
+namespace {
 
 class SessionDriver final : public Driver {
  public:
@@ -37,7 +36,7 @@ class SessionDriver final : public Driver {
     report.rtt = std::chrono::steady_clock::now() - start;
     const transports::ServerInfo& info = session_->server();
     report.server_version = info.greeting.server_version;
-    SplitVersion(report.server_version, &report.flavor, &report.version);
+    SplitServerVersion(report.server_version, &report.flavor, &report.version);
     report.connection_id = info.greeting.connection_id;
     report.auth_plugin = info.auth_plugin;
     report.tls = info.tls;

@@ -1,6 +1,6 @@
-// `sqlx ping` (through the driver, sqlx/driver.h) and `sqlx query` (through
-// the actors: a query job whose rows the connection actor streams on
-// demand): one session, no store.
+// `sqlx ping` and `sqlx query`, through the actors: a ping job, and a query
+// job whose rows the connection actor streams on demand. One session, no
+// store.
 #include <chrono>
 #include <cstdio>
 #include <iostream>
@@ -46,11 +46,18 @@ int RunPing(const GlobalOptions& g, const ConnectArgs& c) {
   if (!resolved.ok()) return fail(resolved.error());
   url = *resolved;  // also when the connect fails: the error's audit event names it
   spdlog::debug("connecting to {}", url.Redacted());
-  auto driver = CreateDriver(url, DriverOptionsFor(g));
-  if (!driver.ok()) return fail(driver.error());
-  auto ping = (*driver)->Ping();
+  // A ping job on a connection actor: a fresh session, then the ping.
+  actors::System system(SystemOptionsFor(g));
+  auto ping = system.Ping(url);
   if (!ping.ok()) return fail(ping.error());
-  const PingReport& info = *ping;
+  PingReport info;
+  info.server_version = ping->server_version;
+  SplitServerVersion(info.server_version, &info.flavor, &info.version);
+  info.connection_id = ping->connection_id;
+  info.auth_plugin = ping->auth_plugin;
+  info.tls = ping->tls;
+  info.connect_time = ping->connect_time;
+  info.rtt = ping->rtt;
   const nlohmann::json details = {{"server_version", info.server_version},
                                   {"tls", info.tls.active ? info.tls.version : "off"}};
   if (Status audited = RecordInConfiguredStore(g, "ping", {url.ConnectionName(), url.database, ""}, nullptr,

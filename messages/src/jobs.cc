@@ -18,6 +18,7 @@ static_assert(static_cast<int>(fb::Body::ProbeResult) == static_cast<int>(Kind::
 static_assert(static_cast<int>(fb::Body::LeaseReply) == static_cast<int>(Kind::kLeaseReply));
 static_assert(static_cast<int>(fb::Body::MigrationCheckpoint) == static_cast<int>(Kind::kMigrationCheckpoint));
 static_assert(static_cast<int>(fb::Body::QueryRows) == static_cast<int>(Kind::kQueryRows));
+static_assert(static_cast<int>(fb::Body::PingReport) == static_cast<int>(Kind::kPingReport));
 
 namespace {
 
@@ -25,7 +26,8 @@ constexpr std::string_view kKindNames[] = {
     "none",           "learn-server-job", "learn-database-job", "apply-plan-job", "learned-server",
     "learned-databases", "apply-report",  "progress",           "heartbeat",      "audit-event",
     "error",          "probe-job",        "probe-result",       "lease-request",  "lease-reply",
-    "migration-checkpoint", "query-job",  "query-next",         "query-rows",
+    "migration-checkpoint", "query-job",  "query-next",         "query-rows",     "ping-job",
+    "ping-report",
 };
 static_assert(std::size(kKindNames) == kMaxKind + 1);
 

@@ -68,6 +68,10 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   if (const auto* ckpt = env->body_as_MigrationCheckpoint(); ckpt != nullptr) {
     seen += Touch(ckpt->worker()) + Touch(ckpt->migration_json());
   }
+  if (const auto* ping = env->body_as_PingReport(); ping != nullptr) {
+    seen += Touch(ping->connection()) + Touch(ping->server_version()) + Touch(ping->auth_plugin()) +
+            Touch(ping->tls_version()) + Touch(ping->tls_cipher()) + Touch(ping->tls_trust()) + Touch(ping->endpoint());
+  }
   if (kind == sqlx::jobs::Kind::kQueryRows) {
     // Twice: as a first step, and after itself (a continuation).
     sqlx::actors::QuerySteps steps;

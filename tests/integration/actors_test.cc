@@ -463,6 +463,34 @@ TEST(ActorsQueryTest, ErrorsComeFromTheCallThatMeetsThem) {
   EXPECT_EQ(system.Query(RootUrl(), request).error().code, ErrorCode::kInvalidArgument);
 }
 
+TEST(ActorsPingTest, APingJobReportsTheSessionItOpened) {
+  auto driver = CreateDriver(RootUrl(), DriverOptions{});
+  ASSERT_TRUE(driver.ok()) << driver.error().ToString();
+  auto direct = (*driver)->Ping();
+  ASSERT_TRUE(direct.ok()) << direct.error().ToString();
+  System system;
+  auto first = system.Ping(RootUrl());
+  ASSERT_TRUE(first.ok()) << first.error().ToString();
+  EXPECT_EQ(first->connection, RootUrl().ConnectionName());
+  EXPECT_EQ(first->server_version, direct->server_version);
+  EXPECT_EQ(first->auth_plugin, direct->auth_plugin);
+  EXPECT_EQ(first->tls.active, direct->tls.active);
+  EXPECT_EQ(first->tls.version, direct->tls.version);
+  EXPECT_GT(first->connect_time.count(), 0);
+  EXPECT_GT(first->rtt.count(), 0);
+  EXPECT_FALSE(first->endpoint.empty());
+  auto second = system.Ping(RootUrl());
+  ASSERT_TRUE(second.ok());
+  EXPECT_NE(second->connection_id, first->connection_id);  // each ping on a session of its own
+  EXPECT_NE(second->connection_id, direct->connection_id);
+
+  transports::ConnectionUrl wrong = sqlx::testing::Url("root", "not-the-password", "");
+  auto denied = system.Ping(wrong);
+  ASSERT_FALSE(denied.ok());
+  EXPECT_EQ(denied.error().server_code, 1045);
+  EXPECT_THAT(denied.error().ToString(), ::testing::Not(HasSubstr("not-the-password")));
+}
+
 // White-box: the actors themselves, in an actor system of the test's own.
 class ActorsTest : public ::testing::Test {
  protected:

@@ -50,6 +50,10 @@ struct PingReport {
   std::chrono::duration<double, std::milli> rtt{0};  // this ping's round trip
 };
 
+// "5.5.5-10.11.6-MariaDB-0+deb12u1" → flavor "MariaDB", version
+// "10.11.6-MariaDB-0+deb12u1" (PingReport's fields).
+void SplitServerVersion(const std::string& raw, std::string* flavor, std::string* version);
+
 // One open session to one server. Every call runs on that session, so a
 // Driver is used by one thread at a time; different drivers are independent.
 // Errors say what happened and what to do; a password never appears in them.

@@ -113,6 +113,18 @@ struct LearnRequest {
   bool store = true;                   // with a store: the snapshot actor stores what was learned
 };
 
+// A server as a ping found it (System::Ping).
+struct PingResult {
+  std::string connection;      // "user@host:port"
+  std::string server_version;  // as the greeting sent it
+  uint64_t connection_id = 0;
+  std::string auth_plugin;     // the plugin that authenticated the session
+  transports::TlsInfo tls;     // tls.active false: plain TCP
+  std::chrono::microseconds connect_time{0};  // connect, TLS and authentication
+  std::chrono::nanoseconds rtt{0};            // the ping's round trip
+  std::string endpoint;        // host:port as connected
+};
+
 // What a query asks for (System::Query).
 struct QueryRequest {
   std::string sql;
@@ -176,6 +188,11 @@ class System {
   // repeat after some operations ran stops at drift or already-applied
   // instead of applying twice.
   Result<ApplySummary> ApplyPlan(const transports::ConnectionUrl& url, const ApplyRequest& request);
+
+  // Connects to the server behind `url` on a connection actor of its own,
+  // authenticates and pings it (a PingJob; not retried: a ping reports what
+  // it met).
+  Result<PingResult> Ping(const transports::ConnectionUrl& url);
 
   // Runs `request.sql` on a connection actor of its own (a QueryJob; not
   // retried: a statement may not be safe to run twice) and returns its

@@ -38,8 +38,10 @@ enum class Kind : uint16_t {
   kQueryJob = 16,             // run SQL on the connection's session, results streamed on demand
   kQueryNext = 17,            // the next step of an open query's results (or its cancel)
   kQueryRows = 18,            // one step of a query's results (answer to kQueryJob and kQueryNext)
+  kPingJob = 19,              // connect, authenticate, ping
+  kPingReport = 20,           // result of kPingJob
 };
-inline constexpr uint16_t kMaxKind = 18;
+inline constexpr uint16_t kMaxKind = 20;
 
 // "learn-server-job", "learned-databases", "error", ...; "unknown" otherwise.
 std::string_view KindName(Kind kind);
