@@ -14,6 +14,7 @@
 #include "commands.h"
 #include "connection_learning.h"
 #include "files.h"
+#include "sqlx/actors/system.h"
 #include "sqlx/driver.h"
 #include "sqlx/messages/ir.h"
 #include "sqlx/planner/duration.h"
@@ -46,14 +47,24 @@ Result<ir::Database> LoadSide(const GlobalOptions& g, const std::string& what, c
     }
     const std::string database = url.database;
     url.database.clear();
-    SQLX_ASSIGN_OR_RETURN(std::unique_ptr<Driver> driver, CreateDriver(url, DriverOptionsFor(g)));
-    SQLX_ASSIGN_OR_RETURN(flo::LearnedDatabase learned, driver->Snapshot(database));
-    for (const std::string& line : learned.not_visible)
+    // A learn job through the actors, the server first when its
+    // capabilities are wanted; nothing is stored.
+    actors::LearnRequest request;
+    request.databases = {database};
+    request.learn_server = server != nullptr;
+    request.store = false;
+    actors::System system(SystemOptionsFor(g));
+    SQLX_ASSIGN_OR_RETURN(actors::LearnedDatabases learned, system.Learn(url, request));
+    actors::LearnedDatabase& db = learned.databases.at(0);
+    if (db.error) return *db.error;
+    for (const std::string& line : db.not_visible)
       std::cerr << "sqlx: warning: " << what << ": not learned: " << line << "\n";
     if (server != nullptr) {
-      SQLX_ASSIGN_OR_RETURN(*server, driver->PlannerCapabilities());
+      if (!learned.server) return MakeError(ErrorCode::kInternal, what + ": the learn job did not report the server");
+      SQLX_ASSIGN_OR_RETURN(*server, planner::CapabilitiesFromJson(learned.server->capability_json));
+      (*server)->basis += " (" + url.ConnectionName() + ")";
     }
-    return std::move(learned.schema);
+    return std::move(db.schema);
   }
   SQLX_ASSIGN_OR_RETURN(std::string text, ReadTextFile(source));
   auto db = ir::FromJson(text);
