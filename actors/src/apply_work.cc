@@ -7,7 +7,6 @@
 namespace sqlx::actors {
 namespace fb = ::sqlx::fb::jobs;
 
-
 std::string ApplyPlanJob(std::string_view job_id, const ApplyRequest& r) {
   flatbuffers::FlatBufferBuilder b(256 + r.plan_json.size());
   auto body = fb::CreateApplyPlanJobDirect(b, r.database.c_str(), r.plan_json.c_str(), r.dry_run,
@@ -27,9 +26,11 @@ Result<std::string> ApplyOn(transports::Session& session, const transports::Conn
   request.allow_blocking = body->allow_blocking();
   SQLX_ASSIGN_OR_RETURN(ApplySummary s, runner(session, url, request));
   flatbuffers::FlatBufferBuilder b(1024 + s.report_json.size());
+  const ServerHealth& h = s.health;
   auto out = fb::CreateApplyReportDirect(b, s.database.c_str(), s.result.c_str(), s.from_hash.c_str(),
                                          s.to_hash.c_str(), s.live_hash.c_str(), s.applied, s.failed_operation,
-                                         s.report_json.c_str());
+                                         s.report_json.c_str(), h.sampled, h.max_threads_running, h.replicas,
+                                         h.max_replica_lag_s, h.replica_lag_error.c_str());
   return FinishEnvelope(b, env->job_id() ? env->job_id()->string_view() : "", env->attempt(), fb::Body::ApplyReport,
                 out.Union());
 }

@@ -154,6 +154,8 @@ ApplySummary ReadApplySummary(std::string_view verified) {
   s.applied = r->applied();
   s.failed_operation = r->failed_operation();
   s.report_json = std::string(Str(r->report_json()));
+  s.health = ServerHealth{r->health_sampled(), r->max_threads_running(), r->replicas(), r->max_replica_lag_s(),
+                          std::string(Str(r->replica_lag_error()))};
   return s;
 }
 

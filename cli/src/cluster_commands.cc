@@ -9,9 +9,10 @@
 #include <nlohmann/json.hpp>
 #include <spdlog/spdlog.h>
 
-#include "driver_plan_runner.h"
 #include "audit_access.h"
 #include "commands.h"
+#include "connection_learning.h"
+#include "driver_plan_runner.h"
 #include "sqlx/actors/bus_worker.h"
 #include "sqlx/apply.h"
 #include "sqlx/planner/plan.h"
@@ -134,7 +135,12 @@ int RunWorker(const GlobalOptions& g, const ClusterArgs& a) {
   apply.plan_name = "cluster job";
   apply.online.chunk_seconds = a.chunk_time;
   apply.online.max_threads_running = a.max_threads_running;
-  o.system.plan_runner = DriverPlanRunner(apply);
+  // Each apply samples the server's health (Threads_running, its replicas'
+  // lag) for the rollouts' health gates: the replicas reached as the job's
+  // server is, with the worker's connect options.
+  o.system.plan_runner = DriverPlanRunner(apply, {}, [g](const transports::ConnectionUrl& url) {
+    return OpenSession(g, url);
+  });
   auto worker = actors::BusWorker::Start(o, std::move(key).value());
   if (!worker.ok()) return ReportError(g, worker.error());
   std::cout << nlohmann::json{{"worker", (*worker)->name()}, {"nats", a.nats_url}}.dump() << std::endl;

@@ -3,6 +3,7 @@
 #pragma once
 
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -184,6 +185,10 @@ struct ClusterArgs {
   size_t canary = 0;                                // --canary
   std::string waves, gate = "health";               // --waves, --gate
   uint32_t failure_budget = 0, per_server = 1;      // --failure-budget, --per-server
+  // The health gate's limits (rollout create --max-threads-running,
+  // --max-replica-lag; the worker's throttle of the same name is above).
+  uint32_t gate_threads_running = 0;                // 0: not checked
+  std::optional<double> gate_replica_lag_s;         // unset: not checked
   bool watch = false;                               // rollout status --watch
 };
 // Runs until SIGINT/SIGTERM; prints {"listening": "HOST:PORT"} once serving.

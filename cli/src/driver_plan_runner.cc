@@ -1,13 +1,35 @@
 #include "driver_plan_runner.h"
 
+#include <optional>
+
 #include "apply_plan.h"
 #include "sqlx/planner/online.h"
 #include "sqlx/planner/plan.h"
 
 namespace sqlx::cli {
 
-actors::PlanRunner DriverPlanRunner(ApplyOptions base, std::function<void(const ApplyReport&)> keep) {
-  return [base = std::move(base), keep = std::move(keep)](
+namespace {
+
+// Samples `sampler` after each operation and each online-copy chunk (or
+// second throttled), besides what `options` did then already.
+void SampleDuring(ApplyOptions& options, transports::Session& session, ServerHealthSampler& sampler) {
+  options.on_progress = [&session, &sampler, then = std::move(options.on_progress)](const ApplyReport& report) {
+    sampler.Sample(session);
+    if (then) then(report);
+  };
+  options.on_migration_progress = [&session, &sampler, then = std::move(options.on_migration_progress)](
+                                      const planner::MigrationState& state, double rows_per_second,
+                                      std::string_view throttled) {
+    sampler.Sample(session);
+    if (then) then(state, rows_per_second, throttled);
+  };
+}
+
+}  // namespace
+
+actors::PlanRunner DriverPlanRunner(ApplyOptions base, std::function<void(const ApplyReport&)> keep,
+                                    ReplicaOpener replicas) {
+  return [base = std::move(base), keep = std::move(keep), replicas = std::move(replicas)](
              transports::Session& session, const transports::ConnectionUrl& url,
              const actors::ApplyRequest& request) -> Result<actors::ApplySummary> {
     SQLX_ASSIGN_OR_RETURN(planner::Plan plan, planner::PlanFromJson(request.plan_json));
@@ -31,12 +53,23 @@ actors::PlanRunner DriverPlanRunner(ApplyOptions base, std::function<void(const 
       SQLX_ASSIGN_OR_RETURN(planner::MigrationState state, planner::MigrationFromJson(earlier));
       options.resume.push_back(std::move(state));
     }
+    std::optional<ServerHealthSampler> sampler;
+    if (replicas) {
+      sampler.emplace(url, replicas);
+      sampler->Start(session);
+      SampleDuring(options, session, *sampler);
+    }
     SQLX_ASSIGN_OR_RETURN(ApplyReport report, ApplyPlan(session, url, plan, options));
     if (keep) keep(report);
-    return actors::ApplySummary{report.database,  std::string(ApplyResultName(report.result)),
-                                report.from_hash, report.to_hash,
-                                report.live_hash, static_cast<uint32_t>(report.applied.size()),
-                                report.failed_operation, ApplyReportToJson(report)};
+    actors::ApplySummary summary{report.database,  std::string(ApplyResultName(report.result)),
+                                 report.from_hash, report.to_hash,
+                                 report.live_hash, static_cast<uint32_t>(report.applied.size()),
+                                 report.failed_operation, ApplyReportToJson(report)};
+    if (sampler) {
+      if (session.usable()) sampler->Sample(session);
+      summary.health = sampler->health();
+    }
+    return summary;
   };
 }
 

@@ -5,6 +5,7 @@
 
 #include <functional>
 
+#include "server_health.h"
 #include "sqlx/actors/plan_runner.h"
 #include "sqlx/apply.h"
 
@@ -15,9 +16,12 @@ namespace sqlx::cli {
 // consents, and the request's hooks when it has them (a cluster worker's:
 // its fence, checkpoints, audit forwarding and migrations to resume).
 // `keep`, when set, is given the whole report before the summary is made
-// (`sqlx apply` prints it). The runner runs on the connection actor's
-// thread; base's hooks are called there.
-actors::PlanRunner DriverPlanRunner(ApplyOptions base = {},
-                                    std::function<void(const ApplyReport&)> keep = {});
+// (`sqlx apply` prints it). With `replicas` (a worker's), each run samples
+// the server's health (ServerHealthSampler: at the start, after each
+// operation and each online-copy chunk, at the end) into the summary's
+// `health`, reaching the replicas with it. The runner runs on the
+// connection actor's thread; base's hooks are called there.
+actors::PlanRunner DriverPlanRunner(ApplyOptions base = {}, std::function<void(const ApplyReport&)> keep = {},
+                                    ReplicaOpener replicas = {});
 
 }  // namespace sqlx::cli

@@ -366,6 +366,14 @@ int main(int argc, char** argv) {
                              "Failed or held targets a wave may have and still pass")
       ->default_val(0);
   rollout_create->add_option("--per-server", cluster.per_server, "Apply jobs at once on one server")->default_val(1);
+  rollout_create->add_option("--max-threads-running", cluster.gate_threads_running,
+                             "Health gate: a wave fails when a server's Threads_running went above N during an "
+                             "apply of it (the rollout pauses; 0: not checked)")
+      ->default_val(0);
+  rollout_create->add_option("--max-replica-lag", cluster.gate_replica_lag_s,
+                             "Health gate: a wave fails when a replica of a server was more SECONDS behind during an "
+                             "apply, or its lag could not be read (default: not checked)")
+      ->check(CLI::NonNegativeNumber);
   rollout_create->add_flag("--allow-destructive", cluster.allow_destructive, "Operations that drop data may run");
   rollout_create->add_flag("--allow-blocking", cluster.allow_blocking, "Copies that block writes may run");
   client(rollout_cmd, "list", "Every rollout with its state");

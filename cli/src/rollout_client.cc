@@ -143,6 +143,23 @@ std::string TargetNote(const json& t, int64_t now_ns) {
   return out;
 }
 
+// What a target's worker measured of its server during its last apply:
+// "thr 3, lag none" (no replicas), "thr 3, lag 2 s", "thr 3, lag ?"
+// (unknown: the reason says why when it failed the gate); "-": nothing.
+std::string HealthText(const json& t) {
+  if (!t.contains("health") || !t["health"].is_object()) return "-";
+  const json& h = t["health"];
+  std::string lag = "none";
+  if (h.contains("replica_lag_error")) {
+    lag = "?";
+  } else if (h.value("replicas", 0) > 0 && h["max_replica_lag_s"].is_number()) {
+    std::ostringstream s;
+    s << h["max_replica_lag_s"].get<double>() << " s";
+    lag = s.str();
+  }
+  return "thr " + std::to_string(h.value("max_threads_running", 0)) + ", lag " + lag;
+}
+
 void PrintTargets(std::ostream& out, const json& r) {
   size_t name_w = 6;
   for (const json& t : r["targets"])
@@ -150,7 +167,7 @@ void PrintTargets(std::ostream& out, const json& r) {
   const int64_t now = r.value("now_ns", int64_t{0});
   out << std::left << std::setw(static_cast<int>(name_w + 2)) << "TARGET" << std::setw(6) << "WAVE" << std::setw(15)
       << "STATE" << std::setw(26) << "JOB" << std::setw(22) << "STARTED" << std::setw(10) << "TOOK"
-      << "REASON / PROGRESS\n";
+      << std::setw(20) << "HEALTH" << "REASON / PROGRESS\n";
   for (const json& t : r["targets"]) {
     const int64_t started = t.value("started_ns", int64_t{0}), finished = t.value("finished_ns", int64_t{0});
     const std::string took = started == 0 ? "-" : Took(((finished > 0 ? finished : now) - started) / 1'000'000);
@@ -158,7 +175,7 @@ void PrintTargets(std::ostream& out, const json& r) {
         << t["connection"].get<std::string>() + "/" + t["database"].get<std::string>() << std::setw(6)
         << t["wave"].get<size_t>() << std::setw(15) << t["state"].get<std::string>() << std::setw(26)
         << t["job"].get<std::string>() << std::setw(22) << Time(started) << std::setw(10) << took
-        << TargetNote(t, now) << "\n";
+        << std::setw(20) << HealthText(t) << TargetNote(t, now) << "\n";
   }
 }
 
@@ -242,7 +259,9 @@ int RunRolloutClient(const GlobalOptions& g, const ClusterArgs& a, const Api& ap
               {"failure_budget", a.failure_budget},
               {"per_server", a.per_server},
               {"allow_destructive", a.allow_destructive},
-              {"allow_blocking", a.allow_blocking}};
+              {"allow_blocking", a.allow_blocking},
+              {"max_threads_running", a.gate_threads_running}};
+    if (a.gate_replica_lag_s) body["max_replica_lag"] = *a.gate_replica_lag_s;
     return Show(g, a, api, Call(api, "POST", "/v1/rollouts", &body));
   }
   if (act == "list") {

@@ -126,7 +126,9 @@ Result<Run> Orchestrator::Impl::StartApply(const Caller& caller, const ApplyPara
   Records::Batch batch;
   batch.Put(run);
   SQLX_RETURN_IF_ERROR(records_->Write(batch, "recording apply run " + run.id));
-  SQLX_RETURN_IF_ERROR(QueueApplyJob(&caller, run.id, run.id + ".a0", p, json::object()));
+  SQLX_ASSIGN_OR_RETURN(std::string server, ServerOf(*conn));
+  SQLX_ASSIGN_OR_RETURN(Job job, QueueApplyJob(&caller, run.id, run.id + ".a0", p, json::object()));
+  fleet_applies_[job.id] = server;  // rollouts count it on its server until it ends
   return run;
 }
 

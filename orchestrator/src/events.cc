@@ -19,6 +19,11 @@ using nlohmann::json;
 // Worker events fetched, persisted in one write and acked at a time.
 constexpr int kEventBatch = 256;
 
+// What an apply's worker measured, as a rollout's target keeps it.
+TargetHealth TargetHealthOf(const actors::ServerHealth& h) {
+  return TargetHealth{h.max_threads_running, h.replicas, h.max_replica_lag_s, h.replica_lag_error};
+}
+
 }  // namespace
 
 void Orchestrator::Impl::EventsLoop() {
@@ -293,6 +298,7 @@ void Orchestrator::Impl::OnApplied(EventWrites& w, Job job, std::string_view ver
   job.summary = json{{"database", s.database}, {"result", s.result}, {"from_hash", s.from_hash},
                      {"to_hash", s.to_hash},   {"live_hash", s.live_hash}, {"applied", s.applied}};
   if (s.failed_operation != 0) job.summary["failed_operation"] = s.failed_operation;
+  if (s.health.sampled) job.summary["health"] = TargetHealthToJson(TargetHealthOf(s.health));
   const json report = json::parse(s.report_json, nullptr, false);
   if (job.state == JobState::kFailed) {
     job.error = s.result;
@@ -305,7 +311,7 @@ void Orchestrator::Impl::OnApplied(EventWrites& w, Job job, std::string_view ver
   details["run"] = job.run;
   details["worker"] = job.worker;
   if (report.is_object() && report.contains("applied")) details["steps"] = report["applied"];
-  w.rollouts = w.rollouts || job.params.contains("rollout");
+  w.rollouts = true;  // a rollout's result, or room on a server a fleet apply held
   w.audit.push_back(EventFor(nullptr, job.state == JobState::kDone ? "apply.finished" : "apply.failed",
                              storage::AuditObject{job.connection, s.database, ""},
                              job.state == JobState::kDone ? nullptr : &failure, details));
@@ -317,7 +323,8 @@ void Orchestrator::Impl::OnFailed(EventWrites& w, Job job, const Error& error) {
   job.error = error.ToString();
   job.finished_ns = UnixNowNs();
   w.Put(job);
-  w.rollouts = w.rollouts || job.params.contains("rollout");
+  // A rollout's result, or room on a server a fleet apply held.
+  w.rollouts = w.rollouts || job.kind == jobs::KindName(jobs::Kind::kApplyPlanJob);
   w.audit.push_back(EventFor(nullptr, "job.failed", {}, &error,
                              json{{"job", job.id}, {"run", job.run}, {"kind", job.kind},
                                   {"fleet_connection", job.connection}, {"worker", job.worker}}));

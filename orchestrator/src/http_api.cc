@@ -107,7 +107,8 @@ json RolloutStatusJson(const Rollout& r, Records* records) {
 
 // POST /v1/rollouts's body: {"desired": IR (object or text), "targets":
 // selector or [selectors], "canary", "waves", "gate", "failure_budget",
-// "per_server", "allow_destructive", "allow_blocking"}.
+// "per_server", "allow_destructive", "allow_blocking", "max_threads_running",
+// "max_replica_lag"}.
 Result<Orchestrator::Impl::RolloutRequest> RolloutRequestOf(const json& body) {
   Orchestrator::Impl::RolloutRequest r;
   if (!body.contains("desired"))

@@ -145,6 +145,13 @@ Status Orchestrator::Impl::RepublishPending() {
   size_t n = 0;
   for (Job& job : all) {
     if (IsTerminal(job.state)) continue;
+    if (job.kind == jobs::KindName(jobs::Kind::kApplyPlanJob) && !job.params.contains("rollout")) {
+      // A fleet apply in flight counts against the rollouts' per-server limit.
+      SQLX_ASSIGN_OR_RETURN(std::optional<FleetConnection> conn, records_->GetConnection(job.connection));
+      if (conn) {
+        if (auto server = ServerOf(*conn); server.ok()) fleet_applies_[job.id] = *server;
+      }
+    }
     // A job NATS does not take now stays queued for the next start; the
     // others still go out.
     if (Status s = Publish(job); !s.ok() && !IsTerminal(job.state)) {

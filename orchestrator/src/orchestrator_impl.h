@@ -64,6 +64,10 @@ inline constexpr std::string_view kDatabaseJob = "learn-database-job";
 // "run-" and 10 random hex digits.
 std::string NewRunId();
 
+// The server (host:port) behind a fleet connection: what the per-server
+// limit of rollouts counts by (rollout_engine.cc).
+Result<std::string> ServerOf(const FleetConnection& c);
+
 // An event the orchestrator records, by `caller` (null: by itself); its
 // token subject, address and role go into the details.
 storage::AuditEvent EventFor(const Caller* caller, const std::string& action, const storage::AuditObject& object,
@@ -210,6 +214,11 @@ class Orchestrator::Impl {
   // publishes its job under the target's job id; or the event that takes
   // the place of a job (skipped, held, nothing to revert).
   Result<std::optional<RolloutEvent>> DispatchTarget(Rollout& r, size_t index, bool revert);
+  // The fleet applies (`sqlx fleet apply`, not a rollout's) in flight per
+  // server (host:port), which count against every rollout's per-server
+  // limit: those in fleet_applies_ still queued or running (the finished
+  // ones are dropped from it).
+  Result<std::map<std::string, uint32_t>> FleetAppliesPerServer();
   // Feeds finished jobs of the rollout's targets in flight to it (and the
   // start of a pending one, the tick of a gate); publishes a job that was
   // recorded as dispatched but never queued. `all`: every rollout, `r` among
@@ -231,6 +240,10 @@ class Orchestrator::Impl {
   std::condition_variable rollout_cv_;
   bool rollout_wake_ = false;
   std::mutex state_mu_;  // read-modify-write of job, run, schedule and rollout records
+  // Fleet apply jobs (not a rollout's) that may be in flight, by job id:
+  // their server (host:port). Under state_mu_; filled at start from the
+  // unfinished jobs (RepublishPending) and by StartApply.
+  std::map<std::string, std::string> fleet_applies_;
   std::mutex audit_mu_;  // the chain's one writer
   std::atomic<bool> stopping_{false};
   std::vector<std::thread> threads_;

@@ -1,6 +1,7 @@
 #include "rollout.h"
 
 #include <algorithm>
+#include <cstdio>
 #include <map>
 
 namespace sqlx::orchestrator {
@@ -11,6 +12,40 @@ using nlohmann::json;
 using Kind = RolloutEvent::Kind;
 
 std::string TargetName(const RolloutTarget& t) { return t.connection + "/" + t.database; }
+
+// "12 s", "0.5 s".
+std::string Seconds(double seconds) {
+  char out[32];
+  std::snprintf(out, sizeof out, "%g s", seconds);
+  return out;
+}
+
+// Where a target's measured health is beyond the strategy's limits: one
+// entry per limit, with what was measured and the limit.
+json HealthProblems(const RolloutStrategy& s, const TargetHealth& h) {
+  json out = json::array();
+  if (s.max_threads_running > 0 && h.max_threads_running > s.max_threads_running)
+    out.push_back(json{{"limit", "max_threads_running"},
+                       {"measured", h.max_threads_running},
+                       {"threshold", s.max_threads_running},
+                       {"text", "Threads_running reached " + std::to_string(h.max_threads_running) +
+                                    ", over the limit of " + std::to_string(s.max_threads_running)}});
+  if (!s.max_replica_lag_s) return out;
+  if (!h.replica_lag_error.empty()) {
+    out.push_back(json{{"limit", "max_replica_lag"},
+                       {"measured", nullptr},
+                       {"threshold", *s.max_replica_lag_s},
+                       {"text", "replica lag unknown (" + h.replica_lag_error + "), limit " +
+                                    Seconds(*s.max_replica_lag_s)}});
+  } else if (h.replicas > 0 && h.max_replica_lag_s > *s.max_replica_lag_s) {
+    out.push_back(json{{"limit", "max_replica_lag"},
+                       {"measured", h.max_replica_lag_s},
+                       {"threshold", *s.max_replica_lag_s},
+                       {"text", "replica lag reached " + Seconds(h.max_replica_lag_s) + ", over the limit of " +
+                                    Seconds(*s.max_replica_lag_s)}});
+  }
+  return out;
+}
 
 // One decision in the making: the record as it changes, and what to do.
 class Step {
@@ -48,6 +83,7 @@ class Step {
   void StartWave(size_t wave);
   void Advance();
   void AdvanceRevert();
+  bool HealthGateFails();
   void Pause(const std::string& reason);
   void Command();
 
@@ -99,6 +135,12 @@ void Step::OnTargetResult() {
   json details{{"connection", t->connection}, {"database", t->database}, {"wave", t->wave}, {"job", t->job}};
   if (!e_.reason.empty()) details["reason"] = e_.reason;
   t->reason = e_.reason;
+  if (forward) {
+    // What this apply measured (nothing when it did not run on a worker).
+    t->health = e_.health;
+    t->health_accepted = false;
+    if (t->health) details["health"] = TargetHealthToJson(*t->health);
+  }
   switch (e_.kind) {
     case Kind::kApplied:
       t->state = TargetState::kDone;
@@ -149,7 +191,8 @@ void Step::StartWave(size_t wave) {
 
 // The current wave: pause past the failure budget; else start what the
 // per-server budget admits (counting other rollouts' jobs); once nothing is
-// left, pass to the gate.
+// left, pause if a target measured its server beyond the health limits,
+// else pass to the gate.
 void Step::Advance() {
   Rollout& ro = r();
   std::vector<const RolloutTarget*> failures;
@@ -184,7 +227,12 @@ void Step::Advance() {
     return;
   }
   WaveTimes& times = Times(ro.wave);
-  times.finished_ns = e_.now_ns;
+  times.finished_ns = 0;  // when its last target ended
+  for (const RolloutTarget& t : ro.targets) {
+    if (t.wave == ro.wave) times.finished_ns = std::max(times.finished_ns, t.finished_ns);
+  }
+  if (times.finished_ns == 0) times.finished_ns = e_.now_ns;
+  if (HealthGateFails()) return;
   json summary{{"wave", ro.wave},
                {"phase", RolloutPhase(ro)},
                {"failed_or_held", failures.size()},
@@ -243,9 +291,35 @@ void Step::AdvanceRevert() {
   Audit("rollout.reverted", json{{"targets", reverted}});
 }
 
+// The current wave's targets against the health limits, those accepted by
+// a resume left out: beyond them, the gate fails and the rollout pauses.
+bool Step::HealthGateFails() {
+  Rollout& ro = r();
+  json unhealthy = json::array();
+  std::string which;
+  for (const RolloutTarget& t : ro.targets) {
+    if (t.wave != ro.wave || !t.health || t.health_accepted) continue;
+    for (json& p : HealthProblems(ro.strategy, *t.health)) {
+      which += (which.empty() ? "" : "; ") + TargetName(t) + ": " + p["text"].get<std::string>();
+      p.erase("text");
+      p["connection"] = t.connection;
+      p["database"] = t.database;
+      unhealthy.push_back(std::move(p));
+    }
+  }
+  if (unhealthy.empty()) return false;
+  Audit("rollout.gate.unhealthy", json{{"wave", ro.wave}, {"phase", RolloutPhase(ro)}, {"targets", unhealthy}});
+  Pause(RolloutPhase(ro) + ": the health gate failed (" + which +
+        "); once the servers are healthy again, `sqlx rollout resume " + ro.id +
+        "` goes on (what was measured does not fail the gate again)");
+  ro.health_failed = true;
+  return true;
+}
+
 void Step::Pause(const std::string& reason) {
   r().state = RolloutState::kPaused;
   r().reason = reason;
+  r().health_failed = false;
   Audit("rollout.paused", json{{"reason", reason}, {"phase", RolloutPhase(r())}});
 }
 
@@ -265,6 +339,11 @@ void Step::Command() {
         return Refuse("rollout " + ro.id + " is " + state + ", not paused: nothing to resume");
       ro.reason.clear();
       Audit("rollout.resumed", json{{"phase", RolloutPhase(ro)}});
+      // Paused by the health gate: the operator accepts what was measured.
+      for (RolloutTarget& t : ro.targets) {
+        if (ro.health_failed && t.wave == ro.wave && t.health) t.health_accepted = true;
+      }
+      ro.health_failed = false;
       if (ro.reverting) {
         for (RolloutTarget& t : ro.targets) {
           if (t.state == TargetState::kRevertFailed) t.state = TargetState::kDone;

@@ -8,7 +8,7 @@
 // them as events.
 //
 //   pending ─start─▶ running(wave 0 = canary) ─wave done─▶ gate ─passed─▶ running(wave 1) … ─▶ completed
-//        running/gate ─failure budget exceeded, or pause─▶ paused ─resume─▶ running
+//        running/gate ─failure budget exceeded, health gate failed, or pause─▶ paused ─resume─▶ running
 //        running/gate/paused ─abort─▶ aborted
 //        completed/paused/aborted ─revert─▶ reverting (done targets, newest first) ─▶ reverted
 #pragma once
@@ -55,8 +55,10 @@ std::string_view TargetStateName(TargetState s);
 std::optional<TargetState> ParseTargetState(std::string_view s);
 
 // The gate between two waves. Every gate first needs the wave healthy: its
-// failed and held targets within the failure budget (else the rollout
-// pauses, and no further wave starts).
+// failed and held targets within the failure budget, and what its targets'
+// workers measured within the strategy's health limits (else the rollout
+// pauses, and no further wave starts; the last wave is checked too before
+// the rollout completes).
 struct Gate {
   enum class Kind {
     kHealth,    // the next wave starts as soon as this one is done
@@ -80,9 +82,32 @@ struct RolloutStrategy {
   uint32_t per_server = 1;          // apply jobs at once on one server (host:port). Default 1
   bool allow_destructive = false;   // the apply jobs' consents
   bool allow_blocking = false;
+  // Health limits: a wave fails its gate when a target's apply saw more
+  // Threads_running than this (TargetHealth). 0: not checked. Default 0
+  uint32_t max_threads_running = 0;
+  // ... or a replica of its server further behind than this many seconds,
+  // or a replica lag it could not read. Default: not checked
+  std::optional<double> max_replica_lag_s;
 
   bool operator==(const RolloutStrategy&) const = default;
 };
+
+// The server's load while a target's apply ran, as its worker sampled it
+// (at the start, after each operation and online-copy chunk, at the end):
+// what the health limits are checked against.
+struct TargetHealth {
+  uint32_t max_threads_running = 0;  // the most Threads_running seen (the sampling session counts: at least 1)
+  uint32_t replicas = 0;             // replicas of the server whose lag was read; 0 and no error: none, no lag
+  double max_replica_lag_s = 0;      // with replicas: the worst Seconds_Behind_Master seen
+  std::string replica_lag_error;     // set: the lag is unknown, and why
+
+  bool operator==(const TargetHealth&) const = default;
+};
+// {"max_threads_running", "replicas", "max_replica_lag_s" (null without
+// replicas), "replica_lag_error" (absent when none)}: the job summary's and
+// the record's form.
+nlohmann::json TargetHealthToJson(const TargetHealth& h);
+TargetHealth TargetHealthFromJson(const nlohmann::json& j);
 
 struct RolloutTarget {
   std::string connection;  // fleet connection name
@@ -101,6 +126,10 @@ struct RolloutTarget {
   // then (the operator learned it again), not held for differing from
   // `from_hash`. A live schema that still differs holds it again.
   bool replan = false;
+  std::optional<TargetHealth> health;  // what its last apply's worker measured; nullopt: nothing
+  // Resumed after its wave failed the health gate: `health` does not fail
+  // the gate again (its next apply's measurement would).
+  bool health_accepted = false;
 
   bool operator==(const RolloutTarget&) const = default;
 };
@@ -125,6 +154,7 @@ struct Rollout {
   size_t waves = 0;                  // how many (the canary counts as one)
   int64_t gate_until_ns = 0;         // kGate with a wait: when it passes
   std::string reason;                // kPaused: why
+  bool health_failed = false;        // kPaused by the health gate: resume accepts what the wave measured
   int64_t created_ns = 0, updated_ns = 0, finished_ns = 0;
   std::vector<WaveTimes> wave_times;  // one per wave
   std::vector<RolloutTarget> targets;
@@ -163,10 +193,11 @@ struct RolloutEvent {
   std::string reason;
   std::string actor;  // who caused it (commands: the token subject)
   int64_t now_ns = 0;
-  // Apply and revert jobs other rollouts have in flight, per server
-  // (host:port): a job starts on a server only while fewer than this
-  // rollout's per_server jobs run there, counting every rollout.
+  // Apply and revert jobs other rollouts (and plain fleet applies) have in
+  // flight, per server (host:port): a job starts on a server only while
+  // fewer than this rollout's per_server jobs run there, counting them all.
   std::map<std::string, uint32_t> elsewhere;
+  std::optional<TargetHealth> health;  // kApplied, kFailed: what the target's worker measured
 };
 
 struct RolloutAction {
@@ -219,8 +250,9 @@ nlohmann::json RolloutProgressJson(const Rollout& r, int64_t now_ns);
 
 // A strategy as JSON: {"canary", "waves" ("10%,50%,100%"), "gate"
 // ("health", "approval", "wait:30s"), "failure_budget", "per_server",
-// "allow_destructive", "allow_blocking"}; absent keys take the defaults.
-// kInvalidArgument names a bad wave or gate.
+// "allow_destructive", "allow_blocking", "max_threads_running" (0: not
+// checked), "max_replica_lag" (seconds; null: not checked)}; absent keys
+// take the defaults. kInvalidArgument names a bad wave, gate or limit.
 nlohmann::json RolloutStrategyToJson(const RolloutStrategy& s);
 Result<RolloutStrategy> RolloutStrategyFromJson(const nlohmann::json& j);
 

@@ -76,6 +76,25 @@ bool Unfinished(const Rollout& r) {
 
 }  // namespace
 
+Result<std::string> ServerOf(const FleetConnection& c) {
+  SQLX_ASSIGN_OR_RETURN(LearnedName names, LearnedNameOf(c));
+  return names.server;
+}
+
+Result<std::map<std::string, uint32_t>> Orchestrator::Impl::FleetAppliesPerServer() {
+  std::map<std::string, uint32_t> n;
+  for (auto it = fleet_applies_.begin(); it != fleet_applies_.end();) {
+    SQLX_ASSIGN_OR_RETURN(std::optional<Job> job, records_->GetJob(it->first));
+    if (!job || IsTerminal(job->state)) {
+      it = fleet_applies_.erase(it);
+      continue;
+    }
+    ++n[it->second];
+    ++it;
+  }
+  return n;
+}
+
 Result<Rollout> Orchestrator::Impl::CreateRollout(const Caller& caller, const RolloutRequest& request) {
   auto desired = ir::FromJson(request.desired_json);
   if (!desired.ok())
@@ -157,7 +176,9 @@ Status Orchestrator::Impl::DriveRollout(Rollout& r, const RolloutEvent& first, c
     SQLX_ASSIGN_OR_RETURN(listed, records_->ListRollouts());
     all = &listed;
   }
-  const std::map<std::string, uint32_t> elsewhere = InFlightPerServer(*all, r.id);
+  std::map<std::string, uint32_t> elsewhere = InFlightPerServer(*all, r.id);
+  SQLX_ASSIGN_OR_RETURN(const auto fleet_applies, FleetAppliesPerServer());
+  for (const auto& [server, n] : fleet_applies) elsewhere[server] += n;
   std::deque<RolloutEvent> events{first};
   bool by_caller = true;  // the first event is the caller's; what follows from it, the orchestrator's
   while (!events.empty()) {
@@ -298,6 +319,8 @@ Status Orchestrator::Impl::ReconcileRollout(Rollout& r, const std::vector<Rollou
     } else if (IsTerminal(job->state)) {
       e = TargetEvent(revert ? Kind::kRevertFailed : Kind::kFailed, i, job->error);
     }
+    if (e && job && job->summary.contains("health") && job->summary["health"].is_object())
+      e->health = TargetHealthFromJson(job->summary["health"]);
     if (e) SQLX_RETURN_IF_ERROR(DriveRollout(r, *e, nullptr, &all));
   }
   // A wait gate's time, or room on a server other rollouts filled.

@@ -2,6 +2,7 @@
 // construction and its JSON form (docs/formats/fleet.md, `rollout/ID`).
 #include "rollout.h"
 
+#include <cstdint>
 #include <optional>
 #include <string>
 
@@ -33,7 +34,8 @@ json TargetJson(const RolloutTarget& t) {
               {"wave", t.wave},                 {"state", TargetStateName(t.state)}, {"reason", t.reason},
               {"job", t.job},                   {"from_hash", t.from_hash}, {"from_version", t.from_version},
               {"attempts", t.attempts},         {"started_ns", t.started_ns}, {"finished_ns", t.finished_ns},
-              {"replan", t.replan}};
+              {"replan", t.replan},             {"health", t.health ? TargetHealthToJson(*t.health) : json()},
+              {"health_accepted", t.health_accepted}};
 }
 
 Result<RolloutTarget> TargetFrom(const json& j) {
@@ -53,10 +55,30 @@ Result<RolloutTarget> TargetFrom(const json& j) {
   t.started_ns = j.value("started_ns", int64_t{0});
   t.finished_ns = j.value("finished_ns", int64_t{0});
   t.replan = j.value("replan", false);
+  if (j.contains("health") && j["health"].is_object()) t.health = TargetHealthFromJson(j["health"]);
+  t.health_accepted = j.value("health_accepted", false);
   return t;
 }
 
 }  // namespace
+
+nlohmann::json TargetHealthToJson(const TargetHealth& h) {
+  json out{{"max_threads_running", h.max_threads_running},
+           {"replicas", h.replicas},
+           {"max_replica_lag_s", h.replicas > 0 ? json(h.max_replica_lag_s) : json()}};
+  if (!h.replica_lag_error.empty()) out["replica_lag_error"] = h.replica_lag_error;
+  return out;
+}
+
+TargetHealth TargetHealthFromJson(const nlohmann::json& j) {
+  TargetHealth h;
+  h.max_threads_running = j.value("max_threads_running", uint32_t{0});
+  h.replicas = j.value("replicas", uint32_t{0});
+  if (j.contains("max_replica_lag_s") && j["max_replica_lag_s"].is_number())
+    h.max_replica_lag_s = j["max_replica_lag_s"].get<double>();
+  h.replica_lag_error = j.value("replica_lag_error", "");
+  return h;
+}
 
 std::string_view RolloutStateName(RolloutState s) {
   switch (s) {
@@ -170,7 +192,9 @@ nlohmann::json RolloutStrategyToJson(const RolloutStrategy& s) {
               {"failure_budget", s.failure_budget},
               {"per_server", s.per_server},
               {"allow_destructive", s.allow_destructive},
-              {"allow_blocking", s.allow_blocking}};
+              {"allow_blocking", s.allow_blocking},
+              {"max_threads_running", s.max_threads_running},
+              {"max_replica_lag", s.max_replica_lag_s ? json(*s.max_replica_lag_s) : json()}};
 }
 
 Result<RolloutStrategy> RolloutStrategyFromJson(const nlohmann::json& j) {
@@ -182,6 +206,21 @@ Result<RolloutStrategy> RolloutStrategyFromJson(const nlohmann::json& j) {
   s.per_server = j.value("per_server", uint32_t{1});
   s.allow_destructive = j.value("allow_destructive", false);
   s.allow_blocking = j.value("allow_blocking", false);
+  const json threads = j.value("max_threads_running", json());
+  if (!threads.is_null()) {
+    if (!threads.is_number_integer() || threads.get<int64_t>() < 0 || threads.get<int64_t>() > UINT32_MAX)
+      return MakeError(ErrorCode::kInvalidArgument,
+                       "max_threads_running must be a whole number of threads (0: not checked), not " + threads.dump());
+    s.max_threads_running = threads.get<uint32_t>();
+  }
+  const json lag = j.value("max_replica_lag", json());
+  if (!lag.is_null()) {
+    if (!lag.is_number() || lag.get<double>() < 0)
+      return MakeError(ErrorCode::kInvalidArgument,
+                       "max_replica_lag must be seconds, 0 or more (leave it out not to check the lag), not " +
+                           lag.dump());
+    s.max_replica_lag_s = lag.get<double>();
+  }
   return s;
 }
 
@@ -203,6 +242,7 @@ nlohmann::json RolloutToJson(const Rollout& r) {
               {"waves", r.waves},
               {"gate_until_ns", r.gate_until_ns},
               {"reason", r.reason},
+              {"health_failed", r.health_failed},
               {"created_ns", r.created_ns},
               {"updated_ns", r.updated_ns},
               {"finished_ns", r.finished_ns},
@@ -226,6 +266,7 @@ Result<Rollout> RolloutFromJson(const nlohmann::json& j) {
     r.waves = j.value("waves", size_t{0});
     r.gate_until_ns = j.value("gate_until_ns", int64_t{0});
     r.reason = j.value("reason", "");
+    r.health_failed = j.value("health_failed", false);
     r.created_ns = j.value("created_ns", int64_t{0});
     r.updated_ns = j.value("updated_ns", int64_t{0});
     r.finished_ns = j.value("finished_ns", int64_t{0});

@@ -26,6 +26,7 @@
 #include "held_fleet.h"
 #include "own_mariadb.h"
 #include "sqlx_cluster.h"
+#include "sqlx_rollouts.h"
 #include "temp_dir.h"
 #include "test_env.h"
 
@@ -34,34 +35,12 @@ namespace {
 
 using namespace std::chrono_literals;
 using nlohmann::json;
+using testing::DesiredSql;
+using testing::DevUrl;
 using testing::FleetDatabases;
 using testing::PollUntil;
+using testing::Rollout;
 using testing::SqlxCluster;
-
-// The tables FleetDatabases makes, `t0_extra` added to t0's definition.
-std::string DesiredSql(const std::string& dir, int tables, const std::string& t0_extra) {
-  std::string sql;
-  for (int t = 0; t < tables; ++t) {
-    sql += "CREATE TABLE t" + std::to_string(t) + " (id INT PRIMARY KEY, name VARCHAR(40) NOT NULL, created DATETIME" +
-           (t == 0 ? t0_extra : "") + ", KEY k_name (name));\n";
-  }
-  const std::string path = dir + "/desired.sql";
-  testing::WriteFile(path, sql);
-  return path;
-}
-
-// The dev server a .sql desired state is learned on: root on the shared MariaDB.
-std::string DevUrl() { return "mysql://root@127.0.0.1:" + testing::MariaDbPort() + "?ssl-mode=disabled"; }
-testing::Env RootPassword() { return {{"SQLX_PASSWORD", testing::MariaDbRootPassword()}}; }
-
-// `sqlx --format json rollout ARGS`: its exit code and answer.
-std::pair<int, json> Rollout(SqlxCluster& cluster, std::vector<std::string> args) {
-  args.insert(args.begin(), {"--format", "json", "rollout"});
-  const testing::RunResult r = cluster.Sqlx(args, "", RootPassword());
-  const json answer = json::parse(r.out, nullptr, false);
-  EXPECT_TRUE(answer.is_object()) << testing::DescribeRun(r);
-  return {r.exit_code, answer};
-}
 
 // The columns named `column` in `db` on the server at `port`, as "t0,".
 std::string TablesWithColumn(int port, const std::string& db, const std::string& column) {

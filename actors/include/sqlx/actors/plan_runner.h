@@ -44,6 +44,18 @@ struct ApplyRequest {
   ApplyHooks hooks;  // not part of the job's bytes: RunEnvelope's hooks set them
 };
 
+// The server's load while a run went on, as the runner sampled it (jobs.fbs
+// ApplyReport's health fields; a rollout's health gate, docs/rollouts.md).
+struct ServerHealth {
+  bool sampled = false;              // false: nothing measured (a runner that does not sample)
+  uint32_t max_threads_running = 0;  // the most Threads_running seen (the sampling session counts: at least 1)
+  uint32_t replicas = 0;             // replicas whose lag was read; 0 and no error: the server lists none
+  double max_replica_lag_s = 0;      // with replicas > 0: the worst Seconds_Behind_Master seen
+  std::string replica_lag_error;     // set: the lag is unknown, and why
+
+  bool operator==(const ServerHealth&) const = default;
+};
+
 // What the run ended with: the fields of jobs.fbs's ApplyReport.
 struct ApplySummary {
   std::string database;
@@ -52,6 +64,7 @@ struct ApplySummary {
   uint32_t applied = 0;
   int failed_operation = 0;
   std::string report_json;  // ApplyReportToJson
+  ServerHealth health;
 };
 
 // Runs a plan over `session` (the connection actor's, on its thread). An
