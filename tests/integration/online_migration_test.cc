@@ -3,7 +3,8 @@
 // the same writes without a migration; no writer stall over 1 s outside the
 // cut-over; kill -9 at random moments, each resumed; revert keeps the writes
 // made after the cut-over; tables the engine cannot copy online are refused
-// with the reason before any change.
+// with the reason before any change; a table's own triggers fire once per
+// write throughout and keep their definitions.
 #include <signal.h>
 
 #include <atomic>
@@ -146,6 +147,119 @@ TEST(OnlineMigrationTest, WritesDuringCopyCutOverAndRevertAreAllKept) {
   for (const char* action : {"migration.started", "migration.copied", "migration.cutover", "migration.reverted",
                              "migration.abandoned"})
     EXPECT_NE(r.out.find(action), std::string::npos) << action << " missing from the audit log";
+}
+
+// The table's own triggers, in db, its control and the desired schema: a
+// BEFORE INSERT that changes the row, two AFTER INSERT in an order of their
+// own (PRECEDES), AFTER UPDATE (under another sql_mode) and AFTER DELETE,
+// all writing to an audit table.
+const char* kAuditTriggers =
+    "CREATE TABLE audit (seq int AUTO_INCREMENT PRIMARY KEY, op char(2), rid int, nid int, k bigint, v varchar(80));"
+    "CREATE TRIGGER t_bi BEFORE INSERT ON t FOR EACH ROW SET NEW.v = CONCAT(IFNULL(NEW.v, ''), '+');"
+    "CREATE TRIGGER t_ai AFTER INSERT ON t FOR EACH ROW INSERT INTO audit (op, rid, k, v) VALUES ('i', NEW.id, NEW.k, "
+    "NEW.v);"
+    "CREATE TRIGGER t_ai0 AFTER INSERT ON t FOR EACH ROW PRECEDES t_ai\n  INSERT INTO audit (op, rid) VALUES ('i0', "
+    "NEW.id);"
+    "SET SESSION sql_mode = 'NO_ENGINE_SUBSTITUTION';\nDELIMITER //\n"
+    "CREATE TRIGGER t_au AFTER UPDATE ON t FOR EACH ROW BEGIN\n  INSERT INTO audit (op, rid, nid, k, v) VALUES ('u', "
+    "OLD.id, NEW.id, NEW.k, NEW.v);\nEND//\nDELIMITER ;\n"
+    "SET SESSION sql_mode = DEFAULT;"
+    "CREATE TRIGGER t_ad AFTER DELETE ON t FOR EACH ROW INSERT INTO audit (op, rid, k, v) VALUES ('d', OLD.id, OLD.k, "
+    "OLD.v)";
+
+// Every trigger of `db` as the server describes it (order and definer
+// included); "CREATED" left out.
+std::string TriggerDefinitions(const std::string& db) {
+  return RootSql("SELECT TRIGGER_NAME, EVENT_OBJECT_TABLE, ACTION_TIMING, EVENT_MANIPULATION, ACTION_ORDER, "
+                 "ACTION_STATEMENT, DEFINER, SQL_MODE, COLLATION_CONNECTION FROM information_schema.TRIGGERS WHERE "
+                 "TRIGGER_SCHEMA = '" + db + "' ORDER BY TRIGGER_NAME");
+}
+
+// The audit rows of `db`, in a fixed order (seq left out: the control's
+// sequence numbers are its own).
+std::string AuditRows(const std::string& db) {
+  return RootSql("SELECT op, rid, nid, k, v FROM audit ORDER BY op, rid, nid, k, v", db);
+}
+
+uint64_t EngineObjects(const std::string& db) {
+  return std::strtoull(RootSql("SELECT (SELECT COUNT(*) FROM information_schema.TABLES WHERE TABLE_SCHEMA = '" + db +
+                               "' AND TABLE_NAME LIKE '\\_sqlx\\_%') + (SELECT COUNT(*) FROM "
+                               "information_schema.TRIGGERS WHERE TRIGGER_SCHEMA = '" + db +
+                               "' AND TRIGGER_NAME LIKE '\\_sqlx\\_%')")
+                           .c_str(),
+                       nullptr, 10);
+}
+
+TEST(OnlineMigrationTest, TheTablesOwnTriggersFireOncePerWriteAndKeepTheirDefinitionsThroughCutOverAndRevert) {
+  const KeyStyle key;
+  OnlineFixture f("omt", key, kSimpleFrom, kSimpleTo, 20000);
+  for (const std::string& db : {f.db, f.to, f.control}) RootSql(kAuditTriggers, db);
+  const std::string plan = f.store.path() + "/plan.json";
+  ASSERT_EQ(f.Plan(f.db, f.to, plan).exit_code, 0);
+  const std::string start = Hash(f.db), definitions = TriggerDefinitions(f.db);
+  ASSERT_NE(definitions.find("t_ai0\tt\tAFTER\tINSERT\t1\t"), std::string::npos) << definitions;
+  ASSERT_NE(definitions.find("t_ai\tt\tAFTER\tINSERT\t2\t"), std::string::npos) << definitions;
+
+  Writer writer(f.db, f.control, key, 20000);
+  writer.Start();
+  std::this_thread::sleep_for(std::chrono::milliseconds(300));
+  RunResult r = Sqlx(f.ApplyArgs(plan));
+  std::this_thread::sleep_for(std::chrono::milliseconds(300));
+  writer.Stop();
+  ASSERT_EQ(r.exit_code, 0) << DescribeRun(r);
+  ASSERT_EQ(writer.failure(), "");
+  std::cout << "[ writer ] commits " << writer.commits() << ", errors " << writer.Errors() << "\n" << writer.messages_;
+  EXPECT_NE(r.out.find("runs as an online copy"), std::string::npos) << r.out;
+  EXPECT_GT(writer.commits(), 50u);
+  // The BEFORE trigger changed each inserted row once (the control's rows
+  // went through the same trigger), and every write left exactly the audit
+  // rows the control's left.
+  EXPECT_EQ(RowsDiffering(f.db, f.control, key), 0u);
+  const std::string audit = AuditRows(f.db);
+  EXPECT_EQ(audit, AuditRows(f.control)) << "the audit tables differ: a trigger fired twice or not at all";
+  for (const char* op : {"i", "i0", "u", "d"})
+    EXPECT_NE(audit.find(std::string(op) + "\t"), std::string::npos) << "no audit row of " << op;
+  EXPECT_EQ(RootSql("SELECT COUNT(*) FROM t WHERE v LIKE '%++'", f.db), "0\n");
+  EXPECT_EQ(TriggerDefinitions(f.db), definitions);
+  EXPECT_EQ(Hash(f.db), Hash(f.to));
+  EXPECT_EQ(RootSql("SELECT COUNT(*) FROM information_schema.TRIGGERS WHERE TRIGGER_SCHEMA = '" + f.db +
+                    "' AND TRIGGER_NAME LIKE '\\_sqlx\\_%'"),
+            "0\n");
+  EXPECT_EQ(RootSql("SELECT COUNT(*) FROM t WHERE z <> 7", f.db), "0\n");
+  nlohmann::json m = Migrations(f.store.path());
+  ASSERT_EQ(m.size(), 1u);
+  EXPECT_EQ(m[0]["phase"], "cut-over");
+  const int64_t cut_from = m[0]["cutover_started_ns"].get<int64_t>(), cut_to = m[0]["cutover_at_ns"].get<int64_t>();
+  for (const Writer::Stall& s : writer.StallsOutside(1000, cut_from, cut_to))
+    ADD_FAILURE() << "the writer stalled " << s.ms << " ms outside the cut-over";
+  // After the cut-over the triggers are the table's: an insert goes through
+  // the BEFORE trigger once and leaves its two audit rows.
+  RootSql("INSERT INTO t (id, k, v) VALUES (900000001, 1, 'x')", f.db);
+  EXPECT_EQ(RootSql("SELECT v FROM t WHERE id = 900000001", f.db), "x+\n");
+  EXPECT_EQ(RootSql("SELECT op FROM audit WHERE rid = 900000001 ORDER BY seq", f.db), "i0\ni\n");
+  RootSql("DELETE FROM t WHERE id = 900000001; DELETE FROM audit WHERE rid = 900000001", f.db);
+
+  // Revert while writing: the triggers come back with the old table, still
+  // once per write (the reverse capture's writes fire none of them).
+  const std::string id = m[0]["id"];
+  writer.Start();
+  std::this_thread::sleep_for(std::chrono::milliseconds(300));
+  r = Sqlx({"--store", f.store.path(), "migrations", "revert", id, RootUrl()});
+  std::this_thread::sleep_for(std::chrono::milliseconds(300));
+  writer.Stop();
+  ASSERT_EQ(r.exit_code, 0) << DescribeRun(r);
+  ASSERT_EQ(writer.failure(), "");
+  EXPECT_EQ(RowsDiffering(f.db, f.control, key), 0u);
+  EXPECT_EQ(AuditRows(f.db), AuditRows(f.control)) << "the audit tables differ after the revert";
+  EXPECT_EQ(TriggerDefinitions(f.db), definitions);
+  EXPECT_EQ(Hash(f.db), start);
+
+  r = Sqlx({"--store", f.store.path(), "migrations", "finalize", id, RootUrl()});
+  ASSERT_EQ(r.exit_code, 0) << DescribeRun(r);
+  EXPECT_EQ(EngineObjects(f.db), 0u);
+  EXPECT_EQ(TriggerDefinitions(f.db), definitions);
+  EXPECT_EQ(Hash(f.db), start);
+  EXPECT_EQ(writer.Errors().find("1644"), std::string::npos) << "a writer met the fence: " << writer.messages_;
 }
 
 TEST(OnlineMigrationTest, KillNineAtRandomMomentsThenResumeKeepsEveryWrite) {

@@ -13,6 +13,7 @@
 #include "online_copy.h"
 #include "online_fks.h"
 #include "online_sql.h"
+#include "online_triggers.h"
 #include "sqlx/messages/clock.h"
 #include "sqlx/planner/guardrails.h"
 #include "sqlx/planner/render_sql.h"
@@ -51,17 +52,6 @@ Result<std::vector<std::string>> ShadowStatements(const MigrationState& s) {
     out.push_back(std::move(statement));
   }
   return out;
-}
-
-// DDL that needs the table's metadata lock, retried while other
-// transactions hold it (lock_wait_timeout is short: waiting queues writers).
-Status RunDdl(Session& session, const std::string& sql, const OnlineOptions& options) {
-  for (int attempt = 1;; ++attempt) {
-    auto done = Run(session, sql);
-    if (done.ok()) return Status::Ok();
-    if (done.error().server_code != kLockWaitTimeout || attempt >= options.cutover_attempts) return done.error();
-    std::this_thread::sleep_for(std::chrono::milliseconds(std::min(2000, 100 << std::min(attempt, 5))));
-  }
 }
 
 // One migration at a time per id on a server: a named lock held while the
@@ -205,6 +195,21 @@ Status Prepare(Session& session, MigrationState& s, const OnlineOptions& options
   if (Status st = NameFks(session, s, s.table, TableFks(s)); !st.ok()) return undo(st.error());
   if (Status st = AddForeignKeys(session, s.ShadowTable(), s.fk_names, s.fk_clauses); !st.ok())
     return undo(st.error());
+  // The table's own triggers stay on it during the copy; their twins are
+  // made once here (on the empty shadow, then dropped) so that a definer the
+  // account may not name, or a body the twin cannot hold, stops the
+  // migration now rather than at its cut-over.
+  if (!s.triggers.empty()) {
+    Status st = InstallTwins(session, s, s.ShadowTable(), options);
+    if (st.ok()) st = DropTwins(session, s, options);
+    if (!st.ok()) {
+      (void)DropTwins(session, s, options);
+      Error e = st.error();
+      e.message = "the triggers of " + table + " could not be made again as they are (" + e.message +
+                  "): the account needs SET USER (or SUPER) to name another definer";
+      return undo(e);
+    }
+  }
   SQLX_ASSIGN_OR_RETURN(s.rows_estimate,
                         Number(session, "SELECT IFNULL(TABLE_ROWS, 0) FROM information_schema.TABLES WHERE " +
                                             InSchema(s.database, s.table)));
@@ -329,13 +334,23 @@ Status DoCutOver(Session& session, MigrationState& s, const OnlineOptions& optio
     // cascades hold), so the RENAME carries them to the table's name.
     SQLX_RETURN_IF_ERROR(
         OnlyStatus(RepointForeignKeys(session, s.database, s.table, s.ShadowTable(), s.MovingFkPrefix())));
+    // The table's own triggers: guarded twins on the shadow (silent for
+    // the capture's writes), so the RENAME brings working triggers to the
+    // table's name at once.
+    SQLX_RETURN_IF_ERROR(InstallTwins(session, s, s.ShadowTable(), options));
     s.cutover_started_ns = UnixNowNs();
     SQLX_RETURN_IF_ERROR(Save(s, observer));
-    SQLX_RETURN_IF_ERROR(Swap(session, s.table, s.OldTable(), s.ShadowTable(), options));
+    Status swapped = Swap(session, s.table, s.OldTable(), s.ShadowTable(), options);
+    if (!swapped.ok()) {
+      (void)DropTwins(session, s, options);
+      return swapped;
+    }
   }
   // The old table's forward triggers point at a name that no longer exists:
   // nothing writes there now, and a revert must be able to write into it.
   SQLX_RETURN_IF_ERROR(DropTriggers(session, s, s.OldTable(), {"ins", "upd", "del"}, options));
+  // The twins give way to the exact triggers (under LOCK TABLES WRITE).
+  SQLX_RETURN_IF_ERROR(SettleTriggers(session, s, s.OldTable(), options));
   // Keys that still reference the old table (none, unless moved by hand or
   // cut short by a crash) go to the table.
   SQLX_ASSIGN_OR_RETURN(int moved, RepointForeignKeys(session, s.database, s.OldTable(), s.table, s.MovingFkPrefix()));
@@ -400,6 +415,7 @@ Status ReverseSync(Session& session, MigrationState& s, const OnlineOptions& opt
 // exists) goes.
 Status AfterRevertSwap(Session& session, const MigrationState& s, const OnlineOptions& options) {
   SQLX_RETURN_IF_ERROR(DropTriggers(session, s, s.ShadowTable(), {"rins", "rupd", "rdel"}, options));
+  SQLX_RETURN_IF_ERROR(SettleTriggers(session, s, s.ShadowTable(), options));
   SQLX_RETURN_IF_ERROR(OnlyStatus(RepointForeignKeys(session, s.database, s.ShadowTable(), s.table, s.MovingFkPrefix())));
   SQLX_RETURN_IF_ERROR(NameFks(session, s, s.ShadowTable(), ShadowFks(s)));
   return NameFks(session, s, s.table, OrigFks(s));
@@ -418,13 +434,6 @@ Result<std::string> OnlineCopyObstacle(Session& session, const std::string& data
   if (tables.empty()) return "table " + Q(op.object) + " does not exist";
   if (tables[0][0].value_or("") != "InnoDB")
     return "engine " + tables[0][0].value_or("?") + ": the copy needs InnoDB's row locks";
-  SQLX_ASSIGN_OR_RETURN(std::vector<Row> triggers,
-                        Rows(session, "SELECT TRIGGER_NAME FROM information_schema.TRIGGERS WHERE EVENT_OBJECT_SCHEMA = " +
-                                          QuoteString(database) + " AND EVENT_OBJECT_TABLE = " +
-                                          QuoteString(op.object) + " AND TRIGGER_NAME NOT LIKE '\\_sqlx\\_%'"));
-  if (!triggers.empty())
-    return "the table has trigger " + Q(triggers[0][0].value_or("")) +
-           ": the cut-over would leave it on the old table (not supported yet)";
   // Foreign keys: the table's own move to the copy; other tables' follow it
   // through a temporary name (online_fks.h). A key from the table to itself
   // would point at the old table from the copy.
@@ -484,6 +493,7 @@ Result<MigrationState> StartOnlineMigration(Session& session, const std::string&
     s.fk_names.push_back(fk.name);
     s.fk_clauses.push_back(fk.clause);
   }
+  SQLX_ASSIGN_OR_RETURN(s.triggers, ReadTableTriggers(session, database, op.object));
   SQLX_RETURN_IF_ERROR(Save(s, observer));  // before any change: a crash is found by its record
   SQLX_ASSIGN_OR_RETURN(ServerLock lock, ServerLock::Take(session, s));
   SQLX_RETURN_IF_ERROR(SetUp(session, s, OnlineOptions{}));
@@ -551,9 +561,13 @@ Status RevertMigration(Session& session, MigrationState& s, const OnlineOptions&
     Status st = ReverseSync(session, s, options, observer, force);
     if (force) (void)Exec(session, std::string("SET SESSION sql_mode = ") + kStrictMode);
     // Other tables' keys to the old table (current now), carried back by the swap.
+    // The table's own triggers: guarded twins on the old table (silent for
+    // the reverse capture's writes) that the swap back brings to the name.
+    if (st.ok()) st = InstallTwins(session, s, s.OldTable(), options);
     if (st.ok()) st = OnlyStatus(RepointForeignKeys(session, s.database, s.table, s.OldTable(), s.MovingFkPrefix()));
     if (st.ok()) st = Swap(session, s.table, s.ShadowTable(), s.OldTable(), options);
     if (!st.ok()) {
+      (void)DropTwins(session, s, options);
       (void)RepointForeignKeys(session, s.database, s.OldTable(), s.table, s.MovingFkPrefix());
       // Not reverted: the table stays the new one, and the reverse capture
       // goes (it would only fail writers).
@@ -595,7 +609,11 @@ Status FinalizeMigration(Session& session, MigrationState& s, MigrationObserver&
                          " (its last checkpoint was older): its state is now " + s.phase +
                          "; run finalize again to " + (cut ? "drop the old table, or revert it" : "drop the copy"));
   }
-  // The triggers on the table first: from then on writes touch only it.
+  // The table's own triggers back on it exactly (a swap's follow-up cut
+  // short leaves twins or a fence), then the migration's triggers on the
+  // table: from then on writes touch only it.
+  SQLX_RETURN_IF_ERROR(SettleTriggers(session, s, cut ? s.OldTable() : s.ShadowTable(), options));
+  SQLX_ASSIGN_OR_RETURN(triggers, Triggers(session, s));
   for (const auto& [name, table] : triggers)
     if (table == s.table) SQLX_RETURN_IF_ERROR(RunDdl(session, "DROP TRIGGER IF EXISTS " + Q(name), options));
   // No other table's key may reference what is dropped (after a crash

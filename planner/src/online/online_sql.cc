@@ -1,6 +1,9 @@
 #include "online_sql.h"
 
+#include <algorithm>
+#include <chrono>
 #include <set>
+#include <thread>
 
 #include "sqlx/planner/render_sql.h"
 #include "sqlx/transports/session.h"
@@ -42,6 +45,15 @@ Status Exec(transports::Session& session, const std::string& sql) {
   SQLX_ASSIGN_OR_RETURN(transports::Completion done, session.Execute(sql));
   (void)done;
   return Status::Ok();
+}
+
+Status RunDdl(transports::Session& session, const std::string& sql, const OnlineOptions& options) {
+  for (int attempt = 1;; ++attempt) {
+    auto done = Run(session, sql);
+    if (done.ok()) return Status::Ok();
+    if (done.error().server_code != kLockWaitTimeout || attempt >= options.cutover_attempts) return done.error();
+    std::this_thread::sleep_for(std::chrono::milliseconds(std::min(2000, 100 << std::min(attempt, 5))));
+  }
 }
 
 std::string KeyKind(const std::string& data_type, const std::string& results_charset) {
@@ -185,16 +197,30 @@ std::vector<std::string> CaptureTriggers(const MigrationState& s, const std::str
   const std::string by_old_key = by_key("OLD"), by_new_key = by_key("NEW");
   const std::string on = " ON " + QuoteIdentifier(table) + " FOR EACH ROW ";
   const std::string del_old = "DELETE FROM " + target + " WHERE " + by_old_key;
+  // The body of statements: marked while it writes when the table has
+  // triggers of its own (their twins on `into` must not fire for the
+  // capture's writes). NOW(6) is the triggering statement's start time, the
+  // same in every trigger it fires and different in the writer's next
+  // statement: a mark left behind by a failing statement matches nothing
+  // (the handler clears it anyway).
+  auto body = [&](const std::vector<std::string>& statements) {
+    std::string out;
+    for (const std::string& statement : statements) out += statement + "; ";
+    if (s.triggers.empty()) return statements.size() == 1 ? statements[0] : "BEGIN " + out + "END";
+    const std::string mark = s.CaptureMark();
+    return "BEGIN DECLARE EXIT HANDLER FOR SQLEXCEPTION BEGIN SET " + mark + " = NULL; RESIGNAL; END; SET " + mark +
+           " = NOW(6); " + out + "SET " + mark + " = NULL; END";
+  };
   // A forward insert needs no delete first: the shadow only holds rows the
   // table holds, and the table had no row with the new key. The reverse side
   // deletes first (the old table may hold what a revert would clash with).
-  const std::string ins_body = ignore ? "BEGIN DELETE FROM " + target + " WHERE " + by_new_key + "; " + insert + "; END"
-                                      : insert;
+  const std::string ins_body = ignore ? body({"DELETE FROM " + target + " WHERE " + by_new_key, insert}) : body({insert});
   return {
       "CREATE TRIGGER IF NOT EXISTS " + QuoteIdentifier(s.TriggerName(prefix + "ins")) + " AFTER INSERT" + on + ins_body,
       "CREATE TRIGGER IF NOT EXISTS " + QuoteIdentifier(s.TriggerName(prefix + "upd")) + " AFTER UPDATE" + on +
-          "BEGIN " + del_old + "; " + insert + "; END",
-      "CREATE TRIGGER IF NOT EXISTS " + QuoteIdentifier(s.TriggerName(prefix + "del")) + " AFTER DELETE" + on + del_old,
+          body({del_old, insert}),
+      "CREATE TRIGGER IF NOT EXISTS " + QuoteIdentifier(s.TriggerName(prefix + "del")) + " AFTER DELETE" + on +
+          body({del_old}),
   };
 }
 

@@ -28,6 +28,11 @@ Result<uint64_t> Number(transports::Session& session, const std::string& sql);
 Result<uint64_t> Run(transports::Session& session, const std::string& sql);
 Status Exec(transports::Session& session, const std::string& sql);
 
+// DDL that needs a table's metadata lock, retried (options.cutover_attempts
+// times, with backoff) while other transactions hold it: lock_wait_timeout
+// is short, because waiting queues the writers behind it.
+Status RunDdl(transports::Session& session, const std::string& sql, const OnlineOptions& options);
+
 // How a key column's values are written back into SQL: "number" (digits as
 // they are), "binary" (X'..'), "text:CHARSET" (_CHARSET X'..': no escaping,
 // compared in the column's collation). Empty when the type cannot key a
@@ -58,6 +63,9 @@ std::string RowsDiffer(const std::vector<std::string>& columns, const std::strin
 // (forward: plain INSERT, so a write the new definition refuses is refused;
 // reverse: INSERT IGNORE, so the new table never refuses a write because of
 // the old one). `prefix` names them: "" (ins/upd/del) or "r" (rins/...).
+// When the table has triggers of its own, each capture marks its writes
+// (s.CaptureMark() = NOW(6) while it writes): the twins of those triggers on
+// `into` then stay silent for them (online_triggers.h).
 std::vector<std::string> CaptureTriggers(const MigrationState& s, const std::string& table, const std::string& into,
                                          const std::string& prefix, bool ignore);
 

@@ -18,9 +18,30 @@ std::string MigrationState::TriggerName(std::string_view event) const {
   return "_sqlx_" + id + "_" + std::string(event);
 }
 
+std::string MigrationState::TwinName(size_t i) const { return "_sqlx_" + id + "_u" + std::to_string(i + 1); }
+std::string MigrationState::CaptureMark() const { return "@_sqlx_" + id + "_capture"; }
+
 std::string MigrationState::TableFkName(size_t i) const { return "_sqlx_" + id + "_fk" + std::to_string(i + 1); }
 std::string MigrationState::ShadowFkName(size_t i) const { return "_sqlx_" + id + "_sk" + std::to_string(i + 1); }
 std::string MigrationState::MovingFkPrefix() const { return "_sqlx_" + id + "_c_"; }
+
+namespace {
+
+json TriggersToJson(const std::vector<TableTrigger>& triggers) {
+  json out = json::array();
+  for (const TableTrigger& t : triggers)
+    out.push_back({{"name", t.name},
+                   {"timing", t.timing},
+                   {"event", t.event},
+                   {"definer", t.definer},
+                   {"sql_mode", t.sql_mode},
+                   {"collation", t.collation},
+                   {"body", t.body},
+                   {"statement", t.statement}});
+  return out;
+}
+
+}  // namespace
 
 std::string MigrationToJson(const MigrationState& s) {
   json j = {{"format_version", MigrationState::kFormatVersion},
@@ -40,6 +61,7 @@ std::string MigrationToJson(const MigrationState& s) {
             {"fill_values", s.fill_values},
             {"fk_names", s.fk_names},
             {"fk_clauses", s.fk_clauses},
+            {"triggers", TriggersToJson(s.triggers)},
             {"last_bound", s.last_bound},
             {"rows_copied", s.rows_copied},
             {"rows_estimate", s.rows_estimate},
@@ -83,6 +105,13 @@ Result<MigrationState> MigrationFromJson(const std::string& text) {
     s.fill_values = j.value("fill_values", none);
     s.fk_names = j.value("fk_names", none);
     s.fk_clauses = j.value("fk_clauses", none);
+    if (j.contains("triggers")) {
+      for (const json& t : j.at("triggers")) {
+        auto field = [&t](const char* key) { return t.at(key).get<std::string>(); };
+        s.triggers.push_back({field("name"), field("timing"), field("event"), field("definer"), field("sql_mode"),
+                              field("collation"), field("body"), field("statement")});
+      }
+    }
     s.last_bound = j.at("last_bound").get<std::vector<std::string>>();
     s.rows_copied = j.at("rows_copied").get<uint64_t>();
     s.rows_estimate = j.at("rows_estimate").get<uint64_t>();

@@ -28,6 +28,10 @@ MigrationState Sample() {
   s.fill_values = {"''"};
   s.fk_names = {"fk_customer"};
   s.fk_clauses = {"FOREIGN KEY (`customer`) REFERENCES `customers` (`id`)"};
+  s.triggers = {{"orders_ai", "AFTER", "INSERT", "app@%", "STRICT_TRANS_TABLES", "utf8mb4_general_ci",
+                 "INSERT INTO audit VALUES (NEW.id)",
+                 "CREATE DEFINER=`app`@`%` TRIGGER orders_ai AFTER INSERT ON orders FOR EACH ROW INSERT INTO audit "
+                 "VALUES (NEW.id)"}};
   s.last_bound = {"1000"};
   s.rows_copied = 1000;
   s.rows_estimate = 5000;
@@ -45,20 +49,25 @@ TEST(MigrationStateJsonTest, RoundTrips) {
   EXPECT_EQ(MigrationToJson(*back), MigrationToJson(s));
   EXPECT_EQ(back->fk_clauses, s.fk_clauses);
   EXPECT_EQ(back->last_bound, s.last_bound);
+  ASSERT_EQ(back->triggers.size(), 1u);
+  EXPECT_EQ(back->triggers[0].statement, s.triggers[0].statement);
+  EXPECT_EQ(back->triggers[0].definer, "app@%");
 }
 
-TEST(MigrationStateJsonTest, ARecordFromBeforeFillsAndForeignKeysStillReads) {
+TEST(MigrationStateJsonTest, ARecordFromBeforeFillsForeignKeysAndTriggersStillReads) {
   MigrationState s = Sample();
   s.fill_columns.clear();
   s.fill_values.clear();
   s.fk_names.clear();
   s.fk_clauses.clear();
+  s.triggers.clear();
   nlohmann::json old = nlohmann::json::parse(MigrationToJson(s));
-  for (const char* key : {"fill_columns", "fill_values", "fk_names", "fk_clauses"}) old.erase(key);
+  for (const char* key : {"fill_columns", "fill_values", "fk_names", "fk_clauses", "triggers"}) old.erase(key);
   auto back = MigrationFromJson(old.dump());
   ASSERT_TRUE(back.ok()) << back.error().ToString();
   EXPECT_TRUE(back->fk_names.empty());
   EXPECT_TRUE(back->fill_columns.empty());
+  EXPECT_TRUE(back->triggers.empty());
   EXPECT_EQ(back->rows_copied, 1000u);
 }
 

@@ -66,6 +66,18 @@ struct OnlineOptions {
   double max_replica_lag_seconds = 1.0;  // pause while a replica is further behind. Default: 1
 };
 
+// A trigger of the table's own, as the server keeps it: recreated from
+// `statement` (SHOW CREATE TRIGGER's, with its DEFINER) under `sql_mode` and
+// `collation`, in the order of the list (ACTION_ORDER within each timing
+// and event).
+struct TableTrigger {
+  std::string name, timing, event;  // "BEFORE"/"AFTER", "INSERT"/"UPDATE"/"DELETE"
+  std::string definer;              // user@host as information_schema writes it
+  std::string sql_mode, collation;  // the trigger's sql_mode and collation_connection
+  std::string body;                 // ACTION_STATEMENT
+  std::string statement;            // SHOW CREATE TRIGGER's "SQL Original Statement"
+};
+
 // Phases (docs/formats/migrations.md):
 //   preparing → copying → copied → cut-over → finalized
 //                                ↘ (revert: reverting) reverted → abandoned (finalize)
@@ -95,6 +107,10 @@ struct MigrationState {
   // them under TableFkName(i) until the migration ends.
   std::vector<std::string> fk_names;
   std::vector<std::string> fk_clauses;
+  // The table's own triggers (online_triggers.h): they stay on the table
+  // during the copy, are twinned onto the incoming table just before a swap
+  // and put back under their names right after it.
+  std::vector<TableTrigger> triggers;
   std::vector<std::string> last_bound;       // SQL literals of the last copied chunk's upper key; empty: none yet
   uint64_t rows_copied = 0;
   uint64_t rows_estimate = 0;
@@ -110,6 +126,8 @@ struct MigrationState {
   std::string ShadowTable() const;    // _sqlx_ID_new: the new table until the cut-over, then the placeholder
   std::string OldTable() const;       // _sqlx_ID_old: the old table after the cut-over
   std::string TriggerName(std::string_view event) const;  // _sqlx_ID_ins / _upd / _del, _rins / ...
+  std::string TwinName(size_t i) const;      // _sqlx_ID_uN: trigger i's guarded twin around a swap
+  std::string CaptureMark() const;           // @_sqlx_ID_capture: set by the capture while it writes
   std::string TableFkName(size_t i) const;   // _sqlx_ID_fkN: foreign key i on the table while the shadow has its name
   std::string ShadowFkName(size_t i) const;  // _sqlx_ID_skN: foreign key i on the shadow after a revert
   std::string MovingFkPrefix() const;        // _sqlx_ID_c_: other tables' keys while they move (+ their name)
@@ -139,8 +157,8 @@ class MigrationObserver {
 };
 
 // Why `op` cannot run as an online copy on the live table ("" when it can):
-// no primary key nor unique NOT NULL key, triggers on the table, foreign
-// keys from or to it, a renamed column, not InnoDB. Reads only.
+// no primary key nor unique NOT NULL key, a foreign key to itself, a
+// renamed column, not InnoDB. Reads only.
 Result<std::string> OnlineCopyObstacle(transports::Session& session, const std::string& database,
                                        const Operation& op);
 
