@@ -3,6 +3,7 @@
 #include <flatbuffers/flatbuffers.h>
 
 #include "job_buffer.h"
+#include "sqlx/messages/jobs.h"
 
 namespace sqlx::actors {
 namespace fb = ::sqlx::fb::jobs;
@@ -33,6 +34,43 @@ Result<std::string> ApplyOn(transports::Session& session, const transports::Conn
                                          h.max_replica_lag_s, h.replica_lag_error.c_str());
   return FinishEnvelope(b, env->job_id() ? env->job_id()->string_view() : "", env->attempt(), fb::Body::ApplyReport,
                 out.Union());
+}
+
+std::string MigrationJob(std::string_view job_id, const MigrationRequest& r) {
+  flatbuffers::FlatBufferBuilder b(256 + r.migration_json.size());
+  auto body = fb::CreateMigrationJobDirect(b, r.migration_json.c_str(), r.action.c_str(), r.force);
+  return FinishEnvelope(b, job_id, 1, fb::Body::MigrationJob, body.Union());
+}
+
+Result<std::string> MigrateOn(transports::Session& session, const transports::ConnectionUrl& url, std::string_view job,
+                              const MigrationRunner& runner) {
+  const fb::Envelope* env = fb::GetEnvelope(job.data());
+  const fb::MigrationJob* body = env->body_as_MigrationJob();
+  MigrationRequest request{std::string(Str(body->migration_json())), std::string(Str(body->action())), body->force()};
+  SQLX_ASSIGN_OR_RETURN(MigrationOutcome outcome, runner(session, url, request));
+  flatbuffers::FlatBufferBuilder b(1024 + outcome.migration_json.size());
+  flatbuffers::Offset<fb::Error> error = 0;
+  if (outcome.error) {
+    const Error& e = *outcome.error;
+    error = fb::CreateErrorDirect(b, static_cast<int>(e.code), e.message.c_str(), jobs::IsRetryable(e.code),
+                                  e.server_code, e.sqlstate.c_str());
+  }
+  auto out = fb::CreateMigrationReport(b, b.CreateString(outcome.migration_json), error);
+  return FinishEnvelope(b, env->job_id() ? env->job_id()->string_view() : "", env->attempt(),
+                        fb::Body::MigrationReport, out.Union());
+}
+
+MigrationOutcome ReadMigrationReport(std::string_view verified) {
+  const fb::MigrationReport* r = fb::GetEnvelope(verified.data())->body_as_MigrationReport();
+  MigrationOutcome out;
+  out.migration_json = std::string(Str(r->migration_json()));
+  if (r->error() != nullptr) {
+    Error e = jobs::ErrorFromCode(r->error()->code(), Str(r->error()->message()));
+    e.server_code = r->error()->server_code();
+    e.sqlstate = std::string(Str(r->error()->sqlstate()));
+    out.error = std::move(e);
+  }
+  return out;
 }
 
 }  // namespace sqlx::actors

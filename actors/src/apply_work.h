@@ -18,5 +18,15 @@ std::string ApplyPlanJob(std::string_view job_id, const ApplyRequest& request);
 Result<std::string> ApplyOn(transports::Session& session, const transports::ConnectionUrl& url, std::string_view job,
                             const PlanRunner& runner);
 
+// A MigrationJob envelope (attempt 1).
+std::string MigrationJob(std::string_view job_id, const MigrationRequest& request);
+
+// `runner` on `session`: a MigrationReport envelope with the job's id and
+// attempt. REQUIRES: Verify(kMigrationJob, job) passed; `runner` set.
+Result<std::string> MigrateOn(transports::Session& session, const transports::ConnectionUrl& url, std::string_view job,
+                              const MigrationRunner& runner);
+
+// REQUIRES: Verify(kMigrationReport, bytes) passed.
+MigrationOutcome ReadMigrationReport(std::string_view verified);
 
 }  // namespace sqlx::actors

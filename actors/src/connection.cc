@@ -178,9 +178,20 @@ Envelope Run(Self* self, const Envelope& e) {
   ConnectionState& st = self->state;
   auto header = Accept(e, "connection",
                        {jobs::Kind::kLearnServerJob, jobs::Kind::kLearnDatabaseJob, jobs::Kind::kApplyPlanJob,
-                        jobs::Kind::kQueryJob, jobs::Kind::kQueryNext, jobs::Kind::kPingJob});
+                        jobs::Kind::kQueryJob, jobs::Kind::kQueryNext, jobs::Kind::kPingJob,
+                        jobs::Kind::kMigrationJob});
   if (!header.ok()) return ErrorReply("", 0, header.error(), false);
   if (header->kind == jobs::Kind::kQueryJob) return StartQuery(self, *header, e);
+  if (header->kind == jobs::Kind::kMigrationJob) {
+    if (!st.config.migration_runner) {
+      return ErrorReply(*header, MakeError(ErrorCode::kUnsupported, "this actor system was started without a "
+                                                                    "migration runner: it cannot move migrations on"));
+    }
+    if (Status opened = EnsureSession(st); !opened.ok()) return ErrorReply(*header, opened.error());
+    auto report = MigrateOn(*st.session, st.config.url, e.view(), st.config.migration_runner);
+    if (!report.ok()) return ErrorReply(*header, report.error());
+    return MakeEnvelope(jobs::Kind::kMigrationReport, *report);
+  }
   if (header->kind == jobs::Kind::kPingJob) {
     if (ReadPingFresh(e.view()) && st.session != nullptr) {
       st.session->Close();

@@ -36,6 +36,7 @@ struct ConnectionConfig {
   transports::ConnectionUrl url;
   transports::SessionOptions session;
   PlanRunner plan_runner;
+  MigrationRunner migration_runner;  // empty: MigrationJob is refused
   uint32_t learn_sessions = 1;
   std::function<void(const LearnStep&)> on_learn_progress;
 };

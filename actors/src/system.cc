@@ -155,8 +155,10 @@ class System::Impl {
   Result<std::unique_ptr<QueryCursor>> Query(const transports::ConnectionUrl& url, const QueryRequest& request);
 
   // One request to a connection actor of its own, which ends with it.
-  Result<Envelope> AskConnection(const transports::ConnectionUrl& url, jobs::Kind kind, const std::string& job) {
-    caf::actor connection = SpawnConnection(system_, ConnectionFor(url, false));
+  // `multi_statements`: as ConnectionFor.
+  Result<Envelope> AskConnection(const transports::ConnectionUrl& url, jobs::Kind kind, const std::string& job,
+                                 bool multi_statements = false) {
+    caf::actor connection = SpawnConnection(system_, ConnectionFor(url, multi_statements));
     caf::scoped_actor self{system_};
     Result<Envelope> out = MakeError(ErrorCode::kInternal, "no answer");
     self->request(connection, caf::infinite, MakeEnvelope(kind, job))
@@ -177,6 +179,7 @@ class System::Impl {
   ConnectionConfig ConnectionFor(const transports::ConnectionUrl& url, bool multi_statements) const {
     ConnectionConfig connection;
     connection.url = url;
+    connection.migration_runner = options_.migration_runner;
     connection.session.pack_dir = options_.pack_dir;
     connection.session.connect_timeout = std::chrono::milliseconds(options_.connect_timeout_ms);
     connection.session.max_packet = options_.max_packet;
@@ -328,6 +331,14 @@ Result<ApplySummary> System::ApplyPlan(const transports::ConnectionUrl& url, con
                         impl_->Run(url, jobs::Kind::kApplyPlanJob, ApplyPlanJob(impl_->NextJobId(), request)));
   SQLX_RETURN_IF_ERROR(jobs::Verify(jobs::Kind::kApplyReport, reply.view()));
   return ReadApplySummary(reply.view());
+}
+
+Result<MigrationOutcome> System::RunMigration(const transports::ConnectionUrl& url,
+                                              const MigrationRequest& request) {
+  SQLX_ASSIGN_OR_RETURN(Envelope reply, impl_->AskConnection(url, jobs::Kind::kMigrationJob,
+                                                             MigrationJob(impl_->NextJobId(), request), true));
+  SQLX_RETURN_IF_ERROR(jobs::Verify(jobs::Kind::kMigrationReport, reply.view()));
+  return ReadMigrationReport(reply.view());
 }
 
 Result<PingResult> System::Ping(const transports::ConnectionUrl& url) {

@@ -9,6 +9,7 @@
 #include "commands.h"
 #include "connection_learning.h"
 #include "online_runner.h"
+#include "sqlx/actors/system.h"
 
 namespace sqlx::cli {
 
@@ -175,27 +176,46 @@ int RunMigrations(const GlobalOptions& g, const MigrationsArgs& args) {
                                     "migration " + s.id + " runs on " + s.connection + ", the URL names " +
                                         url->ConnectionName() + ": give the URL of " + s.connection));
   url->database.clear();
-  auto session = OpenSession(g, *url, /*learning=*/true);
-  if (!session.ok()) return ReportError(g, session.error());
+  if (args.action != "resume" && args.action != "cutover" && args.action != "revert" && args.action != "finalize")
+    return ReportError(g, MakeError(ErrorCode::kInvalidArgument, "unknown migrations action '" + args.action + "'"));
   MigrationTerminal terminal(g.format != "json");
   StoreMigrationObserver observer(**store, audit->get(), terminal.Hooks());
   auto online = OnlineOptionsOf(g, args.online, args.connect.url);  // resume's replicas, reached before it continues
   if (!online.ok()) return ReportError(g, online.error());
   const planner::OnlineOptions& options = *online;
-  Status st = Status::Ok();
   if (args.action == "resume") {
     (void)RecordAudit(**audit, "migration.resumed", {s.connection, s.database, s.table}, nullptr,
                       json{{"migration", s.id}, {"phase", s.phase}, {"rows_copied", s.rows_copied}}.dump());
-    st = planner::ContinueOnlineMigration(**session, s, options, observer);
-  } else if (args.action == "cutover") {
-    st = planner::CutOverMigration(**session, s, options, observer);
-  } else if (args.action == "revert") {
-    st = planner::RevertMigration(**session, s, options, observer, args.force);
-  } else if (args.action == "finalize") {
-    st = planner::FinalizeMigration(**session, s, observer);
-  } else {
-    return ReportError(g, MakeError(ErrorCode::kInvalidArgument, "unknown migrations action '" + args.action + "'"));
   }
+  // The action runs as a migration job on a connection actor, on its
+  // session; the store, audit log and terminal stay this command's.
+  actors::SystemOptions system_options = SystemOptionsFor(g);
+  system_options.migration_runner = [&](transports::Session& session, const transports::ConnectionUrl&,
+                                        const actors::MigrationRequest& request) -> Result<actors::MigrationOutcome> {
+    SQLX_ASSIGN_OR_RETURN(planner::MigrationState m, planner::MigrationFromJson(request.migration_json));
+    Status done = Status::Ok();
+    if (request.action == "resume") {
+      done = planner::ContinueOnlineMigration(session, m, options, observer);
+    } else if (request.action == "cutover") {
+      done = planner::CutOverMigration(session, m, options, observer);
+    } else if (request.action == "revert") {
+      done = planner::RevertMigration(session, m, options, observer, request.force);
+    } else if (request.action == "finalize") {
+      done = planner::FinalizeMigration(session, m, observer);
+    } else {
+      return MakeError(ErrorCode::kInvalidArgument, "unknown migrations action '" + request.action + "'");
+    }
+    actors::MigrationOutcome outcome{planner::MigrationToJson(m), std::nullopt};
+    if (!done.ok()) outcome.error = done.error();
+    return outcome;
+  };
+  actors::System system(system_options);
+  auto outcome = system.RunMigration(*url, {planner::MigrationToJson(s), args.action, args.force});
+  if (!outcome.ok()) return ReportError(g, outcome.error());
+  auto after = planner::MigrationFromJson(outcome->migration_json);
+  if (!after.ok()) return ReportError(g, after.error());
+  s = std::move(after).value();
+  Status st = outcome->error ? Status(*outcome->error) : Status::Ok();
   if (!st.ok()) {
     const int code = ReportError(g, st.error());
     // A refused revert is a failed verification: rows differ.

@@ -19,6 +19,7 @@ static_assert(static_cast<int>(fb::Body::LeaseReply) == static_cast<int>(Kind::k
 static_assert(static_cast<int>(fb::Body::MigrationCheckpoint) == static_cast<int>(Kind::kMigrationCheckpoint));
 static_assert(static_cast<int>(fb::Body::QueryRows) == static_cast<int>(Kind::kQueryRows));
 static_assert(static_cast<int>(fb::Body::PingReport) == static_cast<int>(Kind::kPingReport));
+static_assert(static_cast<int>(fb::Body::MigrationReport) == static_cast<int>(Kind::kMigrationReport));
 
 namespace {
 
@@ -27,7 +28,7 @@ constexpr std::string_view kKindNames[] = {
     "learned-databases", "apply-report",  "progress",           "heartbeat",      "audit-event",
     "error",          "probe-job",        "probe-result",       "lease-request",  "lease-reply",
     "migration-checkpoint", "query-job",  "query-next",         "query-rows",     "ping-job",
-    "ping-report",
+    "ping-report",          "migration-job", "migration-report",
 };
 static_assert(std::size(kKindNames) == kMaxKind + 1);
 

@@ -72,6 +72,11 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     seen += Touch(ping->connection()) + Touch(ping->server_version()) + Touch(ping->auth_plugin()) +
             Touch(ping->tls_version()) + Touch(ping->tls_cipher()) + Touch(ping->tls_trust()) + Touch(ping->endpoint());
   }
+  if (const auto* m = env->body_as_MigrationJob(); m != nullptr) seen += Touch(m->migration_json()) + Touch(m->action());
+  if (const auto* m = env->body_as_MigrationReport(); m != nullptr) {
+    seen += Touch(m->migration_json());
+    if (m->error() != nullptr) seen += Touch(m->error()->message()) + Touch(m->error()->sqlstate());
+  }
   if (kind == sqlx::jobs::Kind::kQueryRows) {
     // Twice: as a first step, and after itself (a continuation).
     sqlx::actors::QuerySteps steps;

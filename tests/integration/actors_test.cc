@@ -491,6 +491,47 @@ TEST(ActorsPingTest, APingJobReportsTheSessionItOpened) {
   EXPECT_THAT(denied.error().ToString(), ::testing::Not(HasSubstr("not-the-password")));
 }
 
+TEST(ActorsMigrationTest, AMigrationJobRunsTheRunnerOnTheConnectionsSessionAndCarriesItsOutcome) {
+  {
+    System without;
+    auto refused = without.RunMigration(RootUrl(), MigrationRequest{"{}", "cutover", false});
+    ASSERT_FALSE(refused.ok());
+    EXPECT_EQ(refused.error().code, ErrorCode::kUnsupported);
+  }
+  SystemOptions options;
+  std::vector<MigrationRequest> seen;
+  options.migration_runner = [&](transports::Session& session, const transports::ConnectionUrl& url,
+                                 const MigrationRequest& request) -> Result<MigrationOutcome> {
+    seen.push_back(request);
+    EXPECT_EQ(url.ConnectionName(), RootUrl().ConnectionName());
+    // The runner works on a live session (multi-statements, as the online
+    // engine's catalog reads want).
+    auto stream = session.Query("SELECT 1; SELECT 2");
+    if (!stream.ok()) return stream.error();
+    if (request.action == "revert") return MigrationOutcome{"{\"phase\":\"cut-over\"}", MakeError(ErrorCode::kUnsupported, "rows differ")};
+    if (request.action == "nonsense") return MakeError(ErrorCode::kInvalidArgument, "unknown action 'nonsense'");
+    return MigrationOutcome{"{\"phase\":\"done\"}", std::nullopt};
+  };
+  System system(options);
+  auto done = system.RunMigration(RootUrl(), MigrationRequest{"{\"phase\":\"copied\"}", "cutover", false});
+  ASSERT_TRUE(done.ok()) << done.error().ToString();
+  EXPECT_EQ(done->migration_json, "{\"phase\":\"done\"}");
+  EXPECT_FALSE(done->error);
+  auto failed = system.RunMigration(RootUrl(), MigrationRequest{"{}", "revert", true});
+  ASSERT_TRUE(failed.ok()) << failed.error().ToString();
+  ASSERT_TRUE(failed->error);
+  EXPECT_EQ(failed->error->code, ErrorCode::kUnsupported);
+  EXPECT_EQ(failed->error->message, "rows differ");
+  EXPECT_EQ(failed->migration_json, "{\"phase\":\"cut-over\"}");
+  auto unknown = system.RunMigration(RootUrl(), MigrationRequest{"{}", "nonsense", false});
+  ASSERT_FALSE(unknown.ok());
+  EXPECT_EQ(unknown.error().code, ErrorCode::kInvalidArgument);
+  ASSERT_EQ(seen.size(), 3u);
+  EXPECT_EQ(seen[0].migration_json, "{\"phase\":\"copied\"}");
+  EXPECT_EQ(seen[0].action, "cutover");
+  EXPECT_TRUE(seen[1].force);
+}
+
 // White-box: the actors themselves, in an actor system of the test's own.
 class ActorsTest : public ::testing::Test {
  protected:

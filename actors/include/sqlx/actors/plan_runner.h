@@ -7,6 +7,7 @@
 
 #include <cstdint>
 #include <functional>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -72,5 +73,26 @@ struct ApplySummary {
 using PlanRunner = std::function<Result<ApplySummary>(transports::Session& session,
                                                       const transports::ConnectionUrl& url,
                                                       const ApplyRequest& request)>;
+
+// A MigrationJob's fields (jobs.fbs) as the runner gets them.
+struct MigrationRequest {
+  std::string migration_json;  // planner MigrationToJson: the record the action starts from
+  std::string action;          // "resume", "cutover", "revert", "finalize"
+  bool force = false;          // revert: even when rows differ
+};
+
+// What the action left: the record after it, and its error when it failed.
+struct MigrationOutcome {
+  std::string migration_json;
+  std::optional<Error> error;
+};
+
+// Runs a migration action over `session` (the connection actor's, on its
+// thread); the caller that links the planner's online engine and its store
+// supplies it (SystemOptions::migration_runner). An Error only when the
+// action could not be started (a record that does not parse, an unknown
+// action); the action's own failure is the outcome's `error`.
+using MigrationRunner = std::function<Result<MigrationOutcome>(
+    transports::Session& session, const transports::ConnectionUrl& url, const MigrationRequest& request)>;
 
 }  // namespace sqlx::actors

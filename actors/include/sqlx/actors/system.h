@@ -71,6 +71,9 @@ struct SystemOptions {
   // that links the driver supplies it (plan_runner.h). Default: empty
   // (ApplyPlan fails with kUnsupported).
   PlanRunner plan_runner;
+  // Runs RunMigration's actions on the connection actor's session (plan_runner.h).
+  // Default: empty (RunMigration fails with kUnsupported).
+  MigrationRunner migration_runner;
 };
 
 // One database as the actors learned (and, with a store, stored) it.
@@ -188,6 +191,13 @@ class System {
   // repeat after some operations ran stops at drift or already-applied
   // instead of applying twice.
   Result<ApplySummary> ApplyPlan(const transports::ConnectionUrl& url, const ApplyRequest& request);
+
+  // Moves an online migration on (resume, cutover, revert, finalize) on a
+  // connection actor of its own, through SystemOptions::migration_runner (a
+  // MigrationJob; not retried: `sqlx migrations resume` is the retry). The
+  // call fails when the job could not run; the action's own failure is the
+  // outcome's `error`, beside the record it left.
+  Result<MigrationOutcome> RunMigration(const transports::ConnectionUrl& url, const MigrationRequest& request);
 
   // Connects to the server behind `url` on a connection actor of its own,
   // authenticates and pings it (a PingJob; not retried: a ping reports what

@@ -40,8 +40,10 @@ enum class Kind : uint16_t {
   kQueryRows = 18,            // one step of a query's results (answer to kQueryJob and kQueryNext)
   kPingJob = 19,              // connect, authenticate, ping
   kPingReport = 20,           // result of kPingJob
+  kMigrationJob = 21,         // move an online migration on (resume, cutover, revert, finalize)
+  kMigrationReport = 22,      // result of kMigrationJob
 };
-inline constexpr uint16_t kMaxKind = 20;
+inline constexpr uint16_t kMaxKind = 22;
 
 // "learn-server-job", "learned-databases", "error", ...; "unknown" otherwise.
 std::string_view KindName(Kind kind);
