@@ -81,7 +81,8 @@ class PlanRun {
       return MakeError(ErrorCode::kInvalidArgument, "the plan names no database: give it as the URL's path");
     SQLX_ASSIGN_OR_RETURN(flo::LearnedDatabase live, LearnLive());
     StoreSnapshot(live);
-    if (live.profile_hash != plan_.from_hash) return Drift(live);
+    if (live.profile_hash != plan_.from_hash && !ResumesMidPlan(live.profile_hash)) return Drift(live);
+    hash_before_op_ = live.profile_hash;
     SQLX_RETURN_IF_ERROR(session_.InitDb(report_.database));
     if (plan_.operations.empty()) {
       report_.result = ApplyResult::kNothingToDo;
@@ -235,18 +236,56 @@ class PlanRun {
     return Status::Ok();
   }
 
+  // Whether `earlier` (options_.resume) is this run's migration for `op`.
+  bool Carries(const planner::MigrationState& earlier, const planner::Operation& op) const {
+    return earlier.operation_id == op.id && earlier.database == report_.database && earlier.table == op.object &&
+           earlier.connection == url_.ConnectionName() && !earlier.Done();
+  }
+
+  // A database that learns to `live` instead of the plan's from_hash may be
+  // an earlier delivery's half-way point: the plan's operations before an
+  // unfinished online migration of options_.resume ran, and that migration
+  // recorded the hash it started from. Then the run starts at its
+  // operation (resume_at_); the to_hash check at the end stands.
+  bool ResumesMidPlan(const std::string& live) {
+    for (size_t i = 0; i < plan_.operations.size(); ++i) {
+      for (const planner::MigrationState& earlier : options_.resume) {
+        if (!Carries(earlier, plan_.operations[i]) || earlier.database_hash.empty() ||
+            earlier.database_hash != live)
+          continue;
+        resume_at_ = i;
+        if (i > 0) {
+          report_.warnings.push_back("operations 1-" + std::to_string(i) + " ran in an earlier delivery of this plan; "
+                                     "it goes on at migration " + earlier.id + " (operation " +
+                                     std::to_string(plan_.operations[i].id) + ")");
+        }
+        return true;
+      }
+    }
+    return false;
+  }
+
   // The migration an earlier run left for `op` (options_.resume), taken up
-  // from its checkpoint; else a new one.
+  // from its checkpoint; else a new one, which records the database's hash
+  // before it (learned again when an earlier operation of this run changed
+  // it).
   Result<planner::MigrationState> StartOrResume(const planner::Operation& op, planner::MigrationObserver& observer) {
     for (const planner::MigrationState& earlier : options_.resume) {
-      if (earlier.operation_id != op.id || earlier.database != report_.database || earlier.table != op.object ||
-          earlier.connection != url_.ConnectionName() || earlier.Done())
-        continue;
+      if (!Carries(earlier, op)) continue;
       observer.Event(earlier, "migration.resumed", nullptr,
                      json{{"rows_copied", earlier.rows_copied}, {"chunks", earlier.chunks}}.dump());
       return earlier;
     }
-    return planner::StartOnlineMigration(session_, url_.ConnectionName(), report_.database, op, observer);
+    if (hash_before_op_.empty()) {
+      SQLX_ASSIGN_OR_RETURN(flo::LearnedDatabase now, LearnLive());
+      hash_before_op_ = now.profile_hash;
+      SQLX_RETURN_IF_ERROR(session_.InitDb(report_.database));
+    }
+    SQLX_ASSIGN_OR_RETURN(planner::MigrationState state, planner::StartOnlineMigration(
+                                                            session_, url_.ConnectionName(), report_.database, op, observer));
+    state.database_hash = hash_before_op_;
+    SQLX_RETURN_IF_ERROR(observer.Checkpoint(state));
+    return state;
   }
 
   // Every operation of a run is executed here and only here: the online
@@ -259,7 +298,8 @@ class PlanRun {
 
   // Every pre-check of the plan, before any change.
   Status RunPreChecks() {
-    for (const planner::Operation& op : plan_.operations) {
+    for (size_t i = resume_at_; i < plan_.operations.size(); ++i) {
+      const planner::Operation& op = plan_.operations[i];
       for (const planner::PreCheck& check : op.prechecks) {
         SQLX_ASSIGN_OR_RETURN(uint64_t count, CountOf(session_, check.sql));
         report_.prechecks.push_back({op.id, check.what, check.sql, count});
@@ -277,13 +317,19 @@ class PlanRun {
                     {"operations", plan_.operations.size()}};
     Record("apply.started", "", nullptr, started.dump());
     if (options_.on_progress) options_.on_progress(report_);
-    for (const planner::Operation& op : plan_.operations) {
+    for (size_t i = 0; i < plan_.operations.size(); ++i) {
+      const planner::Operation& op = plan_.operations[i];
+      if (i < resume_at_) {
+        report_.applied.push_back({op.id, std::chrono::milliseconds(0)});  // by an earlier delivery
+        continue;
+      }
       const auto start = std::chrono::steady_clock::now();
       if (options_.before_change) {
         Status allowed = options_.before_change();
         if (!allowed.ok()) return Fail(op, allowed.error(), std::chrono::milliseconds(0));
       }
       Status st = Execute(op, session_sql_mode);
+      hash_before_op_.clear();  // the operation (may have) changed it
       const auto elapsed =
           std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - start);
       if (!st.ok()) return Fail(op, st.error(), elapsed);
@@ -379,6 +425,8 @@ class PlanRun {
   const planner::Plan& plan_;
   const ApplyOptions& options_;
   ApplyReport report_;
+  size_t resume_at_ = 0;        // the first operation this run executes (ResumesMidPlan)
+  std::string hash_before_op_;  // the database's hash before the next operation; empty: unknown
 };
 
 }  // namespace

@@ -43,7 +43,9 @@ const char* kTo =
 // desired schema); a cluster whose connection "shop" is that account; the
 // plan from `db` to `to`, made with `sqlx plan:diff`.
 struct OnlineCluster {
-  OnlineCluster(const std::string& tag, int job_ack_wait_s)
+  // `extra_from`/`extra_to`: more of each schema (statements after t's).
+  OnlineCluster(const std::string& tag, int job_ack_wait_s, const std::string& extra_from = "",
+                const std::string& extra_to = "")
       : dbs(testing::SharedMariaDbPort(), testing::FleetName(tag), 3, 0, password),
         cluster(tag, testing::NatsUrl(), job_ack_wait_s),
         db(dbs.databases()[0]),
@@ -51,8 +53,8 @@ struct OnlineCluster {
         to(dbs.databases()[2]) {
     const std::string fill =
         "INSERT INTO t (id, k, v) SELECT seq, seq MOD 1000, CONCAT('v', seq) FROM seq_1_to_" + std::to_string(kRows);
-    for (const std::string& d : {db, control}) testing::RootSql(std::string(kFrom) + "; " + fill, d);
-    testing::RootSql(kTo, to);
+    for (const std::string& d : {db, control}) testing::RootSql(std::string(kFrom) + "; " + fill + extra_from, d);
+    testing::RootSql(kTo + extra_to, to);
     // As the account: the hash it learns is the one its workers see.
     plan = dir.path() + "/plan.json";
     const std::string at = dbs.Url().substr(0, dbs.Url().find('?'));
@@ -346,6 +348,70 @@ TEST(ClusterOnlineTest, AWorkerKilledMidCopyLeavesTheJobToAnotherThatResumesFrom
   ASSERT_EQ(cutover.size(), 1u);
   EXPECT_EQ(cutover[0]["actor"]["service"], "worker:w2");
   cluster.ExpectSecretNowhere(f.password, f.dbs.user());
+}
+
+// A plan whose online copy is its second operation: a worker killed during
+// the copy leaves the first one done, and the next delivery goes on at the
+// copy (the hash the migration recorded at its start is the one the
+// database learns to), instead of stopping at drift.
+TEST(ClusterOnlineTest, ARedeliveredPlanGoesOnAtTheOnlineCopyItsEarlierOperationsLeadTo) {
+  OnlineCluster f("onm", /*job_ack_wait_s=*/3, "; CREATE TABLE a_log (id int NOT NULL PRIMARY KEY)",
+                  "; CREATE TABLE a_log (id int NOT NULL PRIMARY KEY, note varchar(20))");
+  const json plan = json::parse(testing::ReadFile(f.plan), nullptr, false);
+  ASSERT_TRUE(plan.is_object()) << f.plan;
+  ASSERT_EQ(plan["operations"].size(), 2u) << plan.dump(1);
+  ASSERT_EQ(plan["operations"][0]["object"], "a_log") << plan.dump(1);
+  ASSERT_EQ(plan["operations"][1]["object"], "t") << plan.dump(1);
+  ASSERT_TRUE(f.Start());
+  SqlxCluster& cluster = f.cluster;
+  Writer writer(f.db, f.control, KeyStyle{}, kRows);
+  writer.Start();
+
+  cluster.StartWorker("w1", {"--chunk-time", "0.01"});
+  const std::string job = f.StartApply();
+  ASSERT_FALSE(job.empty());
+  std::string id;
+  ASSERT_TRUE(PollUntil(
+      [&] {
+        const json m = f.Migrations(job);
+        if (m.size() != 1 || m[0]["migration"]["phase"] != "copying" ||
+            m[0]["migration"]["rows_copied"].get<uint64_t>() < 1000)
+          return false;
+        cluster.StopWorker("w1", SIGKILL);
+        id = m[0]["migration"]["id"];
+        return true;
+      },
+      60s))
+      << f.Migrations(job).dump(1) << cluster.WorkerLog("w1");
+  // The first operation ran before the copy began, and the copy recorded
+  // the hash the database had then.
+  EXPECT_EQ(std::stoi(testing::RootSql("SELECT COUNT(*) FROM information_schema.COLUMNS WHERE TABLE_SCHEMA = "
+                                       "DATABASE() AND TABLE_NAME = 'a_log' AND COLUMN_NAME = 'note'",
+                                       f.db)),
+            1);
+  EXPECT_NE(f.Migrations(job)[0]["migration"].value("database_hash", ""), "");
+
+  cluster.StartWorker("w2", {"--chunk-time", "0.01"});
+  const json finished = cluster.WaitRunFinished(job.substr(0, job.rfind('.')), 180s);
+  std::this_thread::sleep_for(300ms);
+  writer.Stop();
+  ASSERT_EQ(writer.failure(), "");
+  ASSERT_TRUE(finished.is_object());
+  const json j = cluster.Job(job);
+  EXPECT_EQ(j["state"], "done") << j.dump(1);
+  EXPECT_EQ(j["worker"], "w2");
+  EXPECT_EQ(j["summary"]["result"], "applied") << j.dump(1);
+  EXPECT_EQ(j["summary"]["applied"], 2) << j.dump(1);
+  EXPECT_EQ(testing::RowsDiffering(f.db, f.control, KeyStyle{}), 0u) << writer.messages_;
+  EXPECT_EQ(f.Hash(f.db), f.Hash(f.to));
+  const std::vector<json> resumed = f.EventsOfJob("migration.resumed", job);
+  ASSERT_EQ(resumed.size(), 1u);
+  EXPECT_EQ(resumed[0]["actor"]["service"], "worker:w2") << resumed[0].dump();
+  EXPECT_EQ(resumed[0]["details"]["migration"], id);
+  EXPECT_EQ(f.EventsOfJob("migration.started", job).size(), 1u);
+  const json last = f.Migrations(job);
+  ASSERT_EQ(last.size(), 1u) << last.dump(1);
+  EXPECT_EQ(last[0]["migration"]["phase"], "cut-over");
 }
 
 }  // namespace

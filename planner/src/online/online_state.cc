@@ -72,7 +72,8 @@ std::string MigrationToJson(const MigrationState& s) {
             {"cutover_started_ns", s.cutover_started_ns},
             {"cutover_at_ns", s.cutover_at_ns},
             {"updated_at_ns", s.updated_at_ns},
-            {"error", s.error}};
+            {"error", s.error},
+            {"database_hash", s.database_hash}};
   return j.dump();
 }
 
@@ -123,6 +124,7 @@ Result<MigrationState> MigrationFromJson(const std::string& text) {
     s.cutover_at_ns = j.at("cutover_at_ns").get<int64_t>();
     s.updated_at_ns = j.at("updated_at_ns").get<int64_t>();
     s.error = j.at("error").get<std::string>();
+    s.database_hash = j.value("database_hash", "");  // absent from records written before it
   } catch (const json::exception& e) {
     return MakeError(ErrorCode::kInvalidArgument, std::string("migration state: ") + e.what());
   }

@@ -122,6 +122,12 @@ struct MigrationState {
   int64_t cutover_at_ns = 0;       // the swap succeeded
   int64_t updated_at_ns = 0;
   std::string error;         // why it stopped (phase failed, or a refused revert)
+  // The database's profile hash when the migration started, as its caller
+  // learned it (a learn leaves the migration's own tables and triggers
+  // out, so it still learns so until the cut-over): how a later delivery
+  // of the same plan knows that the plan's operations before this one ran.
+  // Empty: not recorded.
+  std::string database_hash;
 
   std::string ShadowTable() const;    // _sqlx_ID_new: the new table until the cut-over, then the placeholder
   std::string OldTable() const;       // _sqlx_ID_old: the old table after the cut-over
