@@ -158,7 +158,7 @@ Result<Job> Orchestrator::Impl::QueueApplyJob(const Caller* caller, const std::s
                                    nullptr, json{{"run", run}, {"job", job.id}, {"params", job.params}}));
   Status published = Publish(job);
   if (!published.ok()) {
-    // The record stays queued: the next start publishes it again.
+    // The record stays queued: RetryUnpublished publishes it again.
     spdlog::warn("orchestrator: publishing job {}: {}", job.id, published.error().message);
   } else {
     Records::Batch after;

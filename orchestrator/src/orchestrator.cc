@@ -152,8 +152,8 @@ Status Orchestrator::Impl::RepublishPending() {
         if (auto server = ServerOf(*conn); server.ok()) fleet_applies_[job.id] = *server;
       }
     }
-    // A job NATS does not take now stays queued for the next start; the
-    // others still go out.
+    // A job NATS does not take now stays queued (RetryUnpublished tries it
+    // again); the others still go out.
     if (Status s = Publish(job); !s.ok() && !IsTerminal(job.state)) {
       spdlog::warn("orchestrator: publishing job {} again: {}", job.id, s.error().message);
       continue;
@@ -210,13 +210,54 @@ Status Orchestrator::Impl::Publish(Job& job) {
   // While NATS is away the client keeps the message in its reconnect
   // buffer and sends it on reconnect, even when the wait for the ack timed
   // out (ClusterTest.JobsStartedWhileNatsIsAwayArePublishedOnceItIsBack).
-  SQLX_ASSIGN_OR_RETURN(
-      bus::PubAck ack,
-      bus_->Publish(subject,
-                    std::span<const uint8_t>(reinterpret_cast<const uint8_t*>(envelope.data()), envelope.size()),
-                    job.id));
-  if (!ack.duplicate) job.stream_seq = ack.sequence;
+  Result<bus::PubAck> ack = bus_->Publish(
+      subject, std::span<const uint8_t>(reinterpret_cast<const uint8_t*>(envelope.data()), envelope.size()), job.id);
+  {
+    std::lock_guard<std::mutex> lock(unpublished_mu_);
+    if (ack.ok()) {
+      unpublished_.erase(job.id);
+    } else {
+      unpublished_.insert(job.id);  // RetryUnpublished tries it again
+    }
+  }
+  if (!ack.ok()) return ack.error();
+  if (!ack->duplicate) job.stream_seq = ack->sequence;
   return Status::Ok();
+}
+
+void Orchestrator::Impl::RetryUnpublished() {
+  std::vector<std::string> ids;
+  {
+    std::lock_guard<std::mutex> lock(unpublished_mu_);
+    ids.assign(unpublished_.begin(), unpublished_.end());
+  }
+  if (ids.empty()) return;
+  // A refused publish may mean the queue's stream (or its consumer) is
+  // gone: made again, as at start.
+  if (Status queue = EnsureQueue(); !queue.ok()) {
+    spdlog::warn("orchestrator: {} job(s) wait to be published: the job queue: {}", ids.size(), queue.error().message);
+    return;
+  }
+  std::lock_guard<std::mutex> lock(state_mu_);
+  Records::Batch batch;
+  size_t published = 0;
+  for (const std::string& id : ids) {
+    auto job = records_->GetJob(id);
+    if (!job.ok()) continue;
+    if (!*job || (*job)->state != JobState::kQueued) {  // gone, or taken up meanwhile
+      std::lock_guard<std::mutex> drop(unpublished_mu_);
+      unpublished_.erase(id);
+      continue;
+    }
+    Job& j = **job;
+    if (Status s = Publish(j); !s.ok() && !IsTerminal(j.state)) continue;  // still refused: next time
+    batch.Put(j);
+    ++published;
+  }
+  if (published == 0) return;
+  spdlog::info("orchestrator: published {} queued job(s) whose earlier publish was refused", published);
+  if (Status w = records_->Write(batch, "recording republished jobs"); !w.ok())
+    spdlog::warn("orchestrator: {}", w.error().message);
 }
 
 Result<Run> Orchestrator::Impl::StartLearn(const std::string& actor, const std::vector<std::string>& connections,
@@ -261,7 +302,7 @@ Result<Run> Orchestrator::Impl::StartLearn(const std::string& actor, const std::
   for (Job& job : jobs) {
     Status s = Publish(job);
     if (!s.ok()) {
-      // The record stays queued: the next start publishes it again.
+      // The record stays queued: RetryUnpublished publishes it again.
       spdlog::warn("orchestrator: publishing job {}: {}", job.id, s.error().message);
       continue;
     }

@@ -173,6 +173,10 @@ class Orchestrator::Impl {
   // Sets stream_seq, or fails a job whose connection was removed (the
   // caller persists it).
   Status Publish(Job& job);
+  // Publishes again the queued jobs whose publish NATS refused (not a
+  // disconnect, which the client's reconnect buffer covers): the scheduler
+  // loop calls it every few seconds; each published one is recorded.
+  void RetryUnpublished();
   Result<std::string> JobEnvelope(const Job& job);
   void EventsLoop();
   void DeadLettersLoop();
@@ -240,6 +244,8 @@ class Orchestrator::Impl {
   std::condition_variable rollout_cv_;
   bool rollout_wake_ = false;
   std::mutex state_mu_;  // read-modify-write of job, run, schedule and rollout records
+  std::mutex unpublished_mu_;
+  std::set<std::string> unpublished_;  // ids of queued jobs whose last publish failed (RetryUnpublished)
   // Fleet apply jobs (not a rollout's) that may be in flight, by job id:
   // their server (host:port). Under state_mu_; filled at start from the
   // unfinished jobs (RepublishPending) and by StartApply.

@@ -73,7 +73,7 @@ Result<Run> Orchestrator::Impl::StartProbe(const Caller& caller, uint64_t count,
     for (Job& job : chunk) {
       Status s = Publish(job);
       if (!s.ok()) {
-        // The record stays queued: the next start publishes it again.
+        // The record stays queued: RetryUnpublished publishes it again.
         if (failed++ == 0) spdlog::warn("orchestrator: publishing job {}: {}", job.id, s.error().message);
         continue;
       }
@@ -91,7 +91,7 @@ Result<Run> Orchestrator::Impl::StartProbe(const Caller& caller, uint64_t count,
   }
   if (failed > 0)
     return MakeError(ErrorCode::kIo, std::to_string(failed) + " of " + std::to_string(count) + " jobs of probe run " +
-                                         run.id + " were not published (they stay queued until the next start)");
+                                         run.id + " were not published (they stay queued and are published again as soon as NATS takes them)");
   return run;
 }
 

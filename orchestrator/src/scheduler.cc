@@ -56,8 +56,9 @@ Status Orchestrator::Impl::RemoveSchedule(const Caller& caller, const std::strin
 }
 
 void Orchestrator::Impl::SchedulerLoop() {
-  while (!stopping_) {
+  for (uint64_t tick = 1; !stopping_; ++tick) {
     std::this_thread::sleep_for(std::chrono::milliseconds(250));
+    if (tick % 8 == 0) RetryUnpublished();  // every 2 s
     auto all = records_->ListSchedules();
     if (!all.ok()) {
       spdlog::warn("orchestrator: reading schedules: {}", all.error().message);

@@ -15,6 +15,7 @@
 #include "held_fleet.h"
 #include "holding_proxy.h"
 #include "own_nats_server.h"
+#include "sqlx/messages/bus.h"
 #include "sqlx_cluster.h"
 #include "temp_dir.h"
 #include "test_env.h"
@@ -99,6 +100,34 @@ TEST(ClusterTest, JobsStartedWhileNatsIsAwayArePublishedOnceItIsBack) {
   EXPECT_EQ(testing::ExpectAllDone(record), 4u);
   testing::ExpectEachOnce(cluster.LearnedPerDatabase(run), 3);
   cluster.ExpectSecretNowhere(password, dbs.user());
+}
+
+// NATS up but refusing the publish (the jobs stream deleted under the
+// orchestrator): the job stays queued, the orchestrator makes the queue
+// again and publishes it within seconds, and the run completes without a
+// restart.
+TEST(ClusterTest, AJobWhosePublishIsRefusedIsPublishedAgainWithoutARestart) {
+  const std::string password = testing::NewPassword();
+  FleetDatabases dbs(testing::SharedMariaDbPort(), testing::FleetName("rf"), 2, 1, password);
+  SqlxCluster cluster("refused", testing::NatsUrl(), /*job_ack_wait_s=*/5);
+  ASSERT_TRUE(cluster.StartOrchestrator());
+  cluster.AddConnection("a", dbs.Url(), password);
+  {
+    auto bus = bus::Bus::Connect(cluster.nats_url(), {.name = "refusing-test"});
+    ASSERT_TRUE(bus.ok()) << bus.error().message;
+    const Status deleted = (*bus)->DeleteStream(bus::JobsStream(cluster.prefix()).name);
+    ASSERT_TRUE(deleted.ok()) << deleted.error().message;
+  }
+  const std::string run = cluster.StartLearn();  // recorded; NATS refuses the publish
+  ASSERT_FALSE(run.empty());
+  cluster.StartWorker("w");
+  const json record = cluster.WaitRunFinished(run, 60s);
+  ASSERT_TRUE(record.is_object()) << cluster.OrchestratorLog();
+  EXPECT_EQ(testing::ExpectAllDone(record), 3u);
+  testing::ExpectEachOnce(cluster.LearnedPerDatabase(run), 2);
+  const std::string log = cluster.OrchestratorLog();
+  EXPECT_NE(log.find("publishing job " + run + ".s0"), std::string::npos) << "the first publish was not refused: " << log;
+  EXPECT_NE(log.find("whose earlier publish was refused"), std::string::npos) << log;
 }
 
 // The orchestrator killed with jobs queued (no worker yet), then stopped

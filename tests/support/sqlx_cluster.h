@@ -105,6 +105,7 @@ class SqlxCluster {
   // the first start) and waits for its "listening" line.
   bool StartOrchestrator() {
     const std::string log = NextLog("orchestrator");
+    orchestrator_log_ = log;
     orchestrator_ = std::make_unique<Subprocess>(
         std::vector<std::string>{SqlxBinary(), "-v", "--store", store_dir(), "orchestrator", "--nats", nats_url_,
                                  "--subject-prefix", prefix_, "--secret-key", key_file(), "--listen", "127.0.0.1:0",
@@ -167,6 +168,8 @@ class SqlxCluster {
     workers_.erase(it);
   }
   std::string WorkerLog(const std::string& name) { return ReadFile(worker_logs_.at(name)); }
+  // The stderr of the orchestrator's last start.
+  std::string OrchestratorLog() { return orchestrator_log_.empty() ? "" : ReadFile(orchestrator_log_); }
   void StopAll() {
     while (!workers_.empty()) StopWorker(workers_.begin()->first);
     StopOrchestrator();
@@ -355,6 +358,7 @@ class SqlxCluster {
 
  private:
   Env BaseEnv() const { return {{"LANG", "C.UTF-8"}, {"HOME", dir_.path()}}; }
+  std::string orchestrator_log_;
 
   std::string NextLog(const std::string& what) {
     log_ = dir_.path() + "/" + what + "." + std::to_string(++logs_) + ".log";
