@@ -110,12 +110,7 @@ class System::Impl {
 
   // Runs one job under a supervisor of its own and waits for the answer.
   Result<Envelope> Run(const transports::ConnectionUrl& url, jobs::Kind kind, std::string job) {
-    SQLX_ASSIGN_OR_RETURN(Envelope out, RunRaw(url, kind, std::move(job)));
-    if (out.kind == static_cast<uint16_t>(jobs::Kind::kError)) {
-      SQLX_RETURN_IF_ERROR(jobs::Verify(jobs::Kind::kError, out.view()));
-      return jobs::ReadError(out.view()).error;
-    }
-    return out;
+    return Unwrapped(RunRaw(url, kind, std::move(job)));
   }
 
   // The same, answering an Error envelope as it came.
@@ -138,15 +133,29 @@ class System::Impl {
       };
     }
     config.max_attempts = options_.max_attempts;
-    caf::actor supervisor = SpawnSupervisor(system_, std::move(config));
+    return AskAndEnd(SpawnSupervisor(system_, std::move(config)), "supervisor", MakeEnvelope(kind, job));
+  }
+
+  // Asks `actor` (the `who` of errors) for one answer, then ends it.
+  Result<Envelope> AskAndEnd(const caf::actor& actor, std::string_view who, Envelope request) {
     caf::scoped_actor self{system_};
     Result<Envelope> out = MakeError(ErrorCode::kInternal, "no answer");
-    self->request(supervisor, caf::infinite, MakeEnvelope(kind, job))
+    self->request(actor, caf::infinite, std::move(request))
         .receive([&](Envelope& reply) { out = std::move(reply); },
                  [&](caf::error& err) {
-                   out = MakeError(ErrorCode::kInternal, "the supervisor did not answer: " + system_.render(err));
+                   out = MakeError(ErrorCode::kInternal,
+                                   "the " + std::string(who) + " actor did not answer: " + system_.render(err));
                  });
-    self->send_exit(supervisor, caf::exit_reason::user_shutdown);
+    self->send_exit(actor, caf::exit_reason::user_shutdown);
+    return out;
+  }
+
+  // An Error answer as the call's error.
+  static Result<Envelope> Unwrapped(Result<Envelope> out) {
+    if (out.ok() && out->kind == static_cast<uint16_t>(jobs::Kind::kError)) {
+      SQLX_RETURN_IF_ERROR(jobs::Verify(jobs::Kind::kError, out->view()));
+      return jobs::ReadError(out->view()).error;
+    }
     return out;
   }
 
@@ -158,20 +167,8 @@ class System::Impl {
   // `multi_statements`: as ConnectionFor.
   Result<Envelope> AskConnection(const transports::ConnectionUrl& url, jobs::Kind kind, const std::string& job,
                                  bool multi_statements = false) {
-    caf::actor connection = SpawnConnection(system_, ConnectionFor(url, multi_statements));
-    caf::scoped_actor self{system_};
-    Result<Envelope> out = MakeError(ErrorCode::kInternal, "no answer");
-    self->request(connection, caf::infinite, MakeEnvelope(kind, job))
-        .receive([&](Envelope& reply) { out = std::move(reply); },
-                 [&](caf::error& err) {
-                   out = MakeError(ErrorCode::kInternal, "the connection actor did not answer: " + system_.render(err));
-                 });
-    self->send_exit(connection, caf::exit_reason::user_shutdown);
-    if (out.ok() && out->kind == static_cast<uint16_t>(jobs::Kind::kError)) {
-      SQLX_RETURN_IF_ERROR(jobs::Verify(jobs::Kind::kError, out->view()));
-      return jobs::ReadError(out->view()).error;
-    }
-    return out;
+    return Unwrapped(
+        AskAndEnd(SpawnConnection(system_, ConnectionFor(url, multi_statements)), "connection", MakeEnvelope(kind, job)));
   }
 
   // A connection actor's config for `url`; `multi_statements` proposes them
