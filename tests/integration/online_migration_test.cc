@@ -522,6 +522,44 @@ TEST(OnlineMigrationTest, ATableWithAKeyToItselfMigratesRevertsAndCutsOverAgainU
   ExpectSelfKeyEnforced(f.db);
 }
 
+TEST(OnlineMigrationTest, ParentWritesWhileChildKeysReferenceTheCopyKeepTheChildren) {
+  FixtureDatabases fx;
+  TempDir store("sqlx-online-store.");
+  const std::string db = fx.Create("omw"), to = fx.Create("omw_to");
+  const std::string child = "CREATE TABLE c (id int PRIMARY KEY, pid int, CONSTRAINT fk_c_p FOREIGN KEY (pid) "
+                            "REFERENCES p (id) ON DELETE CASCADE ON UPDATE CASCADE)";
+  RootSql("CREATE TABLE p (id int PRIMARY KEY, v int); " + child +
+              "; INSERT INTO p SELECT seq, seq FROM seq_1_to_100; INSERT INTO c SELECT seq, seq % 100 + 1 FROM "
+              "seq_1_to_300",
+          db);
+  RootSql("CREATE TABLE p (id int PRIMARY KEY, v bigint); " + child, to);
+  const std::string plan = store.path() + "/plan.json";
+  ASSERT_EQ(Sqlx({"--store", store.path(), "plan:diff", "--from", RootUrl(db), "--to", RootUrl(to), "-o", plan}).exit_code, 0);
+  RunResult r = Sqlx({"--store", store.path(), "apply", RootUrl(db), "--plan", plan, "--postpone-cutover"});
+  ASSERT_EQ(r.exit_code, 0) << DescribeRun(r);
+  nlohmann::json m = Migrations(store.path());
+  ASSERT_EQ(m.size(), 1u);
+  ASSERT_EQ(m[0]["phase"], "copied");
+  const std::string id = m[0]["id"];
+  // As a cut-over that died between the two ALTERs moving the child's key
+  // to the copy leaves it (under its temporary name): the writers go on.
+  RootSql("SET SESSION foreign_key_checks = 0; ALTER TABLE c DROP FOREIGN KEY fk_c_p, ADD CONSTRAINT `_sqlx_" + id +
+              "_c_fk_c_p` FOREIGN KEY (pid) REFERENCES `_sqlx_" + id + "_new` (id) ON DELETE CASCADE ON UPDATE CASCADE",
+          db);
+  RootSql("UPDATE p SET v = v + 1 WHERE id = 7; UPDATE p SET id = 1008 WHERE id = 8; DELETE FROM p WHERE id = 9", db);
+  EXPECT_EQ(RootSql("SELECT COUNT(*) FROM c WHERE pid = 7", db), "3\n") << "an update of a parent lost its children";
+  EXPECT_EQ(RootSql("SELECT COUNT(*) FROM c WHERE pid = 1008", db), "3\n") << "a new key did not reach the children";
+  EXPECT_EQ(RootSql("SELECT COUNT(*) FROM c WHERE pid IN (8, 9)", db), "0\n");
+  r = Sqlx({"--store", store.path(), "migrations", "cutover", id, RootUrl()});
+  ASSERT_EQ(r.exit_code, 0) << DescribeRun(r);
+  EXPECT_EQ(Hash(db), Hash(to));
+  EXPECT_EQ(RootSql("SELECT COUNT(*), SUM(pid = 7), SUM(pid = 1008) FROM c", db), "297\t3\t3\n");
+  EXPECT_EQ(RootSql("SELECT COUNT(*) FROM c LEFT JOIN p ON c.pid = p.id WHERE p.id IS NULL", db), "0\n");
+  EXPECT_EQ(RootSql("SELECT v FROM p WHERE id IN (7, 1008) ORDER BY id", db), "8\n8\n");
+  ASSERT_EQ(Sqlx({"--store", store.path(), "migrations", "finalize", id, RootUrl()}).exit_code, 0);
+  EXPECT_EQ(Artefacts(db), 0u);
+}
+
 TEST(OnlineMigrationTest, AConversionThatWouldChangeValuesSilentlyIsCaughtAndTheCopyAbandoned) {
   FixtureDatabases fx;
   TempDir store("sqlx-online-store.");
