@@ -172,6 +172,20 @@ Status DropSelfFks(Session& session, const MigrationState& s, const std::string&
   return DropForeignKeys(session, table, names);
 }
 
+// The table's own foreign keys and triggers, as the server shows them now,
+// into the record.
+Status RecordKeysAndTriggers(Session& session, MigrationState& s) {
+  SQLX_ASSIGN_OR_RETURN(std::vector<ForeignKey> own, ShowForeignKeys(session, s.database, s.table));
+  s.fk_names.clear();
+  s.fk_clauses.clear();
+  for (const ForeignKey& fk : own) {
+    s.fk_names.push_back(fk.name);
+    s.fk_clauses.push_back(fk.clause);
+  }
+  SQLX_ASSIGN_OR_RETURN(s.triggers, ReadTableTriggers(session, s.database, s.table));
+  return Status::Ok();
+}
+
 // Where the forward trigger `_ins` is: on the table (not cut over), on the
 // old table (cut over), or nowhere ("").
 Result<std::map<std::string, std::string>> Triggers(Session& session, const MigrationState& s) {
@@ -544,12 +558,7 @@ Result<MigrationState> StartOnlineMigration(Session& session, const std::string&
   s.key_index = key->name;
   s.key_columns = key->columns;
   for (const std::string& c : key->columns) s.key_kinds.push_back(KeyKind(FindColumn(columns, c)->data_type, charset));
-  SQLX_ASSIGN_OR_RETURN(std::vector<ForeignKey> own, ShowForeignKeys(session, database, op.object));
-  for (const ForeignKey& fk : own) {
-    s.fk_names.push_back(fk.name);
-    s.fk_clauses.push_back(fk.clause);
-  }
-  SQLX_ASSIGN_OR_RETURN(s.triggers, ReadTableTriggers(session, database, op.object));
+  SQLX_RETURN_IF_ERROR(RecordKeysAndTriggers(session, s));
   SQLX_RETURN_IF_ERROR(Save(s, observer));  // before any change: a crash is found by its record
   SQLX_ASSIGN_OR_RETURN(ServerLock lock, ServerLock::Take(session, s));
   SQLX_RETURN_IF_ERROR(SetUp(session, s, OnlineOptions{}));
@@ -592,14 +601,7 @@ Status CutOverAgain(Session& session, MigrationState& s, const OnlineOptions& op
                                                   Q(s.OldTable()) + " exists: run `sqlx migrations finalize " + s.id +
                                                   "` to settle its state first");
   // The table's keys and triggers as they are now (their names are back).
-  SQLX_ASSIGN_OR_RETURN(std::vector<ForeignKey> own, ShowForeignKeys(session, s.database, s.table));
-  s.fk_names.clear();
-  s.fk_clauses.clear();
-  for (const ForeignKey& fk : own) {
-    s.fk_names.push_back(fk.name);
-    s.fk_clauses.push_back(fk.clause);
-  }
-  SQLX_ASSIGN_OR_RETURN(s.triggers, ReadTableTriggers(session, s.database, s.table));
+  SQLX_RETURN_IF_ERROR(RecordKeysAndTriggers(session, s));
   s.phase = "preparing";
   s.copied_at_ns = s.cutover_started_ns = s.cutover_at_ns = 0;
   SQLX_RETURN_IF_ERROR(Save(s, observer));
