@@ -62,6 +62,10 @@ class Writer {
         port_(port),
         pace_(pace) {}
   ~Writer() { Stop(); }
+  // Also writes `column` (a key of t to itself on id; simple keys only):
+  // inserts and updates point it at a random row, which may come later in
+  // key order or be gone (the write then fails on both tables).
+  void ReferToRows(std::string column) { parent_ = std::move(column); }
 
   void Start() {
     stop_ = false;
@@ -116,12 +120,19 @@ class Writer {
         case 0: {
           const uint64_t n = next_++;
           max_ = std::max(max_, n);
-          statement = "INSERT INTO {T} " + key_.InsertColumns() + " VALUES (" + key_.InsertKey(n) + ", " +
-                      std::to_string(rng() % 1000) + ", 'w" + std::to_string(n) + "')";
+          std::string columns = key_.InsertColumns(), parent;
+          if (!parent_.empty()) {
+            columns.insert(columns.size() - 1, ", " + parent_);
+            parent = ", " + std::to_string(rng() % max_ + 1);
+          }
+          statement = "INSERT INTO {T} " + columns + " VALUES (" + key_.InsertKey(n) + ", " +
+                      std::to_string(rng() % 1000) + ", 'w" + std::to_string(n) + "'" + parent + ")";
           break;
         }
         case 1:
-          statement = "UPDATE {T} SET k = k + 1, v = 'u" + std::to_string(rng() % 100000) + "' WHERE " + key_.Where(pick);
+          statement = "UPDATE {T} SET k = k + 1, v = 'u" + std::to_string(rng() % 100000) + "'" +
+                      (parent_.empty() || rng() % 2 == 0 ? "" : ", " + parent_ + " = " + std::to_string(rng() % max_ + 1)) +
+                      " WHERE " + key_.Where(pick);
           break;
         case 2:
           statement = "DELETE FROM {T} WHERE " + key_.Where(pick);
@@ -168,6 +179,7 @@ class Writer {
   uint64_t max_;
   int port_;
   std::chrono::milliseconds pace_;
+  std::string parent_;
   std::atomic<bool> stop_{false};
   std::thread thread_;
   std::vector<Stall> stalls_;

@@ -90,19 +90,7 @@ Status NameForeignKeys(transports::Session& session, const std::string& table, c
   return WithoutChecks(session, "ALTER TABLE " + QuoteIdentifier(table) + " " + drops + adds);
 }
 
-Status AddForeignKeys(transports::Session& session, const std::string& table, const std::vector<std::string>& names,
-                      const std::vector<std::string>& clauses) {
-  if (names.empty()) return Status::Ok();
-  std::string adds;
-  for (size_t i = 0; i < names.size(); ++i)
-    adds += (adds.empty() ? "" : ", ") + std::string("ADD CONSTRAINT ") + QuoteIdentifier(names[i]) + " " + clauses[i];
-  return WithoutChecks(session, "ALTER TABLE " + QuoteIdentifier(table) + " " + adds);
-}
-
-namespace {
-
-// `clause` made to reference `database`.`to` where it references `from`.
-std::string Repointed(std::string clause, const std::string& database, const std::string& from, const std::string& to) {
+std::string RepointedClause(std::string clause, const std::string& database, const std::string& from, const std::string& to) {
   for (const std::string& old_ref : {"REFERENCES " + QuoteIdentifier(database) + "." + QuoteIdentifier(from) + " ",
                                      "REFERENCES " + QuoteIdentifier(from) + " "}) {
     const size_t at = clause.find(old_ref);
@@ -115,6 +103,34 @@ std::string Repointed(std::string clause, const std::string& database, const std
   }
   return clause;
 }
+
+bool ReferencesTable(const std::string& clause, const std::string& database, const std::string& table) {
+  return RepointedClause(clause, database, table, table + "_") != clause;
+}
+
+Status DropForeignKeys(transports::Session& session, const std::string& table, const std::vector<std::string>& names) {
+  SQLX_ASSIGN_OR_RETURN(std::vector<Row> rows,
+                        Rows(session, "SELECT CONSTRAINT_NAME FROM information_schema.REFERENTIAL_CONSTRAINTS WHERE "
+                                      "CONSTRAINT_SCHEMA = DATABASE() AND TABLE_NAME = " +
+                                          QuoteString(table)));
+  std::string drops;
+  for (const Row& r : rows)
+    if (std::find(names.begin(), names.end(), r[0].value_or("")) != names.end())
+      drops += (drops.empty() ? "" : ", ") + std::string("DROP FOREIGN KEY ") + QuoteIdentifier(r[0].value_or(""));
+  if (drops.empty()) return Status::Ok();
+  return WithoutChecks(session, "ALTER TABLE " + QuoteIdentifier(table) + " " + drops);
+}
+
+Status AddForeignKeys(transports::Session& session, const std::string& table, const std::vector<std::string>& names,
+                      const std::vector<std::string>& clauses) {
+  if (names.empty()) return Status::Ok();
+  std::string adds;
+  for (size_t i = 0; i < names.size(); ++i)
+    adds += (adds.empty() ? "" : ", ") + std::string("ADD CONSTRAINT ") + QuoteIdentifier(names[i]) + " " + clauses[i];
+  return WithoutChecks(session, "ALTER TABLE " + QuoteIdentifier(table) + " " + adds);
+}
+
+namespace {
 
 Result<std::string> ClauseOf(transports::Session& session, const std::string& schema, const std::string& table,
                              const std::string& name) {
@@ -145,21 +161,22 @@ Result<int> RepointForeignKeys(transports::Session& session, const std::string& 
     SQLX_RETURN_IF_ERROR(WithoutChecks(session, "ALTER TABLE " + QuoteIdentifier(schema) + "." + QuoteIdentifier(child) +
                                                     " DROP FOREIGN KEY " + QuoteIdentifier(temp) + ", ADD CONSTRAINT " +
                                                     QuoteIdentifier(temp.substr(temp_prefix.size())) + " " +
-                                                    Repointed(clause, database, from, to)));
+                                                    RepointedClause(clause, database, from, to)));
     ++moved;
   }
   SQLX_ASSIGN_OR_RETURN(std::vector<Row> refs,
                         Rows(session, "SELECT DISTINCT TABLE_SCHEMA, TABLE_NAME, CONSTRAINT_NAME FROM "
                                       "information_schema.KEY_COLUMN_USAGE WHERE REFERENCED_TABLE_SCHEMA = " +
                                           QuoteString(database) + " AND REFERENCED_TABLE_NAME = " + QuoteString(from) +
-                                          " ORDER BY TABLE_SCHEMA, TABLE_NAME, CONSTRAINT_NAME"));
+                                          " AND NOT (TABLE_SCHEMA = " + QuoteString(database) + " AND TABLE_NAME = " +
+                                          QuoteString(from) + ") ORDER BY TABLE_SCHEMA, TABLE_NAME, CONSTRAINT_NAME"));
   for (const Row& r : refs) {
     const std::string schema = r[0].value_or(""), child = r[1].value_or(""), name = r[2].value_or("");
     if (temp_prefix.size() + name.size() > 64)
       return MakeError(ErrorCode::kUnsupported, "foreign key " + QuoteIdentifier(name) +
                                                     " has too long a name to be moved through a temporary one");
     SQLX_ASSIGN_OR_RETURN(std::string clause, ClauseOf(session, schema, child, name));
-    clause = Repointed(clause, database, from, to);
+    clause = RepointedClause(clause, database, from, to);
     const std::string table = QuoteIdentifier(schema) + "." + QuoteIdentifier(child);
     const std::string temp = temp_prefix + name;
     // Never without a key: renamed and moved, then renamed back (one name

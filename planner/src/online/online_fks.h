@@ -31,10 +31,22 @@ Status NameForeignKeys(transports::Session& session, const std::string& table, c
 Status AddForeignKeys(transports::Session& session, const std::string& table, const std::vector<std::string>& names,
                       const std::vector<std::string>& clauses);
 
+// `clause` made to reference `database`.`to` where it references `from`
+// (written `from` or `database`.`from`); unchanged when it does not.
+std::string RepointedClause(std::string clause, const std::string& database, const std::string& from,
+                            const std::string& to);
+
+// True when `clause` references `database`.`table`.
+bool ReferencesTable(const std::string& clause, const std::string& database, const std::string& table);
+
+// Drops the keys of `table` named in `names` (those it has; none: no ALTER).
+Status DropForeignKeys(transports::Session& session, const std::string& table, const std::vector<std::string>& names);
+
 // Every foreign key (of any table, in any schema) that references
 // `database`.`from` is made to reference `database`.`to`, keeping its
 // name: through a temporary name `temp_prefix`N, so the key is in place at
-// every moment. Returns how many were moved.
+// every moment. Keys of `from` to itself stay (they follow their table).
+// Returns how many were moved.
 Result<int> RepointForeignKeys(transports::Session& session, const std::string& database, const std::string& from,
                                const std::string& to, const std::string& temp_prefix);
 

@@ -128,11 +128,62 @@ std::vector<std::vector<std::string>> FkAliases(const MigrationState& s) {
   for (size_t i = 0; i < s.fk_names.size(); ++i) out.push_back({s.fk_names[i], s.TableFkName(i), s.ShadowFkName(i)});
   return out;
 }
+// Whether the table's key i references the table itself.
+bool SelfFk(const MigrationState& s, size_t i) { return ReferencesTable(s.fk_clauses[i], s.database, s.table); }
+// Key i's definition on `table`: a key of the table to itself references
+// whichever table carries it (the RENAMEs then carry the reference along).
+std::string FkClauseOn(const MigrationState& s, size_t i, const std::string& table) {
+  return SelfFk(s, i) ? RepointedClause(s.fk_clauses[i], s.database, s.table, table) : s.fk_clauses[i];
+}
 // Names the keys of `table` `names` (from whichever of the three they carry).
 Status NameFks(Session& session, const MigrationState& s, const std::string& table,
                const std::vector<std::string>& names) {
   if (s.fk_names.empty()) return Status::Ok();
-  return NameForeignKeys(session, table, s.fk_clauses, names, FkAliases(s));
+  std::vector<std::string> clauses;
+  for (size_t i = 0; i < s.fk_names.size(); ++i) clauses.push_back(FkClauseOn(s, i, table));
+  return NameForeignKeys(session, table, clauses, names, FkAliases(s));
+}
+// Adds to `table` the table's keys of which `self` says whether they
+// reference the table itself, under `names`, unless it has them (under
+// any of their names).
+Status AddFks(Session& session, const MigrationState& s, const std::string& table,
+              const std::vector<std::string>& names, bool self) {
+  SQLX_ASSIGN_OR_RETURN(std::vector<ForeignKey> present, ShowForeignKeys(session, s.database, table));
+  auto has = [&](const std::string& n) {
+    return std::any_of(present.begin(), present.end(), [&](const ForeignKey& k) { return k.name == n; });
+  };
+  std::vector<std::string> add_names, add_clauses;
+  for (size_t i = 0; i < s.fk_names.size(); ++i) {
+    if (SelfFk(s, i) != self || has(s.fk_names[i]) || has(s.TableFkName(i)) || has(s.ShadowFkName(i))) continue;
+    add_names.push_back(names[i]);
+    add_clauses.push_back(FkClauseOn(s, i, table));
+  }
+  return AddForeignKeys(session, table, add_names, add_clauses);
+}
+// The table's keys to itself leave `table` (under whichever name): the
+// table not written by the application carries none while a copy or a
+// change capture fills it, since a row may arrive before the row it
+// references (and a capture's write must never fail or cascade on it).
+Status DropSelfFks(Session& session, const MigrationState& s, const std::string& table) {
+  std::vector<std::string> names;
+  for (size_t i = 0; i < s.fk_names.size(); ++i)
+    if (SelfFk(s, i)) names.insert(names.end(), {s.fk_names[i], s.TableFkName(i), s.ShadowFkName(i)});
+  if (names.empty()) return Status::Ok();
+  return DropForeignKeys(session, table, names);
+}
+
+// The table's own foreign keys and triggers, as the server shows them now,
+// into the record.
+Status RecordKeysAndTriggers(Session& session, MigrationState& s) {
+  SQLX_ASSIGN_OR_RETURN(std::vector<ForeignKey> own, ShowForeignKeys(session, s.database, s.table));
+  s.fk_names.clear();
+  s.fk_clauses.clear();
+  for (const ForeignKey& fk : own) {
+    s.fk_names.push_back(fk.name);
+    s.fk_clauses.push_back(fk.clause);
+  }
+  SQLX_ASSIGN_OR_RETURN(s.triggers, ReadTableTriggers(session, s.database, s.table));
+  return Status::Ok();
 }
 
 // Where the forward trigger `_ins` is: on the table (not cut over), on the
@@ -193,7 +244,8 @@ Status Prepare(Session& session, MigrationState& s, const OnlineOptions& options
   // The table's own foreign keys: the table keeps them under temporary
   // names, the shadow takes the originals (so the cut-over needs no rename).
   if (Status st = NameFks(session, s, s.table, TableFks(s)); !st.ok()) return undo(st.error());
-  if (Status st = AddForeignKeys(session, s.ShadowTable(), s.fk_names, s.fk_clauses); !st.ok())
+  // Keys to the table itself wait for the cut-over (DropSelfFks).
+  if (Status st = AddFks(session, s, s.ShadowTable(), OrigFks(s), /*self=*/false); !st.ok())
     return undo(st.error());
   // The table's own triggers stay on it during the copy; their twins are
   // made once here (on the empty shadow, then dropped) so that a definer the
@@ -329,6 +381,10 @@ Status DoCutOver(Session& session, MigrationState& s, const OnlineOptions& optio
     // the originals.
     SQLX_RETURN_IF_ERROR(NameFks(session, s, s.table, TableFks(s)));
     SQLX_RETURN_IF_ERROR(NameFks(session, s, s.ShadowTable(), OrigFks(s)));
+    // Keys to the table itself: the shadow equals the table now (which
+    // satisfies them), so they are added as metadata, referencing the
+    // shadow; the RENAME makes that the table's name.
+    SQLX_RETURN_IF_ERROR(AddFks(session, s, s.ShadowTable(), OrigFks(s), /*self=*/true));
     // Other tables' keys reference the shadow before the swap (it mirrors
     // the table in the writers' own transactions: their checks and
     // cascades hold), so the RENAME carries them to the table's name.
@@ -386,6 +442,7 @@ Status ReverseSync(Session& session, MigrationState& s, const OnlineOptions& opt
                    bool force) {
   SQLX_ASSIGN_OR_RETURN(CopySpec spec, ReverseCopy(session, s));
   if (force) spec.compare_columns.clear();
+  SQLX_RETURN_IF_ERROR(DropSelfFks(session, s, s.OldTable()));
   MigrationState back = s;  // the fill of the reverse capture
   back.fill_columns = spec.fill_columns;
   back.fill_values = spec.fill_values;
@@ -417,6 +474,7 @@ Status AfterRevertSwap(Session& session, const MigrationState& s, const OnlineOp
   SQLX_RETURN_IF_ERROR(DropTriggers(session, s, s.ShadowTable(), {"rins", "rupd", "rdel"}, options));
   SQLX_RETURN_IF_ERROR(SettleTriggers(session, s, s.ShadowTable(), options));
   SQLX_RETURN_IF_ERROR(OnlyStatus(RepointForeignKeys(session, s.database, s.ShadowTable(), s.table, s.MovingFkPrefix())));
+  SQLX_RETURN_IF_ERROR(DropSelfFks(session, s, s.ShadowTable()));
   SQLX_RETURN_IF_ERROR(NameFks(session, s, s.ShadowTable(), ShadowFks(s)));
   return NameFks(session, s, s.table, OrigFks(s));
 }
@@ -435,20 +493,32 @@ Result<std::string> OnlineCopyObstacle(Session& session, const std::string& data
   if (tables[0][0].value_or("") != "InnoDB")
     return "engine " + tables[0][0].value_or("?") + ": the copy needs InnoDB's row locks";
   // Foreign keys: the table's own move to the copy; other tables' follow it
-  // through a temporary name (online_fks.h). A key from the table to itself
-  // would point at the old table from the copy.
+  // through a temporary name (online_fks.h); a key of the table to itself is
+  // added to the copy at the cut-over (DropSelfFks), so only one that never
+  // changes rows by itself can be followed: cascades fire no triggers.
   SQLX_ASSIGN_OR_RETURN(
       std::vector<Row> fks,
       Rows(session, "SELECT DISTINCT CONSTRAINT_NAME, TABLE_SCHEMA, TABLE_NAME FROM information_schema.KEY_COLUMN_USAGE "
                     "WHERE REFERENCED_TABLE_SCHEMA = " +
                         QuoteString(database) + " AND REFERENCED_TABLE_NAME = " + QuoteString(op.object)));
   for (const Row& fk : fks) {
-    if (fk[1].value_or("") == database && fk[2].value_or("") == op.object)
-      return "foreign key " + Q(fk[0].value_or("")) +
-             " references the table itself: the copy's key would point at the old table (not supported online)";
+    if (fk[1].value_or("") == database && fk[2].value_or("") == op.object) continue;
     if (fk[0].value_or("").size() > 64 - MigrationState{.id = "00000000"}.MovingFkPrefix().size())
       return "foreign key " + Q(fk[0].value_or("")) + " of " + Q(fk[2].value_or("")) +
              " has too long a name to be moved through a temporary one";
+  }
+  SQLX_ASSIGN_OR_RETURN(
+      std::vector<Row> self,
+      Rows(session, "SELECT CONSTRAINT_NAME, DELETE_RULE, UPDATE_RULE FROM information_schema.REFERENTIAL_CONSTRAINTS "
+                    "WHERE CONSTRAINT_SCHEMA = " + QuoteString(database) + " AND TABLE_NAME = " +
+                        QuoteString(op.object) + " AND UNIQUE_CONSTRAINT_SCHEMA = " + QuoteString(database) +
+                        " AND REFERENCED_TABLE_NAME = " + QuoteString(op.object) + " ORDER BY CONSTRAINT_NAME"));
+  for (const Row& fk : self) {
+    for (const auto& [when, rule] : {std::pair{"DELETE", fk[1].value_or("")}, std::pair{"UPDATE", fk[2].value_or("")}})
+      if (rule != "RESTRICT" && rule != "NO ACTION")
+        return "foreign key " + Q(fk[0].value_or("")) + " references the table itself ON " + when + " " + rule +
+               ": its changes of other rows fire no triggers, so the copy could not follow them (online: only "
+               "RESTRICT or NO ACTION; drop the clause for the migration, or --allow-blocking)";
   }
   SQLX_ASSIGN_OR_RETURN(std::vector<ColumnInfo> columns, ReadColumns(session, database, op.object));
   SQLX_ASSIGN_OR_RETURN(std::vector<IndexInfo> indexes, ReadIndexes(session, database, op.object));
@@ -488,12 +558,7 @@ Result<MigrationState> StartOnlineMigration(Session& session, const std::string&
   s.key_index = key->name;
   s.key_columns = key->columns;
   for (const std::string& c : key->columns) s.key_kinds.push_back(KeyKind(FindColumn(columns, c)->data_type, charset));
-  SQLX_ASSIGN_OR_RETURN(std::vector<ForeignKey> own, ShowForeignKeys(session, database, op.object));
-  for (const ForeignKey& fk : own) {
-    s.fk_names.push_back(fk.name);
-    s.fk_clauses.push_back(fk.clause);
-  }
-  SQLX_ASSIGN_OR_RETURN(s.triggers, ReadTableTriggers(session, database, op.object));
+  SQLX_RETURN_IF_ERROR(RecordKeysAndTriggers(session, s));
   SQLX_RETURN_IF_ERROR(Save(s, observer));  // before any change: a crash is found by its record
   SQLX_ASSIGN_OR_RETURN(ServerLock lock, ServerLock::Take(session, s));
   SQLX_RETURN_IF_ERROR(SetUp(session, s, OnlineOptions{}));
@@ -525,18 +590,43 @@ Status ContinueOnlineMigration(Session& session, MigrationState& s, const Online
   return Status::Ok();
 }
 
+// A reverted migration cut over again: since the swap back only the table
+// was written (nothing captured), so the copy is made again from the table
+// as it is now, exactly as at the start (a new shadow, the forward capture,
+// every chunk copied and compared), then swapped.
+Status CutOverAgain(Session& session, MigrationState& s, const OnlineOptions& options, MigrationObserver& observer) {
+  SQLX_ASSIGN_OR_RETURN(bool cut, IsCutOver(session, s));
+  if (cut)
+    return MakeError(ErrorCode::kUnsupported, "migration " + s.id + " is recorded as reverted but " +
+                                                  Q(s.OldTable()) + " exists: run `sqlx migrations finalize " + s.id +
+                                                  "` to settle its state first");
+  // The table's keys and triggers as they are now (their names are back).
+  SQLX_RETURN_IF_ERROR(RecordKeysAndTriggers(session, s));
+  s.phase = "preparing";
+  s.copied_at_ns = s.cutover_started_ns = s.cutover_at_ns = 0;
+  SQLX_RETURN_IF_ERROR(Save(s, observer));
+  SQLX_RETURN_IF_ERROR(Prepare(session, s, options, observer));
+  SQLX_RETURN_IF_ERROR(CopyAll(session, s, options, observer));
+  if (s.phase != "copied") return Status::Ok();  // paused: `resume` goes on
+  return DoCutOver(session, s, options, observer);
+}
+
 Status CutOverMigration(Session& session, MigrationState& s, const OnlineOptions& options,
                         MigrationObserver& observer) {
-  if (s.phase != "copied" && s.phase != "cut-over")
+  if (s.phase != "copied" && s.phase != "cut-over" && s.phase != "reverted")
     return MakeError(ErrorCode::kUnsupported, "migration " + s.id + " is " + s.phase +
-                                                      ": only a copied migration can cut over" +
-                                                      (s.phase == "reverted" ? "; a reverted one stopped capturing "
-                                                                               "changes: finalize it and apply again"
-                                                                             : "") +
+                                                      ": only a copied or reverted migration can cut over" +
                                                       (s.phase == "copying" ? "; `sqlx migrations resume " + s.id +
                                                                                   " --postpone-cutover` finishes the copy"
                                                                             : std::string()));
   if (s.phase == "cut-over") return Status::Ok();
+  if (s.phase == "reverted") {
+    SQLX_ASSIGN_OR_RETURN(ServerLock lock, ServerLock::Take(session, s));
+    SQLX_RETURN_IF_ERROR(SetUp(session, s, options));
+    Status st = CutOverAgain(session, s, options, observer);
+    if (!st.ok()) return Stopped(s, observer, st.error());
+    return Status::Ok();
+  }
   SQLX_ASSIGN_OR_RETURN(ServerLock lock, ServerLock::Take(session, s));
   SQLX_RETURN_IF_ERROR(SetUp(session, s, options));
   Status st = DoCutOver(session, s, options, observer);
@@ -564,6 +654,8 @@ Status RevertMigration(Session& session, MigrationState& s, const OnlineOptions&
     // The table's own triggers: guarded twins on the old table (silent for
     // the reverse capture's writes) that the swap back brings to the name.
     if (st.ok()) st = InstallTwins(session, s, s.OldTable(), options);
+    // Keys to the table itself back on the old table (level now).
+    if (st.ok()) st = AddFks(session, s, s.OldTable(), TableFks(s), /*self=*/true);
     if (st.ok()) st = OnlyStatus(RepointForeignKeys(session, s.database, s.table, s.OldTable(), s.MovingFkPrefix()));
     if (st.ok()) st = Swap(session, s.table, s.ShadowTable(), s.OldTable(), options);
     if (!st.ok()) {

@@ -197,6 +197,23 @@ std::vector<std::string> CaptureTriggers(const MigrationState& s, const std::str
   const std::string by_old_key = by_key("OLD"), by_new_key = by_key("NEW");
   const std::string on = " ON " + QuoteIdentifier(table) + " FOR EACH ROW ";
   const std::string del_old = "DELETE FROM " + target + " WHERE " + by_old_key;
+  // An update changes the row in place: a delete would trip the keys that
+  // reference it in the target (RESTRICT refuses the writer, CASCADE or SET
+  // NULL changes the children) whenever the target carries them (just
+  // before a swap, or left so by a session that died there), and an UPDATE
+  // cascades a new key to them as the writer's own UPDATE would have. A row
+  // the target does not hold yet is left to the copy of its chunk, still
+  // ahead; but a row whose key moved is inserted under its new key (that
+  // key may be in a chunk already copied). ROW_COUNT() = 0 after the UPDATE
+  // means "not there" when the key changed: a found row then changes.
+  std::string same_key, assign;
+  for (const std::string& k : s.key_columns)
+    same_key += (same_key.empty() ? "" : " AND ") + std::string("NEW.") + QuoteIdentifier(k) + " <=> OLD." +
+                QuoteIdentifier(k);
+  for (const std::string& c : s.copy_columns)
+    assign += (assign.empty() ? "" : ", ") + target + "." + QuoteIdentifier(c) + " = NEW." + QuoteIdentifier(c);
+  const std::string update = "UPDATE " + target + " SET " + assign + " WHERE " + by_old_key;
+  const std::string moved = "IF ROW_COUNT() = 0 AND NOT (" + same_key + ") THEN " + insert + "; END IF";
   // The body of statements: marked while it writes when the table has
   // triggers of its own (their twins on `into` must not fire for the
   // capture's writes). NOW(6) is the triggering statement's start time, the
@@ -218,7 +235,7 @@ std::vector<std::string> CaptureTriggers(const MigrationState& s, const std::str
   return {
       "CREATE TRIGGER IF NOT EXISTS " + QuoteIdentifier(s.TriggerName(prefix + "ins")) + " AFTER INSERT" + on + ins_body,
       "CREATE TRIGGER IF NOT EXISTS " + QuoteIdentifier(s.TriggerName(prefix + "upd")) + " AFTER UPDATE" + on +
-          body({del_old, insert}),
+          body({update, moved}),
       "CREATE TRIGGER IF NOT EXISTS " + QuoteIdentifier(s.TriggerName(prefix + "del")) + " AFTER DELETE" + on +
           body({del_old}),
   };

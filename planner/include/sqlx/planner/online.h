@@ -181,7 +181,10 @@ Result<MigrationState> StartOnlineMigration(transports::Session& session, const 
 Status ContinueOnlineMigration(transports::Session& session, MigrationState& state, const OnlineOptions& options,
                                MigrationObserver& observer);
 
-// The atomic swap (phase copied → cut-over).
+// The atomic swap (phase copied → cut-over). A reverted migration is made
+// again first, from the table as it is (a new shadow, change capture and a
+// full copy, phases preparing → copying → copied), then swapped; it returns
+// with the phase "copying" when the observer asked to stop during that copy.
 Status CutOverMigration(transports::Session& session, MigrationState& state, const OnlineOptions& options,
                         MigrationObserver& observer);
 
