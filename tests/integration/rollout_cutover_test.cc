@@ -37,7 +37,7 @@ using testing::SqlxCluster;
 using testing::Writer;
 
 constexpr int kDatabases = 3;
-constexpr uint64_t kRows = 4000;
+constexpr uint64_t kRows = 20000;  // copies long enough to watch one wait for the others
 const char* kFrom = "CREATE TABLE t (id int NOT NULL PRIMARY KEY, k int NOT NULL, v varchar(40), KEY k (k))";
 const char* kTo = "CREATE TABLE t (id int NOT NULL PRIMARY KEY, k bigint NOT NULL, v varchar(40), KEY k (k));\n";
 
