@@ -8,11 +8,18 @@
 namespace sqlx::actors {
 namespace fb = ::sqlx::fb::jobs;
 
+flatbuffers::Offset<fb::ApplyPlanJob> ApplyPlanJobBody(flatbuffers::FlatBufferBuilder& b, const ApplyRequest& r) {
+  std::vector<flatbuffers::Offset<flatbuffers::String>> ids;
+  for (const std::string& id : r.migrations) ids.push_back(b.CreateString(id));
+  return fb::CreateApplyPlanJobDirect(b, r.database.c_str(), r.plan_json.c_str(), r.dry_run, r.allow_destructive,
+                                      r.allow_blocking, r.postpone_cutover,
+                                      r.migration_action.empty() ? nullptr : r.migration_action.c_str(),
+                                      ids.empty() ? nullptr : &ids);
+}
+
 std::string ApplyPlanJob(std::string_view job_id, const ApplyRequest& r) {
   flatbuffers::FlatBufferBuilder b(256 + r.plan_json.size());
-  auto body = fb::CreateApplyPlanJobDirect(b, r.database.c_str(), r.plan_json.c_str(), r.dry_run,
-                                           r.allow_destructive, r.allow_blocking);
-  return FinishEnvelope(b, job_id, 1, fb::Body::ApplyPlanJob, body.Union());
+  return FinishEnvelope(b, job_id, 1, fb::Body::ApplyPlanJob, ApplyPlanJobBody(b, r).Union());
 }
 
 Result<std::string> ApplyOn(transports::Session& session, const transports::ConnectionUrl& url, std::string_view job,
@@ -25,6 +32,11 @@ Result<std::string> ApplyOn(transports::Session& session, const transports::Conn
   request.dry_run = body->dry_run();
   request.allow_destructive = body->allow_destructive();
   request.allow_blocking = body->allow_blocking();
+  request.postpone_cutover = body->postpone_cutover();
+  request.migration_action = std::string(Str(body->migration_action()));
+  if (body->migrations() != nullptr) {
+    for (const flatbuffers::String* id : *body->migrations()) request.migrations.emplace_back(Str(id));
+  }
   SQLX_ASSIGN_OR_RETURN(ApplySummary s, runner(session, url, request));
   flatbuffers::FlatBufferBuilder b(1024 + s.report_json.size());
   const ServerHealth& h = s.health;

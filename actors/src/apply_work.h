@@ -5,10 +5,15 @@
 #include <string>
 #include <string_view>
 
+#include "job_buffer.h"
 #include "sqlx/actors/plan_runner.h"
 #include "sqlx/messages/result.h"
 
 namespace sqlx::actors {
+
+// The ApplyPlanJob table of `request`, built in `b` (for an envelope).
+flatbuffers::Offset<fb::jobs::ApplyPlanJob> ApplyPlanJobBody(flatbuffers::FlatBufferBuilder& b,
+                                                             const ApplyRequest& request);
 
 // An ApplyPlanJob envelope (attempt 1).
 std::string ApplyPlanJob(std::string_view job_id, const ApplyRequest& request);

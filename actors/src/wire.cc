@@ -2,6 +2,7 @@
 
 #include <flatbuffers/flatbuffers.h>
 
+#include "apply_work.h"
 #include "job_buffer.h"
 #include "record_of.h"
 #include "sqlx/messages/ir.h"
@@ -67,8 +68,7 @@ std::string LearnDatabaseJobFor(std::string_view job_id, const JobTarget& target
 
 std::string ApplyPlanJobFor(std::string_view job_id, const JobTarget& target, const ApplyRequest& r) {
   flatbuffers::FlatBufferBuilder b(512 + r.plan_json.size());
-  auto body = fb::CreateApplyPlanJobDirect(b, r.database.c_str(), r.plan_json.c_str(), r.dry_run,
-                                           r.allow_destructive, r.allow_blocking);
+  auto body = ApplyPlanJobBody(b, r);
   auto t = TargetTable(b, target);
   return FinishEnvelope(b, job_id, 1, fb::Body::ApplyPlanJob, body.Union(), t);
 }

@@ -79,6 +79,7 @@ class PlanRun {
   Result<ApplyReport> Run() {
     if (report_.database.empty())
       return MakeError(ErrorCode::kInvalidArgument, "the plan names no database: give it as the URL's path");
+    if (!options_.migration_action.empty()) return MigrationAction();
     SQLX_ASSIGN_OR_RETURN(flo::LearnedDatabase live, LearnLive());
     StoreSnapshot(live);
     if (live.profile_hash != plan_.from_hash && !ResumesMidPlan(live.profile_hash)) return Drift(live);
@@ -348,14 +349,68 @@ class PlanRun {
       Record("apply.finished", "", nullptr, ApplyReportToJson(report_));
       return std::move(report_);
     }
+    return Finish(plan_.to_hash);
+  }
+
+  // options_.migration_action on options_.migrations, handed over in
+  // options_.resume: their swaps ("cutover"; one cut over by a run that
+  // died before its result is left as it is) or their shadows dropped
+  // ("abandon"); then the hash check.
+  Result<ApplyReport> MigrationAction() {
+    const std::string& action = options_.migration_action;
+    if (action != "cutover" && action != "abandon")
+      return MakeError(ErrorCode::kInvalidArgument, "unknown migration action '" + action + "': cutover or abandon");
+    if (options_.migrations.empty())
+      return MakeError(ErrorCode::kInvalidArgument, "a " + action + " job names no migration");
+    if (!options_.checkpoint && options_.store == nullptr)
+      return MakeError(ErrorCode::kInvalidArgument, "a " + action + " keeps its checkpoints in a store, and none is given");
+    Record("apply.started", "", nullptr,
+           json{{"plan", options_.plan_name}, {"to_hash", plan_.to_hash}, {action, options_.migrations}}.dump());
+    for (const std::string& id : options_.migrations) {
+      auto it = std::find_if(options_.resume.begin(), options_.resume.end(),
+                             [&](const planner::MigrationState& m) { return m.id == id; });
+      Status st = Status::Ok();
+      if (it == options_.resume.end() || it->database != report_.database ||
+          it->connection != url_.ConnectionName()) {
+        st = MakeError(ErrorCode::kNotFound, "migration " + id + " of " + report_.database +
+                                                 " was not handed over with the job's lease: nothing to " + action);
+      } else if (options_.before_change) {
+        st = options_.before_change();
+      }
+      planner::MigrationState state = it == options_.resume.end() ? planner::MigrationState{} : *it;
+      if (st.ok()) {
+        MigrationHooks hooks{options_.on_migration_event, options_.on_migration_progress, options_.stop_requested};
+        StoreMigrationObserver observer(options_.checkpoint ? options_.checkpoint : StoreCheckpoints(*options_.store),
+                                        options_.audit, hooks);
+        st = action == "cutover" ? planner::CutOverMigration(session_, state, options_.online, observer)
+             : state.phase == "cut-over"
+                 ? MakeError(ErrorCode::kUnsupported, "migration " + id + " was cut over already: revert it instead")
+                 : planner::FinalizeMigration(session_, state, observer);
+      }
+      report_.migrations.push_back({state.operation_id, id, state.table, state.phase, state.rows_copied});
+      if (!st.ok()) {
+        report_.result = ApplyResult::kFailed;
+        report_.failed_operation = state.operation_id;
+        report_.error = st.error();
+        Record("apply.failed", state.table, &*report_.error, ApplyReportToJson(report_));
+        return std::move(report_);
+      }
+    }
+    SQLX_RETURN_IF_ERROR(session_.Execute("SET SESSION lock_wait_timeout = DEFAULT"));
+    return Finish(action == "cutover" ? plan_.to_hash : plan_.from_hash);
+  }
+
+  // Every change made: re-learn, and the live hash must be `expected` (the
+  // plan's to_hash; its from_hash after abandoned copies).
+  Result<ApplyReport> Finish(const std::string& expected) {
     SQLX_ASSIGN_OR_RETURN(flo::LearnedDatabase after, LearnLive());
     StoreSnapshot(after);
     report_.live_hash = after.profile_hash;
-    if (after.profile_hash != plan_.to_hash) {
+    if (after.profile_hash != expected) {
       report_.result = ApplyResult::kHashMismatch;
       report_.error = MakeError(ErrorCode::kInternal, "every operation ran, but " + report_.database +
-                                                          " now learns to " + after.profile_hash +
-                                                          ", not the plan's to_hash " + plan_.to_hash);
+                                                          " now learns to " + after.profile_hash + ", not " +
+                                                          (expected == plan_.to_hash ? "the plan's to_hash " : "the plan's from_hash ") + expected);
       Record("apply.failed", "", &*report_.error, ApplyReportToJson(report_));
       return std::move(report_);
     }

@@ -189,6 +189,8 @@ struct ClusterArgs {
   // --max-replica-lag; the worker's throttle of the same name is above).
   uint32_t gate_threads_running = 0;                // 0: not checked
   std::optional<double> gate_replica_lag_s;         // unset: not checked
+  std::string cutover_window;                       // --cutover-window HH:MM-HH:MM (UTC); empty: any time
+  std::string cutover = "each";                     // --cutover each|together
   bool watch = false;                               // rollout status --watch
 };
 // Runs until SIGINT/SIGTERM; prints {"listening": "HOST:PORT"} once serving.

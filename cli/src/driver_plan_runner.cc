@@ -38,6 +38,9 @@ actors::PlanRunner DriverPlanRunner(ApplyOptions base, std::function<void(const 
     options.dry_run = request.dry_run;
     options.allow_destructive = request.allow_destructive;
     options.allow_blocking = request.allow_blocking;
+    options.online.postpone_cutover = options.online.postpone_cutover || request.postpone_cutover;
+    options.migration_action = request.migration_action;
+    options.migrations = request.migrations;
     // A worker's hooks: its lease, its online copies' checkpoints and its
     // audit events go to the orchestrator, and a migration an earlier
     // delivery left unfinished is continued from its checkpoint.

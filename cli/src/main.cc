@@ -374,6 +374,14 @@ int main(int argc, char** argv) {
                              "Health gate: a wave fails when a replica of a server was more SECONDS behind during an "
                              "apply, or its lag could not be read (default: not checked)")
       ->check(CLI::NonNegativeNumber);
+  rollout_create->add_option("--cutover-window", cluster.cutover_window,
+                             "Online copies cut over only within HH:MM-HH:MM (UTC; 22:00-02:00 wraps midnight); a "
+                             "copy done outside it waits, capturing changes (default: any time)");
+  rollout_create->add_option("--cutover", cluster.cutover,
+                             "each: a target cuts over when its copy is done; together: once every copy of its wave "
+                             "is done, the wave cuts over together")
+      ->check(CLI::IsMember({"each", "together"}))
+      ->default_val("each");
   rollout_create->add_flag("--allow-destructive", cluster.allow_destructive, "Operations that drop data may run");
   rollout_create->add_flag("--allow-blocking", cluster.allow_blocking, "Copies that block writes may run");
   client(rollout_cmd, "list", "Every rollout with its state");

@@ -262,6 +262,8 @@ int RunRolloutClient(const GlobalOptions& g, const ClusterArgs& a, const Api& ap
               {"allow_blocking", a.allow_blocking},
               {"max_threads_running", a.gate_threads_running}};
     if (a.gate_replica_lag_s) body["max_replica_lag"] = *a.gate_replica_lag_s;
+    if (!a.cutover_window.empty()) body["cutover_window"] = a.cutover_window;
+    body["cutover"] = a.cutover;
     return Show(g, a, api, Call(api, "POST", "/v1/rollouts", &body));
   }
   if (act == "list") {

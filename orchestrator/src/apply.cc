@@ -9,6 +9,8 @@
 // them with its lease to continue from.
 #include <spdlog/spdlog.h>
 
+#include <algorithm>
+
 #include "orchestrator_impl.h"
 #include "sqlx/actors/wire.h"
 #include "sqlx/messages/clock.h"
@@ -149,9 +151,25 @@ Result<Job> Orchestrator::Impl::QueueApplyJob(const Caller* caller, const std::s
                     {"from_hash", plan.value("from_hash", "")},
                     {"to_hash", plan.value("to_hash", "")},
                     {"operations", plan["operations"].size()}};
+  if (p.postpone_cutover) job.params["postpone_cutover"] = true;
+  if (!p.migration_action.empty()) {
+    job.params["migration_action"] = p.migration_action;
+    job.params["migrations"] = p.migrations;
+  }
   for (const auto& [key, value] : extra.items()) job.params[key] = value;
   Records::Batch batch;
   batch.PutPlan(job.id, p.plan_json);
+  if (!p.migrations_of.empty()) {
+    // The migrations move to the new job: its lease hands them over, and
+    // its worker's checkpoints go on from them.
+    SQLX_ASSIGN_OR_RETURN(std::vector<JobMigration> earlier, records_->ListMigrations(p.migrations_of));
+    for (JobMigration& m : earlier) {
+      if (std::find(p.migrations.begin(), p.migrations.end(), m.id()) == p.migrations.end()) continue;
+      batch.DeleteMigration(m);
+      m.job_id = job.id;
+      batch.Put(m);
+    }
+  }
   batch.Put(job);
   SQLX_RETURN_IF_ERROR(records_->Write(batch, "recording apply job " + job.id));
   SQLX_RETURN_IF_ERROR(RecordAudit(caller, "apply.requested", storage::AuditObject{p.connection, job.databases[0], ""},

@@ -293,7 +293,10 @@ Status Orchestrator::Impl::OnLearnedDatabases(EventWrites& w, Job job, std::stri
 
 void Orchestrator::Impl::OnApplied(EventWrites& w, Job job, std::string_view verified) {
   actors::ApplySummary s = actors::ReadApplySummary(verified);
-  job.state = s.result == "applied" || s.result == "already-applied" ? JobState::kDone : JobState::kFailed;
+  // "copied": online copies done, their cut-over postponed as the job asked
+  // (a rollout's cut-over window or wave): the job did what it was for.
+  const bool copied = s.result == "copied" && job.params.value("postpone_cutover", false);
+  job.state = s.result == "applied" || s.result == "already-applied" || copied ? JobState::kDone : JobState::kFailed;
   job.finished_ns = UnixNowNs();
   job.summary = json{{"database", s.database}, {"result", s.result}, {"from_hash", s.from_hash},
                      {"to_hash", s.to_hash},   {"live_hash", s.live_hash}, {"applied", s.applied}};

@@ -88,7 +88,8 @@ json RolloutStatusJson(const Rollout& r, Records* records) {
     const std::string state(TargetStateName(t.state));
     counts[state] = counts.value(state, 0) + 1;
     if (records == nullptr || t.job.empty() ||
-        (t.state != TargetState::kApplying && t.state != TargetState::kReverting))
+        (t.state != TargetState::kApplying && t.state != TargetState::kReverting &&
+         t.state != TargetState::kCuttingOver))
       continue;
     auto job = records->GetJob(t.job);
     if (!job.ok() || !*job) continue;  // not queued yet: the next pass publishes it
@@ -108,7 +109,8 @@ json RolloutStatusJson(const Rollout& r, Records* records) {
 // POST /v1/rollouts's body: {"desired": IR (object or text), "targets":
 // selector or [selectors], "canary", "waves", "gate", "failure_budget",
 // "per_server", "allow_destructive", "allow_blocking", "max_threads_running",
-// "max_replica_lag"}.
+// "max_replica_lag", "cutover_window" ("HH:MM-HH:MM" UTC), "cutover" ("each",
+// "together")}.
 Result<Orchestrator::Impl::RolloutRequest> RolloutRequestOf(const json& body) {
   Orchestrator::Impl::RolloutRequest r;
   if (!body.contains("desired"))

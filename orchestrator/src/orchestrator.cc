@@ -186,6 +186,9 @@ Result<std::string> Orchestrator::Impl::JobEnvelope(const Job& job) {
     request.dry_run = job.params.value("dry_run", false);
     request.allow_destructive = job.params.value("allow_destructive", false);
     request.allow_blocking = job.params.value("allow_blocking", false);
+    request.postpone_cutover = job.params.value("postpone_cutover", false);
+    request.migration_action = job.params.value("migration_action", "");
+    request.migrations = job.params.value("migrations", std::vector<std::string>{});
     return actors::ApplyPlanJobFor(job.id, target, request);
   }
   return MakeError(ErrorCode::kUnsupported, "job " + job.id + " has kind " + job.kind + ", which this orchestrator does not run");

@@ -121,6 +121,13 @@ class Orchestrator::Impl {
     std::string database;    // empty: the plan's
     std::string plan_json;   // docs/formats/plan.md
     bool dry_run = false, allow_destructive = false, allow_blocking = false;
+    bool postpone_cutover = false;  // online copies stop before their swap (the job ends "copied")
+    // "cutover" or "abandon" the online `migrations` job `migrations_of`
+    // copied (jobs.fbs ApplyPlanJob): their checkpoints move to the new
+    // job, whose lease hands them over. Empty: apply the plan.
+    std::string migration_action;
+    std::vector<std::string> migrations;
+    std::string migrations_of;
   };
   // A run of one apply job, its plan stored beside it.
   Result<Run> StartApply(const Caller& caller, const ApplyParams& params);
@@ -214,10 +221,13 @@ class Orchestrator::Impl {
   // read from the store.
   Status DriveRollout(Rollout& r, const RolloutEvent& first, const Caller* caller,
                       const std::vector<Rollout>* all = nullptr);
-  // Plans target `index` (its revert: back to its original schema) and
+  // Plans target `index` (kApply; kRevert: back to its original schema) and
   // publishes its job under the target's job id; or the event that takes
-  // the place of a job (skipped, held, nothing to revert).
-  Result<std::optional<RolloutEvent>> DispatchTarget(Rollout& r, size_t index, bool revert);
+  // the place of a job (skipped, held, nothing to revert). kCutover and
+  // kAbandon: the job that swaps (drops) the target's copied migrations,
+  // with the plan of the job that copied them.
+  Result<std::optional<RolloutEvent>> DispatchTarget(Rollout& r, size_t index, RolloutAction::Kind kind);
+  Result<std::optional<RolloutEvent>> DispatchMigrationAction(Rollout& r, size_t index, RolloutAction::Kind kind);
   // The fleet applies (`sqlx fleet apply`, not a rollout's) in flight per
   // server (host:port), which count against every rollout's per-server
   // limit: those in fleet_applies_ still queued or running (the finished

@@ -4,6 +4,8 @@
 #include <cstdio>
 #include <map>
 
+#include "sqlx/messages/clock.h"
+
 namespace sqlx::orchestrator {
 
 namespace {
@@ -12,6 +14,21 @@ using nlohmann::json;
 using Kind = RolloutEvent::Kind;
 
 std::string TargetName(const RolloutTarget& t) { return t.connection + "/" + t.database; }
+
+// A job of the target's is queued or running.
+bool InFlightState(TargetState s) {
+  return s == TargetState::kApplying || s == TargetState::kReverting || s == TargetState::kCuttingOver;
+}
+
+// Both measurements' worst: a cut-over job's added to its copy's.
+TargetHealth Worst(const TargetHealth& a, const TargetHealth& b) {
+  TargetHealth w = a;
+  w.max_threads_running = std::max(a.max_threads_running, b.max_threads_running);
+  w.replicas = std::max(a.replicas, b.replicas);
+  w.max_replica_lag_s = std::max(a.max_replica_lag_s, b.max_replica_lag_s);
+  if (w.replica_lag_error.empty()) w.replica_lag_error = b.replica_lag_error;
+  return w;
+}
 
 // "12 s", "0.5 s".
 std::string Seconds(double seconds) {
@@ -74,7 +91,7 @@ class Step {
   std::map<std::string, uint32_t> InFlight() {
     std::map<std::string, uint32_t> n = e_.elsewhere;
     for (const RolloutTarget& t : r().targets) {
-      if (t.state == TargetState::kApplying || t.state == TargetState::kReverting) ++n[t.server];
+      if (InFlightState(t.state)) ++n[t.server];
     }
     return n;
   }
@@ -82,6 +99,7 @@ class Step {
   void OnTargetResult();
   void StartWave(size_t wave);
   void Advance();
+  void CutOverCopied(std::map<std::string, uint32_t>& in_flight, size_t copying);
   void AdvanceRevert();
   bool HealthGateFails();
   void Pause(const std::string& reason);
@@ -109,6 +127,7 @@ RolloutDecision Step::Run() {
       }
       break;
     case Kind::kApplied:
+    case Kind::kCopied:
     case Kind::kSkipped:
     case Kind::kHeld:
     case Kind::kFailed:
@@ -127,26 +146,41 @@ RolloutDecision Step::Run() {
 void Step::OnTargetResult() {
   RolloutTarget* t = Target();
   if (t == nullptr) return;
-  const bool forward = e_.kind == Kind::kApplied || e_.kind == Kind::kSkipped || e_.kind == Kind::kHeld ||
-                       e_.kind == Kind::kFailed;
+  const bool forward = e_.kind == Kind::kApplied || e_.kind == Kind::kCopied || e_.kind == Kind::kSkipped ||
+                       e_.kind == Kind::kHeld || e_.kind == Kind::kFailed;
+  const bool cutover = t->state == TargetState::kCuttingOver;
   // A result that does not fit (a duplicate, a target not in flight) changes nothing.
-  if (forward && t->state != TargetState::kApplying) return;
+  if (forward && t->state != TargetState::kApplying && !cutover) return;
+  if (cutover && e_.kind != Kind::kApplied && e_.kind != Kind::kFailed) return;
   if (!forward && t->state != TargetState::kReverting) return;
   json details{{"connection", t->connection}, {"database", t->database}, {"wave", t->wave}, {"job", t->job}};
   if (!e_.reason.empty()) details["reason"] = e_.reason;
   t->reason = e_.reason;
   if (forward) {
-    // What this apply measured (nothing when it did not run on a worker).
-    t->health = e_.health;
+    // What this job measured (nothing when it did not run on a worker); a
+    // cut-over's adds to what its copy measured.
+    if (cutover && t->health && e_.health) t->health = Worst(*t->health, *e_.health);
+    else if (!cutover || e_.health) t->health = e_.health;
     t->health_accepted = false;
     if (t->health) details["health"] = TargetHealthToJson(*t->health);
   }
+  if (cutover) details["cutover"] = true;
   switch (e_.kind) {
     case Kind::kApplied:
       t->state = TargetState::kDone;
       t->finished_ns = e_.now_ns;
       t->replan = false;
+      t->migrations.clear();
       Audit("rollout.target.applied", details);
+      break;
+    case Kind::kCopied:
+      t->state = TargetState::kCopied;
+      t->finished_ns = e_.now_ns;
+      t->replan = false;
+      t->copy_job = t->job;
+      t->migrations = e_.migrations;
+      details["migrations"] = t->migrations;
+      Audit("rollout.target.copied", details);
       break;
     case Kind::kSkipped:
       t->state = TargetState::kSkipped;
@@ -166,6 +200,8 @@ void Step::OnTargetResult() {
       break;
     case Kind::kReverted:
       t->state = TargetState::kReverted;
+      if (!t->migrations.empty()) details["abandoned"] = t->migrations;
+      t->migrations.clear();
       Audit("rollout.target.reverted", details);
       break;
     default:
@@ -197,11 +233,13 @@ void Step::Advance() {
   Rollout& ro = r();
   std::vector<const RolloutTarget*> failures;
   bool unfinished = false;
+  size_t copying = 0;  // targets still before the end of their apply job
   std::map<std::string, uint32_t> in_flight = InFlight();
   for (const RolloutTarget& t : ro.targets) {
     if (t.wave != ro.wave) continue;
     if (t.state == TargetState::kFailed || t.state == TargetState::kHeld) failures.push_back(&t);
-    if (t.state == TargetState::kPending || t.state == TargetState::kApplying) unfinished = true;
+    if (t.state == TargetState::kPending || t.state == TargetState::kApplying) ++copying;
+    if (copying > 0 || t.state == TargetState::kCopied || t.state == TargetState::kCuttingOver) unfinished = true;
   }
   if (failures.size() > ro.strategy.failure_budget) {
     std::string which;
@@ -224,6 +262,7 @@ void Step::Advance() {
       ++t.attempts;
       d_.actions.push_back(RolloutAction{RolloutAction::Kind::kApply, i, "", json::object()});
     }
+    CutOverCopied(in_flight, copying);
     return;
   }
   WaveTimes& times = Times(ro.wave);
@@ -262,6 +301,49 @@ void Step::Advance() {
   }
 }
 
+// The current wave's copied targets start their cut-over jobs when the
+// window (if any) is open and, cutting over together, once no target of the
+// wave is still before the end of its copy (`copying`); room on their
+// servers permitting. Those that wait say why in their reason.
+void Step::CutOverCopied(std::map<std::string, uint32_t>& in_flight, size_t copying) {
+  Rollout& ro = r();
+  const RolloutStrategy& s = ro.strategy;
+  const bool window_open = !s.cutover_window || InCutoverWindow(*s.cutover_window, e_.now_ns);
+  const bool wave_ready = s.cutover != CutoverMode::kTogether || copying == 0;
+  std::string waiting;
+  if (!window_open) {
+    waiting = "copied; cuts over when the cut-over window " + CutoverWindowText(*s.cutover_window) + " UTC opens (" +
+              Rfc3339(CutoverWindowOpens(*s.cutover_window, e_.now_ns)) + ")";
+  } else if (!wave_ready) {
+    waiting = "copied; cuts over together with its wave once every copy in it is done (" +
+              std::to_string(copying) + " still copying)";
+  }
+  json started = json::array();
+  for (size_t i = 0; i < ro.targets.size(); ++i) {
+    RolloutTarget& t = ro.targets[i];
+    if (t.wave != ro.wave || t.state != TargetState::kCopied) continue;
+    if (!waiting.empty()) {
+      t.reason = waiting;
+      continue;
+    }
+    if (in_flight[t.server] >= PerServer()) {
+      t.reason = "copied; its cut-over waits for room on " + t.server;
+      continue;
+    }
+    ++in_flight[t.server];
+    t.state = TargetState::kCuttingOver;
+    t.reason.clear();
+    ++t.attempts;
+    d_.actions.push_back(RolloutAction{RolloutAction::Kind::kCutover, i, "", json::object()});
+    started.push_back(json{{"connection", t.connection}, {"database", t.database}, {"migrations", t.migrations}});
+  }
+  if (started.empty()) return;
+  json details{{"wave", ro.wave}, {"phase", RolloutPhase(ro)}, {"cutover", CutoverModeName(s.cutover)},
+               {"targets", started}};
+  if (s.cutover_window) details["window"] = CutoverWindowText(*s.cutover_window);
+  Audit("rollout.cutover.started", details);
+}
+
 // One revert at a time, the most recently applied target first.
 void Step::AdvanceRevert() {
   Rollout& ro = r();
@@ -270,7 +352,8 @@ void Step::AdvanceRevert() {
   for (size_t i = 0; i < ro.targets.size(); ++i) {
     const RolloutTarget& t = ro.targets[i];
     if (t.state == TargetState::kReverting) return;
-    if (t.state == TargetState::kDone && (newest == nullptr || t.finished_ns >= newest->finished_ns)) {
+    const bool changed = t.state == TargetState::kDone || t.state == TargetState::kCopied;
+    if (changed && (newest == nullptr || t.finished_ns >= newest->finished_ns)) {
       newest = &t;
       index = i;
     }
@@ -278,10 +361,13 @@ void Step::AdvanceRevert() {
   if (newest != nullptr) {
     // In order or not at all: the newest waits for room on its server.
     if (InFlight()[newest->server] >= PerServer()) return;
+    // A copied target's migrations are abandoned: its tables were never swapped.
+    const bool copied = newest->state == TargetState::kCopied;
     ro.targets[index].state = TargetState::kReverting;
     ro.targets[index].reason.clear();
     ++ro.targets[index].attempts;
-    d_.actions.push_back(RolloutAction{RolloutAction::Kind::kRevert, index, "", json::object()});
+    d_.actions.push_back(
+        RolloutAction{copied ? RolloutAction::Kind::kAbandon : RolloutAction::Kind::kRevert, index, "", json::object()});
     return;
   }
   size_t reverted = 0;
@@ -328,7 +414,9 @@ void Step::Command() {
   const RolloutState s = ro.state;
   const std::string state(RolloutStateName(s));
   size_t in_flight = 0;
-  for (const RolloutTarget& t : ro.targets) in_flight += t.state == TargetState::kApplying ? 1 : 0;
+  for (const RolloutTarget& t : ro.targets) {
+    in_flight += t.state == TargetState::kApplying || t.state == TargetState::kCuttingOver ? 1 : 0;
+  }
   switch (e_.kind) {
     case Kind::kPause:
       if (s != RolloutState::kRunning && s != RolloutState::kGate && s != RolloutState::kReverting)
@@ -346,7 +434,7 @@ void Step::Command() {
       ro.health_failed = false;
       if (ro.reverting) {
         for (RolloutTarget& t : ro.targets) {
-          if (t.state == TargetState::kRevertFailed) t.state = TargetState::kDone;
+          if (t.state == TargetState::kRevertFailed) t.state = t.migrations.empty() ? TargetState::kDone : TargetState::kCopied;
         }
         ro.state = RolloutState::kReverting;
         return AdvanceRevert();
@@ -356,7 +444,8 @@ void Step::Command() {
       for (RolloutTarget& t : ro.targets) {
         if (t.wave != ro.wave || (t.state != TargetState::kFailed && t.state != TargetState::kHeld)) continue;
         t.replan = t.state == TargetState::kHeld;
-        t.state = TargetState::kPending;
+        // A failed cut-over is tried again; its copy stays.
+        t.state = t.migrations.empty() ? TargetState::kPending : TargetState::kCopied;
       }
       ro.state = RolloutState::kRunning;
       return Advance();
@@ -402,7 +491,7 @@ std::map<std::string, uint32_t> InFlightPerServer(const std::vector<Rollout>& ro
   for (const Rollout& r : rollouts) {
     if (r.id == except) continue;
     for (const RolloutTarget& t : r.targets) {
-      if (t.state == TargetState::kApplying || t.state == TargetState::kReverting) ++n[t.server];
+      if (InFlightState(t.state)) ++n[t.server];
     }
   }
   return n;

@@ -11,6 +11,10 @@
 //        running/gate ─failure budget exceeded, health gate failed, or pause─▶ paused ─resume─▶ running
 //        running/gate/paused ─abort─▶ aborted
 //        completed/paused/aborted ─revert─▶ reverting (done targets, newest first) ─▶ reverted
+//
+// A target whose online copies postpone their cut-over (a cut-over window,
+// or the wave cutting over together):
+//   pending ─apply job─▶ applying ─copied─▶ copied ─window open, wave ready─▶ cutting-over ─▶ done
 #pragma once
 
 #include <cstdint>
@@ -50,6 +54,8 @@ enum class TargetState {
   kReverting,     // its revert job is queued or running
   kReverted,      // back at its original hash
   kRevertFailed,  // its revert failed, with the error
+  kCopied,        // its online copies are done, their cut-over postponed (change capture runs): waiting for the window or its wave
+  kCuttingOver,   // its cut-over job is queued or running
 };
 std::string_view TargetStateName(TargetState s);
 std::optional<TargetState> ParseTargetState(std::string_view s);
@@ -74,6 +80,31 @@ struct Gate {
 Result<Gate> ParseGate(std::string_view text);
 std::string GateText(const Gate& g);
 
+// The hours (UTC) a rollout's online migrations may cut over in: from
+// `start_min` up to (not including) `end_min` minutes after midnight; a
+// start after the end wraps midnight ("22:00-02:00").
+struct CutoverWindow {
+  int start_min = 0;
+  int end_min = 0;
+
+  bool operator==(const CutoverWindow&) const = default;
+};
+// "HH:MM-HH:MM" (00:00 to 23:59, two different times).
+Result<CutoverWindow> ParseCutoverWindow(std::string_view text);
+std::string CutoverWindowText(const CutoverWindow& w);
+// Whether `now_ns` (UTC ns since the epoch) is inside the window.
+bool InCutoverWindow(const CutoverWindow& w, int64_t now_ns);
+// When the window next opens: `now_ns` while it is open.
+int64_t CutoverWindowOpens(const CutoverWindow& w, int64_t now_ns);
+
+// When a target whose online copies are done cuts over.
+enum class CutoverMode {
+  kEach,      // at once (within the window, if one is set)
+  kTogether,  // once every target of its wave has ended its copy: the wave's cut-overs start together
+};
+std::string_view CutoverModeName(CutoverMode m);  // "each", "together"
+std::optional<CutoverMode> ParseCutoverMode(std::string_view s);
+
 struct RolloutStrategy {
   size_t canary = 0;                // databases in the canary wave; 0: none
   std::vector<WaveSpec> waves;      // after the canary; what they leave is one last wave
@@ -88,6 +119,13 @@ struct RolloutStrategy {
   // ... or a replica of its server further behind than this many seconds,
   // or a replica lag it could not read. Default: not checked
   std::optional<double> max_replica_lag_s;
+  // Online migrations cut over only inside this window (UTC). Default: any time
+  std::optional<CutoverWindow> cutover_window;
+  CutoverMode cutover = CutoverMode::kEach;  // Default: each target at once
+
+  // True when the apply jobs' online copies stop before their swap, for a
+  // cut-over job the rollout starts later (a window, or together).
+  bool PostponesCutover() const { return cutover_window.has_value() || cutover == CutoverMode::kTogether; }
 
   bool operator==(const RolloutStrategy&) const = default;
 };
@@ -130,6 +168,12 @@ struct RolloutTarget {
   // Resumed after its wave failed the health gate: `health` does not fail
   // the gate again (its next apply's measurement would).
   bool health_accepted = false;
+  // Copied (kCopied, kCuttingOver; a revert of it: kReverting): the online
+  // migrations its apply job `copy_job` copied and left before their swap;
+  // the cut-over job takes that job's plan and these migrations. Cleared
+  // once they are cut over (or abandoned).
+  std::string copy_job;
+  std::vector<std::string> migrations;
 
   bool operator==(const RolloutTarget&) const = default;
 };
@@ -176,7 +220,8 @@ struct RolloutEvent {
   enum class Kind {
     kStart,         // the engine, right after creation
     kTick,          // time passes (a wait gate)
-    kApplied,       // target's apply job done
+    kApplied,       // target's apply job (or cut-over job) done
+    kCopied,        // target's apply job done with its online copies before their swap: `migrations`
     kSkipped,       // target already at the desired hash (found when planning it)
     kHeld,          // target cannot be applied: `reason`
     kFailed,        // target's apply job failed: `reason`
@@ -198,12 +243,15 @@ struct RolloutEvent {
   // fewer than this rollout's per_server jobs run there, counting them all.
   std::map<std::string, uint32_t> elsewhere;
   std::optional<TargetHealth> health;  // kApplied, kFailed: what the target's worker measured
+  std::vector<std::string> migrations;  // kCopied: the migrations copied (ids)
 };
 
 struct RolloutAction {
   enum class Kind {
     kApply,   // plan `target` and publish its apply job (the target is kApplying)
     kRevert,  // publish `target`'s revert job (the target is kReverting)
+    kCutover, // publish `target`'s cut-over job (the target is kCuttingOver)
+    kAbandon, // publish `target`'s job dropping its copies (a copied target reverted: kReverting)
     kAudit,   // record `audit_action` with `details`
   };
   Kind kind = Kind::kAudit;

@@ -69,9 +69,30 @@ bool Unfinished(const Rollout& r) {
       r.state != RolloutState::kPaused)
     return true;
   for (const RolloutTarget& t : r.targets) {
-    if (t.state == TargetState::kApplying || t.state == TargetState::kReverting) return true;
+    if (t.state == TargetState::kApplying || t.state == TargetState::kReverting ||
+        t.state == TargetState::kCuttingOver)
+      return true;
   }
   return false;
+}
+
+// The job id letter of each kind of target job: ID.tN.aK (apply), .rK
+// (revert), .cK (cut-over), .xK (abandon).
+const char* JobLetter(RolloutAction::Kind kind) {
+  switch (kind) {
+    case RolloutAction::Kind::kRevert: return ".r";
+    case RolloutAction::Kind::kCutover: return ".c";
+    case RolloutAction::Kind::kAbandon: return ".x";
+    default: return ".a";
+  }
+}
+
+// What a target in flight is waiting for: the kind of its job.
+RolloutAction::Kind JobKindOf(const RolloutTarget& t) {
+  if (t.state == TargetState::kCuttingOver) return RolloutAction::Kind::kCutover;
+  if (t.state == TargetState::kReverting)
+    return t.migrations.empty() ? RolloutAction::Kind::kRevert : RolloutAction::Kind::kAbandon;
+  return RolloutAction::Kind::kApply;
 }
 
 }  // namespace
@@ -195,7 +216,7 @@ Status Orchestrator::Impl::DriveRollout(Rollout& r, const RolloutEvent& first, c
     if (d.actions.empty() && d.rollout == r) continue;  // a tick before its time: nothing to write
     r = std::move(d.rollout);
     std::vector<storage::AuditEvent> audits;
-    std::vector<std::pair<size_t, bool>> dispatch;  // (target, revert)
+    std::vector<std::pair<size_t, RolloutAction::Kind>> dispatch;
     for (const RolloutAction& a : d.actions) {
       if (a.kind == RolloutAction::Kind::kAudit) {
         const storage::AuditObject object{a.details.value("connection", ""), a.details.value("database", ""), ""};
@@ -205,17 +226,16 @@ Status Orchestrator::Impl::DriveRollout(Rollout& r, const RolloutEvent& first, c
         audits.push_back(EventFor(who, a.audit_action, object, failure ? &failed : nullptr, a.details));
         continue;
       }
-      const bool revert = a.kind == RolloutAction::Kind::kRevert;
       RolloutTarget& t = r.targets[a.target];
-      t.job = r.id + ".t" + std::to_string(a.target) + (revert ? ".r" : ".a") + std::to_string(t.attempts);
-      dispatch.emplace_back(a.target, revert);
+      t.job = r.id + ".t" + std::to_string(a.target) + JobLetter(a.kind) + std::to_string(t.attempts);
+      dispatch.emplace_back(a.target, a.kind);
     }
     SQLX_RETURN_IF_ERROR(AppendAudit(std::move(audits)));
     Records::Batch batch;
     batch.Put(r);
     SQLX_RETURN_IF_ERROR(records_->Write(batch, "recording rollout " + r.id));
-    for (const auto& [target, revert] : dispatch) {
-      SQLX_ASSIGN_OR_RETURN(std::optional<RolloutEvent> instead, DispatchTarget(r, target, revert));
+    for (const auto& [target, kind] : dispatch) {
+      SQLX_ASSIGN_OR_RETURN(std::optional<RolloutEvent> instead, DispatchTarget(r, target, kind));
       if (instead) events.push_back(std::move(*instead));
     }
     if (!dispatch.empty()) {
@@ -227,7 +247,34 @@ Status Orchestrator::Impl::DriveRollout(Rollout& r, const RolloutEvent& first, c
   return Status::Ok();
 }
 
-Result<std::optional<RolloutEvent>> Orchestrator::Impl::DispatchTarget(Rollout& r, size_t index, bool revert) {
+Result<std::optional<RolloutEvent>> Orchestrator::Impl::DispatchMigrationAction(Rollout& r, size_t index,
+                                                                              RolloutAction::Kind kind) {
+  RolloutTarget& t = r.targets[index];
+  const bool cutover = kind == RolloutAction::Kind::kCutover;
+  const Kind fail = cutover ? Kind::kFailed : Kind::kRevertFailed;
+  SQLX_ASSIGN_OR_RETURN(std::optional<std::string> plan, records_->GetPlan(t.copy_job));
+  if (!plan) return TargetEvent(fail, index, "the plan of job " + t.copy_job + ", which copied it, is not in the store");
+  SQLX_ASSIGN_OR_RETURN(std::optional<Job> copied, records_->GetJob(t.copy_job));
+  ApplyParams p;
+  p.connection = t.connection;
+  p.database = t.database;
+  p.plan_json = std::move(*plan);
+  p.allow_destructive = copied && copied->params.value("allow_destructive", false);
+  p.allow_blocking = copied && copied->params.value("allow_blocking", false);
+  p.migration_action = cutover ? "cutover" : "abandon";
+  p.migrations = t.migrations;
+  p.migrations_of = t.copy_job;
+  SQLX_RETURN_IF_ERROR(QueueApplyJob(nullptr, r.id, t.job, p,
+                                     json{{"rollout", r.id}, {"target", index}, {"revert", !cutover}}));
+  t.copy_job = t.job;  // its plan and migrations are this job's now
+  return std::optional<RolloutEvent>();
+}
+
+Result<std::optional<RolloutEvent>> Orchestrator::Impl::DispatchTarget(Rollout& r, size_t index,
+                                                                     RolloutAction::Kind kind) {
+  if (kind == RolloutAction::Kind::kCutover || kind == RolloutAction::Kind::kAbandon)
+    return DispatchMigrationAction(r, index, kind);
+  const bool revert = kind == RolloutAction::Kind::kRevert;
   RolloutTarget& t = r.targets[index];
   const Kind fail = revert ? Kind::kRevertFailed : Kind::kHeld;
   const std::string name = t.connection + "/" + t.database;
@@ -282,6 +329,8 @@ Result<std::optional<RolloutEvent>> Orchestrator::Impl::DispatchTarget(Rollout& 
   p.plan_json = planner::PlanToJson(*plan);
   p.allow_destructive = r.strategy.allow_destructive || revert;  // a revert drops what the rollout added
   p.allow_blocking = r.strategy.allow_blocking;
+  // A revert cuts over at once: it undoes what the rollout did.
+  p.postpone_cutover = !revert && r.strategy.PostponesCutover();
   SQLX_RETURN_IF_ERROR(QueueApplyJob(nullptr, r.id, t.job, p,
                                      json{{"rollout", r.id}, {"target", index}, {"revert", revert}}));
   return std::optional<RolloutEvent>();
@@ -297,18 +346,28 @@ Status Orchestrator::Impl::ReconcileRollout(Rollout& r, const std::vector<Rollou
   for (size_t i = 0; i < r.targets.size(); ++i) {
     const RolloutTarget& t = r.targets[i];
     const bool revert = t.state == TargetState::kReverting;
-    if (t.state != TargetState::kApplying && !revert) continue;
+    if (t.state != TargetState::kApplying && t.state != TargetState::kCuttingOver && !revert) continue;
     SQLX_ASSIGN_OR_RETURN(std::optional<Job> job, records_->GetJob(t.job));
     std::optional<RolloutEvent> e;
     if (!job) {
       // Recorded as dispatched, never queued (a crash in between): now.
-      SQLX_ASSIGN_OR_RETURN(e, DispatchTarget(r, i, revert));
+      SQLX_ASSIGN_OR_RETURN(e, DispatchTarget(r, i, JobKindOf(t)));
       if (!e) {
         Records::Batch batch;
         batch.Put(r);  // its from_hash, set by the dispatch
         SQLX_RETURN_IF_ERROR(records_->Write(batch, "recording rollout " + r.id));
         continue;
       }
+    } else if (job->state == JobState::kDone && !revert && job->summary.value("result", "") == "copied") {
+      // Its online copies are done, their swap postponed: the rollout cuts
+      // them over in its window, or with its wave.
+      e = TargetEvent(Kind::kCopied, i, "");
+      SQLX_ASSIGN_OR_RETURN(std::vector<JobMigration> migrations, records_->ListMigrations(t.job));
+      for (const JobMigration& m : migrations) {
+        if (m.phase() == "copied") e->migrations.push_back(m.id());
+      }
+      if (e->migrations.empty())
+        e = TargetEvent(Kind::kFailed, i, "its job " + t.job + " ended with its copies done, but no copied migration of it is recorded");
     } else if (job->state == JobState::kDone) {
       e = TargetEvent(revert ? Kind::kReverted : Kind::kApplied, i, "");
     } else if (job->state == JobState::kFailed && !revert && job->summary.value("result", "") == "drift") {

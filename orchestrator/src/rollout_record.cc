@@ -3,6 +3,7 @@
 #include "rollout.h"
 
 #include <cstdint>
+#include <cstdio>
 #include <optional>
 #include <string>
 
@@ -19,7 +20,11 @@ constexpr RolloutState kRolloutStates[] = {RolloutState::kPending,   RolloutStat
                                            RolloutState::kReverting, RolloutState::kReverted};
 constexpr TargetState kTargetStates[] = {TargetState::kPending,  TargetState::kApplying,  TargetState::kDone,
                                          TargetState::kSkipped,  TargetState::kHeld,      TargetState::kFailed,
-                                         TargetState::kReverting, TargetState::kReverted, TargetState::kRevertFailed};
+                                         TargetState::kReverting, TargetState::kReverted, TargetState::kRevertFailed,
+                                         TargetState::kCopied,   TargetState::kCuttingOver};
+constexpr CutoverMode kCutoverModes[] = {CutoverMode::kEach, CutoverMode::kTogether};
+constexpr int kMinutesPerDay = 24 * 60;
+constexpr int64_t kNsPerMinute = 60'000'000'000;
 
 template <class E, size_t N>
 std::optional<E> ParseName(const E (&all)[N], std::string_view name, std::string_view (*name_of)(E)) {
@@ -35,7 +40,8 @@ json TargetJson(const RolloutTarget& t) {
               {"job", t.job},                   {"from_hash", t.from_hash}, {"from_version", t.from_version},
               {"attempts", t.attempts},         {"started_ns", t.started_ns}, {"finished_ns", t.finished_ns},
               {"replan", t.replan},             {"health", t.health ? TargetHealthToJson(*t.health) : json()},
-              {"health_accepted", t.health_accepted}};
+              {"health_accepted", t.health_accepted}, {"copy_job", t.copy_job},
+              {"migrations", t.migrations}};
 }
 
 Result<RolloutTarget> TargetFrom(const json& j) {
@@ -57,6 +63,8 @@ Result<RolloutTarget> TargetFrom(const json& j) {
   t.replan = j.value("replan", false);
   if (j.contains("health") && j["health"].is_object()) t.health = TargetHealthFromJson(j["health"]);
   t.health_accepted = j.value("health_accepted", false);
+  t.copy_job = j.value("copy_job", "");
+  t.migrations = j.value("migrations", std::vector<std::string>{});
   return t;
 }
 
@@ -107,6 +115,8 @@ std::string_view TargetStateName(TargetState s) {
     case TargetState::kReverting: return "reverting";
     case TargetState::kReverted: return "reverted";
     case TargetState::kRevertFailed: return "revert-failed";
+    case TargetState::kCopied: return "copied";
+    case TargetState::kCuttingOver: return "cutting-over";
   }
   return "unknown";
 }
@@ -136,6 +146,59 @@ Result<Gate> ParseGate(std::string_view text) {
   g.wait_s = *seconds;
   return g;
 }
+
+Result<CutoverWindow> ParseCutoverWindow(std::string_view text) {
+  // HH:MM as minutes after midnight; -1 when it is not one.
+  auto minutes = [](std::string_view hhmm) {
+    if (hhmm.size() != 5 || hhmm[2] != ':') return -1;
+    for (size_t i : {0, 1, 3, 4}) {
+      if (hhmm[i] < '0' || hhmm[i] > '9') return -1;
+    }
+    const int h = (hhmm[0] - '0') * 10 + (hhmm[1] - '0');
+    const int m = (hhmm[3] - '0') * 10 + (hhmm[4] - '0');
+    return h < 24 && m < 60 ? h * 60 + m : -1;
+  };
+  const size_t dash = text.find('-');
+  CutoverWindow w;
+  w.start_min = dash == std::string_view::npos ? -1 : minutes(text.substr(0, dash));
+  w.end_min = dash == std::string_view::npos ? -1 : minutes(text.substr(dash + 1));
+  if (w.start_min < 0 || w.end_min < 0 || w.start_min == w.end_min)
+    return MakeError(ErrorCode::kInvalidArgument,
+                     "cut-over window '" + std::string(text) +
+                         "': give HH:MM-HH:MM in UTC, two different times (02:00-04:00; 22:00-02:00 wraps midnight)");
+  return w;
+}
+
+std::string CutoverWindowText(const CutoverWindow& w) {
+  char out[16];
+  std::snprintf(out, sizeof out, "%02d:%02d-%02d:%02d", w.start_min / 60, w.start_min % 60, w.end_min / 60,
+                w.end_min % 60);
+  return out;
+}
+
+bool InCutoverWindow(const CutoverWindow& w, int64_t now_ns) {
+  const int minute = static_cast<int>((now_ns / kNsPerMinute) % kMinutesPerDay);
+  if (w.start_min < w.end_min) return minute >= w.start_min && minute < w.end_min;
+  return minute >= w.start_min || minute < w.end_min;  // wraps midnight
+}
+
+int64_t CutoverWindowOpens(const CutoverWindow& w, int64_t now_ns) {
+  if (InCutoverWindow(w, now_ns)) return now_ns;
+  const int64_t this_minute = now_ns / kNsPerMinute;
+  const int minute = static_cast<int>(this_minute % kMinutesPerDay);
+  const int ahead = (w.start_min - minute + kMinutesPerDay) % kMinutesPerDay;
+  return (this_minute + ahead) * kNsPerMinute;
+}
+
+std::string_view CutoverModeName(CutoverMode m) {
+  switch (m) {
+    case CutoverMode::kEach: return "each";
+    case CutoverMode::kTogether: return "together";
+  }
+  return "each";
+}
+
+std::optional<CutoverMode> ParseCutoverMode(std::string_view s) { return ParseName(kCutoverModes, s, CutoverModeName); }
 
 std::string GateText(const Gate& g) {
   switch (g.kind) {
@@ -194,7 +257,9 @@ nlohmann::json RolloutStrategyToJson(const RolloutStrategy& s) {
               {"allow_destructive", s.allow_destructive},
               {"allow_blocking", s.allow_blocking},
               {"max_threads_running", s.max_threads_running},
-              {"max_replica_lag", s.max_replica_lag_s ? json(*s.max_replica_lag_s) : json()}};
+              {"max_replica_lag", s.max_replica_lag_s ? json(*s.max_replica_lag_s) : json()},
+              {"cutover_window", s.cutover_window ? json(CutoverWindowText(*s.cutover_window)) : json()},
+              {"cutover", CutoverModeName(s.cutover)}};
 }
 
 Result<RolloutStrategy> RolloutStrategyFromJson(const nlohmann::json& j) {
@@ -221,6 +286,19 @@ Result<RolloutStrategy> RolloutStrategyFromJson(const nlohmann::json& j) {
                            lag.dump());
     s.max_replica_lag_s = lag.get<double>();
   }
+  const json window = j.value("cutover_window", json());
+  if (!window.is_null()) {
+    if (!window.is_string())
+      return MakeError(ErrorCode::kInvalidArgument, "cutover_window must be \"HH:MM-HH:MM\" (UTC), not " + window.dump());
+    SQLX_ASSIGN_OR_RETURN(s.cutover_window, ParseCutoverWindow(window.get<std::string>()));
+  }
+  const json mode = j.value("cutover", json("each"));
+  const std::optional<CutoverMode> cutover = mode.is_string() ? ParseCutoverMode(mode.get<std::string>()) : std::nullopt;
+  if (!cutover)
+    return MakeError(ErrorCode::kInvalidArgument, "cutover must be \"each\" (every target as its copy ends) or "
+                                                  "\"together\" (a wave's targets once all its copies are done), not " +
+                                                      mode.dump());
+  s.cutover = *cutover;
   return s;
 }
 

@@ -67,6 +67,16 @@ struct ApplyOptions {
   // from its checkpoint (ContinueOnlineMigration: chunks copied before are
   // not copied again) instead of starting a new one. Default: none.
   std::vector<planner::MigrationState> resume;
+  // "cutover" or "abandon": nothing of the plan runs but that, on the
+  // online `migrations` (ids; each must be in `resume`, copied by an earlier
+  // run of the same plan with online.postpone_cutover): their swaps, then
+  // the re-learn must give the plan's to_hash; or their shadow tables and
+  // change capture dropped, then it must give from_hash (a rollout's
+  // postponed cut-over and its revert, docs/rollouts.md). No drift check
+  // before: the tables are between the two hashes. Default: empty (apply
+  // the plan).
+  std::string migration_action;
+  std::vector<std::string> migrations;
   // A migration's phase events (also recorded in `audit`), its progress, and
   // whether to pause it (polled between chunks; a paused run ends kPaused).
   // Default: none.

@@ -8,6 +8,8 @@
 #include <map>
 #include <set>
 
+#include "sqlx/messages/clock.h"
+
 namespace sqlx::orchestrator {
 namespace {
 
@@ -50,6 +52,10 @@ class Driver {
       if (a.kind == RolloutAction::Kind::kAudit) {
         audits.push_back(a.audit_action);
         last_details = a.details;
+      } else if (a.kind == RolloutAction::Kind::kCutover) {
+        cutovers.push_back(a.target);
+      } else if (a.kind == RolloutAction::Kind::kAbandon) {
+        abandons.push_back(a.target);
       } else {
         (a.kind == RolloutAction::Kind::kApply ? applies : reverts).push_back(a.target);
       }
@@ -84,7 +90,7 @@ class Driver {
 
   int64_t now() const { return now_; }
 
-  std::vector<size_t> applies, reverts;
+  std::vector<size_t> applies, reverts, cutovers, abandons;
   std::vector<std::string> audits;
   std::map<std::string, uint32_t> elsewhere;  // other rollouts' jobs in flight, sent with each event
   nlohmann::json last_details;
@@ -646,6 +652,202 @@ TEST(RolloutTest, LimitsParseFromJsonAndBadOnesAreRefused) {
             (nlohmann::json{{"max_threads_running", 3}, {"replicas", 0}, {"max_replica_lag_s", nullptr}}))
       << "no replicas: no lag, not 0";
   EXPECT_EQ(TargetHealthFromJson(TargetHealthToJson(TargetHealth{3, 2, 1.25, "x"})), (TargetHealth{3, 2, 1.25, "x"}));
+}
+
+// --- cut-over windows and waves cutting over together ---
+
+// UTC ns of 1970-01-01 HH:MM plus `days`.
+int64_t At(int days, int hh, int mm) { return ((days * 24LL + hh) * 60 + mm) * 60'000'000'000LL; }
+
+TEST(RolloutTest, CutoverWindowsParseAndWrapMidnight) {
+  EXPECT_EQ(*ParseCutoverWindow("02:00-04:30"), (CutoverWindow{120, 270}));
+  EXPECT_EQ(*ParseCutoverWindow("22:00-02:00"), (CutoverWindow{1320, 120}));
+  EXPECT_EQ(CutoverWindowText(*ParseCutoverWindow("22:00-02:00")), "22:00-02:00");
+  for (const char* bad : {"", "2:00-4:00", "02:00", "02:00-02:00", "24:00-01:00", "01:60-02:00", "0a:00-01:00",
+                          "02:00-04:00x", "02:00 04:00"})
+    EXPECT_FALSE(ParseCutoverWindow(bad).ok()) << bad;
+
+  const CutoverWindow day = *ParseCutoverWindow("02:00-04:00");
+  EXPECT_FALSE(InCutoverWindow(day, At(100, 1, 59)));
+  EXPECT_TRUE(InCutoverWindow(day, At(100, 2, 0)));
+  EXPECT_TRUE(InCutoverWindow(day, At(100, 3, 59)));
+  EXPECT_FALSE(InCutoverWindow(day, At(100, 4, 0))) << "the end is not in it";
+  EXPECT_EQ(CutoverWindowOpens(day, At(100, 1, 0)), At(100, 2, 0));
+  EXPECT_EQ(CutoverWindowOpens(day, At(100, 5, 0)), At(101, 2, 0)) << "tomorrow";
+  EXPECT_EQ(CutoverWindowOpens(day, At(100, 3, 0)), At(100, 3, 0)) << "open: now";
+
+  const CutoverWindow night = *ParseCutoverWindow("22:00-02:00");
+  EXPECT_TRUE(InCutoverWindow(night, At(100, 23, 30)));
+  EXPECT_TRUE(InCutoverWindow(night, At(101, 1, 30)));
+  EXPECT_FALSE(InCutoverWindow(night, At(101, 2, 0)));
+  EXPECT_FALSE(InCutoverWindow(night, At(101, 12, 0)));
+  EXPECT_EQ(CutoverWindowOpens(night, At(101, 12, 0)), At(101, 22, 0));
+}
+
+TEST(RolloutTest, TheCutoverOptionsRoundTripThroughJsonAndBadOnesAreRefused) {
+  RolloutStrategy s;
+  EXPECT_FALSE(s.PostponesCutover());
+  s.cutover_window = *ParseCutoverWindow("22:00-02:00");
+  s.cutover = CutoverMode::kTogether;
+  EXPECT_TRUE(s.PostponesCutover());
+  EXPECT_EQ(*RolloutStrategyFromJson(RolloutStrategyToJson(s)), s);
+  const nlohmann::json j = RolloutStrategyToJson(s);
+  EXPECT_EQ(j["cutover_window"], "22:00-02:00");
+  EXPECT_EQ(j["cutover"], "together");
+  EXPECT_EQ(*RolloutStrategyFromJson(nlohmann::json::object()), RolloutStrategy{}) << "absent: any time, each";
+  EXPECT_FALSE(RolloutStrategyFromJson({{"cutover_window", "25:00-01:00"}}).ok());
+  EXPECT_FALSE(RolloutStrategyFromJson({{"cutover_window", 3}}).ok());
+  EXPECT_FALSE(RolloutStrategyFromJson({{"cutover", "later"}}).ok());
+
+  Rollout r = Make(s, 1);
+  r.targets[0].state = TargetState::kCopied;
+  r.targets[0].copy_job = "ro-1.t0.a1";
+  r.targets[0].migrations = {"0a1b2c3d"};
+  r.targets[1].state = TargetState::kCuttingOver;
+  EXPECT_EQ(*RolloutFromJson(RolloutToJson(r)), r);
+}
+
+// Sends kCopied for `target` with one migration.
+void Copied(Driver& d, size_t target) {
+  RolloutEvent e{Kind::kCopied, target, "", "", 0};
+  e.migrations = {"0000000" + std::to_string(target)};
+  d.Send(std::move(e));
+}
+
+TEST(RolloutTest, TogetherNoTargetCutsOverUntilEveryCopyOfItsWaveIsDoneThenAllDo) {
+  RolloutStrategy s;
+  s.cutover = CutoverMode::kTogether;
+  s.per_server = 3;
+  s.canary = 2;
+  s.waves = *ParseWaves("100%");
+  Driver d(Make(s, 2));  // canary: a/shop_0, b/shop_0; then the two others
+  d.Send({Kind::kStart});
+  ASSERT_EQ(d.applies, (std::vector<size_t>{0, 1}));
+  Copied(d, 0);
+  EXPECT_TRUE(d.cutovers.empty()) << "target 1 is still copying";
+  EXPECT_EQ(d.r().targets[0].state, TargetState::kCopied);
+  EXPECT_EQ(d.r().targets[0].copy_job, d.r().targets[0].job);
+  EXPECT_EQ(d.r().targets[0].migrations, (std::vector<std::string>{"00000000"}));
+  EXPECT_NE(d.r().targets[0].reason.find("together"), std::string::npos) << d.r().targets[0].reason;
+  d.Send({Kind::kTick});
+  EXPECT_TRUE(d.cutovers.empty());
+  Copied(d, 1);
+  EXPECT_EQ(d.cutovers, (std::vector<size_t>{0, 1})) << "the whole wave at once";
+  EXPECT_EQ(d.audits.back(), "rollout.cutover.started");
+  EXPECT_EQ(d.last_details["targets"].size(), 2u);
+  EXPECT_EQ(d.r().targets[0].state, TargetState::kCuttingOver);
+  EXPECT_EQ(d.r().wave, 0u) << "the wave is done only once they are cut over";
+  d.Result(Kind::kApplied, 0);
+  EXPECT_EQ(d.r().wave, 0u);
+  d.Result(Kind::kApplied, 1);
+  EXPECT_EQ(d.r().targets[1].state, TargetState::kDone);
+  EXPECT_TRUE(d.r().targets[1].migrations.empty());
+  EXPECT_EQ(d.r().wave, 1u);
+  d.applies.clear();
+  d.cutovers.clear();
+  Copied(d, 2);
+  Copied(d, 3);
+  EXPECT_EQ(d.cutovers, (std::vector<size_t>{2, 3}));
+  d.Result(Kind::kApplied, 2);
+  d.Result(Kind::kApplied, 3);
+  EXPECT_EQ(d.r().state, RolloutState::kCompleted);
+}
+
+TEST(RolloutTest, TogetherAFailedCopyOverTheBudgetLeavesTheReadyCopiesUncutAndRevertAbandonsThem) {
+  RolloutStrategy s;
+  s.cutover = CutoverMode::kTogether;
+  s.per_server = 3;
+  Driver d(Make(s, 2));  // one wave of 4
+  d.Send({Kind::kStart});
+  ASSERT_EQ(d.applies.size(), 4u);
+  Copied(d, 0);
+  Copied(d, 1);
+  d.Result(Kind::kFailed, 2, "the copy failed");
+  EXPECT_EQ(d.r().state, RolloutState::kPaused);
+  Copied(d, 3);  // in flight when it paused
+  EXPECT_TRUE(d.cutovers.empty()) << "over the budget: the ready copies are not cut over";
+  EXPECT_EQ(Count(d.r(), TargetState::kCopied), 3u);
+  EXPECT_EQ(d.Command(Kind::kRevert), "");
+  // Newest first: 3, 1, 0; each copied one's migrations abandoned.
+  EXPECT_EQ(d.abandons, (std::vector<size_t>{3}));
+  d.Result(Kind::kReverted, 3);
+  d.Result(Kind::kReverted, 1);
+  d.Result(Kind::kReverted, 0);
+  EXPECT_EQ(d.abandons, (std::vector<size_t>{3, 1, 0}));
+  EXPECT_TRUE(d.reverts.empty());
+  EXPECT_EQ(d.r().state, RolloutState::kReverted);
+  EXPECT_TRUE(d.r().targets[3].migrations.empty());
+}
+
+TEST(RolloutTest, TogetherAFailureWithinTheBudgetStillCutsTheOthersOverAndResumeRetriesAFailedCutover) {
+  RolloutStrategy s;
+  s.cutover = CutoverMode::kTogether;
+  s.per_server = 3;
+  s.failure_budget = 1;
+  Driver d(Make(s, 1));  // one wave: a/shop_0, b/shop_0
+  d.Send({Kind::kStart});
+  Copied(d, 0);
+  d.Result(Kind::kFailed, 1, "the copy failed");
+  EXPECT_EQ(d.cutovers, (std::vector<size_t>{0}));
+  d.Result(Kind::kFailed, 0, "the swap timed out");  // the cut-over failed: 2 failures, over the budget
+  EXPECT_EQ(d.r().state, RolloutState::kPaused);
+  EXPECT_EQ(d.r().targets[0].migrations.size(), 1u) << "its copy stays";
+  d.applies.clear();
+  d.cutovers.clear();
+  EXPECT_EQ(d.Command(Kind::kResume), "");
+  EXPECT_EQ(d.applies, (std::vector<size_t>{1})) << "the failed copy is applied again";
+  EXPECT_EQ(d.r().targets[0].state, TargetState::kCopied) << "the failed cut-over waits for its wave again";
+  EXPECT_TRUE(d.cutovers.empty());
+  Copied(d, 1);
+  EXPECT_EQ(d.cutovers, (std::vector<size_t>{0, 1}));
+}
+
+TEST(RolloutTest, AClosedWindowKeepsCopiedTargetsWaitingSayingWhenAndTheyCutOverWhenItOpens) {
+  RolloutStrategy s;
+  s.per_server = 3;
+  Driver d(Make(s, 1));
+  const int64_t base = At(20900, 0, 0);  // a midnight after kT0
+  s.cutover_window = *ParseCutoverWindow("02:00-03:00");
+  d.mutable_r().strategy = s;
+  d.Advance(base + At(0, 1, 0) - d.now());  // 01:00
+  d.Send({Kind::kStart});
+  Copied(d, 0);
+  EXPECT_TRUE(d.cutovers.empty());
+  EXPECT_NE(d.r().targets[0].reason.find("window 02:00-03:00 UTC opens (" + Rfc3339(base + At(0, 2, 0)) + ")"),
+            std::string::npos)
+      << d.r().targets[0].reason;
+  d.Send({Kind::kTick});
+  EXPECT_TRUE(d.cutovers.empty());
+  d.Advance(At(0, 1, 0));  // 02:00: open
+  d.Send({Kind::kTick});
+  EXPECT_EQ(d.cutovers, (std::vector<size_t>{0}));
+  EXPECT_EQ(d.last_details["window"], "02:00-03:00");
+  Copied(d, 1);  // each: cuts over at once while it is open
+  EXPECT_EQ(d.cutovers, (std::vector<size_t>{0, 1}));
+  d.Result(Kind::kApplied, 0);
+  d.Result(Kind::kApplied, 1);
+  EXPECT_EQ(d.r().state, RolloutState::kCompleted);
+}
+
+TEST(RolloutTest, CutoversCountAgainstThePerServerLimitAndApplyResultsOfACopiedTargetDoNotFit) {
+  RolloutStrategy s;
+  s.per_server = 1;
+  s.cutover = CutoverMode::kTogether;
+  Driver d(Make(s, 2));  // a/shop_0, b/shop_0, a/shop_1, b/shop_1
+  d.Send({Kind::kStart});
+  ASSERT_EQ(d.applies, (std::vector<size_t>{0, 1}));
+  Copied(d, 0);
+  Copied(d, 1);
+  EXPECT_EQ(d.applies, (std::vector<size_t>{0, 1, 2, 3}));
+  d.Result(Kind::kApplied, 0);  // a stray result of a copied target: nothing
+  EXPECT_EQ(d.r().targets[0].state, TargetState::kCopied);
+  Copied(d, 2);
+  Copied(d, 3);
+  EXPECT_EQ(d.cutovers, (std::vector<size_t>{0, 1})) << "one job at once per server";
+  EXPECT_NE(d.r().targets[2].reason.find("room on"), std::string::npos) << d.r().targets[2].reason;
+  d.Result(Kind::kApplied, 0);
+  EXPECT_EQ(d.cutovers, (std::vector<size_t>{0, 1, 2}));
+  EXPECT_EQ(InFlightPerServer({d.r()}, "").at("h1:1"), 1u) << "a cut-over is a job in flight";
 }
 
 }  // namespace

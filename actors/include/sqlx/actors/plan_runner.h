@@ -42,6 +42,11 @@ struct ApplyRequest {
   bool dry_run = false;
   bool allow_destructive = false;
   bool allow_blocking = false;
+  bool postpone_cutover = false;  // online copies stop before their swap: the run ends "copied"
+  // "cutover" or "abandon": only that, on these online migrations (handed
+  // over in hooks.resume), then the hash check. Empty: apply the plan.
+  std::string migration_action;
+  std::vector<std::string> migrations;
   ApplyHooks hooks;  // not part of the job's bytes: RunEnvelope's hooks set them
 };
 
