@@ -170,7 +170,7 @@ Result<CutoverWindow> ParseCutoverWindow(std::string_view text) {
 }
 
 std::string CutoverWindowText(const CutoverWindow& w) {
-  char out[16];
+  char out[48];  // room for any int the compiler imagines
   std::snprintf(out, sizeof out, "%02d:%02d-%02d:%02d", w.start_min / 60, w.start_min % 60, w.end_min / 60,
                 w.end_min % 60);
   return out;
