@@ -1,6 +1,6 @@
 // Rollouts of changes that copy a table (docs/rollouts.md, docs/cluster.md
 // "Online copies"): a column type change rolled out across three MariaDB
-// servers with four databases each while a writer runs on every target;
+// servers with ten databases each while a writer runs on every target;
 // each target is copied online by a worker, a worker killed mid-copy leaves
 // its target to another that resumes from the checkpoint; then the revert
 // copies every target back, the writers still running: no write is lost
@@ -37,7 +37,7 @@ using testing::SqlxCluster;
 using testing::Writer;
 
 constexpr int kServers = 3;
-constexpr int kDatabases = 4;
+constexpr int kDatabases = 10;
 // Every server's first database is larger, so that the canary's copy (the
 // first database of the server that sorts first, and the servers' ports are
 // picked at random) lasts long enough to kill its worker in the middle.
