@@ -114,6 +114,20 @@ void EndQuery(Self* self, bool drop_session) {
   self->unbecome();
 }
 
+// Runs `work` for a job asked directly, outside a supervisor (queries,
+// pings, migration actions): an exception is the job's Error answer, since
+// no supervisor watches for the actor's exit and its asker would wait on.
+template <class Work>
+Envelope Answering(const jobs::Header& header, Work&& work) {
+  try {
+    return work();
+  } catch (const std::exception& ex) {
+    return ErrorReply(header, MakeError(ErrorCode::kInternal, std::string("the connection actor failed: ") + ex.what()));
+  } catch (...) {
+    return ErrorReply(header, MakeError(ErrorCode::kInternal, "the connection actor failed: an unknown exception"));
+  }
+}
+
 caf::behavior Streaming(Self* self, std::chrono::milliseconds idle);
 
 // QueryJob: runs the SQL and answers its first step; while steps remain the
@@ -157,14 +171,21 @@ caf::behavior Streaming(Self* self, std::chrono::milliseconds idle) {
           EndQuery(self, true);
           return Envelope{static_cast<uint16_t>(jobs::Kind::kQueryRows), std::move(end)};
         }
-        bool end = false;
-        auto step = st.query->Step(&end);
-        if (!step.ok()) {
-          EndQuery(self, false);
-          return ErrorReply(*header, step.error());
-        }
-        if (end) EndQuery(self, false);
-        return Envelope{static_cast<uint16_t>(jobs::Kind::kQueryRows), std::move(step).value()};
+        return Answering(*header, [&] {
+          try {
+            bool end = false;
+            auto step = st.query->Step(&end);
+            if (!step.ok()) {
+              EndQuery(self, false);
+              return ErrorReply(*header, step.error());
+            }
+            if (end) EndQuery(self, false);
+            return Envelope{static_cast<uint16_t>(jobs::Kind::kQueryRows), std::move(step).value()};
+          } catch (...) {
+            EndQuery(self, true);
+            throw;
+          }
+        });
       },
       caf::after(idle) >> [self, idle] {
         spdlog::warn("connection {}: query '{}' closed: no one asked for its next results in {} ms",
@@ -174,6 +195,30 @@ caf::behavior Streaming(Self* self, std::chrono::milliseconds idle) {
   };
 }
 
+// MigrationJob: the migration runner on the session.
+Envelope Migrate(ConnectionState& st, const jobs::Header& header, const Envelope& e) {
+  if (!st.config.migration_runner) {
+    return ErrorReply(header, MakeError(ErrorCode::kUnsupported, "this actor system was started without a "
+                                                                 "migration runner: it cannot move migrations on"));
+  }
+  if (Status opened = EnsureSession(st); !opened.ok()) return ErrorReply(header, opened.error());
+  auto report = MigrateOn(*st.session, st.config.url, e.view(), st.config.migration_runner);
+  if (!report.ok()) return ErrorReply(header, report.error());
+  return MakeEnvelope(jobs::Kind::kMigrationReport, *report);
+}
+
+// PingJob: a fresh session when asked, then the ping.
+Envelope Ping(ConnectionState& st, const jobs::Header& header, const Envelope& e) {
+  if (ReadPingFresh(e.view()) && st.session != nullptr) {
+    st.session->Close();
+    st.session.reset();
+  }
+  if (Status opened = EnsureSession(st); !opened.ok()) return ErrorReply(header, opened.error());
+  auto report = PingOn(*st.session, st.config.url, header.job_id);
+  if (!report.ok()) return ErrorReply(header, report.error());
+  return MakeEnvelope(jobs::Kind::kPingReport, *report);
+}
+
 Envelope Run(Self* self, const Envelope& e) {
   ConnectionState& st = self->state;
   auto header = Accept(e, "connection",
@@ -181,27 +226,18 @@ Envelope Run(Self* self, const Envelope& e) {
                         jobs::Kind::kQueryJob, jobs::Kind::kQueryNext, jobs::Kind::kPingJob,
                         jobs::Kind::kMigrationJob});
   if (!header.ok()) return ErrorReply("", 0, header.error(), false);
-  if (header->kind == jobs::Kind::kQueryJob) return StartQuery(self, *header, e);
-  if (header->kind == jobs::Kind::kMigrationJob) {
-    if (!st.config.migration_runner) {
-      return ErrorReply(*header, MakeError(ErrorCode::kUnsupported, "this actor system was started without a "
-                                                                    "migration runner: it cannot move migrations on"));
-    }
-    if (Status opened = EnsureSession(st); !opened.ok()) return ErrorReply(*header, opened.error());
-    auto report = MigrateOn(*st.session, st.config.url, e.view(), st.config.migration_runner);
-    if (!report.ok()) return ErrorReply(*header, report.error());
-    return MakeEnvelope(jobs::Kind::kMigrationReport, *report);
+  if (header->kind == jobs::Kind::kQueryJob) {
+    return Answering(*header, [&] {
+      try {
+        return StartQuery(self, *header, e);
+      } catch (...) {
+        if (st.query) EndQuery(self, true);
+        throw;
+      }
+    });
   }
-  if (header->kind == jobs::Kind::kPingJob) {
-    if (ReadPingFresh(e.view()) && st.session != nullptr) {
-      st.session->Close();
-      st.session.reset();
-    }
-    if (Status opened = EnsureSession(st); !opened.ok()) return ErrorReply(*header, opened.error());
-    auto report = PingOn(*st.session, st.config.url, header->job_id);
-    if (!report.ok()) return ErrorReply(*header, report.error());
-    return MakeEnvelope(jobs::Kind::kPingReport, *report);
-  }
+  if (header->kind == jobs::Kind::kMigrationJob) return Answering(*header, [&] { return Migrate(st, *header, e); });
+  if (header->kind == jobs::Kind::kPingJob) return Answering(*header, [&] { return Ping(st, *header, e); });
   if (header->kind == jobs::Kind::kQueryNext) {
     return ErrorReply(*header, MakeError(ErrorCode::kInvalidArgument,
                                          "query '" + header->job_id + "' is not open on this connection: it ended, "

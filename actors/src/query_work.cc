@@ -106,8 +106,10 @@ Error Contradicts(const std::string& what) {
 
 std::string QueryJob(std::string_view job_id, const QueryJobInfo& query) {
   flatbuffers::FlatBufferBuilder b(256 + query.sql.size());
-  auto body = fb::CreateQueryJobDirect(b, query.sql.c_str(), query.database.c_str(),
-                                       static_cast<uint32_t>(query.idle_timeout.count()));
+  // Sized strings: SQL may hold a NUL byte (a literal), which c_str() would cut at.
+  auto sql = b.CreateString(query.sql.data(), query.sql.size());
+  auto database = b.CreateString(query.database.data(), query.database.size());
+  auto body = fb::CreateQueryJob(b, sql, database, static_cast<uint32_t>(query.idle_timeout.count()));
   return FinishEnvelope(b, job_id, 1, fb::Body::QueryJob, body.Union());
 }
 

@@ -241,24 +241,47 @@ void Orchestrator::Impl::RetryUnpublished() {
     spdlog::warn("orchestrator: {} job(s) wait to be published: the job queue: {}", ids.size(), queue.error().message);
     return;
   }
+  // The publishes go out without state_mu_ (each may wait for NATS), and a
+  // pass stops at the first refusal: the rest wait for the next pass. Only
+  // the records are read and written under it.
+  std::vector<Job> pending;
+  {
+    std::lock_guard<std::mutex> lock(state_mu_);
+    for (const std::string& id : ids) {
+      auto job = records_->GetJob(id);
+      if (!job.ok()) continue;
+      if (!*job || (*job)->state != JobState::kQueued) {  // gone, or taken up meanwhile
+        std::lock_guard<std::mutex> drop(unpublished_mu_);
+        unpublished_.erase(id);
+        continue;
+      }
+      pending.push_back(std::move(**job));
+    }
+  }
+  std::vector<Job> sent;
+  for (Job& job : pending) {
+    Status s = Publish(job);
+    if (!s.ok() && !IsTerminal(job.state)) break;  // still refused: the next pass tries again
+    sent.push_back(std::move(job));
+  }
+  if (sent.empty()) return;
   std::lock_guard<std::mutex> lock(state_mu_);
   Records::Batch batch;
   size_t published = 0;
-  for (const std::string& id : ids) {
-    auto job = records_->GetJob(id);
-    if (!job.ok()) continue;
-    if (!*job || (*job)->state != JobState::kQueued) {  // gone, or taken up meanwhile
-      std::lock_guard<std::mutex> drop(unpublished_mu_);
-      unpublished_.erase(id);
+  for (Job& job : sent) {
+    // Re-read: a worker may have taken the job up meanwhile; only what the
+    // publish changed is recorded.
+    auto now = records_->GetJob(job.id);
+    if (!now.ok() || !*now) continue;
+    if (IsTerminal(job.state)) {
+      if (!IsTerminal((*now)->state)) batch.Put(job);  // its connection is gone: failed
       continue;
     }
-    Job& j = **job;
-    if (Status s = Publish(j); !s.ok() && !IsTerminal(j.state)) continue;  // still refused: next time
-    batch.Put(j);
+    if ((*now)->stream_seq == 0 && job.stream_seq != 0) (*now)->stream_seq = job.stream_seq;
+    batch.Put(**now);
     ++published;
   }
-  if (published == 0) return;
-  spdlog::info("orchestrator: published {} queued job(s) whose earlier publish was refused", published);
+  if (published > 0) spdlog::info("orchestrator: published {} queued job(s) whose earlier publish was refused", published);
   if (Status w = records_->Write(batch, "recording republished jobs"); !w.ok())
     spdlog::warn("orchestrator: {}", w.error().message);
 }

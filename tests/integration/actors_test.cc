@@ -510,6 +510,7 @@ TEST(ActorsMigrationTest, AMigrationJobRunsTheRunnerOnTheConnectionsSessionAndCa
     if (!stream.ok()) return stream.error();
     if (request.action == "revert") return MigrationOutcome{"{\"phase\":\"cut-over\"}", MakeError(ErrorCode::kUnsupported, "rows differ")};
     if (request.action == "nonsense") return MakeError(ErrorCode::kInvalidArgument, "unknown action 'nonsense'");
+    if (request.action == "throw") throw std::runtime_error("the runner broke");
     return MigrationOutcome{"{\"phase\":\"done\"}", std::nullopt};
   };
   System system(options);
@@ -526,7 +527,11 @@ TEST(ActorsMigrationTest, AMigrationJobRunsTheRunnerOnTheConnectionsSessionAndCa
   auto unknown = system.RunMigration(RootUrl(), MigrationRequest{"{}", "nonsense", false});
   ASSERT_FALSE(unknown.ok());
   EXPECT_EQ(unknown.error().code, ErrorCode::kInvalidArgument);
-  ASSERT_EQ(seen.size(), 3u);
+  // A runner that throws is the call's error, not a wait without end.
+  auto thrown = system.RunMigration(RootUrl(), MigrationRequest{"{}", "throw", false});
+  ASSERT_FALSE(thrown.ok());
+  EXPECT_THAT(thrown.error().message, HasSubstr("the runner broke"));
+  ASSERT_EQ(seen.size(), 4u);
   EXPECT_EQ(seen[0].migration_json, "{\"phase\":\"copied\"}");
   EXPECT_EQ(seen[0].action, "cutover");
   EXPECT_TRUE(seen[1].force);
