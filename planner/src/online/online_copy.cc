@@ -35,14 +35,9 @@ Result<std::vector<std::string>> NextBound(Session& session, const MigrationStat
 
 namespace {
 
-// One chunk in one transaction: the target's rows of the range deleted,
-// the source's copied under shared locks (INSERT … SELECT … LOCK IN SHARE
-// MODE: its rows and gaps stay locked to the end, so every earlier write
-// and its capture have committed and no later one can come in), the copy
-// compared where a definition changed. A capture that wrote into the range
-// between the DELETE and the copy's locks makes the INSERT meet its row
-// (a duplicate key): the chunk is rolled back and run again (CopyChunk).
-// Returns the rows copied.
+// One chunk in one transaction: the source rows locked (shared), the
+// target's rows of the range replaced by a copy, the copy compared where a
+// definition changed. Returns the rows copied.
 Result<uint64_t> CopyChunkOnce(Session& session, const MigrationState& s, const CopySpec& spec,
                                const std::vector<std::string>& after, const std::vector<std::string>& upto) {
   const std::string force = spec.source_index.empty() ? "" : " FORCE INDEX (" + Q(spec.source_index) + ")";
@@ -50,6 +45,8 @@ Result<uint64_t> CopyChunkOnce(Session& session, const MigrationState& s, const 
   const std::string range = ChunkRange(s, "", after, upto);
   SQLX_RETURN_IF_ERROR(Exec(session, "START TRANSACTION"));
   auto body = [&]() -> Result<uint64_t> {
+    SQLX_ASSIGN_OR_RETURN(uint64_t rows,
+                          Number(session, "SELECT COUNT(*) FROM " + source + " WHERE " + range + " LOCK IN SHARE MODE"));
     SQLX_RETURN_IF_ERROR(Exec(session, "DELETE FROM " + Q(spec.target) + " WHERE " + range));
     std::string into = Columns(spec.columns), select = Columns(spec.columns);
     for (size_t i = 0; i < spec.fill_columns.size(); ++i) {
@@ -59,6 +56,10 @@ Result<uint64_t> CopyChunkOnce(Session& session, const MigrationState& s, const 
     SQLX_ASSIGN_OR_RETURN(uint64_t copied, Run(session, "INSERT INTO " + Q(spec.target) + " (" + into + ") SELECT " +
                                                             select + " FROM " + source + " WHERE " + range +
                                                             " LOCK IN SHARE MODE"));
+    if (copied != rows)
+      return MakeError(ErrorCode::kUnsupported, std::to_string(rows - std::min(rows, copied)) + " of " +
+                                                    std::to_string(rows) + " rows of " + Q(spec.source) +
+                                                    " after key " + Columns(after) + " did not reach " + Q(spec.target));
     if (!spec.compare_columns.empty()) {
       SQLX_ASSIGN_OR_RETURN(
           uint64_t differ,
@@ -81,16 +82,14 @@ Result<uint64_t> CopyChunkOnce(Session& session, const MigrationState& s, const 
 
 }  // namespace
 
-// Retries a chunk that lost a lock wait or a deadlock to the application,
-// or met a row a capture wrote into its range meanwhile (a duplicate key;
-// one that stays, a new UNIQUE over duplicates, fails after the retries).
+// Retries a chunk that lost a lock wait or a deadlock to the application.
 Result<uint64_t> CopyChunk(Session& session, const MigrationState& s, const CopySpec& spec,
                            const std::vector<std::string>& after, const std::vector<std::string>& upto) {
   for (int attempt = 1;; ++attempt) {
     auto copied = CopyChunkOnce(session, s, spec, after, upto);
     if (copied.ok()) return copied;
     const int code = copied.error().server_code;
-    if ((code != kDeadlock && code != kLockWaitTimeout && code != kDuplicateKey) || attempt >= 10) return copied;
+    if ((code != kDeadlock && code != kLockWaitTimeout) || attempt >= 10) return copied;
     std::this_thread::sleep_for(std::chrono::milliseconds(50 * attempt));
   }
 }

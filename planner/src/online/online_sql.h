@@ -16,7 +16,6 @@ using Row = std::vector<std::optional<std::string>>;
 // Server error codes the engine waits out and retries.
 inline constexpr int kLockWaitTimeout = 1205;
 inline constexpr int kDeadlock = 1213;
-inline constexpr int kDuplicateKey = 1062;
 
 inline std::string Q(const std::string& name) { return QuoteIdentifier(name); }
 
