@@ -20,6 +20,16 @@ bool InFlightState(TargetState s) {
   return s == TargetState::kApplying || s == TargetState::kReverting || s == TargetState::kCuttingOver;
 }
 
+// A target whose cut-over job failed: its migrations are not finished
+// (change capture still runs, or a table may already be swapped).
+bool FailedCutover(const RolloutTarget& t) { return t.state == TargetState::kFailed && !t.migrations.empty(); }
+
+std::string Joined(const std::vector<std::string>& v) {
+  std::string out;
+  for (const std::string& s : v) out += (out.empty() ? "" : ", ") + s;
+  return out;
+}
+
 // Both measurements' worst: a cut-over job's added to its copy's.
 TargetHealth Worst(const TargetHealth& a, const TargetHealth& b) {
   TargetHealth w = a;
@@ -101,7 +111,7 @@ class Step {
   void Advance();
   void CutOverCopied(std::map<std::string, uint32_t>& in_flight, size_t copying);
   void AdvanceRevert();
-  bool HealthGateFails();
+  bool HealthGateFails(bool before_cutover);
   void Pause(const std::string& reason);
   void Command();
 
@@ -159,9 +169,14 @@ void Step::OnTargetResult() {
   if (forward) {
     // What this job measured (nothing when it did not run on a worker); a
     // cut-over's adds to what its copy measured.
-    if (cutover && t->health && e_.health) t->health = Worst(*t->health, *e_.health);
-    else if (!cutover || e_.health) t->health = e_.health;
-    t->health_accepted = false;
+    // What a resume accepted of the copy is not counted again.
+    if (!cutover) {
+      t->health = e_.health;
+      t->health_accepted = false;
+    } else if (e_.health) {
+      t->health = t->health && !t->health_accepted ? Worst(*t->health, *e_.health) : *e_.health;
+      t->health_accepted = false;
+    }
     if (t->health) details["health"] = TargetHealthToJson(*t->health);
   }
   if (cutover) details["cutover"] = true;
@@ -207,7 +222,13 @@ void Step::OnTargetResult() {
     default:
       t->state = TargetState::kRevertFailed;
       Audit("rollout.target.revert_failed", details);
-      Pause("the revert of " + TargetName(*t) + " failed: " + e_.reason);
+      if (t->migrations.empty()) {
+        Pause("the revert of " + TargetName(*t) + " failed: " + e_.reason);
+      } else {
+        Pause("abandoning the migrations " + Joined(t->migrations) + " of " + TargetName(*t) + " failed: " + e_.reason +
+              "; they need attention (`sqlx migrations list`): one already swapped is finished with `sqlx migrations "
+              "cutover ID` or undone with `sqlx migrations revert ID`; then `sqlx rollout resume " + r().id + "`");
+      }
       return;
   }
   if (r().state == RolloutState::kRunning) Advance();
@@ -241,6 +262,22 @@ void Step::Advance() {
     if (t.state == TargetState::kPending || t.state == TargetState::kApplying) ++copying;
     if (copying > 0 || t.state == TargetState::kCopied || t.state == TargetState::kCuttingOver) unfinished = true;
   }
+  // A failed cut-over pauses whatever the budget: its migrations are left
+  // half done on the target, and the wave must not pass over them.
+  std::string cutovers;
+  for (const RolloutTarget& t : ro.targets) {
+    if (!FailedCutover(t)) continue;
+    cutovers += (cutovers.empty() ? "" : "; ") + TargetName(t) + " (" + t.reason + "; its migrations " +
+                Joined(t.migrations) + " are not finished and need attention)";
+  }
+  if (!cutovers.empty()) {
+    Pause(RolloutPhase(ro) + ": the cut-over of " + cutovers +
+          "; a failed cut-over pauses the rollout whatever the failure budget. `sqlx rollout resume " + ro.id +
+          "` tries the cut-over again from the copy; `sqlx rollout revert " + ro.id +
+          "` abandons migrations that were not swapped (one swapped already fails its revert, naming it: finish "
+          "it with `sqlx migrations cutover ID` or undo it with `sqlx migrations revert ID`)");
+    return;
+  }
   if (failures.size() > ro.strategy.failure_budget) {
     std::string which;
     for (const RolloutTarget* t : failures) which += (which.empty() ? "" : "; ") + TargetName(*t) + ": " + t->reason;
@@ -271,7 +308,7 @@ void Step::Advance() {
     if (t.wave == ro.wave) times.finished_ns = std::max(times.finished_ns, t.finished_ns);
   }
   if (times.finished_ns == 0) times.finished_ns = e_.now_ns;
-  if (HealthGateFails()) return;
+  if (HealthGateFails(false)) return;
   json summary{{"wave", ro.wave},
                {"phase", RolloutPhase(ro)},
                {"failed_or_held", failures.size()},
@@ -318,6 +355,13 @@ void Step::CutOverCopied(std::map<std::string, uint32_t>& in_flight, size_t copy
     waiting = "copied; cuts over together with its wave once every copy in it is done (" +
               std::to_string(copying) + " still copying)";
   }
+  // What the wave measured is checked before any of its copies is cut over:
+  // unhealthy, it pauses with them still copied.
+  if (waiting.empty()) {
+    bool ready = false;
+    for (const RolloutTarget& t : ro.targets) ready = ready || (t.wave == ro.wave && t.state == TargetState::kCopied);
+    if (ready && HealthGateFails(true)) return;
+  }
   json started = json::array();
   for (size_t i = 0; i < ro.targets.size(); ++i) {
     RolloutTarget& t = ro.targets[i];
@@ -352,7 +396,8 @@ void Step::AdvanceRevert() {
   for (size_t i = 0; i < ro.targets.size(); ++i) {
     const RolloutTarget& t = ro.targets[i];
     if (t.state == TargetState::kReverting) return;
-    const bool changed = t.state == TargetState::kDone || t.state == TargetState::kCopied;
+    // A failed cut-over's migrations are abandoned like a copied target's.
+    const bool changed = t.state == TargetState::kDone || t.state == TargetState::kCopied || FailedCutover(t);
     if (changed && (newest == nullptr || t.finished_ns >= newest->finished_ns)) {
       newest = &t;
       index = i;
@@ -361,8 +406,10 @@ void Step::AdvanceRevert() {
   if (newest != nullptr) {
     // In order or not at all: the newest waits for room on its server.
     if (InFlight()[newest->server] >= PerServer()) return;
-    // A copied target's migrations are abandoned: its tables were never swapped.
-    const bool copied = newest->state == TargetState::kCopied;
+    // A copied target's migrations are abandoned: its tables were never
+    // swapped. So are a failed cut-over's: the abandon job refuses (and the
+    // revert fails, naming it) a migration that was swapped after all.
+    const bool copied = !newest->migrations.empty();
     ro.targets[index].state = TargetState::kReverting;
     ro.targets[index].reason.clear();
     ++ro.targets[index].attempts;
@@ -379,7 +426,7 @@ void Step::AdvanceRevert() {
 
 // The current wave's targets against the health limits, those accepted by
 // a resume left out: beyond them, the gate fails and the rollout pauses.
-bool Step::HealthGateFails() {
+bool Step::HealthGateFails(bool before_cutover) {
   Rollout& ro = r();
   json unhealthy = json::array();
   std::string which;
@@ -394,9 +441,12 @@ bool Step::HealthGateFails() {
     }
   }
   if (unhealthy.empty()) return false;
-  Audit("rollout.gate.unhealthy", json{{"wave", ro.wave}, {"phase", RolloutPhase(ro)}, {"targets", unhealthy}});
-  Pause(RolloutPhase(ro) + ": the health gate failed (" + which +
-        "); once the servers are healthy again, `sqlx rollout resume " + ro.id +
+  json details{{"wave", ro.wave}, {"phase", RolloutPhase(ro)}, {"targets", unhealthy}};
+  if (before_cutover) details["before_cutover"] = true;
+  Audit("rollout.gate.unhealthy", details);
+  Pause(RolloutPhase(ro) + ": the health gate failed" +
+        (before_cutover ? std::string(" before its copies were cut over (they stay copied)") : std::string()) +
+        " (" + which + "); once the servers are healthy again, `sqlx rollout resume " + ro.id +
         "` goes on (what was measured does not fail the gate again)");
   ro.health_failed = true;
   return true;
@@ -452,9 +502,24 @@ void Step::Command() {
     case Kind::kAbort:
       if (s != RolloutState::kRunning && s != RolloutState::kGate && !(s == RolloutState::kPaused && !ro.reverting))
         return Refuse("rollout " + ro.id + " is " + state + ": only a running, gated or paused rollout aborts");
+    {
       ro.state = RolloutState::kAborted;
       ro.finished_ns = e_.now_ns;
-      return Audit("rollout.aborted", json{{"phase", RolloutPhase(ro)}, {"in_flight", in_flight}});
+      // Copied targets and failed cut-overs keep their migrations (change
+      // capture running) until a revert abandons them: the event names them.
+      json unfinished = json::array();
+      for (const RolloutTarget& t : ro.targets) {
+        if (t.migrations.empty() || t.state == TargetState::kReverted) continue;
+        unfinished.push_back(json{{"connection", t.connection}, {"database", t.database},
+                                  {"state", TargetStateName(t.state)}, {"migrations", t.migrations}});
+      }
+      json details{{"phase", RolloutPhase(ro)}, {"in_flight", in_flight}};
+      if (!unfinished.empty()) {
+        details["unfinished_migrations"] = unfinished;
+        details["needs"] = "sqlx rollout revert " + ro.id + " abandons them";
+      }
+      return Audit("rollout.aborted", details);
+    }
     case Kind::kRevert:
       if (s != RolloutState::kCompleted && s != RolloutState::kAborted && s != RolloutState::kPaused)
         return Refuse("rollout " + ro.id + " is " + state +

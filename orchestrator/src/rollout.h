@@ -8,9 +8,11 @@
 // them as events.
 //
 //   pending ─start─▶ running(wave 0 = canary) ─wave done─▶ gate ─passed─▶ running(wave 1) … ─▶ completed
-//        running/gate ─failure budget exceeded, health gate failed, or pause─▶ paused ─resume─▶ running
+//        running/gate ─failure budget exceeded, a failed cut-over (whatever the budget), health gate failed
+//                      (also checked before a wave's cut-overs start), or pause─▶ paused ─resume─▶ running
 //        running/gate/paused ─abort─▶ aborted
-//        completed/paused/aborted ─revert─▶ reverting (done targets, newest first) ─▶ reverted
+//        completed/paused/aborted ─revert─▶ reverting (done targets, newest first; copied ones and failed
+//                      cut-overs: their migrations abandoned) ─▶ reverted
 //
 // A target whose online copies postpone their cut-over (a cut-over window,
 // or the wave cutting over together):
@@ -174,6 +176,12 @@ struct RolloutTarget {
   // once they are cut over (or abandoned).
   std::string copy_job;
   std::vector<std::string> migrations;
+  // Its cut-over or abandon job in flight (kCuttingOver, kReverting): the
+  // job it takes the plan and migrations from. The engine records it with
+  // the job's id, in the same write, and sets `copy_job` to the new job
+  // then, as the dispatch moves the migrations to it. Empty otherwise (and
+  // in records from before it: `copy_job` is that job then).
+  std::string migrations_of;
 
   bool operator==(const RolloutTarget&) const = default;
 };

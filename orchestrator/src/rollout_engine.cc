@@ -228,6 +228,13 @@ Status Orchestrator::Impl::DriveRollout(Rollout& r, const RolloutEvent& first, c
       }
       RolloutTarget& t = r.targets[a.target];
       t.job = r.id + ".t" + std::to_string(a.target) + JobLetter(a.kind) + std::to_string(t.attempts);
+      if (a.kind == RolloutAction::Kind::kCutover || a.kind == RolloutAction::Kind::kAbandon) {
+        // Its dispatch moves the migrations to the new job: recorded in
+        // this write, before, so that a crash after it leaves no record
+        // naming the job they left (a later retry would find none there).
+        t.migrations_of = t.copy_job;
+        t.copy_job = t.job;
+      }
       dispatch.emplace_back(a.target, a.kind);
     }
     SQLX_RETURN_IF_ERROR(AppendAudit(std::move(audits)));
@@ -252,9 +259,18 @@ Result<std::optional<RolloutEvent>> Orchestrator::Impl::DispatchMigrationAction(
   RolloutTarget& t = r.targets[index];
   const bool cutover = kind == RolloutAction::Kind::kCutover;
   const Kind fail = cutover ? Kind::kFailed : Kind::kRevertFailed;
-  SQLX_ASSIGN_OR_RETURN(std::optional<std::string> plan, records_->GetPlan(t.copy_job));
-  if (!plan) return TargetEvent(fail, index, "the plan of job " + t.copy_job + ", which copied it, is not in the store");
-  SQLX_ASSIGN_OR_RETURN(std::optional<Job> copied, records_->GetJob(t.copy_job));
+  // The job holding the plan and the migrations until this one takes them
+  // (a record from before `migrations_of`: `copy_job`, set after the dispatch).
+  const std::string from = t.migrations_of.empty() ? t.copy_job : t.migrations_of;
+  // Not queued: they stay that job's.
+  auto not_queued = [&](const std::string& why) {
+    t.copy_job = from;
+    t.migrations_of.clear();
+    return TargetEvent(fail, index, why);
+  };
+  SQLX_ASSIGN_OR_RETURN(std::optional<std::string> plan, records_->GetPlan(from));
+  if (!plan) return not_queued("the plan of job " + from + ", which copied it, is not in the store");
+  SQLX_ASSIGN_OR_RETURN(std::optional<Job> copied, records_->GetJob(from));
   ApplyParams p;
   p.connection = t.connection;
   p.database = t.database;
@@ -263,10 +279,11 @@ Result<std::optional<RolloutEvent>> Orchestrator::Impl::DispatchMigrationAction(
   p.allow_blocking = copied && copied->params.value("allow_blocking", false);
   p.migration_action = cutover ? "cutover" : "abandon";
   p.migrations = t.migrations;
-  p.migrations_of = t.copy_job;
+  p.migrations_of = from;
   SQLX_RETURN_IF_ERROR(QueueApplyJob(nullptr, r.id, t.job, p,
                                      json{{"rollout", r.id}, {"target", index}, {"revert", !cutover}}));
-  t.copy_job = t.job;  // its plan and migrations are this job's now
+  t.copy_job = t.job;  // its plan and migrations are this job's now (recorded so before the dispatch)
+  t.migrations_of.clear();
   return std::optional<RolloutEvent>();
 }
 

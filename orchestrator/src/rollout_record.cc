@@ -41,7 +41,7 @@ json TargetJson(const RolloutTarget& t) {
               {"attempts", t.attempts},         {"started_ns", t.started_ns}, {"finished_ns", t.finished_ns},
               {"replan", t.replan},             {"health", t.health ? TargetHealthToJson(*t.health) : json()},
               {"health_accepted", t.health_accepted}, {"copy_job", t.copy_job},
-              {"migrations", t.migrations}};
+              {"migrations", t.migrations},     {"migrations_of", t.migrations_of}};
 }
 
 Result<RolloutTarget> TargetFrom(const json& j) {
@@ -65,6 +65,7 @@ Result<RolloutTarget> TargetFrom(const json& j) {
   t.health_accepted = j.value("health_accepted", false);
   t.copy_job = j.value("copy_job", "");
   t.migrations = j.value("migrations", std::vector<std::string>{});
+  t.migrations_of = j.value("migrations_of", "");
   return t;
 }
 

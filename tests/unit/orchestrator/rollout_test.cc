@@ -704,6 +704,9 @@ TEST(RolloutTest, TheCutoverOptionsRoundTripThroughJsonAndBadOnesAreRefused) {
   r.targets[0].copy_job = "ro-1.t0.a1";
   r.targets[0].migrations = {"0a1b2c3d"};
   r.targets[1].state = TargetState::kCuttingOver;
+  r.targets[1].copy_job = "ro-1.t1.c2";
+  r.targets[1].migrations_of = "ro-1.t1.a1";
+  r.targets[1].migrations = {"0e0f"};
   EXPECT_EQ(*RolloutFromJson(RolloutToJson(r)), r);
 }
 
@@ -848,6 +851,120 @@ TEST(RolloutTest, CutoversCountAgainstThePerServerLimitAndApplyResultsOfACopiedT
   d.Result(Kind::kApplied, 0);
   EXPECT_EQ(d.cutovers, (std::vector<size_t>{0, 1, 2}));
   EXPECT_EQ(InFlightPerServer({d.r()}, "").at("h1:1"), 1u) << "a cut-over is a job in flight";
+}
+
+TEST(RolloutTest, AFailedCutoverPausesWhateverTheBudgetNamingItsMigrationsAndResumeCutsOverAgain) {
+  RolloutStrategy s;
+  s.cutover = CutoverMode::kTogether;
+  s.per_server = 3;
+  s.failure_budget = 5;
+  Driver d(Make(s, 1));  // one wave: a/shop_0, b/shop_0
+  d.Send({Kind::kStart});
+  Copied(d, 0);
+  Copied(d, 1);
+  ASSERT_EQ(d.cutovers, (std::vector<size_t>{0, 1}));
+  d.Result(Kind::kApplied, 0);
+  d.Result(Kind::kFailed, 1, "the swap timed out");
+  EXPECT_EQ(d.r().state, RolloutState::kPaused) << "within the budget, but its migration is unfinished";
+  EXPECT_NE(d.r().reason.find("b/shop_0"), std::string::npos) << d.r().reason;
+  EXPECT_NE(d.r().reason.find("the swap timed out"), std::string::npos) << d.r().reason;
+  EXPECT_NE(d.r().reason.find("00000001"), std::string::npos) << d.r().reason;
+  EXPECT_NE(d.r().reason.find("need attention"), std::string::npos) << d.r().reason;
+  EXPECT_EQ(d.audits.back(), "rollout.paused");
+  d.Send({Kind::kTick});
+  EXPECT_EQ(d.r().state, RolloutState::kPaused) << "it never completes over it";
+  d.cutovers.clear();
+  EXPECT_EQ(d.Command(Kind::kResume), "");
+  EXPECT_EQ(d.cutovers, (std::vector<size_t>{1})) << "the cut-over is tried again from the copy";
+  d.Result(Kind::kApplied, 1);
+  EXPECT_EQ(d.r().state, RolloutState::kCompleted);
+}
+
+TEST(RolloutTest, AbortNamesUnfinishedMigrationsAndRevertAbandonsAFailedCutoverOrPausesSayingWhatToDo) {
+  RolloutStrategy s;
+  s.cutover = CutoverMode::kTogether;
+  s.per_server = 3;
+  s.failure_budget = 5;
+  Driver d(Make(s, 1));
+  d.Send({Kind::kStart});
+  Copied(d, 0);
+  Copied(d, 1);
+  d.Result(Kind::kApplied, 0);
+  d.Result(Kind::kFailed, 1, "the swap timed out");
+  ASSERT_EQ(d.r().state, RolloutState::kPaused);
+  EXPECT_EQ(d.Command(Kind::kAbort), "");
+  EXPECT_EQ(d.audits.back(), "rollout.aborted");
+  ASSERT_EQ(d.last_details["unfinished_migrations"].size(), 1u) << d.last_details.dump();
+  EXPECT_EQ(d.last_details["unfinished_migrations"][0]["database"], "shop_0");
+  EXPECT_EQ(d.last_details["unfinished_migrations"][0]["connection"], "b");
+  EXPECT_EQ(d.last_details["unfinished_migrations"][0]["state"], "failed");
+  EXPECT_EQ(d.Command(Kind::kRevert), "");
+  EXPECT_EQ(d.abandons, (std::vector<size_t>{1})) << "the failed cut-over (the newest) is abandoned, not skipped";
+  EXPECT_TRUE(d.reverts.empty());
+  EXPECT_EQ(d.r().targets[1].state, TargetState::kReverting);
+  // One of its migrations was swapped after all: the abandon job refuses it.
+  d.Result(Kind::kRevertFailed, 1, "migration 00000001 was cut over already: revert it instead");
+  EXPECT_EQ(d.r().state, RolloutState::kPaused);
+  EXPECT_NE(d.r().reason.find("00000001"), std::string::npos) << d.r().reason;
+  EXPECT_NE(d.r().reason.find("sqlx migrations revert ID"), std::string::npos) << d.r().reason;
+  EXPECT_TRUE(d.reverts.empty()) << "nothing older is reverted past it";
+  // The operator dealt with it; resume abandons what is left, then reverts the done one.
+  EXPECT_EQ(d.Command(Kind::kResume), "");
+  EXPECT_EQ(d.abandons, (std::vector<size_t>{1, 1}));
+  d.Result(Kind::kReverted, 1);
+  EXPECT_TRUE(d.r().targets[1].migrations.empty());
+  EXPECT_EQ(d.reverts, (std::vector<size_t>{0}));
+  d.Result(Kind::kReverted, 0);
+  EXPECT_EQ(d.r().state, RolloutState::kReverted);
+}
+
+// Sends kCopied for `target` with one migration and what its worker measured.
+void CopiedMeasured(Driver& d, size_t target, uint32_t threads_running) {
+  RolloutEvent e{Kind::kCopied, target, "", "", 0};
+  e.migrations = {"0000000" + std::to_string(target)};
+  e.health = TargetHealth{threads_running, 0, 0, ""};
+  d.Send(std::move(e));
+}
+
+TEST(RolloutTest, TogetherAnUnhealthyCopyPausesTheWaveBeforeItsCutoversAndResumeCutsOver) {
+  RolloutStrategy s;
+  s.cutover = CutoverMode::kTogether;
+  s.per_server = 3;
+  s.max_threads_running = 10;
+  Driver d(Make(s, 1));
+  d.Send({Kind::kStart});
+  CopiedMeasured(d, 0, 3);
+  CopiedMeasured(d, 1, 50);
+  EXPECT_TRUE(d.cutovers.empty()) << "no copy is cut over past the health limits";
+  EXPECT_EQ(d.r().state, RolloutState::kPaused);
+  EXPECT_EQ(Count(d.r(), TargetState::kCopied), 2u);
+  EXPECT_NE(d.r().reason.find("before its copies were cut over"), std::string::npos) << d.r().reason;
+  EXPECT_NE(d.r().reason.find("b/shop_0"), std::string::npos) << d.r().reason;
+  EXPECT_EQ(d.audits[d.audits.size() - 2], "rollout.gate.unhealthy");
+  EXPECT_EQ(d.Command(Kind::kResume), "");
+  EXPECT_EQ(d.cutovers, (std::vector<size_t>{0, 1})) << "what was measured accepted";
+  d.Result(Kind::kApplied, 0);
+  d.Result(Kind::kApplied, 1);
+  EXPECT_EQ(d.r().state, RolloutState::kCompleted) << "the accepted copy's measurement does not fail the gate again";
+}
+
+TEST(RolloutTest, AWindowOpeningOnAnUnhealthyCopyPausesInsteadOfCuttingOver) {
+  RolloutStrategy s;
+  s.per_server = 3;
+  s.max_threads_running = 10;
+  Driver d(Make(s, 1));
+  const int64_t base = At(20900, 0, 0);
+  s.cutover_window = *ParseCutoverWindow("02:00-03:00");
+  d.mutable_r().strategy = s;
+  d.Advance(base + At(0, 1, 0) - d.now());  // 01:00: closed
+  d.Send({Kind::kStart});
+  CopiedMeasured(d, 0, 50);
+  EXPECT_EQ(d.r().state, RolloutState::kRunning) << "nothing to cut over yet";
+  d.Advance(At(0, 1, 0));  // 02:00: open
+  d.Send({Kind::kTick});
+  EXPECT_TRUE(d.cutovers.empty());
+  EXPECT_EQ(d.r().state, RolloutState::kPaused);
+  EXPECT_EQ(d.r().targets[0].state, TargetState::kCopied);
 }
 
 }  // namespace
