@@ -52,8 +52,10 @@ const char* kTable = "CREATE TABLE t (id int NOT NULL PRIMARY KEY, k int NOT NUL
                      "INSERT INTO t (id, k, v) SELECT seq, seq MOD 100, CONCAT('v', seq) FROM seq_1_to_3000;"
                      "CREATE TABLE audit (seq int AUTO_INCREMENT PRIMARY KEY, op char(2), rid int);"
                      "CREATE TRIGGER t_bi BEFORE INSERT ON t FOR EACH ROW SET NEW.v = CONCAT(IFNULL(NEW.v, ''), '+');"
-                     "CREATE TRIGGER t_ai AFTER INSERT ON t FOR EACH ROW INSERT INTO audit (op, rid) VALUES ('i', NEW.id);"
-                     "CREATE TRIGGER t_au AFTER UPDATE ON t FOR EACH ROW INSERT INTO audit (op, rid) VALUES ('u', NEW.id)";
+                     "CREATE TRIGGER t_ai AFTER INSERT ON t FOR EACH ROW "
+                     "INSERT INTO audit (op, rid) VALUES ('i', NEW.id);"
+                     "CREATE TRIGGER t_au AFTER UPDATE ON t FOR EACH ROW "
+                     "INSERT INTO audit (op, rid) VALUES ('u', NEW.id)";
 
 planner::Operation Widen() {
   planner::Operation op;
@@ -174,7 +176,8 @@ TEST(OnlineMigrationCrashTest, ARevertCutShortAfterItsSwapBackThenCutOverKeepsEv
   st = planner::CutOverMigration(*m.session, m.state, OnlineOptions{}, m.rec);
   ASSERT_TRUE(st.ok()) << st.error().ToString();
   EXPECT_EQ(m.state.phase, "cut-over");
-  EXPECT_EQ(RootSql("SELECT id, k, v FROM t ORDER BY id", m.db), RootSql("SELECT id, k, v FROM t ORDER BY id", control));
+  EXPECT_EQ(RootSql("SELECT id, k, v FROM t ORDER BY id", m.db),
+            RootSql("SELECT id, k, v FROM t ORDER BY id", control));
   EXPECT_EQ(RootSql("SELECT op, rid FROM audit ORDER BY op, rid", m.db),
             RootSql("SELECT op, rid FROM audit ORDER BY op, rid", control));
   EXPECT_EQ(Triggers(m.db), m.triggers);
