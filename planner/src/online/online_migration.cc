@@ -369,6 +369,35 @@ Status DropTriggers(Session& session, const MigrationState& s, const std::string
   return Status::Ok();
 }
 
+// How the table's triggers `now` differ from those recorded (`was`), in a
+// few words ("" when they are the same, in the same order).
+std::string TriggerChange(const std::vector<TableTrigger>& was, const std::vector<TableTrigger>& now) {
+  auto find = [](const std::vector<TableTrigger>& list, const std::string& name) -> const TableTrigger* {
+    for (const TableTrigger& t : list)
+      if (t.name == name) return &t;
+    return nullptr;
+  };
+  std::string out;
+  auto add = [&](const std::string& what) { out += (out.empty() ? "" : ", ") + what; };
+  for (const TableTrigger& t : now)
+    if (find(was, t.name) == nullptr) add("trigger " + Q(t.name) + " created");
+  for (const TableTrigger& t : was) {
+    const TableTrigger* n = find(now, t.name);
+    if (n == nullptr) {
+      add("trigger " + Q(t.name) + " dropped");
+    } else if (n->timing != t.timing || n->event != t.event || n->definer != t.definer ||
+               n->sql_mode != t.sql_mode || n->collation != t.collation || n->body != t.body ||
+               n->statement != t.statement) {
+      add("trigger " + Q(t.name) + " redefined");
+    }
+  }
+  if (out.empty()) {
+    for (size_t i = 0; i < was.size() && i < now.size(); ++i)
+      if (was[i].name != now[i].name) return "the triggers' order changed";
+  }
+  return out;
+}
+
 // The swap is a plain two-table RENAME, with triggers on one side only: the
 // table's forward capture before, none after. (Statements waiting for the
 // RENAME re-open the table under its new definition; with capture triggers
@@ -377,6 +406,27 @@ Status DropTriggers(Session& session, const MigrationState& s, const std::string
 Status DoCutOver(Session& session, MigrationState& s, const OnlineOptions& options, MigrationObserver& observer) {
   SQLX_ASSIGN_OR_RETURN(bool done, IsCutOver(session, s));
   if (!done) {
+    // The shadow holds every write only while the forward capture is on the
+    // table (it is not after a revert's swap back, for one): without it the
+    // swap would lose writes.
+    SQLX_ASSIGN_OR_RETURN(auto capture, Triggers(session, s));
+    for (const char* t : {"ins", "upd", "del"}) {
+      auto it = capture.find(s.TriggerName(t));
+      if (it == capture.end() || it->second != s.table)
+        return MakeError(ErrorCode::kUnsupported,
+                         "change-capture trigger " + Q(s.TriggerName(t)) + " is missing from " + Q(s.table) +
+                             ": the copy " + Q(s.ShadowTable()) + " may lack writes, so it is not swapped in; run "
+                             "`sqlx migrations finalize " + s.id + "` and apply again");
+    }
+    // The table's own triggers must be the ones recorded at the start: the
+    // twins (and after the swap the table) get the recorded ones.
+    SQLX_ASSIGN_OR_RETURN(std::vector<TableTrigger> now, ReadTableTriggers(session, s.database, s.table));
+    if (std::string change = TriggerChange(s.triggers, now); !change.empty())
+      return MakeError(ErrorCode::kUnsupported,
+                       "the triggers of " + Q(s.table) + " changed since migration " + s.id + " started (" + change +
+                           "): the cut-over would carry the old ones; nothing was swapped. `sqlx migrations "
+                           "finalize " + s.id + "` abandons the migration; applying the plan again then takes the "
+                           "triggers as they are now");
     // Foreign keys: the table's under temporary names, the shadow's under
     // the originals.
     SQLX_RETURN_IF_ERROR(NameFks(session, s, s.table, TableFks(s)));
@@ -600,6 +650,12 @@ Status CutOverAgain(Session& session, MigrationState& s, const OnlineOptions& op
     return MakeError(ErrorCode::kUnsupported, "migration " + s.id + " is recorded as reverted but " +
                                                   Q(s.OldTable()) + " exists: run `sqlx migrations finalize " + s.id +
                                                   "` to settle its state first");
+  // A revert cut short after its swap back leaves its follow-up undone (the
+  // table's triggers as twins, its keys under temporary names): finished
+  // first, so that what is recorded below is the table's own.
+  SQLX_ASSIGN_OR_RETURN(bool shadow, TableExists(session, s.database, s.ShadowTable()));
+  if (shadow) SQLX_RETURN_IF_ERROR(AfterRevertSwap(session, s, options));
+  else SQLX_RETURN_IF_ERROR(SettleTriggers(session, s, s.ShadowTable(), options));
   // The table's keys and triggers as they are now (their names are back).
   SQLX_RETURN_IF_ERROR(RecordKeysAndTriggers(session, s));
   s.phase = "preparing";
@@ -694,7 +750,9 @@ Status FinalizeMigration(Session& session, MigrationState& s, MigrationObserver&
   if (cut != recorded_cut && s.phase != "preparing") {
     // The record and the server disagree (a crash between a swap and its
     // checkpoint): the server is right; say so before dropping anything.
-    s.phase = cut ? "cut-over" : (s.phase == "cut-over" ? "reverted" : "copied");
+    // Not cut over although recorded so: a revert's swap back happened (the
+    // forward capture is gone since, so the shadow is no copy any more).
+    s.phase = cut ? "cut-over" : (recorded_cut ? "reverted" : "copied");
     SQLX_RETURN_IF_ERROR(Save(s, observer));
     return MakeError(ErrorCode::kUnsupported,
                      "migration " + s.id + (cut ? " had cut over" : " had not cut over") +

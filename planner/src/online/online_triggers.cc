@@ -76,21 +76,60 @@ Status Fence(Session& session, const MigrationState& s, const std::string& event
 
 // Under LOCK TABLES table WRITE: the fence up, the table's copies of
 // s.triggers (from an attempt cut short) dropped, all of them made in
-// order, the twins dropped, the fence down.
+// order, the table's twins dropped, the fence down. Every trigger it drops
+// is on the table (the only one locked: MariaDB refuses DDL on any other
+// table under LOCK TABLES).
 Status Replace(Session& session, const MigrationState& s, const std::map<std::string, std::string>& where,
                const OnlineOptions& options) {
+  auto on_table = [&](const std::string& name) {
+    auto it = where.find(name);
+    return it != where.end() && it->second == s.table;
+  };
   for (const char* event : kEvents) SQLX_RETURN_IF_ERROR(Fence(session, s, event, options));
-  for (const TableTrigger& t : s.triggers) {
-    auto it = where.find(t.name);
-    if (it != where.end() && it->second == s.table)
+  for (const TableTrigger& t : s.triggers)
+    if (on_table(t.name))
       SQLX_RETURN_IF_ERROR(RunDdl(session, "DROP TRIGGER IF EXISTS " + QuoteIdentifier(t.name), options));
-  }
   for (const TableTrigger& t : s.triggers) SQLX_RETURN_IF_ERROR(CreateUnder(session, t, t.statement, options));
   for (size_t i = 0; i < s.triggers.size(); ++i)
-    SQLX_RETURN_IF_ERROR(RunDdl(session, "DROP TRIGGER IF EXISTS " + QuoteIdentifier(s.TwinName(i)), options));
+    if (on_table(s.TwinName(i)))
+      SQLX_RETURN_IF_ERROR(RunDdl(session, "DROP TRIGGER IF EXISTS " + QuoteIdentifier(s.TwinName(i)), options));
   for (const char* event : kEvents)
     SQLX_RETURN_IF_ERROR(RunDdl(session, "DROP TRIGGER IF EXISTS " + QuoteIdentifier(FenceName(s, event)), options));
   return Status::Ok();
+}
+
+// After Replace failed (still under the lock): the fences go when the table
+// carries a consistent set without them, either every original and no
+// twin (the replacement's work is done) or every twin and no original
+// (nothing of it done; originals made before the failure are dropped again
+// when every twin is there): each write then fires each trigger once, and
+// a retry would only meet the same error with writes refused meanwhile.
+// Otherwise (some originals, not every twin) the fences stay until a retry
+// finishes the replacement.
+void LowerFencesIfConsistent(Session& session, const MigrationState& s, const OnlineOptions& options) {
+  auto where = WhereTriggers(session, s);
+  if (!where.ok()) return;
+  size_t originals = 0, twins = 0;
+  for (const TableTrigger& t : s.triggers) {
+    auto it = where->find(t.name);
+    originals += it != where->end() && it->second == s.table;
+  }
+  for (size_t i = 0; i < s.triggers.size(); ++i) {
+    auto it = where->find(s.TwinName(i));
+    twins += it != where->end() && it->second == s.table;
+  }
+  const size_t n = s.triggers.size();
+  if (twins == n && originals > 0) {
+    for (const TableTrigger& t : s.triggers) {
+      auto it = where->find(t.name);
+      if (it == where->end() || it->second != s.table) continue;
+      if (!RunDdl(session, "DROP TRIGGER IF EXISTS " + QuoteIdentifier(t.name), options).ok()) return;
+    }
+    originals = 0;
+  }
+  if (!((originals == n && twins == 0) || (originals == 0 && twins == n))) return;
+  for (const char* event : kEvents)
+    (void)RunDdl(session, "DROP TRIGGER IF EXISTS " + QuoteIdentifier(FenceName(s, event)), options);
 }
 
 }  // namespace
@@ -143,24 +182,43 @@ Status DropTwins(Session& session, const MigrationState& s, const OnlineOptions&
 Status SettleTriggers(Session& session, const MigrationState& s, const std::string& away, const OnlineOptions& options) {
   if (s.triggers.empty()) return Status::Ok();
   SQLX_ASSIGN_OR_RETURN(auto where, WhereTriggers(session, s));
+  // Tables nobody writes: the one that went away and the migration's own
+  // (the shadow before a cut-over, the old table before a revert's swap).
+  auto unwritten = [&](const std::string& table) {
+    return table != s.table && (table == away || table == s.ShadowTable() || table == s.OldTable());
+  };
   // The originals left on the table that went away: nothing writes it now,
   // and their names are needed on the table.
   for (const TableTrigger& t : s.triggers) {
     auto it = where.find(t.name);
-    if (it != where.end() && it->second == away)
+    if (it != where.end() && unwritten(it->second)) {
       SQLX_RETURN_IF_ERROR(RunDdl(session, "DROP TRIGGER IF EXISTS " + QuoteIdentifier(t.name), options));
+      where.erase(it);
+    }
   }
+  // Twins on a table other than the table (a crash between InstallTwins and
+  // the swap, or in the preparation's trial) go before the lock: they fire
+  // for nobody, and under LOCK TABLES table WRITE no other table's
+  // triggers can be dropped.
+  for (size_t i = 0; i < s.triggers.size(); ++i) {
+    auto it = where.find(s.TwinName(i));
+    if (it != where.end() && it->second != s.table) {
+      SQLX_RETURN_IF_ERROR(RunDdl(session, "DROP TRIGGER IF EXISTS " + QuoteIdentifier(s.TwinName(i)), options));
+      where.erase(it);
+    }
+  }
+  // Only twins or fences on the table show a replacement to finish (it
+  // raises the fences first and lowers them last); without them the
+  // table's triggers are the application's own, whatever they are now (one
+  // dropped since the start is not made again).
   bool settled = true;
-  for (const TableTrigger& t : s.triggers) {
-    auto it = where.find(t.name);
-    settled = settled && it != where.end() && it->second == s.table;
-  }
   for (size_t i = 0; i < s.triggers.size(); ++i) settled = settled && where.count(s.TwinName(i)) == 0;
   for (const char* event : kEvents) settled = settled && where.count(FenceName(s, event)) == 0;
   if (settled) return Status::Ok();
   // Writers wait for the lock; the table's twins fire for them until then.
   SQLX_RETURN_IF_ERROR(RunDdl(session, "LOCK TABLES " + QuoteIdentifier(s.table) + " WRITE", options));
   Status st = Replace(session, s, where, options);
+  if (!st.ok()) LowerFencesIfConsistent(session, s, options);
   Status unlocked = Exec(session, "UNLOCK TABLES");
   return st.ok() ? unlocked : st;
 }
