@@ -314,7 +314,7 @@ class BusWorker::Impl {
 
     // Announce the run: the orchestrator shows the job running here.
     PublishEvent(ProgressEnvelope(header->job_id, header->attempt, "started", delivery), "progress",
-                 "started:" + header->job_id + ":" + std::to_string(delivery));
+                 "started:" + header->job_id + ":" + std::to_string(delivery) + ":" + options_.name);
 
     const auto started = Clock::now();
     std::mutex msg_mu;  // Message is used by one thread at a time
