@@ -41,35 +41,36 @@ struct StepHead {
 };
 
 std::vector<uint8_t> BuildStep(std::string_view job_id, const StepHead& head, const transports::RowBatch* rows) {
-  // Rows copy their cells' bytes once, straight into the builder's vectors.
-  size_t cells = 0, bytes = 0;
-  if (rows != nullptr) {
-    cells = rows->rows() * rows->columns();
-    for (size_t r = 0; r < rows->rows(); ++r) {
-      for (size_t c = 0; c < rows->columns(); ++c) {
-        if (!rows->is_null(r, c)) bytes += rows->value(r, c).size();
-      }
-    }
-  }
-  flatbuffers::FlatBufferBuilder b(1024 + bytes + cells * 4);
+  // Two passes over the cells: their sizes (summing their bytes), then
+  // their bytes, copied once straight into the builder. The batch's payload
+  // size bounds the cells' bytes, so the builder does not grow.
+  const size_t cells = rows != nullptr ? rows->rows() * rows->columns() : 0;
+  flatbuffers::FlatBufferBuilder b(1024 + (rows != nullptr ? rows->byte_size() : 0) + cells * 4);
   flatbuffers::Offset<flatbuffers::Vector<uint8_t>> data;
   flatbuffers::Offset<flatbuffers::Vector<uint32_t>> sizes;
-  if (rows != nullptr && cells > 0) {
-    uint8_t* out = nullptr;
+  if (cells > 0) {
+    uint32_t* size_out = nullptr;
+    sizes = b.CreateUninitializedVector(cells, &size_out);
+    size_t bytes = 0;
+    for (size_t r = 0; r < rows->rows(); ++r) {
+      for (size_t c = 0; c < rows->columns(); ++c) {
+        if (rows->is_null(r, c)) {
+          *size_out++ = kNullCell;
+          continue;
+        }
+        const size_t size = rows->value(r, c).size();
+        *size_out++ = static_cast<uint32_t>(size);
+        bytes += size;
+      }
+    }
+    uint8_t* out = nullptr;  // size_out is stale from here: the builder may move
     data = b.CreateUninitializedVector(bytes, &out);
     for (size_t r = 0; r < rows->rows(); ++r) {
       for (size_t c = 0; c < rows->columns(); ++c) {
         if (rows->is_null(r, c)) continue;
-        std::string_view v = rows->value(r, c);
+        const std::string_view v = rows->value(r, c);
         if (!v.empty()) std::memcpy(out, v.data(), v.size());
         out += v.size();
-      }
-    }
-    uint32_t* size_out = nullptr;
-    sizes = b.CreateUninitializedVector(cells, &size_out);
-    for (size_t r = 0; r < rows->rows(); ++r) {
-      for (size_t c = 0; c < rows->columns(); ++c) {
-        *size_out++ = rows->is_null(r, c) ? kNullCell : static_cast<uint32_t>(rows->value(r, c).size());
       }
     }
   }
@@ -80,7 +81,7 @@ std::vector<uint8_t> BuildStep(std::string_view job_id, const StepHead& head, co
   if (head.columns != nullptr) q.add_columns(columns);
   q.add_has_rows(head.has_rows);
   if (rows != nullptr) q.add_rows(static_cast<uint32_t>(rows->rows()));
-  if (rows != nullptr && cells > 0) {
+  if (cells > 0) {
     q.add_cell_sizes(sizes);
     q.add_data(data);
   }

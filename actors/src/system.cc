@@ -200,7 +200,10 @@ namespace {
 class ActorQueryCursor final : public QueryCursor {
  public:
   ActorQueryCursor(caf::actor_system& system, caf::actor connection, std::string job_id)
-      : self_(system), connection_(std::move(connection)), job_id_(std::move(job_id)) {}
+      : self_(system),
+        connection_(std::move(connection)),
+        job_id_(std::move(job_id)),
+        next_(QueryNext(job_id_, false)) {}
   ~ActorQueryCursor() override {
     // Mid-way: the actor closes its session instead of reading the rest.
     caf::anon_send_exit(connection_, caf::exit_reason::user_shutdown);
@@ -250,7 +253,7 @@ class ActorQueryCursor final : public QueryCursor {
 
   // Takes the step asked for, and asks for the one after it.
   Status Fetch() {
-    if (!pending_) Ask(jobs::Kind::kQueryNext, QueryNext(job_id_, false));
+    if (!pending_) Ask(jobs::Kind::kQueryNext, next_);
     Result<Envelope> reply = MakeError(ErrorCode::kInternal, "no answer");
     pending_->receive([&](Envelope& r) { reply = std::move(r); },
                       [&](caf::error& err) {
@@ -263,7 +266,7 @@ class ActorQueryCursor final : public QueryCursor {
       failed_ = taken.error();
       return taken;
     }
-    if (!steps_.end_of_query()) Ask(jobs::Kind::kQueryNext, QueryNext(job_id_, false));
+    if (!steps_.end_of_query()) Ask(jobs::Kind::kQueryNext, next_);
     return Status::Ok();
   }
 
@@ -280,6 +283,7 @@ class ActorQueryCursor final : public QueryCursor {
   caf::scoped_actor self_;
   caf::actor connection_;
   std::string job_id_;
+  const std::string next_;  // the QueryNext asked for every step: the same bytes each time
   std::optional<Pending> pending_;
   QuerySteps steps_;
   uint64_t consumed_ = 0;     // results the reader has moved to
