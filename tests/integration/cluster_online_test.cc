@@ -90,6 +90,24 @@ struct OnlineCluster {
     const json run = cluster.SqlxJson({"fleet", "apply", "--connection", "shop", "--db", db, "--plan", plan});
     return run.is_object() ? run.value("id", "") + ".a0" : "";
   }
+  // Waits for `job`'s run, then stops `writer`: the job's record, after
+  // checking that `worker` applied the plan, that the writer saw no error
+  // and that nothing was lost (the table equals its control, the database
+  // has the desired hash). null when the run did not finish.
+  json FinishedBy(const std::string& job, const std::string& worker, Writer& writer) {
+    const json finished = cluster.WaitRunFinished(job.substr(0, job.rfind('.')), std::chrono::seconds(180));
+    std::this_thread::sleep_for(std::chrono::milliseconds(300));
+    writer.Stop();
+    EXPECT_EQ(writer.failure(), "");
+    if (!finished.is_object() || !writer.failure().empty()) return json();
+    const json j = cluster.Job(job);
+    EXPECT_EQ(j["state"], "done") << j.dump(1);
+    EXPECT_EQ(j["worker"], worker);
+    EXPECT_EQ(j["summary"]["result"], "applied") << j.dump(1);
+    EXPECT_EQ(testing::RowsDiffering(db, control, KeyStyle{}), 0u) << writer.messages_;
+    EXPECT_EQ(Hash(db), Hash(to));
+    return j;
+  }
   // The job's migrations as the orchestrator stores them.
   json Migrations(const std::string& job) { return cluster.Get("/v1/migrations?job=" + job)["migrations"]; }
   // The events with `action` whose details name `job`.
@@ -302,17 +320,8 @@ TEST(ClusterOnlineTest, AWorkerKilledMidCopyLeavesTheJobToAnotherThatResumesFrom
 
   EXPECT_EQ(cluster.Job(job)["state"], "running");
   cluster.SignalWorker("w2", SIGCONT);
-  const json finished = cluster.WaitRunFinished(job.substr(0, job.rfind('.')), 180s);
-  std::this_thread::sleep_for(300ms);
-  writer.Stop();
-  ASSERT_EQ(writer.failure(), "");
-  ASSERT_TRUE(finished.is_object());
-  const json j = cluster.Job(job);
-  EXPECT_EQ(j["state"], "done") << j.dump(1);
-  EXPECT_EQ(j["worker"], "w2");
-  EXPECT_EQ(j["summary"]["result"], "applied") << j.dump(1);
-  EXPECT_EQ(testing::RowsDiffering(f.db, f.control, KeyStyle{}), 0u) << writer.messages_;
-  EXPECT_EQ(f.Hash(f.db), f.Hash(f.to));
+  const json j = f.FinishedBy(job, "w2", writer);
+  ASSERT_TRUE(j.is_object());
 
   // w2 took the migration up where w1's last checkpoint left it ...
   const json resumed = f.EventsOfJob("migration.resumed", job)[0];
@@ -392,18 +401,9 @@ TEST(ClusterOnlineTest, ARedeliveredPlanGoesOnAtTheOnlineCopyItsEarlierOperation
   EXPECT_NE(f.Migrations(job)[0]["migration"].value("database_hash", ""), "");
 
   cluster.StartWorker("w2", {"--chunk-time", "0.01"});
-  const json finished = cluster.WaitRunFinished(job.substr(0, job.rfind('.')), 180s);
-  std::this_thread::sleep_for(300ms);
-  writer.Stop();
-  ASSERT_EQ(writer.failure(), "");
-  ASSERT_TRUE(finished.is_object());
-  const json j = cluster.Job(job);
-  EXPECT_EQ(j["state"], "done") << j.dump(1);
-  EXPECT_EQ(j["worker"], "w2");
-  EXPECT_EQ(j["summary"]["result"], "applied") << j.dump(1);
+  const json j = f.FinishedBy(job, "w2", writer);
+  ASSERT_TRUE(j.is_object());
   EXPECT_EQ(j["summary"]["applied"], 2) << j.dump(1);
-  EXPECT_EQ(testing::RowsDiffering(f.db, f.control, KeyStyle{}), 0u) << writer.messages_;
-  EXPECT_EQ(f.Hash(f.db), f.Hash(f.to));
   const std::vector<json> resumed = f.EventsOfJob("migration.resumed", job);
   ASSERT_EQ(resumed.size(), 1u);
   EXPECT_EQ(resumed[0]["actor"]["service"], "worker:w2") << resumed[0].dump();
