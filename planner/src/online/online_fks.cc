@@ -190,4 +190,68 @@ Result<int> RepointForeignKeys(transports::Session& session, const std::string& 
   return moved;
 }
 
+// ---- the migrating table's own keys, under the migration's names ----
+
+// Names of the table's own foreign keys: orig (as learned), on the table
+// while the shadow has the originals, on the shadow after a revert.
+std::vector<std::string> OrigFks(const MigrationState& s) { return s.fk_names; }
+std::vector<std::string> TableFks(const MigrationState& s) {
+  std::vector<std::string> out;
+  for (size_t i = 0; i < s.fk_names.size(); ++i) out.push_back(s.TableFkName(i));
+  return out;
+}
+std::vector<std::string> ShadowFks(const MigrationState& s) {
+  std::vector<std::string> out;
+  for (size_t i = 0; i < s.fk_names.size(); ++i) out.push_back(s.ShadowFkName(i));
+  return out;
+}
+std::vector<std::vector<std::string>> FkAliases(const MigrationState& s) {
+  std::vector<std::vector<std::string>> out;
+  for (size_t i = 0; i < s.fk_names.size(); ++i) out.push_back({s.fk_names[i], s.TableFkName(i), s.ShadowFkName(i)});
+  return out;
+}
+// Whether the table's key i references the table itself.
+bool SelfFk(const MigrationState& s, size_t i) { return ReferencesTable(s.fk_clauses[i], s.database, s.table); }
+// Key i's definition on `table`: a key of the table to itself references
+// whichever table carries it (the RENAMEs then carry the reference along).
+std::string FkClauseOn(const MigrationState& s, size_t i, const std::string& table) {
+  return SelfFk(s, i) ? RepointedClause(s.fk_clauses[i], s.database, s.table, table) : s.fk_clauses[i];
+}
+// Names the keys of `table` `names` (from whichever of the three they carry).
+Status NameFks(transports::Session& session, const MigrationState& s, const std::string& table,
+               const std::vector<std::string>& names) {
+  if (s.fk_names.empty()) return Status::Ok();
+  std::vector<std::string> clauses;
+  for (size_t i = 0; i < s.fk_names.size(); ++i) clauses.push_back(FkClauseOn(s, i, table));
+  return NameForeignKeys(session, table, clauses, names, FkAliases(s));
+}
+// Adds to `table` the table's keys of which `self` says whether they
+// reference the table itself, under `names`, unless it has them (under
+// any of their names).
+Status AddFks(transports::Session& session, const MigrationState& s, const std::string& table,
+              const std::vector<std::string>& names, bool self) {
+  SQLX_ASSIGN_OR_RETURN(std::vector<ForeignKey> present, ShowForeignKeys(session, s.database, table));
+  auto has = [&](const std::string& n) {
+    return std::any_of(present.begin(), present.end(), [&](const ForeignKey& k) { return k.name == n; });
+  };
+  std::vector<std::string> add_names, add_clauses;
+  for (size_t i = 0; i < s.fk_names.size(); ++i) {
+    if (SelfFk(s, i) != self || has(s.fk_names[i]) || has(s.TableFkName(i)) || has(s.ShadowFkName(i))) continue;
+    add_names.push_back(names[i]);
+    add_clauses.push_back(FkClauseOn(s, i, table));
+  }
+  return AddForeignKeys(session, table, add_names, add_clauses);
+}
+// The table's keys to itself leave `table` (under whichever name): the
+// table not written by the application carries none while a copy or a
+// change capture fills it, since a row may arrive before the row it
+// references (and a capture's write must never fail or cascade on it).
+Status DropSelfFks(transports::Session& session, const MigrationState& s, const std::string& table) {
+  std::vector<std::string> names;
+  for (size_t i = 0; i < s.fk_names.size(); ++i)
+    if (SelfFk(s, i)) names.insert(names.end(), {s.fk_names[i], s.TableFkName(i), s.ShadowFkName(i)});
+  if (names.empty()) return Status::Ok();
+  return DropForeignKeys(session, table, names);
+}
+
 }  // namespace sqlx::planner::online

@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "online_sql.h"
+#include "sqlx/planner/online.h"
 
 namespace sqlx::planner::online {
 
@@ -49,5 +50,30 @@ Status DropForeignKeys(transports::Session& session, const std::string& table, c
 // Returns how many were moved.
 Result<int> RepointForeignKeys(transports::Session& session, const std::string& database, const std::string& from,
                                const std::string& to, const std::string& temp_prefix);
+
+// ---- The migrating table's own keys (MigrationState::fk_names) ----
+
+// Their names: as learned (orig), on the table while the shadow has the
+// originals (TableFkName), on the shadow after a revert (ShadowFkName);
+// per key, the three names it may carry.
+std::vector<std::string> OrigFks(const MigrationState& s);
+std::vector<std::string> TableFks(const MigrationState& s);
+std::vector<std::string> ShadowFks(const MigrationState& s);
+std::vector<std::vector<std::string>> FkAliases(const MigrationState& s);
+// Whether key i references the table itself.
+bool SelfFk(const MigrationState& s, size_t i);
+// Key i's definition on `table` (a key to itself references `table`).
+std::string FkClauseOn(const MigrationState& s, size_t i, const std::string& table);
+// Names the keys of `table` `names` (from whichever of the three they carry).
+Status NameFks(transports::Session& session, const MigrationState& s, const std::string& table,
+               const std::vector<std::string>& names);
+// Adds to `table` the keys of which `self` says whether they reference the
+// table itself, under `names`, unless it has them under any of their names.
+Status AddFks(transports::Session& session, const MigrationState& s, const std::string& table,
+              const std::vector<std::string>& names, bool self);
+// The keys to itself leave `table` (under whichever name): the table a copy
+// or a change capture fills carries none, since a row may arrive before the
+// row it references.
+Status DropSelfFks(transports::Session& session, const MigrationState& s, const std::string& table);
 
 }  // namespace sqlx::planner::online

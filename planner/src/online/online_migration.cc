@@ -11,6 +11,7 @@
 
 #include "online_catalog.h"
 #include "online_copy.h"
+#include "online_engine.h"
 #include "online_fks.h"
 #include "online_sql.h"
 #include "online_triggers.h"
@@ -25,61 +26,7 @@ using namespace online;  // NOLINT: this file is the engine of those helpers
 using nlohmann::json;
 using transports::Session;
 
-namespace {
-
-// The server's default sql_mode, strict for every engine: a value the copy
-// cannot hold is an error, never a silent change.
-constexpr const char* kStrictMode =
-    "IF(@@GLOBAL.sql_mode = '', 'STRICT_ALL_TABLES', CONCAT(@@GLOBAL.sql_mode, ',STRICT_ALL_TABLES'))";
-
-
-// The operation's statements made to change the shadow table instead: the
-// table name replaced, the ALGORITHM/LOCK clause left out.
-Result<std::vector<std::string>> ShadowStatements(const MigrationState& s) {
-  Operation op;
-  op.kind = "alter_table";
-  op.object = s.table;
-  op.sql = s.alter_sql;
-  const std::string head = "ALTER TABLE " + Q(s.table);
-  std::vector<std::string> out;
-  for (std::string statement : OperationStatements(op)) {
-    if (statement.rfind(head, 0) != 0)
-      return MakeError(ErrorCode::kUnsupported, "the operation's statement does not alter " + Q(s.table) + ": " +
-                                                    statement.substr(0, 80));
-    statement = "ALTER TABLE " + Q(s.ShadowTable()) + statement.substr(head.size());
-    const size_t algorithm = statement.rfind(",\n  ALGORITHM=");
-    if (algorithm != std::string::npos) statement.resize(algorithm);
-    out.push_back(std::move(statement));
-  }
-  return out;
-}
-
-// One migration at a time per id on a server: a named lock held while the
-// engine acts (released with the session).
-class ServerLock {
- public:
-  static Result<ServerLock> Take(Session& session, const MigrationState& s) {
-    const std::string name = QuoteString("sqlx_migration_" + s.id);
-    // A session killed mid-statement holds the lock until the server sees
-    // it gone (its statement ends first): wait that long, not longer.
-    SQLX_ASSIGN_OR_RETURN(uint64_t got, Number(session, "SELECT GET_LOCK(" + name + ", 15)"));
-    if (got != 1)
-      return MakeError(ErrorCode::kUnsupported, "migration " + s.id +
-                                                        " is being run by another session right now: wait for it "
-                                                        "to end (`sqlx migrations status " + s.id + "`)");
-    return ServerLock(&session, name);
-  }
-  ServerLock(ServerLock&& o) noexcept : session_(o.session_), name_(std::move(o.name_)) { o.session_ = nullptr; }
-  ServerLock& operator=(ServerLock&&) = delete;
-  ~ServerLock() {
-    if (session_ != nullptr && session_->usable()) (void)Run(*session_, "DO RELEASE_LOCK(" + name_ + ")");
-  }
-
- private:
-  ServerLock(Session* session, std::string name) : session_(session), name_(std::move(name)) {}
-  Session* session_;
-  std::string name_;
-};
+namespace online {
 
 // Session settings of the engine: the server's default sql_mode (strict on
 // MariaDB since 10.2.4), short metadata-lock waits.
@@ -105,71 +52,65 @@ Error Stopped(MigrationState& s, MigrationObserver& observer, Error e) {
   return e;
 }
 
-template <class T>
-Status OnlyStatus(const Result<T>& r) {
-  return r.ok() ? Status::Ok() : Status(r.error());
+Result<std::map<std::string, std::string>> Triggers(Session& session, const MigrationState& s) {
+  SQLX_ASSIGN_OR_RETURN(std::vector<Row> rows,
+                        Rows(session, "SELECT TRIGGER_NAME, EVENT_OBJECT_TABLE FROM information_schema.TRIGGERS "
+                                      "WHERE TRIGGER_SCHEMA = " +
+                                          QuoteString(s.database) + " AND TRIGGER_NAME LIKE " +
+                                          QuoteString("\\_sqlx\\_" + s.id + "\\_%")));
+  std::map<std::string, std::string> out;
+  for (const Row& r : rows) out[r[0].value_or("")] = r[1].value_or("");
+  return out;
 }
 
-// Names of the table's own foreign keys: orig (as learned), on the table
-// while the shadow has the originals, on the shadow after a revert.
-std::vector<std::string> OrigFks(const MigrationState& s) { return s.fk_names; }
-std::vector<std::string> TableFks(const MigrationState& s) {
-  std::vector<std::string> out;
-  for (size_t i = 0; i < s.fk_names.size(); ++i) out.push_back(s.TableFkName(i));
-  return out;
+// RENAME TABLE a TO b, c TO a: the one atomic statement of a cut-over (the
+// table to the old name, the shadow to the table's) and of a revert.
+Status Swap(Session& session, const std::string& a, const std::string& b, const std::string& c,
+            const OnlineOptions& options) {
+  return RunDdl(session, "RENAME TABLE " + Q(a) + " TO " + Q(b) + ", " + Q(c) + " TO " + Q(a), options);
 }
-std::vector<std::string> ShadowFks(const MigrationState& s) {
-  std::vector<std::string> out;
-  for (size_t i = 0; i < s.fk_names.size(); ++i) out.push_back(s.ShadowFkName(i));
-  return out;
+
+// True when the cut-over's swap has happened: the old table exists (it is
+// made by the swap and dropped by the swap back or by finalize).
+Result<bool> IsCutOver(Session& session, const MigrationState& s) {
+  return TableExists(session, s.database, s.OldTable());
 }
-std::vector<std::vector<std::string>> FkAliases(const MigrationState& s) {
-  std::vector<std::vector<std::string>> out;
-  for (size_t i = 0; i < s.fk_names.size(); ++i) out.push_back({s.fk_names[i], s.TableFkName(i), s.ShadowFkName(i)});
-  return out;
-}
-// Whether the table's key i references the table itself.
-bool SelfFk(const MigrationState& s, size_t i) { return ReferencesTable(s.fk_clauses[i], s.database, s.table); }
-// Key i's definition on `table`: a key of the table to itself references
-// whichever table carries it (the RENAMEs then carry the reference along).
-std::string FkClauseOn(const MigrationState& s, size_t i, const std::string& table) {
-  return SelfFk(s, i) ? RepointedClause(s.fk_clauses[i], s.database, s.table, table) : s.fk_clauses[i];
-}
-// Names the keys of `table` `names` (from whichever of the three they carry).
-Status NameFks(Session& session, const MigrationState& s, const std::string& table,
-               const std::vector<std::string>& names) {
-  if (s.fk_names.empty()) return Status::Ok();
-  std::vector<std::string> clauses;
-  for (size_t i = 0; i < s.fk_names.size(); ++i) clauses.push_back(FkClauseOn(s, i, table));
-  return NameForeignKeys(session, table, clauses, names, FkAliases(s));
-}
-// Adds to `table` the table's keys of which `self` says whether they
-// reference the table itself, under `names`, unless it has them (under
-// any of their names).
-Status AddFks(Session& session, const MigrationState& s, const std::string& table,
-              const std::vector<std::string>& names, bool self) {
-  SQLX_ASSIGN_OR_RETURN(std::vector<ForeignKey> present, ShowForeignKeys(session, s.database, table));
-  auto has = [&](const std::string& n) {
-    return std::any_of(present.begin(), present.end(), [&](const ForeignKey& k) { return k.name == n; });
-  };
-  std::vector<std::string> add_names, add_clauses;
-  for (size_t i = 0; i < s.fk_names.size(); ++i) {
-    if (SelfFk(s, i) != self || has(s.fk_names[i]) || has(s.TableFkName(i)) || has(s.ShadowFkName(i))) continue;
-    add_names.push_back(names[i]);
-    add_clauses.push_back(FkClauseOn(s, i, table));
+
+// Drops the migration's triggers on `table` whose suffix is in `events`.
+Status DropTriggers(Session& session, const MigrationState& s, const std::string& table,
+                    std::initializer_list<const char*> events, const OnlineOptions& options) {
+  SQLX_ASSIGN_OR_RETURN(auto triggers, Triggers(session, s));
+  for (const char* event : events) {
+    auto it = triggers.find(s.TriggerName(event));
+    if (it != triggers.end() && it->second == table)
+      SQLX_RETURN_IF_ERROR(RunDdl(session, "DROP TRIGGER IF EXISTS " + Q(it->first), options));
   }
-  return AddForeignKeys(session, table, add_names, add_clauses);
+  return Status::Ok();
 }
-// The table's keys to itself leave `table` (under whichever name): the
-// table not written by the application carries none while a copy or a
-// change capture fills it, since a row may arrive before the row it
-// references (and a capture's write must never fail or cascade on it).
-Status DropSelfFks(Session& session, const MigrationState& s, const std::string& table) {
-  std::vector<std::string> names;
-  for (size_t i = 0; i < s.fk_names.size(); ++i)
-    if (SelfFk(s, i)) names.insert(names.end(), {s.fk_names[i], s.TableFkName(i), s.ShadowFkName(i)});
-  if (names.empty()) return Status::Ok();
-  return DropForeignKeys(session, table, names);
+
+}  // namespace online
+
+namespace {
+
+// The operation's statements made to change the shadow table instead: the
+// table name replaced, the ALGORITHM/LOCK clause left out.
+Result<std::vector<std::string>> ShadowStatements(const MigrationState& s) {
+  Operation op;
+  op.kind = "alter_table";
+  op.object = s.table;
+  op.sql = s.alter_sql;
+  const std::string head = "ALTER TABLE " + Q(s.table);
+  std::vector<std::string> out;
+  for (std::string statement : OperationStatements(op)) {
+    if (statement.rfind(head, 0) != 0)
+      return MakeError(ErrorCode::kUnsupported, "the operation's statement does not alter " + Q(s.table) + ": " +
+                                                    statement.substr(0, 80));
+    statement = "ALTER TABLE " + Q(s.ShadowTable()) + statement.substr(head.size());
+    const size_t algorithm = statement.rfind(",\n  ALGORITHM=");
+    if (algorithm != std::string::npos) statement.resize(algorithm);
+    out.push_back(std::move(statement));
+  }
+  return out;
 }
 
 // The table's own foreign keys and triggers, as the server shows them now,
@@ -184,19 +125,6 @@ Status RecordKeysAndTriggers(Session& session, MigrationState& s) {
   }
   SQLX_ASSIGN_OR_RETURN(s.triggers, ReadTableTriggers(session, s.database, s.table));
   return Status::Ok();
-}
-
-// Where the forward trigger `_ins` is: on the table (not cut over), on the
-// old table (cut over), or nowhere ("").
-Result<std::map<std::string, std::string>> Triggers(Session& session, const MigrationState& s) {
-  SQLX_ASSIGN_OR_RETURN(std::vector<Row> rows,
-                        Rows(session, "SELECT TRIGGER_NAME, EVENT_OBJECT_TABLE FROM information_schema.TRIGGERS "
-                                      "WHERE TRIGGER_SCHEMA = " +
-                                          QuoteString(s.database) + " AND TRIGGER_NAME LIKE " +
-                                          QuoteString("\\_sqlx\\_" + s.id + "\\_%")));
-  std::map<std::string, std::string> out;
-  for (const Row& r : rows) out[r[0].value_or("")] = r[1].value_or("");
-  return out;
 }
 
 Status Prepare(Session& session, MigrationState& s, const OnlineOptions& options, MigrationObserver& observer) {
@@ -344,31 +272,6 @@ Status CopyAll(Session& session, MigrationState& s, const OnlineOptions& options
   return Status::Ok();
 }
 
-// RENAME TABLE a TO b, c TO a: the one atomic statement of a cut-over (the
-// table to the old name, the shadow to the table's) and of a revert.
-Status Swap(Session& session, const std::string& a, const std::string& b, const std::string& c,
-            const OnlineOptions& options) {
-  return RunDdl(session, "RENAME TABLE " + Q(a) + " TO " + Q(b) + ", " + Q(c) + " TO " + Q(a), options);
-}
-
-// True when the cut-over's swap has happened: the old table exists (it is
-// made by the swap and dropped by the swap back or by finalize).
-Result<bool> IsCutOver(Session& session, const MigrationState& s) {
-  return TableExists(session, s.database, s.OldTable());
-}
-
-// Drops the migration's triggers on `table` whose suffix is in `events`.
-Status DropTriggers(Session& session, const MigrationState& s, const std::string& table,
-                    std::initializer_list<const char*> events, const OnlineOptions& options) {
-  SQLX_ASSIGN_OR_RETURN(auto triggers, Triggers(session, s));
-  for (const char* event : events) {
-    auto it = triggers.find(s.TriggerName(event));
-    if (it != triggers.end() && it->second == table)
-      SQLX_RETURN_IF_ERROR(RunDdl(session, "DROP TRIGGER IF EXISTS " + Q(it->first), options));
-  }
-  return Status::Ok();
-}
-
 // How the table's triggers `now` differ from those recorded (`was`), in a
 // few words ("" when they are the same, in the same order).
 std::string TriggerChange(const std::vector<TableTrigger>& was, const std::vector<TableTrigger>& now) {
@@ -471,62 +374,6 @@ Status DoCutOver(Session& session, MigrationState& s, const OnlineOptions& optio
                       {"swap_ms", (s.cutover_at_ns - s.cutover_started_ns) / 1000000}}
                      .dump());
   return Status::Ok();
-}
-
-// A revert's copy: the table (new definition) back into the old table, the
-// old table's NOT NULL columns the new one lacks filled as ALTER TABLE
-// would; compared where a definition changed.
-Result<CopySpec> ReverseCopy(Session& session, const MigrationState& s) {
-  SQLX_ASSIGN_OR_RETURN(std::vector<ColumnInfo> old_columns, ReadColumns(session, s.database, s.OldTable()));
-  CopySpec spec{s.table, s.OldTable(), "", s.copy_columns, {}, {}, s.compare_columns};
-  FillColumns(old_columns, s.copy_columns, &spec.fill_columns, &spec.fill_values);
-  return spec;
-}
-
-// Brings the old table level with the table: reverse change capture first
-// (INSERT IGNORE would hide a refusal, so plain writes: a value the old
-// definition cannot hold fails its writer, as it would after the revert),
-// then every row copied back chunk by chunk under the chunk's locks. A value
-// that does not fit the old definition stops the revert with the reason.
-Status ReverseSync(Session& session, MigrationState& s, const OnlineOptions& options, MigrationObserver& observer,
-                   bool force) {
-  SQLX_ASSIGN_OR_RETURN(CopySpec spec, ReverseCopy(session, s));
-  if (force) spec.compare_columns.clear();
-  SQLX_RETURN_IF_ERROR(DropSelfFks(session, s, s.OldTable()));
-  MigrationState back = s;  // the fill of the reverse capture
-  back.fill_columns = spec.fill_columns;
-  back.fill_values = spec.fill_values;
-  for (const std::string& trigger : CaptureTriggers(back, s.table, s.OldTable(), "r", /*ignore=*/false))
-    SQLX_RETURN_IF_ERROR(RunDdl(session, trigger, options));
-  std::vector<std::string> after;
-  uint64_t chunk_rows = std::max<uint64_t>(s.chunk_rows, options.chunk_rows);
-  for (;;) {
-    SQLX_ASSIGN_OR_RETURN(bool go, Throttle(session, s, options, observer));
-    if (!go) return MakeError(ErrorCode::kCancelled, "the revert was stopped before its swap: run it again");
-    SQLX_ASSIGN_OR_RETURN(std::vector<std::string> upto, NextBound(session, s, spec, after, chunk_rows));
-    const auto start = std::chrono::steady_clock::now();
-    SQLX_RETURN_IF_ERROR(OnlyStatus(CopyChunk(session, s, spec, after, upto)));
-    const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
-    if (seconds > 0)
-      chunk_rows = std::clamp<uint64_t>(
-          static_cast<uint64_t>(std::clamp(chunk_rows * options.chunk_seconds / seconds, chunk_rows / 2.0, chunk_rows * 2.0)),
-          options.min_chunk_rows, options.max_chunk_rows);
-    if (upto.empty()) return Status::Ok();
-    after = upto;
-  }
-}
-
-// After the swap back: other tables' keys point at the table again, the
-// shadow's keys step aside (temporary names), the table's get theirs back;
-// the reverse capture (now on the shadow, pointing at a name that no longer
-// exists) goes.
-Status AfterRevertSwap(Session& session, const MigrationState& s, const OnlineOptions& options) {
-  SQLX_RETURN_IF_ERROR(DropTriggers(session, s, s.ShadowTable(), {"rins", "rupd", "rdel"}, options));
-  SQLX_RETURN_IF_ERROR(SettleTriggers(session, s, s.ShadowTable(), options));
-  SQLX_RETURN_IF_ERROR(OnlyStatus(RepointForeignKeys(session, s.database, s.ShadowTable(), s.table, s.MovingFkPrefix())));
-  SQLX_RETURN_IF_ERROR(DropSelfFks(session, s, s.ShadowTable()));
-  SQLX_RETURN_IF_ERROR(NameFks(session, s, s.ShadowTable(), ShadowFks(s)));
-  return NameFks(session, s, s.table, OrigFks(s));
 }
 
 }  // namespace
@@ -687,55 +534,6 @@ Status CutOverMigration(Session& session, MigrationState& s, const OnlineOptions
   SQLX_RETURN_IF_ERROR(SetUp(session, s, options));
   Status st = DoCutOver(session, s, options, observer);
   if (!st.ok()) return Stopped(s, observer, st.error());
-  return Status::Ok();
-}
-
-Status RevertMigration(Session& session, MigrationState& s, const OnlineOptions& options,
-                       MigrationObserver& observer, bool force) {
-  if (s.phase != "cut-over" && s.phase != "reverting")
-    return MakeError(ErrorCode::kUnsupported,
-                     "migration " + s.id + " is " + s.phase + ": only a cut-over migration can be reverted");
-  SQLX_ASSIGN_OR_RETURN(ServerLock lock, ServerLock::Take(session, s));
-  SQLX_RETURN_IF_ERROR(SetUp(session, s, options));
-  SQLX_ASSIGN_OR_RETURN(bool cut, IsCutOver(session, s));
-  if (cut) {
-    s.phase = "reverting";
-    SQLX_RETURN_IF_ERROR(Save(s, observer));
-    // --force: the old definition takes what it can (a non-strict sql_mode
-    // cuts or clamps what does not fit), nothing is compared.
-    if (force) SQLX_RETURN_IF_ERROR(Exec(session, "SET SESSION sql_mode = ''"));
-    Status st = ReverseSync(session, s, options, observer, force);
-    if (force) (void)Exec(session, std::string("SET SESSION sql_mode = ") + kStrictMode);
-    // Other tables' keys to the old table (current now), carried back by the swap.
-    // The table's own triggers: guarded twins on the old table (silent for
-    // the reverse capture's writes) that the swap back brings to the name.
-    if (st.ok()) st = InstallTwins(session, s, s.OldTable(), options);
-    // Keys to the table itself back on the old table (level now).
-    if (st.ok()) st = AddFks(session, s, s.OldTable(), TableFks(s), /*self=*/true);
-    if (st.ok()) st = OnlyStatus(RepointForeignKeys(session, s.database, s.table, s.OldTable(), s.MovingFkPrefix()));
-    if (st.ok()) st = Swap(session, s.table, s.ShadowTable(), s.OldTable(), options);
-    if (!st.ok()) {
-      (void)DropTwins(session, s, options);
-      (void)RepointForeignKeys(session, s.database, s.OldTable(), s.table, s.MovingFkPrefix());
-      // Not reverted: the table stays the new one, and the reverse capture
-      // goes (it would only fail writers).
-      Error e = st.error();
-      if (e.code != ErrorCode::kCancelled)
-        e.message += " (the revert changed nothing: " + s.table + " keeps the new definition; --force reverts "
-                     "with the old definition cutting what it cannot hold)";
-      (void)DropTriggers(session, s, s.table, {"rins", "rupd", "rdel"}, options);
-      s.phase = "cut-over";
-      s.error = e.ToString();
-      (void)Save(s, observer);
-      observer.Event(s, "migration.revert_refused", &e, json{{"forced", force}}.dump());
-      return e;
-    }
-  }
-  SQLX_RETURN_IF_ERROR(AfterRevertSwap(session, s, options));
-  s.phase = "reverted";
-  s.error.clear();
-  SQLX_RETURN_IF_ERROR(Save(s, observer));
-  observer.Event(s, "migration.reverted", nullptr, json{{"forced", force}, {"already", !cut}}.dump());
   return Status::Ok();
 }
 
