@@ -13,6 +13,12 @@ int64_t UnixNowNs() {
       .count();
 }
 
+std::string SecondsText(double seconds) {
+  char out[32];
+  std::snprintf(out, sizeof out, "%g s", seconds);
+  return out;
+}
+
 std::string Rfc3339(int64_t ns, int fraction_digits) {
   std::time_t secs = static_cast<std::time_t>(ns / 1000000000);
   long frac = static_cast<long>(ns % 1000000000);

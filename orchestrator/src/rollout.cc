@@ -1,7 +1,6 @@
 #include "rollout.h"
 
 #include <algorithm>
-#include <cstdio>
 #include <map>
 
 #include "sqlx/messages/clock.h"
@@ -27,50 +26,6 @@ bool FailedCutover(const RolloutTarget& t) { return t.state == TargetState::kFai
 std::string Joined(const std::vector<std::string>& v) {
   std::string out;
   for (const std::string& s : v) out += (out.empty() ? "" : ", ") + s;
-  return out;
-}
-
-// Both measurements' worst: a cut-over job's added to its copy's.
-TargetHealth Worst(const TargetHealth& a, const TargetHealth& b) {
-  TargetHealth w = a;
-  w.max_threads_running = std::max(a.max_threads_running, b.max_threads_running);
-  w.replicas = std::max(a.replicas, b.replicas);
-  w.max_replica_lag_s = std::max(a.max_replica_lag_s, b.max_replica_lag_s);
-  if (w.replica_lag_error.empty()) w.replica_lag_error = b.replica_lag_error;
-  return w;
-}
-
-// "12 s", "0.5 s".
-std::string Seconds(double seconds) {
-  char out[32];
-  std::snprintf(out, sizeof out, "%g s", seconds);
-  return out;
-}
-
-// Where a target's measured health is beyond the strategy's limits: one
-// entry per limit, with what was measured and the limit.
-json HealthProblems(const RolloutStrategy& s, const TargetHealth& h) {
-  json out = json::array();
-  if (s.max_threads_running > 0 && h.max_threads_running > s.max_threads_running)
-    out.push_back(json{{"limit", "max_threads_running"},
-                       {"measured", h.max_threads_running},
-                       {"threshold", s.max_threads_running},
-                       {"text", "Threads_running reached " + std::to_string(h.max_threads_running) +
-                                    ", over the limit of " + std::to_string(s.max_threads_running)}});
-  if (!s.max_replica_lag_s) return out;
-  if (!h.replica_lag_error.empty()) {
-    out.push_back(json{{"limit", "max_replica_lag"},
-                       {"measured", nullptr},
-                       {"threshold", *s.max_replica_lag_s},
-                       {"text", "replica lag unknown (" + h.replica_lag_error + "), limit " +
-                                    Seconds(*s.max_replica_lag_s)}});
-  } else if (h.replicas > 0 && h.max_replica_lag_s > *s.max_replica_lag_s) {
-    out.push_back(json{{"limit", "max_replica_lag"},
-                       {"measured", h.max_replica_lag_s},
-                       {"threshold", *s.max_replica_lag_s},
-                       {"text", "replica lag reached " + Seconds(h.max_replica_lag_s) + ", over the limit of " +
-                                    Seconds(*s.max_replica_lag_s)}});
-  }
   return out;
 }
 
@@ -174,7 +129,7 @@ void Step::OnTargetResult() {
       t->health = e_.health;
       t->health_accepted = false;
     } else if (e_.health) {
-      t->health = t->health && !t->health_accepted ? Worst(*t->health, *e_.health) : *e_.health;
+      t->health = t->health && !t->health_accepted ? WorstHealth(*t->health, *e_.health) : *e_.health;
       t->health_accepted = false;
     }
     if (t->health) details["health"] = TargetHealthToJson(*t->health);

@@ -148,6 +148,11 @@ struct TargetHealth {
 // the record's form.
 nlohmann::json TargetHealthToJson(const TargetHealth& h);
 TargetHealth TargetHealthFromJson(const nlohmann::json& j);
+// Both measurements' worst (a cut-over job's added to its copy's).
+TargetHealth WorstHealth(const TargetHealth& a, const TargetHealth& b);
+// Where a target's measured health is beyond `s`'s limits: one entry per
+// limit (`limit`, `measured`, `threshold`, `text`); empty: healthy.
+nlohmann::json HealthProblems(const RolloutStrategy& s, const TargetHealth& h);
 
 struct RolloutTarget {
   std::string connection;  // fleet connection name

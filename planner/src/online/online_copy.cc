@@ -4,6 +4,7 @@
 #include <chrono>
 #include <thread>
 
+#include "sqlx/messages/clock.h"
 #include "sqlx/transports/session.h"
 
 namespace sqlx::planner::online {
@@ -101,12 +102,6 @@ Result<uint64_t> CopyChunk(Session& session, const MigrationState& s, const Copy
 
 namespace {
 
-std::string Seconds(double seconds) {
-  char out[32];
-  std::snprintf(out, sizeof out, "%g s", seconds);
-  return out;
-}
-
 // Why the copy should wait now ("" when it may go on): the server runs more
 // than max_threads_running threads, or a replica lags beyond
 // max_replica_lag_seconds, does not replicate, or cannot be read.
@@ -122,8 +117,8 @@ Result<std::string> ThrottleReason(Session& session, const OnlineOptions& option
   if (!lag.ok()) return "replica lag unknown: " + lag.error().ToString();
   if (!lag->seconds) return "replica " + lag->replica + " is not replicating (Seconds_Behind_Master is NULL)";
   if (*lag->seconds > options.max_replica_lag_seconds)
-    return "replica " + lag->replica + " lag " + Seconds(*lag->seconds) + " > " +
-           Seconds(options.max_replica_lag_seconds);
+    return "replica " + lag->replica + " lag " + SecondsText(*lag->seconds) + " > " +
+           SecondsText(options.max_replica_lag_seconds);
   return std::string();
 }
 

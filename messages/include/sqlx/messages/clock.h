@@ -23,4 +23,7 @@ std::string Rfc3339(int64_t ns, int fraction_digits = 0);
 // waits and relative times.
 std::optional<int64_t> ParsePeriodSeconds(std::string_view text);
 
+// A duration in seconds as messages write it: "12 s", "0.5 s".
+std::string SecondsText(double seconds);
+
 }  // namespace sqlx
