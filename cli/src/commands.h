@@ -3,12 +3,17 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <optional>
 #include <string>
 #include <vector>
 
 #include "connect_args.h"
 #include "sqlx/messages/result.h"
+
+namespace CLI {
+class App;
+}  // namespace CLI
 
 namespace sqlx::cli {
 
@@ -206,5 +211,10 @@ int RunFleetClient(const GlobalOptions& g, const ClusterArgs& args);
 // with $SQLX_TOKEN, verifying an https certificate against `ca` (else
 // $SQLX_ORCHESTRATOR_CA): the answer's JSON text, or the API's error.
 Result<std::string> OrchestratorGet(const std::string& orchestrator, const std::string& ca, const std::string& path);
+// A subcommand of `parent` that talks to the orchestrator (with its
+// --orchestrator options), as main.cc makes them.
+using ClientCommand = std::function<CLI::App*(CLI::App* parent, const char* name, const char* help)>;
+// Registers `sqlx rollout ...` on `app` (rollout_options.cc), its values into `cluster`.
+void AddRolloutCommands(CLI::App& app, ClusterArgs& cluster, const ClientCommand& client);
 
 }  // namespace sqlx::cli
