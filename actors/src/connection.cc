@@ -116,16 +116,33 @@ void EndQuery(Self* self, bool drop_session) {
 
 // Runs `work` for a job asked directly, outside a supervisor (queries,
 // pings, migration actions): an exception is the job's Error answer, since
-// no supervisor watches for the actor's exit and its asker would wait on.
+// no supervisor watches for the actor's exit and its asker would wait on;
+// a query it left open is closed (its session dropped).
 template <class Work>
-Envelope Answering(const jobs::Header& header, Work&& work) {
+Envelope Answering(Self* self, const jobs::Header& header, Work&& work) {
+  std::string what;
   try {
     return work();
   } catch (const std::exception& ex) {
-    return ErrorReply(header, MakeError(ErrorCode::kInternal, std::string("the connection actor failed: ") + ex.what()));
+    what = ex.what();
   } catch (...) {
-    return ErrorReply(header, MakeError(ErrorCode::kInternal, "the connection actor failed: an unknown exception"));
+    what = "an unknown exception";
   }
+  if (self->state.query) EndQuery(self, true);
+  return ErrorReply(header, MakeError(ErrorCode::kInternal, "the connection actor failed: " + what));
+}
+
+// The open query's next step as the answer; the query ends with its last
+// step or an error.
+Envelope NextStep(Self* self, const jobs::Header& header) {
+  bool end = false;
+  auto step = self->state.query->Step(&end);
+  if (!step.ok()) {
+    EndQuery(self, false);
+    return ErrorReply(header, step.error());
+  }
+  if (end) EndQuery(self, false);
+  return Envelope{static_cast<uint16_t>(jobs::Kind::kQueryRows), std::move(step).value()};
 }
 
 caf::behavior Streaming(Self* self, std::chrono::milliseconds idle);
@@ -143,14 +160,7 @@ Envelope StartQuery(Self* self, const jobs::Header& header, const Envelope& e) {
   if (!stream.ok()) return ErrorReply(header, stream.error());
   st.query.emplace(header.job_id, std::move(stream).value());
   self->become(caf::keep_behavior, Streaming(self, job.idle_timeout.count() > 0 ? job.idle_timeout : kDefaultQueryIdle));
-  bool end = false;
-  auto step = st.query->Step(&end);
-  if (!step.ok()) {
-    EndQuery(self, false);
-    return ErrorReply(header, step.error());
-  }
-  if (end) EndQuery(self, false);
-  return Envelope{static_cast<uint16_t>(jobs::Kind::kQueryRows), std::move(step).value()};
+  return NextStep(self, header);
 }
 
 caf::behavior Streaming(Self* self, std::chrono::milliseconds idle) {
@@ -171,21 +181,7 @@ caf::behavior Streaming(Self* self, std::chrono::milliseconds idle) {
           EndQuery(self, true);
           return Envelope{static_cast<uint16_t>(jobs::Kind::kQueryRows), std::move(end)};
         }
-        return Answering(*header, [&] {
-          try {
-            bool end = false;
-            auto step = st.query->Step(&end);
-            if (!step.ok()) {
-              EndQuery(self, false);
-              return ErrorReply(*header, step.error());
-            }
-            if (end) EndQuery(self, false);
-            return Envelope{static_cast<uint16_t>(jobs::Kind::kQueryRows), std::move(step).value()};
-          } catch (...) {
-            EndQuery(self, true);
-            throw;
-          }
-        });
+        return Answering(self, *header, [&] { return NextStep(self, *header); });
       },
       caf::after(idle) >> [self, idle] {
         spdlog::warn("connection {}: query '{}' closed: no one asked for its next results in {} ms",
@@ -227,17 +223,10 @@ Envelope Run(Self* self, const Envelope& e) {
                         jobs::Kind::kMigrationJob});
   if (!header.ok()) return ErrorReply("", 0, header.error(), false);
   if (header->kind == jobs::Kind::kQueryJob) {
-    return Answering(*header, [&] {
-      try {
-        return StartQuery(self, *header, e);
-      } catch (...) {
-        if (st.query) EndQuery(self, true);
-        throw;
-      }
-    });
+    return Answering(self, *header, [&] { return StartQuery(self, *header, e); });
   }
-  if (header->kind == jobs::Kind::kMigrationJob) return Answering(*header, [&] { return Migrate(st, *header, e); });
-  if (header->kind == jobs::Kind::kPingJob) return Answering(*header, [&] { return Ping(st, *header, e); });
+  if (header->kind == jobs::Kind::kMigrationJob) return Answering(self, *header, [&] { return Migrate(st, *header, e); });
+  if (header->kind == jobs::Kind::kPingJob) return Answering(self, *header, [&] { return Ping(st, *header, e); });
   if (header->kind == jobs::Kind::kQueryNext) {
     return ErrorReply(*header, MakeError(ErrorCode::kInvalidArgument,
                                          "query '" + header->job_id + "' is not open on this connection: it ended, "
