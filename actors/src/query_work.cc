@@ -168,14 +168,14 @@ Status QuerySteps::Take(std::string_view verified) {
     end_of_query_ = true;
     return Status::Ok();
   }
-  const bool new_result = !started_ || end_of_result_;
+  const bool started = results_started_ > 0;
+  const bool new_result = !started || end_of_result_;
   if (new_result) {
-    const uint32_t expected = started_ ? result_ + 1 : 0;
+    const uint32_t expected = started ? result_ + 1 : 0;
     if (q->result() != expected) {
       return Contradicts("result " + std::to_string(q->result()) + " came where result " + std::to_string(expected) +
                          " was due");
     }
-    started_ = true;
     ++results_started_;
     result_ = q->result();
     has_rows_ = q->has_rows();

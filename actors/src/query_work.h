@@ -68,8 +68,7 @@ class QuerySteps {
   // Where the steps taken so far leave the reader (QueryStream semantics).
   bool end_of_query() const { return end_of_query_; }
   uint32_t result() const { return result_; }           // index of the current result
-  bool started() const { return started_; }             // a result has begun
-  uint64_t results_started() const { return results_started_; }
+  uint64_t results_started() const { return results_started_; }  // 0: no result has begun
   bool has_rows() const { return has_rows_; }
   bool end_of_result() const { return end_of_result_; }
   const std::vector<transports::Column>& columns() const { return columns_; }
@@ -78,7 +77,6 @@ class QuerySteps {
   const transports::RowBatch& batch() const { return batch_; }
 
  private:
-  bool started_ = false;
   uint64_t results_started_ = 0;
   bool end_of_query_ = false;
   uint32_t result_ = 0;
