@@ -14,7 +14,7 @@ flatbuffers::Offset<fb::ApplyPlanJob> ApplyPlanJobBody(flatbuffers::FlatBufferBu
   return fb::CreateApplyPlanJobDirect(b, r.database.c_str(), r.plan_json.c_str(), r.dry_run, r.allow_destructive,
                                       r.allow_blocking, r.postpone_cutover,
                                       r.migration_action.empty() ? nullptr : r.migration_action.c_str(),
-                                      ids.empty() ? nullptr : &ids);
+                                      ids.empty() ? nullptr : &ids, r.cutover_before_ns);
 }
 
 std::string ApplyPlanJob(std::string_view job_id, const ApplyRequest& r) {
@@ -37,6 +37,7 @@ Result<std::string> ApplyOn(transports::Session& session, const transports::Conn
   if (body->migrations() != nullptr) {
     for (const flatbuffers::String* id : *body->migrations()) request.migrations.emplace_back(Str(id));
   }
+  request.cutover_before_ns = body->cutover_before_ns();
   SQLX_ASSIGN_OR_RETURN(ApplySummary s, runner(session, url, request));
   flatbuffers::FlatBufferBuilder b(1024 + s.report_json.size());
   const ServerHealth& h = s.health;

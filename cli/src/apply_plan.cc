@@ -370,10 +370,17 @@ class PlanRun {
       return MakeError(ErrorCode::kInvalidArgument, "a " + action + " keeps its checkpoints in a store, and none is given");
     Record("apply.started", "", nullptr,
            json{{"plan", options_.plan_name}, {"to_hash", plan_.to_hash}, {action, options_.migrations}}.dump());
+    std::vector<std::string> late;  // not swapped: the cut-over window closed first
     for (const std::string& id : options_.migrations) {
       auto it = std::find_if(options_.resume.begin(), options_.resume.end(),
                              [&](const planner::MigrationState& m) { return m.id == id; });
       Status st = Status::Ok();
+      if (action == "cutover" && options_.cutover_before_ns > 0 && UnixNowNs() >= options_.cutover_before_ns &&
+          it != options_.resume.end() && it->phase == "copied") {
+        late.push_back(id);
+        report_.migrations.push_back({it->operation_id, id, it->table, it->phase, it->rows_copied});
+        continue;
+      }
       if (it == options_.resume.end() || it->database != report_.database ||
           it->connection != url_.ConnectionName()) {
         st = MakeError(ErrorCode::kNotFound, "migration " + id + " of " + report_.database +
@@ -401,6 +408,17 @@ class PlanRun {
       }
     }
     SQLX_RETURN_IF_ERROR(session_.Execute("SET SESSION lock_wait_timeout = DEFAULT"));
+    if (!late.empty()) {
+      // Between the plan's two hashes: the next window's cut-over goes on.
+      std::string ids;
+      for (const std::string& id : late) ids += (ids.empty() ? "" : ", ") + id;
+      report_.result = ApplyResult::kCopied;
+      report_.warnings.push_back("the cut-over window closed at " + Rfc3339(options_.cutover_before_ns) +
+                                 " before the swap of " + ids + ": left copied (change capture running) for the "
+                                 "next window");
+      Record("apply.finished", "", nullptr, ApplyReportToJson(report_));
+      return std::move(report_);
+    }
     return Finish(action == "cutover" ? plan_.to_hash : plan_.from_hash);
   }
 

@@ -41,6 +41,7 @@ actors::PlanRunner DriverPlanRunner(ApplyOptions base, std::function<void(const 
     options.online.postpone_cutover = options.online.postpone_cutover || request.postpone_cutover;
     options.migration_action = request.migration_action;
     options.migrations = request.migrations;
+    options.cutover_before_ns = request.cutover_before_ns;
     // A worker's hooks: its lease, its online copies' checkpoints and its
     // audit events go to the orchestrator, and a migration an earlier
     // delivery left unfinished is continued from its checkpoint.

@@ -155,6 +155,7 @@ Result<Job> Orchestrator::Impl::QueueApplyJob(const Caller* caller, const std::s
   if (!p.migration_action.empty()) {
     job.params["migration_action"] = p.migration_action;
     job.params["migrations"] = p.migrations;
+    if (p.cutover_before_ns > 0) job.params["cutover_before_ns"] = p.cutover_before_ns;
   }
   for (const auto& [key, value] : extra.items()) job.params[key] = value;
   Records::Batch batch;

@@ -294,8 +294,10 @@ Status Orchestrator::Impl::OnLearnedDatabases(EventWrites& w, Job job, std::stri
 void Orchestrator::Impl::OnApplied(EventWrites& w, Job job, std::string_view verified) {
   actors::ApplySummary s = actors::ReadApplySummary(verified);
   // "copied": online copies done, their cut-over postponed as the job asked
-  // (a rollout's cut-over window or wave): the job did what it was for.
-  const bool copied = s.result == "copied" && job.params.value("postpone_cutover", false);
+  // (a rollout's cut-over window or wave), or a cut-over job that found its
+  // window closed before a swap: the job did what it was for.
+  const bool copied = s.result == "copied" && (job.params.value("postpone_cutover", false) ||
+                                               job.params.value("cutover_before_ns", int64_t{0}) > 0);
   job.state = s.result == "applied" || s.result == "already-applied" || copied ? JobState::kDone : JobState::kFailed;
   job.finished_ns = UnixNowNs();
   job.summary = json{{"database", s.database}, {"result", s.result}, {"from_hash", s.from_hash},

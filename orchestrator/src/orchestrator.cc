@@ -189,6 +189,7 @@ Result<std::string> Orchestrator::Impl::JobEnvelope(const Job& job) {
     request.postpone_cutover = job.params.value("postpone_cutover", false);
     request.migration_action = job.params.value("migration_action", "");
     request.migrations = job.params.value("migrations", std::vector<std::string>{});
+    request.cutover_before_ns = job.params.value("cutover_before_ns", int64_t{0});
     return actors::ApplyPlanJobFor(job.id, target, request);
   }
   return MakeError(ErrorCode::kUnsupported, "job " + job.id + " has kind " + job.kind + ", which this orchestrator does not run");

@@ -128,6 +128,7 @@ class Orchestrator::Impl {
     std::string migration_action;
     std::vector<std::string> migrations;
     std::string migrations_of;
+    int64_t cutover_before_ns = 0;  // with "cutover": the window's end (jobs.fbs ApplyPlanJob); 0: none
   };
   // A run of one apply job, its plan stored beside it.
   Result<Run> StartApply(const Caller& caller, const ApplyParams& params);

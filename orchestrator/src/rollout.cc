@@ -116,11 +116,17 @@ void Step::OnTargetResult() {
   const bool cutover = t->state == TargetState::kCuttingOver;
   // A result that does not fit (a duplicate, a target not in flight) changes nothing.
   if (forward && t->state != TargetState::kApplying && !cutover) return;
-  if (cutover && e_.kind != Kind::kApplied && e_.kind != Kind::kFailed) return;
+  // A cut-over job ends applied, failed, or copied (its worker found the
+  // window closed before a swap).
+  if (cutover && e_.kind != Kind::kApplied && e_.kind != Kind::kFailed && e_.kind != Kind::kCopied) return;
   if (!forward && t->state != TargetState::kReverting) return;
   json details{{"connection", t->connection}, {"database", t->database}, {"wave", t->wave}, {"job", t->job}};
-  if (!e_.reason.empty()) details["reason"] = e_.reason;
-  t->reason = e_.reason;
+  const std::string reason =
+      cutover && e_.kind == Kind::kCopied && e_.reason.empty()
+          ? "copied; the cut-over window closed before its job's swap started: it cuts over when the window opens again"
+          : e_.reason;
+  if (!reason.empty()) details["reason"] = reason;
+  t->reason = reason;
   if (forward) {
     // What this job measured (nothing when it did not run on a worker); a
     // cut-over's adds to what its copy measured.

@@ -98,6 +98,8 @@ std::string CutoverWindowText(const CutoverWindow& w);
 bool InCutoverWindow(const CutoverWindow& w, int64_t now_ns);
 // When the window next opens: `now_ns` while it is open.
 int64_t CutoverWindowOpens(const CutoverWindow& w, int64_t now_ns);
+// When the window open at `now_ns` closes: `now_ns` while it is not open.
+int64_t CutoverWindowCloses(const CutoverWindow& w, int64_t now_ns);
 
 // When a target whose online copies are done cuts over.
 enum class CutoverMode {

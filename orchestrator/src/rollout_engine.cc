@@ -280,6 +280,9 @@ Result<std::optional<RolloutEvent>> Orchestrator::Impl::DispatchMigrationAction(
   p.migration_action = cutover ? "cutover" : "abandon";
   p.migrations = t.migrations;
   p.migrations_of = from;
+  // A worker that starts it after the window closed leaves it copied.
+  if (cutover && r.strategy.cutover_window)
+    p.cutover_before_ns = CutoverWindowCloses(*r.strategy.cutover_window, UnixNowNs());
   SQLX_RETURN_IF_ERROR(QueueApplyJob(nullptr, r.id, t.job, p,
                                      json{{"rollout", r.id}, {"target", index}, {"revert", !cutover}}));
   t.copy_job = t.job;  // its plan and migrations are this job's now (recorded so before the dispatch)

@@ -191,6 +191,14 @@ int64_t CutoverWindowOpens(const CutoverWindow& w, int64_t now_ns) {
   return (this_minute + ahead) * kNsPerMinute;
 }
 
+int64_t CutoverWindowCloses(const CutoverWindow& w, int64_t now_ns) {
+  if (!InCutoverWindow(w, now_ns)) return now_ns;
+  const int64_t this_minute = now_ns / kNsPerMinute;
+  const int minute = static_cast<int>(this_minute % kMinutesPerDay);
+  const int ahead = (w.end_min - minute + kMinutesPerDay) % kMinutesPerDay;
+  return (this_minute + ahead) * kNsPerMinute;
+}
+
 std::string_view CutoverModeName(CutoverMode m) {
   switch (m) {
     case CutoverMode::kEach: return "each";

@@ -2,6 +2,7 @@
 // the CLI does not reach (capabilities, listing, batch learning, close), and
 // Apply's report and audit events without the CLI.
 #include "sqlx/driver.h"
+#include "sqlx/messages/clock.h"
 #include "sqlx/messages/ir.h"
 
 #include <algorithm>
@@ -341,6 +342,53 @@ TEST_F(DriverApplyTest, BeforeChangeRefusingStopsTheRunBeforeThatOperation) {
   const std::string json = ir::ToCanonicalJson(now.schema, false);
   EXPECT_NE(json.find("\"x\""), std::string::npos);
   EXPECT_EQ(json.find("\"y\""), std::string::npos);
+}
+
+// A rollout's cut-over job carries its window's end (cutover_before_ns): a
+// worker that starts it later swaps nothing, and the run ends "copied" with
+// the migration still copied (the next window's job cuts it over).
+TEST_F(DriverApplyTest, ACutoverActionStartedAfterTheWindowClosedSwapsNothingAndEndsCopied) {
+  ASSERT_NO_FATAL_FAILURE(Build("drv_window",
+                                "CREATE TABLE t (id int PRIMARY KEY, k int NOT NULL);"
+                                "INSERT INTO t SELECT seq, seq FROM seq_1_to_2000",
+                                "CREATE TABLE t (id int PRIMARY KEY, k bigint NOT NULL)"));
+  TestStore store;
+  std::vector<planner::MigrationState> saved;
+  auto keep = [&saved](const planner::MigrationState& m) {
+    std::erase_if(saved, [&m](const planner::MigrationState& o) { return o.id == m.id; });
+    saved.push_back(m);
+    return Status::Ok();
+  };
+  ApplyOptions copy = store.Options(from_);
+  copy.online.postpone_cutover = true;
+  copy.checkpoint = keep;
+  ApplyReport report = MustApply(plan_, copy);
+  ASSERT_EQ(report.result, ApplyResult::kCopied) << ApplyReportToJson(report);
+  ASSERT_EQ(saved.size(), 1u);
+  ASSERT_EQ(saved[0].phase, "copied");
+  const std::string from_hash = Learn(from_).profile_hash;
+
+  ApplyOptions late = store.Options(from_);
+  late.migration_action = "cutover";
+  late.migrations = {saved[0].id};
+  late.resume = saved;
+  late.checkpoint = keep;
+  late.cutover_before_ns = UnixNowNs() - 1'000'000'000;  // closed a second ago
+  report = MustApply(plan_, late);
+  EXPECT_EQ(report.result, ApplyResult::kCopied) << ApplyReportToJson(report);
+  ASSERT_EQ(report.migrations.size(), 1u);
+  EXPECT_EQ(report.migrations[0].phase, "copied");
+  ASSERT_EQ(report.warnings.size(), 1u);
+  EXPECT_NE(report.warnings[0].find("cut-over window closed"), std::string::npos) << report.warnings[0];
+  EXPECT_EQ(saved[0].phase, "copied");
+  EXPECT_EQ(Learn(from_).profile_hash, from_hash) << "nothing was swapped";
+
+  // In the window: swapped, and the database is where the plan ends.
+  late.cutover_before_ns = UnixNowNs() + 600'000'000'000LL;
+  report = MustApply(plan_, late);
+  EXPECT_EQ(report.result, ApplyResult::kApplied) << ApplyReportToJson(report);
+  EXPECT_EQ(saved[0].phase, "cut-over");
+  EXPECT_EQ(Learn(from_).profile_hash, Learn(to_).profile_hash);
 }
 
 TEST(DriverTest, ApplyAfterCloseFailsSayingSo) {

@@ -77,6 +77,10 @@ struct ApplyOptions {
   // the plan).
   std::string migration_action;
   std::vector<std::string> migrations;
+  // With "cutover": no swap starts at or after this time (UTC ns since the
+  // epoch: a rollout's cut-over window closing); the migrations left stay
+  // copied and the run ends kCopied. Default: 0 (no limit).
+  int64_t cutover_before_ns = 0;
   // A migration's phase events (also recorded in `audit`), its progress, and
   // whether to pause it (polled between chunks; a paused run ends kPaused).
   // Default: none.

@@ -16,20 +16,22 @@ namespace sqlx::planner::online {
 // migration; the old table during a revert), by the state's key.
 struct CopySpec {
   std::string source, target;
-  std::string source_index;  // FORCE INDEX on the source ("" lets the server choose)
+  std::string source_index;  // the source's index that starts with the key columns (FORCE INDEX)
   std::vector<std::string> columns, fill_columns, fill_values, compare_columns;
 };
 CopySpec ForwardCopy(const MigrationState& s);
 
-// The upper key of the next chunk of `rows` rows of spec.source after
-// `after` (as literals); empty when fewer rows remain.
-Result<std::vector<std::string>> NextBound(transports::Session& session, const MigrationState& s, const CopySpec& spec,
-                                           const std::vector<std::string>& after, uint64_t rows);
+// A chunk copied: its upper key (empty: it ran to the end) and its rows.
+struct CopiedChunk {
+  std::vector<std::string> upto;
+  uint64_t rows = 0;
+};
 
-// One chunk (after, upto], retried when it loses a lock wait or a deadlock
-// to the application. Returns the rows copied.
-Result<uint64_t> CopyChunk(transports::Session& session, const MigrationState& s, const CopySpec& spec,
-                           const std::vector<std::string>& after, const std::vector<std::string>& upto);
+// The next chunk of at most `rows` rows after `after` (empty: from the
+// start), found, locked and copied in one transaction; retried when it
+// loses a lock wait or a deadlock to the application.
+Result<CopiedChunk> CopyChunk(transports::Session& session, const MigrationState& s, const CopySpec& spec,
+                              const std::vector<std::string>& after, uint64_t rows);
 
 // Waits while the server is too busy (Threads_running) or a replica lags.
 // False when the observer asked to stop meanwhile.

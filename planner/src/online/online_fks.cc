@@ -9,27 +9,6 @@ namespace sqlx::planner::online {
 
 namespace {
 
-// `name` unquoted from the backticks at text[pos] (doubled backticks inside);
-// pos is left after the closing one. "" when text[pos] is not a backtick.
-std::string Unquote(const std::string& text, size_t* pos) {
-  if (*pos >= text.size() || text[*pos] != '`') return "";
-  std::string out;
-  size_t i = *pos + 1;
-  while (i < text.size()) {
-    if (text[i] == '`') {
-      if (i + 1 < text.size() && text[i + 1] == '`') {
-        out += '`';
-        i += 2;
-        continue;
-      }
-      break;
-    }
-    out += text[i++];
-  }
-  *pos = i + 1;
-  return out;
-}
-
 // Runs `alter` with foreign_key_checks off (metadata only), then on again.
 Status WithoutChecks(transports::Session& session, const std::string& alter) {
   SQLX_RETURN_IF_ERROR(Exec(session, "SET SESSION foreign_key_checks = 0"));
@@ -58,7 +37,7 @@ Result<std::vector<ForeignKey>> ShowForeignKeys(transports::Session& session, co
     size_t p = text.find_first_not_of(' ');
     if (p == std::string::npos || text.compare(p, 11, "CONSTRAINT ") != 0) continue;
     p += 11;
-    const std::string name = Unquote(text, &p);
+    const std::string name = UnquoteAt(text, &p);
     if (text.compare(p, 13, " FOREIGN KEY ") != 0) continue;
     std::string clause = text.substr(p + 1);
     if (!clause.empty() && clause.back() == ',') clause.pop_back();

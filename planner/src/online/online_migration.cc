@@ -13,6 +13,7 @@
 #include "online_copy.h"
 #include "online_engine.h"
 #include "online_fks.h"
+#include "online_indexes.h"
 #include "online_sql.h"
 #include "online_triggers.h"
 #include "sqlx/messages/clock.h"
@@ -175,6 +176,8 @@ Status Prepare(Session& session, MigrationState& s, const OnlineOptions& options
   // Keys to the table itself wait for the cut-over (DropSelfFks).
   if (Status st = AddFks(session, s, s.ShadowTable(), OrigFks(s), /*self=*/false); !st.ok())
     return undo(st.error());
+  // Plain indexes are built after the copy (faster than row by row).
+  if (Status st = DeferIndexes(session, s, options); !st.ok()) return undo(st.error());
   // The table's own triggers stay on it during the copy; their twins are
   // made once here (on the empty shadow, then dropped) so that a definer the
   // account may not name, or a body the twin cannot hold, stops the
@@ -242,9 +245,10 @@ Status CopyAll(Session& session, MigrationState& s, const OnlineOptions& options
     SQLX_ASSIGN_OR_RETURN(bool go, Throttle(session, s, options, observer));
     if (!go) continue;  // stops at the top of the loop
     const CopySpec spec = ForwardCopy(s);
-    SQLX_ASSIGN_OR_RETURN(std::vector<std::string> upto, NextBound(session, s, spec, s.last_bound, s.chunk_rows));
     const auto start = std::chrono::steady_clock::now();
-    SQLX_ASSIGN_OR_RETURN(uint64_t copied, CopyChunk(session, s, spec, s.last_bound, upto));
+    SQLX_ASSIGN_OR_RETURN(CopiedChunk chunk, CopyChunk(session, s, spec, s.last_bound, s.chunk_rows));
+    const std::vector<std::string>& upto = chunk.upto;
+    const uint64_t copied = chunk.rows;
     const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
     // Chunk size toward the target time, at most doubling or halving.
     if (!upto.empty() && seconds > 0) {
@@ -258,6 +262,9 @@ Status CopyAll(Session& session, MigrationState& s, const OnlineOptions& options
     const bool last = upto.empty();
     if (!last) s.last_bound = upto;
     if (last) {
+      // A crash in here leaves the phase copying and last_bound before this
+      // chunk: a resume copies it again, then builds what is missing.
+      SQLX_RETURN_IF_ERROR(BuildDeferredIndexes(session, s, options, observer));
       s.phase = "copied";
       s.copied_at_ns = UnixNowNs();
     }

@@ -1,6 +1,8 @@
 // The online migration's revert (planner/online.h RevertMigration,
 // docs/formats/migrations.md "revert"): the old table brought level with
 // the table by a reverse change capture and a copy back, then swapped back.
+#include <algorithm>
+
 #include <nlohmann/json.hpp>
 
 #include "online_catalog.h"
@@ -24,7 +26,18 @@ namespace {
 // would; compared where a definition changed.
 Result<CopySpec> ReverseCopy(Session& session, const MigrationState& s) {
   SQLX_ASSIGN_OR_RETURN(std::vector<ColumnInfo> old_columns, ReadColumns(session, s.database, s.OldTable()));
-  CopySpec spec{s.table, s.OldTable(), "", s.copy_columns, {}, {}, s.compare_columns};
+  // The chunks follow an index of the table that starts with the key
+  // (the migration made sure the new definition has one).
+  SQLX_ASSIGN_OR_RETURN(std::vector<IndexInfo> indexes, ReadIndexes(session, s.database, s.table));
+  std::string source_index;
+  for (const IndexInfo& index : indexes)
+    if (source_index.empty() && !index.prefix && index.columns.size() >= s.key_columns.size() &&
+        std::equal(s.key_columns.begin(), s.key_columns.end(), index.columns.begin()))
+      source_index = index.name;
+  if (source_index.empty())
+    return MakeError(ErrorCode::kUnsupported, "no index of " + Q(s.table) + " starts with (" + Columns(s.key_columns) +
+                                                  "): the revert could not copy it back in key order");
+  CopySpec spec{s.table, s.OldTable(), source_index, s.copy_columns, {}, {}, s.compare_columns};
   FillColumns(old_columns, s.copy_columns, &spec.fill_columns, &spec.fill_values);
   return spec;
 }
@@ -49,9 +62,9 @@ Status ReverseSync(Session& session, MigrationState& s, const OnlineOptions& opt
   for (;;) {
     SQLX_ASSIGN_OR_RETURN(bool go, Throttle(session, s, options, observer));
     if (!go) return MakeError(ErrorCode::kCancelled, "the revert was stopped before its swap: run it again");
-    SQLX_ASSIGN_OR_RETURN(std::vector<std::string> upto, NextBound(session, s, spec, after, chunk_rows));
     const auto start = std::chrono::steady_clock::now();
-    SQLX_RETURN_IF_ERROR(OnlyStatus(CopyChunk(session, s, spec, after, upto)));
+    SQLX_ASSIGN_OR_RETURN(CopiedChunk chunk, CopyChunk(session, s, spec, after, chunk_rows));
+    const std::vector<std::string>& upto = chunk.upto;
     const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
     if (seconds > 0)
       chunk_rows = std::clamp<uint64_t>(

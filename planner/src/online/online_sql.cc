@@ -56,6 +56,27 @@ Status RunDdl(transports::Session& session, const std::string& sql, const Online
   }
 }
 
+// `name` unquoted from the backticks at text[pos] (doubled backticks inside);
+// pos is left after the closing one. "" when text[pos] is not a backtick.
+std::string UnquoteAt(const std::string& text, size_t* pos) {
+  if (*pos >= text.size() || text[*pos] != '`') return "";
+  std::string out;
+  size_t i = *pos + 1;
+  while (i < text.size()) {
+    if (text[i] == '`') {
+      if (i + 1 < text.size() && text[i + 1] == '`') {
+        out += '`';
+        i += 2;
+        continue;
+      }
+      break;
+    }
+    out += text[i++];
+  }
+  *pos = i + 1;
+  return out;
+}
+
 std::string KeyKind(const std::string& data_type, const std::string& results_charset) {
   static const std::set<std::string> kNumbers = {"tinyint", "smallint", "mediumint", "int",
                                                  "bigint",  "decimal",  "year"};

@@ -33,6 +33,10 @@ Status Exec(transports::Session& session, const std::string& sql);
 // is short, because waiting queues the writers behind it.
 Status RunDdl(transports::Session& session, const std::string& sql, const OnlineOptions& options);
 
+// `name` unquoted from the backticks at text[*pos] (doubled backticks inside);
+// *pos is left after the closing one. "" when text[*pos] is not a backtick.
+std::string UnquoteAt(const std::string& text, size_t* pos);
+
 // How a key column's values are written back into SQL: "number" (digits as
 // they are), "binary" (X'..'), "text:CHARSET" (_CHARSET X'..': no escaping,
 // compared in the column's collation). Empty when the type cannot key a

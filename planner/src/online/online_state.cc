@@ -62,6 +62,7 @@ std::string MigrationToJson(const MigrationState& s) {
             {"fk_names", s.fk_names},
             {"fk_clauses", s.fk_clauses},
             {"triggers", TriggersToJson(s.triggers)},
+            {"deferred_indexes", s.deferred_indexes},
             {"last_bound", s.last_bound},
             {"rows_copied", s.rows_copied},
             {"rows_estimate", s.rows_estimate},
@@ -113,6 +114,7 @@ Result<MigrationState> MigrationFromJson(const std::string& text) {
                               field("collation"), field("body"), field("statement")});
       }
     }
+    s.deferred_indexes = j.value("deferred_indexes", none);
     s.last_bound = j.at("last_bound").get<std::vector<std::string>>();
     s.rows_copied = j.at("rows_copied").get<uint64_t>();
     s.rows_estimate = j.at("rows_estimate").get<uint64_t>();
@@ -132,6 +134,10 @@ Result<MigrationState> MigrationFromJson(const std::string& text) {
       s.fk_names.size() != s.fk_clauses.size() ||
       (!s.last_bound.empty() && s.last_bound.size() != s.key_columns.size()))
     return MakeError(ErrorCode::kInvalidArgument, "migration state: key_columns, key_kinds and last_bound differ in length");
+  for (const std::string& clause : s.deferred_indexes)
+    if (clause.rfind("KEY `", 0) != 0 || clause.find('\n') != std::string::npos)
+      return MakeError(ErrorCode::kInvalidArgument, "migration state: deferred index '" + clause.substr(0, 60) +
+                                                        "' is not a plain index definition");
   return s;
 }
 

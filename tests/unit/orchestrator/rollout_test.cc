@@ -682,6 +682,13 @@ TEST(RolloutTest, CutoverWindowsParseAndWrapMidnight) {
   EXPECT_FALSE(InCutoverWindow(night, At(101, 2, 0)));
   EXPECT_FALSE(InCutoverWindow(night, At(101, 12, 0)));
   EXPECT_EQ(CutoverWindowOpens(night, At(101, 12, 0)), At(101, 22, 0));
+
+  // The end of the window open now (now itself when it is closed).
+  EXPECT_EQ(CutoverWindowCloses(day, At(100, 2, 0)), At(100, 4, 0));
+  EXPECT_EQ(CutoverWindowCloses(day, At(100, 3, 59) + 30'000'000'000LL), At(100, 4, 0));
+  EXPECT_EQ(CutoverWindowCloses(day, At(100, 5, 0)), At(100, 5, 0)) << "closed: now";
+  EXPECT_EQ(CutoverWindowCloses(night, At(100, 23, 30)), At(101, 2, 0)) << "across midnight";
+  EXPECT_EQ(CutoverWindowCloses(night, At(101, 1, 30)), At(101, 2, 0));
 }
 
 TEST(RolloutTest, TheCutoverOptionsRoundTripThroughJsonAndBadOnesAreRefused) {
@@ -830,6 +837,41 @@ TEST(RolloutTest, AClosedWindowKeepsCopiedTargetsWaitingSayingWhenAndTheyCutOver
   d.Result(Kind::kApplied, 0);
   d.Result(Kind::kApplied, 1);
   EXPECT_EQ(d.r().state, RolloutState::kCompleted);
+}
+
+TEST(RolloutTest, ACutoverJobThatFoundTheWindowClosedLeavesItsTargetCopiedUntilTheWindowOpensAgain) {
+  RolloutStrategy s;
+  s.per_server = 3;
+  Driver d(Make(s, 1));
+  const int64_t base = At(20900, 0, 0);
+  s.cutover_window = *ParseCutoverWindow("02:00-03:00");
+  d.mutable_r().strategy = s;
+  d.Advance(base + At(0, 2, 50) - d.now());  // 02:50: open
+  d.Send({Kind::kStart});
+  Copied(d, 0);
+  ASSERT_EQ(d.cutovers, (std::vector<size_t>{0}));
+  const std::string cutover_job = d.r().targets[0].job;
+  // Its worker started it after 03:00 and swapped nothing: the job ends
+  // "copied" with the migration still copied.
+  d.Advance(At(0, 0, 15));
+  RolloutEvent late{Kind::kCopied, 0, "", "", 0};
+  late.migrations = {"00000000"};
+  d.Send(std::move(late));
+  EXPECT_EQ(d.r().targets[0].state, TargetState::kCopied);
+  EXPECT_EQ(d.r().targets[0].copy_job, cutover_job) << "the cut-over job holds the plan and the migration now";
+  EXPECT_EQ(d.r().targets[0].migrations, (std::vector<std::string>{"00000000"}));
+  EXPECT_EQ(d.audits.back(), "rollout.target.copied");
+  EXPECT_EQ(d.last_details["cutover"], true);
+  d.Send({Kind::kTick});
+  EXPECT_EQ(d.cutovers.size(), 1u) << "closed until tomorrow 02:00";
+  EXPECT_NE(d.r().targets[0].reason.find("opens (" + Rfc3339(base + At(1, 2, 0)) + ")"), std::string::npos)
+      << d.r().targets[0].reason;
+  EXPECT_EQ(d.r().state, RolloutState::kRunning);
+  d.Advance(base + At(1, 2, 0) - d.now());
+  d.Send({Kind::kTick});
+  EXPECT_EQ(d.cutovers, (std::vector<size_t>{0, 0}));
+  d.Result(Kind::kApplied, 0);
+  EXPECT_EQ(d.r().targets[0].state, TargetState::kDone);
 }
 
 TEST(RolloutTest, CutoversCountAgainstThePerServerLimitAndApplyResultsOfACopiedTargetDoNotFit) {

@@ -32,6 +32,7 @@ MigrationState Sample() {
                  "INSERT INTO audit VALUES (NEW.id)",
                  "CREATE DEFINER=`app`@`%` TRIGGER orders_ai AFTER INSERT ON orders FOR EACH ROW INSERT INTO audit "
                  "VALUES (NEW.id)"}};
+  s.deferred_indexes = {"KEY `by_customer` (`customer`,`amount`) COMMENT 'a;b'"};
   s.last_bound = {"1000"};
   s.rows_copied = 1000;
   s.rows_estimate = 5000;
@@ -48,6 +49,7 @@ TEST(MigrationStateJsonTest, RoundTrips) {
   ASSERT_TRUE(back.ok()) << back.error().ToString();
   EXPECT_EQ(MigrationToJson(*back), MigrationToJson(s));
   EXPECT_EQ(back->fk_clauses, s.fk_clauses);
+  EXPECT_EQ(back->deferred_indexes, s.deferred_indexes);
   EXPECT_EQ(back->last_bound, s.last_bound);
   ASSERT_EQ(back->triggers.size(), 1u);
   EXPECT_EQ(back->triggers[0].statement, s.triggers[0].statement);
@@ -61,13 +63,16 @@ TEST(MigrationStateJsonTest, ARecordFromBeforeFillsForeignKeysAndTriggersStillRe
   s.fk_names.clear();
   s.fk_clauses.clear();
   s.triggers.clear();
+  s.deferred_indexes.clear();
   nlohmann::json old = nlohmann::json::parse(MigrationToJson(s));
-  for (const char* key : {"fill_columns", "fill_values", "fk_names", "fk_clauses", "triggers"}) old.erase(key);
+  for (const char* key : {"fill_columns", "fill_values", "fk_names", "fk_clauses", "triggers", "deferred_indexes"})
+    old.erase(key);
   auto back = MigrationFromJson(old.dump());
   ASSERT_TRUE(back.ok()) << back.error().ToString();
   EXPECT_TRUE(back->fk_names.empty());
   EXPECT_TRUE(back->fill_columns.empty());
   EXPECT_TRUE(back->triggers.empty());
+  EXPECT_TRUE(back->deferred_indexes.empty());
   EXPECT_EQ(back->rows_copied, 1000u);
 }
 
@@ -77,6 +82,16 @@ TEST(MigrationStateJsonTest, ARecordWithoutItsKeyIsRefused) {
   auto back = MigrationFromJson(broken.dump());
   ASSERT_FALSE(back.ok());
   EXPECT_NE(back.error().message.find("key_columns"), std::string::npos) << back.error().message;
+}
+
+TEST(MigrationStateJsonTest, ADeferredIndexThatIsNoPlainIndexDefinitionIsRefused) {
+  for (const char* clause : {"UNIQUE KEY `u` (`a`)", "KEY `k` (`a`)\nDROP TABLE t", "DROP INDEX `k`"}) {
+    MigrationState s = Sample();
+    s.deferred_indexes = {clause};
+    auto back = MigrationFromJson(MigrationToJson(s));
+    ASSERT_FALSE(back.ok()) << clause;
+    EXPECT_NE(back.error().message.find("deferred index"), std::string::npos) << back.error().message;
+  }
 }
 
 }  // namespace

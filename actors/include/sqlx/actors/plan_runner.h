@@ -47,6 +47,10 @@ struct ApplyRequest {
   // over in hooks.resume), then the hash check. Empty: apply the plan.
   std::string migration_action;
   std::vector<std::string> migrations;
+  // With "cutover": no swap starts at or after this time (UTC ns since the
+  // epoch; the cut-over window's end); those left stay copied and the run
+  // ends "copied". 0: no limit.
+  int64_t cutover_before_ns = 0;
   ApplyHooks hooks;  // not part of the job's bytes: RunEnvelope's hooks set them
 };
 

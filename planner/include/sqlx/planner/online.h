@@ -111,6 +111,10 @@ struct MigrationState {
   // during the copy, are twinned onto the incoming table just before a swap
   // and put back under their names right after it.
   std::vector<TableTrigger> triggers;
+  // Plain secondary indexes of the new definition left off the shadow
+  // during the copy and built right after it (online_indexes.h), as SHOW
+  // CREATE TABLE writes them ("KEY `k_1` (`k`)").
+  std::vector<std::string> deferred_indexes;
   std::vector<std::string> last_bound;       // SQL literals of the last copied chunk's upper key; empty: none yet
   uint64_t rows_copied = 0;
   uint64_t rows_estimate = 0;

@@ -1,0 +1,137 @@
+#include "online_indexes.h"
+
+#include <algorithm>
+#include <map>
+#include <set>
+
+#include <nlohmann/json.hpp>
+
+#include "online_catalog.h"
+#include "sqlx/transports/session.h"
+
+namespace sqlx::planner::online {
+
+using transports::Session;
+
+std::string IndexClauseName(const std::string& clause) {
+  size_t at = clause.find('`');
+  return at == std::string::npos ? std::string() : UnquoteAt(clause, &at);
+}
+
+namespace {
+
+// The index lines of SHOW CREATE TABLE, in its order, without indent or
+// trailing comma: "PRIMARY KEY (`id`)", "UNIQUE KEY `u` (`c`)", "KEY `k` (`a`)", ...
+Result<std::vector<std::string>> IndexLines(Session& session, const std::string& table) {
+  SQLX_ASSIGN_OR_RETURN(std::vector<Row> rows, Rows(session, "SHOW CREATE TABLE " + Q(table)));
+  if (rows.empty() || rows[0].size() < 2 || !rows[0][1])
+    return MakeError(ErrorCode::kInternal, "SHOW CREATE TABLE " + Q(table) + " returned nothing");
+  const std::string& create = *rows[0][1];
+  std::vector<std::string> out;
+  for (size_t line = 0; line < create.size();) {
+    size_t end = create.find('\n', line);
+    if (end == std::string::npos) end = create.size();
+    std::string text = create.substr(line, end - line);
+    line = end + 1;
+    const size_t p = text.find_first_not_of(' ');
+    if (p == std::string::npos) continue;
+    text.erase(0, p);
+    if (!text.empty() && text.back() == ',') text.pop_back();
+    for (const char* head : {"PRIMARY KEY ", "UNIQUE KEY ", "KEY ", "FULLTEXT KEY ", "SPATIAL KEY "})
+      if (text.rfind(head, 0) == 0) {
+        out.push_back(text);
+        break;
+      }
+  }
+  return out;
+}
+
+// The column lists of the foreign keys `table` has.
+Result<std::vector<std::vector<std::string>>> ForeignKeyColumns(Session& session, const MigrationState& s,
+                                                                const std::string& table) {
+  SQLX_ASSIGN_OR_RETURN(std::vector<Row> rows,
+                        Rows(session, "SELECT CONSTRAINT_NAME, COLUMN_NAME FROM information_schema.KEY_COLUMN_USAGE "
+                                      "WHERE " + InSchema(s.database, table) +
+                                          " AND REFERENCED_TABLE_NAME IS NOT NULL ORDER BY CONSTRAINT_NAME, "
+                                          "ORDINAL_POSITION"));
+  std::map<std::string, std::vector<std::string>> by_name;
+  for (const Row& r : rows) by_name[r[0].value_or("")].push_back(r[1].value_or(""));
+  std::vector<std::vector<std::string>> out;
+  for (auto& [name, columns] : by_name) out.push_back(std::move(columns));
+  return out;
+}
+
+std::string AddClauses(const std::vector<std::string>& clauses) {
+  std::string out;
+  for (const std::string& c : clauses) out += (out.empty() ? "ADD " : ", ADD ") + c;
+  return out;
+}
+
+}  // namespace
+
+Status DeferIndexes(Session& session, MigrationState& s, const OnlineOptions& options) {
+  s.deferred_indexes.clear();
+  const std::string shadow = s.ShadowTable();
+  SQLX_ASSIGN_OR_RETURN(std::vector<std::string> lines, IndexLines(session, shadow));
+  SQLX_ASSIGN_OR_RETURN(std::vector<IndexInfo> indexes, ReadIndexes(session, s.database, shadow));
+  SQLX_ASSIGN_OR_RETURN(auto fk_columns, ForeignKeyColumns(session, s, shadow));
+  // A plain index whose first columns are a foreign key's may be the one
+  // the key needs: it stays.
+  auto needed = [&](const std::string& name) {
+    auto it = std::find_if(indexes.begin(), indexes.end(), [&](const IndexInfo& i) { return i.name == name; });
+    if (it == indexes.end()) return true;  // not as SHOW CREATE TABLE said: leave it be
+    return std::any_of(fk_columns.begin(), fk_columns.end(), [&](const std::vector<std::string>& fk) {
+      return it->columns.size() >= fk.size() && std::equal(fk.begin(), fk.end(), it->columns.begin());
+    });
+  };
+  // The tail of plain indexes after the last one that stays.
+  std::vector<std::string> tail;
+  for (const std::string& line : lines) {
+    if (line.rfind("KEY ", 0) != 0) continue;
+    const std::string name = IndexClauseName(line);
+    if (name.empty() || name == s.key_index || needed(name)) tail.clear();
+    else tail.push_back(line);
+  }
+  if (tail.empty()) return Status::Ok();
+  std::string drops;
+  for (const std::string& clause : tail) drops += (drops.empty() ? "DROP INDEX " : ", DROP INDEX ") + Q(IndexClauseName(clause));
+  SQLX_RETURN_IF_ERROR(RunDdl(session, "ALTER TABLE " + Q(shadow) + " " + drops, options));
+  // The server must build them online later: tried now, on the empty table.
+  const std::string add = "ALTER TABLE " + Q(shadow) + " " + AddClauses(tail) + ", ALGORITHM=INPLACE, LOCK=NONE";
+  auto tried = Run(session, add);
+  if (!tried.ok()) {
+    // Not online (or not at all as written): they are built with the copy.
+    return tried.error().server_code == 0 ? Status(tried.error())
+                                          : RunDdl(session, "ALTER TABLE " + Q(shadow) + " " + AddClauses(tail), options);
+  }
+  SQLX_RETURN_IF_ERROR(RunDdl(session, "ALTER TABLE " + Q(shadow) + " " + drops, options));
+  s.deferred_indexes = tail;
+  return Status::Ok();
+}
+
+Status BuildDeferredIndexes(Session& session, MigrationState& s, const OnlineOptions& options,
+                            MigrationObserver& observer) {
+  if (s.deferred_indexes.empty()) return Status::Ok();
+  SQLX_ASSIGN_OR_RETURN(std::vector<IndexInfo> indexes, ReadIndexes(session, s.database, s.ShadowTable()));
+  std::vector<std::string> missing, names;
+  for (const std::string& clause : s.deferred_indexes) {
+    const std::string name = IndexClauseName(clause);
+    if (std::none_of(indexes.begin(), indexes.end(), [&](const IndexInfo& i) { return i.name == name; })) {
+      missing.push_back(clause);
+      names.push_back(name);
+    }
+  }
+  if (missing.empty()) return Status::Ok();
+  observer.Event(s, "migration.indexing", nullptr, nlohmann::json{{"indexes", names}}.dump());
+  Status built =
+      RunDdl(session, "ALTER TABLE " + Q(s.ShadowTable()) + " " + AddClauses(missing) + ", ALGORITHM=INPLACE, LOCK=NONE",
+             options);
+  if (built.ok()) return built;
+  Error e = built.error();
+  e.message = "building the index(es) " + Columns(names) + " of the copy " + Q(s.ShadowTable()) + " failed (" +
+              e.message + "); `sqlx migrations resume " + s.id + "` builds them again, `sqlx migrations finalize " +
+              s.id + "` abandons the migration";
+  return e;
+}
+
+}  // namespace sqlx::planner::online
