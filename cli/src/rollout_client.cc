@@ -40,13 +40,22 @@ Result<std::string> DesiredJson(const GlobalOptions& g, const ClusterArgs& a) {
   return ir::ToCanonicalJson(*db);
 }
 
-// Settled: nothing in flight, and nothing will move without someone.
+// Running with nothing in flight and copied targets waiting for the
+// cut-over window, which is closed now.
+bool WaitingForWindow(const json& r) {
+  const json& counts = r["counts"];
+  return r.value("state", "") == "running" && counts.value("copied", 0) > 0 &&
+         r.contains("cutover_window_opens_ns") && r["cutover_window_opens_ns"].is_number();
+}
+
+// Settled: nothing in flight, and nothing will move without someone (or
+// before the cut-over window opens).
 bool Settled(const json& r) {
   const std::string state = r.value("state", "");
   const json& counts = r["counts"];
-  if (counts.value("applying", 0) + counts.value("reverting", 0) > 0) return false;
+  if (counts.value("applying", 0) + counts.value("reverting", 0) + counts.value("cutting-over", 0) > 0) return false;
   return state == "completed" || state == "reverted" || state == "paused" || state == "aborted" ||
-         (state == "gate" && r["strategy"].value("gate", "") == "approval");
+         (state == "gate" && r["strategy"].value("gate", "") == "approval") || WaitingForWindow(r);
 }
 
 Result<json> WaitSettled(const Api& api, const std::string& id, double timeout_s) {
@@ -185,8 +194,9 @@ void PrintStatus(std::ostream& out, const json& r) {
   PrintTargets(out, r);
 }
 
-// --watch's exit code (docs/rollouts.md).
+// --watch's and --wait's exit codes (docs/rollouts.md).
 constexpr int kExitAwaitingApproval = 3;
+constexpr int kExitAwaitingWindow = 4;
 
 // Polls until the rollout settles (needs a person, or ended): on a
 // terminal the status redrawn in place; otherwise (or --format json) a line
@@ -217,6 +227,7 @@ int Watch(const GlobalOptions& g, const ClusterArgs& a, const Api& api) {
     if (Settled(r)) {
       const std::string state = r.value("state", "");
       if (state == "completed" || state == "reverted") return kExitOk;
+      if (WaitingForWindow(r)) return kExitAwaitingWindow;
       return state == "gate" ? kExitAwaitingApproval : kExitError;
     }
     if (std::chrono::steady_clock::now() > deadline)
@@ -241,6 +252,7 @@ int Show(const GlobalOptions& g, const ClusterArgs& a, const Api& api, const Res
     PrintStatus(std::cout, r);
   }
   const std::string state = r.value("state", "");
+  if (a.wait && WaitingForWindow(r)) return kExitAwaitingWindow;
   return a.wait && (state == "paused" || state == "aborted") ? kExitError : kExitOk;
 }
 

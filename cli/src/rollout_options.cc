@@ -57,13 +57,15 @@ void AddRolloutCommands(CLI::App& app, ClusterArgs& cluster, const ClientCommand
     cmd->add_option("id", cluster.id, "The rollout (rollout create printed it)")->required();
   }
   for (CLI::App* cmd : rollout_cmd->get_subcommands([](CLI::App* sub) { return sub->get_name() != "list"; })) {
-    cmd->add_flag("--wait", cluster.wait, "Wait until it settles: exit 1 if it ends paused or aborted");
+    cmd->add_flag("--wait", cluster.wait,
+                  "Wait until it settles: exit 1 if it ends paused or aborted, 4 if its copies wait for the "
+                  "cut-over window");
     cmd->add_option("--timeout", cluster.wait_timeout_s, "Seconds --wait waits")->default_val(600);
   }
   rollout_cmd->get_subcommand("status")
       ->add_flag("--watch", cluster.watch,
                  "Redraw until it needs a person or ends: exit 0 completed or reverted, 1 paused or aborted, 3 "
-                 "waiting for approval")
+                 "waiting for approval, 4 waiting for the cut-over window")
       ->excludes("--wait");
 }
 

@@ -103,6 +103,10 @@ json RolloutStatusJson(const Rollout& r, Records* records) {
   out["counts"] = counts;
   out.update(RolloutProgressJson(r, now));
   out["now_ns"] = now;
+  // Closed now: when the cut-over window opens next (copied targets wait for it).
+  out["cutover_window_opens_ns"] = r.strategy.cutover_window && !InCutoverWindow(*r.strategy.cutover_window, now)
+                                       ? json(CutoverWindowOpens(*r.strategy.cutover_window, now))
+                                       : json();
   return out;
 }
 

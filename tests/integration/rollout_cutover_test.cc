@@ -212,16 +212,14 @@ TEST(RolloutCutoverTest, AClosedWindowKeepsTheCopiesWaitingCapturingChangesAndTh
   const std::string window = WindowFromNow(120, 180);
   const std::string id = f.Create({"--cutover-window", window, "--per-server", "3"});
   ASSERT_FALSE(id.empty());
-  json r;
-  ASSERT_TRUE(PollUntil(
-      [&] {
-        r = f.cluster.Get("/v1/rollouts/" + id);
-        return r["counts"] == json{{"copied", kDatabases}};
-      },
-      120s))
-      << r.dump(1);
+  // --wait settles once every copy waits for the window: exit 4.
+  auto [waited_code, waited] = f.Rollout({"status", id, "--wait", "--timeout", "120"});
+  EXPECT_EQ(waited_code, 4) << waited.dump(1);
+  EXPECT_EQ(waited["counts"], (json{{"copied", kDatabases}})) << waited.dump(1);
+  ASSERT_TRUE(waited["cutover_window_opens_ns"].is_number()) << waited.dump(1);
+  EXPECT_GT(waited["cutover_window_opens_ns"].get<int64_t>(), waited["now_ns"].get<int64_t>());
   std::this_thread::sleep_for(2s);  // ticks pass: still closed
-  r = f.cluster.Get("/v1/rollouts/" + id);
+  json r = f.cluster.Get("/v1/rollouts/" + id);
   EXPECT_EQ(r["state"], "running") << r.dump(1);
   EXPECT_EQ(r["counts"], (json{{"copied", kDatabases}})) << r.dump(1);
   for (const json& t : r["targets"]) {
