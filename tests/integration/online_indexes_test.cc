@@ -11,11 +11,11 @@
 
 #include <gtest/gtest.h>
 
+#include "mariadb_session.h"
 #include "schema_fixtures.h"
 #include "sqlx/planner/online.h"
 #include "sqlx/planner/plan.h"
 #include "sqlx/transports/session.h"
-#include "sqlx/transports/url.h"
 #include "table_writer.h"
 #include "test_env.h"
 
@@ -49,13 +49,7 @@ class Recorder : public planner::MigrationObserver {
 };
 
 std::unique_ptr<transports::Session> RootSession(const std::string& db) {
-  auto url = transports::ParseConnectionUrl("mysql://root@127.0.0.1:" + testing::MariaDbPort() + "/" + db);
-  EXPECT_TRUE(url.ok()) << url.error().ToString();
-  if (!url.ok()) return nullptr;
-  url->password = testing::MariaDbRootPassword();
-  auto session = transports::Session::Open(*url, transports::SessionOptions{});
-  EXPECT_TRUE(session.ok()) << session.error().ToString();
-  return session.ok() ? std::move(session).value() : nullptr;
+  return testing::MustOpen(testing::Url("root", testing::MariaDbRootPassword(), db));
 }
 
 // t as the writer (table_writer.h) writes it (id, k, v), with indexes of

@@ -10,11 +10,11 @@
 #include <gtest/gtest.h>
 
 #include "online_triggers.h"
+#include "mariadb_session.h"
 #include "schema_fixtures.h"
 #include "sqlx/planner/online.h"
 #include "sqlx/planner/plan.h"
 #include "sqlx/transports/session.h"
-#include "sqlx/transports/url.h"
 #include "test_env.h"
 
 namespace sqlx {
@@ -39,13 +39,7 @@ class Recorder : public planner::MigrationObserver {
 };
 
 std::unique_ptr<transports::Session> RootSession(const std::string& db) {
-  auto url = transports::ParseConnectionUrl("mysql://root@127.0.0.1:" + testing::MariaDbPort() + "/" + db);
-  EXPECT_TRUE(url.ok()) << url.error().ToString();
-  if (!url.ok()) return nullptr;
-  url->password = testing::MariaDbRootPassword();
-  auto session = transports::Session::Open(*url, transports::SessionOptions{});
-  EXPECT_TRUE(session.ok()) << session.error().ToString();
-  return session.ok() ? std::move(session).value() : nullptr;
+  return testing::MustOpen(testing::Url("root", testing::MariaDbRootPassword(), db));
 }
 
 const char* kTable = "CREATE TABLE t (id int NOT NULL PRIMARY KEY, k int NOT NULL, v varchar(40));"
