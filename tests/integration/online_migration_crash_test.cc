@@ -3,8 +3,10 @@
 // finalize after twins were made on the shadow or the old table, a revert
 // cut short after its swap back then cut over again, and the table's own
 // triggers changed during the copy.
+#include <chrono>
 #include <memory>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include <gtest/gtest.h>
@@ -203,6 +205,49 @@ TEST(OnlineMigrationCrashTest, TriggersChangedDuringTheCopyRefuseTheCutOver) {
   EXPECT_EQ(OwnTriggers(m.db), changed);
   RootSql("INSERT INTO t (id, k, v) VALUES (900004, 1, 'x'); DELETE FROM t WHERE id = 900004", m.db);
   EXPECT_EQ(RootSql("SELECT op FROM audit WHERE rid = 900004 ORDER BY seq", m.db), "i\nd\n");
+}
+
+// The foreign-key steps of a cut-over wait out a metadata lock the way
+// the swap does: a session reading the copy (as the capture's writers do)
+// for longer than one lock wait delays the cut-over instead of failing it.
+TEST(OnlineMigrationCrashTest, ASelfKeyIsAddedToTheCopyAfterAMetadataLockWaitThatTimesOutOnce) {
+  FixtureDatabases fx;
+  const std::string db = fx.Create("omc5");
+  RootSql("CREATE TABLE t (id int NOT NULL PRIMARY KEY, parent int DEFAULT NULL, v varchar(40), KEY parent (parent),"
+          " CONSTRAINT t_parent FOREIGN KEY (parent) REFERENCES t (id));"
+          "INSERT INTO t (id, parent, v) SELECT seq, IF(seq > 1, seq - 1, NULL), CONCAT('v', seq) FROM seq_1_to_2000",
+          db);
+  auto session = RootSession(db);
+  ASSERT_NE(session, nullptr);
+  Recorder rec;
+  auto started = planner::StartOnlineMigration(*session, "root@test", db, Widen(), rec);
+  ASSERT_TRUE(started.ok()) << started.error().ToString();
+  MigrationState s = *started;
+  OnlineOptions postpone;
+  postpone.postpone_cutover = true;
+  ASSERT_TRUE(planner::ContinueOnlineMigration(*session, s, postpone, rec).ok());
+  ASSERT_EQ(s.phase, "copied");
+  // Another session holds the copy's metadata lock for 2.5 s (lock waits
+  // are 1 s).
+  auto holder = RootSession(db);
+  ASSERT_NE(holder, nullptr);
+  ASSERT_TRUE(holder->Execute("START TRANSACTION").ok());
+  ASSERT_TRUE(holder->Execute("DO (SELECT COUNT(*) FROM `" + s.ShadowTable() + "`)").ok());
+  std::thread release([&holder] {
+    std::this_thread::sleep_for(std::chrono::milliseconds(2500));
+    (void)holder->Execute("COMMIT");
+  });
+  Status st = planner::CutOverMigration(*session, s, OnlineOptions{}, rec);
+  release.join();
+  ASSERT_TRUE(st.ok()) << st.error().ToString();
+  EXPECT_EQ(s.phase, "cut-over");
+  EXPECT_NE(RootSql("SHOW CREATE TABLE t", db).find("CONSTRAINT `t_parent` FOREIGN KEY (`parent`) REFERENCES `t` (`id`)"),
+            std::string::npos);
+  EXPECT_EQ(RootSql("SELECT DATA_TYPE FROM information_schema.COLUMNS WHERE TABLE_SCHEMA = '" + db +
+                        "' AND TABLE_NAME = 't' AND COLUMN_NAME = 'v'"),
+            "varchar\n");
+  ASSERT_TRUE(planner::FinalizeMigration(*session, s, rec).ok());
+  EXPECT_EQ(EngineObjects(db), "0\n");
 }
 
 }  // namespace

@@ -10,9 +10,12 @@ namespace sqlx::planner::online {
 namespace {
 
 // Runs `alter` with foreign_key_checks off (metadata only), then on again.
+// Its tables are busy (the table, the shadow its capture writes, child
+// tables): a metadata-lock wait that times out is tried again as a swap's
+// RENAME is (RunDdl, OnlineOptions' cut-over attempts and backoff).
 Status WithoutChecks(transports::Session& session, const std::string& alter) {
   SQLX_RETURN_IF_ERROR(Exec(session, "SET SESSION foreign_key_checks = 0"));
-  Status st = Exec(session, alter + ", ALGORITHM=INPLACE, LOCK=NONE");
+  Status st = RunDdl(session, alter + ", ALGORITHM=INPLACE, LOCK=NONE", OnlineOptions{});
   Status restored = Exec(session, "SET SESSION foreign_key_checks = 1");
   if (!st.ok()) return st;
   return restored;
