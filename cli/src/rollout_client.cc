@@ -292,6 +292,10 @@ int RunRolloutClient(const GlobalOptions& g, const ClusterArgs& a, const Api& ap
   }
   if (act == "status" && a.watch) return Watch(g, a, api);
   if (act == "status") return Show(g, a, api, Call(api, "GET", Path("/v1/rollouts", a.id)));
+  if (act == "window") {
+    json body{{"cutover_window", a.cutover_window == "any" ? json() : json(a.cutover_window)}};
+    return Show(g, a, api, Call(api, "POST", Path("/v1/rollouts", a.id) + "/window", &body));
+  }
   // pause, resume, abort, revert, approve
   return Show(g, a, api, Call(api, "POST", Path("/v1/rollouts", a.id) + "/" + act));
 }

@@ -56,6 +56,11 @@ void AddRolloutCommands(CLI::App& app, ClusterArgs& cluster, const ClientCommand
     CLI::App* cmd = client(rollout_cmd, verb, help);
     cmd->add_option("id", cluster.id, "The rollout (rollout create printed it)")->required();
   }
+  CLI::App* window = client(rollout_cmd, "window",
+                            "Change when its online copies cut over: HH:MM-HH:MM (UTC), or `any` for any time");
+  window->add_option("id", cluster.id, "The rollout (rollout create printed it)")->required();
+  window->add_option("window", cluster.cutover_window, "HH:MM-HH:MM (UTC; 22:00-02:00 wraps midnight) or any")
+      ->required();
   for (CLI::App* cmd : rollout_cmd->get_subcommands([](CLI::App* sub) { return sub->get_name() != "list"; })) {
     cmd->add_flag("--wait", cluster.wait,
                   "Wait until it settles: exit 1 if it ends paused or aborted, 4 if its copies wait for the "

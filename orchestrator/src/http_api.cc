@@ -399,6 +399,26 @@ Status Orchestrator::Impl::Serve() {
   http.Post(R"(/v1/rollouts/([A-Za-z0-9_.\-]+)/abort)", guard({"admin", "operator"}, command(Command::kAbort)));
   http.Post(R"(/v1/rollouts/([A-Za-z0-9_.\-]+)/revert)", guard({"admin", "operator"}, command(Command::kRevert)));
   http.Post(R"(/v1/rollouts/([A-Za-z0-9_.\-]+)/approve)", guard({"admin", "operator"}, command(Command::kApprove)));
+  // {"cutover_window": "HH:MM-HH:MM" (UTC) or null (any time)}.
+  http.Post(R"(/v1/rollouts/([A-Za-z0-9_.\-]+)/window)",
+            guard({"admin", "operator"}, [this](const auto& req, auto& res, const Caller& caller) {
+              const json body = Body(req);
+              if (!body.contains("cutover_window") ||
+                  !(body["cutover_window"].is_string() || body["cutover_window"].is_null()))
+                return ReplyError(res, 400, "invalid_argument",
+                                  "give {\"cutover_window\": \"HH:MM-HH:MM\"} (UTC) or {\"cutover_window\": null} (any time)");
+              std::optional<CutoverWindow> window;
+              if (body["cutover_window"].is_string()) {
+                auto parsed = ParseCutoverWindow(body["cutover_window"].get<std::string>());
+                if (!parsed.ok()) return ReplyError(res, 400, "invalid_argument", parsed.error().message);
+                window = *parsed;
+              }
+              auto r = CommandRollout(caller, std::string(req.matches[1]), Command::kSetWindow, window);
+              if (!r.ok() && r.error().code == ErrorCode::kInvalidArgument)
+                return ReplyError(res, 409, "conflict", r.error().message);
+              if (!r.ok()) return ReplyError(res, r.error());
+              Reply(res, 200, RolloutStatusJson(*r, records_.get()));
+            }));
 
   // --- tokens ---
   http.Get("/v1/tokens", guard({"admin"}, [this](const auto&, auto& res, const Caller&) {

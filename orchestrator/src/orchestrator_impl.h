@@ -157,7 +157,9 @@ class Orchestrator::Impl {
   Result<Rollout> CreateRollout(const Caller& caller, const RolloutRequest& request);
   // pause, resume, abort, revert or approve, by `caller`: the rollout after
   // it. A command its state does not admit is kInvalidArgument, saying why.
-  Result<Rollout> CommandRollout(const Caller& caller, const std::string& id, RolloutEvent::Kind command);
+  // `window`: kSetWindow's new cut-over window (nullopt: any time).
+  Result<Rollout> CommandRollout(const Caller& caller, const std::string& id, RolloutEvent::Kind command,
+                                 std::optional<CutoverWindow> window = std::nullopt);
   // Wakes RolloutLoop (an apply result of a rollout was persisted).
   void NotifyRollouts();
   // Drives every unfinished rollout on: job results, wait gates, resumes

@@ -460,6 +460,21 @@ void Step::Command() {
       }
       ro.state = RolloutState::kRunning;
       return Advance();
+    case Kind::kSetWindow: {
+      if (s != RolloutState::kPending && s != RolloutState::kRunning && s != RolloutState::kGate &&
+          !(s == RolloutState::kPaused && !ro.reverting))
+        return Refuse("rollout " + ro.id + " is " + state +
+                      ": only a pending, running, gated or paused rollout's cut-over window changes");
+      auto text = [](const std::optional<CutoverWindow>& w) { return w ? json(CutoverWindowText(*w)) : json(); };
+      if (ro.strategy.cutover_window == e_.cutover_window) return;  // as it is: nothing to record
+      json details{{"from", text(ro.strategy.cutover_window)}, {"to", text(e_.cutover_window)}};
+      ro.strategy.cutover_window = e_.cutover_window;
+      Audit("rollout.window.changed", details);
+      // Copied targets cut over now if it opened; targets dispatched from
+      // now on postpone their cut-over for it (or no longer do).
+      if (s == RolloutState::kRunning) Advance();
+      return;
+    }
     case Kind::kAbort:
       if (s != RolloutState::kRunning && s != RolloutState::kGate && !(s == RolloutState::kPaused && !ro.reverting))
         return Refuse("rollout " + ro.id + " is " + state + ": only a running, gated or paused rollout aborts");

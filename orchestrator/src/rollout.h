@@ -247,6 +247,7 @@ struct RolloutEvent {
     kAbort,
     kRevert,
     kApprove,
+    kSetWindow,     // set the cut-over window to `cutover_window` (nullopt: any time)
   };
   Kind kind = Kind::kTick;
   size_t target = 0;
@@ -259,6 +260,7 @@ struct RolloutEvent {
   std::map<std::string, uint32_t> elsewhere;
   std::optional<TargetHealth> health;  // kApplied, kFailed: what the target's worker measured
   std::vector<std::string> migrations;  // kCopied: the migrations copied (ids)
+  std::optional<CutoverWindow> cutover_window;  // kSetWindow: the new window (nullopt: any time)
 };
 
 struct RolloutAction {

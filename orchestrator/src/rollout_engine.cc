@@ -176,12 +176,13 @@ Result<Rollout> Orchestrator::Impl::CreateRollout(const Caller& caller, const Ro
 }
 
 Result<Rollout> Orchestrator::Impl::CommandRollout(const Caller& caller, const std::string& id,
-                                                   RolloutEvent::Kind command) {
+                                                   RolloutEvent::Kind command, std::optional<CutoverWindow> window) {
   std::lock_guard<std::mutex> lock(state_mu_);
   SQLX_ASSIGN_OR_RETURN(std::optional<Rollout> r, records_->GetRollout(id));
   if (!r) return MakeError(ErrorCode::kNotFound, "no rollout '" + id + "' (see `sqlx rollout list`)");
   RolloutEvent e;
   e.kind = command;
+  e.cutover_window = window;
   e.actor = caller.subject;
   e.now_ns = UnixNowNs();
   SQLX_RETURN_IF_ERROR(DriveRollout(*r, e, &caller));

@@ -101,6 +101,7 @@ const std::vector<Route>& Routes() {
       {"POST", "/v1/rollouts/" + kId + "/abort", "/v1/rollouts/nosuch/abort", {"admin", "operator"}},
       {"POST", "/v1/rollouts/" + kId + "/revert", "/v1/rollouts/nosuch/revert", {"admin", "operator"}},
       {"POST", "/v1/rollouts/" + kId + "/approve", "/v1/rollouts/nosuch/approve", {"admin", "operator"}},
+      {"POST", "/v1/rollouts/" + kId + "/window", "/v1/rollouts/nosuch/window", {"admin", "operator"}},
   };
   return kRoutes;
 }

@@ -251,5 +251,39 @@ TEST(RolloutCutoverTest, AClosedWindowKeepsTheCopiesWaitingCapturingChangesAndTh
   }
 }
 
+TEST(RolloutCutoverTest, OpeningTheWindowOfAWaitingRolloutCutsItsCopiesOverAndItCompletes) {
+  OneServerFleet f("rcx");
+  ASSERT_TRUE(f.Start());
+  const std::string closed = WindowFromNow(120, 180);
+  const std::string id = f.Create({"--cutover-window", closed, "--per-server", "3"});
+  ASSERT_FALSE(id.empty());
+  auto [waited_code, waited] = f.Rollout({"status", id, "--wait", "--timeout", "120"});
+  ASSERT_EQ(waited_code, 4) << waited.dump(1);
+  for (const Target& t : f.targets) EXPECT_EQ(f.ColumnType(t.db), "int\n") << t.db;
+  // An operator moves the window to now: every copy cuts over.
+  const std::string open = WindowFromNow(-60, 60);
+  auto [code, done] = f.Rollout({"window", id, open, "--wait", "--timeout", "120"});
+  ASSERT_EQ(code, 0) << done.dump(1);
+  EXPECT_EQ(done["state"], "completed") << done.dump(1);
+  EXPECT_EQ(done["counts"], (json{{"done", kDatabases}})) << done.dump(1);
+  EXPECT_EQ(done["strategy"]["cutover_window"], open) << done.dump(1);
+  bool audited = false;
+  for (const json& e : f.cluster.AuditEvents("rollout.window.changed")) {
+    if (e["details"].value("rollout", "") != id) continue;
+    audited = true;
+    EXPECT_EQ(e["details"]["from"], closed) << e.dump(1);
+    EXPECT_EQ(e["details"]["to"], open) << e.dump(1);
+    EXPECT_FALSE(e["details"].value("by", "").empty()) << e.dump(1);
+  }
+  EXPECT_TRUE(audited);
+  std::this_thread::sleep_for(300ms);
+  f.StopWriters();
+  for (Target& t : f.targets) {
+    ASSERT_EQ(t.writer->failure(), "") << t.db;
+    EXPECT_EQ(f.ColumnType(t.db), "bigint\n") << t.db;
+    EXPECT_EQ(testing::RowsDiffering(t.db, t.control, KeyStyle{}, f.port), 0u) << t.db << ": " << t.writer->messages_;
+  }
+}
+
 }  // namespace
 }  // namespace sqlx

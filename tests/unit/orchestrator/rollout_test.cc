@@ -874,6 +874,61 @@ TEST(RolloutTest, ACutoverJobThatFoundTheWindowClosedLeavesItsTargetCopiedUntilT
   EXPECT_EQ(d.r().targets[0].state, TargetState::kDone);
 }
 
+// Sends kSetWindow (nullopt: any time) by "op".
+std::string SetWindow(Driver& d, std::optional<CutoverWindow> w) {
+  RolloutEvent e{Kind::kSetWindow, 0, "", "op", 0};
+  e.cutover_window = w;
+  return d.Send(std::move(e));
+}
+
+TEST(RolloutTest, AWindowChangedAfterCreationTakesEffectAtOnceAndIsAudited) {
+  RolloutStrategy s;
+  s.per_server = 3;
+  Driver d(Make(s, 1));
+  const int64_t base = At(20900, 0, 0);
+  s.cutover_window = *ParseCutoverWindow("02:00-03:00");
+  d.mutable_r().strategy = s;
+  d.Advance(base + At(0, 10, 0) - d.now());  // 10:00: closed
+  d.Send({Kind::kStart});
+  Copied(d, 0);
+  Copied(d, 1);
+  EXPECT_TRUE(d.cutovers.empty());
+  // Moved to a window that is open now: both cut over.
+  EXPECT_EQ(SetWindow(d, *ParseCutoverWindow("09:30-11:00")), "");
+  EXPECT_EQ(d.audits.back(), "rollout.cutover.started");
+  EXPECT_EQ(d.cutovers, (std::vector<size_t>{0, 1}));
+  EXPECT_EQ(d.r().strategy.cutover_window, *ParseCutoverWindow("09:30-11:00"));
+  auto changed = std::find(d.audits.begin(), d.audits.end(), "rollout.window.changed");
+  ASSERT_NE(changed, d.audits.end());
+  d.Result(Kind::kApplied, 0);
+  d.Result(Kind::kApplied, 1);
+  EXPECT_EQ(d.r().state, RolloutState::kCompleted);
+  EXPECT_NE(SetWindow(d, std::nullopt), "") << "a completed rollout's window does not change";
+}
+
+TEST(RolloutTest, AWindowRemovedLetsWaitingCopiesCutOverAndTheChangeNamesBothWindows) {
+  RolloutStrategy s;
+  s.per_server = 3;
+  Driver d(Make(s, 1));
+  s.cutover_window = *ParseCutoverWindow("02:00-03:00");
+  d.mutable_r().strategy = s;
+  d.Advance(At(20900, 10, 0) - d.now());
+  d.Send({Kind::kStart});
+  Copied(d, 0);
+  EXPECT_EQ(d.Command(Kind::kPause), "");
+  EXPECT_EQ(SetWindow(d, std::nullopt), "");
+  EXPECT_EQ(d.audits.back(), "rollout.window.changed");
+  EXPECT_EQ(d.last_details["from"], "02:00-03:00");
+  EXPECT_TRUE(d.last_details["to"].is_null());
+  EXPECT_EQ(d.last_details["by"], "op");
+  EXPECT_TRUE(d.cutovers.empty()) << "paused: nothing starts";
+  EXPECT_EQ(SetWindow(d, std::nullopt), "") << "the same window again: accepted";
+  EXPECT_EQ(d.audits.back(), "rollout.window.changed") << "and not recorded twice";
+  EXPECT_EQ(std::count(d.audits.begin(), d.audits.end(), "rollout.window.changed"), 1);
+  EXPECT_EQ(d.Command(Kind::kResume), "");
+  EXPECT_EQ(d.cutovers, (std::vector<size_t>{0}));
+}
+
 TEST(RolloutTest, CutoversCountAgainstThePerServerLimitAndApplyResultsOfACopiedTargetDoNotFit) {
   RolloutStrategy s;
   s.per_server = 1;
