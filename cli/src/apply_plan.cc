@@ -408,6 +408,18 @@ class PlanRun {
       }
     }
     SQLX_RETURN_IF_ERROR(session_.Execute("SET SESSION lock_wait_timeout = DEFAULT"));
+    if (action == "abandon") {
+      std::set<int> copied;
+      for (const planner::MigrationState& m : options_.resume)
+        if (std::find(options_.migrations.begin(), options_.migrations.end(), m.id) != options_.migrations.end())
+          copied.insert(m.operation_id);
+      if (Status undone = UndoOtherOperations(copied); !undone.ok()) {
+        report_.result = ApplyResult::kFailed;
+        report_.error = undone.error();
+        Record("apply.failed", "", &*report_.error, ApplyReportToJson(report_));
+        return std::move(report_);
+      }
+    }
     if (!late.empty()) {
       // Between the plan's two hashes: the next window's cut-over goes on.
       std::string ids;
@@ -420,6 +432,44 @@ class PlanRun {
       return std::move(report_);
     }
     return Finish(action == "cutover" ? plan_.to_hash : plan_.from_hash);
+  }
+
+  // After an abandon: the job that copied ran the plan's other operations
+  // (only its online copies waited for their cut-over), so they are undone
+  // by their reverse, newest first, each ALTER TABLE online
+  // (ALGORITHM=INPLACE, LOCK=NONE: one the server could only run by copying
+  // the table fails, naming it, instead of blocking its writers). Nothing
+  // when the database is back at the plan's from_hash (a redelivery).
+  Status UndoOtherOperations(const std::set<int>& copied) {
+    SQLX_ASSIGN_OR_RETURN(flo::LearnedDatabase now, LearnLive());
+    SQLX_RETURN_IF_ERROR(session_.InitDb(report_.database));
+    if (now.profile_hash == plan_.from_hash) return Status::Ok();
+    planner::Plan ran = plan_;
+    std::erase_if(ran.operations, [&](const planner::Operation& op) { return copied.count(op.id) > 0; });
+    const planner::Plan back = planner::ReversePlan(ran);
+    SQLX_ASSIGN_OR_RETURN(std::string session_sql_mode, FirstValue(session_, "SELECT @@SESSION.sql_mode"));
+    for (const planner::Operation& op : back.operations) {
+      const auto start = std::chrono::steady_clock::now();
+      SQLX_RETURN_IF_ERROR(session_.Execute(
+          "SET SESSION sql_mode = " + planner::QuoteString(op.sql_mode.empty() ? session_sql_mode : op.sql_mode)));
+      for (std::string statement : planner::OperationStatements(op)) {
+        if (statement.rfind("ALTER TABLE ", 0) == 0 && statement.find("ALGORITHM=") == std::string::npos)
+          statement += ", ALGORITHM=INPLACE, LOCK=NONE";
+        if (auto done = session_.Execute(statement); !done.ok()) {
+          Error e = done.error();
+          e.message = "the copies were abandoned, but undoing the plan's other operations failed at `" +
+                      statement.substr(0, 120) + "`: " + e.message + "; " + report_.database +
+                      " is between the plan's hashes: undo the rest by hand (`sqlx plan:diff` from it to the "
+                      "schema it had)";
+          return e;
+        }
+      }
+      Record("apply.step", op.object, nullptr,
+             StepDetails(op, std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() -
+                                                                                   start))
+                 .dump());
+    }
+    return Status::Ok();
   }
 
   // Every change made: re-learn, and the live hash must be `expected` (the

@@ -391,6 +391,48 @@ TEST_F(DriverApplyTest, ACutoverActionStartedAfterTheWindowClosedSwapsNothingAnd
   EXPECT_EQ(Learn(from_).profile_hash, Learn(to_).profile_hash);
 }
 
+// A rollout's revert of a copied target abandons its copies; the plan's
+// other operations, which the copy's job ran, are undone too, so the
+// database is back at the plan's from_hash.
+TEST_F(DriverApplyTest, AbandoningCopiesAlsoUndoesThePlansOtherOperations) {
+  const std::string from_sql =
+      "CREATE TABLE t (id int PRIMARY KEY, k int NOT NULL); INSERT INTO t SELECT seq, seq FROM seq_1_to_2000;"
+      "CREATE TABLE u (id int PRIMARY KEY, a int); INSERT INTO u VALUES (1, 1)";
+  ASSERT_NO_FATAL_FAILURE(Build("drv_abandon", from_sql,
+                                "CREATE TABLE t (id int PRIMARY KEY, k bigint NOT NULL);"
+                                "CREATE TABLE u (id int PRIMARY KEY, a int, note varchar(10), KEY by_a (a))"));
+  const std::string from_hash = Learn(from_).profile_hash;
+  TestStore store;
+  std::vector<planner::MigrationState> saved;
+  auto keep = [&saved](const planner::MigrationState& m) {
+    std::erase_if(saved, [&m](const planner::MigrationState& o) { return o.id == m.id; });
+    saved.push_back(m);
+    return Status::Ok();
+  };
+  ApplyOptions copy = store.Options(from_);
+  copy.online.postpone_cutover = true;
+  copy.checkpoint = keep;
+  ApplyReport report = MustApply(plan_, copy);
+  ASSERT_EQ(report.result, ApplyResult::kCopied) << ApplyReportToJson(report);
+  ASSERT_EQ(saved.size(), 1u);
+  ASSERT_NE(Learn(from_).profile_hash, from_hash) << "u was changed by the copy's job";
+
+  ApplyOptions abandon = store.Options(from_);
+  abandon.migration_action = "abandon";
+  abandon.migrations = {saved[0].id};
+  abandon.resume = saved;
+  abandon.checkpoint = keep;
+  abandon.allow_destructive = true;
+  report = MustApply(plan_, abandon);
+  EXPECT_EQ(report.result, ApplyResult::kApplied) << ApplyReportToJson(report);
+  EXPECT_EQ(saved[0].phase, "abandoned");
+  EXPECT_EQ(Learn(from_).profile_hash, from_hash);
+  EXPECT_EQ(testing::RootSql("SELECT id, a FROM u", from_), "1\t1\n");
+  // Again (a redelivery): already back, nothing to undo.
+  report = MustApply(plan_, abandon);
+  EXPECT_EQ(report.result, ApplyResult::kApplied) << ApplyReportToJson(report);
+}
+
 TEST(DriverTest, ApplyAfterCloseFailsSayingSo) {
   std::unique_ptr<Driver> driver = MustCreate();
   ASSERT_NE(driver, nullptr);

@@ -71,7 +71,8 @@ struct ApplyOptions {
   // online `migrations` (ids; each must be in `resume`, copied by an earlier
   // run of the same plan with online.postpone_cutover): their swaps, then
   // the re-learn must give the plan's to_hash; or their shadow tables and
-  // change capture dropped, then it must give from_hash (a rollout's
+  // change capture dropped and the plan's other operations (which the
+  // copying run ran) undone by their reverse, then it must give from_hash (a rollout's
   // postponed cut-over and its revert, docs/rollouts.md). No drift check
   // before: the tables are between the two hashes. Default: empty (apply
   // the plan).
