@@ -3,6 +3,7 @@
 // finalize after twins were made on the shadow or the old table, a revert
 // cut short after its swap back then cut over again, and the table's own
 // triggers changed during the copy.
+#include <algorithm>
 #include <chrono>
 #include <memory>
 #include <string>
@@ -205,6 +206,31 @@ TEST(OnlineMigrationCrashTest, TriggersChangedDuringTheCopyRefuseTheCutOver) {
   EXPECT_EQ(OwnTriggers(m.db), changed);
   RootSql("INSERT INTO t (id, k, v) VALUES (900004, 1, 'x'); DELETE FROM t WHERE id = 900004", m.db);
   EXPECT_EQ(RootSql("SELECT op FROM audit WHERE rid = 900004 ORDER BY seq", m.db), "i\nd\n");
+}
+
+TEST(OnlineMigrationCrashTest, TriggersChangedAfterTheCutOverRefuseTheRevertUntilTheyAreAsRecorded) {
+  Started m("omc6");
+  ASSERT_TRUE(planner::ContinueOnlineMigration(*m.session, m.state, OnlineOptions{}, m.rec).ok());
+  ASSERT_EQ(m.state.phase, "cut-over");
+  RootSql("CREATE TRIGGER t_ad AFTER DELETE ON t FOR EACH ROW INSERT INTO audit (op, rid) VALUES ('d', OLD.id)", m.db);
+  const std::string changed = OwnTriggers(m.db);
+  Status st = planner::RevertMigration(*m.session, m.state, OnlineOptions{}, m.rec, false);
+  ASSERT_FALSE(st.ok());
+  EXPECT_NE(st.error().message.find("`t_ad` created"), std::string::npos) << st.error().message;
+  EXPECT_EQ(m.state.phase, "cut-over");
+  EXPECT_EQ(OwnTriggers(m.db), changed) << "nothing was changed";
+  EXPECT_EQ(RootSql("SELECT DATA_TYPE FROM information_schema.COLUMNS WHERE TABLE_SCHEMA = '" + m.db +
+                        "' AND TABLE_NAME = 't' AND COLUMN_NAME = 'v'"),
+            "varchar\n");
+  EXPECT_NE(std::find(m.rec.events.begin(), m.rec.events.end(), "migration.revert_refused"), m.rec.events.end());
+  // As recorded again: the revert goes through.
+  RootSql("DROP TRIGGER t_ad", m.db);
+  st = planner::RevertMigration(*m.session, m.state, OnlineOptions{}, m.rec, false);
+  ASSERT_TRUE(st.ok()) << st.error().ToString();
+  EXPECT_EQ(m.state.phase, "reverted");
+  EXPECT_EQ(Triggers(m.db), m.triggers);
+  ASSERT_TRUE(planner::FinalizeMigration(*m.session, m.state, m.rec).ok());
+  ExpectWritesFireOnce(m.db, 900006);
 }
 
 // The foreign-key steps of a cut-over wait out a metadata lock the way

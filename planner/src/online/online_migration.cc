@@ -279,35 +279,6 @@ Status CopyAll(Session& session, MigrationState& s, const OnlineOptions& options
   return Status::Ok();
 }
 
-// How the table's triggers `now` differ from those recorded (`was`), in a
-// few words ("" when they are the same, in the same order).
-std::string TriggerChange(const std::vector<TableTrigger>& was, const std::vector<TableTrigger>& now) {
-  auto find = [](const std::vector<TableTrigger>& list, const std::string& name) -> const TableTrigger* {
-    for (const TableTrigger& t : list)
-      if (t.name == name) return &t;
-    return nullptr;
-  };
-  std::string out;
-  auto add = [&](const std::string& what) { out += (out.empty() ? "" : ", ") + what; };
-  for (const TableTrigger& t : now)
-    if (find(was, t.name) == nullptr) add("trigger " + Q(t.name) + " created");
-  for (const TableTrigger& t : was) {
-    const TableTrigger* n = find(now, t.name);
-    if (n == nullptr) {
-      add("trigger " + Q(t.name) + " dropped");
-    } else if (n->timing != t.timing || n->event != t.event || n->definer != t.definer ||
-               n->sql_mode != t.sql_mode || n->collation != t.collation || n->body != t.body ||
-               n->statement != t.statement) {
-      add("trigger " + Q(t.name) + " redefined");
-    }
-  }
-  if (out.empty()) {
-    for (size_t i = 0; i < was.size() && i < now.size(); ++i)
-      if (was[i].name != now[i].name) return "the triggers' order changed";
-  }
-  return out;
-}
-
 // The swap is a plain two-table RENAME, with triggers on one side only: the
 // table's forward capture before, none after. (Statements waiting for the
 // RENAME re-open the table under its new definition; with capture triggers

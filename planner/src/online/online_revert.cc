@@ -103,6 +103,17 @@ Status RevertMigration(Session& session, MigrationState& s, const OnlineOptions&
   SQLX_RETURN_IF_ERROR(SetUp(session, s, options));
   SQLX_ASSIGN_OR_RETURN(bool cut, IsCutOver(session, s));
   if (cut) {
+    // The swap back brings the triggers recorded at the start: the table's
+    // must still be those, or the revert would silently undo a change.
+    SQLX_ASSIGN_OR_RETURN(std::vector<TableTrigger> now, ReadTableTriggers(session, s.database, s.table));
+    if (std::string change = TriggerChange(s.triggers, now); !change.empty()) {
+      Error e = MakeError(ErrorCode::kUnsupported,
+                          "the triggers of " + Q(s.table) + " changed since migration " + s.id + " started (" + change +
+                              "): the revert would bring back the old ones; nothing was changed. Make them as they "
+                              "were to revert, or `sqlx migrations finalize " + s.id + "` keeps the new table");
+      observer.Event(s, "migration.revert_refused", &e, json{{"forced", force}, {"triggers", change}}.dump());
+      return e;
+    }
     s.phase = "reverting";
     SQLX_RETURN_IF_ERROR(Save(s, observer));
     // --force: the old definition takes what it can (a non-strict sql_mode

@@ -20,6 +20,10 @@ namespace sqlx::planner::online {
 Result<std::vector<TableTrigger>> ReadTableTriggers(transports::Session& session, const std::string& database,
                                                     const std::string& table);
 
+// How the table's triggers `now` differ from those recorded (`was`), in a
+// few words ("" when they are the same, in the same order).
+std::string TriggerChange(const std::vector<TableTrigger>& was, const std::vector<TableTrigger>& now);
+
 // Makes the twins of s.triggers on `table` (any earlier ones dropped first):
 // named s.TwinName(i), same definer, sql_mode, timing, event and order, the
 // body run only when the row is not written by a change capture
