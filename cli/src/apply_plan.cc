@@ -17,6 +17,7 @@
 #include "files.h"
 #include "store_migration_observer.h"
 #include "sqlx/messages/clock.h"
+#include "sqlx/messages/ir.h"
 #include "sqlx/flo/learn_database.h"
 #include "sqlx/planner/guardrails.h"
 #include "sqlx/planner/render_sql.h"
@@ -82,7 +83,7 @@ class PlanRun {
     if (!options_.migration_action.empty()) return MigrationAction();
     SQLX_ASSIGN_OR_RETURN(flo::LearnedDatabase live, LearnLive());
     StoreSnapshot(live);
-    if (live.profile_hash != plan_.from_hash && !ResumesMidPlan(live.profile_hash)) return Drift(live);
+    if (live.profile_hash != plan_.from_hash && !ResumesMidPlan(live)) return Drift(live);
     hash_before_op_ = live.profile_hash;
     SQLX_RETURN_IF_ERROR(session_.InitDb(report_.database));
     if (plan_.operations.empty()) {
@@ -243,16 +244,34 @@ class PlanRun {
            earlier.connection == url_.ConnectionName() && !earlier.Done();
   }
 
+  // The hash `live` would have with the foreign keys of `m`'s table under
+  // their own names: while it copies, the table keeps them as
+  // m.TableFkName(i) (online_fks.h), which its starting hash did not see.
+  // "" when the migration renamed none.
+  static std::string HashWithOwnKeyNames(const ir::Database& live, const planner::MigrationState& m) {
+    if (m.fk_names.empty()) return "";
+    ir::Database named = live;
+    for (ir::Table& t : named.tables) {
+      if (t.name != m.table) continue;
+      for (ir::ForeignKey& fk : t.foreign_keys)
+        for (size_t i = 0; i < m.fk_names.size(); ++i)
+          if (fk.name == m.TableFkName(i)) fk.name = m.fk_names[i];
+    }
+    return ir::ProfileHash(named);
+  }
+
   // A database that learns to `live` instead of the plan's from_hash may be
   // an earlier delivery's half-way point: the plan's operations before an
   // unfinished online migration of options_.resume ran, and that migration
-  // recorded the hash it started from. Then the run starts at its
-  // operation (resume_at_); the to_hash check at the end stands.
-  bool ResumesMidPlan(const std::string& live) {
+  // recorded the hash it started from (its table's foreign keys under their
+  // own names). Then the run starts at its operation (resume_at_); the
+  // to_hash check at the end stands.
+  bool ResumesMidPlan(const flo::LearnedDatabase& live) {
     for (size_t i = 0; i < plan_.operations.size(); ++i) {
       for (const planner::MigrationState& earlier : options_.resume) {
         if (!Carries(earlier, plan_.operations[i]) || earlier.database_hash.empty() ||
-            earlier.database_hash != live)
+            (earlier.database_hash != live.profile_hash &&
+             earlier.database_hash != HashWithOwnKeyNames(live.schema, earlier)))
           continue;
         resume_at_ = i;
         if (i > 0) {

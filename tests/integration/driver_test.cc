@@ -433,6 +433,48 @@ TEST_F(DriverApplyTest, AbandoningCopiesAlsoUndoesThePlansOtherOperations) {
   EXPECT_EQ(report.result, ApplyResult::kApplied) << ApplyReportToJson(report);
 }
 
+// A run cut short mid-copy of a table with foreign keys of its own (which
+// it keeps under temporary names while it copies) is taken up by the next
+// delivery of the plan from the copy's checkpoint, not refused as drift.
+TEST_F(DriverApplyTest, ARedeliveredCopyOfATableWithItsOwnForeignKeysResumesInsteadOfDrifting) {
+  ASSERT_NO_FATAL_FAILURE(Build("drv_fkresume",
+                                "CREATE TABLE p (id int PRIMARY KEY); INSERT INTO p SELECT seq FROM seq_1_to_10;"
+                                "CREATE TABLE t (id int PRIMARY KEY, pid int NOT NULL, k int NOT NULL, KEY pid (pid),"
+                                " CONSTRAINT t_p FOREIGN KEY (pid) REFERENCES p (id));"
+                                "INSERT INTO t SELECT seq, 1 + seq MOD 10, seq FROM seq_1_to_3000",
+                                "CREATE TABLE p (id int PRIMARY KEY);"
+                                "CREATE TABLE t (id int PRIMARY KEY, pid int NOT NULL, k bigint NOT NULL, KEY pid (pid),"
+                                " CONSTRAINT t_p FOREIGN KEY (pid) REFERENCES p (id))"));
+  TestStore store;
+  std::vector<planner::MigrationState> saved;
+  auto keep = [&saved](const planner::MigrationState& m) {
+    std::erase_if(saved, [&m](const planner::MigrationState& o) { return o.id == m.id; });
+    saved.push_back(m);
+    return Status::Ok();
+  };
+  ApplyOptions first = store.Options(from_);
+  first.checkpoint = keep;
+  first.online.chunk_rows = first.online.min_chunk_rows = first.online.max_chunk_rows = 200;
+  int polls = 0;
+  first.stop_requested = [&polls] { return ++polls > 3; };  // the run dies after a few chunks
+  ApplyReport report = MustApply(plan_, first);
+  ASSERT_EQ(report.result, ApplyResult::kPaused) << ApplyReportToJson(report);
+  ASSERT_EQ(saved.size(), 1u);
+  ASSERT_EQ(saved[0].phase, "copying");
+  ASSERT_GT(saved[0].rows_copied, 0u);
+  ASSERT_NE(testing::RootSql("SHOW CREATE TABLE t", from_).find("_sqlx_" + saved[0].id + "_fk1"), std::string::npos)
+      << "the table's key carries its temporary name";
+
+  ApplyOptions again = store.Options(from_);
+  again.checkpoint = keep;
+  again.resume = saved;
+  report = MustApply(plan_, again);
+  EXPECT_EQ(report.result, ApplyResult::kApplied) << ApplyReportToJson(report);
+  EXPECT_EQ(saved[0].phase, "cut-over");
+  EXPECT_EQ(Learn(from_).profile_hash, Learn(to_).profile_hash);
+  EXPECT_EQ(testing::RootSql("SELECT COUNT(*), SUM(k) FROM t", from_), "3000\t4501500\n");
+}
+
 TEST(DriverTest, ApplyAfterCloseFailsSayingSo) {
   std::unique_ptr<Driver> driver = MustCreate();
   ASSERT_NE(driver, nullptr);
