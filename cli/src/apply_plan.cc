@@ -15,6 +15,8 @@
 #include <nlohmann/json.hpp>
 
 #include "files.h"
+#include "first_value.h"
+#include "undo_operations.h"
 #include "store_migration_observer.h"
 #include "sqlx/messages/clock.h"
 #include "sqlx/messages/ir.h"
@@ -27,25 +29,6 @@ namespace sqlx {
 namespace {
 
 using nlohmann::json;
-
-// The first column of the first row `sql` returns (a count, a variable).
-Result<std::string> FirstValue(transports::Session& session, const std::string& sql) {
-  SQLX_ASSIGN_OR_RETURN(auto stream, session.Query(sql));
-  SQLX_ASSIGN_OR_RETURN(bool has, stream->NextResult());
-  std::optional<std::string> value;
-  while (has) {
-    SQLX_ASSIGN_OR_RETURN(const transports::RowBatch* batch, stream->NextBatch());
-    if (batch == nullptr) break;
-    if (!value && batch->rows() > 0 && batch->columns() > 0) value = std::string(batch->value(0, 0));
-  }
-  if (!value) return MakeError(ErrorCode::kInternal, "the query returned no row: " + sql);
-  return *value;
-}
-
-Result<uint64_t> CountOf(transports::Session& session, const std::string& sql) {
-  SQLX_ASSIGN_OR_RETURN(std::string value, FirstValue(session, sql));
-  return std::strtoull(value.c_str(), nullptr, 10);
-}
 
 // Runs one operation's statements under its sql_mode (PlanRun::Execute
 // chooses between this and an online migration).
@@ -389,14 +372,19 @@ class PlanRun {
       return MakeError(ErrorCode::kInvalidArgument, "a " + action + " keeps its checkpoints in a store, and none is given");
     Record("apply.started", "", nullptr,
            json{{"plan", options_.plan_name}, {"to_hash", plan_.to_hash}, {action, options_.migrations}}.dump());
-    std::vector<std::string> late;  // not swapped: the cut-over window closed first
+    // The cut-over window closed before this job began its swaps: none
+    // starts, all stay copied. Decided once: a job that began (a delivery
+    // before this one swapped any, by the server) swaps them all.
+    std::vector<std::string> late;
+    if (action == "cutover" && options_.cutover_before_ns > 0 && UnixNowNs() >= options_.cutover_before_ns) {
+      SQLX_ASSIGN_OR_RETURN(bool began, AnySwapped());
+      if (!began) late = options_.migrations;
+    }
     for (const std::string& id : options_.migrations) {
       auto it = std::find_if(options_.resume.begin(), options_.resume.end(),
                              [&](const planner::MigrationState& m) { return m.id == id; });
       Status st = Status::Ok();
-      if (action == "cutover" && options_.cutover_before_ns > 0 && UnixNowNs() >= options_.cutover_before_ns &&
-          it != options_.resume.end() && it->phase == "copied") {
-        late.push_back(id);
+      if (!late.empty() && it != options_.resume.end()) {
         report_.migrations.push_back({it->operation_id, id, it->table, it->phase, it->rows_copied});
         continue;
       }
@@ -453,11 +441,27 @@ class PlanRun {
     return Finish(action == "cutover" ? plan_.to_hash : plan_.from_hash);
   }
 
+  // Whether a migration of this job is past its copy: recorded so, or
+  // swapped on the server (its _sqlx_ID_old exists) by a delivery that died
+  // before its checkpoint.
+  Result<bool> AnySwapped() {
+    std::string names;
+    for (const planner::MigrationState& m : options_.resume) {
+      if (std::find(options_.migrations.begin(), options_.migrations.end(), m.id) == options_.migrations.end()) continue;
+      if (m.phase != "copied") return true;
+      names += (names.empty() ? "" : ", ") + planner::QuoteString(m.OldTable());
+    }
+    if (names.empty()) return false;
+    SQLX_ASSIGN_OR_RETURN(uint64_t swapped,
+                          CountOf(session_, "SELECT COUNT(*) FROM information_schema.TABLES WHERE TABLE_SCHEMA = " +
+                                                planner::QuoteString(report_.database) + " AND TABLE_NAME IN (" +
+                                                names + ")"));
+    return swapped > 0;
+  }
+
   // After an abandon: the job that copied ran the plan's other operations
   // (only its online copies waited for their cut-over), so they are undone
-  // by their reverse, newest first, each ALTER TABLE online
-  // (ALGORITHM=INPLACE, LOCK=NONE: one the server could only run by copying
-  // the table fails, naming it, instead of blocking its writers). Nothing
+  // by their reverse, newest first, online (undo_operations.h). Nothing
   // when the database is back at the plan's from_hash (a redelivery).
   Status UndoOtherOperations(const std::set<int>& copied) {
     SQLX_ASSIGN_OR_RETURN(flo::LearnedDatabase now, LearnLive());
@@ -465,30 +469,19 @@ class PlanRun {
     if (now.profile_hash == plan_.from_hash) return Status::Ok();
     planner::Plan ran = plan_;
     std::erase_if(ran.operations, [&](const planner::Operation& op) { return copied.count(op.id) > 0; });
-    const planner::Plan back = planner::ReversePlan(ran);
     SQLX_ASSIGN_OR_RETURN(std::string session_sql_mode, FirstValue(session_, "SELECT @@SESSION.sql_mode"));
-    for (const planner::Operation& op : back.operations) {
-      const auto start = std::chrono::steady_clock::now();
-      SQLX_RETURN_IF_ERROR(session_.Execute(
-          "SET SESSION sql_mode = " + planner::QuoteString(op.sql_mode.empty() ? session_sql_mode : op.sql_mode)));
-      for (std::string statement : planner::OperationStatements(op)) {
-        if (statement.rfind("ALTER TABLE ", 0) == 0 && statement.find("ALGORITHM=") == std::string::npos)
-          statement += ", ALGORITHM=INPLACE, LOCK=NONE";
-        if (auto done = session_.Execute(statement); !done.ok()) {
-          Error e = done.error();
-          e.message = "the copies were abandoned, but undoing the plan's other operations failed at `" +
-                      statement.substr(0, 120) + "`: " + e.message + "; " + report_.database +
-                      " is between the plan's hashes: undo the rest by hand (`sqlx plan:diff` from it to the "
-                      "schema it had)";
-          return e;
-        }
-      }
-      Record("apply.step", op.object, nullptr,
-             StepDetails(op, std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() -
-                                                                                   start))
-                 .dump());
-    }
-    return Status::Ok();
+    Status undone = UndoOperations(
+        session_, planner::ReversePlan(ran), session_sql_mode,
+        [this](const planner::Operation& op, std::chrono::milliseconds elapsed) {
+          Record("apply.step", op.object, nullptr, StepDetails(op, elapsed).dump());
+        },
+        &report_.warnings);
+    if (undone.ok()) return undone;
+    Error e = undone.error();
+    e.message = "the copies were abandoned, but undoing the plan's other operations failed: " + e.message + "; " +
+                report_.database + " is between the plan's hashes: undo the rest by hand (`sqlx plan:diff` from it "
+                "to the schema it had)";
+    return e;
   }
 
   // Every change made: re-learn, and the live hash must be `expected` (the

@@ -179,5 +179,43 @@ TEST(OnlineIndexesTest, ACrashWhileTheIndexesAreBuiltIsResumedByBuildingWhatIsMi
   ASSERT_TRUE(planner::FinalizeMigration(*f.session, s, f.rec).ok());
 }
 
+// Indexes the copy needs stay on it: one leading with the AUTO_INCREMENT
+// column (the server requires it), one the chunk key now lives in (the
+// change demoted its unique key), and every plain one before a SPATIAL key
+// (sorted among the plain ones: deferring them would move them after it).
+TEST(OnlineIndexesTest, IndexesTheCopyNeedsOrTheOrderNeedsStayOnIt) {
+  FixtureDatabases fx;
+  const std::string db = fx.Create("oixk");
+  RootSql("CREATE TABLE a (tenant int NOT NULL, id int NOT NULL AUTO_INCREMENT, v varchar(20), w int,"
+          " g POINT NOT NULL, PRIMARY KEY (tenant, id), KEY id (id), KEY kv (v), SPATIAL KEY sp (g), KEY kw (w))"
+          " ENGINE=InnoDB;"
+          "INSERT INTO a (tenant, v, w, g) SELECT seq MOD 3, CONCAT('v', seq), seq, POINT(seq, seq) FROM seq_1_to_500;"
+          "CREATE TABLE b (code varchar(20) NOT NULL, n int, UNIQUE KEY uk (code), KEY kn (n)) ENGINE=InnoDB;"
+          "INSERT INTO b SELECT CONCAT('c', seq), seq FROM seq_1_to_500",
+          db);
+  auto session = RootSession(db);
+  ASSERT_NE(session, nullptr);
+  Recorder rec;
+  planner::Operation op = Widen();
+  op.object = "a";
+  op.sql = "ALTER TABLE `a` MODIFY COLUMN `w` bigint DEFAULT NULL";
+  auto a = planner::StartOnlineMigration(*session, "root@test", db, op, rec);
+  ASSERT_TRUE(a.ok()) << a.error().ToString();
+  EXPECT_EQ(a->deferred_indexes, (std::vector<std::string>{"KEY `kw` (`w`)"}));
+  EXPECT_EQ(IndexNames(db, a->ShadowTable()), "id,kv,PRIMARY,sp\n");
+  MigrationState sa = *a;
+  ASSERT_TRUE(planner::FinalizeMigration(*session, sa, rec).ok());
+
+  op.object = "b";
+  op.sql = "ALTER TABLE `b` DROP INDEX `uk`, ADD KEY `k2` (`code`), MODIFY COLUMN `n` bigint DEFAULT NULL";
+  auto b = planner::StartOnlineMigration(*session, "root@test", db, op, rec);
+  ASSERT_TRUE(b.ok()) << b.error().ToString();
+  EXPECT_EQ(b->key_index, "uk");
+  EXPECT_EQ(b->deferred_indexes, (std::vector<std::string>{})) << "k2 holds the chunk key now";
+  EXPECT_EQ(IndexNames(db, b->ShadowTable()), "k2,kn\n");
+  MigrationState sb = *b;
+  ASSERT_TRUE(planner::FinalizeMigration(*session, sb, rec).ok());
+}
+
 }  // namespace
 }  // namespace sqlx

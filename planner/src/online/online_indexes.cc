@@ -74,28 +74,45 @@ Status DeferIndexes(Session& session, MigrationState& s, const OnlineOptions& op
   const std::string shadow = s.ShadowTable();
   SQLX_ASSIGN_OR_RETURN(std::vector<std::string> lines, IndexLines(session, shadow));
   SQLX_ASSIGN_OR_RETURN(std::vector<IndexInfo> indexes, ReadIndexes(session, s.database, shadow));
+  SQLX_ASSIGN_OR_RETURN(std::vector<ColumnInfo> columns, ReadColumns(session, s.database, shadow));
   SQLX_ASSIGN_OR_RETURN(auto fk_columns, ForeignKeyColumns(session, s, shadow));
-  // A plain index whose first columns are a foreign key's may be the one
-  // the key needs: it stays.
-  auto needed = [&](const std::string& name) {
-    auto it = std::find_if(indexes.begin(), indexes.end(), [&](const IndexInfo& i) { return i.name == name; });
-    if (it == indexes.end()) return true;  // not as SHOW CREATE TABLE said: leave it be
-    return std::any_of(fk_columns.begin(), fk_columns.end(), [&](const std::vector<std::string>& fk) {
-      return it->columns.size() >= fk.size() && std::equal(fk.begin(), fk.end(), it->columns.begin());
-    });
+  auto starts_with = [](const std::vector<std::string>& columns_of, const std::vector<std::string>& head) {
+    return columns_of.size() >= head.size() && std::equal(head.begin(), head.end(), columns_of.begin());
   };
-  // The tail of plain indexes after the last one that stays.
+  // A plain index stays on the copy when the copy needs it: it starts with
+  // the chunk key (the chunks, the compare and every captured write find
+  // their rows through it), it leads with the AUTO_INCREMENT column (the
+  // server requires a key there), or its first columns are a foreign
+  // key's (the key may need it).
+  auto stays = [&](const std::string& name) {
+    auto it = std::find_if(indexes.begin(), indexes.end(), [&](const IndexInfo& i) { return i.name == name; });
+    if (it == indexes.end() || name == s.key_index || it->columns.empty()) return true;
+    if (starts_with(it->columns, s.key_columns)) return true;
+    const ColumnInfo* first = FindColumn(columns, it->columns.front());
+    if (first == nullptr || first->extra.find("auto_increment") != std::string::npos) return true;
+    return std::any_of(fk_columns.begin(), fk_columns.end(),
+                       [&](const std::vector<std::string>& fk) { return starts_with(it->columns, fk); });
+  };
+  // The tail of plain indexes after the last one that stays. The server
+  // sorts unique keys before plain ones and full-text keys last, so those
+  // do not break the tail; a SPATIAL key (kept) is sorted among the plain
+  // ones, so it does, as anything else does.
   std::vector<std::string> tail;
   for (const std::string& line : lines) {
-    if (line.rfind("KEY ", 0) != 0) continue;
-    const std::string name = IndexClauseName(line);
-    if (name.empty() || name == s.key_index || needed(name)) tail.clear();
+    if (line.rfind("PRIMARY KEY ", 0) == 0 || line.rfind("UNIQUE KEY ", 0) == 0 ||
+        line.rfind("FULLTEXT KEY ", 0) == 0)
+      continue;
+    const std::string name = line.rfind("KEY ", 0) == 0 ? IndexClauseName(line) : std::string();
+    if (name.empty() || stays(name)) tail.clear();
     else tail.push_back(line);
   }
   if (tail.empty()) return Status::Ok();
   std::string drops;
   for (const std::string& clause : tail) drops += (drops.empty() ? "DROP INDEX " : ", DROP INDEX ") + Q(IndexClauseName(clause));
-  SQLX_RETURN_IF_ERROR(RunDdl(session, "ALTER TABLE " + Q(shadow) + " " + drops, options));
+  if (auto dropped = Run(session, "ALTER TABLE " + Q(shadow) + " " + drops); !dropped.ok()) {
+    // The server keeps them for a reason of its own: built with the copy.
+    return dropped.error().server_code == 0 ? Status(dropped.error()) : Status::Ok();
+  }
   // The server must build them online later: tried now, on the empty table.
   const std::string add = "ALTER TABLE " + Q(shadow) + " " + AddClauses(tail) + ", ALGORITHM=INPLACE, LOCK=NONE";
   auto tried = Run(session, add);

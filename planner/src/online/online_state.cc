@@ -78,6 +78,30 @@ std::string MigrationToJson(const MigrationState& s) {
   return j.dump();
 }
 
+namespace {
+
+// Whether `clause` is one clause: no newline or semicolon, and no comma
+// outside quotes and parentheses (`KEY `a` (`x`), DROP COLUMN `y`` is two).
+bool OneClause(const std::string& clause) {
+  int depth = 0;
+  char quote = 0;
+  for (size_t i = 0; i < clause.size(); ++i) {
+    const char c = clause[i];
+    if (quote != 0) {
+      if (c == '\\' && quote == '\'' && i + 1 < clause.size()) ++i;
+      else if (c == quote) quote = 0;
+      continue;
+    }
+    if (c == '`' || c == '\'' || c == '"') quote = c;
+    else if (c == '(') ++depth;
+    else if (c == ')' && --depth < 0) return false;
+    else if ((c == ',' && depth == 0) || c == ';' || c == '\n') return false;
+  }
+  return quote == 0 && depth == 0;
+}
+
+}  // namespace
+
 Result<MigrationState> MigrationFromJson(const std::string& text) {
   json j = json::parse(text, nullptr, /*allow_exceptions=*/false);
   if (!j.is_object()) return MakeError(ErrorCode::kInvalidArgument, "migration state: not a JSON object");
@@ -135,7 +159,7 @@ Result<MigrationState> MigrationFromJson(const std::string& text) {
       (!s.last_bound.empty() && s.last_bound.size() != s.key_columns.size()))
     return MakeError(ErrorCode::kInvalidArgument, "migration state: key_columns, key_kinds and last_bound differ in length");
   for (const std::string& clause : s.deferred_indexes)
-    if (clause.rfind("KEY `", 0) != 0 || clause.find('\n') != std::string::npos)
+    if (clause.rfind("KEY `", 0) != 0 || !OneClause(clause))
       return MakeError(ErrorCode::kInvalidArgument, "migration state: deferred index '" + clause.substr(0, 60) +
                                                         "' is not a plain index definition");
   return s;

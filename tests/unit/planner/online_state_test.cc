@@ -85,7 +85,9 @@ TEST(MigrationStateJsonTest, ARecordWithoutItsKeyIsRefused) {
 }
 
 TEST(MigrationStateJsonTest, ADeferredIndexThatIsNoPlainIndexDefinitionIsRefused) {
-  for (const char* clause : {"UNIQUE KEY `u` (`a`)", "KEY `k` (`a`)\nDROP TABLE t", "DROP INDEX `k`"}) {
+  for (const char* clause : {"UNIQUE KEY `u` (`a`)", "KEY `k` (`a`)\nDROP TABLE t", "DROP INDEX `k`",
+                             "KEY `k` (`a`), DROP COLUMN `x`", "KEY `k` (`a`)); DROP TABLE t; -- ",
+                             "KEY `k` (`a`) COMMENT 'x', DROP COLUMN `y`"}) {
     MigrationState s = Sample();
     s.deferred_indexes = {clause};
     auto back = MigrationFromJson(MigrationToJson(s));
