@@ -29,36 +29,6 @@ bool AlreadyDone(int code) {
   return kCodes.count(code) > 0;
 }
 
-// The backquoted names at text[*pos] ("`a`, `b`" up to the closing
-// parenthesis, which *pos is left after). Empty when it is not such a list.
-std::vector<std::string> NameList(const std::string& text, size_t* pos) {
-  std::vector<std::string> out;
-  size_t i = *pos;
-  while (i < text.size()) {
-    while (i < text.size() && (text[i] == ' ' || text[i] == ',')) ++i;
-    if (i < text.size() && text[i] == ')') {
-      *pos = i + 1;
-      return out;
-    }
-    if (i >= text.size() || text[i] != '`') return {};
-    std::string name;
-    for (++i; i < text.size(); ++i) {
-      if (text[i] == '`' && i + 1 < text.size() && text[i + 1] == '`') {
-        name += '`';
-        ++i;
-      } else if (text[i] == '`') {
-        break;
-      } else {
-        name += text[i];
-      }
-    }
-    if (i >= text.size()) return {};
-    ++i;
-    out.push_back(std::move(name));
-  }
-  return {};
-}
-
 // One backquoted name at text[*pos], *pos left after it; "" when none.
 std::string OneName(const std::string& text, size_t* pos) {
   if (*pos >= text.size() || text[*pos] != '`') return "";
@@ -74,8 +44,27 @@ std::string OneName(const std::string& text, size_t* pos) {
       name += text[i];
     }
   }
+  if (i >= text.size()) return "";
   *pos = i + 1;
   return name;
+}
+
+// The backquoted names at text[*pos] ("`a`, `b`" up to the closing
+// parenthesis, which *pos is left after). Empty when it is not such a list.
+std::vector<std::string> NameList(const std::string& text, size_t* pos) {
+  std::vector<std::string> out;
+  size_t i = *pos;
+  while (i < text.size()) {
+    while (i < text.size() && (text[i] == ' ' || text[i] == ',')) ++i;
+    if (i < text.size() && text[i] == ')') {
+      *pos = i + 1;
+      return out;
+    }
+    std::string name = OneName(text, &i);
+    if (name.empty()) return {};
+    out.push_back(std::move(name));
+  }
+  return {};
 }
 
 // For "ALTER TABLE `c` ADD CONSTRAINT `n` FOREIGN KEY (`a`) REFERENCES

@@ -345,6 +345,18 @@ TEST_F(DriverApplyTest, BeforeChangeRefusingStopsTheRunBeforeThatOperation) {
   EXPECT_EQ(json.find("\"y\""), std::string::npos);
 }
 
+// The checkpoints of the online migrations a run stores, the latest of each.
+struct Checkpoints {
+  std::vector<planner::MigrationState> saved;
+  std::function<Status(const planner::MigrationState&)> Keep() {
+    return [this](const planner::MigrationState& m) {
+      std::erase_if(saved, [&m](const planner::MigrationState& o) { return o.id == m.id; });
+      saved.push_back(m);
+      return Status::Ok();
+    };
+  }
+};
+
 // A rollout's cut-over job carries its window's end (cutover_before_ns): a
 // worker that starts it later swaps nothing, and the run ends "copied" with
 // the migration still copied (the next window's job cuts it over).
@@ -354,12 +366,9 @@ TEST_F(DriverApplyTest, ACutoverActionStartedAfterTheWindowClosedSwapsNothingAnd
                                 "INSERT INTO t SELECT seq, seq FROM seq_1_to_2000",
                                 "CREATE TABLE t (id int PRIMARY KEY, k bigint NOT NULL)"));
   TestStore store;
-  std::vector<planner::MigrationState> saved;
-  auto keep = [&saved](const planner::MigrationState& m) {
-    std::erase_if(saved, [&m](const planner::MigrationState& o) { return o.id == m.id; });
-    saved.push_back(m);
-    return Status::Ok();
-  };
+  Checkpoints kept;
+  std::vector<planner::MigrationState>& saved = kept.saved;
+  auto keep = kept.Keep();
   ApplyOptions copy = store.Options(from_);
   copy.online.postpone_cutover = true;
   copy.checkpoint = keep;
@@ -424,12 +433,9 @@ TEST_F(DriverApplyTest, AbandoningCopiesAlsoUndoesThePlansOtherOperations) {
                                 "CREATE TABLE u (id int PRIMARY KEY, a int, note varchar(10), KEY by_a (a))"));
   const std::string from_hash = Learn(from_).profile_hash;
   TestStore store;
-  std::vector<planner::MigrationState> saved;
-  auto keep = [&saved](const planner::MigrationState& m) {
-    std::erase_if(saved, [&m](const planner::MigrationState& o) { return o.id == m.id; });
-    saved.push_back(m);
-    return Status::Ok();
-  };
+  Checkpoints kept;
+  std::vector<planner::MigrationState>& saved = kept.saved;
+  auto keep = kept.Keep();
   ApplyOptions copy = store.Options(from_);
   copy.online.postpone_cutover = true;
   copy.checkpoint = keep;
@@ -485,12 +491,9 @@ TEST_F(DriverApplyTest, ARedeliveredCopyOfATableWithItsOwnForeignKeysResumesInst
                                 "CREATE TABLE t (id int PRIMARY KEY, pid int NOT NULL, k bigint NOT NULL, KEY pid (pid),"
                                 " CONSTRAINT t_p FOREIGN KEY (pid) REFERENCES p (id))"));
   TestStore store;
-  std::vector<planner::MigrationState> saved;
-  auto keep = [&saved](const planner::MigrationState& m) {
-    std::erase_if(saved, [&m](const planner::MigrationState& o) { return o.id == m.id; });
-    saved.push_back(m);
-    return Status::Ok();
-  };
+  Checkpoints kept;
+  std::vector<planner::MigrationState>& saved = kept.saved;
+  auto keep = kept.Keep();
   ApplyOptions first = store.Options(from_);
   first.checkpoint = keep;
   first.online.chunk_rows = first.online.min_chunk_rows = first.online.max_chunk_rows = 200;
