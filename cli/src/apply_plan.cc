@@ -448,7 +448,7 @@ class PlanRun {
     std::string names;
     for (const planner::MigrationState& m : options_.resume) {
       if (std::find(options_.migrations.begin(), options_.migrations.end(), m.id) == options_.migrations.end()) continue;
-      if (m.phase != "copied") return true;
+      if (m.phase == "cut-over" || m.phase == "reverting" || m.phase == "finalized") return true;
       names += (names.empty() ? "" : ", ") + planner::QuoteString(m.OldTable());
     }
     if (names.empty()) return false;

@@ -1,6 +1,9 @@
 #include "undo_operations.h"
 
+#include <algorithm>
+#include <chrono>
 #include <set>
+#include <thread>
 
 #include "first_value.h"
 #include "sqlx/planner/guardrails.h"
@@ -9,6 +12,8 @@
 namespace sqlx {
 
 namespace {
+
+constexpr int kLockWaitTimeout = 1205;
 
 // Server errors meaning that what the statement makes is already there, or
 // what it removes is already gone.
@@ -23,8 +28,10 @@ bool AlreadyDone(int code) {
       1305,  // routine does not exist
       1359,  // trigger already exists
       1360,  // trigger does not exist
+      1537,  // event already exists
+      1539,  // unknown event
       1826,  // duplicate foreign key constraint name
-      4031,  // (MariaDB) foreign key / constraint does not exist
+      4092,  // (MariaDB) unknown view
   };
   return kCodes.count(code) > 0;
 }
@@ -67,12 +74,17 @@ std::vector<std::string> NameList(const std::string& text, size_t* pos) {
   return {};
 }
 
+// A foreign key a statement adds: its name, its table, and the COUNT of
+// that table's rows (all key columns set) that have no parent.
+struct AddedKey {
+  std::string name, child, orphans;
+};
+
 // For "ALTER TABLE `c` ADD CONSTRAINT `n` FOREIGN KEY (`a`) REFERENCES
-// [`s`.]`p` (`x`) ...": one COUNT of c's rows (all key columns set) that
-// have no parent, per key. Empty when the statement adds no key; an error
-// when it does in a form this does not read.
-Result<std::vector<std::string>> OrphanCounts(const std::string& statement) {
-  std::vector<std::string> out;
+// [`s`.]`p` (`x`) ...": each key it adds. Empty when it adds none; an
+// error when it does in a form this does not read.
+Result<std::vector<AddedKey>> AddedKeys(const std::string& statement) {
+  std::vector<AddedKey> out;
   if (statement.rfind("ALTER TABLE ", 0) != 0 || statement.find(" FOREIGN KEY (") == std::string::npos) return out;
   size_t pos = std::string("ALTER TABLE ").size();
   const std::string child = OneName(statement, &pos);
@@ -83,6 +95,11 @@ Result<std::vector<std::string>> OrphanCounts(const std::string& statement) {
   if (child.empty()) return unreadable();
   for (size_t at = statement.find(" FOREIGN KEY (", pos); at != std::string::npos;
        at = statement.find(" FOREIGN KEY (", at + 1)) {
+    // "ADD CONSTRAINT `n`" just before it.
+    const size_t constraint = statement.rfind("ADD CONSTRAINT ", at);
+    size_t n = constraint == std::string::npos ? std::string::npos : constraint + std::string("ADD CONSTRAINT ").size();
+    const std::string name = n == std::string::npos ? std::string() : OneName(statement, &n);
+    if (name.empty() || n != at) return unreadable();
     size_t p = at + std::string(" FOREIGN KEY (").size();
     const std::vector<std::string> columns = NameList(statement, &p);
     if (columns.empty() || statement.compare(p, 12, " REFERENCES ") != 0) return unreadable();
@@ -105,8 +122,9 @@ Result<std::vector<std::string>> OrphanCounts(const std::string& statement) {
     }
     const std::string parent_table =
         (schema.empty() ? "" : planner::QuoteIdentifier(schema) + ".") + planner::QuoteIdentifier(parent);
-    out.push_back("SELECT COUNT(*) FROM " + planner::QuoteIdentifier(child) + " AS ch WHERE " + set +
-                  " AND NOT EXISTS (SELECT 1 FROM " + parent_table + " AS pa WHERE " + match + ")");
+    out.push_back({name, child,
+                   "SELECT COUNT(*) FROM " + planner::QuoteIdentifier(child) + " AS ch WHERE " + set +
+                       " AND NOT EXISTS (SELECT 1 FROM " + parent_table + " AS pa WHERE " + match + ")"});
   }
   return out;
 }
@@ -116,50 +134,96 @@ Status Exec(transports::Session& session, const std::string& sql) {
   return done.ok() ? Status::Ok() : Status(done.error());
 }
 
+// Runs one statement with the engine's short metadata-lock waits (1 s),
+// retried with backoff (10 attempts) while other transactions hold its
+// tables, as the online engine's swap does: writers never queue behind it
+// for long.
+Result<transports::Completion> Retried(transports::Session& session, const std::string& statement) {
+  for (int attempt = 1;; ++attempt) {
+    auto done = session.Execute(statement);
+    if (done.ok() || done.error().server_code != kLockWaitTimeout || attempt >= 10) return done;
+    std::this_thread::sleep_for(std::chrono::milliseconds(std::min(2000, 100 << std::min(attempt, 5))));
+  }
+}
+
+// One reverse statement: the foreign keys it adds counted for orphans
+// before and after (rows a writer committed between the count and the
+// ALTER are caught by the second count, and the key then dropped again).
+Status UndoStatement(transports::Session& session, std::string statement, bool mariadb,
+                     std::vector<std::string>* warnings) {
+  if (statement.find("PARTITION") != std::string::npos)
+    return MakeError(ErrorCode::kUnsupported, "`" + statement.substr(0, 120) +
+                                                  "` repartitions, which the server does by copying the table: it "
+                                                  "is not undone online");
+  SQLX_ASSIGN_OR_RETURN(std::vector<AddedKey> keys, AddedKeys(statement));
+  auto orphans = [&]() -> Status {
+    for (const AddedKey& key : keys) {
+      SQLX_ASSIGN_OR_RETURN(uint64_t n, CountOf(session, key.orphans));
+      if (n > 0)
+        return MakeError(ErrorCode::kUnsupported, std::to_string(n) + " rows of " + planner::QuoteIdentifier(key.child) +
+                                                      " name a parent that is missing (" + key.orphans +
+                                                      "): its foreign key " + planner::QuoteIdentifier(key.name) +
+                                                      " cannot be put back");
+    }
+    return Status::Ok();
+  };
+  SQLX_RETURN_IF_ERROR(orphans());
+  if (!keys.empty() && mariadb) {
+    // MariaDB 10.11 records a key added in place with an explicit
+    // RESTRICT as NO ACTION (measured); RESTRICT is its default, so the
+    // clause is left to the server.
+    for (const std::string restrict : {" ON DELETE RESTRICT", " ON UPDATE RESTRICT"})
+      for (size_t at = statement.find(restrict); at != std::string::npos; at = statement.find(restrict, at))
+        statement.erase(at, restrict.size());
+  }
+  if (statement.rfind("ALTER TABLE ", 0) == 0) statement += ", ALGORITHM=INPLACE, LOCK=NONE";
+  if (!keys.empty()) SQLX_RETURN_IF_ERROR(Exec(session, "SET SESSION foreign_key_checks = 0"));
+  auto done = Retried(session, statement);
+  Status restored = keys.empty() ? Status::Ok() : Exec(session, "SET SESSION foreign_key_checks = 1");
+  if (!done.ok()) {
+    if (!AlreadyDone(done.error().server_code)) {
+      Error e = done.error();
+      e.message = "`" + statement.substr(0, 120) + "`: " + e.message;
+      return e;
+    }
+    warnings->push_back("undo: `" + statement.substr(0, 120) + "` was done already (" + done.error().message + ")");
+    return restored;
+  }
+  SQLX_RETURN_IF_ERROR(restored);
+  if (Status again = orphans(); !again.ok()) {
+    for (const AddedKey& key : keys)
+      (void)Retried(session, "ALTER TABLE " + planner::QuoteIdentifier(key.child) + " DROP FOREIGN KEY " +
+                                 planner::QuoteIdentifier(key.name) + ", ALGORITHM=INPLACE, LOCK=NONE");
+    return again;
+  }
+  return Status::Ok();
+}
+
 }  // namespace
 
 Status UndoOperations(transports::Session& session, const planner::Plan& back, const std::string& session_sql_mode,
                       const std::function<void(const planner::Operation&, std::chrono::milliseconds)>& on_step,
                       std::vector<std::string>* warnings) {
+  SQLX_ASSIGN_OR_RETURN(std::string version, FirstValue(session, "SELECT VERSION()"));
+  const bool mariadb = version.find("MariaDB") != std::string::npos;
+  SQLX_RETURN_IF_ERROR(Exec(session, "SET SESSION lock_wait_timeout = 1"));
+  Status st = Status::Ok();
   for (const planner::Operation& op : back.operations) {
     const auto start = std::chrono::steady_clock::now();
-    SQLX_RETURN_IF_ERROR(Exec(
-        session, "SET SESSION sql_mode = " + planner::QuoteString(op.sql_mode.empty() ? session_sql_mode : op.sql_mode)));
-    for (std::string statement : planner::OperationStatements(op)) {
-      SQLX_ASSIGN_OR_RETURN(std::vector<std::string> orphan_checks, OrphanCounts(statement));
-      for (const std::string& check : orphan_checks) {
-        SQLX_ASSIGN_OR_RETURN(uint64_t orphans, CountOf(session, check));
-        if (orphans > 0)
-          return MakeError(ErrorCode::kUnsupported,
-                           std::to_string(orphans) + " rows name a parent that is missing (" + check +
-                               "): the foreign key of `" + statement.substr(0, 120) + "` cannot be put back");
-      }
-      const bool unchecked = !orphan_checks.empty();
-      if (unchecked) {
-        // MariaDB 10.11 records a key added in place with an explicit
-        // RESTRICT as NO ACTION (measured); RESTRICT is the default, so
-        // it is left to the server.
-        for (const std::string restrict : {" ON DELETE RESTRICT", " ON UPDATE RESTRICT"})
-          for (size_t at = statement.find(restrict); at != std::string::npos; at = statement.find(restrict, at))
-            statement.erase(at, restrict.size());
-      }
-      if (statement.rfind("ALTER TABLE ", 0) == 0 && statement.find("ALGORITHM=") == std::string::npos)
-        statement += ", ALGORITHM=INPLACE, LOCK=NONE";
-      if (unchecked) SQLX_RETURN_IF_ERROR(Exec(session, "SET SESSION foreign_key_checks = 0"));
-      auto done = session.Execute(statement);
-      if (unchecked) SQLX_RETURN_IF_ERROR(Exec(session, "SET SESSION foreign_key_checks = 1"));
-      if (done.ok()) continue;
-      if (AlreadyDone(done.error().server_code)) {
-        warnings->push_back("undo: `" + statement.substr(0, 120) + "` was done already (" + done.error().message + ")");
-        continue;
-      }
-      Error e = done.error();
-      e.message = "`" + statement.substr(0, 120) + "`: " + e.message;
-      return e;
+    st = Exec(session,
+              "SET SESSION sql_mode = " + planner::QuoteString(op.sql_mode.empty() ? session_sql_mode : op.sql_mode));
+    for (const std::string& statement : planner::OperationStatements(op)) {
+      if (!st.ok()) break;
+      st = UndoStatement(session, statement, mariadb, warnings);
     }
+    if (!st.ok()) break;
     on_step(op, std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - start));
   }
-  return Status::Ok();
+  // The session as it was.
+  Status restored = Exec(session, "SET SESSION lock_wait_timeout = DEFAULT");
+  if (restored.ok()) restored = Exec(session, "SET SESSION sql_mode = " + planner::QuoteString(session_sql_mode));
+  if (!st.ok()) return st;
+  return restored;
 }
 
 }  // namespace sqlx

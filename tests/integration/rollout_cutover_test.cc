@@ -149,6 +149,11 @@ TEST(RolloutCutoverTest, TogetherSwapsNoTableUntilEveryCopyOfTheWaveIsDoneThenSw
   size_t copied_seen = 0;
   const bool settled = PollUntil(
       [&] {
+        // The tables first, then the rollout: a copy still running after
+        // they were read was running while they were (a target never goes
+        // back to copying), so none of them may be swapped yet.
+        std::vector<std::string> types;
+        for (const Target& t : f.targets) types.push_back(f.ColumnType(t.db));
         const json r = f.cluster.Get("/v1/rollouts/" + id);
         size_t copying = 0, copied = 0;
         for (const json& t : r["targets"]) {
@@ -157,8 +162,8 @@ TEST(RolloutCutoverTest, TogetherSwapsNoTableUntilEveryCopyOfTheWaveIsDoneThenSw
         }
         if (copying > 0) {
           copied_seen = std::max(copied_seen, copied);
-          // A copy is still running: no table is swapped yet.
-          for (const Target& t : f.targets) EXPECT_EQ(f.ColumnType(t.db), "int\n") << t.db << " " << r.dump(1);
+          for (size_t i = 0; i < types.size(); ++i)
+            EXPECT_EQ(types[i], "int\n") << f.targets[i].db << " " << r.dump(1);
         }
         return r["state"] != "running";
       },

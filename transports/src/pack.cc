@@ -236,7 +236,10 @@ Status PackCompiler::Compile(const json& root) {
   if (!root.is_object()) return Fail("", "a pack is a JSON object");
   if (!root.contains("name") || !root["name"].is_string()) return Fail("/name", "missing");
   pack_.name_ = root["name"].get<std::string>();
-  if (root.value("format_version", 0) != 1)
+  // An integer 1 (a float or a huge number is not: reading one as an int
+  // would be undefined).
+  const json* version = root.contains("format_version") ? &root["format_version"] : nullptr;
+  if (version == nullptr || !version->is_number_integer() || version->get<int64_t>() != 1)
     return Fail("/format_version", "this build reads format_version 1");
   std::string order = root.value("byte_order", "little");
   if (order != "little" && order != "big") return Fail("/byte_order", "little or big");

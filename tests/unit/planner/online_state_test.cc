@@ -84,6 +84,18 @@ TEST(MigrationStateJsonTest, ARecordWithoutItsKeyIsRefused) {
   EXPECT_NE(back.error().message.find("key_columns"), std::string::npos) << back.error().message;
 }
 
+TEST(MigrationStateJsonTest, PlainIndexDefinitionsAsTheServerWritesThemAreAccepted) {
+  for (const char* clause : {"KEY `k` (`a`(10),`b`) USING BTREE COMMENT 'x, y; z' IGNORED",
+                             "KEY `k` (`a`) COMMENT 'it''s (a, b'", "KEY `k` (`a`) COMMENT 'back\\\\slash, \\' quote'",
+                             "KEY `we``ird, name` (`a`)"}) {
+    MigrationState s = Sample();
+    s.deferred_indexes = {clause};
+    auto back = MigrationFromJson(MigrationToJson(s));
+    ASSERT_TRUE(back.ok()) << clause << ": " << back.error().ToString();
+    EXPECT_EQ(back->deferred_indexes, s.deferred_indexes);
+  }
+}
+
 TEST(MigrationStateJsonTest, ADeferredIndexThatIsNoPlainIndexDefinitionIsRefused) {
   for (const char* clause : {"UNIQUE KEY `u` (`a`)", "KEY `k` (`a`)\nDROP TABLE t", "DROP INDEX `k`",
                              "KEY `k` (`a`), DROP COLUMN `x`", "KEY `k` (`a`)); DROP TABLE t; -- ",

@@ -69,6 +69,10 @@ std::vector<PackErrorCase> PackErrorCases() {
        "this build reads format_version 1"},
       {"missing format_version", [](json& j) { j.erase("format_version"); }, "/format_version",
        "format_version 1"},
+      // Found by fuzz_pack: reading a float this large as an int is undefined.
+      {"format_version far out of range", [](json& j) { j["format_version"] = 1e199; }, "/format_version",
+       "format_version 1"},
+      {"format_version a float", [](json& j) { j["format_version"] = 1.0; }, "/format_version", "format_version 1"},
       {"bad byte_order", [](json& j) { j["byte_order"] = "middle"; }, "/byte_order", "little or big"},
       {"top level is an array", [](json& j) { j = json::array(); }, "/", "a pack is a JSON object"},
       {"flag value not a number", [](json& j) { j["flags"]["caps"]["A"] = "one"; }, "/flags/caps/A",
