@@ -367,8 +367,8 @@ class BusWorker::Impl {
                  "audit:" + header->job_id + ":" + std::to_string(delivery));
     if (!PublishResultThenAck(m, *header, reply)) return;
     if (failed) ++jobs_failed_;
-    spdlog::info("worker {}: job {} ({}) {} in {} ms", options_.name, header->job_id, jobs::KindName(header->kind),
-                 failed ? "failed" : "done", ms);
+    spdlog::info("worker {}: job {} ({}) {} in {} ms (delivery {}, stream seq {})", options_.name, header->job_id,
+                 jobs::KindName(header->kind), failed ? "failed" : "done", ms, delivery, m.metadata().stream_sequence);
   }
 
   // A probe measures the queue path itself: answered at once, without the

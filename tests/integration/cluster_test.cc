@@ -155,7 +155,12 @@ TEST(ClusterTest, AJobOfAWorkerKilledMidJobIsRedeliveredAndFinishedOnce) {
   const json redelivered = cluster.Job(job);
   EXPECT_EQ(redelivered["state"], "done");
   EXPECT_EQ(redelivered["worker"], "heir");
-  EXPECT_GE(redelivered["deliveries"].get<int>(), 2);
+  // (Seen once in CI at 1 with the heir finishing it: the logs tell the
+  // next time whether its message was a redelivery.)
+  auto tail = [](const std::string& text) { return text.substr(text.size() > 6000 ? text.size() - 6000 : 0); };
+  EXPECT_GE(redelivered["deliveries"].get<int>(), 2)
+      << redelivered.dump(1) << "\nheir:\n" << tail(cluster.WorkerLog("heir")) << "\norchestrator:\n"
+      << tail(cluster.OrchestratorLog());
   EXPECT_EQ(cluster.AuditEventsOfRun("learn.server.finished", run).size(), 1u);
   testing::ExpectEachOnce(cluster.LearnedPerDatabase(run), 5);
   for (const json& e : cluster.AuditEvents("job.run")) {
