@@ -19,7 +19,6 @@
 #include "undo_operations.h"
 #include "store_migration_observer.h"
 #include "sqlx/messages/clock.h"
-#include "sqlx/messages/ir.h"
 #include "sqlx/flo/learn_database.h"
 #include "sqlx/planner/guardrails.h"
 #include "sqlx/planner/render_sql.h"
@@ -227,22 +226,6 @@ class PlanRun {
            earlier.connection == url_.ConnectionName() && !earlier.Done();
   }
 
-  // The hash `live` would have with the foreign keys of `m`'s table under
-  // their own names: while it copies, the table keeps them as
-  // m.TableFkName(i) (online_fks.h), which its starting hash did not see.
-  // "" when the migration renamed none.
-  static std::string HashWithOwnKeyNames(const ir::Database& live, const planner::MigrationState& m) {
-    if (m.fk_names.empty()) return "";
-    ir::Database named = live;
-    for (ir::Table& t : named.tables) {
-      if (t.name != m.table) continue;
-      for (ir::ForeignKey& fk : t.foreign_keys)
-        for (size_t i = 0; i < m.fk_names.size(); ++i)
-          if (fk.name == m.TableFkName(i)) fk.name = m.fk_names[i];
-    }
-    return ir::ProfileHash(named);
-  }
-
   // A database that learns to `live` instead of the plan's from_hash may be
   // an earlier delivery's half-way point: the plan's operations before an
   // unfinished online migration of options_.resume ran, and that migration
@@ -254,7 +237,7 @@ class PlanRun {
       for (const planner::MigrationState& earlier : options_.resume) {
         if (!Carries(earlier, plan_.operations[i]) || earlier.database_hash.empty() ||
             (earlier.database_hash != live.profile_hash &&
-             earlier.database_hash != HashWithOwnKeyNames(live.schema, earlier)))
+             earlier.database_hash != planner::HashWithOwnKeyNames(live.schema, earlier)))
           continue;
         resume_at_ = i;
         if (i > 0) {
@@ -442,21 +425,15 @@ class PlanRun {
   }
 
   // Whether a migration of this job is past its copy: recorded so, or
-  // swapped on the server (its _sqlx_ID_old exists) by a delivery that died
-  // before its checkpoint.
+  // swapped on the server by a delivery that died before its checkpoint.
   Result<bool> AnySwapped() {
-    std::string names;
     for (const planner::MigrationState& m : options_.resume) {
       if (std::find(options_.migrations.begin(), options_.migrations.end(), m.id) == options_.migrations.end()) continue;
       if (m.phase == "cut-over" || m.phase == "reverting" || m.phase == "finalized") return true;
-      names += (names.empty() ? "" : ", ") + planner::QuoteString(m.OldTable());
+      SQLX_ASSIGN_OR_RETURN(bool swapped, planner::MigrationSwapped(session_, m));
+      if (swapped) return true;
     }
-    if (names.empty()) return false;
-    SQLX_ASSIGN_OR_RETURN(uint64_t swapped,
-                          CountOf(session_, "SELECT COUNT(*) FROM information_schema.TABLES WHERE TABLE_SCHEMA = " +
-                                                planner::QuoteString(report_.database) + " AND TABLE_NAME IN (" +
-                                                names + ")"));
-    return swapped > 0;
+    return false;
   }
 
   // After an abandon: the job that copied ran the plan's other operations

@@ -515,6 +515,8 @@ Status CutOverMigration(Session& session, MigrationState& s, const OnlineOptions
   return Status::Ok();
 }
 
+Result<bool> MigrationSwapped(Session& session, const MigrationState& s) { return IsCutOver(session, s); }
+
 Status FinalizeMigration(Session& session, MigrationState& s, MigrationObserver& observer) {
   if (s.Done()) return Status::Ok();
   const OnlineOptions options;

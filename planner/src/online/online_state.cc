@@ -165,6 +165,18 @@ Result<MigrationState> MigrationFromJson(const std::string& text) {
   return s;
 }
 
+std::string HashWithOwnKeyNames(const ir::Database& live, const MigrationState& m) {
+  if (m.fk_names.empty()) return "";
+  ir::Database named = live;
+  for (ir::Table& t : named.tables) {
+    if (t.name != m.table) continue;
+    for (ir::ForeignKey& fk : t.foreign_keys)
+      for (size_t i = 0; i < m.fk_names.size(); ++i)
+        if (fk.name == m.TableFkName(i)) fk.name = m.fk_names[i];
+  }
+  return ir::ProfileHash(named);
+}
+
 std::string NewMigrationId() {
   unsigned char bytes[4] = {0, 0, 0, 0};
   (void)!::getrandom(bytes, sizeof bytes, 0);

@@ -145,6 +145,12 @@ struct MigrationState {
 };
 
 std::string MigrationToJson(const MigrationState& state);
+
+// The profile hash `live` would have with the foreign keys of the
+// migration's table under their own names: while it copies, the table keeps
+// them as TableFkName(i), which the hash recorded at its start
+// (database_hash) did not see. "" when the migration renamed none.
+std::string HashWithOwnKeyNames(const ir::Database& live, const MigrationState& state);
 Result<MigrationState> MigrationFromJson(const std::string& text);
 
 // What the engine needs from the outside: the actors (or the CLI) implement
@@ -184,6 +190,11 @@ Result<MigrationState> StartOnlineMigration(transports::Session& session, const 
 // Returns with the phase "copying" when the observer asked to stop.
 Status ContinueOnlineMigration(transports::Session& session, MigrationState& state, const OnlineOptions& options,
                                MigrationObserver& observer);
+
+// Whether the migration's swap has happened, by the server (its old table
+// `_sqlx_ID_old` exists: made by the swap, dropped by the swap back and by
+// finalize), whatever its record says (a crash before the checkpoint).
+Result<bool> MigrationSwapped(transports::Session& session, const MigrationState& state);
 
 // The atomic swap (phase copied → cut-over). A reverted migration is made
 // again first, from the table as it is (a new shadow, change capture and a
