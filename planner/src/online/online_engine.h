@@ -67,6 +67,19 @@ Result<bool> IsCutOver(transports::Session& session, const MigrationState& s);
 // Drops the migration's triggers on `table` whose suffix is in `events`.
 Status DropTriggers(transports::Session& session, const MigrationState& s, const std::string& table,
                     std::initializer_list<const char*> events, const OnlineOptions& options);
+// The steps of a migration (online_migration.cc): the table's own keys and
+// triggers recorded; the shadow made and the capture started (phase
+// preparing → copying); every chunk copied, then the deferred indexes built
+// (copying → copied, or paused: still copying).
+Status RecordKeysAndTriggers(transports::Session& session, MigrationState& s);
+Status Prepare(transports::Session& session, MigrationState& s, const OnlineOptions& options,
+               MigrationObserver& observer);
+Status CopyAll(transports::Session& session, MigrationState& s, const OnlineOptions& options,
+               MigrationObserver& observer);
+// The swap and what follows it (online_cutover.cc): copied → cut-over.
+Status DoCutOver(transports::Session& session, MigrationState& s, const OnlineOptions& options,
+                 MigrationObserver& observer);
+
 // After the swap back of a revert (online_revert.cc): other tables' keys
 // point at the table again, the shadow's keys step aside, the table's get
 // theirs back, the reverse capture goes.
