@@ -85,6 +85,16 @@ struct OneServerFleet {
       if (t.writer) t.writer->Stop();
     }
   }
+  // The writers stopped: each kept every write (its rows equal its
+  // control's) and t.k has `type` ("int\n" or "bigint\n").
+  void ExpectEveryWriteKept(const std::string& type) {
+    StopWriters();
+    for (Target& t : targets) {
+      ASSERT_EQ(t.writer->failure(), "") << t.db;
+      EXPECT_EQ(ColumnType(t.db), type) << t.db;
+      EXPECT_EQ(testing::RowsDiffering(t.db, t.control, KeyStyle{}, port), 0u) << t.db << ": " << t.writer->messages_;
+    }
+  }
   // `sqlx --format json rollout ARGS`: its exit code and answer.
   std::pair<int, json> Rollout(std::vector<std::string> args) {
     args.insert(args.begin(), {"--format", "json", "rollout"});
@@ -203,12 +213,7 @@ TEST(RolloutCutoverTest, TogetherSwapsNoTableUntilEveryCopyOfTheWaveIsDoneThenSw
   EXPECT_GE(std::count_if(copied_at.begin(), copied_at.end(), [&](int64_t t) { return t < last_copied; }), 1)
       << "a target waited, copied, for the others";
   std::this_thread::sleep_for(300ms);
-  f.StopWriters();
-  for (Target& t : f.targets) {
-    ASSERT_EQ(t.writer->failure(), "") << t.db;
-    EXPECT_EQ(f.ColumnType(t.db), "bigint\n") << t.db;
-    EXPECT_EQ(testing::RowsDiffering(t.db, t.control, KeyStyle{}, f.port), 0u) << t.db << ": " << t.writer->messages_;
-  }
+  f.ExpectEveryWriteKept("bigint\n");
 }
 
 TEST(RolloutCutoverTest, AClosedWindowKeepsTheCopiesWaitingCapturingChangesAndTheRevertAbandonsThem) {
@@ -247,13 +252,9 @@ TEST(RolloutCutoverTest, AClosedWindowKeepsTheCopiesWaitingCapturingChangesAndTh
   ASSERT_EQ(code, 0) << reverted.dump(1);
   EXPECT_EQ(reverted["state"], "reverted") << reverted.dump(1);
   EXPECT_EQ(reverted["counts"], (json{{"reverted", kDatabases}})) << reverted.dump(1);
-  f.StopWriters();
-  for (Target& t : f.targets) {
-    ASSERT_EQ(t.writer->failure(), "") << t.db;
-    EXPECT_EQ(f.ColumnType(t.db), "int\n") << t.db;
+  f.ExpectEveryWriteKept("int\n");
+  for (const Target& t : f.targets)
     EXPECT_EQ(f.Leftovers(t.db), "") << t.db << ": the copy's shadow and triggers are dropped";
-    EXPECT_EQ(testing::RowsDiffering(t.db, t.control, KeyStyle{}, f.port), 0u) << t.db << ": " << t.writer->messages_;
-  }
 }
 
 TEST(RolloutCutoverTest, OpeningTheWindowOfAWaitingRolloutCutsItsCopiesOverAndItCompletes) {
@@ -282,12 +283,7 @@ TEST(RolloutCutoverTest, OpeningTheWindowOfAWaitingRolloutCutsItsCopiesOverAndIt
   }
   EXPECT_TRUE(audited);
   std::this_thread::sleep_for(300ms);
-  f.StopWriters();
-  for (Target& t : f.targets) {
-    ASSERT_EQ(t.writer->failure(), "") << t.db;
-    EXPECT_EQ(f.ColumnType(t.db), "bigint\n") << t.db;
-    EXPECT_EQ(testing::RowsDiffering(t.db, t.control, KeyStyle{}, f.port), 0u) << t.db << ": " << t.writer->messages_;
-  }
+  f.ExpectEveryWriteKept("bigint\n");
 }
 
 }  // namespace
