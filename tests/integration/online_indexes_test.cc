@@ -12,6 +12,7 @@
 #include <gtest/gtest.h>
 
 #include "mariadb_session.h"
+#include "migration_recorder.h"
 #include "schema_fixtures.h"
 #include "sqlx/planner/online.h"
 #include "sqlx/planner/plan.h"
@@ -30,27 +31,9 @@ using testing::RootSql;
 using testing::RowsDiffering;
 using testing::Writer;
 
-class Recorder : public planner::MigrationObserver {
- public:
-  Status Checkpoint(const MigrationState& state) override {
-    last = state;
-    return Status::Ok();
-  }
-  void Event(const MigrationState&, std::string_view event, const Error*, const std::string& details) override {
-    events.push_back(std::string(event) + " " + details);
-  }
-  size_t Count(const std::string& event) const {
-    size_t n = 0;
-    for (const std::string& e : events) n += e.rfind(event + " ", 0) == 0;
-    return n;
-  }
-  MigrationState last;
-  std::vector<std::string> events;
-};
 
-std::unique_ptr<transports::Session> RootSession(const std::string& db) {
-  return testing::MustOpen(testing::Url("root", testing::MariaDbRootPassword(), db));
-}
+using testing::RootSession;
+using Recorder = testing::MigrationRecorder;
 
 // t as the writer (table_writer.h) writes it (id, k, v), with indexes of
 // every kind: kp serves the foreign key, so kk (before it) stays on the copy
@@ -134,11 +117,11 @@ TEST(OnlineIndexesTest, PlainIndexesAfterTheLastAForeignKeyNeedsAreBuiltAfterThe
   // Built before the copy counted as done, after every chunk.
   size_t indexing = 0, copied = 0;
   for (size_t i = 0; i < f.rec.events.size(); ++i) {
-    if (f.rec.events[i].rfind("migration.indexing", 0) == 0) indexing = i;
-    if (f.rec.events[i].rfind("migration.copied", 0) == 0) copied = i;
+    if (f.rec.events[i] == "migration.indexing") indexing = i;
+    if (f.rec.events[i] == "migration.copied") copied = i;
   }
   EXPECT_LT(indexing, copied);
-  EXPECT_NE(f.rec.events[indexing].find("\"kv\""), std::string::npos) << f.rec.events[indexing];
+  EXPECT_NE(f.rec.details[indexing].find("\"kv\""), std::string::npos) << f.rec.details[indexing];
   // The definition an ALTER TABLE gives (index order, comment, key), the
   // writer's rows.
   EXPECT_EQ(ShowCreate(f.db), ShowCreate(f.to));
@@ -167,13 +150,13 @@ TEST(OnlineIndexesTest, ACrashWhileTheIndexesAreBuiltIsResumedByBuildingWhatIsMi
   RootSql("ALTER TABLE `" + s.ShadowTable() + "` DROP INDEX kkv", f.db);
   RootSql("INSERT INTO t (id, k, v) VALUES (" + std::to_string(kRows + 1) + ", 5, 'late')", f.db);
   RootSql("INSERT INTO t (id, k, v) VALUES (" + std::to_string(kRows + 1) + ", 5, 'late')", f.control);
-  f.rec.events.clear();
+  f.rec.Clear();
   st = planner::ContinueOnlineMigration(*f.session, s, SmallChunks(), f.rec);
   ASSERT_TRUE(st.ok()) << st.error().ToString();
   EXPECT_EQ(s.phase, "cut-over");
   ASSERT_EQ(f.rec.Count("migration.indexing"), 1u);
-  EXPECT_NE(f.rec.events[0].find("\"kkv\""), std::string::npos) << f.rec.events[0];
-  EXPECT_EQ(f.rec.events[0].find("\"kv\""), std::string::npos) << "kv was there: " << f.rec.events[0];
+  EXPECT_NE(f.rec.details[0].find("\"kkv\""), std::string::npos) << f.rec.details[0];
+  EXPECT_EQ(f.rec.details[0].find("\"kv\""), std::string::npos) << "kv was there: " << f.rec.details[0];
   EXPECT_EQ(ShowCreate(f.db), ShowCreate(f.to));
   EXPECT_EQ(RowsDiffering(f.db, f.control, KeyStyle{}), 0u);
   ASSERT_TRUE(planner::FinalizeMigration(*f.session, s, f.rec).ok());

@@ -14,6 +14,7 @@
 
 #include "online_triggers.h"
 #include "mariadb_session.h"
+#include "migration_recorder.h"
 #include "schema_fixtures.h"
 #include "sqlx/planner/online.h"
 #include "sqlx/planner/plan.h"
@@ -28,22 +29,9 @@ using planner::OnlineOptions;
 using testing::FixtureDatabases;
 using testing::RootSql;
 
-class Recorder : public planner::MigrationObserver {
- public:
-  Status Checkpoint(const MigrationState& state) override {
-    last = state;
-    return Status::Ok();
-  }
-  void Event(const MigrationState&, std::string_view event, const Error*, const std::string&) override {
-    events.emplace_back(event);
-  }
-  MigrationState last;
-  std::vector<std::string> events;
-};
 
-std::unique_ptr<transports::Session> RootSession(const std::string& db) {
-  return testing::MustOpen(testing::Url("root", testing::MariaDbRootPassword(), db));
-}
+using testing::RootSession;
+using Recorder = testing::MigrationRecorder;
 
 const char* kTable = "CREATE TABLE t (id int NOT NULL PRIMARY KEY, k int NOT NULL, v varchar(40));"
                      "INSERT INTO t (id, k, v) SELECT seq, seq MOD 100, CONCAT('v', seq) FROM seq_1_to_3000;"
