@@ -1,79 +1,17 @@
+// The rollout state machine (rollout.h): results, time, waves, gates and
+// cut-overs; the operator's commands are in rollout_commands.cc.
 #include "rollout.h"
 
 #include <algorithm>
 #include <map>
 
+#include "rollout_step.h"
+
 #include "sqlx/messages/clock.h"
 
 namespace sqlx::orchestrator {
 
-namespace {
-
-using nlohmann::json;
-using Kind = RolloutEvent::Kind;
-
-std::string TargetName(const RolloutTarget& t) { return t.connection + "/" + t.database; }
-
-// A job of the target's is queued or running.
-bool InFlightState(TargetState s) {
-  return s == TargetState::kApplying || s == TargetState::kReverting || s == TargetState::kCuttingOver;
-}
-
-// A target whose cut-over job failed: its migrations are not finished
-// (change capture still runs, or a table may already be swapped).
-bool FailedCutover(const RolloutTarget& t) { return t.state == TargetState::kFailed && !t.migrations.empty(); }
-
-std::string Joined(const std::vector<std::string>& v) {
-  std::string out;
-  for (const std::string& s : v) out += (out.empty() ? "" : ", ") + s;
-  return out;
-}
-
-// One decision in the making: the record as it changes, and what to do.
-class Step {
- public:
-  Step(const Rollout& r, const RolloutEvent& e) : original_(r), e_(e) { d_.rollout = r; }
-
-  RolloutDecision Run();
-
- private:
-  Rollout& r() { return d_.rollout; }
-  void Audit(const std::string& action, json details) {
-    details["rollout"] = r().id;
-    if (!e_.actor.empty()) details["by"] = e_.actor;
-    d_.actions.push_back(RolloutAction{RolloutAction::Kind::kAudit, 0, action, std::move(details)});
-  }
-  void Refuse(const std::string& why) {
-    d_.refusal = why;
-    d_.actions.clear();
-  }
-  RolloutTarget* Target() { return e_.target < r().targets.size() ? &r().targets[e_.target] : nullptr; }
-  WaveTimes& Times(size_t wave) {
-    if (r().wave_times.size() <= wave) r().wave_times.resize(wave + 1);
-    return r().wave_times[wave];
-  }
-  // Jobs in flight per server, this rollout's and the others'.
-  std::map<std::string, uint32_t> InFlight() {
-    std::map<std::string, uint32_t> n = e_.elsewhere;
-    for (const RolloutTarget& t : r().targets) {
-      if (InFlightState(t.state)) ++n[t.server];
-    }
-    return n;
-  }
-  uint32_t PerServer() { return std::max<uint32_t>(1, r().strategy.per_server); }
-  void OnTargetResult();
-  void StartWave(size_t wave);
-  void Advance();
-  void CutOverCopied(std::map<std::string, uint32_t>& in_flight, size_t copying);
-  void AdvanceRevert();
-  bool HealthGateFails(bool before_cutover);
-  void Pause(const std::string& reason);
-  void Command();
-
-  const Rollout& original_;
-  const RolloutEvent& e_;
-  RolloutDecision d_;
-};
+namespace rollout_step {
 
 RolloutDecision Step::Run() {
   switch (e_.kind) {
@@ -420,106 +358,10 @@ void Step::Pause(const std::string& reason) {
   Audit("rollout.paused", json{{"reason", reason}, {"phase", RolloutPhase(r())}});
 }
 
-void Step::Command() {
-  Rollout& ro = r();
-  const RolloutState s = ro.state;
-  const std::string state(RolloutStateName(s));
-  size_t in_flight = 0;
-  for (const RolloutTarget& t : ro.targets) {
-    in_flight += t.state == TargetState::kApplying || t.state == TargetState::kCuttingOver ? 1 : 0;
-  }
-  switch (e_.kind) {
-    case Kind::kPause:
-      if (s != RolloutState::kRunning && s != RolloutState::kGate && s != RolloutState::kReverting)
-        return Refuse("rollout " + ro.id + " is " + state + ": only a running rollout (or one at a gate) pauses");
-      return Pause("paused by " + (e_.actor.empty() ? std::string("the orchestrator") : e_.actor));
-    case Kind::kResume:
-      if (s != RolloutState::kPaused)
-        return Refuse("rollout " + ro.id + " is " + state + ", not paused: nothing to resume");
-      ro.reason.clear();
-      Audit("rollout.resumed", json{{"phase", RolloutPhase(ro)}});
-      // Paused by the health gate: the operator accepts what was measured.
-      for (RolloutTarget& t : ro.targets) {
-        if (ro.health_failed && t.wave == ro.wave && t.health) t.health_accepted = true;
-      }
-      ro.health_failed = false;
-      if (ro.reverting) {
-        for (RolloutTarget& t : ro.targets) {
-          if (t.state == TargetState::kRevertFailed) t.state = t.migrations.empty() ? TargetState::kDone : TargetState::kCopied;
-        }
-        ro.state = RolloutState::kReverting;
-        return AdvanceRevert();
-      }
-      // The current wave's failed and held targets are tried again, a held
-      // one planned from what is learned of it now.
-      for (RolloutTarget& t : ro.targets) {
-        if (t.wave != ro.wave || (t.state != TargetState::kFailed && t.state != TargetState::kHeld)) continue;
-        t.replan = t.state == TargetState::kHeld;
-        // A failed cut-over is tried again; its copy stays.
-        t.state = t.migrations.empty() ? TargetState::kPending : TargetState::kCopied;
-      }
-      ro.state = RolloutState::kRunning;
-      return Advance();
-    case Kind::kSetWindow: {
-      if (s != RolloutState::kPending && s != RolloutState::kRunning && s != RolloutState::kGate &&
-          !(s == RolloutState::kPaused && !ro.reverting))
-        return Refuse("rollout " + ro.id + " is " + state +
-                      ": only a pending, running, gated or paused rollout's cut-over window changes");
-      auto text = [](const std::optional<CutoverWindow>& w) { return w ? json(CutoverWindowText(*w)) : json(); };
-      if (ro.strategy.cutover_window == e_.cutover_window) return;  // as it is: nothing to record
-      json details{{"from", text(ro.strategy.cutover_window)}, {"to", text(e_.cutover_window)}};
-      ro.strategy.cutover_window = e_.cutover_window;
-      Audit("rollout.window.changed", details);
-      // Copied targets cut over now if it opened; targets dispatched from
-      // now on postpone their cut-over for it (or no longer do).
-      if (s == RolloutState::kRunning) Advance();
-      return;
-    }
-    case Kind::kAbort:
-      if (s != RolloutState::kRunning && s != RolloutState::kGate && !(s == RolloutState::kPaused && !ro.reverting))
-        return Refuse("rollout " + ro.id + " is " + state + ": only a running, gated or paused rollout aborts");
-    {
-      ro.state = RolloutState::kAborted;
-      ro.finished_ns = e_.now_ns;
-      // Copied targets and failed cut-overs keep their migrations (change
-      // capture running) until a revert abandons them: the event names them.
-      json unfinished = json::array();
-      for (const RolloutTarget& t : ro.targets) {
-        if (t.migrations.empty() || t.state == TargetState::kReverted) continue;
-        unfinished.push_back(json{{"connection", t.connection}, {"database", t.database},
-                                  {"state", TargetStateName(t.state)}, {"migrations", t.migrations}});
-      }
-      json details{{"phase", RolloutPhase(ro)}, {"in_flight", in_flight}};
-      if (!unfinished.empty()) {
-        details["unfinished_migrations"] = unfinished;
-        details["needs"] = "sqlx rollout revert " + ro.id + " abandons them";
-      }
-      return Audit("rollout.aborted", details);
-    }
-    case Kind::kRevert:
-      if (s != RolloutState::kCompleted && s != RolloutState::kAborted && s != RolloutState::kPaused)
-        return Refuse("rollout " + ro.id + " is " + state +
-                      ": pause or abort it first; a completed, paused or aborted rollout reverts");
-      if (ro.reverting) return Refuse("rollout " + ro.id + " is already reverting: resume it");
-      if (in_flight > 0)
-        return Refuse("rollout " + ro.id + " has " + std::to_string(in_flight) +
-                      " apply job(s) in flight: revert once they finished (sqlx rollout status " + ro.id + ")");
-      ro.state = RolloutState::kReverting;
-      ro.reverting = true;
-      ro.reason.clear();
-      Audit("rollout.revert.started", json{{"from", state}});
-      return AdvanceRevert();
-    case Kind::kApprove:
-      if (s != RolloutState::kGate)
-        return Refuse("rollout " + ro.id + " is " + state + ", not waiting at a gate: nothing to approve");
-      Audit("rollout.approved", json{{"wave", ro.wave}, {"gate", GateText(ro.strategy.gate)}});
-      return StartWave(ro.wave + 1);
-    default:
-      return Refuse("not a rollout command");
-  }
-}
+}  // namespace rollout_step
 
-}  // namespace
+using rollout_step::InFlightState;
+using rollout_step::Step;
 
 RolloutDecision DecideRollout(const Rollout& current, const RolloutEvent& event) {
   RolloutDecision d = Step(current, event).Run();
