@@ -812,15 +812,25 @@ TEST(RolloutTest, TogetherAFailureWithinTheBudgetStillCutsTheOthersOverAndResume
   EXPECT_EQ(d.cutovers, (std::vector<size_t>{0, 1}));
 }
 
-TEST(RolloutTest, AClosedWindowKeepsCopiedTargetsWaitingSayingWhenAndTheyCutOverWhenItOpens) {
+// kWindowDay's midnight (a day after kT0).
+constexpr int kWindowDay = 20900;
+
+// A rollout (one wave of two targets, 3 jobs per server) whose online
+// copies cut over within 02:00-03:00 UTC, started at HH:MM of kWindowDay.
+Driver StartedAt(int hh, int mm) {
   RolloutStrategy s;
   s.per_server = 3;
   Driver d(Make(s, 1));
-  const int64_t base = At(20900, 0, 0);  // a midnight after kT0
   s.cutover_window = *ParseCutoverWindow("02:00-03:00");
   d.mutable_r().strategy = s;
-  d.Advance(base + At(0, 1, 0) - d.now());  // 01:00
+  d.Advance(At(kWindowDay, hh, mm) - d.now());
   d.Send({Kind::kStart});
+  return d;
+}
+
+TEST(RolloutTest, AClosedWindowKeepsCopiedTargetsWaitingSayingWhenAndTheyCutOverWhenItOpens) {
+  Driver d = StartedAt(1, 0);
+  const int64_t base = At(kWindowDay, 0, 0);
   Copied(d, 0);
   EXPECT_TRUE(d.cutovers.empty());
   EXPECT_NE(d.r().targets[0].reason.find("window 02:00-03:00 UTC opens (" + Rfc3339(base + At(0, 2, 0)) + ")"),
@@ -840,14 +850,8 @@ TEST(RolloutTest, AClosedWindowKeepsCopiedTargetsWaitingSayingWhenAndTheyCutOver
 }
 
 TEST(RolloutTest, ACutoverJobThatFoundTheWindowClosedLeavesItsTargetCopiedUntilTheWindowOpensAgain) {
-  RolloutStrategy s;
-  s.per_server = 3;
-  Driver d(Make(s, 1));
-  const int64_t base = At(20900, 0, 0);
-  s.cutover_window = *ParseCutoverWindow("02:00-03:00");
-  d.mutable_r().strategy = s;
-  d.Advance(base + At(0, 2, 50) - d.now());  // 02:50: open
-  d.Send({Kind::kStart});
+  Driver d = StartedAt(2, 50);  // open
+  const int64_t base = At(kWindowDay, 0, 0);
   Copied(d, 0);
   ASSERT_EQ(d.cutovers, (std::vector<size_t>{0}));
   const std::string cutover_job = d.r().targets[0].job;
@@ -882,14 +886,7 @@ std::string SetWindow(Driver& d, std::optional<CutoverWindow> w) {
 }
 
 TEST(RolloutTest, AWindowChangedAfterCreationTakesEffectAtOnceAndIsAudited) {
-  RolloutStrategy s;
-  s.per_server = 3;
-  Driver d(Make(s, 1));
-  const int64_t base = At(20900, 0, 0);
-  s.cutover_window = *ParseCutoverWindow("02:00-03:00");
-  d.mutable_r().strategy = s;
-  d.Advance(base + At(0, 10, 0) - d.now());  // 10:00: closed
-  d.Send({Kind::kStart});
+  Driver d = StartedAt(10, 0);  // closed
   Copied(d, 0);
   Copied(d, 1);
   EXPECT_TRUE(d.cutovers.empty());
@@ -907,13 +904,7 @@ TEST(RolloutTest, AWindowChangedAfterCreationTakesEffectAtOnceAndIsAudited) {
 }
 
 TEST(RolloutTest, AWindowRemovedLetsWaitingCopiesCutOverAndTheChangeNamesBothWindows) {
-  RolloutStrategy s;
-  s.per_server = 3;
-  Driver d(Make(s, 1));
-  s.cutover_window = *ParseCutoverWindow("02:00-03:00");
-  d.mutable_r().strategy = s;
-  d.Advance(At(20900, 10, 0) - d.now());
-  d.Send({Kind::kStart});
+  Driver d = StartedAt(10, 0);
   Copied(d, 0);
   EXPECT_EQ(d.Command(Kind::kPause), "");
   EXPECT_EQ(SetWindow(d, std::nullopt), "");
