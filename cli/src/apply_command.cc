@@ -201,7 +201,7 @@ int RunApply(const GlobalOptions& g, const ApplyArgs& args) {
   if (!store.ok()) return ReportError(g, store.error());
   auto audit = OpenAuditLog(g, **store);
   if (!audit.ok()) return ReportError(g, audit.error());
-  auto online = OnlineOptionsOf(g, args.online, args.connect.url);  // replicas are reached before any change
+  auto online = OnlineOptionsOf(g, args.online, args.connect.url, *url);  // replicas are reached before any change
   if (!online.ok()) return ReportError(g, online.error());
 
   ApplyPrinter printer(g, *plan);

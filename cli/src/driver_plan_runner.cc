@@ -57,6 +57,10 @@ actors::PlanRunner DriverPlanRunner(ApplyOptions base, std::function<void(const 
       SQLX_ASSIGN_OR_RETURN(planner::MigrationState state, planner::MigrationFromJson(earlier));
       options.resume.push_back(std::move(state));
     }
+    // The engine's second session (indexes built beside an online copy)
+    // is reached as the job's server is.
+    if (replicas && !options.online.open_session)
+      options.online.open_session = [&replicas, &url] { return replicas(url); };
     std::optional<ServerHealthSampler> sampler;
     if (replicas) {
       sampler.emplace(url, replicas);

@@ -19,7 +19,8 @@ namespace sqlx::cli {
 // (`sqlx apply` prints it). With `replicas` (a worker's), each run samples
 // the server's health (ServerHealthSampler: at the start, after each
 // operation and each online-copy chunk, at the end) into the summary's
-// `health`, reaching the replicas with it. The runner runs on the
+// `health`, reaching the replicas with it, and online copies open their
+// second session (OnlineOptions::open_session) with it. The runner runs on the
 // connection actor's thread; base's hooks are called there.
 actors::PlanRunner DriverPlanRunner(ApplyOptions base = {}, std::function<void(const ApplyReport&)> keep = {},
                                     ReplicaOpener replicas = {});

@@ -180,7 +180,7 @@ int RunMigrations(const GlobalOptions& g, const MigrationsArgs& args) {
     return ReportError(g, MakeError(ErrorCode::kInvalidArgument, "unknown migrations action '" + args.action + "'"));
   MigrationTerminal terminal(g.format != "json");
   StoreMigrationObserver observer(**store, audit->get(), terminal.Hooks());
-  auto online = OnlineOptionsOf(g, args.online, args.connect.url);  // resume's replicas, reached before it continues
+  auto online = OnlineOptionsOf(g, args.online, args.connect.url, *url);  // resume's replicas, reached before it continues
   if (!online.ok()) return ReportError(g, online.error());
   const planner::OnlineOptions& options = *online;
   if (args.action == "resume") {

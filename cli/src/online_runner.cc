@@ -156,8 +156,10 @@ Result<std::vector<std::string>> ReplicaUrls(const GlobalOptions& g, const std::
 }  // namespace
 
 Result<planner::OnlineOptions> OnlineOptionsOf(const GlobalOptions& g, const OnlineArgs& args,
-                                               const std::string& primary_url) {
+                                               const std::string& primary_url,
+                                               const transports::ConnectionUrl& primary) {
   planner::OnlineOptions o;
+  o.open_session = [g, primary] { return OpenSession(g, primary, /*learning=*/false); };
   o.postpone_cutover = args.postpone_cutover;
   o.chunk_seconds = args.chunk_time;
   o.max_threads_running = args.max_threads_running;

@@ -10,6 +10,7 @@
 #include "commands.h"
 #include "progress_line.h"
 #include "sqlx/planner/online.h"
+#include "sqlx/transports/url.h"
 #include "store_migration_observer.h"
 
 namespace sqlx::cli {
@@ -46,7 +47,11 @@ std::string MigrationProgressText(const planner::MigrationState& state, double r
 // `--replica discover` stands for every replica the primary lists (SHOW
 // REPLICA HOSTS: each must report its address with report_host and
 // report_port), reached as `primary_url` with that host and port.
+// `primary`: the resolved URL the engine's session is opened with; the
+// engine's second session (open_session: indexes built beside the copy)
+// is opened the same way.
 Result<planner::OnlineOptions> OnlineOptionsOf(const GlobalOptions& g, const OnlineArgs& args,
-                                               const std::string& primary_url);
+                                               const std::string& primary_url,
+                                               const transports::ConnectionUrl& primary);
 
 }  // namespace sqlx::cli

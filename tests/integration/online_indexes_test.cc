@@ -3,13 +3,20 @@
 // after the last one a foreign key needs are left off the copy and built
 // after it, under a writer; the table ends with the definition (index order
 // included) an ALTER TABLE would have given it and the rows of a control;
-// a crash during the build is resumed by building what is missing.
+// a crash during the build is resumed by building what is missing. With a
+// second session they are built beside the copy (IndexBuildBeside): the copy
+// waits while that ALTER queues for the shadow's metadata lock, and a build
+// that fails there is made after the copy.
+#include <algorithm>
+#include <atomic>
+#include <chrono>
 #include <memory>
 #include <string>
 #include <thread>
 #include <vector>
 
 #include <gtest/gtest.h>
+#include <nlohmann/json.hpp>
 
 #include "mariadb_session.h"
 #include "migration_recorder.h"
@@ -198,6 +205,145 @@ TEST(OnlineIndexesTest, IndexesTheCopyNeedsOrTheOrderNeedsStayOnIt) {
   EXPECT_EQ(IndexNames(db, b->ShadowTable()), "k2,kn\n");
   MigrationState sb = *b;
   ASSERT_TRUE(planner::FinalizeMigration(*session, sb, rec).ok());
+}
+
+// The options of a copy whose deferred indexes are built beside it from 30 %
+// of its rows, on sessions counted in `opened`.
+OnlineOptions Beside(const std::string& db, std::atomic<int>* opened) {
+  OnlineOptions o = SmallChunks();
+  o.index_build_at = 0.3;
+  o.open_session = [db, opened]() -> Result<std::unique_ptr<transports::Session>> {
+    ++*opened;
+    return RootSession(db);
+  };
+  return o;
+}
+
+// The ALTER the build beside the copy runs, as the process list shows it:
+// its id, "" when there is none in `state`.
+std::string BuildInState(const std::string& db, const std::string& state) {
+  std::string id = RootSql("SELECT ID FROM information_schema.PROCESSLIST WHERE DB = '" + db +
+                               "' AND INFO LIKE 'ALTER TABLE `\\_sqlx\\_%ADD KEY%' AND STATE = '" + state + "'",
+                           db);
+  while (!id.empty() && id.back() == '\n') id.pop_back();
+  return id;
+}
+
+TEST(OnlineIndexesTest, WithASecondSessionTheIndexesAreBuiltBesideTheLastPartOfTheCopy) {
+  Fixture f("oixb");
+  ASSERT_NE(f.session, nullptr);
+  RootSql("ANALYZE TABLE t", f.db);  // the estimate the start is measured against
+  auto started = planner::StartOnlineMigration(*f.session, "root@test", f.db, Widen(), f.rec);
+  ASSERT_TRUE(started.ok()) << started.error().ToString();
+  MigrationState s = *started;
+  ASSERT_GT(s.rows_estimate, kRows / 2);
+  const KeyStyle key;
+  Writer writer(f.db, f.control, key, kRows);
+  writer.Start();
+  std::this_thread::sleep_for(std::chrono::milliseconds(200));
+  std::atomic<int> opened{0};
+  Status st = planner::ContinueOnlineMigration(*f.session, s, Beside(f.db, &opened), f.rec);
+  std::this_thread::sleep_for(std::chrono::milliseconds(200));
+  writer.Stop();
+  ASSERT_TRUE(st.ok()) << st.error().ToString();
+  ASSERT_EQ(writer.failure(), "");
+  EXPECT_EQ(opened.load(), 1);
+  EXPECT_EQ(s.phase, "cut-over");
+  // One build, started beside the copy once 30 % of the estimate was in,
+  // before its last chunk.
+  ASSERT_EQ(f.rec.Count("migration.indexing"), 1u);
+  const auto indexing = std::find(f.rec.events.begin(), f.rec.events.end(), "migration.indexing") - f.rec.events.begin();
+  const nlohmann::json detail = nlohmann::json::parse(f.rec.details[indexing]);
+  EXPECT_EQ(detail.value("beside_copy", false), true) << detail.dump();
+  EXPECT_GE(detail.value("rows_copied", 0.0), 0.3 * s.rows_estimate) << detail.dump();
+  EXPECT_LT(detail.value("rows_copied", 0.0), kRows) << detail.dump();
+  EXPECT_EQ(detail["indexes"], nlohmann::json::parse(R"(["kv","kkv"])"));
+  EXPECT_EQ(ShowCreate(f.db), ShowCreate(f.to));
+  EXPECT_EQ(RowsDiffering(f.db, f.control, key), 0u);
+  EXPECT_EQ(RootSql("SELECT COUNT(*) FROM t FORCE INDEX (kkv) WHERE k >= 0", f.db),
+            RootSql("SELECT COUNT(*) FROM t", f.control));
+  EXPECT_EQ(RootSql("CHECK TABLE t", f.db).find("error"), std::string::npos);
+  ASSERT_TRUE(planner::FinalizeMigration(*f.session, s, f.rec).ok());
+}
+
+// A transaction that holds the shadow (a writer's capture) keeps the build's
+// ALTER queued for the shadow's exclusive lock: the copy waits meanwhile
+// (it would queue behind it) and goes on between the ALTER's attempts. Here
+// the ALTER is killed while it queues: the copy ends, and the indexes are
+// built after it, the event saying why.
+TEST(OnlineIndexesTest, ABuildBesideTheCopyThatFailsIsMadeAfterTheCopy) {
+  Fixture f("oixf");
+  ASSERT_NE(f.session, nullptr);
+  RootSql("ANALYZE TABLE t", f.db);
+  auto started = planner::StartOnlineMigration(*f.session, "root@test", f.db, Widen(), f.rec);
+  ASSERT_TRUE(started.ok()) << started.error().ToString();
+  MigrationState s = *started;
+  auto holder = RootSession(f.db);
+  ASSERT_NE(holder, nullptr);
+  ASSERT_TRUE(holder->Execute("START TRANSACTION").ok());
+  auto held = holder->Execute("SELECT 1 FROM `" + s.ShadowTable() + "` WHERE FALSE FOR UPDATE");
+  ASSERT_TRUE(held.ok()) << held.error().ToString();
+
+  std::atomic<bool> killed{false};
+  std::string waiting;
+  std::thread killer([&] {
+    const auto until = std::chrono::steady_clock::now() + std::chrono::seconds(20);
+    while (std::chrono::steady_clock::now() < until) {
+      const std::string id = BuildInState(f.db, "Waiting for table metadata lock");
+      if (!id.empty()) {
+        // The copy does not queue behind it: the ALTER is the one waiting.
+        std::this_thread::sleep_for(std::chrono::milliseconds(300));
+        waiting = RootSql("SELECT COUNT(*) FROM information_schema.PROCESSLIST WHERE DB = '" + f.db +
+                              "' AND STATE = 'Waiting for table metadata lock'",
+                          f.db);
+        RootSql("KILL QUERY " + id, f.db);
+        killed = true;
+        break;
+      }
+      std::this_thread::sleep_for(std::chrono::milliseconds(5));
+    }
+    ASSERT_TRUE(holder->Execute("ROLLBACK").ok());
+  });
+  std::atomic<int> opened{0};
+  Status st = planner::ContinueOnlineMigration(*f.session, s, Beside(f.db, &opened), f.rec);
+  killer.join();
+  ASSERT_TRUE(st.ok()) << st.error().ToString();
+  ASSERT_TRUE(killed.load()) << "the build never queued for the shadow's lock";
+  EXPECT_EQ(waiting, "1\n");
+  EXPECT_EQ(s.phase, "cut-over");
+  ASSERT_EQ(f.rec.Count("migration.indexing"), 2u);
+  std::vector<nlohmann::json> details;
+  for (size_t i = 0; i < f.rec.events.size(); ++i)
+    if (f.rec.events[i] == "migration.indexing") details.push_back(nlohmann::json::parse(f.rec.details[i]));
+  EXPECT_EQ(details[0].value("beside_copy", false), true);
+  EXPECT_NE(details[1].value("beside_copy_failed", "").find("interrupted"), std::string::npos) << details[1].dump();
+  EXPECT_EQ(ShowCreate(f.db), ShowCreate(f.to));
+  EXPECT_EQ(RowsDiffering(f.db, f.control, KeyStyle{}), 0u);
+  ASSERT_TRUE(planner::FinalizeMigration(*f.session, s, f.rec).ok());
+}
+
+// A second session that cannot be opened leaves the indexes to after the
+// copy, saying why.
+TEST(OnlineIndexesTest, ASecondSessionThatCannotBeOpenedLeavesTheBuildToAfterTheCopy) {
+  Fixture f("oixo");
+  ASSERT_NE(f.session, nullptr);
+  RootSql("ANALYZE TABLE t", f.db);
+  auto started = planner::StartOnlineMigration(*f.session, "root@test", f.db, Widen(), f.rec);
+  ASSERT_TRUE(started.ok()) << started.error().ToString();
+  MigrationState s = *started;
+  OnlineOptions o = SmallChunks();
+  o.index_build_at = 0.3;
+  o.open_session = []() -> Result<std::unique_ptr<transports::Session>> {
+    return MakeError(ErrorCode::kConnectionRefused, "no second session here");
+  };
+  Status st = planner::ContinueOnlineMigration(*f.session, s, o, f.rec);
+  ASSERT_TRUE(st.ok()) << st.error().ToString();
+  ASSERT_EQ(f.rec.Count("migration.indexing"), 1u);
+  const auto at = std::find(f.rec.events.begin(), f.rec.events.end(), "migration.indexing") - f.rec.events.begin();
+  EXPECT_NE(f.rec.details[at].find("no second session here"), std::string::npos) << f.rec.details[at];
+  EXPECT_EQ(ShowCreate(f.db), ShowCreate(f.to));
+  EXPECT_EQ(RowsDiffering(f.db, f.control, KeyStyle{}), 0u);
+  ASSERT_TRUE(planner::FinalizeMigration(*f.session, s, f.rec).ok());
 }
 
 }  // namespace

@@ -56,6 +56,11 @@ Result<CopiedChunk> CopyChunkOnce(Session& session, const MigrationState& s, con
   SQLX_RETURN_IF_ERROR(Exec(session, "START TRANSACTION"));
   auto body = [&]() -> Result<CopiedChunk> {
     CopiedChunk chunk;
+    // No row, no binary-log event: only the metadata lock a write takes.
+    if (spec.target_first) {
+      SQLX_ASSIGN_OR_RETURN(std::vector<Row> none, Rows(session, "SELECT 1 FROM " + Q(spec.target) + " WHERE FALSE FOR UPDATE"));
+      (void)none;
+    }
     SQLX_ASSIGN_OR_RETURN(chunk.upto, LockChunk(session, s, spec, after, rows));
     const std::string range = ChunkRange(s, "", after, chunk.upto);
     SQLX_RETURN_IF_ERROR(Exec(session, "DELETE FROM " + Q(spec.target) + " WHERE " + range));

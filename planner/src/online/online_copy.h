@@ -18,6 +18,11 @@ struct CopySpec {
   std::string source, target;
   std::string source_index;  // the source's index that starts with the key columns (FORCE INDEX)
   std::vector<std::string> columns, fill_columns, fill_values, compare_columns;
+  // The chunk takes the target's metadata lock (shared write) before it
+  // locks rows of the source: set while an ALTER of the target runs beside
+  // the copy (IndexBuildBeside), so that the chunk never queues behind that
+  // ALTER's exclusive lock while it holds rows the application waits for.
+  bool target_first = false;
 };
 CopySpec ForwardCopy(const MigrationState& s);
 

@@ -1,12 +1,14 @@
 #include "online_indexes.h"
 
 #include <algorithm>
+#include <chrono>
 #include <map>
 #include <set>
 
 #include <nlohmann/json.hpp>
 
 #include "online_catalog.h"
+#include "online_engine.h"
 #include "sqlx/transports/session.h"
 
 namespace sqlx::planner::online {
@@ -126,29 +128,114 @@ Status DeferIndexes(Session& session, MigrationState& s, const OnlineOptions& op
   return Status::Ok();
 }
 
-Status BuildDeferredIndexes(Session& session, MigrationState& s, const OnlineOptions& options,
-                            MigrationObserver& observer) {
-  if (s.deferred_indexes.empty()) return Status::Ok();
+namespace {
+
+// The deferred index clauses the shadow lacks.
+Result<std::vector<std::string>> MissingIndexes(Session& session, const MigrationState& s) {
   SQLX_ASSIGN_OR_RETURN(std::vector<IndexInfo> indexes, ReadIndexes(session, s.database, s.ShadowTable()));
-  std::vector<std::string> missing, names;
+  std::vector<std::string> missing;
   for (const std::string& clause : s.deferred_indexes) {
     const std::string name = IndexClauseName(clause);
-    if (std::none_of(indexes.begin(), indexes.end(), [&](const IndexInfo& i) { return i.name == name; })) {
+    if (std::none_of(indexes.begin(), indexes.end(), [&](const IndexInfo& i) { return i.name == name; }))
       missing.push_back(clause);
-      names.push_back(name);
-    }
   }
+  return missing;
+}
+
+std::vector<std::string> Names(const std::vector<std::string>& clauses) {
+  std::vector<std::string> names;
+  for (const std::string& clause : clauses) names.push_back(IndexClauseName(clause));
+  return names;
+}
+
+std::string OnlineAdd(const MigrationState& s, const std::vector<std::string>& clauses) {
+  return "ALTER TABLE " + Q(s.ShadowTable()) + " " + AddClauses(clauses) + ", ALGORITHM=INPLACE, LOCK=NONE";
+}
+
+}  // namespace
+
+Status BuildDeferredIndexes(Session& session, MigrationState& s, const OnlineOptions& options,
+                            MigrationObserver& observer, const std::string& earlier_failure) {
+  if (s.deferred_indexes.empty()) return Status::Ok();
+  SQLX_ASSIGN_OR_RETURN(std::vector<std::string> missing, MissingIndexes(session, s));
   if (missing.empty()) return Status::Ok();
-  observer.Event(s, "migration.indexing", nullptr, nlohmann::json{{"indexes", names}}.dump());
-  Status built =
-      RunDdl(session, "ALTER TABLE " + Q(s.ShadowTable()) + " " + AddClauses(missing) + ", ALGORITHM=INPLACE, LOCK=NONE",
-             options);
+  const std::vector<std::string> names = Names(missing);
+  nlohmann::json event{{"indexes", names}};
+  if (!earlier_failure.empty()) event["beside_copy_failed"] = earlier_failure;
+  observer.Event(s, "migration.indexing", nullptr, event.dump());
+  Status built = RunDdl(session, OnlineAdd(s, missing), options);
   if (built.ok()) return built;
   Error e = built.error();
   e.message = "building the index(es) " + Columns(names) + " of the copy " + Q(s.ShadowTable()) + " failed (" +
               e.message + "); `sqlx migrations resume " + s.id + "` builds them again, `sqlx migrations finalize " +
               s.id + "` abandons the migration";
   return e;
+}
+
+void IndexBuildBeside::StartWhenDue(MigrationState& s, const OnlineOptions& options, MigrationObserver& observer) {
+  if (started_ || !options.open_session || s.deferred_indexes.empty() || s.rows_estimate == 0 ||
+      static_cast<double>(s.rows_copied) < options.index_build_at * static_cast<double>(s.rows_estimate))
+    return;
+  started_ = true;
+  auto start = [&]() -> Status {
+    SQLX_ASSIGN_OR_RETURN(std::vector<std::string> missing, MissingIndexes(copy_, s));
+    if (missing.empty()) return Status::Ok();
+    SQLX_ASSIGN_OR_RETURN(session_, options.open_session());
+    SQLX_RETURN_IF_ERROR(SetUp(*session_, s, options));
+    SQLX_ASSIGN_OR_RETURN(connection_id_, Number(*session_, "SELECT CONNECTION_ID()"));
+    observer.Event(s, "migration.indexing", nullptr,
+                   nlohmann::json{{"indexes", Names(missing)}, {"beside_copy", true}, {"rows_copied", s.rows_copied}}
+                       .dump());
+    in_statement_ = true;  // until the thread's first attempt is answered: the copy waits for it to begin
+    thread_ = std::thread([this, sql = OnlineAdd(s, missing), options] {
+      result_ = RunDdl(*session_, sql, options, &in_statement_, &stop_);
+      in_statement_ = false;
+      done_ = true;
+    });
+    return Status::Ok();
+  };
+  if (Status st = start(); !st.ok()) {
+    failure_ = st.error().ToString();
+    session_.reset();
+  }
+}
+
+Status IndexBuildBeside::WaitForTurn() {
+  const auto give_up = std::chrono::steady_clock::now() + std::chrono::seconds(30);
+  while (running() && !done_) {
+    if (!in_statement_) return Status::Ok();  // between two attempts
+    SQLX_ASSIGN_OR_RETURN(std::vector<Row> rows,
+                          Rows(copy_, "SELECT COMMAND, STATE FROM information_schema.PROCESSLIST WHERE ID = " +
+                                          std::to_string(connection_id_)));
+    if (rows.empty()) return Status::Ok();  // its session is gone: the thread ends with the error
+    // "Sleep" with a statement under way: the ALTER is on its way to the server.
+    if (rows[0][0].value_or("") != "Sleep" && rows[0][1].value_or("") == "altering table") return Status::Ok();
+    if (std::chrono::steady_clock::now() > give_up) {
+      Stop();
+      failure_ = "stopped after 30 s out of its online phase (state '" + rows[0][1].value_or("") + "')";
+      return Status::Ok();
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(2));
+  }
+  return Status::Ok();
+}
+
+std::string IndexBuildBeside::Finish() {
+  if (thread_.joinable()) {
+    thread_.join();
+    if (!result_.ok() && failure_.empty()) failure_ = result_.error().ToString();
+  }
+  session_.reset();
+  return failure_;
+}
+
+void IndexBuildBeside::Stop() {
+  if (!thread_.joinable()) return;
+  stop_ = true;
+  if (!done_ && copy_.usable()) (void)Run(copy_, "KILL QUERY " + std::to_string(connection_id_));
+  thread_.join();
+  if (failure_.empty()) failure_ = result_.ok() ? std::string() : result_.error().ToString();
+  session_.reset();
 }
 
 }  // namespace sqlx::planner::online

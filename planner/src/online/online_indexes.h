@@ -9,6 +9,12 @@
 // the chunk key, and any index a foreign key of the shadow may need.
 #pragma once
 
+#include <atomic>
+#include <memory>
+#include <string>
+#include <thread>
+#include <vector>
+
 #include "online_sql.h"
 #include "sqlx/planner/online.h"
 
@@ -23,8 +29,61 @@ Status DeferIndexes(transports::Session& session, MigrationState& s, const Onlin
 
 // Adds the deferred indexes the shadow lacks, in one online ALTER (the
 // writers' capture goes on meanwhile). Nothing when all are there.
+// `earlier_failure` (event field beside_copy_failed) says why a build beside
+// the copy did not make them.
 Status BuildDeferredIndexes(transports::Session& session, MigrationState& s, const OnlineOptions& options,
-                            MigrationObserver& observer);
+                            MigrationObserver& observer, const std::string& earlier_failure = "");
+
+// The deferred indexes built beside the copy, on a session of its own
+// (OnlineOptions::open_session), from when the copy has passed
+// index_build_at of the table's estimated rows: the build then takes the
+// server's other core, which the copy leaves mostly idle (the writers wait
+// for the copy's chunks), and ends about when the copy does. InnoDB reads
+// the rows copied so far, sorts them into the index, then applies what the
+// copy and the writers added meanwhile from its online log.
+//
+// The ALTER holds the shadow's exclusive metadata lock for a moment when it
+// starts and when it ends, and queues every writer of the table (their
+// capture writes the shadow) while it waits for it. So the copy starts no
+// chunk while the ALTER waits for that lock or holds it (WaitForTurn), and
+// each chunk takes the shadow's metadata lock before any row of the table
+// (CopySpec::target_first): a chunk whose shadow write queued behind the
+// ALTER while holding rows a writer waits for would deadlock with it. At
+// its end the ALTER may still wait for the chunk in flight (the writers
+// with it): at most one chunk's time.
+//
+// A build that fails (out of online log, killed, ...) is not the copy's
+// failure: BuildDeferredIndexes builds what is missing after the copy.
+class IndexBuildBeside {
+ public:
+  explicit IndexBuildBeside(transports::Session& copy) : copy_(copy) {}
+  IndexBuildBeside(const IndexBuildBeside&) = delete;
+  IndexBuildBeside& operator=(const IndexBuildBeside&) = delete;
+  ~IndexBuildBeside() { Stop(); }
+
+  // Starts the build when it is due and has not started in this run.
+  void StartWhenDue(MigrationState& s, const OnlineOptions& options, MigrationObserver& observer);
+  // Returns once the build's ALTER is in its online phase, between attempts
+  // or over; an ALTER out of it for 30 s is stopped.
+  Status WaitForTurn();
+  bool running() const { return thread_.joinable(); }
+  // Waits for the build to end: "" when it built the indexes, else why not
+  // (also when it never ran because opening its session failed).
+  std::string Finish();
+  // Ends a build still running (KILL QUERY on the copy's session) and waits
+  // for its thread.
+  void Stop();
+
+ private:
+  transports::Session& copy_;
+  bool started_ = false;
+  std::string failure_;  // why the build did not run or did not end well
+  std::unique_ptr<transports::Session> session_;
+  uint64_t connection_id_ = 0;
+  std::thread thread_;
+  std::atomic<bool> in_statement_{false}, stop_{false}, done_{false};
+  Status result_;  // the ALTER's, written by thread_ before done_
+};
 
 // The name of an index clause as SHOW CREATE TABLE writes it ("KEY `a` (`x`)").
 std::string IndexClauseName(const std::string& clause);

@@ -235,8 +235,10 @@ Status CopyAll(Session& session, MigrationState& s, const OnlineOptions& options
   if (s.chunk_rows == 0) s.chunk_rows = options.chunk_rows;
   const auto run_start = std::chrono::steady_clock::now();
   uint64_t run_rows = 0;
+  IndexBuildBeside beside(session);  // stopped on every return before its end
   for (;;) {
     if (observer.StopRequested()) {
+      beside.Stop();  // a resume builds what it did not
       SQLX_RETURN_IF_ERROR(Save(s, observer));
       observer.Event(s, "migration.paused", nullptr,
                      json{{"rows_copied", s.rows_copied}, {"last_bound", s.last_bound}}.dump());
@@ -244,7 +246,10 @@ Status CopyAll(Session& session, MigrationState& s, const OnlineOptions& options
     }
     SQLX_ASSIGN_OR_RETURN(bool go, Throttle(session, s, options, observer));
     if (!go) continue;  // stops at the top of the loop
-    const CopySpec spec = ForwardCopy(s);
+    beside.StartWhenDue(s, options, observer);
+    SQLX_RETURN_IF_ERROR(beside.WaitForTurn());
+    CopySpec spec = ForwardCopy(s);
+    spec.target_first = beside.running();
     const auto start = std::chrono::steady_clock::now();
     SQLX_ASSIGN_OR_RETURN(CopiedChunk chunk, CopyChunk(session, s, spec, s.last_bound, s.chunk_rows));
     const std::vector<std::string>& upto = chunk.upto;
@@ -264,7 +269,8 @@ Status CopyAll(Session& session, MigrationState& s, const OnlineOptions& options
     if (last) {
       // A crash in here leaves the phase copying and last_bound before this
       // chunk: a resume copies it again, then builds what is missing.
-      SQLX_RETURN_IF_ERROR(BuildDeferredIndexes(session, s, options, observer));
+      const std::string beside_failed = beside.Finish();
+      SQLX_RETURN_IF_ERROR(BuildDeferredIndexes(session, s, options, observer, beside_failed));
       s.phase = "copied";
       s.copied_at_ns = UnixNowNs();
     }

@@ -47,12 +47,21 @@ Status Exec(transports::Session& session, const std::string& sql) {
   return Status::Ok();
 }
 
-Status RunDdl(transports::Session& session, const std::string& sql, const OnlineOptions& options) {
+Status RunDdl(transports::Session& session, const std::string& sql, const OnlineOptions& options,
+              std::atomic<bool>* in_statement, const std::atomic<bool>* stop) {
+  auto stopped = [stop] { return stop != nullptr && stop->load(); };
   for (int attempt = 1;; ++attempt) {
+    if (in_statement != nullptr) in_statement->store(true);
     auto done = Run(session, sql);
+    if (in_statement != nullptr) in_statement->store(false);
     if (done.ok()) return Status::Ok();
-    if (done.error().server_code != kLockWaitTimeout || attempt >= options.cutover_attempts) return done.error();
-    std::this_thread::sleep_for(std::chrono::milliseconds(std::min(2000, 100 << std::min(attempt, 5))));
+    if (done.error().server_code != kLockWaitTimeout || attempt >= options.cutover_attempts || stopped())
+      return done.error();
+    const auto until = std::chrono::steady_clock::now() + std::chrono::milliseconds(std::min(2000, 100 << std::min(attempt, 5)));
+    while (std::chrono::steady_clock::now() < until) {
+      if (stopped()) return done.error();
+      std::this_thread::sleep_for(std::chrono::milliseconds(10));
+    }
   }
 }
 

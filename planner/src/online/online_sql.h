@@ -1,6 +1,7 @@
 // SQL text and small queries of the online-migration engine.
 #pragma once
 
+#include <atomic>
 #include <optional>
 #include <string>
 #include <vector>
@@ -31,7 +32,11 @@ Status Exec(transports::Session& session, const std::string& sql);
 // DDL that needs a table's metadata lock, retried (options.cutover_attempts
 // times, with backoff) while other transactions hold it: lock_wait_timeout
 // is short, because waiting queues the writers behind it.
-Status RunDdl(transports::Session& session, const std::string& sql, const OnlineOptions& options);
+// `in_statement` (when given) is true while a statement is on its way to or
+// from the server, false between attempts; `stop` (when given) ends the
+// retries.
+Status RunDdl(transports::Session& session, const std::string& sql, const OnlineOptions& options,
+              std::atomic<bool>* in_statement = nullptr, const std::atomic<bool>* stop = nullptr);
 
 // `name` unquoted from the backticks at text[*pos] (doubled backticks inside);
 // *pos is left after the closing one. "" when text[*pos] is not a backtick.
