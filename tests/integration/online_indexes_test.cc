@@ -305,7 +305,9 @@ TEST(OnlineIndexesTest, ABuildBesideTheCopyThatFailsIsMadeAfterTheCopy) {
     ASSERT_TRUE(holder->Execute("ROLLBACK").ok());
   });
   std::atomic<int> opened{0};
-  Status st = planner::ContinueOnlineMigration(*f.session, s, Beside(f.db, &opened), f.rec);
+  OnlineOptions o = Beside(f.db, &opened);
+  o.cutover_lock_wait_seconds = 10;  // the ALTER queues long enough to be seen and killed
+  Status st = planner::ContinueOnlineMigration(*f.session, s, o, f.rec);
   killer.join();
   ASSERT_TRUE(st.ok()) << st.error().ToString();
   ASSERT_TRUE(killed.load()) << "the build never queued for the shadow's lock";
@@ -344,6 +346,82 @@ TEST(OnlineIndexesTest, ASecondSessionThatCannotBeOpenedLeavesTheBuildToAfterThe
   EXPECT_EQ(ShowCreate(f.db), ShowCreate(f.to));
   EXPECT_EQ(RowsDiffering(f.db, f.control, KeyStyle{}), 0u);
   ASSERT_TRUE(planner::FinalizeMigration(*f.session, s, f.rec).ok());
+}
+
+// A pause while the build beside the copy queues for the shadow's lock
+// kills it at once (not after its 10 s wait); the resume builds the indexes.
+TEST(OnlineIndexesTest, APauseKillsTheBuildBesideTheCopyAndTheResumeBuildsTheIndexes) {
+  Fixture f("oixp");
+  ASSERT_NE(f.session, nullptr);
+  RootSql("ANALYZE TABLE t", f.db);
+  auto started = planner::StartOnlineMigration(*f.session, "root@test", f.db, Widen(), f.rec);
+  ASSERT_TRUE(started.ok()) << started.error().ToString();
+  MigrationState s = *started;
+  auto holder = RootSession(f.db);
+  ASSERT_NE(holder, nullptr);
+  ASSERT_TRUE(holder->Execute("START TRANSACTION").ok());
+  ASSERT_TRUE(holder->Execute("SELECT 1 FROM `" + s.ShadowTable() + "` WHERE FALSE FOR UPDATE").ok());
+  // Asks to stop once the build has begun (its event recorded).
+  struct Pausing : Recorder {
+    bool StopRequested() override { return Count("migration.indexing") > 0; }
+  } pausing;
+  std::atomic<int> opened{0};
+  OnlineOptions o = Beside(f.db, &opened);
+  o.cutover_lock_wait_seconds = 10;
+  const auto t0 = std::chrono::steady_clock::now();
+  Status st = planner::ContinueOnlineMigration(*f.session, s, o, pausing);
+  const double took = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+  ASSERT_TRUE(st.ok()) << st.error().ToString();
+  EXPECT_EQ(pausing.Count("migration.paused"), 1u);
+  EXPECT_EQ(s.phase, "copying");
+  EXPECT_LT(took, 5.0) << "the queued ALTER was waited for instead of killed";
+  EXPECT_EQ(BuildInState(f.db, "Waiting for table metadata lock"), "") << "the build is still queued";
+  ASSERT_TRUE(holder->Execute("ROLLBACK").ok());
+
+  f.rec.Clear();
+  st = planner::ContinueOnlineMigration(*f.session, s, Beside(f.db, &opened), f.rec);
+  ASSERT_TRUE(st.ok()) << st.error().ToString();
+  EXPECT_EQ(s.phase, "cut-over");
+  EXPECT_GE(f.rec.Count("migration.indexing"), 1u);
+  EXPECT_EQ(ShowCreate(f.db), ShowCreate(f.to));
+  EXPECT_EQ(RowsDiffering(f.db, f.control, KeyStyle{}), 0u);
+  ASSERT_TRUE(planner::FinalizeMigration(*f.session, s, f.rec).ok());
+}
+
+// No build starts beside the copy when its online log could outgrow
+// innodb_online_alter_log_max_size: here 3,000-byte entries for the 40,000 or
+// so rows left to copy when 30 % are in (twice: about 250 MB) against the
+// default 128 MiB.
+TEST(OnlineIndexesTest, ABuildWhoseOnlineLogCouldOverflowIsLeftToAfterTheCopy) {
+  FixtureDatabases fx;
+  const std::string db = fx.Create("oixl");
+  RootSql("CREATE TABLE w (id int NOT NULL PRIMARY KEY, n int NOT NULL, s varchar(3000) CHARACTER SET latin1,"
+          " KEY ks (s)) ENGINE=InnoDB;"
+          "INSERT INTO w SELECT seq, seq, CONCAT('s', seq) FROM seq_1_to_80000; ANALYZE TABLE w",
+          db);
+  ASSERT_EQ(RootSql("SELECT @@innodb_online_alter_log_max_size", db), "134217728\n") << "the default this test assumes";
+  auto session = RootSession(db);
+  ASSERT_NE(session, nullptr);
+  Recorder rec;
+  planner::Operation op = Widen();
+  op.object = "w";
+  op.sql = "ALTER TABLE `w` MODIFY COLUMN `n` bigint NOT NULL";
+  auto started = planner::StartOnlineMigration(*session, "root@test", db, op, rec);
+  ASSERT_TRUE(started.ok()) << started.error().ToString();
+  MigrationState s = *started;
+  ASSERT_EQ(s.deferred_indexes, (std::vector<std::string>{"KEY `ks` (`s`)"}));
+  std::atomic<int> opened{0};
+  OnlineOptions o = Beside(db, &opened);
+  o.max_chunk_rows = 20000;
+  o.chunk_seconds = 0.5;
+  Status st = planner::ContinueOnlineMigration(*session, s, o, rec);
+  ASSERT_TRUE(st.ok()) << st.error().ToString();
+  EXPECT_EQ(opened.load(), 0);
+  ASSERT_EQ(rec.Count("migration.indexing"), 1u);
+  const auto at = std::find(rec.events.begin(), rec.events.end(), "migration.indexing") - rec.events.begin();
+  EXPECT_NE(rec.details[at].find("innodb_online_alter_log_max_size"), std::string::npos) << rec.details[at];
+  EXPECT_EQ(RootSql("SELECT COUNT(*) FROM w FORCE INDEX (ks) WHERE s >= ''", db), "80000\n");
+  ASSERT_TRUE(planner::FinalizeMigration(*session, s, rec).ok());
 }
 
 }  // namespace

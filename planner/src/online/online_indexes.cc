@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <chrono>
+#include <cstdlib>
 #include <map>
 #include <set>
 
@@ -157,6 +158,7 @@ std::string OnlineAdd(const MigrationState& s, const std::vector<std::string>& c
 Status BuildDeferredIndexes(Session& session, MigrationState& s, const OnlineOptions& options,
                             MigrationObserver& observer, const std::string& earlier_failure) {
   if (s.deferred_indexes.empty()) return Status::Ok();
+  SQLX_RETURN_IF_ERROR(KillLeftoverBuilds(session, s));
   SQLX_ASSIGN_OR_RETURN(std::vector<std::string> missing, MissingIndexes(session, s));
   if (missing.empty()) return Status::Ok();
   const std::vector<std::string> names = Names(missing);
@@ -172,23 +174,84 @@ Status BuildDeferredIndexes(Session& session, MigrationState& s, const OnlineOpt
   return e;
 }
 
+namespace {
+
+// The bytes the online log of building `clauses` may need for `rows` rows:
+// per row, each index's entry at its columns' longest (the table's key
+// appended, as InnoDB does), twice (the writers' changes come on top).
+Result<uint64_t> LogBytesUpperBound(Session& session, const MigrationState& s, const std::vector<std::string>& clauses,
+                                    uint64_t rows) {
+  SQLX_ASSIGN_OR_RETURN(std::vector<Row> columns,
+                        Rows(session, "SELECT COLUMN_NAME, IFNULL(CHARACTER_OCTET_LENGTH, 16) FROM "
+                                      "information_schema.COLUMNS WHERE " + InSchema(s.database, s.ShadowTable())));
+  std::map<std::string, uint64_t> length;
+  for (const Row& c : columns) length[c[0].value_or("")] = std::strtoull(c[1].value_or("0").c_str(), nullptr, 10);
+  uint64_t key = 0;
+  for (const std::string& k : s.key_columns) key += length[k];
+  uint64_t per_row = 0;
+  for (const std::string& clause : clauses) {
+    per_row += key + 8;
+    // The backquoted names in the clause's column list (after its name).
+    size_t pos = clause.find('`');
+    (void)UnquoteAt(clause, &pos);
+    const size_t open = clause.find('(', pos), close = clause.rfind(')');
+    for (pos = clause.find('`', open); open != std::string::npos && pos < close; pos = clause.find('`', pos))
+      per_row += length[UnquoteAt(clause, &pos)];
+  }
+  return 2 * rows * per_row;
+}
+
+}  // namespace
+
+// Kills the builds of s's shadow another session left running (a run of the
+// migration that died: the server goes on with its ALTER), and waits until
+// they are gone. Sessions of other accounts cannot be killed: left as they are.
+Status KillLeftoverBuilds(Session& session, const MigrationState& s) {
+  const std::string prefix = "ALTER TABLE " + Q(s.ShadowTable()) + " ADD ";
+  const std::string query = "SELECT ID FROM information_schema.PROCESSLIST WHERE ID <> CONNECTION_ID() AND COMMAND <> "
+                            "'Killed' AND LEFT(INFO, " + std::to_string(prefix.size()) + ") = " + QuoteString(prefix);
+  SQLX_ASSIGN_OR_RETURN(std::vector<Row> found, Rows(session, query));
+  if (found.empty()) return Status::Ok();
+  for (const Row& r : found) (void)Run(session, "KILL QUERY " + r[0].value_or("0"));
+  for (int i = 0; i < 300 && !found.empty(); ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+    SQLX_ASSIGN_OR_RETURN(found, Rows(session, query));
+  }
+  return Status::Ok();
+}
+
 void IndexBuildBeside::StartWhenDue(MigrationState& s, const OnlineOptions& options, MigrationObserver& observer) {
-  if (started_ || !options.open_session || s.deferred_indexes.empty() || s.rows_estimate == 0 ||
+  if (started_ || !options.open_session || options.index_build_at > 1 || s.deferred_indexes.empty() ||
+      s.rows_estimate == 0 ||
       static_cast<double>(s.rows_copied) < options.index_build_at * static_cast<double>(s.rows_estimate))
     return;
   started_ = true;
+  open_session_ = options.open_session;
   auto start = [&]() -> Status {
+    SQLX_RETURN_IF_ERROR(KillLeftoverBuilds(copy_, s));
     SQLX_ASSIGN_OR_RETURN(std::vector<std::string> missing, MissingIndexes(copy_, s));
     if (missing.empty()) return Status::Ok();
-    SQLX_ASSIGN_OR_RETURN(session_, options.open_session());
-    SQLX_RETURN_IF_ERROR(SetUp(*session_, s, options));
+    const uint64_t left = s.rows_estimate > s.rows_copied ? s.rows_estimate - s.rows_copied : 0;
+    SQLX_ASSIGN_OR_RETURN(uint64_t need, LogBytesUpperBound(copy_, s, missing, left));
+    SQLX_ASSIGN_OR_RETURN(uint64_t limit, Number(copy_, "SELECT @@innodb_online_alter_log_max_size"));
+    if (need > limit)
+      return MakeError(ErrorCode::kLimit, "its online log could need " + std::to_string(need >> 20) +
+                                              " MiB for the rows left to copy, over innodb_online_alter_log_max_size (" +
+                                              std::to_string(limit >> 20) + " MiB)");
+    SQLX_ASSIGN_OR_RETURN(session_, open_session_());
+    OnlineOptions beside = options;
+    // Longer than the copy's row-lock waits (below): in a cycle of the
+    // ALTER, a chunk and a writer, the chunk gives way first.
+    beside.cutover_lock_wait_seconds = std::max(1, options.cutover_lock_wait_seconds) + 1;
+    SQLX_RETURN_IF_ERROR(SetUp(*session_, s, beside));
     SQLX_ASSIGN_OR_RETURN(connection_id_, Number(*session_, "SELECT CONNECTION_ID()"));
+    SQLX_RETURN_IF_ERROR(Exec(copy_, "SET SESSION innodb_lock_wait_timeout = 1"));
     observer.Event(s, "migration.indexing", nullptr,
                    nlohmann::json{{"indexes", Names(missing)}, {"beside_copy", true}, {"rows_copied", s.rows_copied}}
                        .dump());
     in_statement_ = true;  // until the thread's first attempt is answered: the copy waits for it to begin
-    thread_ = std::thread([this, sql = OnlineAdd(s, missing), options] {
-      result_ = RunDdl(*session_, sql, options, &in_statement_, &stop_);
+    thread_ = std::thread([this, sql = OnlineAdd(s, missing), beside] {
+      result_ = RunDdl(*session_, sql, beside, &in_statement_, &stop_);
       in_statement_ = false;
       done_ = true;
     });
@@ -200,22 +263,28 @@ void IndexBuildBeside::StartWhenDue(MigrationState& s, const OnlineOptions& opti
   }
 }
 
-Status IndexBuildBeside::WaitForTurn() {
+Status IndexBuildBeside::WaitForTurn(MigrationObserver& observer) {
   const auto give_up = std::chrono::steady_clock::now() + std::chrono::seconds(30);
   while (running() && !done_) {
-    if (!in_statement_) return Status::Ok();  // between two attempts
-    SQLX_ASSIGN_OR_RETURN(std::vector<Row> rows,
-                          Rows(copy_, "SELECT COMMAND, STATE FROM information_schema.PROCESSLIST WHERE ID = " +
-                                          std::to_string(connection_id_)));
-    if (rows.empty()) return Status::Ok();  // its session is gone: the thread ends with the error
-    // "Sleep" with a statement under way: the ALTER is on its way to the server.
-    if (rows[0][0].value_or("") != "Sleep" && rows[0][1].value_or("") == "altering table") return Status::Ok();
-    if (std::chrono::steady_clock::now() > give_up) {
+    if (!in_statement_ || observer.StopRequested()) return Status::Ok();  // between two attempts; or to stop
+    auto rows = Rows(copy_, "SELECT COMMAND, STATE FROM information_schema.PROCESSLIST WHERE ID = " +
+                                std::to_string(connection_id_));
+    if (!rows.ok()) {
+      if (!copy_.usable()) return rows.error();  // the copy's own error
       Stop();
-      failure_ = "stopped after 30 s out of its online phase (state '" + rows[0][1].value_or("") + "')";
+      failure_ = "its state could not be read (" + rows.error().ToString() + ")";
       return Status::Ok();
     }
-    std::this_thread::sleep_for(std::chrono::milliseconds(2));
+    if (rows->empty()) return Status::Ok();  // its session is gone: the thread ends with the error
+    // "Sleep" with a statement under way: the ALTER is on its way to the server.
+    const std::string state = (*rows)[0][1].value_or("");
+    if ((*rows)[0][0].value_or("") != "Sleep" && state == "altering table") return Status::Ok();
+    if (std::chrono::steady_clock::now() > give_up) {
+      Stop();
+      failure_ = "stopped after 30 s out of its online phase (state '" + state + "')";
+      return Status::Ok();
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
   }
   return Status::Ok();
 }
@@ -225,17 +294,36 @@ std::string IndexBuildBeside::Finish() {
     thread_.join();
     if (!result_.ok() && failure_.empty()) failure_ = result_.error().ToString();
   }
-  session_.reset();
+  Ended();
   return failure_;
 }
 
 void IndexBuildBeside::Stop() {
   if (!thread_.joinable()) return;
   stop_ = true;
-  if (!done_ && copy_.usable()) (void)Run(copy_, "KILL QUERY " + std::to_string(connection_id_));
+  // A kill that reaches the server before the ALTER does is lost (the next
+  // statement clears it): sent again until the build ends.
+  std::unique_ptr<Session> own;
+  for (int i = 0; i < 100 && !done_; ++i) {
+    Session* via = &copy_;
+    if (!copy_.usable()) {
+      if (own == nullptr && open_session_) {
+        auto opened = open_session_();
+        if (opened.ok()) own = std::move(opened).value();
+      }
+      via = own.get();
+    }
+    if (via != nullptr) (void)Run(*via, "KILL QUERY " + std::to_string(connection_id_));
+    for (int w = 0; w < 10 && !done_; ++w) std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
   thread_.join();
   if (failure_.empty()) failure_ = result_.ok() ? std::string() : result_.error().ToString();
+  Ended();
+}
+
+void IndexBuildBeside::Ended() {
   session_.reset();
+  if (started_ && copy_.usable()) (void)Exec(copy_, "SET SESSION innodb_lock_wait_timeout = DEFAULT");
 }
 
 }  // namespace sqlx::planner::online

@@ -10,6 +10,7 @@
 #pragma once
 
 #include <atomic>
+#include <functional>
 #include <memory>
 #include <string>
 #include <thread>
@@ -50,10 +51,18 @@ Status BuildDeferredIndexes(transports::Session& session, MigrationState& s, con
 // (CopySpec::target_first): a chunk whose shadow write queued behind the
 // ALTER while holding rows a writer waits for would deadlock with it. At
 // its end the ALTER may still wait for the chunk in flight (the writers
-// with it): at most one chunk's time.
+// with it): one chunk's time. A writer that holds a row of the table
+// (SELECT … FOR UPDATE) and queues behind that ALTER for the shadow can close
+// a cycle no detector sees (the chunk waits for its row, it for the ALTER,
+// the ALTER for the chunk): while the build runs, the copy's row-lock waits
+// end after 1 s (innodb_lock_wait_timeout; the chunk is retried) and the
+// ALTER's metadata-lock waits after one more second, so the chunk gives way.
 //
 // A build that fails (out of online log, killed, ...) is not the copy's
-// failure: BuildDeferredIndexes builds what is missing after the copy.
+// failure: BuildDeferredIndexes builds what is missing after the copy. None
+// starts when the online log could outgrow innodb_online_alter_log_max_size
+// (the rows left to copy × the entries at their columns' longest, twice).
+// Builds of the shadow a run that died left running are killed first.
 class IndexBuildBeside {
  public:
   explicit IndexBuildBeside(transports::Session& copy) : copy_(copy) {}
@@ -64,19 +73,24 @@ class IndexBuildBeside {
   // Starts the build when it is due and has not started in this run.
   void StartWhenDue(MigrationState& s, const OnlineOptions& options, MigrationObserver& observer);
   // Returns once the build's ALTER is in its online phase, between attempts
-  // or over; an ALTER out of it for 30 s is stopped.
-  Status WaitForTurn();
+  // or over, or a stop is requested; an ALTER out of it for 30 s, or whose
+  // state cannot be read, is stopped.
+  Status WaitForTurn(MigrationObserver& observer);
   bool running() const { return thread_.joinable(); }
   // Waits for the build to end: "" when it built the indexes, else why not
   // (also when it never ran because opening its session failed).
   std::string Finish();
-  // Ends a build still running (KILL QUERY on the copy's session) and waits
-  // for its thread.
+  // Ends a build still running (KILL QUERY, on the copy's session or, when
+  // that is broken, on a new one; repeated until it ends) and waits for its
+  // thread.
   void Stop();
 
  private:
+  void Ended();  // its session closed, the copy's lock waits as before
+
   transports::Session& copy_;
   bool started_ = false;
+  std::function<Result<std::unique_ptr<transports::Session>>()> open_session_;
   std::string failure_;  // why the build did not run or did not end well
   std::unique_ptr<transports::Session> session_;
   uint64_t connection_id_ = 0;
@@ -84,6 +98,11 @@ class IndexBuildBeside {
   std::atomic<bool> in_statement_{false}, stop_{false}, done_{false};
   Status result_;  // the ALTER's, written by thread_ before done_
 };
+
+// Kills the builds of s's deferred indexes (ALTER TABLE shadow ADD …) that
+// other sessions of the account run (a run that died left them: the server
+// goes on with an ALTER whose client is gone), waiting until they end.
+Status KillLeftoverBuilds(transports::Session& session, const MigrationState& s);
 
 // The name of an index clause as SHOW CREATE TABLE writes it ("KEY `a` (`x`)").
 std::string IndexClauseName(const std::string& clause);

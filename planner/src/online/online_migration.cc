@@ -247,7 +247,7 @@ Status CopyAll(Session& session, MigrationState& s, const OnlineOptions& options
     SQLX_ASSIGN_OR_RETURN(bool go, Throttle(session, s, options, observer));
     if (!go) continue;  // stops at the top of the loop
     beside.StartWhenDue(s, options, observer);
-    SQLX_RETURN_IF_ERROR(beside.WaitForTurn());
+    SQLX_RETURN_IF_ERROR(beside.WaitForTurn(observer));
     CopySpec spec = ForwardCopy(s);
     spec.target_first = beside.running();
     const auto start = std::chrono::steady_clock::now();

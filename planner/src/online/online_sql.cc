@@ -51,6 +51,7 @@ Status RunDdl(transports::Session& session, const std::string& sql, const Online
               std::atomic<bool>* in_statement, const std::atomic<bool>* stop) {
   auto stopped = [stop] { return stop != nullptr && stop->load(); };
   for (int attempt = 1;; ++attempt) {
+    if (attempt > 1 && stopped()) return MakeError(ErrorCode::kCancelled, "stopped before attempt " + std::to_string(attempt));
     if (in_statement != nullptr) in_statement->store(true);
     auto done = Run(session, sql);
     if (in_statement != nullptr) in_statement->store(false);
