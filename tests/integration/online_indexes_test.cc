@@ -389,9 +389,9 @@ TEST(OnlineIndexesTest, APauseKillsTheBuildBesideTheCopyAndTheResumeBuildsTheInd
 }
 
 // No build starts beside the copy when its online log could outgrow
-// innodb_online_alter_log_max_size: here 3,000-byte entries for the 40,000 or
-// so rows left to copy when 30 % are in (twice: about 250 MB) against the
-// default 128 MiB.
+// innodb_online_alter_log_max_size: here 3,000-byte entries for the 36,000 to
+// 56,000 rows left to copy when 30 % or more are in (twice: 220 to 340 MB)
+// against the default 128 MiB.
 TEST(OnlineIndexesTest, ABuildWhoseOnlineLogCouldOverflowIsLeftToAfterTheCopy) {
   FixtureDatabases fx;
   const std::string db = fx.Create("oixl");

@@ -101,12 +101,16 @@ Result<CopiedChunk> CopyChunk(Session& session, const MigrationState& s, const C
                               const std::vector<std::string>& after, uint64_t rows) {
   if (spec.source_index.empty())
     return MakeError(ErrorCode::kInternal, "the copy from " + Q(spec.source) + " names no index to follow");
+  // While an index build runs beside the copy, its row-lock waits end after
+  // 1 s instead of the server's 50 (IndexBuildBeside): as many seconds of
+  // waiting are allowed in attempts.
+  const int attempts = spec.target_first ? 50 : 10;
   for (int attempt = 1;; ++attempt) {
     auto copied = CopyChunkOnce(session, s, spec, after, rows);
     if (copied.ok()) return copied;
     const int code = copied.error().server_code;
-    if ((code != kDeadlock && code != kLockWaitTimeout) || attempt >= 10) return copied;
-    std::this_thread::sleep_for(std::chrono::milliseconds(50 * attempt));
+    if ((code != kDeadlock && code != kLockWaitTimeout) || attempt >= attempts) return copied;
+    std::this_thread::sleep_for(std::chrono::milliseconds(50 * std::min(attempt, 10)));
   }
 }
 

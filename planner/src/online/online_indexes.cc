@@ -176,29 +176,46 @@ Status BuildDeferredIndexes(Session& session, MigrationState& s, const OnlineOpt
 
 namespace {
 
-// The bytes the online log of building `clauses` may need for `rows` rows:
-// per row, each index's entry at its columns' longest (the table's key
-// appended, as InnoDB does), twice (the writers' changes come on top).
-Result<uint64_t> LogBytesUpperBound(Session& session, const MigrationState& s, const std::vector<std::string>& clauses,
-                                    uint64_t rows) {
+// The bytes the online log of building the largest of `clauses` may need
+// for `rows` rows (InnoDB keeps one log per index): per row, the index's
+// entry at its columns' longest (a prefix at its length), the table's key
+// appended as InnoDB does, twice (the writers' changes come on top).
+Result<double> LogBytesUpperBound(Session& session, const MigrationState& s, const std::vector<std::string>& clauses,
+                                  uint64_t rows) {
   SQLX_ASSIGN_OR_RETURN(std::vector<Row> columns,
-                        Rows(session, "SELECT COLUMN_NAME, IFNULL(CHARACTER_OCTET_LENGTH, 16) FROM "
-                                      "information_schema.COLUMNS WHERE " + InSchema(s.database, s.ShadowTable())));
-  std::map<std::string, uint64_t> length;
-  for (const Row& c : columns) length[c[0].value_or("")] = std::strtoull(c[1].value_or("0").c_str(), nullptr, 10);
-  uint64_t key = 0;
-  for (const std::string& k : s.key_columns) key += length[k];
-  uint64_t per_row = 0;
+                        Rows(session, "SELECT COLUMN_NAME, IFNULL(CHARACTER_OCTET_LENGTH, 32), "
+                                      "IFNULL(CHARACTER_MAXIMUM_LENGTH, 0) FROM information_schema.COLUMNS WHERE " +
+                                          InSchema(s.database, s.ShadowTable())));
+  struct Length {
+    double bytes = 32, per_char = 1;
+  };
+  std::map<std::string, Length> length;
+  for (const Row& c : columns) {
+    Length l;
+    l.bytes = std::strtod(c[1].value_or("32").c_str(), nullptr);
+    const double chars = std::strtod(c[2].value_or("0").c_str(), nullptr);
+    if (chars > 0) l.per_char = l.bytes / chars;
+    length[c[0].value_or("")] = l;
+  }
+  double key = 0;
+  for (const std::string& k : s.key_columns) key += length[k].bytes;
+  double largest = 0;
   for (const std::string& clause : clauses) {
-    per_row += key + 8;
-    // The backquoted names in the clause's column list (after its name).
+    double entry = key + 8;
+    // The backquoted names in the clause's column list (after its name),
+    // each maybe with a prefix length: `c`(10).
     size_t pos = clause.find('`');
     (void)UnquoteAt(clause, &pos);
     const size_t open = clause.find('(', pos), close = clause.rfind(')');
-    for (pos = clause.find('`', open); open != std::string::npos && pos < close; pos = clause.find('`', pos))
-      per_row += length[UnquoteAt(clause, &pos)];
+    for (pos = clause.find('`', open); open != std::string::npos && pos < close; pos = clause.find('`', pos)) {
+      const Length l = length[UnquoteAt(clause, &pos)];
+      double bytes = l.bytes;
+      if (pos < clause.size() && clause[pos] == '(') bytes = std::min(bytes, l.per_char * std::strtod(clause.c_str() + pos + 1, nullptr));
+      entry += bytes;
+    }
+    largest = std::max(largest, entry);
   }
-  return 2 * rows * per_row;
+  return 2.0 * static_cast<double>(rows) * largest;
 }
 
 }  // namespace
@@ -208,12 +225,14 @@ Result<uint64_t> LogBytesUpperBound(Session& session, const MigrationState& s, c
 // they are gone. Sessions of other accounts cannot be killed: left as they are.
 Status KillLeftoverBuilds(Session& session, const MigrationState& s) {
   const std::string prefix = "ALTER TABLE " + Q(s.ShadowTable()) + " ADD ";
-  const std::string query = "SELECT ID FROM information_schema.PROCESSLIST WHERE ID <> CONNECTION_ID() AND COMMAND <> "
-                            "'Killed' AND LEFT(INFO, " + std::to_string(prefix.size()) + ") = " + QuoteString(prefix);
+  const std::string query = "SELECT ID FROM information_schema.PROCESSLIST WHERE ID <> CONNECTION_ID() AND DB = " +
+                            QuoteString(s.database) + " AND LEFT(INFO, " + std::to_string(prefix.size()) +
+                            ") = " + QuoteString(prefix);
   SQLX_ASSIGN_OR_RETURN(std::vector<Row> found, Rows(session, query));
-  if (found.empty()) return Status::Ok();
-  for (const Row& r : found) (void)Run(session, "KILL QUERY " + r[0].value_or("0"));
-  for (int i = 0; i < 300 && !found.empty(); ++i) {
+  bool killed = false;
+  for (const Row& r : found) killed = Run(session, "KILL QUERY " + r[0].value_or("0")).ok() || killed;
+  // Until they are gone (a killed ALTER holds the shadow while it rolls back).
+  for (int i = 0; killed && i < 300 && !found.empty(); ++i) {
     std::this_thread::sleep_for(std::chrono::milliseconds(100));
     SQLX_ASSIGN_OR_RETURN(found, Rows(session, query));
   }
@@ -232,10 +251,10 @@ void IndexBuildBeside::StartWhenDue(MigrationState& s, const OnlineOptions& opti
     SQLX_ASSIGN_OR_RETURN(std::vector<std::string> missing, MissingIndexes(copy_, s));
     if (missing.empty()) return Status::Ok();
     const uint64_t left = s.rows_estimate > s.rows_copied ? s.rows_estimate - s.rows_copied : 0;
-    SQLX_ASSIGN_OR_RETURN(uint64_t need, LogBytesUpperBound(copy_, s, missing, left));
+    SQLX_ASSIGN_OR_RETURN(double need, LogBytesUpperBound(copy_, s, missing, left));
     SQLX_ASSIGN_OR_RETURN(uint64_t limit, Number(copy_, "SELECT @@innodb_online_alter_log_max_size"));
-    if (need > limit)
-      return MakeError(ErrorCode::kLimit, "its online log could need " + std::to_string(need >> 20) +
+    if (need > static_cast<double>(limit))
+      return MakeError(ErrorCode::kLimit, "its online log could need " + std::to_string(static_cast<uint64_t>(need / 1048576)) +
                                               " MiB for the rows left to copy, over innodb_online_alter_log_max_size (" +
                                               std::to_string(limit >> 20) + " MiB)");
     SQLX_ASSIGN_OR_RETURN(session_, open_session_());
@@ -245,7 +264,9 @@ void IndexBuildBeside::StartWhenDue(MigrationState& s, const OnlineOptions& opti
     beside.cutover_lock_wait_seconds = std::max(1, options.cutover_lock_wait_seconds) + 1;
     SQLX_RETURN_IF_ERROR(SetUp(*session_, s, beside));
     SQLX_ASSIGN_OR_RETURN(connection_id_, Number(*session_, "SELECT CONNECTION_ID()"));
+    SQLX_ASSIGN_OR_RETURN(saved_lock_wait_, Number(copy_, "SELECT @@SESSION.innodb_lock_wait_timeout"));
     SQLX_RETURN_IF_ERROR(Exec(copy_, "SET SESSION innodb_lock_wait_timeout = 1"));
+    short_lock_waits_ = true;
     observer.Event(s, "migration.indexing", nullptr,
                    nlohmann::json{{"indexes", Names(missing)}, {"beside_copy", true}, {"rows_copied", s.rows_copied}}
                        .dump());
@@ -263,30 +284,32 @@ void IndexBuildBeside::StartWhenDue(MigrationState& s, const OnlineOptions& opti
   }
 }
 
-Status IndexBuildBeside::WaitForTurn(MigrationObserver& observer) {
+Result<bool> IndexBuildBeside::WaitForTurn(MigrationObserver& observer) {
   const auto give_up = std::chrono::steady_clock::now() + std::chrono::seconds(30);
   while (running() && !done_) {
-    if (!in_statement_ || observer.StopRequested()) return Status::Ok();  // between two attempts; or to stop
+    if (observer.StopRequested()) return false;
+    if (!in_statement_) return true;  // between two attempts
     auto rows = Rows(copy_, "SELECT COMMAND, STATE FROM information_schema.PROCESSLIST WHERE ID = " +
                                 std::to_string(connection_id_));
     if (!rows.ok()) {
       if (!copy_.usable()) return rows.error();  // the copy's own error
       Stop();
       failure_ = "its state could not be read (" + rows.error().ToString() + ")";
-      return Status::Ok();
+      return true;
     }
-    if (rows->empty()) return Status::Ok();  // its session is gone: the thread ends with the error
+    if (rows->empty()) return true;  // its session is gone: the thread ends with the error
     // "Sleep" with a statement under way: the ALTER is on its way to the server.
     const std::string state = (*rows)[0][1].value_or("");
-    if ((*rows)[0][0].value_or("") != "Sleep" && state == "altering table") return Status::Ok();
+    if ((*rows)[0][0].value_or("") != "Sleep" && state == "altering table") return true;
     if (std::chrono::steady_clock::now() > give_up) {
       Stop();
       failure_ = "stopped after 30 s out of its online phase (state '" + state + "')";
-      return Status::Ok();
+      return true;
     }
     std::this_thread::sleep_for(std::chrono::milliseconds(10));
   }
-  return Status::Ok();
+  RestoreLockWaits();  // built (or failed): the copy's waits as before
+  return true;
 }
 
 std::string IndexBuildBeside::Finish() {
@@ -302,7 +325,7 @@ void IndexBuildBeside::Stop() {
   if (!thread_.joinable()) return;
   stop_ = true;
   // A kill that reaches the server before the ALTER does is lost (the next
-  // statement clears it): sent again until the build ends.
+  // statement clears it): sent again, for up to 10 s, until the build ends.
   std::unique_ptr<Session> own;
   for (int i = 0; i < 100 && !done_; ++i) {
     Session* via = &copy_;
@@ -323,7 +346,13 @@ void IndexBuildBeside::Stop() {
 
 void IndexBuildBeside::Ended() {
   session_.reset();
-  if (started_ && copy_.usable()) (void)Exec(copy_, "SET SESSION innodb_lock_wait_timeout = DEFAULT");
+  RestoreLockWaits();
+}
+
+void IndexBuildBeside::RestoreLockWaits() {
+  if (!short_lock_waits_ || !copy_.usable()) return;
+  short_lock_waits_ = false;
+  (void)Exec(copy_, "SET SESSION innodb_lock_wait_timeout = " + std::to_string(saved_lock_wait_));
 }
 
 }  // namespace sqlx::planner::online

@@ -55,8 +55,9 @@ Status BuildDeferredIndexes(transports::Session& session, MigrationState& s, con
 // (SELECT … FOR UPDATE) and queues behind that ALTER for the shadow can close
 // a cycle no detector sees (the chunk waits for its row, it for the ALTER,
 // the ALTER for the chunk): while the build runs, the copy's row-lock waits
-// end after 1 s (innodb_lock_wait_timeout; the chunk is retried) and the
-// ALTER's metadata-lock waits after one more second, so the chunk gives way.
+// end after 1 s (innodb_lock_wait_timeout; the chunk is retried, up to 50
+// times) and the ALTER's metadata-lock waits one second after the engine's
+// own, so the chunk gives way when it began waiting within a second of it.
 //
 // A build that fails (out of online log, killed, ...) is not the copy's
 // failure: BuildDeferredIndexes builds what is missing after the copy. None
@@ -73,20 +74,21 @@ class IndexBuildBeside {
   // Starts the build when it is due and has not started in this run.
   void StartWhenDue(MigrationState& s, const OnlineOptions& options, MigrationObserver& observer);
   // Returns once the build's ALTER is in its online phase, between attempts
-  // or over, or a stop is requested; an ALTER out of it for 30 s, or whose
-  // state cannot be read, is stopped.
-  Status WaitForTurn(MigrationObserver& observer);
+  // or over (true), or a stop is requested (false); an ALTER out of it for
+  // 30 s, or whose state cannot be read, is stopped.
+  Result<bool> WaitForTurn(MigrationObserver& observer);
   bool running() const { return thread_.joinable(); }
   // Waits for the build to end: "" when it built the indexes, else why not
   // (also when it never ran because opening its session failed).
   std::string Finish();
   // Ends a build still running (KILL QUERY, on the copy's session or, when
-  // that is broken, on a new one; repeated until it ends) and waits for its
+  // that is broken, on a new one; repeated for up to 10 s) and waits for its
   // thread.
   void Stop();
 
  private:
-  void Ended();  // its session closed, the copy's lock waits as before
+  void Ended();             // its session closed, the copy's lock waits as before
+  void RestoreLockWaits();  // the copy's innodb_lock_wait_timeout as it was
 
   transports::Session& copy_;
   bool started_ = false;
@@ -94,6 +96,8 @@ class IndexBuildBeside {
   std::string failure_;  // why the build did not run or did not end well
   std::unique_ptr<transports::Session> session_;
   uint64_t connection_id_ = 0;
+  bool short_lock_waits_ = false;  // the copy's row-lock waits set to 1 s while the build runs
+  uint64_t saved_lock_wait_ = 50;
   std::thread thread_;
   std::atomic<bool> in_statement_{false}, stop_{false}, done_{false};
   Status result_;  // the ALTER's, written by thread_ before done_

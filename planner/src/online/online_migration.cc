@@ -247,7 +247,8 @@ Status CopyAll(Session& session, MigrationState& s, const OnlineOptions& options
     SQLX_ASSIGN_OR_RETURN(bool go, Throttle(session, s, options, observer));
     if (!go) continue;  // stops at the top of the loop
     beside.StartWhenDue(s, options, observer);
-    SQLX_RETURN_IF_ERROR(beside.WaitForTurn(observer));
+    SQLX_ASSIGN_OR_RETURN(bool turn, beside.WaitForTurn(observer));
+    if (!turn) continue;  // stops at the top of the loop
     CopySpec spec = ForwardCopy(s);
     spec.target_first = beside.running();
     const auto start = std::chrono::steady_clock::now();

@@ -67,8 +67,9 @@ struct OnlineOptions {
   double max_replica_lag_seconds = 1.0;  // pause while a replica is further behind. Default: 1
   // Opens another session to the migration's server, as the engine's own is
   // opened (same account), on which the indexes left off the copy are built
-  // beside it (index_build_at). Called at most once per copy, on the
-  // engine's thread. Default: none (they are built after the copy).
+  // beside it (index_build_at). Called on the engine's thread when that
+  // build starts, and again to stop it when the engine's own session is
+  // broken. Default: none (they are built after the copy).
   std::function<Result<std::unique_ptr<transports::Session>>()> open_session;
   // With open_session: the fraction of the table's estimated rows copied at
   // which the build of the indexes left off the copy starts beside it, so
