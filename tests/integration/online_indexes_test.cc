@@ -11,6 +11,7 @@
 #include <atomic>
 #include <chrono>
 #include <memory>
+#include <optional>
 #include <string>
 #include <thread>
 #include <vector>
@@ -229,12 +230,42 @@ std::string BuildInState(const std::string& db, const std::string& state) {
   return id;
 }
 
+// The end every test of a build reaches: the definition an ALTER TABLE
+// gives, the control's rows; then the migration finalized.
+void ExpectAsAlteredAndFinalize(Fixture& f, MigrationState& s) {
+  EXPECT_EQ(ShowCreate(f.db), ShowCreate(f.to));
+  EXPECT_EQ(RowsDiffering(f.db, f.control, KeyStyle{}), 0u);
+  EXPECT_TRUE(planner::FinalizeMigration(*f.session, s, f.rec).ok());
+}
+
+// f's migration started on a table whose row estimate is fresh (the build
+// beside the copy starts against it); nullopt (and the reason printed) when
+// it did not start.
+std::optional<MigrationState> StartAnalyzed(Fixture& f) {
+  RootSql("ANALYZE TABLE t", f.db);
+  auto started = planner::StartOnlineMigration(*f.session, "root@test", f.db, Widen(), f.rec);
+  if (!started.ok()) {
+    ADD_FAILURE() << started.error().ToString();
+    return std::nullopt;
+  }
+  return *started;
+}
+
+// A session in a transaction that holds the shadow's metadata lock as a
+// writer's capture does (no row): an ALTER of the shadow queues behind it.
+std::unique_ptr<transports::Session> HoldShadow(const std::string& db, const MigrationState& s) {
+  auto holder = RootSession(db);
+  if (holder == nullptr || !holder->Execute("START TRANSACTION").ok() ||
+      !holder->Execute("SELECT 1 FROM `" + s.ShadowTable() + "` WHERE FALSE FOR UPDATE").ok())
+    return nullptr;
+  return holder;
+}
+
 TEST(OnlineIndexesTest, WithASecondSessionTheIndexesAreBuiltBesideTheLastPartOfTheCopy) {
   Fixture f("oixb");
   ASSERT_NE(f.session, nullptr);
-  RootSql("ANALYZE TABLE t", f.db);  // the estimate the start is measured against
-  auto started = planner::StartOnlineMigration(*f.session, "root@test", f.db, Widen(), f.rec);
-  ASSERT_TRUE(started.ok()) << started.error().ToString();
+  auto started = StartAnalyzed(f);
+  ASSERT_TRUE(started);
   MigrationState s = *started;
   ASSERT_GT(s.rows_estimate, kRows / 2);
   const KeyStyle key;
@@ -274,15 +305,11 @@ TEST(OnlineIndexesTest, WithASecondSessionTheIndexesAreBuiltBesideTheLastPartOfT
 TEST(OnlineIndexesTest, ABuildBesideTheCopyThatFailsIsMadeAfterTheCopy) {
   Fixture f("oixf");
   ASSERT_NE(f.session, nullptr);
-  RootSql("ANALYZE TABLE t", f.db);
-  auto started = planner::StartOnlineMigration(*f.session, "root@test", f.db, Widen(), f.rec);
-  ASSERT_TRUE(started.ok()) << started.error().ToString();
+  auto started = StartAnalyzed(f);
+  ASSERT_TRUE(started);
   MigrationState s = *started;
-  auto holder = RootSession(f.db);
+  auto holder = HoldShadow(f.db, s);
   ASSERT_NE(holder, nullptr);
-  ASSERT_TRUE(holder->Execute("START TRANSACTION").ok());
-  auto held = holder->Execute("SELECT 1 FROM `" + s.ShadowTable() + "` WHERE FALSE FOR UPDATE");
-  ASSERT_TRUE(held.ok()) << held.error().ToString();
 
   std::atomic<bool> killed{false};
   std::string waiting;
@@ -319,9 +346,7 @@ TEST(OnlineIndexesTest, ABuildBesideTheCopyThatFailsIsMadeAfterTheCopy) {
     if (f.rec.events[i] == "migration.indexing") details.push_back(nlohmann::json::parse(f.rec.details[i]));
   EXPECT_EQ(details[0].value("beside_copy", false), true);
   EXPECT_NE(details[1].value("beside_copy_failed", "").find("interrupted"), std::string::npos) << details[1].dump();
-  EXPECT_EQ(ShowCreate(f.db), ShowCreate(f.to));
-  EXPECT_EQ(RowsDiffering(f.db, f.control, KeyStyle{}), 0u);
-  ASSERT_TRUE(planner::FinalizeMigration(*f.session, s, f.rec).ok());
+  ExpectAsAlteredAndFinalize(f, s);
 }
 
 // A second session that cannot be opened leaves the indexes to after the
@@ -329,9 +354,8 @@ TEST(OnlineIndexesTest, ABuildBesideTheCopyThatFailsIsMadeAfterTheCopy) {
 TEST(OnlineIndexesTest, ASecondSessionThatCannotBeOpenedLeavesTheBuildToAfterTheCopy) {
   Fixture f("oixo");
   ASSERT_NE(f.session, nullptr);
-  RootSql("ANALYZE TABLE t", f.db);
-  auto started = planner::StartOnlineMigration(*f.session, "root@test", f.db, Widen(), f.rec);
-  ASSERT_TRUE(started.ok()) << started.error().ToString();
+  auto started = StartAnalyzed(f);
+  ASSERT_TRUE(started);
   MigrationState s = *started;
   OnlineOptions o = SmallChunks();
   o.index_build_at = 0.3;
@@ -343,9 +367,7 @@ TEST(OnlineIndexesTest, ASecondSessionThatCannotBeOpenedLeavesTheBuildToAfterThe
   ASSERT_EQ(f.rec.Count("migration.indexing"), 1u);
   const auto at = std::find(f.rec.events.begin(), f.rec.events.end(), "migration.indexing") - f.rec.events.begin();
   EXPECT_NE(f.rec.details[at].find("no second session here"), std::string::npos) << f.rec.details[at];
-  EXPECT_EQ(ShowCreate(f.db), ShowCreate(f.to));
-  EXPECT_EQ(RowsDiffering(f.db, f.control, KeyStyle{}), 0u);
-  ASSERT_TRUE(planner::FinalizeMigration(*f.session, s, f.rec).ok());
+  ExpectAsAlteredAndFinalize(f, s);
 }
 
 // A pause while the build beside the copy queues for the shadow's lock
@@ -353,14 +375,11 @@ TEST(OnlineIndexesTest, ASecondSessionThatCannotBeOpenedLeavesTheBuildToAfterThe
 TEST(OnlineIndexesTest, APauseKillsTheBuildBesideTheCopyAndTheResumeBuildsTheIndexes) {
   Fixture f("oixp");
   ASSERT_NE(f.session, nullptr);
-  RootSql("ANALYZE TABLE t", f.db);
-  auto started = planner::StartOnlineMigration(*f.session, "root@test", f.db, Widen(), f.rec);
-  ASSERT_TRUE(started.ok()) << started.error().ToString();
+  auto started = StartAnalyzed(f);
+  ASSERT_TRUE(started);
   MigrationState s = *started;
-  auto holder = RootSession(f.db);
+  auto holder = HoldShadow(f.db, s);
   ASSERT_NE(holder, nullptr);
-  ASSERT_TRUE(holder->Execute("START TRANSACTION").ok());
-  ASSERT_TRUE(holder->Execute("SELECT 1 FROM `" + s.ShadowTable() + "` WHERE FALSE FOR UPDATE").ok());
   // Asks to stop once the build has begun (its event recorded).
   struct Pausing : Recorder {
     bool StopRequested() override { return Count("migration.indexing") > 0; }
@@ -383,9 +402,7 @@ TEST(OnlineIndexesTest, APauseKillsTheBuildBesideTheCopyAndTheResumeBuildsTheInd
   ASSERT_TRUE(st.ok()) << st.error().ToString();
   EXPECT_EQ(s.phase, "cut-over");
   EXPECT_GE(f.rec.Count("migration.indexing"), 1u);
-  EXPECT_EQ(ShowCreate(f.db), ShowCreate(f.to));
-  EXPECT_EQ(RowsDiffering(f.db, f.control, KeyStyle{}), 0u);
-  ASSERT_TRUE(planner::FinalizeMigration(*f.session, s, f.rec).ok());
+  ExpectAsAlteredAndFinalize(f, s);
 }
 
 // No build starts beside the copy when its online log could outgrow
