@@ -441,5 +441,57 @@ TEST(OnlineIndexesTest, ABuildWhoseOnlineLogCouldOverflowIsLeftToAfterTheCopy) {
   ASSERT_TRUE(planner::FinalizeMigration(*session, s, rec).ok());
 }
 
+// A build a run that died left on the server (its client gone, the ALTER
+// going on) is killed by the resume, which builds the indexes itself. The
+// leftover is made by hand: an ALTER of the shadow from another session,
+// queued behind a transaction that holds the shadow.
+TEST(OnlineIndexesTest, ABuildLeftRunningByARunThatDiedIsKilledByTheResume) {
+  Fixture f("oixk");
+  ASSERT_NE(f.session, nullptr);
+  auto started = StartAnalyzed(f);
+  ASSERT_TRUE(started);
+  MigrationState s = *started;
+  OnlineOptions postpone = SmallChunks();
+  postpone.postpone_cutover = true;
+  ASSERT_TRUE(planner::ContinueOnlineMigration(*f.session, s, postpone, f.rec).ok());
+  // As a crash during the build leaves it: the last chunk not recorded,
+  // kkv not built, and its ALTER still on the server.
+  s.phase = "copying";
+  RootSql("ALTER TABLE `" + s.ShadowTable() + "` DROP INDEX kkv", f.db);
+  auto holder = HoldShadow(f.db, s);
+  ASSERT_NE(holder, nullptr);
+  auto leftover = RootSession(f.db);
+  ASSERT_NE(leftover, nullptr);
+  Status leftover_result = Status::Ok();
+  std::thread dead_run([&] {
+    auto done = leftover->Execute("SET SESSION lock_wait_timeout = 30");
+    if (done.ok())
+      done = leftover->Execute("ALTER TABLE `" + s.ShadowTable() +
+                               "` ADD KEY `kkv` (`k`,`v`) COMMENT 'by k;v', ALGORITHM=INPLACE, LOCK=NONE");
+    leftover_result = done.ok() ? Status::Ok() : Status(done.error());
+  });
+  for (int i = 0; i < 500 && BuildInState(f.db, "Waiting for table metadata lock").empty(); ++i)
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  ASSERT_NE(BuildInState(f.db, "Waiting for table metadata lock"), "");
+  std::thread release([&] {
+    std::this_thread::sleep_for(std::chrono::milliseconds(1500));
+    (void)holder->Execute("ROLLBACK");
+  });
+  f.rec.Clear();
+  std::atomic<int> opened{0};
+  Status st = planner::ContinueOnlineMigration(*f.session, s, Beside(f.db, &opened), f.rec);
+  release.join();
+  dead_run.join();
+  ASSERT_TRUE(st.ok()) << st.error().ToString();
+  ASSERT_FALSE(leftover_result.ok()) << "the leftover ALTER was not killed";
+  EXPECT_NE(leftover_result.error().message.find("interrupted"), std::string::npos) << leftover_result.error().ToString();
+  EXPECT_EQ(s.phase, "cut-over");
+  ASSERT_GE(f.rec.Count("migration.indexing"), 1u);
+  EXPECT_NE(f.rec.details[std::find(f.rec.events.begin(), f.rec.events.end(), "migration.indexing") - f.rec.events.begin()]
+                .find("\"killed_leftover_builds\":1"),
+            std::string::npos);
+  ExpectAsAlteredAndFinalize(f, s);
+}
+
 }  // namespace
 }  // namespace sqlx

@@ -158,11 +158,12 @@ std::string OnlineAdd(const MigrationState& s, const std::vector<std::string>& c
 Status BuildDeferredIndexes(Session& session, MigrationState& s, const OnlineOptions& options,
                             MigrationObserver& observer, const std::string& earlier_failure) {
   if (s.deferred_indexes.empty()) return Status::Ok();
-  SQLX_RETURN_IF_ERROR(KillLeftoverBuilds(session, s));
+  SQLX_ASSIGN_OR_RETURN(uint64_t killed, KillLeftoverBuilds(session, s));
   SQLX_ASSIGN_OR_RETURN(std::vector<std::string> missing, MissingIndexes(session, s));
   if (missing.empty()) return Status::Ok();
   const std::vector<std::string> names = Names(missing);
   nlohmann::json event{{"indexes", names}};
+  if (killed > 0) event["killed_leftover_builds"] = killed;
   if (!earlier_failure.empty()) event["beside_copy_failed"] = earlier_failure;
   observer.Event(s, "migration.indexing", nullptr, event.dump());
   Status built = RunDdl(session, OnlineAdd(s, missing), options);
@@ -223,20 +224,20 @@ Result<double> LogBytesUpperBound(Session& session, const MigrationState& s, con
 // Kills the builds of s's shadow another session left running (a run of the
 // migration that died: the server goes on with its ALTER), and waits until
 // they are gone. Sessions of other accounts cannot be killed: left as they are.
-Status KillLeftoverBuilds(Session& session, const MigrationState& s) {
+Result<uint64_t> KillLeftoverBuilds(Session& session, const MigrationState& s) {
   const std::string prefix = "ALTER TABLE " + Q(s.ShadowTable()) + " ADD ";
   const std::string query = "SELECT ID FROM information_schema.PROCESSLIST WHERE ID <> CONNECTION_ID() AND DB = " +
                             QuoteString(s.database) + " AND LEFT(INFO, " + std::to_string(prefix.size()) +
                             ") = " + QuoteString(prefix);
   SQLX_ASSIGN_OR_RETURN(std::vector<Row> found, Rows(session, query));
-  bool killed = false;
-  for (const Row& r : found) killed = Run(session, "KILL QUERY " + r[0].value_or("0")).ok() || killed;
+  uint64_t killed = 0;
+  for (const Row& r : found) killed += Run(session, "KILL QUERY " + r[0].value_or("0")).ok() ? 1 : 0;
   // Until they are gone (a killed ALTER holds the shadow while it rolls back).
-  for (int i = 0; killed && i < 300 && !found.empty(); ++i) {
+  for (int i = 0; killed > 0 && i < 300 && !found.empty(); ++i) {
     std::this_thread::sleep_for(std::chrono::milliseconds(100));
     SQLX_ASSIGN_OR_RETURN(found, Rows(session, query));
   }
-  return Status::Ok();
+  return killed;
 }
 
 void IndexBuildBeside::StartWhenDue(MigrationState& s, const OnlineOptions& options, MigrationObserver& observer) {
@@ -247,7 +248,7 @@ void IndexBuildBeside::StartWhenDue(MigrationState& s, const OnlineOptions& opti
   started_ = true;
   open_session_ = options.open_session;
   auto start = [&]() -> Status {
-    SQLX_RETURN_IF_ERROR(KillLeftoverBuilds(copy_, s));
+    SQLX_ASSIGN_OR_RETURN(uint64_t killed, KillLeftoverBuilds(copy_, s));
     SQLX_ASSIGN_OR_RETURN(std::vector<std::string> missing, MissingIndexes(copy_, s));
     if (missing.empty()) return Status::Ok();
     const uint64_t left = s.rows_estimate > s.rows_copied ? s.rows_estimate - s.rows_copied : 0;
@@ -267,9 +268,9 @@ void IndexBuildBeside::StartWhenDue(MigrationState& s, const OnlineOptions& opti
     SQLX_ASSIGN_OR_RETURN(saved_lock_wait_, Number(copy_, "SELECT @@SESSION.innodb_lock_wait_timeout"));
     SQLX_RETURN_IF_ERROR(Exec(copy_, "SET SESSION innodb_lock_wait_timeout = 1"));
     short_lock_waits_ = true;
-    observer.Event(s, "migration.indexing", nullptr,
-                   nlohmann::json{{"indexes", Names(missing)}, {"beside_copy", true}, {"rows_copied", s.rows_copied}}
-                       .dump());
+    nlohmann::json event{{"indexes", Names(missing)}, {"beside_copy", true}, {"rows_copied", s.rows_copied}};
+    if (killed > 0) event["killed_leftover_builds"] = killed;
+    observer.Event(s, "migration.indexing", nullptr, event.dump());
     in_statement_ = true;  // until the thread's first attempt is answered: the copy waits for it to begin
     thread_ = std::thread([this, sql = OnlineAdd(s, missing), beside] {
       result_ = RunDdl(*session_, sql, beside, &in_statement_, &stop_);

@@ -105,8 +105,10 @@ class IndexBuildBeside {
 
 // Kills the builds of s's deferred indexes (ALTER TABLE shadow ADD …) that
 // other sessions of the account run (a run that died left them: the server
-// goes on with an ALTER whose client is gone), waiting until they end.
-Status KillLeftoverBuilds(transports::Session& session, const MigrationState& s);
+// goes on with an ALTER whose client is gone), waiting until they end; how
+// many it killed (the event migration.indexing says so:
+// killed_leftover_builds).
+Result<uint64_t> KillLeftoverBuilds(transports::Session& session, const MigrationState& s);
 
 // The name of an index clause as SHOW CREATE TABLE writes it ("KEY `a` (`x`)").
 std::string IndexClauseName(const std::string& clause);
