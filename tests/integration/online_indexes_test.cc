@@ -294,6 +294,9 @@ TEST(OnlineIndexesTest, WithASecondSessionTheIndexesAreBuiltBesideTheLastPartOfT
   EXPECT_EQ(RootSql("SELECT COUNT(*) FROM t FORCE INDEX (kkv) WHERE k >= 0", f.db),
             RootSql("SELECT COUNT(*) FROM t", f.control));
   EXPECT_EQ(RootSql("CHECK TABLE t", f.db).find("error"), std::string::npos);
+  // The copy's row-lock waits, shortened while the build ran, are as before.
+  EXPECT_EQ(testing::Scalar(*f.session, "SELECT @@SESSION.innodb_lock_wait_timeout = @@GLOBAL.innodb_lock_wait_timeout"),
+            "1");
   ASSERT_TRUE(planner::FinalizeMigration(*f.session, s, f.rec).ok());
 }
 
@@ -382,14 +385,20 @@ TEST(OnlineIndexesTest, APauseKillsTheBuildBesideTheCopyAndTheResumeBuildsTheInd
   ASSERT_NE(holder, nullptr);
   // Asks to stop once the build has begun (its event recorded).
   struct Pausing : Recorder {
-    bool StopRequested() override { return Count("migration.indexing") > 0; }
+    bool StopRequested() override {
+      if (Count("migration.indexing") == 0) return false;
+      if (!asked) asked = std::chrono::steady_clock::now();
+      return true;
+    }
+    std::optional<std::chrono::steady_clock::time_point> asked;
   } pausing;
   std::atomic<int> opened{0};
   OnlineOptions o = Beside(f.db, &opened);
   o.cutover_lock_wait_seconds = 10;
-  const auto t0 = std::chrono::steady_clock::now();
   Status st = planner::ContinueOnlineMigration(*f.session, s, o, pausing);
-  const double took = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+  ASSERT_TRUE(pausing.asked.has_value());
+  // From the stop's request to the paused return.
+  const double took = std::chrono::duration<double>(std::chrono::steady_clock::now() - *pausing.asked).count();
   ASSERT_TRUE(st.ok()) << st.error().ToString();
   EXPECT_EQ(pausing.Count("migration.paused"), 1u);
   EXPECT_EQ(s.phase, "copying");
@@ -472,7 +481,11 @@ TEST(OnlineIndexesTest, ABuildLeftRunningByARunThatDiedIsKilledByTheResume) {
   });
   for (int i = 0; i < 500 && BuildInState(f.db, "Waiting for table metadata lock").empty(); ++i)
     std::this_thread::sleep_for(std::chrono::milliseconds(10));
-  ASSERT_NE(BuildInState(f.db, "Waiting for table metadata lock"), "");
+  if (BuildInState(f.db, "Waiting for table metadata lock").empty()) {
+    (void)holder->Execute("ROLLBACK");
+    dead_run.join();
+    FAIL() << "the leftover ALTER never queued";
+  }
   std::thread release([&] {
     std::this_thread::sleep_for(std::chrono::milliseconds(1500));
     (void)holder->Execute("ROLLBACK");

@@ -270,8 +270,8 @@ TEST(OnlineMigrationTest, KillNineAtRandomMomentsThenResumeKeepsEveryWrite) {
   testing::OwnMariaDb server;
   ASSERT_EQ(server.error(), "");
   const KeyStyle key{true};
-  // KEY kv: left off the copy and built beside it (or after it), so kills
-  // land in that build too.
+  // KEY kv: left off the copy and built beside it (or after it), so a kill
+  // can land in that build too (counted below when one was left running).
   const char* from = "CREATE TABLE t (a int NOT NULL, b varchar(8) NOT NULL, k int NOT NULL, v varchar(40), "
                      "PRIMARY KEY (a, b), KEY kv (v))";
   const char* to = "CREATE TABLE t (a int NOT NULL, b varchar(8) NOT NULL, k bigint NOT NULL, v varchar(60), "

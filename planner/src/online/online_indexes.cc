@@ -184,8 +184,9 @@ namespace {
 Result<double> LogBytesUpperBound(Session& session, const MigrationState& s, const std::vector<std::string>& clauses,
                                   uint64_t rows) {
   SQLX_ASSIGN_OR_RETURN(std::vector<Row> columns,
-                        Rows(session, "SELECT COLUMN_NAME, IFNULL(CHARACTER_OCTET_LENGTH, 32), "
-                                      "IFNULL(CHARACTER_MAXIMUM_LENGTH, 0) FROM information_schema.COLUMNS WHERE " +
+                        Rows(session, "SELECT c.COLUMN_NAME, IFNULL(c.CHARACTER_OCTET_LENGTH, 32), IFNULL(cs.MAXLEN, 1) "
+                                      "FROM information_schema.COLUMNS c LEFT JOIN information_schema.CHARACTER_SETS cs "
+                                      "ON cs.CHARACTER_SET_NAME = c.CHARACTER_SET_NAME WHERE " +
                                           InSchema(s.database, s.ShadowTable())));
   struct Length {
     double bytes = 32, per_char = 1;
@@ -194,8 +195,7 @@ Result<double> LogBytesUpperBound(Session& session, const MigrationState& s, con
   for (const Row& c : columns) {
     Length l;
     l.bytes = std::strtod(c[1].value_or("32").c_str(), nullptr);
-    const double chars = std::strtod(c[2].value_or("0").c_str(), nullptr);
-    if (chars > 0) l.per_char = l.bytes / chars;
+    l.per_char = std::max(1.0, std::strtod(c[2].value_or("1").c_str(), nullptr));  // the character set's longest
     length[c[0].value_or("")] = l;
   }
   double key = 0;
@@ -230,14 +230,20 @@ Result<uint64_t> KillLeftoverBuilds(Session& session, const MigrationState& s) {
                             QuoteString(s.database) + " AND LEFT(INFO, " + std::to_string(prefix.size()) +
                             ") = " + QuoteString(prefix);
   SQLX_ASSIGN_OR_RETURN(std::vector<Row> found, Rows(session, query));
-  uint64_t killed = 0;
-  for (const Row& r : found) killed += Run(session, "KILL QUERY " + r[0].value_or("0")).ok() ? 1 : 0;
-  // Until they are gone (a killed ALTER holds the shadow while it rolls back).
-  for (int i = 0; killed > 0 && i < 300 && !found.empty(); ++i) {
-    std::this_thread::sleep_for(std::chrono::milliseconds(100));
-    SQLX_ASSIGN_OR_RETURN(found, Rows(session, query));
+  std::string killed;  // their ids, "a, b"
+  uint64_t n = 0;
+  for (const Row& r : found) {
+    const std::string id = r[0].value_or("0");
+    if (!Run(session, "KILL QUERY " + id).ok()) continue;
+    killed += (killed.empty() ? "" : ", ") + id;
+    ++n;
   }
-  return killed;
+  // Until those are gone (a killed ALTER holds the shadow while it rolls back).
+  for (int i = 0; n > 0 && i < 300 && !found.empty(); ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+    SQLX_ASSIGN_OR_RETURN(found, Rows(session, query + " AND ID IN (" + killed + ")"));
+  }
+  return n;
 }
 
 void IndexBuildBeside::StartWhenDue(MigrationState& s, const OnlineOptions& options, MigrationObserver& observer) {
@@ -263,6 +269,7 @@ void IndexBuildBeside::StartWhenDue(MigrationState& s, const OnlineOptions& opti
     // Longer than the copy's row-lock waits (below): in a cycle of the
     // ALTER, a chunk and a writer, the chunk gives way first.
     beside.cutover_lock_wait_seconds = std::max(1, options.cutover_lock_wait_seconds) + 1;
+    lock_wait_seconds_ = beside.cutover_lock_wait_seconds;
     SQLX_RETURN_IF_ERROR(SetUp(*session_, s, beside));
     SQLX_ASSIGN_OR_RETURN(connection_id_, Number(*session_, "SELECT CONNECTION_ID()"));
     SQLX_ASSIGN_OR_RETURN(saved_lock_wait_, Number(copy_, "SELECT @@SESSION.innodb_lock_wait_timeout"));
@@ -286,7 +293,8 @@ void IndexBuildBeside::StartWhenDue(MigrationState& s, const OnlineOptions& opti
 }
 
 Result<bool> IndexBuildBeside::WaitForTurn(MigrationObserver& observer) {
-  const auto give_up = std::chrono::steady_clock::now() + std::chrono::seconds(30);
+  // Longer than one of the ALTER's metadata-lock waits.
+  const auto give_up = std::chrono::steady_clock::now() + std::chrono::seconds(std::max(30, lock_wait_seconds_ + 10));
   while (running() && !done_) {
     if (observer.StopRequested()) return false;
     if (!in_statement_) return true;  // between two attempts
@@ -304,7 +312,8 @@ Result<bool> IndexBuildBeside::WaitForTurn(MigrationObserver& observer) {
     if ((*rows)[0][0].value_or("") != "Sleep" && state == "altering table") return true;
     if (std::chrono::steady_clock::now() > give_up) {
       Stop();
-      failure_ = "stopped after 30 s out of its online phase (state '" + state + "')";
+      failure_ = "stopped after " + std::to_string(std::max(30, lock_wait_seconds_ + 10)) +
+                 " s out of its online phase (state '" + state + "')";
       return true;
     }
     std::this_thread::sleep_for(std::chrono::milliseconds(10));

@@ -75,9 +75,11 @@ class IndexBuildBeside {
   void StartWhenDue(MigrationState& s, const OnlineOptions& options, MigrationObserver& observer);
   // Returns once the build's ALTER is in its online phase, between attempts
   // or over (true), or a stop is requested (false); an ALTER out of it for
-  // 30 s, or whose state cannot be read, is stopped.
+  // 30 s (or its lock wait + 10 s), or whose state cannot be read, is stopped.
   Result<bool> WaitForTurn(MigrationObserver& observer);
   bool running() const { return thread_.joinable(); }
+  // Its ALTER still under way (the copy's lock waits shortened meanwhile).
+  bool building() const { return thread_.joinable() && !done_; }
   // Waits for the build to end: "" when it built the indexes, else why not
   // (also when it never ran because opening its session failed).
   std::string Finish();
@@ -96,6 +98,7 @@ class IndexBuildBeside {
   std::string failure_;  // why the build did not run or did not end well
   std::unique_ptr<transports::Session> session_;
   uint64_t connection_id_ = 0;
+  int lock_wait_seconds_ = 2;  // the ALTER's lock_wait_timeout
   bool short_lock_waits_ = false;  // the copy's row-lock waits set to 1 s while the build runs
   uint64_t saved_lock_wait_ = 50;
   std::thread thread_;

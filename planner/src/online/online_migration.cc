@@ -250,7 +250,7 @@ Status CopyAll(Session& session, MigrationState& s, const OnlineOptions& options
     SQLX_ASSIGN_OR_RETURN(bool turn, beside.WaitForTurn(observer));
     if (!turn) continue;  // stops at the top of the loop
     CopySpec spec = ForwardCopy(s);
-    spec.target_first = beside.running();
+    spec.target_first = beside.building();
     const auto start = std::chrono::steady_clock::now();
     SQLX_ASSIGN_OR_RETURN(CopiedChunk chunk, CopyChunk(session, s, spec, s.last_bound, s.chunk_rows));
     const std::vector<std::string>& upto = chunk.upto;
