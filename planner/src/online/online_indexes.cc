@@ -153,23 +153,35 @@ std::string OnlineAdd(const MigrationState& s, const std::vector<std::string>& c
   return "ALTER TABLE " + Q(s.ShadowTable()) + " " + AddClauses(clauses) + ", ALGORITHM=INPLACE, LOCK=NONE";
 }
 
+// What a build (beside the copy or after it) is to make: the deferred
+// indexes the shadow lacks, once the builds a dead run left are killed, and
+// its migration.indexing event's details.
+struct Build {
+  std::vector<std::string> missing;
+  nlohmann::json event;
+};
+Result<Build> NextBuild(Session& session, const MigrationState& s) {
+  Build b;
+  SQLX_ASSIGN_OR_RETURN(uint64_t killed, KillLeftoverBuilds(session, s));
+  SQLX_ASSIGN_OR_RETURN(b.missing, MissingIndexes(session, s));
+  b.event = nlohmann::json{{"indexes", Names(b.missing)}};
+  if (killed > 0) b.event["killed_leftover_builds"] = killed;
+  return b;
+}
+
 }  // namespace
 
 Status BuildDeferredIndexes(Session& session, MigrationState& s, const OnlineOptions& options,
                             MigrationObserver& observer, const std::string& earlier_failure) {
   if (s.deferred_indexes.empty()) return Status::Ok();
-  SQLX_ASSIGN_OR_RETURN(uint64_t killed, KillLeftoverBuilds(session, s));
-  SQLX_ASSIGN_OR_RETURN(std::vector<std::string> missing, MissingIndexes(session, s));
-  if (missing.empty()) return Status::Ok();
-  const std::vector<std::string> names = Names(missing);
-  nlohmann::json event{{"indexes", names}};
-  if (killed > 0) event["killed_leftover_builds"] = killed;
-  if (!earlier_failure.empty()) event["beside_copy_failed"] = earlier_failure;
-  observer.Event(s, "migration.indexing", nullptr, event.dump());
-  Status built = RunDdl(session, OnlineAdd(s, missing), options);
+  SQLX_ASSIGN_OR_RETURN(Build build, NextBuild(session, s));
+  if (build.missing.empty()) return Status::Ok();
+  if (!earlier_failure.empty()) build.event["beside_copy_failed"] = earlier_failure;
+  observer.Event(s, "migration.indexing", nullptr, build.event.dump());
+  Status built = RunDdl(session, OnlineAdd(s, build.missing), options);
   if (built.ok()) return built;
   Error e = built.error();
-  e.message = "building the index(es) " + Columns(names) + " of the copy " + Q(s.ShadowTable()) + " failed (" +
+  e.message = "building the index(es) " + Columns(Names(build.missing)) + " of the copy " + Q(s.ShadowTable()) + " failed (" +
               e.message + "); `sqlx migrations resume " + s.id + "` builds them again, `sqlx migrations finalize " +
               s.id + "` abandons the migration";
   return e;
@@ -254,8 +266,8 @@ void IndexBuildBeside::StartWhenDue(MigrationState& s, const OnlineOptions& opti
   started_ = true;
   open_session_ = options.open_session;
   auto start = [&]() -> Status {
-    SQLX_ASSIGN_OR_RETURN(uint64_t killed, KillLeftoverBuilds(copy_, s));
-    SQLX_ASSIGN_OR_RETURN(std::vector<std::string> missing, MissingIndexes(copy_, s));
+    SQLX_ASSIGN_OR_RETURN(Build build, NextBuild(copy_, s));
+    const std::vector<std::string>& missing = build.missing;
     if (missing.empty()) return Status::Ok();
     const uint64_t left = s.rows_estimate > s.rows_copied ? s.rows_estimate - s.rows_copied : 0;
     SQLX_ASSIGN_OR_RETURN(double need, LogBytesUpperBound(copy_, s, missing, left));
@@ -275,9 +287,9 @@ void IndexBuildBeside::StartWhenDue(MigrationState& s, const OnlineOptions& opti
     SQLX_ASSIGN_OR_RETURN(saved_lock_wait_, Number(copy_, "SELECT @@SESSION.innodb_lock_wait_timeout"));
     SQLX_RETURN_IF_ERROR(Exec(copy_, "SET SESSION innodb_lock_wait_timeout = 1"));
     short_lock_waits_ = true;
-    nlohmann::json event{{"indexes", Names(missing)}, {"beside_copy", true}, {"rows_copied", s.rows_copied}};
-    if (killed > 0) event["killed_leftover_builds"] = killed;
-    observer.Event(s, "migration.indexing", nullptr, event.dump());
+    build.event["beside_copy"] = true;
+    build.event["rows_copied"] = s.rows_copied;
+    observer.Event(s, "migration.indexing", nullptr, build.event.dump());
     in_statement_ = true;  // until the thread's first attempt is answered: the copy waits for it to begin
     thread_ = std::thread([this, sql = OnlineAdd(s, missing), beside] {
       result_ = RunDdl(*session_, sql, beside, &in_statement_, &stop_);
