@@ -30,6 +30,13 @@ class MigrationRecorder : public planner::MigrationObserver {
     for (const std::string& e : events) n += e == event ? 1 : 0;
     return n;
   }
+  // The details of each `event`, in order.
+  std::vector<std::string> DetailsOf(const std::string& event) const {
+    std::vector<std::string> out;
+    for (size_t i = 0; i < events.size(); ++i)
+      if (events[i] == event) out.push_back(details[i]);
+    return out;
+  }
   void Clear() {
     events.clear();
     details.clear();
