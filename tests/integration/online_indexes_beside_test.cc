@@ -15,19 +15,11 @@
 #include <nlohmann/json.hpp>
 
 #include "online_indexes_fixture.h"
-#include "table_writer.h"
 
 namespace sqlx {
 namespace {
 
-using namespace online_indexes;  // NOLINT: the fixture of these tests
-using planner::MigrationState;
-using planner::OnlineOptions;
-using testing::FixtureDatabases;
-using testing::KeyStyle;
-using testing::RowsDiffering;
-using testing::Writer;
-using Recorder = testing::MigrationRecorder;
+using namespace online_indexes;  // NOLINT: the fixture of these tests (and its names)
 
 // The options of a copy whose deferred indexes are built beside it from 30 %
 // of its rows, on sessions counted in `opened`.

@@ -13,12 +13,20 @@
 #include "sqlx/planner/online.h"
 #include "sqlx/planner/plan.h"
 #include "sqlx/transports/session.h"
+#include "table_writer.h"
 #include "test_env.h"
 
 namespace sqlx::online_indexes {
 
+using planner::MigrationState;
+using planner::OnlineOptions;
+using Recorder = testing::MigrationRecorder;
+using testing::FixtureDatabases;
+using testing::KeyStyle;
 using testing::RootSession;
 using testing::RootSql;
+using testing::RowsDiffering;
+using testing::Writer;
 
 // t as the writer (table_writer.h) writes it (id, k, v), with indexes of
 // every kind: kp serves the foreign key, so kk (before it) stays on the copy
@@ -60,14 +68,14 @@ struct Fixture {
     RootSql(Table("bigint"), to);
     session = RootSession(db);
   }
-  testing::FixtureDatabases fx;
+  FixtureDatabases fx;
   std::string db, control, to;
   std::unique_ptr<transports::Session> session;
-  testing::MigrationRecorder rec;
+  Recorder rec;
 };
 
-inline planner::OnlineOptions SmallChunks() {
-  planner::OnlineOptions o;
+inline OnlineOptions SmallChunks() {
+  OnlineOptions o;
   o.chunk_rows = 300;
   o.max_chunk_rows = 300;
   o.chunk_seconds = 0.01;
